@@ -1,0 +1,3 @@
+DROP TABLE agencies;
+DROP TABLE procedures;
+DROP TABLE fields;

@@ -1,0 +1,48 @@
+//! JSON API under `/api/v1`, documented at `/api/openapi.json`.
+
+pub mod health;
+pub mod procedures;
+
+use crate::error::Problem;
+use crate::tenancy::resolver::PATH_PARAM;
+use actix_web::{HttpResponse, web};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "dvc — Cổng dịch vụ công trực tuyến",
+        description = "API of the dvc multi-tenant public-services platform. Every tenant-scoped \
+            path is served on the tenant's host (`{slug}.{base_domain}` or its own domain) and \
+            also under the `/t/{slug}` prefix, e.g. `/t/ha-noi/api/v1/procedures`. Errors are \
+            `application/problem+json` (RFC 9457) with a stable `code`."
+    ),
+    paths(procedures::list, procedures::show, health::healthz, health::readyz),
+    components(schemas(Problem)),
+    tags((name = "catalog", description = "Thủ tục hành chính — administrative procedures"))
+)]
+pub struct ApiDoc;
+
+/// Routes that need a tenant. Mounted at the root (tenant from the host) and under
+/// `/t/{tenant}`.
+fn tenant_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/procedures", web::get().to(procedures::list))
+            .route("/procedures/{code}", web::get().to(procedures::show)),
+    );
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::QueryConfig::default().error_handler(crate::error::query_error_handler))
+        .app_data(web::PathConfig::default().error_handler(crate::error::path_error_handler))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/api/openapi.json", web::get().to(openapi_json))
+        .service(web::scope(&format!("/t/{{{PATH_PARAM}}}")).configure(tenant_routes))
+        .configure(tenant_routes);
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

@@ -1,0 +1,203 @@
+//! Layered configuration: built-in defaults → `config/default.toml` → `config/{DVC_ENV}.toml`
+//! → environment variables `DVC__SECTION__KEY`. Secrets come only from the environment.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub migrate: MigrateSettings,
+    pub catalog: CatalogSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// Tenants answer on `{slug}.{base_domain}` as well as on their own domains.
+    pub base_domain: String,
+    /// actix worker threads; 0 means one per core.
+    pub workers: usize,
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+    /// Connections are recycled after this long: PostgreSQL backends keep a catalog cache
+    /// for every schema they touched, which grows with the number of tenants.
+    pub max_lifetime_secs: u64,
+    /// Turn off for PgBouncer < 1.21 in transaction mode (no named prepared statements there).
+    pub statement_cache: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RedisSettings {
+    pub url: String,
+    /// Prefix of every Redis key and channel this deployment uses.
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MigrateSettings {
+    /// How many tenant schemas `dvc migrate` migrates at once.
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CatalogSettings {
+    /// Serve procedure catalogs from the in-process per-tenant cache.
+    pub cache: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogSettings {
+    /// `pretty` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `dvc=debug,actix_web=info`.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            redis: RedisSettings::default(),
+            migrate: MigrateSettings { concurrency: 4 },
+            catalog: CatalogSettings { cache: true },
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            base_domain: "localhost".into(),
+            workers: 0,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "postgres://postgres@127.0.0.1:5432/dvc".into(),
+            pool_size: 16,
+            connect_timeout_secs: 5,
+            max_lifetime_secs: 1800,
+            statement_cache: true,
+        }
+    }
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379".into(),
+            prefix: "dvc".into(),
+        }
+    }
+}
+
+impl Default for MigrateSettings {
+    fn default() -> Self {
+        Self { concurrency: 4 }
+    }
+}
+
+impl Default for CatalogSettings {
+    fn default() -> Self {
+        Self { cache: true }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the layers from `DVC_CONFIG_DIR` (default `config/`) and the process environment.
+    pub fn load() -> Result<Self, config::ConfigError> {
+        let dir = std::env::var_os("DVC_CONFIG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("config"));
+        let env = std::env::var("DVC_ENV").unwrap_or_else(|_| "local".into());
+        Self::load_from(&dir, &env)
+    }
+
+    pub fn load_from(dir: &std::path::Path, env: &str) -> Result<Self, config::ConfigError> {
+        config::Config::builder()
+            .add_source(config::Config::try_from(&Settings::default())?)
+            .add_source(config::File::from(dir.join("default.toml")).required(false))
+            .add_source(config::File::from(dir.join(format!("{env}.toml"))).required(false))
+            .add_source(
+                config::Environment::with_prefix("DVC")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()?
+            .try_deserialize()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_point_at_local_services() {
+        let dir = std::env::temp_dir().join("dvc-config-test-empty");
+        let s = Settings::load_from(&dir, "nothing").unwrap();
+        assert_eq!(s.server.port, 8080);
+        assert!(s.database.url.contains("127.0.0.1:5432"));
+        assert_eq!(s.redis.url, "redis://127.0.0.1:6379");
+    }
+
+    #[test]
+    fn files_layer_over_defaults() {
+        let dir = std::env::temp_dir().join(format!("dvc-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("default.toml"), "[server]\nport = 9000\n").unwrap();
+        std::fs::write(
+            dir.join("prod.toml"),
+            "[server]\nbase_domain = \"dvc.gov.vn\"\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(&dir, "prod").unwrap();
+        assert_eq!(s.server.port, 9000);
+        assert_eq!(s.server.base_domain, "dvc.gov.vn");
+        assert_eq!(s.server.host, "127.0.0.1");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

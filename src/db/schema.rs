@@ -1,0 +1,74 @@
+//! Diesel table definitions. Shared tables are schema-qualified (`platform.…`); tenant tables are
+//! not, and resolve through the tenant transaction's search path.
+
+diesel::table! {
+    platform.tenants (id) {
+        id -> Uuid,
+        slug -> Text,
+        schema_name -> Text,
+        code -> Text,
+        kind -> Text,
+        parent_id -> Nullable<Uuid>,
+        name_vi -> Text,
+        name_en -> Nullable<Text>,
+        locale -> Text,
+        branding -> Jsonb,
+        contact -> Jsonb,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform.tenant_domains (domain) {
+        domain -> Text,
+        tenant_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    platform.tenant_schema_state (tenant_id) {
+        tenant_id -> Uuid,
+        version -> Nullable<Text>,
+        status -> Text,
+        error -> Nullable<Text>,
+        attempts -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(tenant_domains -> tenants (tenant_id));
+diesel::joinable!(tenant_schema_state -> tenants (tenant_id));
+diesel::allow_tables_to_appear_in_same_query!(tenants, tenant_domains, tenant_schema_state);
+
+/// Tables inside each tenant schema.
+pub mod tenant {
+    diesel::table! {
+        fields (code) {
+            code -> Text,
+            name_vi -> Text,
+            name_en -> Nullable<Text>,
+        }
+    }
+
+    diesel::table! {
+        procedures (code) {
+            code -> Text,
+            name_vi -> Text,
+            name_en -> Nullable<Text>,
+            field_code -> Text,
+            online_level -> Text,
+            processing_days -> Int4,
+            fee_vnd -> Int8,
+            documents -> Jsonb,
+            active -> Bool,
+            search_text -> Text,
+            created_at -> Timestamptz,
+            updated_at -> Timestamptz,
+        }
+    }
+
+    diesel::joinable!(procedures -> fields (field_code));
+    diesel::allow_tables_to_appear_in_same_query!(fields, procedures);
+}

@@ -1,0 +1,62 @@
+//! The only way to reach a tenant's tables.
+
+use super::PgPool;
+use crate::error::AppError;
+use crate::tenancy::SchemaName;
+use diesel::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+/// A tenant-scoped database handle, handed out by the tenant resolver.
+///
+/// Each call checks out a pooled connection, opens a transaction, points `search_path` at the
+/// tenant schema with `set_config(…, true)` (so the setting dies with the transaction and never
+/// leaks into the pool, and works behind PgBouncer in transaction mode), runs the closure and
+/// commits.
+#[derive(Clone)]
+pub struct TenantDb {
+    pool: PgPool,
+    schema: SchemaName,
+}
+
+impl TenantDb {
+    /// Only the tenancy layer builds these, from a schema name that came out of the registry.
+    pub(crate) fn new(pool: PgPool, schema: SchemaName) -> Self {
+        Self { pool, schema }
+    }
+
+    pub fn schema(&self) -> &SchemaName {
+        &self.schema
+    }
+
+    /// Runs `f` in a tenant-scoped transaction on the blocking pool.
+    pub async fn run<F, T>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let this = self.clone();
+        crate::telemetry::spawn_blocking_in_span(move || this.run_blocking(f)).await?
+    }
+
+    /// Same as [`run`](Self::run) for callers already off the async runtime (CLI, workers).
+    pub fn run_blocking<F, T>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut PgConnection) -> Result<T, AppError>,
+    {
+        let mut conn = self.pool.get()?;
+        conn.transaction(|conn| {
+            enter_tenant_schema(conn, &self.schema)?;
+            f(conn)
+        })
+    }
+}
+
+/// Points the current transaction at one tenant schema. The schema is bound as a parameter,
+/// never spliced into SQL. Must be called inside a transaction.
+pub(crate) fn enter_tenant_schema(conn: &mut PgConnection, schema: &SchemaName) -> QueryResult<()> {
+    diesel::sql_query("SELECT set_config('search_path', $1, true)")
+        .bind::<Text, _>(schema.quoted())
+        .execute(conn)
+        .map(drop)
+}

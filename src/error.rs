@@ -1,0 +1,179 @@
+//! One error type for the HTTP layer, answered as `application/problem+json` (RFC 9457).
+//!
+//! Every variant has a stable `code` (also the last segment of `type`) that clients may match on.
+//! Caller mistakes are 4xx with a clear bilingual title; server faults are 5xx, logged with their
+//! cause chain, and never leak internals to the caller.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("tenant not found")]
+    TenantNotFound,
+    #[error("no tenant named by this request")]
+    TenantNotResolved,
+    #[error("tenant is suspended")]
+    TenantSuspended,
+    #[error("invalid tenant in request: {0}")]
+    InvalidTenant(String),
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("invalid request: {detail}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("service temporarily unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    /// Stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TenantNotFound => "tenant_not_found",
+            Self::TenantNotResolved => "tenant_not_resolved",
+            Self::TenantSuspended => "tenant_suspended",
+            Self::InvalidTenant(_) => "invalid_tenant",
+            Self::NotFound { .. } => "not_found",
+            Self::BadRequest { code, .. } => code,
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// Vietnamese title first, then English.
+    fn titles(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::TenantNotFound => ("Không tìm thấy đơn vị", "Tenant not found"),
+            Self::TenantNotResolved => (
+                "Yêu cầu không chỉ rõ đơn vị nào",
+                "The request does not name a tenant",
+            ),
+            Self::TenantSuspended => ("Đơn vị đang tạm ngừng hoạt động", "Tenant is suspended"),
+            Self::InvalidTenant(_) => ("Tên đơn vị không hợp lệ", "Invalid tenant name"),
+            Self::NotFound { .. } => ("Không tìm thấy", "Not found"),
+            Self::BadRequest { .. } => ("Yêu cầu không hợp lệ", "Invalid request"),
+            Self::Unavailable(_) => (
+                "Dịch vụ tạm thời không khả dụng, vui lòng thử lại sau",
+                "Service temporarily unavailable, please retry",
+            ),
+            Self::Internal(_) => ("Lỗi hệ thống", "Internal error"),
+        }
+    }
+
+    /// Detail shown to the caller; server-side causes are never included.
+    fn public_detail(&self) -> Option<String> {
+        match self {
+            Self::InvalidTenant(d) => Some(d.clone()),
+            Self::BadRequest { detail, .. } => Some(detail.clone()),
+            Self::NotFound { what } => Some(format!("{what} not found")),
+            _ => None,
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (title, title_en) = self.titles();
+        Problem {
+            r#type: format!("https://dvc.gov.vn/problems/{}", self.code()),
+            title,
+            title_en,
+            status: self.status_code().as_u16(),
+            code: self.code(),
+            detail: self.public_detail(),
+        }
+    }
+}
+
+/// RFC 9457 problem details body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    pub r#type: String,
+    /// Vietnamese title.
+    pub title: &'static str,
+    /// English title.
+    pub title_en: &'static str,
+    pub status: u16,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::TenantNotFound | Self::TenantNotResolved | Self::NotFound { .. } => {
+                StatusCode::NOT_FOUND
+            }
+            Self::TenantSuspended => StatusCode::FORBIDDEN,
+            Self::InvalidTenant(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(e) | Self::Unavailable(e) => {
+                tracing::error!(code = self.code(), error = ?e, "request failed");
+            }
+            _ => {}
+        }
+        let mut resp = HttpResponse::build(self.status_code());
+        resp.content_type("application/problem+json");
+        if matches!(self, Self::Unavailable(_)) {
+            resp.insert_header(("Retry-After", "5"));
+        }
+        resp.json(self.problem())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => Self::NotFound { what: "resource" },
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        // A checkout that timed out means the pool is exhausted or the database is down.
+        Self::Unavailable(e.into())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::Internal(anyhow::anyhow!("blocking task failed: {e}"))
+    }
+}
+
+/// Answers a malformed query string or path as problem+json instead of actix's plain text.
+pub fn query_error_handler(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    AppError::bad_request("invalid_query", err.to_string()).into()
+}
+
+pub fn path_error_handler(
+    err: actix_web::error::PathError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    AppError::bad_request("invalid_path", err.to_string()).into()
+}

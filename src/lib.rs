@@ -1,0 +1,17 @@
+//! dvc: a multi-tenant platform for online public services (Cổng dịch vụ công trực tuyến).
+//!
+//! Read `docs/architecture.md` (and the project's DESIGN notes) for the map. In short:
+//! HTTP → tenant resolver → handler → pure domain → store, where the store only ever reaches a
+//! tenant's tables through [`db::TenantDb`].
+
+pub mod api;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod tenancy;
+
+pub use startup::Application;

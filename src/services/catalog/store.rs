@@ -1,0 +1,284 @@
+//! Catalog storage. Every function takes a connection already scoped to one tenant by
+//! [`crate::db::TenantDb`]; table names are unqualified on purpose.
+
+use super::{FieldRef, OnlineLevel, Procedure, ProcedurePage, ProcedureQuery, RequiredDocument};
+use crate::db::schema::tenant::{fields, procedures};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Int4, Int8, Jsonb, Nullable, Text};
+
+/// The catalog query, written once so the benchmark can run the very same SQL through pgbench.
+/// One statement returns the page and the total, even for a page past the end.
+pub const PAGE_SQL: &str = "\
+WITH matched AS (
+    SELECT p.code, p.name_vi, p.name_en, p.field_code, f.name_vi AS field_name_vi,
+           f.name_en AS field_name_en, p.online_level, p.processing_days, p.fee_vnd,
+           p.documents, p.search_text
+    FROM procedures p JOIN fields f ON f.code = p.field_code
+    WHERE p.active
+      AND ($1::text IS NULL OR p.field_code = $1)
+      AND ($2::text IS NULL OR p.search_text LIKE $2 ESCAPE '\\')
+)
+SELECT t.total, m.*
+FROM (SELECT count(*) AS total FROM matched) t
+LEFT JOIN LATERAL (SELECT * FROM matched ORDER BY code LIMIT $3 OFFSET $4) m ON true";
+
+#[derive(QueryableByName)]
+struct PageRow {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    code: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    name_vi: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    name_en: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    field_code: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    field_name_vi: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    field_name_en: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    online_level: Option<String>,
+    #[diesel(sql_type = Nullable<Int4>)]
+    processing_days: Option<i32>,
+    #[diesel(sql_type = Nullable<Int8>)]
+    fee_vnd: Option<i64>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    documents: Option<serde_json::Value>,
+    #[diesel(sql_type = Nullable<Text>)]
+    search_text: Option<String>,
+}
+
+/// Columns of one procedure with its field, as read from the database.
+type ProcedureColumns = (
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    String,
+    i32,
+    i64,
+    serde_json::Value,
+    String,
+);
+
+fn to_procedure(c: ProcedureColumns) -> QueryResult<Procedure> {
+    let (code, name, name_en, field_code, field_name, field_name_en, level, days, fee, docs, st) =
+        c;
+    let online_level = OnlineLevel::parse(&level).ok_or_else(|| {
+        diesel::result::Error::DeserializationError(format!("online level {level}").into())
+    })?;
+    let documents: Vec<RequiredDocument> = serde_json::from_value(docs)
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    Ok(Procedure {
+        code,
+        name,
+        name_en,
+        field: FieldRef {
+            code: field_code,
+            name: field_name,
+            name_en: field_name_en,
+        },
+        online_level,
+        processing_days: days,
+        fee_vnd: fee,
+        documents,
+        search_text: st,
+    })
+}
+
+impl PageRow {
+    fn into_procedure(self) -> QueryResult<Option<Procedure>> {
+        let Some(code) = self.code else {
+            return Ok(None);
+        };
+        let missing = || diesel::result::Error::DeserializationError("missing column".into());
+        to_procedure((
+            code,
+            self.name_vi.ok_or_else(missing)?,
+            self.name_en,
+            self.field_code.ok_or_else(missing)?,
+            self.field_name_vi.ok_or_else(missing)?,
+            self.field_name_en,
+            self.online_level.ok_or_else(missing)?,
+            self.processing_days.ok_or_else(missing)?,
+            self.fee_vnd.ok_or_else(missing)?,
+            self.documents.ok_or_else(missing)?,
+            self.search_text.ok_or_else(missing)?,
+        ))
+        .map(Some)
+    }
+}
+
+/// One page straight from the database (the uncached path).
+pub fn query_page(conn: &mut PgConnection, q: &ProcedureQuery) -> QueryResult<ProcedurePage> {
+    let rows: Vec<PageRow> = diesel::sql_query(PAGE_SQL)
+        .bind::<Nullable<Text>, _>(q.field.as_ref().map(|f| f.as_str().to_owned()))
+        .bind::<Nullable<Text>, _>(q.terms.as_ref().map(|t| t.like_pattern()))
+        .bind::<BigInt, _>(i64::from(q.per_page))
+        .bind::<BigInt, _>(q.offset() as i64)
+        .load(conn)?;
+    let total = rows.first().map_or(0, |r| r.total) as u64;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        if let Some(p) = r.into_procedure()? {
+            items.push(p);
+        }
+    }
+    Ok(ProcedurePage {
+        items,
+        total,
+        page: q.page,
+        per_page: q.per_page,
+    })
+}
+
+fn columns() -> (
+    procedures::code,
+    procedures::name_vi,
+    procedures::name_en,
+    procedures::field_code,
+    fields::name_vi,
+    fields::name_en,
+    procedures::online_level,
+    procedures::processing_days,
+    procedures::fee_vnd,
+    procedures::documents,
+    procedures::search_text,
+) {
+    (
+        procedures::code,
+        procedures::name_vi,
+        procedures::name_en,
+        procedures::field_code,
+        fields::name_vi,
+        fields::name_en,
+        procedures::online_level,
+        procedures::processing_days,
+        procedures::fee_vnd,
+        procedures::documents,
+        procedures::search_text,
+    )
+}
+
+/// Every active procedure, sorted by code: what the cache holds.
+pub fn load_active(conn: &mut PgConnection) -> QueryResult<Vec<Procedure>> {
+    procedures::table
+        .inner_join(fields::table)
+        .filter(procedures::active.eq(true))
+        .order(procedures::code)
+        .select(columns())
+        .load::<ProcedureColumns>(conn)?
+        .into_iter()
+        .map(to_procedure)
+        .collect()
+}
+
+/// One active procedure by code.
+pub fn find_active(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Procedure>> {
+    procedures::table
+        .inner_join(fields::table)
+        .filter(procedures::active.eq(true))
+        .filter(procedures::code.eq(code))
+        .select(columns())
+        .first::<ProcedureColumns>(conn)
+        .optional()?
+        .map(to_procedure)
+        .transpose()
+}
+
+/// A field to create or update.
+pub struct FieldUpsert<'a> {
+    pub code: &'a str,
+    pub name_vi: &'a str,
+    pub name_en: Option<&'a str>,
+}
+
+/// A procedure to create or update.
+pub struct ProcedureUpsert<'a> {
+    pub code: &'a str,
+    pub name_vi: &'a str,
+    pub name_en: Option<&'a str>,
+    pub field_code: &'a str,
+    pub online_level: OnlineLevel,
+    pub processing_days: i32,
+    pub fee_vnd: i64,
+    pub documents: serde_json::Value,
+    pub active: bool,
+}
+
+/// Creates or updates fields and procedures; never deletes.
+pub fn upsert(
+    conn: &mut PgConnection,
+    field_rows: &[FieldUpsert<'_>],
+    procedure_rows: &[ProcedureUpsert<'_>],
+) -> QueryResult<()> {
+    use diesel::upsert::excluded;
+    if !field_rows.is_empty() {
+        let values: Vec<_> = field_rows
+            .iter()
+            .map(|f| {
+                (
+                    fields::code.eq(f.code),
+                    fields::name_vi.eq(f.name_vi),
+                    fields::name_en.eq(f.name_en),
+                )
+            })
+            .collect();
+        diesel::insert_into(fields::table)
+            .values(values)
+            .on_conflict(fields::code)
+            .do_update()
+            .set((
+                fields::name_vi.eq(excluded(fields::name_vi)),
+                fields::name_en.eq(excluded(fields::name_en)),
+            ))
+            .execute(conn)?;
+    }
+    if !procedure_rows.is_empty() {
+        let values: Vec<_> = procedure_rows
+            .iter()
+            .map(|p| {
+                let search_text = crate::services::text::fold(&format!(
+                    "{} {} {}",
+                    p.code,
+                    p.name_vi,
+                    p.name_en.unwrap_or("")
+                ));
+                (
+                    procedures::code.eq(p.code),
+                    procedures::name_vi.eq(p.name_vi),
+                    procedures::name_en.eq(p.name_en),
+                    procedures::field_code.eq(p.field_code),
+                    procedures::online_level.eq(p.online_level.as_str()),
+                    procedures::processing_days.eq(p.processing_days),
+                    procedures::fee_vnd.eq(p.fee_vnd),
+                    procedures::documents.eq(&p.documents),
+                    procedures::active.eq(p.active),
+                    procedures::search_text.eq(search_text),
+                )
+            })
+            .collect();
+        diesel::insert_into(procedures::table)
+            .values(values)
+            .on_conflict(procedures::code)
+            .do_update()
+            .set((
+                procedures::name_vi.eq(excluded(procedures::name_vi)),
+                procedures::name_en.eq(excluded(procedures::name_en)),
+                procedures::field_code.eq(excluded(procedures::field_code)),
+                procedures::online_level.eq(excluded(procedures::online_level)),
+                procedures::processing_days.eq(excluded(procedures::processing_days)),
+                procedures::fee_vnd.eq(excluded(procedures::fee_vnd)),
+                procedures::documents.eq(excluded(procedures::documents)),
+                procedures::active.eq(excluded(procedures::active)),
+                procedures::search_text.eq(excluded(procedures::search_text)),
+                procedures::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Builds the whole application from a [`Settings`] value and binds its own listener, so tests
+//! start the real server on port 0.
+
+use crate::config::Settings;
+use crate::db::{SharedDb, build_pool};
+use crate::services::catalog::cache::CatalogCache;
+use crate::state::AppState;
+use crate::telemetry::DvcRootSpan;
+use crate::tenancy::notify::{ListenerGuard, Notifier, TenancyEvent};
+use crate::tenancy::{HostName, Registry};
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tracing_actix_web::TracingLogger;
+
+/// How often the registry is reloaded even without an event (covers Redis outages).
+const REGISTRY_REFRESH: Duration = Duration::from_secs(60);
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+    _listener: ListenerGuard,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let base_domain = HostName::parse(&settings.server.base_domain)
+            .context("server.base_domain is not a valid host name")?;
+        let pool = build_pool(&settings.database);
+        let shared = SharedDb::new(pool.clone());
+        let registry = Arc::new(Registry::new());
+        let catalog = Arc::new(CatalogCache::new());
+        let notifier = Notifier::new(&settings.redis.url, &settings.redis.prefix)
+            .context("redis.url is invalid")?;
+
+        let (reload, reloader) = spawn_registry_reloader(shared.clone(), registry.clone());
+        // First load before serving, so the first requests see every tenant. A database that
+        // is not up yet is not fatal: the reloader keeps trying and /readyz says so.
+        if let Err(e) = reload_now(&shared, &registry).await {
+            tracing::warn!(error = %e, "tenant registry not loaded yet");
+        }
+        let listener = {
+            let catalog = catalog.clone();
+            notifier
+                .spawn_listener(
+                    REGISTRY_REFRESH,
+                    Arc::new(move |event| {
+                        match event {
+                            TenancyEvent::TenantChanged(id) | TenancyEvent::CatalogChanged(id) => {
+                                catalog.invalidate(id)
+                            }
+                            TenancyEvent::All => catalog.clear(),
+                        }
+                        reload.notify_one();
+                    }),
+                )
+                .also(reloader)
+        };
+
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            pool: pool.clone(),
+            shared,
+            registry,
+            catalog,
+            notifier,
+            base_domain,
+        });
+        let tcp = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| {
+                format!(
+                    "cannot bind {}:{}",
+                    settings.server.host, settings.server.port
+                )
+            })?;
+        let port = tcp.local_addr()?.port();
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        // Blocking threads beyond the pool size only queue on the pool and context-switch.
+        let blocking = (settings.database.pool_size as usize / workers).max(1);
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::<DvcRootSpan>::new())
+                .app_data(app_state.clone())
+                .configure(crate::api::routes)
+        })
+        .workers(workers)
+        .worker_max_blocking_threads(blocking)
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .listen(tcp)?
+        .run();
+        tracing::info!(port, workers, blocking, "dvc listening");
+        Ok(Self {
+            port,
+            server,
+            state,
+            _listener: listener,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Self {
+            server, _listener, ..
+        } = self;
+        server.await
+    }
+}
+
+async fn reload_now(
+    shared: &SharedDb,
+    registry: &Arc<Registry>,
+) -> Result<usize, crate::error::AppError> {
+    let registry = registry.clone();
+    shared.run(move |conn| Ok(registry.reload(conn)?)).await
+}
+
+/// One task reloads the registry; a burst of events becomes one reload.
+fn spawn_registry_reloader(
+    shared: SharedDb,
+    registry: Arc<Registry>,
+) -> (Arc<Notify>, tokio::task::JoinHandle<()>) {
+    let wake = Arc::new(Notify::new());
+    let waiter = wake.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            waiter.notified().await;
+            if let Err(e) = reload_now(&shared, &registry).await {
+                tracing::warn!(error = %e, "tenant registry reload failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                waiter.notify_one();
+            }
+        }
+    });
+    (wake, task)
+}

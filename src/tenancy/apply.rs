@@ -1,0 +1,245 @@
+//! `dvc tenant apply`: create or update tenants from their files. Never destroys anything.
+//!
+//! Every file is parsed and checked (against each other and against the database) before the
+//! first write, so a bad file creates or changes nothing. Each tenant is then applied in its
+//! own transaction: registry row, schema (when new), domains and catalog together.
+
+use super::files::{Existing, FileError, TenantFile};
+use super::names::{HostName, TenantSlug};
+use super::notify::TenancyEvent;
+use super::provision::{TENANT_MIGRATIONS, create_tenant_schema};
+use crate::db::PgPool;
+use crate::db::schema::{tenant_domains, tenant_schema_state, tenants};
+use crate::db::tenant_db::enter_tenant_schema;
+use crate::services::catalog::store::{self, FieldUpsert, ProcedureUpsert};
+use diesel::prelude::*;
+use std::collections::HashMap;
+use std::path::Path;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyAction {
+    Created,
+    Updated,
+}
+
+#[derive(Debug)]
+pub struct AppliedTenant {
+    pub slug: TenantSlug,
+    pub id: Uuid,
+    pub action: ApplyAction,
+    pub procedures: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{} problem(s) in tenant files; nothing was written", .0.len())]
+    Invalid(Vec<FileError>),
+    #[error("applying tenant `{slug}` failed: {source}")]
+    Database {
+        slug: TenantSlug,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(transparent)]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+impl ApplyError {
+    /// Every located problem, one per line.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            Self::Invalid(errs) => errs.iter().map(ToString::to_string).collect(),
+            other => vec![other.to_string()],
+        }
+    }
+}
+
+/// What a successful apply changed, and the events other instances must hear about.
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    pub tenants: Vec<AppliedTenant>,
+}
+
+impl ApplyReport {
+    pub fn events(&self) -> Vec<TenancyEvent> {
+        self.tenants
+            .iter()
+            .flat_map(|t| {
+                [
+                    TenancyEvent::TenantChanged(t.id),
+                    TenancyEvent::CatalogChanged(t.id),
+                ]
+            })
+            .collect()
+    }
+}
+
+/// Reads, checks and applies a file or a folder of files.
+pub fn apply_path(pool: &PgPool, path: &Path) -> Result<ApplyReport, ApplyError> {
+    let files = super::files::read_path(path).map_err(ApplyError::Invalid)?;
+    apply_files(pool, files)
+}
+
+pub fn apply_files(pool: &PgPool, files: Vec<TenantFile>) -> Result<ApplyReport, ApplyError> {
+    let mut conn = pool.get()?;
+    let existing = load_existing(&mut conn)?;
+    let files = super::files::validate(files, &existing).map_err(ApplyError::Invalid)?;
+    let mut ids: HashMap<TenantSlug, Uuid> = tenants::table
+        .select((tenants::slug, tenants::id))
+        .load::<(String, Uuid)>(&mut conn)?
+        .into_iter()
+        .filter_map(|(s, id)| TenantSlug::parse(&s).ok().map(|s| (s, id)))
+        .collect();
+    let mut report = ApplyReport::default();
+    for file in &files {
+        let slug = file.spec.slug.get_ref().clone();
+        let applied = conn
+            .transaction(|conn| apply_one(conn, file, &ids))
+            .map_err(|source| ApplyError::Database {
+                slug: slug.clone(),
+                source,
+            })?;
+        ids.insert(slug, applied.id);
+        report.tenants.push(applied);
+    }
+    Ok(report)
+}
+
+fn load_existing(conn: &mut PgConnection) -> QueryResult<Existing> {
+    let rows: Vec<(String, String)> = tenants::table
+        .select((tenants::slug, tenants::code))
+        .load(conn)?;
+    let domain_rows: Vec<(String, String)> = tenant_domains::table
+        .inner_join(tenants::table)
+        .select((tenant_domains::domain, tenants::slug))
+        .load(conn)?;
+    let mut existing = Existing::default();
+    for (slug, code) in rows {
+        if let Ok(slug) = TenantSlug::parse(&slug) {
+            existing.slugs.insert(slug.clone());
+            existing.codes.insert(code, slug);
+        }
+    }
+    for (domain, slug) in domain_rows {
+        if let (Ok(d), Ok(s)) = (HostName::parse(&domain), TenantSlug::parse(&slug)) {
+            existing.domains.insert(d, s);
+        }
+    }
+    Ok(existing)
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn apply_one(
+    conn: &mut PgConnection,
+    file: &TenantFile,
+    ids: &HashMap<TenantSlug, Uuid>,
+) -> Result<AppliedTenant, BoxError> {
+    let spec = &file.spec;
+    let slug = spec.slug.get_ref();
+    let schema = slug.schema_name();
+    let parent_id = match &spec.parent {
+        Some(p) => Some(
+            *ids.get(p.get_ref())
+                .ok_or_else(|| format!("parent `{}` is not registered", p.get_ref()))?,
+        ),
+        None => None,
+    };
+    let branding = serde_json::to_value(&spec.branding)?;
+    let contact = serde_json::to_value(&spec.contact)?;
+    let name_en = spec.name.en.as_ref().map(|t| t.as_str());
+    let changes = (
+        tenants::code.eq(spec.code.get_ref().as_str()),
+        tenants::kind.eq(spec.kind.as_str()),
+        tenants::parent_id.eq(parent_id),
+        tenants::name_vi.eq(spec.name.vi.as_str()),
+        tenants::name_en.eq(name_en),
+        tenants::locale.eq(spec.locale.as_str()),
+        tenants::branding.eq(&branding),
+        tenants::contact.eq(&contact),
+    );
+    let (id, action) = match ids.get(slug) {
+        Some(&id) => {
+            diesel::update(tenants::table.find(id))
+                .set((changes, tenants::updated_at.eq(diesel::dsl::now)))
+                .execute(conn)?;
+            (id, ApplyAction::Updated)
+        }
+        None => {
+            let id = Uuid::new_v4();
+            diesel::insert_into(tenants::table)
+                .values((
+                    tenants::id.eq(id),
+                    tenants::slug.eq(slug.as_str()),
+                    tenants::schema_name.eq(schema.as_str()),
+                    changes,
+                ))
+                .execute(conn)?;
+            let version = create_tenant_schema(conn, &schema, TENANT_MIGRATIONS)?;
+            diesel::insert_into(tenant_schema_state::table)
+                .values((
+                    tenant_schema_state::tenant_id.eq(id),
+                    tenant_schema_state::version.eq(version),
+                    tenant_schema_state::status.eq("ok"),
+                ))
+                .execute(conn)?;
+            (id, ApplyAction::Created)
+        }
+    };
+    diesel::delete(tenant_domains::table.filter(tenant_domains::tenant_id.eq(id))).execute(conn)?;
+    let domain_rows: Vec<_> = spec
+        .domains
+        .iter()
+        .map(|d| {
+            (
+                tenant_domains::domain.eq(d.get_ref().as_str()),
+                tenant_domains::tenant_id.eq(id),
+            )
+        })
+        .collect();
+    diesel::insert_into(tenant_domains::table)
+        .values(domain_rows)
+        .execute(conn)?;
+
+    enter_tenant_schema(conn, &schema)?;
+    let field_rows: Vec<FieldUpsert<'_>> = spec
+        .fields
+        .iter()
+        .map(|f| {
+            let f = f.get_ref();
+            FieldUpsert {
+                code: f.code.as_str(),
+                name_vi: f.name.vi.as_str(),
+                name_en: f.name.en.as_ref().map(|t| t.as_str()),
+            }
+        })
+        .collect();
+    let procedure_rows = spec
+        .procedures
+        .iter()
+        .map(|p| {
+            let p = p.get_ref();
+            Ok(ProcedureUpsert {
+                code: p.code.as_str(),
+                name_vi: p.name.vi.as_str(),
+                name_en: p.name.en.as_ref().map(|t| t.as_str()),
+                field_code: p.field.as_str(),
+                online_level: p.online_level.0,
+                processing_days: i32::from(p.processing_days),
+                fee_vnd: i64::from(p.fee_vnd),
+                documents: serde_json::to_value(&p.documents)?,
+                active: p.active,
+            })
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()?;
+    store::upsert(conn, &field_rows, &procedure_rows)?;
+    Ok(AppliedTenant {
+        slug: slug.clone(),
+        id,
+        action,
+        procedures: procedure_rows.len(),
+    })
+}

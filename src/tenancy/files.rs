@@ -1,0 +1,607 @@
+//! Tenant files (`tenants/*.toml`): parsing and validation with file- and line-located errors.
+//! The format is documented in `docs/tenants.md`.
+
+use super::model::TenantKind;
+use super::names::{HostName, TenantCode, TenantSlug};
+use crate::services::catalog::{FieldCode, OnlineLevel, ProcedureCode};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// One tenant as declared in a file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSpec {
+    pub slug: Spanned<TenantSlug>,
+    pub code: Spanned<TenantCode>,
+    pub kind: TenantKind,
+    #[serde(default)]
+    pub parent: Option<Spanned<TenantSlug>>,
+    pub name: Names,
+    #[serde(default)]
+    pub locale: Locale,
+    #[serde(default)]
+    pub domains: Vec<Spanned<HostName>>,
+    #[serde(default)]
+    pub branding: Branding,
+    #[serde(default)]
+    pub contact: Contact,
+    #[serde(default)]
+    pub fields: Vec<Spanned<FieldSpec>>,
+    #[serde(default)]
+    pub procedures: Vec<Spanned<ProcedureSpec>>,
+}
+
+/// A name in Vietnamese, with an optional English translation.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Names {
+    pub vi: Text,
+    #[serde(default)]
+    pub en: Option<Text>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    #[default]
+    Vi,
+    En,
+}
+
+impl Locale {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Vi => "vi",
+            Self::En => "en",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Branding {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_color: Option<Color>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accent_color: Option<Color>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<AssetPath>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub code: FieldCode,
+    pub name: Names,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcedureSpec {
+    pub code: ProcedureCode,
+    pub name: Names,
+    pub field: FieldCode,
+    pub online_level: Level,
+    /// Legal time limit in working days.
+    pub processing_days: u16,
+    /// Fee in đồng (integer).
+    #[serde(default)]
+    pub fee_vnd: u32,
+    #[serde(default)]
+    pub documents: Vec<DocumentSpec>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentSpec {
+    pub name: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<Text>,
+    #[serde(default = "yes")]
+    pub required: bool,
+}
+
+/// Online level, accepting the legacy "mức độ 3/4" spellings.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Level(pub OnlineLevel);
+
+impl TryFrom<String> for Level {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        OnlineLevel::parse(&s)
+            .map(Level)
+            .ok_or_else(|| format!("unknown online level `{s}`: use `partial` or `full`"))
+    }
+}
+
+/// Non-empty single-line text without control characters, at most 500 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Text(String);
+
+impl Text {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Text {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let t = s.trim();
+        if t.is_empty() {
+            Err("must not be empty".into())
+        } else if t.chars().count() > 500 {
+            Err("longer than 500 characters".into())
+        } else if t.chars().any(char::is_control) {
+            Err("must not contain control characters or line breaks".into())
+        } else {
+            Ok(Self(t.to_owned()))
+        }
+    }
+}
+
+impl From<Text> for String {
+    fn from(t: Text) -> String {
+        t.0
+    }
+}
+
+/// A CSS colour `#rrggbb`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Color(String);
+
+impl TryFrom<String> for Color {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let ok =
+            s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit());
+        if ok {
+            Ok(Self(s.to_ascii_lowercase()))
+        } else {
+            Err(format!("invalid colour `{s}`: use #rrggbb"))
+        }
+    }
+}
+
+impl From<Color> for String {
+    fn from(c: Color) -> String {
+        c.0
+    }
+}
+
+/// A relative path to an image asset, e.g. `logos/ha-noi.svg`: plain path segments only, so it
+/// can never point outside the asset directory.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AssetPath(String);
+
+impl TryFrom<String> for AssetPath {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let segment_ok = |seg: &str| {
+            !seg.is_empty()
+                && !seg.starts_with('.')
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        };
+        let ext_ok = ["svg", "png", "jpg", "jpeg", "webp"]
+            .iter()
+            .any(|e| s.to_ascii_lowercase().ends_with(&format!(".{e}")));
+        if s.len() <= 200 && s.split('/').all(segment_ok) && ext_ok {
+            Ok(Self(s))
+        } else {
+            Err(format!(
+                "invalid asset path `{s}`: a relative path like `logos/name.svg` (svg, png, jpg, webp)"
+            ))
+        }
+    }
+}
+
+impl From<AssetPath> for String {
+    fn from(p: AssetPath) -> String {
+        p.0
+    }
+}
+
+/// A problem in a tenant file, located by file, line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+/// A parsed file, with its text kept for locating later errors.
+#[derive(Debug)]
+pub struct TenantFile {
+    pub path: PathBuf,
+    source: String,
+    pub spec: TenantSpec,
+}
+
+impl TenantFile {
+    fn error_at(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> FileError {
+        locate(&self.path, &self.source, span.start, message.into())
+    }
+}
+
+fn locate(path: &Path, source: &str, offset: usize, message: String) -> FileError {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    FileError {
+        path: path.to_owned(),
+        line,
+        column,
+        message,
+    }
+}
+
+/// Parses one file's text.
+pub fn parse(path: &Path, source: &str) -> Result<TenantFile, FileError> {
+    match toml::from_str::<TenantSpec>(source) {
+        Ok(spec) => Ok(TenantFile {
+            path: path.to_owned(),
+            source: source.to_owned(),
+            spec,
+        }),
+        Err(e) => {
+            let offset = e.span().map_or(0, |s| s.start);
+            Err(locate(path, source, offset, e.message().trim().to_owned()))
+        }
+    }
+}
+
+/// Reads a `.toml` file, or every `.toml` file of a folder (sorted by name).
+pub fn read_path(path: &Path) -> Result<Vec<TenantFile>, Vec<FileError>> {
+    let io_error = |p: &Path, e: std::io::Error| {
+        vec![FileError {
+            path: p.to_owned(),
+            line: 0,
+            column: 0,
+            message: e.to_string(),
+        }]
+    };
+    let paths = if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| io_error(path, e))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        v.sort();
+        v
+    } else {
+        vec![path.to_owned()]
+    };
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match std::fs::read_to_string(&p) {
+            Ok(text) => match parse(&p, &text) {
+                Ok(f) => files.push(f),
+                Err(e) => errors.push(e),
+            },
+            Err(e) => errors.extend(io_error(&p, e)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(errors)
+    }
+}
+
+/// What the database already holds, for checks that reach beyond the files.
+#[derive(Debug, Default)]
+pub struct Existing {
+    /// Slugs of tenants already registered.
+    pub slugs: HashSet<TenantSlug>,
+    /// Registered domains and the slug owning each.
+    pub domains: HashMap<HostName, TenantSlug>,
+    /// Registered tenant codes and the slug owning each.
+    pub codes: HashMap<String, TenantSlug>,
+}
+
+/// Checks a set of files against each other and the database; on success returns them ordered
+/// so that every parent comes before its children.
+pub fn validate(
+    files: Vec<TenantFile>,
+    existing: &Existing,
+) -> Result<Vec<TenantFile>, Vec<FileError>> {
+    let mut errors = Vec::new();
+    let mut slugs: HashMap<TenantSlug, &TenantFile> = HashMap::new();
+    let mut codes: HashMap<&str, &TenantSlug> = HashMap::new();
+    let mut domains: HashMap<&HostName, &TenantSlug> = HashMap::new();
+    for f in &files {
+        let s = &f.spec;
+        let slug = s.slug.get_ref();
+        if let Some(other) = slugs.insert(slug.clone(), f) {
+            errors.push(f.error_at(
+                s.slug.span(),
+                format!(
+                    "tenant `{slug}` is also declared in {}",
+                    other.path.display()
+                ),
+            ));
+        }
+        let code = s.code.get_ref().as_str();
+        let code_owner = codes
+            .insert(code, slug)
+            .cloned()
+            .or_else(|| existing.codes.get(code).filter(|o| *o != slug).cloned());
+        if let Some(owner) = code_owner.filter(|o| o != slug) {
+            errors.push(f.error_at(
+                s.code.span(),
+                format!("tenant code `{code}` already belongs to `{owner}`"),
+            ));
+        }
+        for d in &s.domains {
+            let owner = domains
+                .insert(d.get_ref(), slug)
+                .cloned()
+                .or_else(|| existing.domains.get(d.get_ref()).cloned());
+            if let Some(owner) = owner.filter(|o| o != slug) {
+                errors.push(f.error_at(
+                    d.span(),
+                    format!(
+                        "domain `{}` already belongs to `{owner}`",
+                        d.get_ref().as_str()
+                    ),
+                ));
+            }
+        }
+        errors.extend(validate_catalog(f));
+    }
+    for f in &files {
+        if let Some(parent) = &f.spec.parent {
+            let p = parent.get_ref();
+            if p == f.spec.slug.get_ref() {
+                errors.push(f.error_at(parent.span(), "a tenant cannot be its own parent"));
+            } else if !slugs.contains_key(p) && !existing.slugs.contains(p) {
+                errors.push(f.error_at(parent.span(), format!("unknown parent tenant `{p}`")));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    order_parents_first(files)
+}
+
+fn validate_catalog(f: &TenantFile) -> Vec<FileError> {
+    let mut errors = Vec::new();
+    let mut field_codes = HashSet::new();
+    for field in &f.spec.fields {
+        if !field_codes.insert(field.get_ref().code.clone()) {
+            errors.push(f.error_at(
+                field.span(),
+                format!("field `{}` is declared twice", field.get_ref().code),
+            ));
+        }
+    }
+    let mut procedure_codes = HashSet::new();
+    for p in &f.spec.procedures {
+        let proc = p.get_ref();
+        if !procedure_codes.insert(proc.code.clone()) {
+            errors.push(f.error_at(
+                p.span(),
+                format!("procedure `{}` is declared twice", proc.code),
+            ));
+        }
+        if !field_codes.contains(&proc.field) {
+            errors.push(f.error_at(
+                p.span(),
+                format!(
+                    "procedure `{}` names field `{}`, which is not declared in [[fields]]",
+                    proc.code, proc.field
+                ),
+            ));
+        }
+    }
+    errors
+}
+
+/// Orders files so parents come first; a cycle among the files is an error.
+fn order_parents_first(files: Vec<TenantFile>) -> Result<Vec<TenantFile>, Vec<FileError>> {
+    let in_set: HashSet<TenantSlug> = files
+        .iter()
+        .map(|f| f.spec.slug.get_ref().clone())
+        .collect();
+    let mut placed: HashSet<TenantSlug> = HashSet::new();
+    let mut pending = files;
+    let mut ordered = Vec::with_capacity(pending.len());
+    loop {
+        let before = pending.len();
+        let (ready, rest): (Vec<_>, Vec<_>) = pending.into_iter().partition(|f| {
+            f.spec
+                .parent
+                .as_ref()
+                .is_none_or(|p| !in_set.contains(p.get_ref()) || placed.contains(p.get_ref()))
+        });
+        for f in &ready {
+            placed.insert(f.spec.slug.get_ref().clone());
+        }
+        ordered.extend(ready);
+        pending = rest;
+        if pending.is_empty() {
+            return Ok(ordered);
+        }
+        if pending.len() == before {
+            return Err(pending
+                .iter()
+                .map(|f| {
+                    let span = f.spec.parent.as_ref().map_or(0..0, |p| p.span());
+                    f.error_at(span, "parent chain forms a cycle")
+                })
+                .collect());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+slug = "ha-noi"
+code = "HNI"
+kind = "province"
+name = { vi = "Hà Nội", en = "Ha Noi" }
+
+[[fields]]
+code = "viec-lam"
+name = { vi = "Việc làm" }
+
+[[procedures]]
+code = "1.000105"
+field = "viec-lam"
+name = { vi = "Giải quyết hưởng trợ cấp thất nghiệp" }
+online_level = "full"
+processing_days = 20
+"#;
+
+    fn p(name: &str) -> PathBuf {
+        PathBuf::from(format!("tenants/{name}.toml"))
+    }
+
+    #[test]
+    fn parses_a_minimal_file() {
+        let f = parse(&p("ha-noi"), MINIMAL).unwrap();
+        assert_eq!(f.spec.slug.get_ref().as_str(), "ha-noi");
+        assert_eq!(f.spec.procedures.len(), 1);
+        assert_eq!(
+            f.spec.procedures[0].get_ref().online_level.0,
+            OnlineLevel::Full
+        );
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let bad = MINIMAL.replace("slug = \"ha-noi\"", "slug = \"Ha Noi\"");
+        let e = parse(&p("x"), &bad).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.contains("invalid tenant slug"), "{e}");
+        assert!(e.to_string().starts_with("tenants/x.toml:2:"), "{e}");
+
+        let bad = MINIMAL.replace("online_level = \"full\"", "online_level = \"muc-do-9\"");
+        let e = parse(&p("x"), &bad).unwrap_err();
+        assert_eq!(e.line, 16, "{e}");
+
+        let bad = MINIMAL.replace("processing_days = 20", "processing_days = 20\nfee = 5");
+        let e = parse(&p("x"), &bad).unwrap_err();
+        assert!(e.message.contains("unknown field"), "{e}");
+        assert_eq!(e.line, 18, "{e}");
+    }
+
+    #[test]
+    fn cross_file_problems_are_located() {
+        let a = parse(&p("a"), MINIMAL).unwrap();
+        let child = MINIMAL
+            .replace(
+                "slug = \"ha-noi\"",
+                "slug = \"ha-noi-b\"\nparent = \"nowhere\"",
+            )
+            .replace("HNI", "HNB");
+        let b = parse(&p("b"), &child).unwrap();
+        let errs = validate(vec![a, b], &Existing::default()).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].path, p("b"));
+        assert_eq!(errs[0].line, 3);
+        assert!(errs[0].message.contains("unknown parent"));
+    }
+
+    #[test]
+    fn undeclared_field_and_duplicates_are_errors() {
+        let bad = MINIMAL.replace("field = \"viec-lam\"", "field = \"khac\"");
+        let f = parse(&p("a"), &bad).unwrap();
+        let errs = validate(vec![f], &Existing::default()).unwrap_err();
+        assert!(errs[0].message.contains("not declared"), "{:?}", errs);
+        let a = parse(&p("a"), MINIMAL).unwrap();
+        let b = parse(&p("b"), MINIMAL).unwrap();
+        let errs = validate(vec![a, b], &Existing::default()).unwrap_err();
+        assert!(errs.iter().any(|e| e.message.contains("also declared")));
+    }
+
+    #[test]
+    fn parents_come_first_and_cycles_fail() {
+        let parent = MINIMAL.replace("ha-noi", "bo").replace("HNI", "BO");
+        let child = MINIMAL
+            .replace("slug = \"ha-noi\"", "slug = \"con\"\nparent = \"bo\"")
+            .replace("HNI", "CON");
+        let files = vec![
+            parse(&p("con"), &child).unwrap(),
+            parse(&p("bo"), &parent).unwrap(),
+        ];
+        let ordered = validate(files, &Existing::default()).unwrap();
+        assert_eq!(ordered[0].spec.slug.get_ref().as_str(), "bo");
+
+        let x = MINIMAL
+            .replace("slug = \"ha-noi\"", "slug = \"xa\"\nparent = \"ya\"")
+            .replace("HNI", "XA");
+        let y = MINIMAL
+            .replace("slug = \"ha-noi\"", "slug = \"ya\"\nparent = \"xa\"")
+            .replace("HNI", "YA");
+        let errs = validate(
+            vec![parse(&p("x"), &x).unwrap(), parse(&p("y"), &y).unwrap()],
+            &Existing::default(),
+        )
+        .unwrap_err();
+        assert_eq!(errs.len(), 2);
+        assert!(errs[0].message.contains("cycle"));
+    }
+
+    #[test]
+    fn asset_paths_cannot_escape() {
+        for bad in [
+            "../x.svg",
+            "/etc/passwd",
+            "logos/../../x.png",
+            "a//b.svg",
+            "x.exe",
+            ".hidden.svg",
+        ] {
+            assert!(AssetPath::try_from(bad.to_string()).is_err(), "{bad}");
+        }
+        assert!(AssetPath::try_from("logos/ha-noi.svg".to_string()).is_ok());
+    }
+}

@@ -1,0 +1,228 @@
+//! `dvc migrate`: the shared schema first, then every tenant schema in parallel with bounded
+//! concurrency. Each tenant is migrated under its own advisory lock, with diesel's ledger
+//! inside its own schema, and its outcome is recorded in `platform.tenant_schema_state`.
+//! A failing tenant is reported and does not stop the others; a rerun resumes.
+
+use super::names::{SchemaName, TenantSlug};
+use super::provision::{MigrationError, PLATFORM_MIGRATIONS, current_version};
+use crate::db::QUARANTINE_SCHEMA;
+use crate::db::schema::{tenant_schema_state, tenants};
+use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_migrations::MigrationHarness;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use uuid::Uuid;
+
+/// Outcome of migrating one tenant.
+#[derive(Debug)]
+pub struct TenantOutcome {
+    pub slug: TenantSlug,
+    pub applied: usize,
+    pub result: Result<Option<String>, String>,
+}
+
+#[derive(Debug, Default)]
+pub struct MigrationReport {
+    pub tenants: Vec<TenantOutcome>,
+}
+
+impl MigrationReport {
+    pub fn failed(&self) -> impl Iterator<Item = &TenantOutcome> {
+        self.tenants.iter().filter(|t| t.result.is_err())
+    }
+
+    pub fn is_success(&self) -> bool {
+        self.failed().next().is_none()
+    }
+}
+
+fn connect(url: &str) -> ConnectionResult<PgConnection> {
+    let mut conn = PgConnection::establish(url)?;
+    conn.batch_execute(&format!("SET search_path TO {QUARANTINE_SCHEMA}"))
+        .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+    Ok(conn)
+}
+
+/// Session-level advisory lock keyed by a name, so two `dvc migrate` runs never work on the
+/// same schema at once.
+fn with_advisory_lock<T>(
+    conn: &mut PgConnection,
+    key: &str,
+    f: impl FnOnce(&mut PgConnection) -> T,
+) -> QueryResult<T> {
+    diesel::sql_query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+        .bind::<Text, _>(key)
+        .execute(conn)?;
+    let out = f(conn);
+    diesel::sql_query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+        .bind::<Text, _>(key)
+        .execute(conn)?;
+    Ok(out)
+}
+
+/// Creates the `platform` schema if needed and applies its pending migrations.
+pub fn migrate_platform(url: &str) -> Result<usize, MigrationError> {
+    let mut conn = connect(url)?;
+    with_advisory_lock(&mut conn, "dvc:migrate:platform", |conn| {
+        conn.batch_execute("CREATE SCHEMA IF NOT EXISTS platform; SET search_path TO platform")?;
+        let applied = conn.run_pending_migrations(PLATFORM_MIGRATIONS)?.len();
+        conn.batch_execute(&format!("SET search_path TO {QUARANTINE_SCHEMA}"))?;
+        Ok::<_, MigrationError>(applied)
+    })?
+}
+
+/// Migrates every tenant schema, `concurrency` at a time, with the migrations `source` gives
+/// (the embedded ones in production; tests pass a folder with an extra migration).
+pub fn migrate_tenants<S, F>(
+    url: &str,
+    concurrency: usize,
+    source: F,
+) -> Result<MigrationReport, MigrationError>
+where
+    S: MigrationSource<Pg>,
+    F: Fn() -> S + Sync,
+{
+    let mut conn = connect(url)?;
+    let rows: Vec<(Uuid, String, String)> = tenants::table
+        .select((tenants::id, tenants::slug, tenants::schema_name))
+        .order(tenants::slug)
+        .load(&mut conn)?;
+    drop(conn);
+    let queue = Mutex::new(rows.into_iter().collect::<VecDeque<_>>());
+    let outcomes = Mutex::new(Vec::new());
+    let workers = concurrency.clamp(1, 64);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| -> Result<(), MigrationError> {
+                    let mut conn = connect(url)?;
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                        let Some((id, slug, schema)) = next else {
+                            return Ok(());
+                        };
+                        let outcome = migrate_one(&mut conn, id, &slug, &schema, source())?;
+                        outcomes
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(outcome);
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("migration worker panicked".into()))
+            })
+            .collect::<Result<Vec<()>, _>>()
+    })?;
+    let mut tenants = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
+    tenants.sort_by(|a, b| a.slug.cmp(&b.slug));
+    Ok(MigrationReport { tenants })
+}
+
+/// Migrates one tenant. Errors of the tenant's own migrations go into the outcome; an `Err`
+/// means the connection itself is unusable.
+fn migrate_one<S: MigrationSource<Pg>>(
+    conn: &mut PgConnection,
+    id: Uuid,
+    slug: &str,
+    schema: &str,
+    source: S,
+) -> Result<TenantOutcome, MigrationError> {
+    let slug = TenantSlug::parse(slug)?;
+    let schema = SchemaName::parse(schema)?;
+    let result = with_advisory_lock(conn, &format!("dvc:migrate:{schema}"), |conn| {
+        let result = apply_in_schema(conn, &schema, source);
+        // Back to quarantine whatever happened, before the connection serves the next tenant.
+        conn.batch_execute(&format!("SET search_path TO {QUARANTINE_SCHEMA}"))?;
+        Ok::<_, diesel::result::Error>(result)
+    })??;
+    let outcome = match result {
+        Ok((applied, version)) => {
+            record_state(conn, id, version.as_deref(), None)?;
+            TenantOutcome {
+                slug,
+                applied,
+                result: Ok(version),
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            tracing::error!(tenant = %slug, error = %message, "tenant migration failed");
+            record_state(conn, id, None, Some(&message))?;
+            TenantOutcome {
+                slug,
+                applied: 0,
+                result: Err(message),
+            }
+        }
+    };
+    Ok(outcome)
+}
+
+fn apply_in_schema<S: MigrationSource<Pg>>(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+    source: S,
+) -> Result<(usize, Option<String>), MigrationError> {
+    diesel::sql_query("SELECT set_config('search_path', $1, false)")
+        .bind::<Text, _>(schema.quoted())
+        .execute(conn)?;
+    let applied = conn.run_pending_migrations(source)?.len();
+    Ok((applied, current_version(conn)?))
+}
+
+/// Records the outcome: on success the version and zero attempts; on failure the error and
+/// one more failed attempt, keeping the last good version.
+fn record_state(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    version: Option<&str>,
+    error: Option<&str>,
+) -> QueryResult<()> {
+    use tenant_schema_state::dsl as s;
+    let now = diesel::dsl::now;
+    match error {
+        None => diesel::insert_into(s::tenant_schema_state)
+            .values((
+                s::tenant_id.eq(tenant_id),
+                s::version.eq(version),
+                s::status.eq("ok"),
+                s::attempts.eq(0),
+            ))
+            .on_conflict(s::tenant_id)
+            .do_update()
+            .set((
+                s::version.eq(version),
+                s::status.eq("ok"),
+                s::error.eq(None::<String>),
+                s::attempts.eq(0),
+                s::updated_at.eq(now),
+            ))
+            .execute(conn),
+        Some(err) => diesel::insert_into(s::tenant_schema_state)
+            .values((
+                s::tenant_id.eq(tenant_id),
+                s::status.eq("failed"),
+                s::error.eq(err),
+                s::attempts.eq(1),
+            ))
+            .on_conflict(s::tenant_id)
+            .do_update()
+            .set((
+                s::status.eq("failed"),
+                s::error.eq(err),
+                s::attempts.eq(s::attempts + 1),
+                s::updated_at.eq(now),
+            ))
+            .execute(conn),
+    }
+    .map(drop)
+}

@@ -1,0 +1,82 @@
+use super::names::{HostName, SchemaName, TenantCode, TenantSlug};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Where a tenant sits in the administrative tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantKind {
+    National,
+    Ministry,
+    Division,
+    Province,
+    Department,
+    District,
+}
+
+impl TenantKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::National => "national",
+            Self::Ministry => "ministry",
+            Self::Division => "division",
+            Self::Province => "province",
+            Self::Department => "department",
+            Self::District => "district",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::National,
+            Self::Ministry,
+            Self::Division,
+            Self::Province,
+            Self::Department,
+            Self::District,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
+impl TenantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "suspended" => Some(Self::Suspended),
+            _ => None,
+        }
+    }
+}
+
+/// A tenant as the registry knows it.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub slug: TenantSlug,
+    pub schema: SchemaName,
+    pub code: TenantCode,
+    pub kind: TenantKind,
+    pub parent_id: Option<Uuid>,
+    pub name_vi: String,
+    pub name_en: Option<String>,
+    pub locale: String,
+    pub branding: serde_json::Value,
+    pub status: TenantStatus,
+    pub domains: Vec<HostName>,
+}

@@ -1,0 +1,160 @@
+//! In-process tenant registry: every tenant loaded once, looked up by slug or host without a
+//! database round trip, reloaded when a change is announced (see [`super::notify`]).
+
+use super::model::{Tenant, TenantKind, TenantStatus};
+use super::names::{HostName, SchemaName, TenantCode, TenantSlug};
+use crate::db::schema::{tenant_domains, tenants};
+use diesel::prelude::*;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use uuid::Uuid;
+
+#[derive(Default)]
+struct Snapshot {
+    by_slug: HashMap<TenantSlug, Arc<Tenant>>,
+    by_domain: HashMap<HostName, Arc<Tenant>>,
+    by_id: HashMap<Uuid, Arc<Tenant>>,
+}
+
+#[derive(Default)]
+pub struct Registry {
+    snapshot: RwLock<Arc<Snapshot>>,
+}
+
+type TenantRow = (
+    Uuid,
+    String,
+    String,
+    String,
+    String,
+    Option<Uuid>,
+    String,
+    Option<String>,
+    String,
+    serde_json::Value,
+    String,
+);
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn current(&self) -> Arc<Snapshot> {
+        // A poisoned lock only means a reload panicked; the old snapshot is still whole.
+        self.snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn by_slug(&self, slug: &TenantSlug) -> Option<Arc<Tenant>> {
+        self.current().by_slug.get(slug).cloned()
+    }
+
+    pub fn by_domain(&self, host: &HostName) -> Option<Arc<Tenant>> {
+        self.current().by_domain.get(host).cloned()
+    }
+
+    pub fn by_id(&self, id: Uuid) -> Option<Arc<Tenant>> {
+        self.current().by_id.get(&id).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.current().by_slug.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// All tenants, sorted by slug.
+    pub fn all(&self) -> Vec<Arc<Tenant>> {
+        let mut all: Vec<_> = self.current().by_slug.values().cloned().collect();
+        all.sort_by(|a, b| a.slug.cmp(&b.slug));
+        all
+    }
+
+    /// Replaces the whole snapshot with what the database holds now.
+    pub fn reload(&self, conn: &mut PgConnection) -> QueryResult<usize> {
+        let loaded = load_all(conn)?;
+        let mut snap = Snapshot::default();
+        for t in loaded {
+            let t = Arc::new(t);
+            for d in &t.domains {
+                snap.by_domain.insert(d.clone(), t.clone());
+            }
+            snap.by_id.insert(t.id, t.clone());
+            snap.by_slug.insert(t.slug.clone(), t);
+        }
+        let n = snap.by_slug.len();
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+        Ok(n)
+    }
+}
+
+/// Reads every tenant with its domains. Rows that fail re-validation are skipped and logged:
+/// the CHECK constraints make that a sign of tampering, not of normal operation.
+pub fn load_all(conn: &mut PgConnection) -> QueryResult<Vec<Tenant>> {
+    let rows: Vec<TenantRow> = tenants::table
+        .order(tenants::slug)
+        .select((
+            tenants::id,
+            tenants::slug,
+            tenants::schema_name,
+            tenants::code,
+            tenants::kind,
+            tenants::parent_id,
+            tenants::name_vi,
+            tenants::name_en,
+            tenants::locale,
+            tenants::branding,
+            tenants::status,
+        ))
+        .load(conn)?;
+    let domains: Vec<(Uuid, String)> = tenant_domains::table
+        .select((tenant_domains::tenant_id, tenant_domains::domain))
+        .load(conn)?;
+    let mut domains_by_tenant: HashMap<Uuid, Vec<HostName>> = HashMap::new();
+    for (tenant_id, domain) in domains {
+        match HostName::parse(&domain) {
+            Ok(h) => domains_by_tenant.entry(tenant_id).or_default().push(h),
+            Err(e) => tracing::error!(%tenant_id, error = %e, "skipping invalid stored domain"),
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let id = row.0;
+            let domains = domains_by_tenant.remove(&id).unwrap_or_default();
+            tenant_from_row(row, domains)
+                .map_err(
+                    |e| tracing::error!(tenant_id = %id, error = %e, "skipping invalid tenant row"),
+                )
+                .ok()
+        })
+        .collect())
+}
+
+fn tenant_from_row(row: TenantRow, domains: Vec<HostName>) -> Result<Tenant, String> {
+    let (id, slug, schema, code, kind, parent_id, name_vi, name_en, locale, branding, status) = row;
+    let slug = TenantSlug::parse(&slug).map_err(|e| e.to_string())?;
+    let schema = SchemaName::parse(&schema).map_err(|e| e.to_string())?;
+    if schema != slug.schema_name() {
+        return Err(format!("schema {schema} does not belong to slug {slug}"));
+    }
+    Ok(Tenant {
+        id,
+        code: TenantCode::parse(&code).map_err(|e| e.to_string())?,
+        kind: TenantKind::parse(&kind).ok_or_else(|| format!("unknown kind {kind}"))?,
+        status: TenantStatus::parse(&status).ok_or_else(|| format!("unknown status {status}"))?,
+        slug,
+        schema,
+        parent_id,
+        name_vi,
+        name_en,
+        locale,
+        branding,
+        domains,
+    })
+}

@@ -1,0 +1,179 @@
+//! Finds the tenant a request is for: by its `Host` (a tenant's own domain, or
+//! `{slug}.{base_domain}`), else by a `/t/{slug}/` path prefix.
+
+use super::model::{Tenant, TenantStatus};
+use super::names::{HostName, TenantSlug};
+use super::registry::Registry;
+use crate::db::TenantDb;
+use crate::error::AppError;
+use crate::state::AppState;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use std::future::{Ready, ready};
+use std::sync::Arc;
+use tracing_actix_web::RootSpan;
+
+/// The resolved tenant of a request, with the only handle that reaches its tables.
+pub struct CurrentTenant {
+    pub tenant: Arc<Tenant>,
+    pub db: TenantDb,
+}
+
+/// Name of the path segment that carries a tenant slug in `/t/{tenant}/…` routes.
+pub const PATH_PARAM: &str = "tenant";
+
+/// Where a request names its tenant, before looking anything up.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TenantHint {
+    Domain(HostName),
+    Slug(TenantSlug),
+    None,
+}
+
+/// Pure part of resolution: reads the `Host` header value and the path parameter.
+/// A host under the base domain must carry a well-formed slug; any other host may be a
+/// tenant's own domain.
+pub fn hint_from(
+    host_header: Option<&str>,
+    path_slug: Option<&str>,
+    base_domain: &HostName,
+) -> Result<(TenantHint, Option<TenantSlug>), AppError> {
+    let path_slug = path_slug
+        .map(|s| TenantSlug::parse(s).map_err(|e| AppError::InvalidTenant(e.to_string())))
+        .transpose()?;
+    let host = match host_header {
+        Some(h) => Some(
+            HostName::from_host_header(h).map_err(|e| AppError::InvalidTenant(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let hint = match host {
+        Some(host) => match host.subdomain_of(base_domain) {
+            Some(label) => TenantHint::Slug(
+                TenantSlug::parse(label).map_err(|e| AppError::InvalidTenant(e.to_string()))?,
+            ),
+            None if &host == base_domain => TenantHint::None,
+            None => TenantHint::Domain(host),
+        },
+        None => TenantHint::None,
+    };
+    Ok((hint, path_slug))
+}
+
+pub fn resolve(
+    registry: &Registry,
+    host_header: Option<&str>,
+    path_slug: Option<&str>,
+    base_domain: &HostName,
+) -> Result<Arc<Tenant>, AppError> {
+    let (hint, path_slug) = hint_from(host_header, path_slug, base_domain)?;
+    let by_host = match &hint {
+        TenantHint::Domain(host) => registry.by_domain(host),
+        TenantHint::Slug(slug) => Some(registry.by_slug(slug).ok_or(AppError::TenantNotFound)?),
+        TenantHint::None => None,
+    };
+    let tenant = match (by_host, path_slug) {
+        (Some(t), Some(p)) if t.slug != p => {
+            return Err(AppError::bad_request(
+                "tenant_conflict",
+                format!("host belongs to `{}` but the path names `{p}`", t.slug),
+            ));
+        }
+        (Some(t), _) => t,
+        (None, Some(p)) => registry.by_slug(&p).ok_or(AppError::TenantNotFound)?,
+        (None, None) if matches!(hint, TenantHint::Domain(_)) => {
+            return Err(AppError::TenantNotFound);
+        }
+        (None, None) => return Err(AppError::TenantNotResolved),
+    };
+    match tenant.status {
+        TenantStatus::Active => Ok(tenant),
+        TenantStatus::Suspended => Err(AppError::TenantSuspended),
+    }
+}
+
+impl FromRequest for CurrentTenant {
+    type Error = AppError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(extract(req))
+    }
+}
+
+fn extract(req: &HttpRequest) -> Result<CurrentTenant, AppError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
+    let host = req
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| AppError::InvalidTenant("Host header is not ASCII".into()))
+        })
+        .transpose()?
+        .or_else(|| req.uri().host());
+    let tenant = resolve(
+        &state.registry,
+        host,
+        req.match_info().get(PATH_PARAM),
+        &state.base_domain,
+    )?;
+    if let Some(span) = req.extensions().get::<RootSpan>() {
+        span.record("tenant", tenant.slug.as_str());
+    }
+    let db = TenantDb::new(state.pool.clone(), tenant.schema.clone());
+    Ok(CurrentTenant { tenant, db })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> HostName {
+        HostName::parse("dvc.gov.vn").unwrap()
+    }
+
+    #[test]
+    fn subdomain_gives_slug() {
+        let (hint, path) = hint_from(Some("ha-noi.dvc.gov.vn:443"), None, &base()).unwrap();
+        assert_eq!(hint, TenantHint::Slug(TenantSlug::parse("ha-noi").unwrap()));
+        assert_eq!(path, None);
+    }
+
+    #[test]
+    fn own_domain_is_a_domain_hint() {
+        let (hint, _) = hint_from(Some("dichvucong.hanoi.gov.vn"), None, &base()).unwrap();
+        assert_eq!(
+            hint,
+            TenantHint::Domain(HostName::parse("dichvucong.hanoi.gov.vn").unwrap())
+        );
+    }
+
+    #[test]
+    fn base_domain_alone_needs_a_path() {
+        let (hint, path) = hint_from(Some("dvc.gov.vn"), Some("molisa"), &base()).unwrap();
+        assert_eq!(hint, TenantHint::None);
+        assert_eq!(path, Some(TenantSlug::parse("molisa").unwrap()));
+    }
+
+    #[test]
+    fn malformed_names_are_rejected() {
+        for (host, path) in [
+            (Some("Bad_Slug.dvc.gov.vn"), None),
+            (Some("x.dvc.gov.vn"), None),
+            (Some("dvc.gov.vn"), Some("t_ha_noi; drop schema")),
+            (Some("a b"), None),
+            (Some("dvc.gov.vn"), Some("HA-NOI")),
+        ] {
+            assert!(
+                matches!(
+                    hint_from(host, path, &base()),
+                    Err(AppError::InvalidTenant(_))
+                ),
+                "{host:?} {path:?}"
+            );
+        }
+    }
+}
