@@ -15,8 +15,10 @@ use std::time::Duration;
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
 pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
 
-/// The empty schema every connection starts in: a query that forgot its tenant scope finds no
-/// table here and fails, instead of reading somebody else's rows.
+/// The search path every connection starts with: a schema that is never created. A query that
+/// forgot its tenant scope finds no table and fails, instead of reading somebody else's rows,
+/// and an unqualified `CREATE` has nowhere to go (an existing empty schema would still accept
+/// it from a superuser).
 pub const QUARANTINE_SCHEMA: &str = "dvc_quarantine";
 
 /// Prepares each new pooled connection.

@@ -2,7 +2,7 @@
 
 use super::PgPool;
 use crate::error::AppError;
-use crate::tenancy::SchemaName;
+use crate::tenancy::{SchemaName, Tenant};
 use diesel::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -20,9 +20,13 @@ pub struct TenantDb {
 }
 
 impl TenantDb {
-    /// Only the tenancy layer builds these, from a schema name that came out of the registry.
-    pub(crate) fn new(pool: PgPool, schema: SchemaName) -> Self {
-        Self { pool, schema }
+    /// Built for a tenant record that came out of the registry (the resolver does this for
+    /// every request; workers and the CLI do it for the tenant they work on).
+    pub fn for_tenant(pool: PgPool, tenant: &Tenant) -> Self {
+        Self {
+            pool,
+            schema: tenant.schema.clone(),
+        }
     }
 
     pub fn schema(&self) -> &SchemaName {

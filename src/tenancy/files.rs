@@ -525,12 +525,12 @@ processing_days = 20
 
         let bad = MINIMAL.replace("online_level = \"full\"", "online_level = \"muc-do-9\"");
         let e = parse(&p("x"), &bad).unwrap_err();
-        assert_eq!(e.line, 16, "{e}");
+        assert_eq!(e.line, 15, "{e}");
 
         let bad = MINIMAL.replace("processing_days = 20", "processing_days = 20\nfee = 5");
         let e = parse(&p("x"), &bad).unwrap_err();
         assert!(e.message.contains("unknown field"), "{e}");
-        assert_eq!(e.line, 18, "{e}");
+        assert_eq!(e.line, 17, "{e}");
     }
 
     #[test]

@@ -1,4 +1,3 @@
 DROP TABLE platform.tenant_schema_state;
 DROP TABLE platform.tenant_domains;
 DROP TABLE platform.tenants;
-DROP SCHEMA dvc_quarantine;

@@ -1,10 +1,8 @@
 -- The shared schema: tenant registry and per-tenant migration state.
 -- `platform` itself is created by the migrator before this runs (diesel's ledger lives in it).
 
--- Every pooled connection starts with this empty schema as its search path, so a query that
--- forgot its tenant scope fails instead of reading another tenant's rows. Keep it empty.
-CREATE SCHEMA IF NOT EXISTS dvc_quarantine;
-REVOKE ALL ON SCHEMA dvc_quarantine FROM PUBLIC;
+-- Pooled connections start with search_path = dvc_quarantine, a schema that is deliberately
+-- never created: unscoped queries fail and unqualified CREATEs have nowhere to land.
 
 CREATE TABLE platform.tenants (
     id          uuid PRIMARY KEY,

@@ -1,0 +1,221 @@
+//! Test harness: a fresh database per test, real PostgreSQL and Redis, the real server on port 0.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use dvc::config::{LogFormat, Settings};
+use dvc::db::{PgPool, build_pool_sized};
+use dvc::tenancy::apply::{ApplyReport, apply_files};
+use dvc::tenancy::files;
+use dvc::tenancy::migrator::migrate_platform;
+use std::path::Path;
+use uuid::Uuid;
+
+pub fn admin_url() -> String {
+    std::env::var("DVC_TEST_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://postgres:postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("DVC_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn url_for(db: &str) -> String {
+    let admin = admin_url();
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    format!("{base}/{db}")
+}
+
+/// A database of its own, with the platform schema migrated; dropped at the end of the test.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        let name = format!("dvc_test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&admin_url()).expect("connect to PostgreSQL");
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'"
+            ))
+            .expect("create test database");
+        let url = url_for(&name);
+        migrate_platform(&url).expect("migrate platform schema");
+        Self { name, url }
+    }
+
+    pub fn conn(&self) -> PgConnection {
+        PgConnection::establish(&self.url).expect("connect to test database")
+    }
+
+    pub fn pool(&self, size: u32) -> PgPool {
+        build_pool_sized(&settings_for(self).database, size)
+    }
+
+    /// Applies tenant files from a folder.
+    pub fn apply_dir(&self, dir: &Path) -> ApplyReport {
+        let pool = self.pool(2);
+        dvc::tenancy::apply::apply_path(&pool, dir).expect("apply tenant files")
+    }
+
+    /// Applies tenant files given as (file name, text).
+    pub fn apply_texts(&self, texts: &[(&str, String)]) -> ApplyReport {
+        let parsed = texts
+            .iter()
+            .map(|(name, text)| files::parse(Path::new(name), text).expect("valid tenant file"))
+            .collect();
+        apply_files(&self.pool(2), parsed).expect("apply tenant files")
+    }
+
+    pub fn scalar_i64(&self, sql: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(sql)
+            .get_result::<Row>(&mut self.conn())
+            .expect(sql)
+            .n
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&admin_url()) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// Settings for a test: its own database, a Redis prefix of its own, port 0.
+pub fn settings_for(db: &TestDb) -> Settings {
+    let mut s = Settings::default();
+    s.database.url = db.url.clone();
+    s.database.pool_size = 4;
+    s.redis.url = redis_url();
+    s.redis.prefix = db.name.clone();
+    s.server.port = 0;
+    s.server.workers = 2;
+    s.server.shutdown_timeout_secs = 1;
+    s.log.format = LogFormat::Pretty;
+    s.log.filter = "warn".into();
+    s
+}
+
+/// A tenant file for tests: `n` procedures whose codes and names carry the tenant's mark, so
+/// any row from another tenant is recognisable.
+pub fn tenant_toml(slug: &str, code: &str, n: usize) -> String {
+    let mark = code.to_ascii_lowercase();
+    let mut s = format!(
+        r#"slug = "{slug}"
+code = "{code}"
+kind = "province"
+domains = ["dichvucong.{slug}.gov.vn"]
+name = {{ vi = "Sở thử nghiệm {code}", en = "Test department {code}" }}
+
+[[fields]]
+code = "viec-lam"
+name = {{ vi = "Việc làm", en = "Employment" }}
+
+[[fields]]
+code = "an-toan"
+name = {{ vi = "An toàn lao động" }}
+"#
+    );
+    for i in 0..n {
+        let field = if i % 2 == 0 { "viec-lam" } else { "an-toan" };
+        s.push_str(&format!(
+            r#"
+[[procedures]]
+code = "{code}.{i:04}"
+field = "{field}"
+name = {{ vi = "Thủ tục {mark} số {i}: cấp giấy phép lao động" }}
+online_level = "full"
+processing_days = {days}
+"#,
+            days = i % 30 + 1
+        ));
+    }
+    s
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub db: std::sync::Arc<TestDb>,
+    pub app_state: actix_web::web::Data<dvc::state::AppState>,
+    client: awc::Client,
+}
+
+impl TestApp {
+    /// Boots the real server on port 0 against `db`.
+    pub async fn spawn_on(db: std::sync::Arc<TestDb>, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = settings_for(&db);
+        tweak(&mut settings);
+        dvc::telemetry::init(&settings.log);
+        let app = dvc::Application::build(settings).await.expect("build app");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let app_state = app.state();
+        tokio::spawn(app.run_until_stopped());
+        let client = awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish();
+        Self {
+            base,
+            db,
+            app_state,
+            client,
+        }
+    }
+
+    /// A fresh database with tenants `alpha` (ALPHA, `na` procedures) and `beta` (BETA, `nb`).
+    pub async fn with_two_tenants(na: usize, nb: usize) -> Self {
+        let db = TestDb::new();
+        db.apply_texts(&[
+            ("alpha.toml", tenant_toml("alpha", "ALPHA", na)),
+            ("beta.toml", tenant_toml("beta", "BETA", nb)),
+        ]);
+        Self::spawn_on(std::sync::Arc::new(db), |_| {}).await
+    }
+
+    /// GET with an optional Host header; returns status, content type and JSON body.
+    pub async fn get(&self, host: Option<&str>, path: &str) -> (u16, String, serde_json::Value) {
+        let mut req = self.client.get(format!("{}{}", self.base, path));
+        if let Some(h) = host {
+            req = req.insert_header(("Host", h));
+        }
+        let mut resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = resp.body().limit(8 << 20).await.expect("body");
+        let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        (status, ctype, json)
+    }
+}
+
+/// Polls `check` every 20 ms until it holds or `within` runs out.
+pub async fn eventually<F, Fut>(within: std::time::Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

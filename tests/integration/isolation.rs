@@ -1,0 +1,120 @@
+//! Tenant isolation under concurrency, with and without the catalog cache, down to a pool of one
+//! connection, and the quarantine search path for queries that forgot their scope.
+
+use crate::common::{TestApp, TestDb, tenant_toml};
+use diesel::prelude::*;
+use futures_util::future::join_all;
+use std::sync::Arc;
+
+/// Fires `n` requests at once, alternating tenants and the two ways of naming them, and checks
+/// every answer holds only its own tenant's rows.
+async fn hammer(app: &TestApp, n: usize) {
+    let requests = (0..n).map(|i| {
+        let (slug, mark, total) = if i % 2 == 0 {
+            ("alpha", "ALPHA.", 30)
+        } else {
+            ("beta", "BETA.", 12)
+        };
+        let host = format!("{slug}.localhost");
+        let by_host = i % 4 < 2;
+        let query = match i % 3 {
+            0 => "per_page=100".to_string(),
+            1 => "field=viec-lam&per_page=100".to_string(),
+            _ => format!(
+                "q={}&per_page=100",
+                mark.trim_end_matches('.').to_lowercase()
+            ),
+        };
+        async move {
+            let (status, _, body) = if by_host {
+                app.get(Some(&host), &format!("/api/v1/procedures?{query}"))
+                    .await
+            } else {
+                app.get(None, &format!("/t/{slug}/api/v1/procedures?{query}"))
+                    .await
+            };
+            (slug, mark, total, query, status, body)
+        }
+    });
+    for (slug, mark, total, query, status, body) in join_all(requests).await {
+        assert_eq!(status, 200, "{slug} {query}: {body}");
+        let items = body["items"].as_array().expect("items");
+        assert!(!items.is_empty(), "{slug} {query}");
+        for item in items {
+            let code = item["code"].as_str().unwrap();
+            assert!(code.starts_with(mark), "{slug} got {code} for {query}");
+        }
+        if query == "per_page=100" {
+            assert_eq!(body["total"], total, "{slug}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn parallel_requests_only_see_their_own_tenant_cached() {
+    let app = TestApp::with_two_tenants(30, 12).await;
+    hammer(&app, 400).await;
+}
+
+#[actix_web::test]
+async fn parallel_requests_only_see_their_own_tenant_uncached_pool_of_one() {
+    let db = TestDb::new();
+    db.apply_texts(&[
+        ("alpha.toml", tenant_toml("alpha", "ALPHA", 30)),
+        ("beta.toml", tenant_toml("beta", "BETA", 12)),
+    ]);
+    let app = TestApp::spawn_on(Arc::new(db), |s| {
+        s.catalog.cache = false;
+        s.database.pool_size = 1;
+    })
+    .await;
+    hammer(&app, 300).await;
+}
+
+#[test]
+fn a_query_without_tenant_scope_fails() {
+    let db = TestDb::new();
+    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 3))]);
+    let pool = db.pool(1);
+    let mut conn = pool.get().unwrap();
+    let err = diesel::sql_query("SELECT code FROM procedures")
+        .execute(&mut conn)
+        .unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    let err = diesel::sql_query("CREATE TABLE leak (id int)")
+        .execute(&mut conn)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no schema has been selected"),
+        "creating an unqualified table must not succeed: {err}"
+    );
+}
+
+#[test]
+fn tenant_scope_does_not_leak_into_the_pooled_connection() {
+    let db = TestDb::new();
+    let report = db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 3))]);
+    assert_eq!(report.tenants.len(), 1);
+    let pool = db.pool(1);
+    let registry = dvc::tenancy::Registry::new();
+    registry.reload(&mut pool.get().unwrap()).unwrap();
+    let alpha = registry
+        .by_slug(&dvc::tenancy::TenantSlug::parse("alpha").unwrap())
+        .unwrap();
+    let tenant_db = dvc::db::TenantDb::for_tenant(pool.clone(), &alpha);
+    let n: i64 = tenant_db
+        .run_blocking(|conn| {
+            Ok(dvc::db::schema::tenant::procedures::table
+                .count()
+                .get_result(conn)?)
+        })
+        .unwrap();
+    assert_eq!(n, 3);
+    // Same (only) pooled connection, no scope: back in quarantine.
+    let mut conn = pool.get().unwrap();
+    let err = dvc::db::schema::tenant::procedures::table
+        .count()
+        .get_result::<i64>(&mut conn)
+        .unwrap_err();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server against real PostgreSQL and Redis.
+
+mod common;
+
+mod api;
+mod isolation;
+mod migrations;
+mod processes;
+mod tenant_files;

@@ -1,0 +1,190 @@
+//! Tenant schema migrations: provisioning at the current version, a broken tenant that does not
+//! stop the others, resuming after the fix, and the CLI's exit status.
+
+use crate::common::{TestDb, tenant_toml};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel_migrations::{FileBasedMigrations, MigrationHarness};
+use dvc::tenancy::migrator::migrate_tenants;
+use dvc::tenancy::provision::TENANT_MIGRATIONS;
+use std::path::PathBuf;
+
+fn latest_embedded_version() -> String {
+    let mut versions: Vec<String> =
+        diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&TENANT_MIGRATIONS)
+            .unwrap()
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+    versions.sort();
+    versions.pop().unwrap()
+}
+
+fn state(db: &TestDb, slug: &str) -> (String, Option<String>, Option<String>, i32) {
+    use dvc::db::schema::{tenant_schema_state as s, tenants as t};
+    t::table
+        .inner_join(s::table)
+        .filter(t::slug.eq(slug))
+        .select((s::status, s::version, s::error, s::attempts))
+        .first(&mut db.conn())
+        .unwrap()
+}
+
+#[test]
+fn a_new_tenant_lands_at_the_current_version() {
+    let db = TestDb::new();
+    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 2))]);
+    let latest = latest_embedded_version();
+    let (status, version, error, _) = state(&db, "alpha");
+    assert_eq!(status, "ok");
+    assert_eq!(version.as_deref(), Some(latest.as_str()));
+    assert_eq!(error, None);
+    // The ledger lives in the tenant schema and holds every migration.
+    let ledger = db.scalar_i64("SELECT count(*) AS n FROM t_alpha.__diesel_schema_migrations");
+    let embedded =
+        diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&TENANT_MIGRATIONS)
+            .unwrap()
+            .len() as i64;
+    assert_eq!(ledger, embedded);
+    // No foreign key leaves the tenant schema.
+    let crossing = db.scalar_i64(
+        "SELECT count(*) AS n FROM pg_constraint c
+         JOIN pg_class src ON src.oid = c.conrelid JOIN pg_namespace sn ON sn.oid = src.relnamespace
+         JOIN pg_class dst ON dst.oid = c.confrelid JOIN pg_namespace dn ON dn.oid = dst.relnamespace
+         WHERE c.contype = 'f' AND sn.nspname <> dn.nspname",
+    );
+    assert_eq!(crossing, 0);
+}
+
+/// A migrations folder holding the real tenant migrations plus one new migration.
+fn migrations_with_extra() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dvc-migrations-{}", uuid::Uuid::new_v4()));
+    let src = PathBuf::from("migrations/tenant");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        let to = dir.join(entry.file_name());
+        std::fs::create_dir_all(&to).unwrap();
+        for f in std::fs::read_dir(entry.path()).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+        }
+    }
+    let extra = dir.join("2099-01-01-000001_dossier_notes");
+    std::fs::create_dir_all(&extra).unwrap();
+    std::fs::write(
+        extra.join("up.sql"),
+        "CREATE TABLE dossier_notes (id bigint PRIMARY KEY, body text NOT NULL);",
+    )
+    .unwrap();
+    std::fs::write(extra.join("down.sql"), "DROP TABLE dossier_notes;").unwrap();
+    dir
+}
+
+#[test]
+fn one_broken_tenant_does_not_stop_the_others_and_a_rerun_resumes() {
+    let db = TestDb::new();
+    db.apply_texts(&[
+        ("alpha.toml", tenant_toml("alpha", "ALPHA", 1)),
+        ("beta.toml", tenant_toml("beta", "BETA", 1)),
+        ("gamma.toml", tenant_toml("gamma", "GAMMA", 1)),
+    ]);
+    // Break beta: the new migration's table already exists there.
+    db.conn()
+        .batch_execute("CREATE TABLE t_beta.dossier_notes (x int)")
+        .unwrap();
+    let dir = migrations_with_extra();
+    let source = || FileBasedMigrations::from_path(&dir).unwrap();
+
+    let report = migrate_tenants(&db.url, 2, source).unwrap();
+    assert!(!report.is_success());
+    let failed: Vec<_> = report
+        .failed()
+        .map(|t| t.slug.as_str().to_owned())
+        .collect();
+    assert_eq!(failed, vec!["beta"]);
+    for t in &report.tenants {
+        if t.slug.as_str() != "beta" {
+            assert_eq!(t.applied, 1, "{}", t.slug);
+            assert_eq!(
+                t.result.as_ref().unwrap().as_deref(),
+                Some("20990101000001")
+            );
+        }
+    }
+    let (status, version, error, attempts) = state(&db, "beta");
+    assert_eq!(status, "failed");
+    assert_ne!(version.as_deref(), Some("20990101000001"));
+    assert!(error.unwrap().contains("dossier_notes"));
+    assert_eq!(attempts, 1);
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 't_gamma' AND table_name = 'dossier_notes'"),
+        1
+    );
+
+    // Fix and rerun: beta catches up, the others have nothing left to do.
+    db.conn()
+        .batch_execute("DROP TABLE t_beta.dossier_notes")
+        .unwrap();
+    let report = migrate_tenants(&db.url, 2, source).unwrap();
+    assert!(report.is_success(), "{report:?}");
+    for t in &report.tenants {
+        let expected = if t.slug.as_str() == "beta" { 1 } else { 0 };
+        assert_eq!(t.applied, expected, "{}", t.slug);
+    }
+    let (status, version, error, attempts) = state(&db, "beta");
+    assert_eq!(
+        (status.as_str(), version.as_deref(), error, attempts),
+        ("ok", Some("20990101000001"), None, 0)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn cli_migrate_reports_a_broken_tenant_and_exits_non_zero() {
+    let db = TestDb::new();
+    db.apply_texts(&[
+        ("alpha.toml", tenant_toml("alpha", "ALPHA", 1)),
+        ("beta.toml", tenant_toml("beta", "BETA", 1)),
+    ]);
+    // Beta forgets its history: its first migration will collide with the existing tables.
+    db.conn()
+        .batch_execute("DELETE FROM t_beta.__diesel_schema_migrations")
+        .unwrap();
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dvc"))
+            .arg("migrate")
+            .env("DVC__DATABASE__URL", &db.url)
+            .env("DVC__LOG__FILTER", "off")
+            .env("DVC_CONFIG_DIR", "/nonexistent")
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("beta") && stdout.contains("FAILED"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 ok, 1 failed"), "{stdout}");
+
+    // Restore beta's ledger by hand, as an operator would after investigating; rerun is green.
+    let mut conn = db.conn();
+    conn.batch_execute("SET search_path TO t_beta").unwrap();
+    conn.run_pending_migrations(TENANT_MIGRATIONS).unwrap_err();
+    for m in diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&TENANT_MIGRATIONS)
+        .unwrap()
+    {
+        diesel::sql_query("INSERT INTO t_beta.__diesel_schema_migrations (version) VALUES ($1)")
+            .bind::<diesel::sql_types::Text, _>(m.name().version().to_string())
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 ok, 0 failed"));
+}

@@ -1,0 +1,119 @@
+//! Two real `dvc serve` processes configured only through the environment: a suspension made
+//! through the CLI is seen by both within a second (registry invalidation over Redis pub/sub).
+
+use crate::common::{TestDb, tenant_toml};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn env_for(cmd: &mut Command, db: &TestDb) {
+    cmd.env("DVC__DATABASE__URL", &db.url)
+        .env("DVC__REDIS__URL", crate::common::redis_url())
+        .env("DVC__REDIS__PREFIX", &db.name)
+        .env("DVC__LOG__FILTER", "warn")
+        .env("DVC_CONFIG_DIR", "/nonexistent");
+}
+
+fn start(db: &TestDb) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dvc"));
+    cmd.arg("serve")
+        .env("DVC__SERVER__PORT", "0")
+        .env("DVC__SERVER__WORKERS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    env_for(&mut cmd, db);
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    Server { child, port }
+}
+
+/// Plain blocking HTTP/1.1 GET, enough for a status code.
+fn status(port: u16, host: &str, path: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    resp.split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+fn cli(db: &TestDb, args: &[&str]) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dvc"));
+    cmd.args(args);
+    env_for(&mut cmd, db);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn within_a_second(servers: &[&Server], want: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        if servers
+            .iter()
+            .all(|s| status(s.port, "alpha.localhost", "/api/v1/procedures") == want)
+        {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_suspension_reaches_every_instance_within_a_second() {
+    let db = TestDb::new();
+    db.apply_texts(&[
+        ("alpha.toml", tenant_toml("alpha", "ALPHA", 2)),
+        ("beta.toml", tenant_toml("beta", "BETA", 2)),
+    ]);
+    let a = start(&db);
+    let b = start(&db);
+    assert!(within_a_second(&[&a, &b], 200));
+    // Let both subscriptions settle before the change is published.
+    std::thread::sleep(Duration::from_millis(300));
+    cli(&db, &["tenant", "suspend", "alpha"]);
+    assert!(
+        within_a_second(&[&a, &b], 403),
+        "suspension not seen by both"
+    );
+    assert_eq!(status(a.port, "beta.localhost", "/api/v1/procedures"), 200);
+    cli(&db, &["tenant", "resume", "alpha"]);
+    assert!(
+        within_a_second(&[&a, &b], 200),
+        "resumption not seen by both"
+    );
+}

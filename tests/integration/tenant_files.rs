@@ -1,0 +1,174 @@
+//! `dvc tenant apply`: the demo tenants, idempotence, never destroying, and bad files that
+//! write nothing.
+
+use crate::common::{TestDb, tenant_toml};
+use std::path::{Path, PathBuf};
+
+fn temp_dir(files: &[(&str, String)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dvc-tenants-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir
+}
+
+fn dvc(db: &TestDb, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_dvc"))
+        .args(args)
+        .env("DVC__DATABASE__URL", &db.url)
+        .env("DVC__REDIS__PREFIX", &db.name)
+        .env("DVC__LOG__FILTER", "off")
+        .env("DVC_CONFIG_DIR", "/nonexistent")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn demo_tenants_apply_and_reapply_idempotently() {
+    let db = TestDb::new();
+    let first = db.apply_dir(Path::new("tenants"));
+    assert_eq!(first.tenants.len(), 5);
+    // Parents first.
+    assert_eq!(first.tenants[0].slug.as_str(), "molisa");
+    let count = |sql: &str| db.scalar_i64(sql);
+    let tenants = count("SELECT count(*) AS n FROM platform.tenants");
+    let children = count("SELECT count(*) AS n FROM platform.tenants WHERE parent_id IS NOT NULL");
+    let hn = count("SELECT count(*) AS n FROM t_ha_noi.procedures");
+    assert_eq!((tenants, children), (5, 4));
+    assert!(hn >= 5);
+    let second = db.apply_dir(Path::new("tenants"));
+    assert!(
+        second
+            .tenants
+            .iter()
+            .all(|t| t.action == dvc::tenancy::apply::ApplyAction::Updated)
+    );
+    assert_eq!(count("SELECT count(*) AS n FROM platform.tenants"), tenants);
+    assert_eq!(count("SELECT count(*) AS n FROM t_ha_noi.procedures"), hn);
+    assert_eq!(
+        count("SELECT count(*) AS n FROM pg_namespace WHERE nspname LIKE 't\\_%'"),
+        5
+    );
+}
+
+#[test]
+fn apply_never_destroys_and_updates_in_place() {
+    let db = TestDb::new();
+    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 5))]);
+    let fewer = tenant_toml("alpha", "ALPHA", 2).replace("Sở thử nghiệm ALPHA", "Sở đổi tên ALPHA");
+    db.apply_texts(&[("alpha.toml", fewer)]);
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM t_alpha.procedures"),
+        5
+    );
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.tenants WHERE name_vi = 'Sở đổi tên ALPHA'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn a_bad_file_is_located_and_nothing_is_written() {
+    let db = TestDb::new();
+    let good = tenant_toml("alpha", "ALPHA", 2);
+    let bad = tenant_toml("beta", "BETA", 2)
+        .replace("online_level = \"full\"", "online_level = \"muc-do-7\"");
+    let dir = temp_dir(&[("alpha.toml", good), ("beta.toml", bad)]);
+    let out = dvc(&db, &["tenant", "apply", dir.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    let expected = format!("{}:", dir.join("beta.toml").display());
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(
+        stderr.contains("unknown online level `muc-do-7`"),
+        "{stderr}"
+    );
+    // Line of the first procedure's online_level in the generated file.
+    let line = tenant_toml("beta", "BETA", 2)
+        .lines()
+        .position(|l| l.starts_with("online_level"))
+        .unwrap()
+        + 1;
+    assert!(stderr.contains(&format!("beta.toml:{line}:")), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.tenants"),
+        0
+    );
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM pg_namespace WHERE nspname LIKE 't\\_%'"),
+        0
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn injection_through_tenant_files_is_refused() {
+    let db = TestDb::new();
+    let cases = [
+        tenant_toml("alpha", "ALPHA", 1).replace(
+            "slug = \"alpha\"",
+            "slug = \"alpha\\\"; DROP SCHEMA platform CASCADE; --\"",
+        ),
+        tenant_toml("alpha", "ALPHA", 1).replace("slug = \"alpha\"", "slug = \"t_alpha\""),
+        tenant_toml("alpha", "ALPHA", 1).replace(
+            "kind = \"province\"",
+            "kind = \"province\"\nparent = \"../x\"",
+        ),
+        tenant_toml("alpha", "ALPHA", 1)
+            .replace("domains = [", "domains = [\"evil.gov.vn\\r\\nX: y\", "),
+        tenant_toml("alpha", "ALPHA", 1).replace(
+            "[[fields]]",
+            "[branding]\nlogo = \"../../etc/passwd.png\"\n\n[[fields]]",
+        ),
+    ];
+    for text in cases {
+        let dir = temp_dir(&[("alpha.toml", text)]);
+        let out = dvc(&db, &["tenant", "apply", dir.to_str().unwrap()]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("alpha.toml:"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.tenants"),
+        0
+    );
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM pg_namespace WHERE nspname = 'platform'"),
+        1
+    );
+}
+
+#[test]
+fn cli_lists_suspends_and_resumes() {
+    let db = TestDb::new();
+    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 1))]);
+    let out = dvc(&db, &["tenant", "suspend", "alpha"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = String::from_utf8_lossy(&dvc(&db, &["tenant", "list"]).stdout).to_string();
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("alpha") && l.contains("suspended")),
+        "{list}"
+    );
+    assert!(dvc(&db, &["tenant", "resume", "alpha"]).status.success());
+    let list = String::from_utf8_lossy(&dvc(&db, &["tenant", "list"]).stdout).to_string();
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("alpha") && l.contains("active")),
+        "{list}"
+    );
+    let out = dvc(&db, &["tenant", "suspend", "Nope;drop"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid tenant slug"));
+    let out = dvc(&db, &["tenant", "suspend", "nobody"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tenant `nobody`"));
+}
