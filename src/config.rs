@@ -106,7 +106,7 @@ impl Default for ServerSettings {
 impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
-            url: "postgres://postgres@127.0.0.1:5432/dvc".into(),
+            url: "postgres://postgres:postgres@127.0.0.1:5432/dvc".into(),
             pool_size: 16,
             connect_timeout_secs: 5,
             max_lifetime_secs: 1800,

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Makes sure PostgreSQL, Redis and an SMTP server answer on localhost, installing them from
+# Debian's packages and starting them when they do not. Sourced by scripts/run and scripts/test.
+set -euo pipefail
+
+PG_PORT=${PG_PORT:-5432}
+REDIS_PORT=${REDIS_PORT:-6379}
+SMTP_PORT=${SMTP_PORT:-1025}
+DVC_STATE_DIR=${DVC_STATE_DIR:-"$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.dev"}
+MAILDIR=${MAILDIR:-"$DVC_STATE_DIR/maildir"}
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root (or sudo) to run: $*" >&2; return 1; fi
+}
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() { # port what
+  for _ in $(seq 1 100); do answers "$1" && return 0; sleep 0.1; done
+  echo "$2 did not start on port $1" >&2; return 1
+}
+
+APT_UPDATED=""
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_build_deps() {
+  # diesel links libpq.
+  apt_install libpq-dev pkg-config
+}
+
+ensure_postgres() {
+  if answers "$PG_PORT"; then return 0; fi
+  apt_install postgresql postgresql-client
+  local ver
+  ver=$(ls /etc/postgresql | sort -V | tail -n1)
+  log "starting PostgreSQL $ver on port $PG_PORT"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start 2>/dev/null \
+    || as_root pg_ctlcluster "$ver" main start
+  wait_for "$PG_PORT" PostgreSQL
+  # Local development password for the local superuser (matches config defaults).
+  as_root su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+}
+
+ensure_redis() {
+  if answers "$REDIS_PORT"; then return 0; fi
+  apt_install redis-server
+  log "starting Redis on port $REDIS_PORT"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+    --logfile "$DVC_STATE_DIR/redis.log" --dir "$DVC_STATE_DIR"
+  wait_for "$REDIS_PORT" Redis
+}
+
+ensure_smtp() {
+  mkdir -p "$MAILDIR"/{tmp,new,cur}
+  if answers "$SMTP_PORT"; then return 0; fi
+  apt_install python3-aiosmtpd
+  log "starting SMTP server (aiosmtpd) on port $SMTP_PORT, mail in $MAILDIR"
+  nohup /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
+    -c aiosmtpd.handlers.Mailbox "$MAILDIR" >"$DVC_STATE_DIR/smtp.log" 2>&1 &
+  wait_for "$SMTP_PORT" SMTP
+}
+
+ensure_services() {
+  mkdir -p "$DVC_STATE_DIR"
+  ensure_build_deps
+  ensure_postgres
+  ensure_redis
+  ensure_smtp
+}
