@@ -133,9 +133,10 @@ fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCod
                         ApplyAction::Updated => "updated",
                     };
                     println!(
-                        "{:<30} {action:<8} {} procedure(s)",
+                        "{:<30} {action:<8} {:>4} procedure(s) in {:.1} ms",
                         t.slug.as_str(),
-                        t.procedures
+                        t.procedures,
+                        t.elapsed.as_secs_f64() * 1e3
                     );
                 }
                 publish(settings, &report.events());

@@ -1,6 +1,7 @@
 //! `GET /api/v1/procedures` and `GET /api/v1/procedures/{code}`.
 
 use crate::error::{AppError, Problem};
+use crate::services::catalog::cache::CachedCatalog;
 use crate::services::catalog::store;
 use crate::services::catalog::{
     DEFAULT_PER_PAGE, FieldCode, MAX_PER_PAGE, Procedure, ProcedureCode, ProcedurePage,
@@ -9,7 +10,8 @@ use crate::services::catalog::{
 use crate::services::text::SearchTerms;
 use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
-use actix_web::web;
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use std::sync::Arc;
 use utoipa::IntoParams;
@@ -69,17 +71,15 @@ impl ListParams {
 async fn cached_catalog(
     state: &AppState,
     tenant: &CurrentTenant,
-) -> Result<Arc<[Procedure]>, AppError> {
+) -> Result<Arc<CachedCatalog>, AppError> {
     let id = tenant.tenant.id;
     if let Some(hit) = state.catalog.get(id) {
         return Ok(hit);
     }
     let ticket = state.catalog.ticket();
-    let loaded: Arc<[Procedure]> = tenant
-        .db
-        .run(|conn| Ok(store::load_active(conn)?))
-        .await?
-        .into();
+    let loaded = Arc::new(CachedCatalog::new(
+        tenant.db.run(|conn| Ok(store::load_active(conn)?)).await?,
+    ));
     state.catalog.store(id, ticket, loaded.clone());
     Ok(loaded)
 }
@@ -101,17 +101,22 @@ pub async fn list(
     tenant: CurrentTenant,
     params: web::Query<ListParams>,
     state: web::Data<AppState>,
-) -> Result<web::Json<ProcedurePage>, AppError> {
+) -> Result<HttpResponse, AppError> {
     let query = params.into_inner().parse()?;
-    let page = if state.settings.catalog.cache {
-        query.apply(&cached_catalog(&state, &tenant).await?)
-    } else {
-        tenant
-            .db
-            .run(move |conn| Ok(store::query_page(conn, &query)?))
+    if state.settings.catalog.cache {
+        let json = cached_catalog(&state, &tenant)
             .await?
-    };
-    Ok(web::Json(page))
+            .page_json(&query)
+            .map_err(AppError::internal)?;
+        return Ok(HttpResponse::Ok()
+            .content_type(ContentType::json())
+            .body(json));
+    }
+    let page = tenant
+        .db
+        .run(move |conn| Ok(store::query_page(conn, &query)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,6 +146,7 @@ pub async fn show(
     let found = if state.settings.catalog.cache {
         cached_catalog(&state, &tenant)
             .await?
+            .procedures()
             .iter()
             .find(|p| p.code == code.as_str())
             .cloned()

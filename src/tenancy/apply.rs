@@ -7,7 +7,7 @@
 use super::files::{Existing, FileError, TenantFile};
 use super::names::{HostName, TenantSlug};
 use super::notify::TenancyEvent;
-use super::provision::{TENANT_MIGRATIONS, create_tenant_schema};
+use super::provision::create_tenant_schema;
 use crate::db::PgPool;
 use crate::db::schema::{tenant_domains, tenant_schema_state, tenants};
 use crate::db::tenant_db::enter_tenant_schema;
@@ -29,6 +29,8 @@ pub struct AppliedTenant {
     pub id: Uuid,
     pub action: ApplyAction,
     pub procedures: usize,
+    /// Time spent in this tenant's transaction (registry, schema, domains, catalog, commit).
+    pub elapsed: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,12 +98,14 @@ pub fn apply_files(pool: &PgPool, files: Vec<TenantFile>) -> Result<ApplyReport,
     let mut report = ApplyReport::default();
     for file in &files {
         let slug = file.spec.slug.get_ref().clone();
-        let applied = conn
+        let started = std::time::Instant::now();
+        let mut applied = conn
             .transaction(|conn| apply_one(conn, file, &ids))
             .map_err(|source| ApplyError::Database {
                 slug: slug.clone(),
                 source,
             })?;
+        applied.elapsed = started.elapsed();
         ids.insert(slug, applied.id);
         report.tenants.push(applied);
     }
@@ -132,6 +136,35 @@ fn load_existing(conn: &mut PgConnection) -> QueryResult<Existing> {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn replace_domains(
+    conn: &mut PgConnection,
+    id: Uuid,
+    spec: &super::files::TenantSpec,
+    action: ApplyAction,
+) -> QueryResult<()> {
+    if action == ApplyAction::Updated {
+        diesel::delete(tenant_domains::table.filter(tenant_domains::tenant_id.eq(id)))
+            .execute(conn)?;
+    }
+    if spec.domains.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = spec
+        .domains
+        .iter()
+        .map(|d| {
+            (
+                tenant_domains::domain.eq(d.get_ref().as_str()),
+                tenant_domains::tenant_id.eq(id),
+            )
+        })
+        .collect();
+    diesel::insert_into(tenant_domains::table)
+        .values(rows)
+        .execute(conn)
+        .map(drop)
+}
 
 fn apply_one(
     conn: &mut PgConnection,
@@ -178,7 +211,7 @@ fn apply_one(
                     changes,
                 ))
                 .execute(conn)?;
-            let version = create_tenant_schema(conn, &schema, TENANT_MIGRATIONS)?;
+            let version = create_tenant_schema(conn, &schema)?;
             diesel::insert_into(tenant_schema_state::table)
                 .values((
                     tenant_schema_state::tenant_id.eq(id),
@@ -189,22 +222,11 @@ fn apply_one(
             (id, ApplyAction::Created)
         }
     };
-    diesel::delete(tenant_domains::table.filter(tenant_domains::tenant_id.eq(id))).execute(conn)?;
-    let domain_rows: Vec<_> = spec
-        .domains
-        .iter()
-        .map(|d| {
-            (
-                tenant_domains::domain.eq(d.get_ref().as_str()),
-                tenant_domains::tenant_id.eq(id),
-            )
-        })
-        .collect();
-    diesel::insert_into(tenant_domains::table)
-        .values(domain_rows)
-        .execute(conn)?;
-
-    enter_tenant_schema(conn, &schema)?;
+    replace_domains(conn, id, spec, action)?;
+    if action == ApplyAction::Updated {
+        // A new schema was entered by its provisioning already.
+        enter_tenant_schema(conn, &schema)?;
+    }
     let field_rows: Vec<FieldUpsert<'_>> = spec
         .fields
         .iter()
@@ -241,5 +263,6 @@ fn apply_one(
         id,
         action,
         procedures: procedure_rows.len(),
+        elapsed: std::time::Duration::ZERO,
     })
 }

@@ -1,14 +1,16 @@
 //! Creating a tenant schema at the current version.
 //!
-//! A new schema is created by running the very same tenant migrations that `dvc migrate`
-//! applies to existing tenants, inside the caller's transaction, so a new tenant is identical
-//! to an old one migrated forward, and a failed provisioning leaves nothing behind.
+//! A new schema is created from the **baseline**: every tenant migration concatenated in version
+//! order (by `build.rs`), run in one batch inside the caller's transaction, then diesel's ledger
+//! is created in the schema and filled with every version. A test proves this builds exactly
+//! the schema that running the migrations one by one builds; it only saves round trips and
+//! savepoints. A failed provisioning leaves nothing behind.
 
 use super::names::SchemaName;
 use crate::db::tenant_db::enter_tenant_schema;
 use diesel::PgConnection;
 use diesel::connection::SimpleConnection;
-use diesel::migration::MigrationSource;
+use diesel::migration::{CREATE_MIGRATIONS_TABLE, MigrationSource};
 use diesel::pg::Pg;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -17,9 +19,33 @@ pub const PLATFORM_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 
 pub type MigrationError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Creates `schema` and migrates it to the latest version. Must run inside a transaction;
+include!(concat!(env!("OUT_DIR"), "/tenant_baseline.rs"));
+
+/// Creates `schema` at the latest version from the baseline. Must run inside a transaction;
 /// returns the version the schema is at.
-pub fn create_tenant_schema<S: MigrationSource<Pg>>(
+pub fn create_tenant_schema(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+) -> Result<Option<String>, MigrationError> {
+    let ledger_rows = TENANT_BASELINE_VERSIONS
+        .iter()
+        .map(|v| format!("('{v}')"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // One round trip. The schema name is a validated `SchemaName` (quoted as well); the rest
+    // of the batch is the compiled-in baseline.
+    let schema = schema.quoted();
+    conn.batch_execute(&format!(
+        "CREATE SCHEMA {schema};\nSET LOCAL search_path TO {schema};\n{TENANT_BASELINE_SQL}\n\
+         {CREATE_MIGRATIONS_TABLE};\n\
+         INSERT INTO __diesel_schema_migrations (version) VALUES {ledger_rows};"
+    ))?;
+    Ok(TENANT_BASELINE_VERSIONS.last().map(|v| (*v).to_owned()))
+}
+
+/// Creates `schema` by running `migrations` one by one, as `dvc migrate` would from an empty
+/// schema. Must run inside a transaction. The reference the baseline is checked against.
+pub fn create_tenant_schema_by_migrating<S: MigrationSource<Pg>>(
     conn: &mut PgConnection,
     schema: &SchemaName,
     migrations: S,

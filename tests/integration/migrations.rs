@@ -188,3 +188,66 @@ fn cli_migrate_reports_a_broken_tenant_and_exits_non_zero() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 ok, 0 failed"));
 }
+
+/// Everything that defines a schema's shape, with the schema name blanked out.
+fn describe(db: &TestDb, schema: &str) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    let sql = "
+        SELECT format('column %s.%s %s %s %s %s', table_name, column_name, ordinal_position,
+                      data_type, is_nullable, coalesce(column_default, '-')) AS line
+        FROM information_schema.columns WHERE table_schema = $1
+        UNION ALL
+        SELECT format('index %s %s', indexname, replace(indexdef, $1 || '.', '')) FROM pg_indexes
+        WHERE schemaname = $1
+        UNION ALL
+        SELECT format('constraint %s %s %s', cl.relname, c.conname, pg_get_constraintdef(c.oid))
+        FROM pg_constraint c JOIN pg_class cl ON cl.oid = c.conrelid
+        JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = $1
+        ORDER BY 1";
+    let mut conn = db.conn();
+    let mut lines: Vec<String> = diesel::sql_query(sql)
+        .bind::<diesel::sql_types::Text, _>(schema)
+        .load::<Line>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.line.replace(&format!("{schema}."), ""))
+        .collect();
+    let ledger: Vec<Line> = diesel::sql_query(format!(
+        "SELECT 'ledger ' || version AS line FROM {schema}.__diesel_schema_migrations ORDER BY version"
+    ))
+    .load(&mut conn)
+    .unwrap();
+    lines.extend(ledger.into_iter().map(|l| l.line));
+    lines
+}
+
+#[test]
+fn the_baseline_builds_exactly_what_migrating_from_zero_builds() {
+    use dvc::tenancy::TenantSlug;
+    use dvc::tenancy::provision::{create_tenant_schema, create_tenant_schema_by_migrating};
+    let db = TestDb::new();
+    let baseline = TenantSlug::parse("by-baseline").unwrap().schema_name();
+    let migrated = TenantSlug::parse("by-migrating").unwrap().schema_name();
+    let mut conn = db.conn();
+    let (v1, v2) = conn
+        .transaction(|conn| {
+            let v1 = create_tenant_schema(conn, &baseline).unwrap();
+            let v2 = create_tenant_schema_by_migrating(conn, &migrated, TENANT_MIGRATIONS).unwrap();
+            Ok::<_, diesel::result::Error>((v1, v2))
+        })
+        .unwrap();
+    assert_eq!(v1, v2);
+    assert_eq!(v1.as_deref(), Some(latest_embedded_version().as_str()));
+    let a = describe(&db, baseline.as_str());
+    let b = describe(&db, migrated.as_str());
+    assert!(a.len() > 10, "{a:?}");
+    assert!(
+        a.iter()
+            .any(|l| l.starts_with("column procedures.search_text"))
+    );
+    assert_eq!(a, b);
+}

@@ -1,16 +1,69 @@
 //! In-process per-tenant catalog cache. Catalogs change rarely and are read on every portal
 //! page, so each instance keeps whole catalogs in memory and drops one when a change is
 //! announced through Redis (see [`crate::tenancy::notify`]).
+//!
+//! Besides the procedures, an entry keeps the serialized JSON of a few hot pages (first pages
+//! without a keyword: the home page and field listings), so the commonest request costs a map
+//! lookup instead of building and serializing the page again.
 
-use super::Procedure;
+use super::{FieldCode, Procedure, ProcedureQuery};
+use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use uuid::Uuid;
+
+/// Serialized pages kept per tenant; bounds memory to about this many pages × page size.
+const HOT_PAGES_PER_TENANT: usize = 16;
+
+/// One tenant's cached catalog.
+pub struct CachedCatalog {
+    procedures: Vec<Procedure>,
+    hot_pages: Mutex<HashMap<(Option<FieldCode>, u32), Bytes>>,
+}
+
+impl CachedCatalog {
+    pub fn new(procedures: Vec<Procedure>) -> Self {
+        Self {
+            procedures,
+            hot_pages: Mutex::default(),
+        }
+    }
+
+    pub fn procedures(&self) -> &[Procedure] {
+        &self.procedures
+    }
+
+    /// The page for `query` as JSON, from the hot pages when it is one of them.
+    pub fn page_json(&self, query: &ProcedureQuery) -> serde_json::Result<Bytes> {
+        let render = || -> serde_json::Result<Bytes> {
+            Ok(Bytes::from(serde_json::to_vec(
+                &query.apply(&self.procedures),
+            )?))
+        };
+        if query.page != 1 || query.terms.is_some() {
+            return render();
+        }
+        let key = (query.field.clone(), query.per_page);
+        if let Some(hit) = self.hot_pages().get(&key) {
+            return Ok(hit.clone());
+        }
+        let json = render()?;
+        let mut pages = self.hot_pages();
+        if pages.len() < HOT_PAGES_PER_TENANT {
+            pages.insert(key, json.clone());
+        }
+        Ok(json)
+    }
+
+    fn hot_pages(&self) -> std::sync::MutexGuard<'_, HashMap<(Option<FieldCode>, u32), Bytes>> {
+        self.hot_pages.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 #[derive(Default)]
 pub struct CatalogCache {
-    entries: RwLock<HashMap<Uuid, Arc<[Procedure]>>>,
+    entries: RwLock<HashMap<Uuid, Arc<CachedCatalog>>>,
     /// Bumped on every invalidation, so a load that raced with one is not stored.
     generation: AtomicU64,
 }
@@ -23,7 +76,7 @@ impl CatalogCache {
         Self::default()
     }
 
-    pub fn get(&self, tenant: Uuid) -> Option<Arc<[Procedure]>> {
+    pub fn get(&self, tenant: Uuid) -> Option<Arc<CachedCatalog>> {
         self.entries
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -36,7 +89,7 @@ impl CatalogCache {
     }
 
     /// Stores a freshly loaded catalog unless an invalidation happened since `ticket`.
-    pub fn store(&self, tenant: Uuid, ticket: LoadTicket, catalog: Arc<[Procedure]>) {
+    pub fn store(&self, tenant: Uuid, ticket: LoadTicket, catalog: Arc<CachedCatalog>) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if self.generation.load(Ordering::Acquire) == ticket.0 {
             entries.insert(tenant, catalog);
@@ -67,19 +120,48 @@ impl CatalogCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::text::SearchTerms;
 
     #[test]
     fn a_load_that_raced_an_invalidation_is_dropped() {
         let cache = CatalogCache::new();
         let t = Uuid::new_v4();
+        let empty = || Arc::new(CachedCatalog::new(Vec::new()));
         let ticket = cache.ticket();
         cache.invalidate(t);
-        cache.store(t, ticket, Arc::from(Vec::new()));
+        cache.store(t, ticket, empty());
         assert!(cache.get(t).is_none());
         let ticket = cache.ticket();
-        cache.store(t, ticket, Arc::from(Vec::new()));
+        cache.store(t, ticket, empty());
         assert!(cache.get(t).is_some());
         cache.invalidate(t);
         assert!(cache.get(t).is_none());
+    }
+
+    #[test]
+    fn hot_pages_are_the_same_bytes_as_a_fresh_render_and_bounded() {
+        let catalog = CachedCatalog::new(Vec::new());
+        let q = ProcedureQuery::default();
+        let first = catalog.page_json(&q).unwrap();
+        let again = catalog.page_json(&q).unwrap();
+        assert_eq!(first.as_ptr(), again.as_ptr());
+        assert_eq!(
+            &*first,
+            serde_json::to_vec(&q.apply(&[])).unwrap().as_slice()
+        );
+        let searched = ProcedureQuery {
+            terms: SearchTerms::parse("x"),
+            ..ProcedureQuery::default()
+        };
+        catalog.page_json(&searched).unwrap();
+        for per_page in 1..=40 {
+            catalog
+                .page_json(&ProcedureQuery {
+                    per_page,
+                    ..ProcedureQuery::default()
+                })
+                .unwrap();
+        }
+        assert_eq!(catalog.hot_pages().len(), HOT_PAGES_PER_TENANT);
     }
 }
