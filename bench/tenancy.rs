@@ -141,7 +141,7 @@ fn provision(url: &str, new: usize, procedures: usize) {
     let existing: i64 = diesel::dsl::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
         "(SELECT count(*) FROM platform.tenants)",
     ))
-    .get_result(&mut pool.get().unwrap())
+    .get_result::<i64>(&mut **pool.get().unwrap())
     .unwrap();
     let tenant_ddl: String = std::fs::read_dir("migrations/tenant")
         .unwrap()

@@ -38,6 +38,9 @@ pub struct DatabaseSettings {
     pub max_lifetime_secs: u64,
     /// Turn off for PgBouncer < 1.21 in transaction mode (no named prepared statements there).
     pub statement_cache: bool,
+    /// A connection is closed after serving more tenants than this, which bounds the memory
+    /// each PostgreSQL backend spends caching tenant schemas' catalog entries.
+    pub max_tenants_per_connection: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,6 +114,7 @@ impl Default for DatabaseSettings {
             connect_timeout_secs: 5,
             max_lifetime_secs: 1800,
             statement_cache: true,
+            max_tenants_per_connection: 200,
         }
     }
 }

@@ -91,6 +91,7 @@ impl Application {
                 .wrap(TracingLogger::<DvcRootSpan>::new())
                 .app_data(app_state.clone())
                 .configure(crate::api::routes)
+                .default_service(web::to(crate::api::not_found))
         })
         .workers(workers)
         .worker_max_blocking_threads(blocking)

@@ -35,6 +35,10 @@ impl RootSpanBuilder for DvcRootSpan {
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        // One access-log line per request, inside the root span (request id, route, tenant).
+        if let Ok(response) = outcome {
+            tracing::info!(parent: &span, status = response.status().as_u16(), "request done");
+        }
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }

@@ -43,6 +43,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(tenant_routes);
 }
 
+/// Unmatched routes answer problem+json too.
+pub async fn not_found() -> Result<HttpResponse, crate::error::AppError> {
+    Err(crate::error::AppError::NotFound { what: "route" })
+}
+
 async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }

@@ -7,13 +7,16 @@ pub use tenant_db::TenantDb;
 
 use crate::config::DatabaseSettings;
 use crate::error::AppError;
+use crate::tenancy::SchemaName;
 use diesel::PgConnection;
 use diesel::connection::{CacheSize, Connection, SimpleConnection};
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection};
+use std::collections::HashSet;
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
-pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
+pub type PgPool = Pool<DvcConnectionManager>;
+pub type PgPooled = PooledConnection<DvcConnectionManager>;
 
 /// The search path every connection starts with: a schema that is never created. A query that
 /// forgot its tenant scope finds no table and fails, instead of reading somebody else's rows,
@@ -21,19 +24,72 @@ pub type PgPooled = PooledConnection<ConnectionManager<PgConnection>>;
 /// it from a superuser).
 pub const QUARANTINE_SCHEMA: &str = "dvc_quarantine";
 
-/// Prepares each new pooled connection.
-#[derive(Debug, Clone, Copy)]
-struct ConnectionSetup {
-    statement_cache: bool,
+/// A pooled PostgreSQL connection that remembers which tenant schemas it has served.
+///
+/// A PostgreSQL backend caches catalog entries (relations, plans) for every schema it touches
+/// and never gives them back; with a thousand tenants every backend would end up caching all of
+/// them. The pool retires a connection once it has served more than
+/// `database.max_tenants_per_connection` tenants, which bounds each backend's memory.
+pub struct DvcConnection {
+    conn: PgConnection,
+    tenants_seen: HashSet<SchemaName>,
 }
 
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for ConnectionSetup {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+impl DvcConnection {
+    pub(crate) fn note_tenant(&mut self, schema: &SchemaName) {
+        if !self.tenants_seen.contains(schema) {
+            self.tenants_seen.insert(schema.clone());
+        }
+    }
+
+    pub fn tenants_seen(&self) -> usize {
+        self.tenants_seen.len()
+    }
+}
+
+impl Deref for DvcConnection {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for DvcConnection {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+}
+
+/// Opens connections in quarantine and retires those that have served too many tenants.
+pub struct DvcConnectionManager {
+    inner: ConnectionManager<PgConnection>,
+    statement_cache: bool,
+    max_tenants: usize,
+}
+
+impl ManageConnection for DvcConnectionManager {
+    type Connection = DvcConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DvcConnection, Self::Error> {
+        let mut conn = self.inner.connect()?;
         if !self.statement_cache {
             conn.set_prepared_statement_cache_size(CacheSize::Disabled);
         }
         conn.batch_execute(&format!("SET search_path TO {QUARANTINE_SCHEMA}"))
-            .map_err(diesel::r2d2::Error::QueryError)
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        Ok(DvcConnection {
+            conn,
+            tenants_seen: HashSet::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut DvcConnection) -> Result<(), Self::Error> {
+        self.inner.is_valid(&mut conn.conn)
+    }
+
+    fn has_broken(&self, conn: &mut DvcConnection) -> bool {
+        conn.tenants_seen.len() > self.max_tenants || self.inner.has_broken(&mut conn.conn)
     }
 }
 
@@ -44,16 +100,17 @@ pub fn build_pool(settings: &DatabaseSettings) -> PgPool {
 }
 
 pub fn build_pool_sized(settings: &DatabaseSettings, size: u32) -> PgPool {
-    let manager = ConnectionManager::<PgConnection>::new(&settings.url);
+    let manager = DvcConnectionManager {
+        inner: ConnectionManager::<PgConnection>::new(&settings.url),
+        statement_cache: settings.statement_cache,
+        max_tenants: settings.max_tenants_per_connection.max(1),
+    };
     Pool::builder()
         .max_size(size.max(1))
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)))
         .max_lifetime(Some(Duration::from_secs(settings.max_lifetime_secs.max(1))))
         .test_on_check_out(false)
-        .connection_customizer(Box::new(ConnectionSetup {
-            statement_cache: settings.statement_cache,
-        }))
         .build_unchecked(manager)
 }
 

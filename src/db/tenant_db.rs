@@ -49,6 +49,7 @@ impl TenantDb {
         F: FnOnce(&mut PgConnection) -> Result<T, AppError>,
     {
         let mut conn = self.pool.get()?;
+        conn.note_tenant(&self.schema);
         conn.transaction(|conn| {
             enter_tenant_schema(conn, &self.schema)?;
             f(conn)

@@ -86,12 +86,13 @@ pub fn apply_path(pool: &PgPool, path: &Path) -> Result<ApplyReport, ApplyError>
 }
 
 pub fn apply_files(pool: &PgPool, files: Vec<TenantFile>) -> Result<ApplyReport, ApplyError> {
-    let mut conn = pool.get()?;
-    let existing = load_existing(&mut conn)?;
+    let mut pooled = pool.get()?;
+    let conn: &mut PgConnection = &mut pooled;
+    let existing = load_existing(conn)?;
     let files = super::files::validate(files, &existing).map_err(ApplyError::Invalid)?;
     let mut ids: HashMap<TenantSlug, Uuid> = tenants::table
         .select((tenants::slug, tenants::id))
-        .load::<(String, Uuid)>(&mut conn)?
+        .load::<(String, Uuid)>(conn)?
         .into_iter()
         .filter_map(|(s, id)| TenantSlug::parse(&s).ok().map(|s| (s, id)))
         .collect();

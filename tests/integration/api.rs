@@ -286,3 +286,33 @@ async fn readiness_fails_when_postgres_is_unreachable() {
     assert_eq!(status, 503);
     assert_eq!(body["postgres"], "unreachable");
 }
+
+#[actix_web::test]
+async fn unknown_routes_answer_problem_json() {
+    let app = TestApp::with_two_tenants(1, 1).await;
+    let (status, ctype, body) = app
+        .get(Some("alpha.localhost"), "/api/v1/nothing-here")
+        .await;
+    assert_problem(status, &ctype, &body, 404, "not_found");
+}
+
+#[actix_web::test]
+async fn an_exhausted_pool_answers_503_with_retry_after() {
+    let db = Arc::new(crate::common::TestDb::new());
+    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 2))]);
+    let app = TestApp::spawn_on(db, |s| {
+        s.catalog.cache = false;
+        s.database.pool_size = 1;
+        s.database.connect_timeout_secs = 1;
+    })
+    .await;
+    let pool = app.app_state.shared.pool().clone();
+    let held = tokio::task::spawn_blocking(move || pool.get().unwrap())
+        .await
+        .unwrap();
+    let (status, ctype, body) = app.get(Some("alpha.localhost"), "/api/v1/procedures").await;
+    assert_problem(status, &ctype, &body, 503, "service_unavailable");
+    drop(held);
+    let (status, _, _) = app.get(Some("alpha.localhost"), "/api/v1/procedures").await;
+    assert_eq!(status, 200);
+}

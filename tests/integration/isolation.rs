@@ -76,13 +76,14 @@ fn a_query_without_tenant_scope_fails() {
     let db = TestDb::new();
     db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 3))]);
     let pool = db.pool(1);
-    let mut conn = pool.get().unwrap();
+    let mut pooled = pool.get().unwrap();
+    let conn: &mut PgConnection = &mut pooled;
     let err = diesel::sql_query("SELECT code FROM procedures")
-        .execute(&mut conn)
+        .execute(conn)
         .unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
     let err = diesel::sql_query("CREATE TABLE leak (id int)")
-        .execute(&mut conn)
+        .execute(conn)
         .unwrap_err();
     assert!(
         err.to_string().contains("no schema has been selected"),
@@ -111,10 +112,47 @@ fn tenant_scope_does_not_leak_into_the_pooled_connection() {
         .unwrap();
     assert_eq!(n, 3);
     // Same (only) pooled connection, no scope: back in quarantine.
-    let mut conn = pool.get().unwrap();
+    let mut pooled = pool.get().unwrap();
+    let conn: &mut PgConnection = &mut pooled;
     let err = dvc::db::schema::tenant::procedures::table
         .count()
-        .get_result::<i64>(&mut conn)
+        .get_result::<i64>(conn)
         .unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
+}
+
+#[test]
+fn a_connection_is_retired_after_serving_too_many_tenants() {
+    let db = TestDb::new();
+    db.apply_texts(&[
+        ("alpha.toml", tenant_toml("alpha", "ALPHA", 1)),
+        ("beta.toml", tenant_toml("beta", "BETA", 1)),
+        ("gamma.toml", tenant_toml("gamma", "GAMMA", 1)),
+    ]);
+    let mut settings = crate::common::settings_for(&db);
+    settings.database.max_tenants_per_connection = 2;
+    let pool = dvc::db::build_pool_sized(&settings.database, 1);
+    let registry = dvc::tenancy::Registry::new();
+    registry.reload(&mut pool.get().unwrap()).unwrap();
+    let backend = |tenant: &str| -> i32 {
+        let t = registry
+            .by_slug(&dvc::tenancy::TenantSlug::parse(tenant).unwrap())
+            .unwrap();
+        dvc::db::TenantDb::for_tenant(pool.clone(), &t)
+            .run_blocking(|conn| {
+                Ok(
+                    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
+                        "pg_backend_pid()",
+                    ))
+                    .get_result(conn)?,
+                )
+            })
+            .unwrap()
+    };
+    let first = backend("alpha");
+    assert_eq!(backend("beta"), first);
+    assert_eq!(backend("alpha"), first);
+    // The third distinct tenant is served, then the connection is retired.
+    assert_eq!(backend("gamma"), first);
+    assert_ne!(backend("alpha"), first);
 }

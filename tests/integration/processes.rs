@@ -117,3 +117,28 @@ fn a_suspension_reaches_every_instance_within_a_second() {
         "resumption not seen by both"
     );
 }
+
+#[test]
+fn sigterm_shuts_the_server_down_gracefully() {
+    let db = TestDb::new();
+    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 1))]);
+    let mut server = start(&db);
+    assert_eq!(
+        status(server.port, "alpha.localhost", "/api/v1/procedures"),
+        200
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+}
