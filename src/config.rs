@@ -31,7 +31,11 @@ pub struct ServerSettings {
 #[serde(default)]
 pub struct DatabaseSettings {
     pub url: String,
+    /// Connections per process, shared by all shards.
     pub pool_size: u32,
+    /// Tenants are spread over this many pools (tenant affinity), so each PostgreSQL backend
+    /// caches only its shard's tenant schemas.
+    pub pool_shards: usize,
     pub connect_timeout_secs: u64,
     /// Connections are recycled after this long: PostgreSQL backends keep a catalog cache
     /// for every schema they touched, which grows with the number of tenants.
@@ -111,10 +115,11 @@ impl Default for DatabaseSettings {
         Self {
             url: "postgres://postgres:postgres@127.0.0.1:5432/dvc".into(),
             pool_size: 16,
+            pool_shards: 4,
             connect_timeout_secs: 5,
             max_lifetime_secs: 1800,
             statement_cache: true,
-            max_tenants_per_connection: 200,
+            max_tenants_per_connection: 1000,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! start the real server on port 0.
 
 use crate::config::Settings;
-use crate::db::{SharedDb, build_pool};
+use crate::db::{Pools, SharedDb};
 use crate::services::catalog::cache::CatalogCache;
 use crate::state::AppState;
 use crate::telemetry::DvcRootSpan;
@@ -31,8 +31,8 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let base_domain = HostName::parse(&settings.server.base_domain)
             .context("server.base_domain is not a valid host name")?;
-        let pool = build_pool(&settings.database);
-        let shared = SharedDb::new(pool.clone());
+        let pools = Pools::build(&settings.database);
+        let shared = SharedDb::new(pools.shared().clone());
         let registry = Arc::new(Registry::new());
         let catalog = Arc::new(CatalogCache::new());
         let notifier = Notifier::new(&settings.redis.url, &settings.redis.prefix)
@@ -64,7 +64,7 @@ impl Application {
 
         let state = web::Data::new(AppState {
             settings: settings.clone(),
-            pool: pool.clone(),
+            pools,
             shared,
             registry,
             catalog,

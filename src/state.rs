@@ -1,7 +1,7 @@
 //! What every handler can reach.
 
 use crate::config::Settings;
-use crate::db::{PgPool, SharedDb};
+use crate::db::{Pools, SharedDb};
 use crate::services::catalog::cache::CatalogCache;
 use crate::tenancy::notify::Notifier;
 use crate::tenancy::{HostName, Registry};
@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 pub struct AppState {
     pub settings: Settings,
-    /// Only for handing to tenant handles and the shared handle; handlers never see it.
-    pub(crate) pool: PgPool,
+    /// Only for handing out tenant handles; handlers never see a pool.
+    pub(crate) pools: Pools,
     pub shared: SharedDb,
     pub registry: Arc<Registry>,
     pub catalog: Arc<CatalogCache>,

@@ -1,6 +1,6 @@
 //! The only way to reach a tenant's tables.
 
-use super::PgPool;
+use super::{PgPool, Pools};
 use crate::error::AppError;
 use crate::tenancy::{SchemaName, Tenant};
 use diesel::PgConnection;
@@ -22,9 +22,9 @@ pub struct TenantDb {
 impl TenantDb {
     /// Built for a tenant record that came out of the registry (the resolver does this for
     /// every request; workers and the CLI do it for the tenant they work on).
-    pub fn for_tenant(pool: PgPool, tenant: &Tenant) -> Self {
+    pub fn for_tenant(pools: &Pools, tenant: &Tenant) -> Self {
         Self {
-            pool,
+            pool: pools.for_tenant(tenant.id).clone(),
             schema: tenant.schema.clone(),
         }
     }

@@ -123,7 +123,7 @@ fn extract(req: &HttpRequest) -> Result<CurrentTenant, AppError> {
     if let Some(span) = req.extensions().get::<RootSpan>() {
         span.record("tenant", tenant.slug.as_str());
     }
-    let db = TenantDb::for_tenant(state.pool.clone(), &tenant);
+    let db = TenantDb::for_tenant(&state.pools, &tenant);
     Ok(CurrentTenant { tenant, db })
 }
 

@@ -102,7 +102,7 @@ fn tenant_scope_does_not_leak_into_the_pooled_connection() {
     let alpha = registry
         .by_slug(&dvc::tenancy::TenantSlug::parse("alpha").unwrap())
         .unwrap();
-    let tenant_db = dvc::db::TenantDb::for_tenant(pool.clone(), &alpha);
+    let tenant_db = dvc::db::TenantDb::for_tenant(&dvc::db::Pools::single(pool.clone()), &alpha);
     let n: i64 = tenant_db
         .run_blocking(|conn| {
             Ok(dvc::db::schema::tenant::procedures::table
@@ -138,7 +138,7 @@ fn a_connection_is_retired_after_serving_too_many_tenants() {
         let t = registry
             .by_slug(&dvc::tenancy::TenantSlug::parse(tenant).unwrap())
             .unwrap();
-        dvc::db::TenantDb::for_tenant(pool.clone(), &t)
+        dvc::db::TenantDb::for_tenant(&dvc::db::Pools::single(pool.clone()), &t)
             .run_blocking(|conn| {
                 Ok(
                     diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
