@@ -101,7 +101,32 @@ impl ManageConnection for DvcConnectionManager {
 /// them, while every cache stays warm.
 #[derive(Clone)]
 pub struct Pools {
-    shards: Arc<[PgPool]>,
+    shards: Arc<[Shard]>,
+}
+
+/// One tenant pool, with as many async permits as it has connections: a request waits for a
+/// permit on the async side, so blocking threads never sit waiting for a connection of a busy
+/// shard while other tenants' work queues behind them.
+#[derive(Clone)]
+pub struct Shard {
+    pub(crate) pool: PgPool,
+    pub(crate) permits: Arc<tokio::sync::Semaphore>,
+    pub(crate) wait: Duration,
+}
+
+impl Shard {
+    fn new(pool: PgPool, wait: Duration) -> Self {
+        let permits = Arc::new(tokio::sync::Semaphore::new(pool.max_size() as usize));
+        Self {
+            pool,
+            permits,
+            wait,
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
 }
 
 impl Pools {
@@ -112,28 +137,30 @@ impl Pools {
             .pool_shards
             .clamp(1, settings.pool_size.max(1) as usize);
         let per_shard = settings.pool_size.max(1).div_ceil(shards as u32);
+        let wait = Duration::from_secs(settings.connect_timeout_secs.max(1));
         Self {
             shards: (0..shards)
-                .map(|_| build_pool_sized(settings, per_shard))
+                .map(|_| Shard::new(build_pool_sized(settings, per_shard), wait))
                 .collect(),
         }
     }
 
     /// One pool for everything (CLI, tests).
     pub fn single(pool: PgPool) -> Self {
+        let wait = pool.connection_timeout();
         Self {
-            shards: Arc::from([pool]),
+            shards: Arc::from([Shard::new(pool, wait)]),
         }
     }
 
-    /// The pool serving one tenant: always the same for the same tenant.
-    pub fn for_tenant(&self, tenant: Uuid) -> &PgPool {
+    /// The shard serving one tenant: always the same for the same tenant.
+    pub fn for_tenant(&self, tenant: Uuid) -> &Shard {
         &self.shards[shard_of(tenant, self.shards.len())]
     }
 
     /// The pool for the shared schema (its queries touch no tenant catalog).
     pub fn shared(&self) -> &PgPool {
-        &self.shards[0]
+        &self.shards[0].pool
     }
 
     pub fn shard_count(&self) -> usize {

@@ -1,6 +1,6 @@
 //! The only way to reach a tenant's tables.
 
-use super::{PgPool, Pools};
+use super::{Pools, Shard};
 use crate::error::AppError;
 use crate::tenancy::{SchemaName, Tenant};
 use diesel::PgConnection;
@@ -15,7 +15,7 @@ use diesel::sql_types::Text;
 /// commits.
 #[derive(Clone)]
 pub struct TenantDb {
-    pool: PgPool,
+    shard: Shard,
     schema: SchemaName,
 }
 
@@ -24,7 +24,7 @@ impl TenantDb {
     /// every request; workers and the CLI do it for the tenant they work on).
     pub fn for_tenant(pools: &Pools, tenant: &Tenant) -> Self {
         Self {
-            pool: pools.for_tenant(tenant.id).clone(),
+            shard: pools.for_tenant(tenant.id).clone(),
             schema: tenant.schema.clone(),
         }
     }
@@ -39,8 +39,20 @@ impl TenantDb {
         F: FnOnce(&mut PgConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        // Wait for a connection of this tenant's shard here, not on a blocking thread.
+        let permit =
+            tokio::time::timeout(self.shard.wait, self.shard.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| {
+                    AppError::Unavailable(anyhow::anyhow!("no connection free for {}", self.schema))
+                })?
+                .map_err(AppError::internal)?;
         let this = self.clone();
-        crate::telemetry::spawn_blocking_in_span(move || this.run_blocking(f)).await?
+        crate::telemetry::spawn_blocking_in_span(move || {
+            let _permit = permit;
+            this.run_blocking(f)
+        })
+        .await?
     }
 
     /// Same as [`run`](Self::run) for callers already off the async runtime (CLI, workers).
@@ -48,7 +60,7 @@ impl TenantDb {
     where
         F: FnOnce(&mut PgConnection) -> Result<T, AppError>,
     {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.shard.pool.get()?;
         conn.note_tenant(&self.schema);
         conn.transaction(|conn| {
             enter_tenant_schema(conn, &self.schema)?;
