@@ -115,7 +115,7 @@ impl Default for DatabaseSettings {
         Self {
             url: "postgres://postgres:postgres@127.0.0.1:5432/dvc".into(),
             pool_size: 16,
-            pool_shards: 8,
+            pool_shards: 4,
             connect_timeout_secs: 5,
             max_lifetime_secs: 1800,
             statement_cache: true,
