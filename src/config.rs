@@ -13,6 +13,91 @@ pub struct Settings {
     pub migrate: MigrateSettings,
     pub catalog: CatalogSettings,
     pub log: LogSettings,
+    pub smtp: SmtpSettings,
+    pub mail: MailSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP: only for a local server.
+    None,
+    /// STARTTLS required.
+    Starttls,
+    /// Implicit TLS (SMTPS, usually port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// From the environment only (`DVC__SMTP__USERNAME`).
+    pub username: Option<String>,
+    /// From the environment only (`DVC__SMTP__PASSWORD`).
+    pub password: Option<String>,
+    pub timeout_secs: u64,
+    /// Pooled SMTP connections per worker.
+    pub pool_size: u32,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 1025,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            timeout_secs: 15,
+            pool_size: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailSettings {
+    /// Sender address; the display name is the tenant's.
+    pub from: String,
+    /// Display name when a message belongs to no tenant.
+    pub from_name: String,
+    /// Attempts before a row is parked as failed.
+    pub max_attempts: u32,
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+    /// Rows claimed at once.
+    pub batch_size: u32,
+    /// Messages in flight at once.
+    pub concurrency: usize,
+    /// A claimed row not finished within this is claimed again (its worker died).
+    pub lease_secs: u64,
+    /// Polling interval when no notification arrives.
+    pub poll_interval_secs: u64,
+    /// Messages per tenant per minute; the rest wait for the next minute.
+    pub per_tenant_per_minute: u32,
+    /// Also run the worker inside `dvc serve`.
+    pub worker_in_process: bool,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            from: "no-reply@dichvucong.localhost".into(),
+            from_name: "Cổng Dịch vụ công trực tuyến".into(),
+            max_attempts: 8,
+            backoff_base_secs: 5,
+            backoff_max_secs: 3600,
+            batch_size: 32,
+            concurrency: 8,
+            lease_secs: 120,
+            poll_interval_secs: 5,
+            per_tenant_per_minute: 600,
+            worker_in_process: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,6 +179,8 @@ impl Default for Settings {
             migrate: MigrateSettings { concurrency: 4 },
             catalog: CatalogSettings { cache: true },
             log: LogSettings::default(),
+            smtp: SmtpSettings::default(),
+            mail: MailSettings::default(),
         }
     }
 }

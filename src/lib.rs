@@ -8,6 +8,8 @@ pub mod api;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod locale;
+pub mod mail;
 pub mod services;
 pub mod startup;
 pub mod state;

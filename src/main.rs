@@ -35,6 +35,30 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Deliver queued notification mail until stopped (SIGINT/SIGTERM).
+    Worker,
+    /// Inspect and manage the notification outbox.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Counts by tenant and status, then the most recent failed messages.
+    Status,
+    /// Queue a failed message again.
+    Retry { id: i64 },
+    /// Queue a branded test message through the outbox.
+    Test {
+        address: String,
+        #[arg(long)]
+        tenant: Option<String>,
+        /// vi or en (default: the tenant's language).
+        #[arg(long)]
+        locale: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -63,6 +87,8 @@ fn main() -> ExitCode {
         Command::Serve => serve(settings),
         Command::Migrate => migrate(&settings),
         Command::Tenant { command } => tenant(&settings, command),
+        Command::Worker => worker(settings),
+        Command::Mail { command } => mail(&settings, command),
     };
     match result {
         Ok(code) => code,
@@ -189,4 +215,132 @@ fn change_status(
     publish(settings, &[TenancyEvent::TenantChanged(id)]);
     println!("{slug}: {}", status.as_str());
     Ok(ExitCode::SUCCESS)
+}
+
+fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let pool = build_pool_sized(&settings.database, 4);
+        let worker = std::sync::Arc::new(dvc::mail::worker::Worker::new(&settings, pool)?);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let run = tokio::spawn(worker.clone().run(stopped));
+        println!("{} delivering mail", worker.id());
+        shutdown_signal().await;
+        eprintln!("dvc worker: finishing messages in flight");
+        let _ = stop.send(true);
+        run.await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<ExitCode> {
+    use dvc::mail::outbox;
+    let pool = build_pool_sized(&settings.database, 1);
+    let mut pooled = pool.get()?;
+    let conn: &mut diesel::PgConnection = &mut pooled;
+    match command {
+        MailCommand::Status => {
+            println!(
+                "{:<30} {:<8} {:>8} {:>14}",
+                "tenant", "status", "count", "oldest unsent"
+            );
+            for row in outbox::status_counts(conn)? {
+                println!(
+                    "{:<30} {:<8} {:>8} {:>14}",
+                    row.tenant.as_deref().unwrap_or("(platform)"),
+                    row.status,
+                    row.count,
+                    row.oldest_unsent_secs
+                        .map_or("-".to_string(), |s| format!("{s:.0} s"))
+                );
+            }
+            let failed = outbox::failed(conn, 20)?;
+            if !failed.is_empty() {
+                println!("\nfailed (most recent first):");
+                for f in failed {
+                    println!(
+                        "#{:<8} {:<20} {:<22} {:<30} attempts {} — {}",
+                        f.id,
+                        f.tenant.as_deref().unwrap_or("(platform)"),
+                        f.template,
+                        f.recipient,
+                        f.attempts,
+                        f.last_error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MailCommand::Retry { id } => {
+            if outbox::retry(conn, id)? {
+                println!("#{id} queued again");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("dvc: no failed message #{id}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        MailCommand::Test {
+            address,
+            tenant,
+            locale,
+        } => {
+            let recipient = dvc::mail::Email::parse(&address)?;
+            let tenant = match tenant {
+                Some(slug) => {
+                    let slug = TenantSlug::parse(&slug)?;
+                    let found = load_all(conn)?
+                        .into_iter()
+                        .find(|t| t.slug == slug)
+                        .ok_or_else(|| anyhow::anyhow!("no tenant `{slug}`"))?;
+                    Some(found)
+                }
+                None => None,
+            };
+            let locale = match locale {
+                Some(l) => Some(
+                    dvc::locale::Locale::parse(&l)
+                        .ok_or_else(|| anyhow::anyhow!("locale must be vi or en"))?,
+                ),
+                None => None,
+            };
+            let tenant_locale = tenant
+                .as_ref()
+                .and_then(|t| dvc::locale::Locale::parse(&t.locale));
+            let mail = outbox::NewMail {
+                tenant_id: tenant.as_ref().map(|t| t.id),
+                template: dvc::mail::TemplateKey::Test,
+                locale: dvc::locale::Locale::resolve(locale, tenant_locale),
+                recipient,
+                payload: serde_json::json!({}),
+                idempotency_key: format!("test:{}", uuid::Uuid::new_v4()),
+            };
+            outbox::enqueue(conn, &mail)?;
+            println!("test message to {} queued", mail.recipient);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

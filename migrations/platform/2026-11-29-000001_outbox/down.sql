@@ -1,0 +1,2 @@
+DROP TABLE platform.outbox;
+ALTER TABLE platform.tenants DROP COLUMN mail_templates;

@@ -1,0 +1,254 @@
+//! The outbox table: enqueue inside the caller's transaction; claim, finish and inspect from
+//! the worker and the operator tools.
+
+use super::address::Email;
+use super::templates::TemplateKey;
+use crate::db::schema::{outbox, tenants};
+use crate::locale::Locale;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Channel the worker listens on; `NOTIFY` is delivered only when the enqueuing transaction
+/// commits, so a rolled-back change wakes nobody and sends nothing.
+pub const NOTIFY_CHANNEL: &str = "dvc_outbox";
+
+/// A message to send once the surrounding transaction commits.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    pub tenant_id: Option<Uuid>,
+    pub template: TemplateKey,
+    pub locale: Locale,
+    pub recipient: Email,
+    /// Template values. Values under `"secret"` (reset links, tokens) are wiped once sent.
+    pub payload: serde_json::Value,
+    /// The same key twice queues one message: retries of the causing request are harmless.
+    pub idempotency_key: String,
+}
+
+/// Writes the row in the caller's transaction. Returns false when the idempotency key was
+/// already queued.
+pub fn enqueue(conn: &mut PgConnection, mail: &NewMail) -> QueryResult<bool> {
+    let inserted = diesel::insert_into(outbox::table)
+        .values((
+            outbox::tenant_id.eq(mail.tenant_id),
+            outbox::template.eq(mail.template.as_str()),
+            outbox::locale.eq(mail.locale.as_str()),
+            outbox::recipient.eq(mail.recipient.as_str()),
+            outbox::payload.eq(&mail.payload),
+            outbox::idempotency_key.eq(&mail.idempotency_key),
+        ))
+        .on_conflict(outbox::idempotency_key)
+        .do_nothing()
+        .execute(conn)?;
+    if inserted > 0 {
+        diesel::sql_query("SELECT pg_notify($1, '')")
+            .bind::<Text, _>(NOTIFY_CHANNEL)
+            .execute(conn)?;
+    }
+    Ok(inserted > 0)
+}
+
+/// A claimed row.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub tenant_id: Option<Uuid>,
+    #[diesel(sql_type = Text)]
+    pub template: String,
+    #[diesel(sql_type = Text)]
+    pub locale: String,
+    #[diesel(sql_type = Text)]
+    pub recipient: String,
+    #[diesel(sql_type = Jsonb)]
+    pub payload: serde_json::Value,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` due rows for `worker` with a lease. Rows locked by another worker's
+/// claim are skipped, so two workers never take the same row; a row whose lease ran out (its
+/// worker died) is due again.
+pub fn claim(
+    conn: &mut PgConnection,
+    worker: &str,
+    limit: u32,
+    lease: Duration,
+) -> QueryResult<Vec<Claimed>> {
+    diesel::sql_query(
+        "UPDATE platform.outbox o
+         SET status = 'sending', attempts = o.attempts + 1, locked_by = $1,
+             locked_until = now() + make_interval(secs => $2), updated_at = now()
+         WHERE o.id IN (
+             SELECT id FROM platform.outbox
+             WHERE (status = 'pending' AND next_attempt_at <= now())
+                OR (status = 'sending' AND locked_until < now())
+             ORDER BY next_attempt_at
+             LIMIT $3
+             FOR UPDATE SKIP LOCKED)
+         RETURNING o.id, o.tenant_id, o.template, o.locale, o.recipient, o.payload, o.attempts",
+    )
+    .bind::<Text, _>(worker)
+    .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
+    .bind::<BigInt, _>(i64::from(limit))
+    .load(conn)
+}
+
+/// Marks a row sent and wipes its secrets.
+pub fn mark_sent(
+    conn: &mut PgConnection,
+    id: i64,
+    worker: &str,
+    message_id: &str,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE platform.outbox SET status = 'sent', sent_at = now(), smtp_message_id = $3,
+             payload = payload - 'secret', locked_by = NULL, locked_until = NULL,
+             last_error = NULL, updated_at = now()
+         WHERE id = $1 AND locked_by = $2 AND status = 'sending'",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(worker)
+    .bind::<Text, _>(message_id)
+    .execute(conn)
+}
+
+/// Puts a row back to wait `delay` before its next attempt.
+pub fn mark_retry(
+    conn: &mut PgConnection,
+    id: i64,
+    worker: &str,
+    error: &str,
+    delay: Duration,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE platform.outbox SET status = 'pending', last_error = $3,
+             next_attempt_at = now() + make_interval(secs => $4),
+             locked_by = NULL, locked_until = NULL, updated_at = now()
+         WHERE id = $1 AND locked_by = $2 AND status = 'sending'",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(worker)
+    .bind::<Text, _>(error)
+    .bind::<diesel::sql_types::Double, _>(delay.as_secs_f64())
+    .execute(conn)
+}
+
+/// Parks a row as failed, visible to operators, who may retry it (so its payload is kept).
+pub fn mark_failed(
+    conn: &mut PgConnection,
+    id: i64,
+    worker: &str,
+    error: &str,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE platform.outbox SET status = 'failed', last_error = $3,
+             locked_by = NULL, locked_until = NULL, updated_at = now()
+         WHERE id = $1 AND locked_by = $2 AND status = 'sending'",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(worker)
+    .bind::<Text, _>(error)
+    .execute(conn)
+}
+
+/// Gives back rows claimed but not attempted (shutdown, rate limit): they are due again at
+/// once (or after `delay`) and the claim does not count as an attempt.
+pub fn release(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    worker: &str,
+    delay: Duration,
+) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE platform.outbox SET status = 'pending', attempts = attempts - 1,
+             next_attempt_at = now() + make_interval(secs => $3),
+             locked_by = NULL, locked_until = NULL, updated_at = now()
+         WHERE id = ANY($1) AND locked_by = $2 AND status = 'sending'",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
+    .bind::<Text, _>(worker)
+    .bind::<diesel::sql_types::Double, _>(delay.as_secs_f64())
+    .execute(conn)
+}
+
+/// Counts by tenant and status, for operators.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct StatusCount {
+    #[diesel(sql_type = Nullable<Text>)]
+    pub tenant: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = BigInt)]
+    pub count: i64,
+    /// Age of the oldest row in this group that is not sent yet, in seconds.
+    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
+    pub oldest_unsent_secs: Option<f64>,
+}
+
+pub fn status_counts(conn: &mut PgConnection) -> QueryResult<Vec<StatusCount>> {
+    diesel::sql_query(
+        "SELECT t.slug AS tenant, o.status, count(*) AS count,
+                extract(epoch FROM now() - min(o.created_at) FILTER (WHERE o.status <> 'sent'))::float8
+                    AS oldest_unsent_secs
+         FROM platform.outbox o LEFT JOIN platform.tenants t ON t.id = o.tenant_id
+         GROUP BY t.slug, o.status ORDER BY t.slug NULLS FIRST, o.status",
+    )
+    .load(conn)
+}
+
+/// A parked row, for operators.
+#[derive(Debug, Clone, Queryable)]
+pub struct FailedRow {
+    pub id: i64,
+    pub tenant: Option<String>,
+    pub template: String,
+    pub recipient: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub fn failed(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<FailedRow>> {
+    outbox::table
+        .left_join(tenants::table)
+        .filter(outbox::status.eq("failed"))
+        .order_by(outbox::updated_at.desc())
+        .limit(limit)
+        .select((
+            outbox::id,
+            tenants::slug.nullable(),
+            outbox::template,
+            outbox::recipient,
+            outbox::attempts,
+            outbox::last_error,
+            outbox::updated_at,
+        ))
+        .load(conn)
+}
+
+/// Queues a failed row again with a fresh set of attempts. False if no failed row has `id`.
+pub fn retry(conn: &mut PgConnection, id: i64) -> QueryResult<bool> {
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::status.eq("failed")),
+    )
+    .set((
+        outbox::status.eq("pending"),
+        outbox::attempts.eq(0),
+        outbox::next_attempt_at.eq(diesel::dsl::now),
+        outbox::last_error.eq(None::<String>),
+        outbox::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)?;
+    if n > 0 {
+        diesel::sql_query("SELECT pg_notify($1, '')")
+            .bind::<Text, _>(NOTIFY_CHANNEL)
+            .execute(conn)?;
+    }
+    Ok(n > 0)
+}
