@@ -219,3 +219,80 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A real SMTP server (aiosmtpd, `tests/smtp/server.py`) of the test's own, on a free port,
+/// delivering to a maildir the test reads.
+pub struct SmtpServer {
+    pub port: u16,
+    pub maildir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl SmtpServer {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = std::env::temp_dir().join(format!("dvc-maildir-{}", Uuid::new_v4()));
+        let mut server = Self {
+            port,
+            maildir,
+            child: None,
+        };
+        server.resume();
+        server
+    }
+
+    /// Starts (again) on the same port and maildir.
+    pub fn resume(&mut self) {
+        use std::io::BufRead;
+        let python = if Path::new("/usr/bin/python3").exists() {
+            "/usr/bin/python3"
+        } else {
+            "python3"
+        };
+        let mut child = std::process::Command::new(python)
+            .arg("tests/smtp/server.py")
+            .arg(self.port.to_string())
+            .arg(&self.maildir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd (scripts/test installs python3-aiosmtpd)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "SMTP server did not start");
+        self.child = Some(child);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Every message received so far, raw.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
+                for e in entries.flatten() {
+                    out.push(std::fs::read(e.path()).unwrap());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.maildir);
+    }
+}

@@ -4,6 +4,7 @@ mod common;
 
 mod api;
 mod isolation;
+mod mail;
 mod migrations;
 mod processes;
 mod tenant_files;
