@@ -15,6 +15,16 @@ pub struct Settings {
     pub log: LogSettings,
     pub smtp: SmtpSettings,
     pub mail: MailSettings,
+    pub operator: OperatorSettings,
+}
+
+/// Platform operators' API access until single sign-on carries the operator role.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OperatorSettings {
+    /// Hex SHA-256 of the operator API token (`DVC__OPERATOR__API_TOKEN_SHA256`); the API
+    /// under `/api/v1/operator` is off while this is unset.
+    pub api_token_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,6 +191,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             smtp: SmtpSettings::default(),
             mail: MailSettings::default(),
+            operator: OperatorSettings::default(),
         }
     }
 }

@@ -20,6 +20,8 @@ pub enum AppError {
     InvalidTenant(String),
     #[error("{what} not found")]
     NotFound { what: &'static str },
+    #[error("authentication required")]
+    Unauthorized,
     #[error("invalid request: {detail}")]
     BadRequest { code: &'static str, detail: String },
     #[error("service temporarily unavailable")]
@@ -48,6 +50,7 @@ impl AppError {
             Self::TenantSuspended => "tenant_suspended",
             Self::InvalidTenant(_) => "invalid_tenant",
             Self::NotFound { .. } => "not_found",
+            Self::Unauthorized => "unauthorized",
             Self::BadRequest { code, .. } => code,
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -65,6 +68,7 @@ impl AppError {
             Self::TenantSuspended => ("Đơn vị đang tạm ngừng hoạt động", "Tenant is suspended"),
             Self::InvalidTenant(_) => ("Tên đơn vị không hợp lệ", "Invalid tenant name"),
             Self::NotFound { .. } => ("Không tìm thấy", "Not found"),
+            Self::Unauthorized => ("Cần xác thực", "Authentication required"),
             Self::BadRequest { .. } => ("Yêu cầu không hợp lệ", "Invalid request"),
             Self::Unavailable(_) => (
                 "Dịch vụ tạm thời không khả dụng, vui lòng thử lại sau",
@@ -119,6 +123,7 @@ impl ResponseError for AppError {
                 StatusCode::NOT_FOUND
             }
             Self::TenantSuspended => StatusCode::FORBIDDEN,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::InvalidTenant(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -136,6 +141,9 @@ impl ResponseError for AppError {
         resp.content_type("application/problem+json");
         if matches!(self, Self::Unavailable(_)) {
             resp.insert_header(("Retry-After", "5"));
+        }
+        if matches!(self, Self::Unauthorized) {
+            resp.insert_header(("WWW-Authenticate", "Bearer"));
         }
         resp.json(self.problem())
     }

@@ -25,6 +25,13 @@ pub struct Application {
     server: Server,
     state: web::Data<AppState>,
     _listener: ListenerGuard,
+    mail_worker: Option<InProcessWorker>,
+}
+
+/// The mail worker running inside `dvc serve` (`mail.worker_in_process`).
+struct InProcessWorker {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -85,6 +92,15 @@ impl Application {
         };
         // Blocking threads beyond the pool size only queue on the pool and context-switch.
         let blocking = (settings.database.pool_size as usize / workers).max(1);
+        let mail_worker = if settings.mail.worker_in_process {
+            let worker = crate::mail::worker::Worker::new(&settings, state.shared.pool().clone())
+                .context("mail worker")?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let task = tokio::spawn(Arc::new(worker).run(stopped));
+            Some(InProcessWorker { stop, task })
+        } else {
+            None
+        };
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
@@ -104,6 +120,7 @@ impl Application {
             server,
             state,
             _listener: listener,
+            mail_worker,
         })
     }
 
@@ -115,12 +132,21 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown).
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (graceful shutdown) and
+    /// lets an in-process mail worker finish the messages it is sending.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Self {
-            server, _listener, ..
+            server,
+            _listener,
+            mail_worker,
+            ..
         } = self;
-        server.await
+        let served = server.await;
+        if let Some(w) = mail_worker {
+            let _ = w.stop.send(true);
+            let _ = w.task.await;
+        }
+        served
     }
 }
 

@@ -1,6 +1,7 @@
 //! JSON API under `/api/v1`, documented at `/api/openapi.json`.
 
 pub mod health;
+pub mod operator;
 pub mod procedures;
 
 use crate::error::Problem;
@@ -17,11 +18,37 @@ use utoipa::OpenApi;
             also under the `/t/{slug}` prefix, e.g. `/t/ha-noi/api/v1/procedures`. Errors are \
             `application/problem+json` (RFC 9457) with a stable `code`."
     ),
-    paths(procedures::list, procedures::show, health::healthz, health::readyz),
+    paths(
+        procedures::list,
+        procedures::show,
+        health::healthz,
+        health::readyz,
+        operator::outbox_counts,
+        operator::failed_mail,
+        operator::retry_mail
+    ),
     components(schemas(Problem)),
-    tags((name = "catalog", description = "Thủ tục hành chính — administrative procedures"))
+    modifiers(&OperatorToken),
+    tags(
+        (name = "catalog", description = "Thủ tục hành chính — administrative procedures"),
+        (name = "operator", description = "Vận hành nền tảng — platform operations")
+    )
 )]
 pub struct ApiDoc;
+
+struct OperatorToken;
+
+impl utoipa::Modify for OperatorToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "operator_token",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
 
 /// Routes that need a tenant. Mounted at the root (tenant from the host) and under
 /// `/t/{tenant}`.
@@ -39,6 +66,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/api/openapi.json", web::get().to(openapi_json))
+        .service(
+            web::scope("/api/v1/operator")
+                .route("/outbox", web::get().to(operator::outbox_counts))
+                .route("/outbox/failed", web::get().to(operator::failed_mail))
+                .route("/outbox/{id}/retry", web::post().to(operator::retry_mail)),
+        )
         .service(web::scope(&format!("/t/{{{PATH_PARAM}}}")).configure(tenant_routes))
         .configure(tenant_routes);
 }

@@ -183,6 +183,10 @@ fn apply_one(
         None => None,
     };
     let branding = serde_json::to_value(&spec.branding)?;
+    let mail_templates = match &spec.mail {
+        Some(m) => serde_json::to_value(&m.get_ref().templates)?,
+        None => serde_json::json!({}),
+    };
     let contact = serde_json::to_value(&spec.contact)?;
     let name_en = spec.name.en.as_ref().map(|t| t.as_str());
     let changes = (
@@ -194,6 +198,7 @@ fn apply_one(
         tenants::locale.eq(spec.locale.as_str()),
         tenants::branding.eq(&branding),
         tenants::contact.eq(&contact),
+        tenants::mail_templates.eq(&mail_templates),
     );
     let (id, action) = match ids.get(slug) {
         Some(&id) => {

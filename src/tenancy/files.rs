@@ -32,6 +32,17 @@ pub struct TenantSpec {
     pub fields: Vec<Spanned<FieldSpec>>,
     #[serde(default)]
     pub procedures: Vec<Spanned<ProcedureSpec>>,
+    /// Mail settings of the tenant: template overrides per message and language.
+    #[serde(default)]
+    pub mail: Option<Spanned<MailSpec>>,
+}
+
+/// `[mail.templates.<template>.<vi|en>]` tables with `subject`, `body` and/or `action`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSpec {
+    #[serde(default)]
+    pub templates: crate::mail::templates::TenantOverrides,
 }
 
 /// A name in Vietnamese, with an optional English translation.
@@ -376,6 +387,7 @@ pub fn validate(
             }
         }
         errors.extend(validate_catalog(f));
+        errors.extend(validate_mail(f));
     }
     for f in &files {
         if let Some(parent) = &f.spec.parent {
@@ -421,6 +433,34 @@ fn validate_catalog(f: &TenantFile) -> Vec<FileError> {
                     proc.code, proc.field
                 ),
             ));
+        }
+    }
+    errors
+}
+
+fn validate_mail(f: &TenantFile) -> Vec<FileError> {
+    let Some(mail) = &f.spec.mail else {
+        return Vec::new();
+    };
+    let renderer = crate::mail::templates::Renderer::new();
+    let mut errors = Vec::new();
+    for (key, by_locale) in &mail.get_ref().templates {
+        if crate::mail::TemplateKey::parse(key).is_none() {
+            errors.push(f.error_at(mail.span(), format!("unknown mail template `{key}`")));
+            continue;
+        }
+        for (locale, o) in by_locale {
+            if crate::locale::Locale::parse(locale).is_none() {
+                errors.push(f.error_at(
+                    mail.span(),
+                    format!("mail template `{key}`: unknown language `{locale}` (vi or en)"),
+                ));
+            } else if let Err(e) = renderer.check_override(o) {
+                errors.push(f.error_at(
+                    mail.span(),
+                    format!("mail template `{key}.{locale}` does not compile: {e}"),
+                ));
+            }
         }
     }
     errors

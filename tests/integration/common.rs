@@ -188,6 +188,27 @@ impl TestApp {
         if let Some(h) = host {
             req = req.insert_header(("Host", h));
         }
+        Self::answer(req).await
+    }
+
+    /// Any method, with extra headers.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, String, serde_json::Value) {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
+        Self::answer(req).await
+    }
+
+    async fn answer(req: awc::ClientRequest) -> (u16, String, serde_json::Value) {
         let mut resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
         let ctype = resp

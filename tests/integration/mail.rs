@@ -14,7 +14,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 struct Mailroom {
-    db: TestDb,
+    db: Arc<TestDb>,
     smtp: SmtpServer,
     settings: Settings,
     alpha: Uuid,
@@ -39,7 +39,7 @@ impl Mailroom {
         settings.mail.lease_secs = 2;
         Self {
             alpha: report.tenants[0].id,
-            db,
+            db: Arc::new(db),
             smtp,
             settings,
         }
@@ -507,4 +507,191 @@ async fn a_tenant_over_its_rate_waits_for_the_next_minute() {
         "SELECT count(*) AS n FROM platform.outbox WHERE status = 'pending' AND attempts = 0 AND next_attempt_at > now()",
     );
     assert_eq!(waiting as usize, 4 - sent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_overrides_a_template_through_its_file() {
+    let room = Mailroom::new();
+    let with_override = format!(
+        "{}\n[mail.templates.test.vi]\nsubject = \"Thư riêng của {{{{ tenant.name }}}}\"\nbody = \"Nội dung riêng.\"\n",
+        tenant_toml("alpha", "ALPHA", 1)
+    );
+    room.db.apply_texts(&[("alpha.toml", with_override)]);
+    room.enqueue(
+        "custom@example.vn",
+        TemplateKey::Test,
+        Locale::Vi,
+        json!({}),
+    );
+    room.enqueue("stock@example.vn", TemplateKey::Test, Locale::En, json!({}));
+    let (stop, run) = room.worker();
+    assert!(room.wait_for(2).await);
+    stop.send(true).unwrap();
+    run.await.unwrap();
+    let raws = room.smtp.messages();
+    let by_to = |to: &str| {
+        raws.iter()
+            .map(|r| parse(r))
+            .find(|m| m.to().unwrap().first().unwrap().address().unwrap() == to)
+            .unwrap()
+    };
+    let custom = by_to("custom@example.vn");
+    assert_eq!(
+        custom.subject().unwrap(),
+        "Thư riêng của Sở thử nghiệm ALPHA"
+    );
+    assert!(custom.body_text(0).unwrap().starts_with("Nội dung riêng."));
+    // Other languages keep the built-in template.
+    assert_eq!(
+        by_to("stock@example.vn").subject().unwrap(),
+        "Test message from Test department ALPHA"
+    );
+}
+
+#[test]
+fn a_broken_override_is_refused_with_its_location() {
+    let db = TestDb::new();
+    for (bad, why) in [
+        (
+            "[mail.templates.test.vi]\nsubject = \"{{ unclosed\"\n",
+            "does not compile",
+        ),
+        (
+            "[mail.templates.no_such_mail.vi]\nsubject = \"x\"\n",
+            "unknown mail template",
+        ),
+        (
+            "[mail.templates.test.fr]\nsubject = \"x\"\n",
+            "unknown language",
+        ),
+    ] {
+        let text = format!("{}\n{bad}", tenant_toml("alpha", "ALPHA", 1));
+        let parsed = dvc::tenancy::files::parse(std::path::Path::new("alpha.toml"), &text).unwrap();
+        let err = dvc::tenancy::apply::apply_files(&db.pool(1), vec![parsed]).unwrap_err();
+        let problems = err.problems().join("\n");
+        assert!(problems.contains(why), "{problems}");
+        assert!(problems.starts_with("alpha.toml:"), "{problems}");
+    }
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.tenants"),
+        0
+    );
+}
+
+const OPERATOR_TOKEN: &str = "operator-secret-token";
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[actix_web::test]
+async fn operators_see_and_retry_the_outbox_through_the_api_with_the_worker_in_process() {
+    let room = Mailroom::new();
+    room.enqueue("fine@example.vn", TemplateKey::Test, Locale::Vi, json!({}));
+    room.enqueue(
+        "nobody+reject@example.vn",
+        TemplateKey::Test,
+        Locale::Vi,
+        json!({}),
+    );
+    let settings = room.settings.clone();
+    let app = crate::common::TestApp::spawn_on(room.db.clone(), move |s| {
+        *s = settings.clone();
+        s.mail.worker_in_process = true;
+        s.operator.api_token_sha256 = Some(sha256_hex(OPERATOR_TOKEN));
+    })
+    .await;
+    assert!(room.wait_for(1).await, "the in-process worker delivers");
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            room.count("failed") == 1
+        })
+        .await
+    );
+
+    let auth = format!("Bearer {OPERATOR_TOKEN}");
+    let (status, ctype, body) = app.call("GET", "/api/v1/operator/outbox", &[]).await;
+    assert_eq!(
+        (status, ctype.as_str()),
+        (401, "application/problem+json"),
+        "{body}"
+    );
+    let (status, _, _) = app
+        .call(
+            "GET",
+            "/api/v1/operator/outbox",
+            &[("Authorization", "Bearer wrong")],
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _, counts) = app
+        .call(
+            "GET",
+            "/api/v1/operator/outbox",
+            &[("Authorization", &auth)],
+        )
+        .await;
+    assert_eq!(status, 200, "{counts}");
+    let count_of = |s: &str| {
+        counts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["status"] == s && c["tenant"] == "alpha")
+            .map(|c| c["count"].as_i64().unwrap())
+    };
+    assert_eq!(count_of("sent"), Some(1));
+    assert_eq!(count_of("failed"), Some(1));
+    let (_, _, failed) = app
+        .call(
+            "GET",
+            "/api/v1/operator/outbox/failed?limit=10",
+            &[("Authorization", &auth)],
+        )
+        .await;
+    let row = &failed.as_array().unwrap()[0];
+    assert_eq!(row["recipient"], "nobody+reject@example.vn");
+    assert!(row["last_error"].as_str().unwrap().contains("550"));
+    let id = row["id"].as_i64().unwrap();
+    let (status, _, _) = app
+        .call(
+            "POST",
+            &format!("/api/v1/operator/outbox/{id}/retry"),
+            &[("Authorization", &auth)],
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _, body) = app
+        .call(
+            "POST",
+            "/api/v1/operator/outbox/999999/retry",
+            &[("Authorization", &auth)],
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _, _) = app
+        .call(
+            "GET",
+            "/api/v1/operator/outbox/failed?limit=0",
+            &[("Authorization", &auth)],
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[actix_web::test]
+async fn the_operator_api_is_off_without_a_token() {
+    let app = crate::common::TestApp::with_two_tenants(1, 1).await;
+    let (status, _, _) = app
+        .call(
+            "GET",
+            "/api/v1/operator/outbox",
+            &[("Authorization", "Bearer anything")],
+        )
+        .await;
+    assert_eq!(status, 404);
 }

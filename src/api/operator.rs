@@ -1,0 +1,161 @@
+//! Operator API for the back office: the notification outbox.
+//!
+//! Guarded by a bearer token whose SHA-256 is configured (`operator.api_token_sha256`); when
+//! single sign-on arrives, the platform `operator` role will open the same endpoints.
+
+use crate::error::{AppError, Problem};
+use crate::mail::outbox;
+use crate::state::AppState;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::future::{Ready, ready};
+use utoipa::{IntoParams, ToSchema};
+
+/// Proof that the request carries the operator token.
+pub struct Operator;
+
+impl FromRequest for Operator {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(check(req))
+    }
+}
+
+fn check(req: &HttpRequest) -> Result<Operator, AppError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
+    let Some(expected) = state.settings.operator.api_token_sha256.as_deref() else {
+        return Err(AppError::NotFound { what: "route" });
+    };
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(AppError::Unauthorized)?;
+    let digest = hex(&Sha256::digest(token.as_bytes()));
+    if constant_time_eq(
+        digest.as_bytes(),
+        expected.trim().to_ascii_lowercase().as_bytes(),
+    ) {
+        Ok(Operator)
+    } else {
+        Err(AppError::Unauthorized)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxCount {
+    /// Tenant slug, or null for platform mail.
+    pub tenant: Option<String>,
+    pub status: String,
+    pub count: i64,
+    /// Age in seconds of the oldest message of this group not sent yet.
+    pub oldest_unsent_secs: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FailedMail {
+    pub id: i64,
+    pub tenant: Option<String>,
+    pub template: String,
+    pub recipient: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FailedParams {
+    /// At most this many rows, 1–500 (default 50).
+    limit: Option<i64>,
+}
+
+/// Outbox counts by tenant and status (Thống kê thư chờ gửi).
+#[utoipa::path(get, path = "/api/v1/operator/outbox", tag = "operator",
+    security(("operator_token" = [])),
+    responses((status = 200, body = [OutboxCount]), (status = 401, body = Problem)))]
+pub async fn outbox_counts(
+    _: Operator,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<OutboxCount>>, AppError> {
+    let rows = state.shared.run(|c| Ok(outbox::status_counts(c)?)).await?;
+    Ok(web::Json(
+        rows.into_iter()
+            .map(|r| OutboxCount {
+                tenant: r.tenant,
+                status: r.status,
+                count: r.count,
+                oldest_unsent_secs: r.oldest_unsent_secs,
+            })
+            .collect(),
+    ))
+}
+
+/// Messages parked as failed, most recent first (Thư gửi thất bại).
+#[utoipa::path(get, path = "/api/v1/operator/outbox/failed", tag = "operator",
+    security(("operator_token" = [])), params(FailedParams),
+    responses((status = 200, body = [FailedMail]), (status = 401, body = Problem)))]
+pub async fn failed_mail(
+    _: Operator,
+    params: web::Query<FailedParams>,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<FailedMail>>, AppError> {
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::bad_request(
+            "invalid_limit",
+            "limit: from 1 to 500",
+        ));
+    }
+    let rows = state
+        .shared
+        .run(move |c| Ok(outbox::failed(c, limit)?))
+        .await?;
+    Ok(web::Json(
+        rows.into_iter()
+            .map(|r| FailedMail {
+                id: r.id,
+                tenant: r.tenant,
+                template: r.template,
+                recipient: r.recipient,
+                attempts: r.attempts,
+                last_error: r.last_error,
+                updated_at: r.updated_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Queue a failed message again (Gửi lại thư).
+#[utoipa::path(post, path = "/api/v1/operator/outbox/{id}/retry", tag = "operator",
+    security(("operator_token" = [])),
+    params(("id" = i64, Path, description = "Outbox message id")),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn retry_mail(
+    _: Operator,
+    id: web::Path<i64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    if state.shared.run(move |c| Ok(outbox::retry(c, id)?)).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(AppError::NotFound {
+            what: "failed message",
+        })
+    }
+}
