@@ -695,3 +695,47 @@ async fn the_operator_api_is_off_without_a_token() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_worker_finish_or_release_its_claim() {
+    let room = Mailroom::new();
+    for i in 0..200 {
+        room.enqueue(&format!("term{i}@example.vn"), TemplateKey::Test, Locale::Vi, json!({}));
+    }
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dvc"))
+            .arg("worker")
+            .env("DVC__DATABASE__URL", &room.db.url)
+            .env("DVC__REDIS__PREFIX", &room.db.name)
+            .env("DVC__SMTP__PORT", room.smtp.port.to_string())
+            .env("DVC__MAIL__CONCURRENCY", "1")
+            .env("DVC__MAIL__BATCH_SIZE", "200")
+            .env("DVC__LOG__FILTER", "off")
+            .env("DVC_CONFIG_DIR", "/nonexistent")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = spawn();
+    assert!(room.wait_for(1).await);
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let exit = tokio::task::spawn_blocking(move || first.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert_eq!(room.count("sending"), 0, "claimed rows were finished or given back");
+    let sent_by_first = room.smtp.messages().len();
+    assert!(sent_by_first < 200, "the first worker stopped early ({sent_by_first})");
+    let mut second = spawn();
+    assert!(room.wait_for(200).await);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = second.kill();
+    let _ = second.wait();
+    let raws = room.smtp.messages();
+    assert_eq!(raws.len(), 200, "each message exactly once");
+    assert_eq!(room.count("sent"), 200);
+}
