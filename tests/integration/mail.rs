@@ -700,7 +700,12 @@ async fn the_operator_api_is_off_without_a_token() {
 async fn sigterm_lets_the_worker_finish_or_release_its_claim() {
     let room = Mailroom::new();
     for i in 0..200 {
-        room.enqueue(&format!("term{i}@example.vn"), TemplateKey::Test, Locale::Vi, json!({}));
+        room.enqueue(
+            &format!("term{i}@example.vn"),
+            TemplateKey::Test,
+            Locale::Vi,
+            json!({}),
+        );
     }
     let spawn = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_dvc"))
@@ -727,9 +732,16 @@ async fn sigterm_lets_the_worker_finish_or_release_its_claim() {
         .await
         .unwrap();
     assert!(exit.success(), "{exit:?}");
-    assert_eq!(room.count("sending"), 0, "claimed rows were finished or given back");
+    assert_eq!(
+        room.count("sending"),
+        0,
+        "claimed rows were finished or given back"
+    );
     let sent_by_first = room.smtp.messages().len();
-    assert!(sent_by_first < 200, "the first worker stopped early ({sent_by_first})");
+    assert!(
+        sent_by_first < 200,
+        "the first worker stopped early ({sent_by_first})"
+    );
     let mut second = spawn();
     assert!(room.wait_for(200).await);
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -7,6 +7,7 @@ Recipients whose local part contains "+reject" are refused with 550 (permanent) 
 SMTP conversation.
 """
 import mailbox
+import os
 import sys
 import threading
 
@@ -15,6 +16,8 @@ from aiosmtpd.controller import Controller
 
 class MaildirPolicy:
     def __init__(self, path):
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(path, sub), exist_ok=True)
         self.box = mailbox.Maildir(path, create=True)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
