@@ -62,8 +62,9 @@ ensure_redis() {
 
 ensure_smtp() {
   mkdir -p "$MAILDIR"/{tmp,new,cur}
+  # aiosmtpd is also what the tests start; dkimpy verifies signed mail in the tests.
+  apt_install python3-aiosmtpd python3-dkim
   if answers "$SMTP_PORT"; then return 0; fi
-  apt_install python3-aiosmtpd
   log "starting SMTP server (aiosmtpd) on port $SMTP_PORT, mail in $MAILDIR"
   nohup /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
     -c aiosmtpd.handlers.Mailbox "$MAILDIR" >"$DVC_STATE_DIR/smtp.log" 2>&1 &

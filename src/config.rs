@@ -90,6 +90,10 @@ pub struct MailSettings {
     pub per_tenant_per_minute: u32,
     /// Also run the worker inside `dvc serve`.
     pub worker_in_process: bool,
+    /// DKIM selector; signing is on when this and `dkim_private_key_file` are set.
+    pub dkim_selector: Option<String>,
+    /// PEM file (PKCS#1 RSA) with the DKIM private key, mounted from a secret.
+    pub dkim_private_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for MailSettings {
@@ -106,6 +110,8 @@ impl Default for MailSettings {
             poll_interval_secs: 5,
             per_tenant_per_minute: 600,
             worker_in_process: false,
+            dkim_selector: None,
+            dkim_private_key_file: None,
         }
     }
 }

@@ -73,6 +73,42 @@ pub struct Worker {
     mail: MailSettings,
     from_domain: String,
     limiter: Option<RateLimiter>,
+    dkim: Option<lettre::message::dkim::DkimConfig>,
+}
+
+/// DKIM signing for the `mail.from` domain, when configured.
+fn dkim_config(
+    mail: &MailSettings,
+    domain: &str,
+) -> anyhow::Result<Option<lettre::message::dkim::DkimConfig>> {
+    use lettre::message::dkim::{
+        DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
+        DkimSigningKey,
+    };
+    use lettre::message::header::HeaderName;
+    let (Some(selector), Some(path)) = (&mail.dkim_selector, &mail.dkim_private_key_file) else {
+        return Ok(None);
+    };
+    let pem = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("mail.dkim_private_key_file {}: {e}", path.display()))?;
+    let key = DkimSigningKey::new(&pem, DkimSigningAlgorithm::Rsa)
+        .map_err(|e| anyhow::anyhow!("DKIM key {}: {e}", path.display()))?;
+    let headers = ["From", "To", "Subject", "Date", "Message-ID"]
+        .into_iter()
+        .map(HeaderName::new_from_ascii_str)
+        .collect();
+    // Relaxed header canonicalization survives relays that refold headers.
+    let canonicalization = DkimCanonicalization {
+        header: DkimCanonicalizationType::Relaxed,
+        body: DkimCanonicalizationType::Relaxed,
+    };
+    Ok(Some(DkimConfig::new(
+        selector.clone(),
+        domain.to_owned(),
+        key,
+        headers,
+        canonicalization,
+    )))
 }
 
 impl Worker {
@@ -88,6 +124,7 @@ impl Worker {
             db_url: settings.database.url.clone(),
             transport: transport::build(&settings.smtp)?,
             renderer: Renderer::new(),
+            dkim: dkim_config(&settings.mail, from.domain())?,
             from_domain: from.domain().to_owned(),
             mail: settings.mail.clone(),
             limiter: RateLimiter::new(&settings.redis, settings.mail.per_tenant_per_minute),
@@ -237,6 +274,12 @@ impl Worker {
                 rendered.text,
                 rendered.html,
             ))
+            .map(|mut message| {
+                if let Some(dkim) = &self.dkim {
+                    message.sign(dkim);
+                }
+                message
+            })
             .map_err(|e| e.to_string())
     }
 

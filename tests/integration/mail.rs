@@ -751,3 +751,87 @@ async fn sigterm_lets_the_worker_finish_or_release_its_claim() {
     assert_eq!(raws.len(), 200, "each message exactly once");
     assert_eq!(room.count("sent"), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_mail_passes_dkim_verification() {
+    let mut room = Mailroom::new();
+    let dir = std::env::temp_dir().join(format!("dvc-dkim-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("dkim.pem");
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    openssl(&[
+        "genrsa",
+        "-traditional",
+        "-out",
+        key.to_str().unwrap(),
+        "2048",
+    ]);
+    // The PEM body of the public key is the base64 a DKIM DNS record carries.
+    let public_b64 = |pem_key: &std::path::Path| {
+        let pem = openssl(&["rsa", "-in", pem_key.to_str().unwrap(), "-pubout"]);
+        String::from_utf8(pem)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>()
+    };
+    room.settings.mail.dkim_selector = Some("dvc2026".into());
+    room.settings.mail.dkim_private_key_file = Some(key.clone());
+    room.enqueue(
+        "signed@example.vn",
+        TemplateKey::DossierReceived,
+        Locale::Vi,
+        sample_payload(TemplateKey::DossierReceived),
+    );
+    let (stop, run) = room.worker();
+    assert!(room.wait_for(1).await);
+    stop.send(true).unwrap();
+    run.await.unwrap();
+    let stored = dir.join("message.eml");
+    std::fs::write(&stored, &room.smtp.messages()[0]).unwrap();
+    let raw = String::from_utf8_lossy(&room.smtp.messages()[0]).to_string();
+    assert!(
+        raw.contains("DKIM-Signature:") || raw.contains("dkim-signature:"),
+        "{raw}"
+    );
+    assert!(raw.contains("s=dvc2026") && raw.contains("d=dichvucong.localhost"));
+    let verify = |pubkey: &str| {
+        std::process::Command::new("/usr/bin/python3")
+            .args([
+                "tests/smtp/dkim_verify.py",
+                stored.to_str().unwrap(),
+                pubkey,
+            ])
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&public_b64(&key));
+    assert!(
+        ok.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&ok.stdout),
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // A different key does not verify: the check can fail.
+    let other = dir.join("other.pem");
+    openssl(&[
+        "genrsa",
+        "-traditional",
+        "-out",
+        other.to_str().unwrap(),
+        "2048",
+    ]);
+    assert!(!verify(&public_b64(&other)).status.success());
+    std::fs::remove_dir_all(dir).unwrap();
+}
