@@ -299,7 +299,7 @@ async fn unknown_routes_answer_problem_json() {
 #[actix_web::test]
 async fn an_exhausted_pool_answers_503_with_retry_after() {
     let db = Arc::new(crate::common::TestDb::new());
-    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 2))]);
+    db.apply_two(2, 2);
     let app = TestApp::spawn_on(db, |s| {
         s.catalog.cache = false;
         s.database.pool_size = 1;

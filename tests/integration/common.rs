@@ -68,6 +68,15 @@ impl TestDb {
         apply_files(&self.pool(2), parsed).expect("apply tenant files")
     }
 
+    /// Tenants `alpha` (ALPHA, `na` procedures) and `beta` (BETA, `nb`), so every test sees
+    /// at least two tenants.
+    pub fn apply_two(&self, na: usize, nb: usize) -> ApplyReport {
+        self.apply_texts(&[
+            ("alpha.toml", tenant_toml("alpha", "ALPHA", na)),
+            ("beta.toml", tenant_toml("beta", "BETA", nb)),
+        ])
+    }
+
     pub fn scalar_i64(&self, sql: &str) -> i64 {
         #[derive(QueryableByName)]
         struct Row {
@@ -175,10 +184,7 @@ impl TestApp {
     /// A fresh database with tenants `alpha` (ALPHA, `na` procedures) and `beta` (BETA, `nb`).
     pub async fn with_two_tenants(na: usize, nb: usize) -> Self {
         let db = TestDb::new();
-        db.apply_texts(&[
-            ("alpha.toml", tenant_toml("alpha", "ALPHA", na)),
-            ("beta.toml", tenant_toml("beta", "BETA", nb)),
-        ]);
+        db.apply_two(na, nb);
         Self::spawn_on(std::sync::Arc::new(db), |_| {}).await
     }
 

@@ -74,7 +74,7 @@ async fn parallel_requests_only_see_their_own_tenant_uncached_pool_of_one() {
 #[test]
 fn a_query_without_tenant_scope_fails() {
     let db = TestDb::new();
-    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 3))]);
+    db.apply_two(3, 2);
     let pool = db.pool(1);
     let mut pooled = pool.get().unwrap();
     let conn: &mut PgConnection = &mut pooled;
@@ -94,23 +94,30 @@ fn a_query_without_tenant_scope_fails() {
 #[test]
 fn tenant_scope_does_not_leak_into_the_pooled_connection() {
     let db = TestDb::new();
-    let report = db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 3))]);
-    assert_eq!(report.tenants.len(), 1);
+    let report = db.apply_two(3, 5);
+    assert_eq!(report.tenants.len(), 2);
     let pool = db.pool(1);
     let registry = dvc::tenancy::Registry::new();
     registry.reload(&mut pool.get().unwrap()).unwrap();
     let alpha = registry
         .by_slug(&dvc::tenancy::TenantSlug::parse("alpha").unwrap())
         .unwrap();
-    let tenant_db = dvc::db::TenantDb::for_tenant(&dvc::db::Pools::single(pool.clone()), &alpha);
-    let n: i64 = tenant_db
-        .run_blocking(|conn| {
-            Ok(dvc::db::schema::tenant::procedures::table
-                .count()
-                .get_result(conn)?)
-        })
+    let beta = registry
+        .by_slug(&dvc::tenancy::TenantSlug::parse("beta").unwrap())
         .unwrap();
-    assert_eq!(n, 3);
+    let count = |t: &dvc::tenancy::Tenant| -> i64 {
+        dvc::db::TenantDb::for_tenant(&dvc::db::Pools::single(pool.clone()), t)
+            .run_blocking(|conn| {
+                Ok(dvc::db::schema::tenant::procedures::table
+                    .count()
+                    .get_result(conn)?)
+            })
+            .unwrap()
+    };
+    // One connection, alternating tenants: each sees only its own rows.
+    assert_eq!(count(&alpha), 3);
+    assert_eq!(count(&beta), 5);
+    assert_eq!(count(&alpha), 3);
     // Same (only) pooled connection, no scope: back in quarantine.
     let mut pooled = pool.get().unwrap();
     let conn: &mut PgConnection = &mut pooled;

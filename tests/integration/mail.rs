@@ -18,6 +18,7 @@ struct Mailroom {
     smtp: SmtpServer,
     settings: Settings,
     alpha: Uuid,
+    beta: Uuid,
 }
 
 impl Mailroom {
@@ -28,7 +29,12 @@ impl Mailroom {
             "[branding]\nprimary_color = \"#123456\"\n\n[contact]\nemail = \"lienhe@alpha.gov.vn\"\n\n[[fields]]",
             1,
         );
-        let report = db.apply_texts(&[("alpha.toml", alpha)]);
+        let beta = tenant_toml("beta", "BETA", 1).replacen(
+            "[[fields]]",
+            "[branding]\nprimary_color = \"#654321\"\n\n[[fields]]",
+            1,
+        );
+        let report = db.apply_texts(&[("alpha.toml", alpha), ("beta.toml", beta)]);
         let smtp = SmtpServer::start();
         let mut settings = settings_for(&db);
         settings.smtp.port = smtp.port;
@@ -37,8 +43,17 @@ impl Mailroom {
         settings.mail.backoff_base_secs = 1;
         settings.mail.backoff_max_secs = 1;
         settings.mail.lease_secs = 2;
+        let id = |slug: &str| {
+            report
+                .tenants
+                .iter()
+                .find(|t| t.slug.as_str() == slug)
+                .unwrap()
+                .id
+        };
         Self {
-            alpha: report.tenants[0].id,
+            alpha: id("alpha"),
+            beta: id("beta"),
             db: Arc::new(db),
             smtp,
             settings,
@@ -46,8 +61,19 @@ impl Mailroom {
     }
 
     fn enqueue(&self, to: &str, template: TemplateKey, locale: Locale, payload: serde_json::Value) {
+        self.enqueue_for(self.alpha, to, template, locale, payload)
+    }
+
+    fn enqueue_for(
+        &self,
+        tenant: Uuid,
+        to: &str,
+        template: TemplateKey,
+        locale: Locale,
+        payload: serde_json::Value,
+    ) {
         let mail = NewMail {
-            tenant_id: Some(self.alpha),
+            tenant_id: Some(tenant),
             template,
             locale,
             recipient: Email::parse(to).unwrap(),
@@ -119,6 +145,15 @@ async fn every_template_arrives_branded_in_both_languages() {
             expected += 1;
         }
     }
+    // One message of the other tenant: it carries its own branding, and alpha's never do.
+    room.enqueue_for(
+        room.beta,
+        "beta.vi@example.vn",
+        TemplateKey::Test,
+        Locale::Vi,
+        json!({}),
+    );
+    expected += 1;
     let (stop, run) = room.worker();
     assert!(
         room.wait_for(expected).await,
@@ -139,6 +174,17 @@ async fn every_template_arrives_branded_in_both_languages() {
             .address()
             .unwrap()
             .to_string();
+        if to == "beta.vi@example.vn" {
+            assert_eq!(
+                m.from().unwrap().first().unwrap().name().unwrap(),
+                "Sở thử nghiệm BETA"
+            );
+            let html = m.body_html(0).unwrap();
+            assert!(html.contains("#654321") && !html.contains("#123456"));
+            assert!(!html.contains("lienhe@alpha.gov.vn"));
+            continue;
+        }
+        assert!(!m.body_html(0).unwrap().contains("#654321"), "{to}");
         let vi = to.contains(".vi@");
         let from = m.from().unwrap().first().unwrap();
         assert_eq!(from.address().unwrap(), "no-reply@dichvucong.localhost");

@@ -33,12 +33,14 @@ fn state(db: &TestDb, slug: &str) -> (String, Option<String>, Option<String>, i3
 #[test]
 fn a_new_tenant_lands_at_the_current_version() {
     let db = TestDb::new();
-    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 2))]);
+    db.apply_two(2, 1);
     let latest = latest_embedded_version();
-    let (status, version, error, _) = state(&db, "alpha");
-    assert_eq!(status, "ok");
-    assert_eq!(version.as_deref(), Some(latest.as_str()));
-    assert_eq!(error, None);
+    for slug in ["alpha", "beta"] {
+        let (status, version, error, _) = state(&db, slug);
+        assert_eq!(status, "ok");
+        assert_eq!(version.as_deref(), Some(latest.as_str()));
+        assert_eq!(error, None);
+    }
     // The ledger lives in the tenant schema and holds every migration.
     let ledger = db.scalar_i64("SELECT count(*) AS n FROM t_alpha.__diesel_schema_migrations");
     let embedded =

@@ -121,7 +121,7 @@ fn a_suspension_reaches_every_instance_within_a_second() {
 #[test]
 fn sigterm_shuts_the_server_down_gracefully() {
     let db = TestDb::new();
-    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 1))]);
+    db.apply_two(1, 1);
     let mut server = start(&db);
     assert_eq!(
         status(server.port, "alpha.localhost", "/api/v1/procedures"),
