@@ -62,13 +62,18 @@ ensure_redis() {
 
 ensure_smtp() {
   mkdir -p "$MAILDIR"/{tmp,new,cur}
-  # aiosmtpd is also what the tests start; dkimpy verifies signed mail in the tests.
-  apt_install python3-aiosmtpd python3-dkim
+  apt_install python3-aiosmtpd
   if answers "$SMTP_PORT"; then return 0; fi
   log "starting SMTP server (aiosmtpd) on port $SMTP_PORT, mail in $MAILDIR"
   nohup /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
     -c aiosmtpd.handlers.Mailbox "$MAILDIR" >"$DVC_STATE_DIR/smtp.log" 2>&1 &
   wait_for "$SMTP_PORT" SMTP
+}
+
+# Independent implementations the tests check dvc against: aiosmtpd (also started by the tests
+# themselves), dkimpy for DKIM signatures, PyJWT for tokens verified through the JWKS alone.
+ensure_test_tools() {
+  apt_install python3-aiosmtpd python3-dkim python3-jwt python3-cryptography openssl
 }
 
 ensure_services() {

@@ -16,6 +16,28 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     pub mail: MailSettings,
     pub operator: OperatorSettings,
+    pub auth: AuthSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// Issuer of tokens (`iss`): the public URL of the auth host.
+    pub issuer: String,
+    /// Base64 of 32 random bytes that encrypt the signing keys at rest
+    /// (`DVC__AUTH__MASTER_KEY`, environment only). Without it dvc can verify but not sign.
+    pub master_key: Option<String>,
+    pub access_token_ttl_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            issuer: "http://localhost:8080".into(),
+            master_key: None,
+            access_token_ttl_secs: 600,
+        }
+    }
 }
 
 /// Platform operators' API access until single sign-on carries the operator role.
@@ -198,6 +220,7 @@ impl Default for Settings {
             smtp: SmtpSettings::default(),
             mail: MailSettings::default(),
             operator: OperatorSettings::default(),
+            auth: AuthSettings::default(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! tenant's tables through [`db::TenantDb`].
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -42,6 +42,19 @@ enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// Token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Promote the next key to signing, keep the old one verifying, publish a new next key.
+    Rotate,
+    /// Published keys and their states.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -89,6 +102,7 @@ fn main() -> ExitCode {
         Command::Tenant { command } => tenant(&settings, command),
         Command::Worker => worker(settings),
         Command::Mail { command } => mail(&settings, command),
+        Command::Keys { command } => keys(&settings, command),
     };
     match result {
         Ok(code) => code,
@@ -343,4 +357,37 @@ fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitCode> {
+    use diesel::prelude::*;
+    use dvc::db::schema::signing_keys as k;
+    let pool = build_pool_sized(&settings.database, 1);
+    let mut pooled = pool.get()?;
+    let conn: &mut diesel::PgConnection = &mut pooled;
+    match command {
+        KeysCommand::Rotate => {
+            let master =
+                settings.auth.master_key.as_deref().ok_or_else(|| {
+                    anyhow::anyhow!("set DVC__AUTH__MASTER_KEY (base64 of 32 bytes)")
+                })?;
+            let master = dvc::auth::keys::MasterKey::parse(master)?;
+            let kid = dvc::auth::keys::rotate(conn, &master)?;
+            publish(settings, &[TenancyEvent::KeysChanged]);
+            println!("signing with {kid}");
+        }
+        KeysCommand::List => {
+            let rows: Vec<(String, String, chrono::DateTime<chrono::Utc>)> = k::table
+                .order(k::created_at.desc())
+                .select((k::kid, k::state, k::created_at))
+                .load(conn)?;
+            for (kid, state, created) in rows {
+                println!(
+                    "{kid:<24} {state:<9} created {}",
+                    created.format("%Y-%m-%d %H:%M")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

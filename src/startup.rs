@@ -1,6 +1,7 @@
 //! Builds the whole application from a [`Settings`] value and binds its own listener, so tests
 //! start the real server on port 0.
 
+use crate::auth::keys::{Keyring, MasterKey};
 use crate::config::Settings;
 use crate::db::{Pools, SharedDb};
 use crate::services::catalog::cache::CatalogCache;
@@ -51,8 +52,34 @@ impl Application {
         if let Err(e) = reload_now(&shared, &registry).await {
             tracing::warn!(error = %e, "tenant registry not loaded yet");
         }
+        let master = settings
+            .auth
+            .master_key
+            .as_deref()
+            .map(MasterKey::parse)
+            .transpose()
+            .context("auth.master_key")?
+            .map(Arc::new);
+        let keyring = load_keyring(&shared, master.clone())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "signing keys not loaded");
+                Keyring::empty()
+            });
+
+        let state = web::Data::new(AppState {
+            settings: settings.clone(),
+            pools,
+            shared,
+            registry,
+            catalog: catalog.clone(),
+            notifier: notifier.clone(),
+            base_domain,
+            keyring: std::sync::RwLock::new(Arc::new(keyring)),
+        });
         let listener = {
             let catalog = catalog.clone();
+            let keys_state = state.clone();
             notifier
                 .spawn_listener(
                     REGISTRY_REFRESH,
@@ -61,23 +88,17 @@ impl Application {
                             TenancyEvent::TenantChanged(id) | TenancyEvent::CatalogChanged(id) => {
                                 catalog.invalidate(id)
                             }
+                            TenancyEvent::KeysChanged => {}
                             TenancyEvent::All => catalog.clear(),
+                        }
+                        if matches!(event, TenancyEvent::KeysChanged | TenancyEvent::All) {
+                            spawn_keyring_reload(keys_state.clone(), master.clone());
                         }
                         reload.notify_one();
                     }),
                 )
                 .also(reloader)
         };
-
-        let state = web::Data::new(AppState {
-            settings: settings.clone(),
-            pools,
-            shared,
-            registry,
-            catalog,
-            notifier,
-            base_domain,
-        });
         let tcp = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| {
                 format!(
@@ -148,6 +169,28 @@ impl Application {
         }
         served
     }
+}
+
+async fn load_keyring(
+    shared: &SharedDb,
+    master: Option<Arc<MasterKey>>,
+) -> Result<Keyring, crate::error::AppError> {
+    shared
+        .run(move |conn| {
+            Keyring::load(conn, master.as_deref()).map_err(crate::error::AppError::internal)
+        })
+        .await
+}
+
+fn spawn_keyring_reload(state: web::Data<AppState>, master: Option<Arc<MasterKey>>) {
+    tokio::spawn(async move {
+        match load_keyring(&state.shared, master).await {
+            Ok(ring) => {
+                *state.keyring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
+            }
+            Err(e) => tracing::warn!(error = %e, "signing keys reload failed"),
+        }
+    });
 }
 
 async fn reload_now(

@@ -16,4 +16,15 @@ pub struct AppState {
     pub catalog: Arc<CatalogCache>,
     pub notifier: Notifier,
     pub base_domain: HostName,
+    /// Token keys; replaced whole when a rotation is announced.
+    pub keyring: std::sync::RwLock<Arc<crate::auth::keys::Keyring>>,
+}
+
+impl AppState {
+    pub fn keyring(&self) -> Arc<crate::auth::keys::Keyring> {
+        self.keyring
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }

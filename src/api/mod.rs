@@ -66,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/api/openapi.json", web::get().to(openapi_json))
+        .route("/.well-known/jwks.json", web::get().to(jwks))
         .service(
             web::scope("/api/v1/operator")
                 .route("/outbox", web::get().to(operator::outbox_counts))
@@ -79,6 +80,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Unmatched routes answer problem+json too.
 pub async fn not_found() -> Result<HttpResponse, crate::error::AppError> {
     Err(crate::error::AppError::NotFound { what: "route" })
+}
+
+/// Public keys that verify dvc's tokens (the next key is published before it signs).
+async fn jwks(state: web::Data<crate::state::AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=300"))
+        .json(state.keyring().jwks())
 }
 
 async fn openapi_json() -> HttpResponse {

@@ -45,6 +45,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    platform.signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        state -> Text,
+        public_jwk -> Jsonb,
+        private_key_enc -> Bytea,
+        nonce -> Bytea,
+        created_at -> Timestamptz,
+        activated_at -> Nullable<Timestamptz>,
+        retired_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     platform.tenant_domains (domain) {
         domain -> Text,
         tenant_id -> Uuid,

@@ -15,6 +15,8 @@ pub enum TenancyEvent {
     TenantChanged(Uuid),
     /// The procedure catalog of one tenant changed.
     CatalogChanged(Uuid),
+    /// Signing keys were rotated.
+    KeysChanged,
     /// Anything may have changed: reload everything.
     All,
 }
@@ -24,6 +26,7 @@ impl TenancyEvent {
         match self {
             Self::TenantChanged(id) => format!("tenant:{id}"),
             Self::CatalogChanged(id) => format!("catalog:{id}"),
+            Self::KeysChanged => "keys".into(),
             Self::All => "all".into(),
         }
     }
@@ -33,6 +36,7 @@ impl TenancyEvent {
             Some(("tenant", id)) => Uuid::parse_str(id).ok().map(Self::TenantChanged),
             Some(("catalog", id)) => Uuid::parse_str(id).ok().map(Self::CatalogChanged),
             None if s == "all" => Some(Self::All),
+            None if s == "keys" => Some(Self::KeysChanged),
             _ => None,
         }
     }
@@ -165,6 +169,7 @@ mod tests {
         for e in [
             TenancyEvent::TenantChanged(id),
             TenancyEvent::CatalogChanged(id),
+            TenancyEvent::KeysChanged,
             TenancyEvent::All,
         ] {
             assert_eq!(TenancyEvent::decode(&e.encode()), Some(e));

@@ -3,6 +3,7 @@
 mod common;
 
 mod api;
+mod auth;
 mod isolation;
 mod mail;
 mod migrations;
