@@ -145,10 +145,10 @@ fn tokens_verify_and_every_forgery_is_rejected() {
             &with("exp", (now() + 600).to_string().into()),
         ),
     ));
-    rejected.push(("role of tenant beta presented at alpha", {
-        let beta = issue(&ring, &claims("beta")).unwrap();
-        beta
-    }));
+    rejected.push((
+        "role of tenant beta presented at alpha",
+        issue(&ring, &claims("beta")).unwrap(),
+    ));
     // tampered payload: roles changed after signing
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     parts[1] = b64(&with("roles", serde_json::json!(["tenant_admin"])));
