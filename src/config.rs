@@ -28,6 +28,9 @@ pub struct AuthSettings {
     /// (`DVC__AUTH__MASTER_KEY`, environment only). Without it dvc can verify but not sign.
     pub master_key: Option<String>,
     pub access_token_ttl_secs: u64,
+    /// Sign-ups, reset requests and token uses per client address and minute (offices and
+    /// mobile networks put many people behind one address, so not too low).
+    pub per_ip_per_minute: u32,
 }
 
 impl Default for AuthSettings {
@@ -36,6 +39,7 @@ impl Default for AuthSettings {
             issuer: "http://localhost:8080".into(),
             master_key: None,
             access_token_ttl_secs: 600,
+            per_ip_per_minute: 30,
         }
     }
 }

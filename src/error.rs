@@ -22,6 +22,8 @@ pub enum AppError {
     NotFound { what: &'static str },
     #[error("authentication required")]
     Unauthorized,
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("invalid request: {detail}")]
     BadRequest { code: &'static str, detail: String },
     #[error("service temporarily unavailable")]
@@ -51,6 +53,7 @@ impl AppError {
             Self::InvalidTenant(_) => "invalid_tenant",
             Self::NotFound { .. } => "not_found",
             Self::Unauthorized => "unauthorized",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::BadRequest { code, .. } => code,
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -69,6 +72,10 @@ impl AppError {
             Self::InvalidTenant(_) => ("Tên đơn vị không hợp lệ", "Invalid tenant name"),
             Self::NotFound { .. } => ("Không tìm thấy", "Not found"),
             Self::Unauthorized => ("Cần xác thực", "Authentication required"),
+            Self::TooManyRequests { .. } => (
+                "Quá nhiều yêu cầu, vui lòng thử lại sau",
+                "Too many requests, please retry later",
+            ),
             Self::BadRequest { .. } => ("Yêu cầu không hợp lệ", "Invalid request"),
             Self::Unavailable(_) => (
                 "Dịch vụ tạm thời không khả dụng, vui lòng thử lại sau",
@@ -124,6 +131,7 @@ impl ResponseError for AppError {
             }
             Self::TenantSuspended => StatusCode::FORBIDDEN,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::InvalidTenant(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -141,6 +149,9 @@ impl ResponseError for AppError {
         resp.content_type("application/problem+json");
         if matches!(self, Self::Unavailable(_)) {
             resp.insert_header(("Retry-After", "5"));
+        }
+        if let Self::TooManyRequests { retry_after_secs } = self {
+            resp.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
         if matches!(self, Self::Unauthorized) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
@@ -177,6 +188,13 @@ pub fn query_error_handler(
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
     AppError::bad_request("invalid_query", err.to_string()).into()
+}
+
+pub fn json_error_handler(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    AppError::bad_request("invalid_body", err.to_string()).into()
 }
 
 pub fn path_error_handler(

@@ -73,6 +73,10 @@ impl Application {
             shared,
             registry,
             catalog: catalog.clone(),
+            rate_limiter: crate::auth::rate_limit::RateLimiter::new(
+                notifier.client().clone(),
+                &settings.redis.prefix,
+            ),
             notifier: notifier.clone(),
             base_domain,
             keyring: std::sync::RwLock::new(Arc::new(keyring)),

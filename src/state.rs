@@ -16,6 +16,7 @@ pub struct AppState {
     pub catalog: Arc<CatalogCache>,
     pub notifier: Notifier,
     pub base_domain: HostName,
+    pub rate_limiter: crate::auth::rate_limit::RateLimiter,
     /// Token keys; replaced whole when a rotation is announced.
     pub keyring: std::sync::RwLock<Arc<crate::auth::keys::Keyring>>,
 }

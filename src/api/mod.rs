@@ -1,5 +1,6 @@
 //! JSON API under `/api/v1`, documented at `/api/openapi.json`.
 
+pub mod auth;
 pub mod health;
 pub mod operator;
 pub mod procedures;
@@ -25,13 +26,18 @@ use utoipa::OpenApi;
         health::readyz,
         operator::outbox_counts,
         operator::failed_mail,
-        operator::retry_mail
+        operator::retry_mail,
+        auth::register,
+        auth::verify_email,
+        auth::forgot_password,
+        auth::reset_password
     ),
     components(schemas(Problem)),
     modifiers(&OperatorToken),
     tags(
         (name = "catalog", description = "Thủ tục hành chính — administrative procedures"),
-        (name = "operator", description = "Vận hành nền tảng — platform operations")
+        (name = "operator", description = "Vận hành nền tảng — platform operations"),
+        (name = "accounts", description = "Tài khoản — accounts")
     )
 )]
 pub struct ApiDoc;
@@ -63,10 +69,22 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(crate::error::query_error_handler))
         .app_data(web::PathConfig::default().error_handler(crate::error::path_error_handler))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(64 * 1024)
+                .error_handler(crate::error::json_error_handler),
+        )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/api/openapi.json", web::get().to(openapi_json))
         .route("/.well-known/jwks.json", web::get().to(jwks))
+        .service(
+            web::scope("/api/v1/auth")
+                .route("/register", web::post().to(auth::register))
+                .route("/verify-email", web::post().to(auth::verify_email))
+                .route("/password/forgot", web::post().to(auth::forgot_password))
+                .route("/password/reset", web::post().to(auth::reset_password)),
+        )
         .service(
             web::scope("/api/v1/operator")
                 .route("/outbox", web::get().to(operator::outbox_counts))

@@ -1,5 +1,9 @@
 //! Authentication: signing keys, access tokens (and, next, accounts and the OpenID Connect
 //! provider).
 
+pub mod accounts;
+pub mod identity;
 pub mod keys;
+pub mod password;
+pub mod rate_limit;
 pub mod tokens;

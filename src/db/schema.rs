@@ -59,6 +59,46 @@ diesel::table! {
 }
 
 diesel::table! {
+    platform.accounts (id) {
+        id -> Uuid,
+        kind -> Text,
+        email -> Text,
+        email_verified_at -> Nullable<Timestamptz>,
+        full_name -> Text,
+        citizen_id -> Nullable<Text>,
+        tax_code -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        locale -> Text,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform.account_tokens (token_hash) {
+        token_hash -> Bytea,
+        account_id -> Uuid,
+        purpose -> Text,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform.audit_log (id) {
+        id -> Int8,
+        at -> Timestamptz,
+        actor_id -> Nullable<Uuid>,
+        tenant_id -> Nullable<Uuid>,
+        ip -> Nullable<Text>,
+        action -> Text,
+        detail -> Jsonb,
+    }
+}
+
+diesel::table! {
     platform.tenant_domains (domain) {
         domain -> Text,
         tenant_id -> Uuid,
@@ -79,7 +119,15 @@ diesel::table! {
 diesel::joinable!(tenant_domains -> tenants (tenant_id));
 diesel::joinable!(tenant_schema_state -> tenants (tenant_id));
 diesel::joinable!(outbox -> tenants (tenant_id));
-diesel::allow_tables_to_appear_in_same_query!(tenants, tenant_domains, tenant_schema_state, outbox);
+diesel::joinable!(account_tokens -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    tenant_domains,
+    tenant_schema_state,
+    outbox,
+    accounts,
+    account_tokens
+);
 
 /// Tables inside each tenant schema.
 pub mod tenant {

@@ -214,6 +214,30 @@ impl TestApp {
         Self::answer(req).await
     }
 
+    /// A JSON request.
+    pub async fn call_json(
+        &self,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, String, serde_json::Value) {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        let mut resp = req.send_json(body).await.expect("request");
+        let status = resp.status().as_u16();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = resp.body().limit(8 << 20).await.expect("body");
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (status, ctype, json)
+    }
+
     async fn answer(req: awc::ClientRequest) -> (u16, String, serde_json::Value) {
         let mut resp = req.send().await.expect("request");
         let status = resp.status().as_u16();

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod accounts;
 mod api;
 mod auth;
 mod isolation;

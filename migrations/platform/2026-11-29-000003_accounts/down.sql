@@ -1,0 +1,3 @@
+DROP TABLE platform.audit_log;
+DROP TABLE platform.account_tokens;
+DROP TABLE platform.accounts;

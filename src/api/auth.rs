@@ -1,0 +1,295 @@
+//! Account endpoints on the auth host: sign-up, e-mail verification, password reset.
+//! Every answer is the same whether or not an address has an account.
+
+use crate::auth::accounts::{self, AccountKind, Links, Registration};
+use crate::auth::identity::{CitizenId, TaxCode};
+use crate::auth::password::{self, Password};
+use crate::auth::rate_limit::Quota;
+use crate::error::{AppError, Problem};
+use crate::locale::Locale;
+use crate::mail::Email;
+use crate::state::AppState;
+use crate::tenancy::TenantSlug;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use std::time::Duration;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+fn client_ip(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+async fn limit(state: &AppState, bucket: &str, ip: Option<&str>) -> Result<(), AppError> {
+    let Some(ip) = ip else { return Ok(()) };
+    let quota = Quota {
+        limit: state.settings.auth.per_ip_per_minute.max(1),
+        period: Duration::from_secs(60),
+    };
+    match state.rate_limiter.check(bucket, ip, quota).await {
+        Ok(None) => Ok(()),
+        Ok(Some(wait)) => Err(AppError::TooManyRequests {
+            retry_after_secs: wait.as_secs().max(1),
+        }),
+        Err(e) => {
+            // Availability of sign-up matters more than the limit while Redis is away.
+            tracing::warn!(error = %e, "rate limit unavailable");
+            Ok(())
+        }
+    }
+}
+
+fn links(state: &AppState) -> Links {
+    Links {
+        base: state.settings.auth.issuer.clone(),
+    }
+}
+
+fn tenant_id(state: &AppState, slug: Option<&str>) -> Result<Option<Uuid>, AppError> {
+    slug.map(|s| {
+        let slug = TenantSlug::parse(s).map_err(|e| AppError::InvalidTenant(e.to_string()))?;
+        state
+            .registry
+            .by_slug(&slug)
+            .map(|t| t.id)
+            .ok_or(AppError::TenantNotFound)
+    })
+    .transpose()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    email: String,
+    password: String,
+    full_name: String,
+    #[serde(default)]
+    kind: Option<AccountKind>,
+    citizen_id: Option<String>,
+    tax_code: Option<String>,
+    phone: Option<String>,
+    locale: Option<String>,
+    /// Slug of the portal the sign-up started on (brands the mail).
+    tenant: Option<String>,
+}
+
+impl RegisterBody {
+    fn parse(self) -> Result<Registration, AppError> {
+        let bad = |code: &'static str, e: String| AppError::bad_request(code, e);
+        let email = Email::parse(&self.email).map_err(|e| bad("invalid_email", e.to_string()))?;
+        let password = Password::parse(&self.password, email.as_str())
+            .map_err(|e| bad("weak_password", e.to_string()))?;
+        let full_name = self.full_name.trim().to_owned();
+        if full_name.is_empty()
+            || full_name.chars().count() > 200
+            || full_name.chars().any(char::is_control)
+        {
+            return Err(bad(
+                "invalid_full_name",
+                "full_name: 1–200 characters, one line".into(),
+            ));
+        }
+        let kind = self.kind.unwrap_or(AccountKind::Citizen);
+        let citizen_id = self
+            .citizen_id
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| CitizenId::parse(&s))
+            .transpose()
+            .map_err(|e| bad("invalid_citizen_id", e.to_string()))?;
+        let tax_code = self
+            .tax_code
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| TaxCode::parse(&s))
+            .transpose()
+            .map_err(|e| bad("invalid_tax_code", e.to_string()))?;
+        if kind == AccountKind::Business && tax_code.is_none() {
+            return Err(bad(
+                "invalid_tax_code",
+                "a business account needs its tax code".into(),
+            ));
+        }
+        let phone = self
+            .phone
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty());
+        if phone.as_ref().is_some_and(|p| {
+            p.len() > 20
+                || !p
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-.()".contains(c))
+        }) {
+            return Err(bad(
+                "invalid_phone",
+                "phone: digits, spaces and + - . ( )".into(),
+            ));
+        }
+        let locale = match self.locale.as_deref() {
+            None => Locale::Vi,
+            Some(l) => {
+                Locale::parse(l).ok_or_else(|| bad("invalid_locale", "locale: vi or en".into()))?
+            }
+        };
+        Ok(Registration {
+            email,
+            password,
+            full_name,
+            kind,
+            citizen_id,
+            tax_code,
+            phone,
+            locale,
+        })
+    }
+}
+
+/// Sign up (Đăng ký tài khoản). Always 202: a verification mail goes to a new address.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterBody,
+    responses((status = 202), (status = 400, body = Problem), (status = 429, body = Problem)))]
+pub async fn register(
+    req: HttpRequest,
+    body: web::Json<RegisterBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let ip = client_ip(&req);
+    limit(&state, "register", ip.as_deref()).await?;
+    let body = body.into_inner();
+    let tenant = tenant_id(&state, body.tenant.as_deref())?;
+    let reg = body.parse()?;
+    // Hash first, whatever happens next: a taken address answers in the same time.
+    let (reg, hash) = crate::telemetry::spawn_blocking_in_span(move || {
+        let h = password::hash(&reg.password);
+        (reg, h)
+    })
+    .await?;
+    let links = links(&state);
+    state
+        .shared
+        .run(move |conn| {
+            Ok(accounts::register(
+                conn,
+                &reg,
+                &hash,
+                &links,
+                tenant,
+                ip.as_deref(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "check_your_email" })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenBody {
+    token: String,
+}
+
+fn token_shape(token: &str) -> Result<(), AppError> {
+    let ok = token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then_some(()).ok_or_else(invalid_token)
+}
+
+fn invalid_token() -> AppError {
+    AppError::bad_request(
+        "invalid_token",
+        "the link is invalid, already used or expired / liên kết không hợp lệ, đã dùng hoặc đã hết hạn",
+    )
+}
+
+/// Confirm an e-mail address (Xác nhận địa chỉ thư).
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "accounts", request_body = TokenBody,
+    responses((status = 204), (status = 400, body = Problem), (status = 429, body = Problem)))]
+pub async fn verify_email(
+    req: HttpRequest,
+    body: web::Json<TokenBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let ip = client_ip(&req);
+    limit(&state, "token", ip.as_deref()).await?;
+    let token = body.into_inner().token;
+    token_shape(&token)?;
+    let done = state
+        .shared
+        .run(move |conn| Ok(accounts::verify_email(conn, &token, ip.as_deref())?))
+        .await?;
+    done.map(|_| HttpResponse::NoContent().finish())
+        .ok_or_else(invalid_token)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotBody {
+    email: String,
+    tenant: Option<String>,
+}
+
+/// Ask for a password reset link (Quên mật khẩu). Always 202.
+#[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "accounts", request_body = ForgotBody,
+    responses((status = 202), (status = 400, body = Problem), (status = 429, body = Problem)))]
+pub async fn forgot_password(
+    req: HttpRequest,
+    body: web::Json<ForgotBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let ip = client_ip(&req);
+    limit(&state, "forgot", ip.as_deref()).await?;
+    let body = body.into_inner();
+    let tenant = tenant_id(&state, body.tenant.as_deref())?;
+    let email = Email::parse(&body.email)
+        .map_err(|e| AppError::bad_request("invalid_email", e.to_string()))?;
+    let links = links(&state);
+    state
+        .shared
+        .run(move |conn| {
+            Ok(accounts::request_reset(
+                conn,
+                &email,
+                &links,
+                tenant,
+                ip.as_deref(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "check_your_email" })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetBody {
+    token: String,
+    password: String,
+}
+
+/// Set a new password with a reset link (Đặt lại mật khẩu).
+#[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "accounts", request_body = ResetBody,
+    responses((status = 204), (status = 400, body = Problem), (status = 429, body = Problem)))]
+pub async fn reset_password(
+    req: HttpRequest,
+    body: web::Json<ResetBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let ip = client_ip(&req);
+    limit(&state, "token", ip.as_deref()).await?;
+    let ResetBody { token, password } = body.into_inner();
+    token_shape(&token)?;
+    // The e-mail is not known before the token is consumed; length is the policy that matters.
+    let password = Password::parse(&password, "")
+        .map_err(|e| AppError::bad_request("weak_password", e.to_string()))?;
+    let hash = crate::telemetry::spawn_blocking_in_span(move || password::hash(&password)).await?;
+    let done = state
+        .shared
+        .run(move |conn| {
+            Ok(accounts::reset_password(
+                conn,
+                &token,
+                &hash,
+                ip.as_deref(),
+            )?)
+        })
+        .await?;
+    done.map(|_| HttpResponse::NoContent().finish())
+        .ok_or_else(invalid_token)
+}
