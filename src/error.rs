@@ -22,6 +22,8 @@ pub enum AppError {
     NotFound { what: &'static str },
     #[error("authentication required")]
     Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("invalid request: {detail}")]
@@ -54,6 +56,7 @@ impl AppError {
             Self::NotFound { .. } => "not_found",
             Self::Unauthorized => "unauthorized",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Forbidden => "forbidden",
             Self::BadRequest { code, .. } => code,
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -72,6 +75,10 @@ impl AppError {
             Self::InvalidTenant(_) => ("Tên đơn vị không hợp lệ", "Invalid tenant name"),
             Self::NotFound { .. } => ("Không tìm thấy", "Not found"),
             Self::Unauthorized => ("Cần xác thực", "Authentication required"),
+            Self::Forbidden => (
+                "Bạn không có quyền thực hiện thao tác này",
+                "You may not do this",
+            ),
             Self::TooManyRequests { .. } => (
                 "Quá nhiều yêu cầu, vui lòng thử lại sau",
                 "Too many requests, please retry later",
@@ -132,6 +139,7 @@ impl ResponseError for AppError {
             Self::TenantSuspended => StatusCode::FORBIDDEN,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::InvalidTenant(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

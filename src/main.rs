@@ -42,10 +42,54 @@ enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// Accounts' roles.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// OAuth / OpenID Connect clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
     /// Token signing keys.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Give an account a role in a tenant (officer, leader, tenant_admin), or `operator`.
+    Grant {
+        email: String,
+        role: String,
+        /// Tenant slug (not for `operator`).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Take a tenant role away.
+    Revoke {
+        email: String,
+        role: String,
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register (or update) a client with its exact redirect URIs.
+    Add {
+        client_id: String,
+        #[arg(long)]
+        name: String,
+        /// The tenant whose portal this is (its tokens carry that tenant's roles).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
     },
 }
 
@@ -103,6 +147,8 @@ fn main() -> ExitCode {
         Command::Worker => worker(settings),
         Command::Mail { command } => mail(&settings, command),
         Command::Keys { command } => keys(&settings, command),
+        Command::User { command } => user(&settings, command),
+        Command::Client { command } => client(&settings, command),
     };
     match result {
         Ok(code) => code,
@@ -387,6 +433,150 @@ fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitCode> {
                     created.format("%Y-%m-%d %H:%M")
                 );
             }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tenant_by_slug(
+    conn: &mut diesel::PgConnection,
+    slug: &str,
+) -> anyhow::Result<dvc::tenancy::Tenant> {
+    let slug = TenantSlug::parse(slug)?;
+    load_all(conn)?
+        .into_iter()
+        .find(|t| t.slug == slug)
+        .ok_or_else(|| anyhow::anyhow!("no tenant `{slug}`"))
+}
+
+fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitCode> {
+    use diesel::prelude::*;
+    use dvc::auth::roles::{self, Role};
+    use dvc::db::schema::accounts as a;
+    let pool = build_pool_sized(&settings.database, 1);
+    let mut pooled = pool.get()?;
+    let conn: &mut diesel::PgConnection = &mut pooled;
+    let find = |conn: &mut diesel::PgConnection,
+                email: &str|
+     -> anyhow::Result<(uuid::Uuid, String, String)> {
+        let email = dvc::mail::Email::parse(email)?;
+        dvc::auth::sso::find_login(conn, email.as_str())?
+            .map(|l| l.id)
+            .and_then(|id| {
+                a::table
+                    .find(id)
+                    .select((a::id, a::full_name, a::locale))
+                    .first(conn)
+                    .ok()
+            })
+            .ok_or_else(|| anyhow::anyhow!("no account `{email}`"))
+    };
+    match command {
+        UserCommand::Grant {
+            email,
+            role,
+            tenant,
+        } => {
+            let (id, full_name, locale) = find(conn, &email)?;
+            if role == "operator" {
+                roles::grant_operator(conn, id)?;
+                dvc::auth::accounts::audit(
+                    conn,
+                    None,
+                    None,
+                    None,
+                    "role.granted",
+                    serde_json::json!({"account": id, "role": "operator"}),
+                )?;
+                println!("{email}: operator");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("role must be officer, leader, tenant_admin or operator")
+            })?;
+            let tenant = tenant_by_slug(
+                conn,
+                tenant
+                    .as_deref()
+                    .ok_or_else(|| anyhow::anyhow!("--tenant is required"))?,
+            )?;
+            let recipient = dvc::mail::Email::parse(&email)?;
+            let issuer = settings.auth.issuer.clone();
+            conn.transaction(|conn| {
+                if roles::grant(conn, id, tenant.id, role, None)? {
+                    dvc::auth::accounts::audit(conn, None, Some(tenant.id), None, "role.granted", serde_json::json!({"account": id, "role": role.as_str()}))?;
+                    dvc::mail::outbox::enqueue(conn, &dvc::mail::outbox::NewMail {
+                        tenant_id: Some(tenant.id),
+                        template: dvc::mail::TemplateKey::RoleGranted,
+                        locale: dvc::locale::Locale::parse(&locale).unwrap_or_default(),
+                        recipient,
+                        payload: serde_json::json!({"full_name": full_name, "role": role.label_vi(), "link": issuer}),
+                        idempotency_key: format!("role:{id}:{}:{}:{}", tenant.id, role.as_str(), uuid::Uuid::new_v4()),
+                    })?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })?;
+            println!("{email}: {} in {}", role.as_str(), tenant.slug);
+        }
+        UserCommand::Revoke {
+            email,
+            role,
+            tenant,
+        } => {
+            let (id, _, _) = find(conn, &email)?;
+            let role = Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("role must be officer, leader or tenant_admin"))?;
+            let tenant = tenant_by_slug(conn, &tenant)?;
+            if roles::revoke(conn, id, tenant.id, role)? {
+                dvc::auth::accounts::audit(
+                    conn,
+                    None,
+                    Some(tenant.id),
+                    None,
+                    "role.revoked",
+                    serde_json::json!({"account": id, "role": role.as_str()}),
+                )?;
+                println!("{email}: no longer {} in {}", role.as_str(), tenant.slug);
+            } else {
+                println!("{email} was not {} in {}", role.as_str(), tenant.slug);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn client(settings: &Settings, command: ClientCommand) -> anyhow::Result<ExitCode> {
+    let pool = build_pool_sized(&settings.database, 1);
+    let mut pooled = pool.get()?;
+    let conn: &mut diesel::PgConnection = &mut pooled;
+    match command {
+        ClientCommand::Add {
+            client_id,
+            name,
+            tenant,
+            redirect_uris,
+        } => {
+            for uri in &redirect_uris {
+                let parsed = url::Url::parse(uri)
+                    .map_err(|e| anyhow::anyhow!("redirect URI `{uri}`: {e}"))?;
+                let local = matches!(parsed.host_str(), Some(h) if h == "localhost" || h.ends_with(".localhost") || h == "127.0.0.1");
+                if parsed.fragment().is_some()
+                    || !(parsed.scheme() == "https" || (parsed.scheme() == "http" && local))
+                {
+                    anyhow::bail!(
+                        "redirect URI `{uri}`: https (http only for localhost), no fragment"
+                    );
+                }
+            }
+            let tenant_id = tenant
+                .map(|t| tenant_by_slug(conn, &t))
+                .transpose()?
+                .map(|t| t.id);
+            dvc::auth::sso::upsert_client(conn, &client_id, &name, tenant_id, &redirect_uris)?;
+            println!(
+                "client {client_id}: {} redirect URI(s)",
+                redirect_uris.len()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod oidc;
 pub mod operator;
 pub mod procedures;
 
@@ -61,6 +62,7 @@ impl utoipa::Modify for OperatorToken {
 fn tenant_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
+            .route("/me", web::get().to(me))
             .route("/procedures", web::get().to(procedures::list))
             .route("/procedures/{code}", web::get().to(procedures::show)),
     );
@@ -78,6 +80,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/api/openapi.json", web::get().to(openapi_json))
         .route("/.well-known/jwks.json", web::get().to(jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(oidc::discovery),
+        )
+        .route("/oauth/authorize", web::get().to(oidc::authorize))
+        .route("/oauth/authorize", web::post().to(oidc::login))
+        .route("/oauth/token", web::post().to(oidc::token))
+        .route("/oauth/userinfo", web::get().to(oidc::userinfo))
         .service(
             web::scope("/api/v1/auth")
                 .route("/register", web::post().to(auth::register))
@@ -98,6 +108,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Unmatched routes answer problem+json too.
 pub async fn not_found() -> Result<HttpResponse, crate::error::AppError> {
     Err(crate::error::AppError::NotFound { what: "route" })
+}
+
+/// The signed-in caller as this tenant sees them.
+async fn me(principal: crate::auth::principal::Principal) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "sub": principal.account,
+        "sid": principal.session,
+        "tenant": principal.tenant.tenant.slug.as_str(),
+        "roles": principal.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+    }))
 }
 
 /// Public keys that verify dvc's tokens (the next key is published before it signs).

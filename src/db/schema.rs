@@ -99,6 +99,60 @@ diesel::table! {
 }
 
 diesel::table! {
+    platform.memberships (account_id, tenant_id, role) {
+        account_id -> Uuid,
+        tenant_id -> Uuid,
+        role -> Text,
+        granted_by -> Nullable<Uuid>,
+        granted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform.platform_roles (account_id, role) {
+        account_id -> Uuid,
+        role -> Text,
+        granted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform.oauth_clients (client_id) {
+        client_id -> Text,
+        name -> Text,
+        tenant_id -> Nullable<Uuid>,
+        redirect_uris -> Array<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform.sso_sessions (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    platform.oauth_codes (code_hash) {
+        code_hash -> Bytea,
+        client_id -> Text,
+        session_id -> Uuid,
+        account_id -> Uuid,
+        redirect_uri -> Text,
+        code_challenge -> Text,
+        nonce -> Nullable<Text>,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     platform.tenant_domains (domain) {
         domain -> Text,
         tenant_id -> Uuid,
@@ -126,8 +180,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenant_schema_state,
     outbox,
     accounts,
-    account_tokens
+    account_tokens,
+    memberships,
+    platform_roles,
+    oauth_clients,
+    sso_sessions,
+    oauth_codes
 );
+diesel::joinable!(memberships -> tenants (tenant_id));
+diesel::joinable!(memberships -> accounts (account_id));
 
 /// Tables inside each tenant schema.
 pub mod tenant {

@@ -101,7 +101,7 @@ impl FromRequest for CurrentTenant {
     }
 }
 
-fn extract(req: &HttpRequest) -> Result<CurrentTenant, AppError> {
+pub(crate) fn extract(req: &HttpRequest) -> Result<CurrentTenant, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;

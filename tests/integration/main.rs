@@ -9,4 +9,5 @@ mod isolation;
 mod mail;
 mod migrations;
 mod processes;
+mod sso;
 mod tenant_files;

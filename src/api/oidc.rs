@@ -1,0 +1,552 @@
+//! The OpenID Connect provider: discovery, authorization code + PKCE (S256 only), token,
+//! userinfo. Signing in once on the auth host signs in every tenant portal (one SSO session
+//! cookie, `SameSite=Lax`, `HttpOnly`, `Secure` behind TLS).
+
+use crate::auth::password::{self, Password};
+use crate::auth::rate_limit::Quota;
+use crate::auth::tokens::{self, AccessClaims};
+use crate::auth::{accounts, pkce, roles, sso};
+use crate::error::AppError;
+use crate::state::AppState;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const SESSION_COOKIE: &str = "dvc_sso";
+const CSRF_COOKIE: &str = "dvc_csrf";
+const LOGIN_PAGE: &str = include_str!("../../templates/web/login.html");
+
+fn secure(state: &AppState) -> bool {
+    state.settings.auth.issuer.starts_with("https://")
+}
+
+pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
+    let iss = state.settings.auth.issuer.trim_end_matches('/');
+    HttpResponse::Ok().json(serde_json::json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{iss}/oauth/authorize"),
+        "token_endpoint": format!("{iss}/oauth/token"),
+        "userinfo_endpoint": format!("{iss}/oauth/userinfo"),
+        "jwks_uri": format!("{iss}/.well-known/jwks.json"),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code"],
+        "code_challenge_methods_supported": ["S256"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "token_endpoint_auth_methods_supported": ["none"],
+        "scopes_supported": ["openid", "profile", "email"],
+        "claims_supported": ["sub", "email", "email_verified", "name", "locale", "sid"],
+    }))
+}
+
+/// The parameters of an authorization request, as received.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthorizeParams {
+    response_type: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    nonce: Option<String>,
+}
+
+/// A checked authorization request.
+struct Authorize {
+    client: sso::Client,
+    redirect_uri: String,
+    state: Option<String>,
+    code_challenge: String,
+    nonce: Option<String>,
+}
+
+impl AuthorizeParams {
+    fn hidden(&self) -> Vec<(&'static str, String)> {
+        [
+            ("response_type", &self.response_type),
+            ("client_id", &self.client_id),
+            ("redirect_uri", &self.redirect_uri),
+            ("scope", &self.scope),
+            ("state", &self.state),
+            ("code_challenge", &self.code_challenge),
+            ("code_challenge_method", &self.code_challenge_method),
+            ("nonce", &self.nonce),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+        .collect()
+    }
+}
+
+/// An error page for a request that cannot be redirected back (unknown client or URI).
+fn bad_request_page(message: &str) -> HttpResponse {
+    HttpResponse::BadRequest()
+        .content_type("text/html; charset=utf-8")
+        .body(format!(
+            "<!DOCTYPE html><html lang=\"vi\"><meta charset=\"utf-8\"><title>Yêu cầu không hợp lệ</title>\
+             <main style=\"font-family:sans-serif;max-width:480px;margin:40px auto\">\
+             <h1>Yêu cầu đăng nhập không hợp lệ</h1><p>Invalid sign-in request.</p><p>{}</p></main></html>",
+            html_escape(message)
+        ))
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn redirect_with(uri: &str, params: &[(&str, &str)]) -> HttpResponse {
+    let mut url = url::Url::parse(uri).unwrap_or_else(|_| unreachable!("registered URI"));
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+    }
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, url.to_string()))
+        .finish()
+}
+
+/// Validates the request: the client and exact redirect URI first (else a page, never a
+/// redirect to an unchecked URI), then the rest (else a redirect with `error`).
+async fn check(state: &AppState, p: &AuthorizeParams) -> Result<Authorize, HttpResponse> {
+    let client_id = p.client_id.clone().unwrap_or_default();
+    let client = state
+        .shared
+        .run(move |c| Ok(sso::find_client(c, &client_id)?))
+        .await
+        .map_err(|_| bad_request_page("Dịch vụ tạm thời không khả dụng."))?
+        .ok_or_else(|| bad_request_page("Ứng dụng không được đăng ký (unknown client_id)."))?;
+    let redirect_uri = p.redirect_uri.clone().unwrap_or_default();
+    if !client.allows_redirect(&redirect_uri) {
+        return Err(bad_request_page(
+            "Địa chỉ chuyển hướng không được đăng ký (redirect_uri mismatch).",
+        ));
+    }
+    let fail = |error: &str| {
+        let mut params = vec![("error", error)];
+        if let Some(s) = &p.state {
+            params.push(("state", s));
+        }
+        redirect_with(&redirect_uri, &params)
+    };
+    if p.response_type.as_deref() != Some("code") {
+        return Err(fail("unsupported_response_type"));
+    }
+    if !p
+        .scope
+        .as_deref()
+        .is_some_and(|s| s.split(' ').any(|x| x == "openid"))
+    {
+        return Err(fail("invalid_scope"));
+    }
+    let challenge = p.code_challenge.clone().unwrap_or_default();
+    if p.code_challenge_method.as_deref() != Some("S256") || !pkce::valid_challenge(&challenge) {
+        return Err(fail("invalid_request"));
+    }
+    if p.state.as_ref().is_some_and(|s| s.len() > 512)
+        || p.nonce.as_ref().is_some_and(|n| n.len() > 256)
+    {
+        return Err(fail("invalid_request"));
+    }
+    Ok(Authorize {
+        client,
+        redirect_uri,
+        state: p.state.clone(),
+        code_challenge: challenge,
+        nonce: p.nonce.clone(),
+    })
+}
+
+async fn issue_code(
+    state: &AppState,
+    a: &Authorize,
+    session: Uuid,
+    account: Uuid,
+) -> Result<HttpResponse, AppError> {
+    let (client_id, redirect_uri, challenge, nonce) = (
+        a.client.client_id.clone(),
+        a.redirect_uri.clone(),
+        a.code_challenge.clone(),
+        a.nonce.clone(),
+    );
+    let code = state
+        .shared
+        .run(move |c| {
+            Ok(sso::create_code(
+                c,
+                &sso::NewCode {
+                    client_id: &client_id,
+                    session_id: session,
+                    account_id: account,
+                    redirect_uri: &redirect_uri,
+                    code_challenge: &challenge,
+                    nonce: nonce.as_deref(),
+                },
+            )?)
+        })
+        .await?;
+    let mut params = vec![("code", code.as_str())];
+    if let Some(s) = &a.state {
+        params.push(("state", s));
+    }
+    Ok(redirect_with(&a.redirect_uri, &params))
+}
+
+fn session_of(req: &HttpRequest) -> Option<Uuid> {
+    req.cookie(SESSION_COOKIE)
+        .and_then(|c| Uuid::parse_str(c.value()).ok())
+}
+
+fn login_page(
+    state: &AppState,
+    p: &AuthorizeParams,
+    client_name: &str,
+    email: &str,
+    error: Option<&str>,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let (csrf, _) = accounts::new_token();
+    let mut hidden = p.hidden();
+    hidden.push(("csrf", csrf.clone()));
+    let mut env = minijinja::Environment::new();
+    env.add_template("login.html", LOGIN_PAGE)
+        .map_err(AppError::internal)?;
+    let html = env
+        .get_template("login.html")
+        .and_then(|t| {
+            t.render(minijinja::context! {
+                portal => client_name, hidden => hidden, email => email, error => error,
+            })
+        })
+        .map_err(AppError::internal)?;
+    let cookie = Cookie::build(CSRF_COOKIE, csrf)
+        .path("/oauth")
+        .http_only(true)
+        .secure(secure(state))
+        .same_site(SameSite::Strict)
+        .finish();
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"))
+        .cookie(cookie)
+        .body(html))
+}
+
+/// `GET /oauth/authorize`: a live session gets a code at once; otherwise the sign-in page.
+pub async fn authorize(
+    req: HttpRequest,
+    params: web::Query<AuthorizeParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let p = params.into_inner();
+    let a = match check(&state, &p).await {
+        Ok(a) => a,
+        Err(page) => return Ok(page),
+    };
+    if let Some(session) = session_of(&req) {
+        let account = state
+            .shared
+            .run(move |c| Ok(sso::session_account(c, session)?))
+            .await?;
+        if let Some(account) = account {
+            return issue_code(&state, &a, session, account).await;
+        }
+    }
+    login_page(
+        &state,
+        &p,
+        &a.client.name,
+        "",
+        None,
+        actix_web::http::StatusCode::OK,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+    #[serde(flatten)]
+    params: AuthorizeParams,
+}
+
+/// `POST /oauth/authorize`: the sign-in form.
+pub async fn login(
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let LoginForm {
+        email,
+        password,
+        csrf,
+        params,
+    } = form.into_inner();
+    let a = match check(&state, &params).await {
+        Ok(a) => a,
+        Err(page) => return Ok(page),
+    };
+    let csrf_ok = req
+        .cookie(CSRF_COOKIE)
+        .is_some_and(|c| !csrf.is_empty() && c.value() == csrf);
+    if !csrf_ok {
+        return Ok(bad_request_page(
+            "Phiên đăng nhập đã hết hạn, vui lòng thử lại.",
+        ));
+    }
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    if let Some(ip) = &ip {
+        let quota = Quota {
+            limit: state.settings.auth.per_ip_per_minute.max(1),
+            period: Duration::from_secs(60),
+        };
+        if let Ok(Some(wait)) = state.rate_limiter.check("login", ip, quota).await {
+            return Err(AppError::TooManyRequests {
+                retry_after_secs: wait.as_secs().max(1),
+            });
+        }
+    }
+    let lookup_email = email.trim().to_owned();
+    let found = state
+        .shared
+        .run(move |c| Ok(sso::find_login(c, &lookup_email)?))
+        .await?;
+    let attempt = Password::attempt(&password);
+    let stored = found.as_ref().map(|f| f.password_hash.clone());
+    // The dummy hash for unknown accounts keeps the answer time the same.
+    let ok = crate::telemetry::spawn_blocking_in_span(move || {
+        password::verify(&attempt, stored.as_deref())
+    })
+    .await?;
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let account = match found {
+        Some(f) if ok && f.email_verified => f.id,
+        Some(f) if ok => {
+            let _ = f;
+            return login_page(
+                &state,
+                &params,
+                &a.client.name,
+                &email,
+                Some(
+                    "Vui lòng xác nhận địa chỉ thư điện tử trước khi đăng nhập. / Please confirm your e-mail address first.",
+                ),
+                actix_web::http::StatusCode::FORBIDDEN,
+            );
+        }
+        _ => {
+            let ip2 = ip.clone();
+            let account = found.as_ref().map(|f| f.id);
+            state
+                .shared
+                .run(move |c| {
+                    Ok(accounts::audit(
+                        c,
+                        account,
+                        None,
+                        ip2.as_deref(),
+                        "login.failed",
+                        serde_json::json!({}),
+                    )?)
+                })
+                .await?;
+            return login_page(
+                &state,
+                &params,
+                &a.client.name,
+                &email,
+                Some("Thư điện tử hoặc mật khẩu không đúng. / Wrong e-mail or password."),
+                actix_web::http::StatusCode::UNAUTHORIZED,
+            );
+        }
+    };
+    let session = state
+        .shared
+        .run(move |c| {
+            // One transaction (SharedDb::run): the session and its audit entry together.
+            let s = sso::create_session(c, account, ip.as_deref(), user_agent.as_deref())?;
+            accounts::audit(
+                c,
+                Some(account),
+                None,
+                ip.as_deref(),
+                "login",
+                serde_json::json!({ "sid": s }),
+            )?;
+            Ok(s)
+        })
+        .await?;
+    let mut resp = issue_code(&state, &a, session, account).await?;
+    let cookie = Cookie::build(SESSION_COOKIE, session.to_string())
+        .path("/")
+        .http_only(true)
+        .secure(secure(&state))
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            sso::SESSION_TTL.as_secs() as i64,
+        ))
+        .finish();
+    resp.add_cookie(&cookie).map_err(AppError::internal)?;
+    Ok(resp)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    client_id: Option<String>,
+    code_verifier: Option<String>,
+}
+
+fn oauth_error(error: &str, description: &str) -> HttpResponse {
+    HttpResponse::BadRequest()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({ "error": error, "error_description": description }))
+}
+
+/// `POST /oauth/token`: exchanges a code (with its PKCE verifier) for tokens.
+pub async fn token(
+    form: web::Form<TokenForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let f = form.into_inner();
+    if f.grant_type.as_deref() != Some("authorization_code") {
+        return Ok(oauth_error(
+            "unsupported_grant_type",
+            "only authorization_code",
+        ));
+    }
+    let (Some(code), Some(redirect_uri), Some(client_id), Some(verifier)) =
+        (f.code, f.redirect_uri, f.client_id, f.code_verifier)
+    else {
+        return Ok(oauth_error(
+            "invalid_request",
+            "code, redirect_uri, client_id and code_verifier are required",
+        ));
+    };
+    if code.len() != 43 {
+        return Ok(oauth_error("invalid_grant", "unknown code"));
+    }
+    let taken = state
+        .shared
+        .run(move |c| Ok(sso::consume_code(c, &code)?))
+        .await?;
+    let Some(taken) = taken else {
+        return Ok(oauth_error(
+            "invalid_grant",
+            "the code is unknown, used or expired",
+        ));
+    };
+    if taken.client_id != client_id || taken.redirect_uri != redirect_uri {
+        return Ok(oauth_error(
+            "invalid_grant",
+            "client or redirect_uri does not match the code",
+        ));
+    }
+    if !pkce::verify(&verifier, &taken.code_challenge) {
+        return Ok(oauth_error("invalid_grant", "code_verifier does not match"));
+    }
+    let client_id2 = client_id.clone();
+    let (client, role_names) = state
+        .shared
+        .run(move |c| {
+            let client =
+                sso::find_client(c, &client_id2)?.ok_or(AppError::NotFound { what: "client" })?;
+            let roles = match client.tenant_id {
+                Some(t) => roles::roles_in(c, taken.account_id, t)?,
+                None => Vec::new(),
+            };
+            Ok((client, roles))
+        })
+        .await?;
+    // The audience of the access token is the client's tenant: its roles only.
+    let audience = client
+        .tenant_id
+        .and_then(|t| state.registry.by_id(t))
+        .map(|t| t.slug.as_str().to_owned())
+        .unwrap_or_else(|| client.client_id.clone());
+    let ring = state.keyring();
+    let now = chrono::Utc::now().timestamp();
+    let ttl = state.settings.auth.access_token_ttl_secs as i64;
+    let iss = state.settings.auth.issuer.trim_end_matches('/').to_owned();
+    let access = tokens::issue(
+        &ring,
+        &AccessClaims {
+            iss: iss.clone(),
+            sub: taken.account_id,
+            aud: audience,
+            client_id: client.client_id.clone(),
+            sid: taken.session_id,
+            iat: now,
+            exp: now + ttl,
+            nbf: None,
+            jti: Uuid::new_v4(),
+            roles: role_names.iter().map(|r| r.as_str().to_owned()).collect(),
+        },
+    )
+    .map_err(AppError::internal)?;
+    let id_token = tokens::issue_id_token(
+        &ring,
+        &tokens::IdClaims {
+            iss,
+            sub: taken.account_id,
+            aud: client.client_id.clone(),
+            iat: now,
+            exp: now + ttl,
+            nonce: taken.nonce,
+            sid: taken.session_id,
+        },
+    )
+    .map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": ttl,
+            "id_token": id_token,
+            "scope": "openid",
+        })))
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
+/// `GET /oauth/userinfo`.
+pub async fn userinfo(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let token = bearer(&req).ok_or(AppError::Unauthorized)?;
+    let claims = tokens::verify_any_audience(
+        &state.keyring(),
+        token,
+        state.settings.auth.issuer.trim_end_matches('/'),
+    )
+    .map_err(|_| AppError::Unauthorized)?;
+    let profile = state
+        .shared
+        .run(move |c| Ok(sso::profile(c, claims.sub)?))
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok(HttpResponse::Ok().json(profile))
+}

@@ -1,0 +1,69 @@
+//! The signed-in caller of a tenant-scoped request: a verified access token whose audience is
+//! the resolved tenant. Anything else is 401; a missing role is 403.
+
+use super::roles::Role;
+use super::tokens;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::tenancy::CurrentTenant;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use std::future::{Ready, ready};
+use uuid::Uuid;
+
+pub struct Principal {
+    pub account: Uuid,
+    pub session: Uuid,
+    pub roles: Vec<Role>,
+    pub tenant: CurrentTenant,
+}
+
+impl Principal {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// 403 unless the caller holds `role` in this tenant.
+    pub fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.has(role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(extract(req))
+    }
+}
+
+fn extract(req: &HttpRequest) -> Result<Principal, AppError> {
+    let tenant = crate::tenancy::resolver::extract(req)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(AppError::Unauthorized)?;
+    let claims = tokens::verify(
+        &state.keyring(),
+        token,
+        state.settings.auth.issuer.trim_end_matches('/'),
+        tenant.tenant.slug.as_str(),
+    )
+    .map_err(|_| AppError::Unauthorized)?;
+    Ok(Principal {
+        account: claims.sub,
+        session: claims.sid,
+        roles: claims.roles.iter().filter_map(|r| Role::parse(r)).collect(),
+        tenant,
+    })
+}

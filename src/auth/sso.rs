@@ -1,0 +1,214 @@
+//! Storage for single sign-on: clients, sessions and authorization codes.
+
+use super::accounts::{new_token, token_hash};
+use crate::db::schema::{accounts, oauth_clients, oauth_codes, sso_sessions};
+use diesel::prelude::*;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+pub const CODE_TTL: Duration = Duration::from_secs(60);
+
+fn later(d: Duration) -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() + chrono::Duration::from_std(d).unwrap_or_default()
+}
+
+/// A registered client (a tenant portal or an outside system).
+#[derive(Debug, Clone, Queryable)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub tenant_id: Option<Uuid>,
+    pub redirect_uris: Vec<String>,
+}
+
+impl Client {
+    /// Redirect URIs match exactly, character for character (no prefixes, no wildcards).
+    pub fn allows_redirect(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r == uri)
+    }
+}
+
+pub fn find_client(conn: &mut PgConnection, client_id: &str) -> QueryResult<Option<Client>> {
+    oauth_clients::table
+        .find(client_id)
+        .select((
+            oauth_clients::client_id,
+            oauth_clients::name,
+            oauth_clients::tenant_id,
+            oauth_clients::redirect_uris,
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// Registers or updates a client.
+pub fn upsert_client(
+    conn: &mut PgConnection,
+    client_id: &str,
+    name: &str,
+    tenant: Option<Uuid>,
+    redirect_uris: &[String],
+) -> QueryResult<()> {
+    diesel::insert_into(oauth_clients::table)
+        .values((
+            oauth_clients::client_id.eq(client_id),
+            oauth_clients::name.eq(name),
+            oauth_clients::tenant_id.eq(tenant),
+            oauth_clients::redirect_uris.eq(redirect_uris),
+        ))
+        .on_conflict(oauth_clients::client_id)
+        .do_update()
+        .set((
+            oauth_clients::name.eq(name),
+            oauth_clients::tenant_id.eq(tenant),
+            oauth_clients::redirect_uris.eq(redirect_uris),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// What sign-in needs of an account.
+#[derive(Debug, Clone, Queryable)]
+pub struct LoginAccount {
+    pub id: Uuid,
+    pub password_hash: String,
+    pub email_verified: bool,
+}
+
+pub fn find_login(conn: &mut PgConnection, email: &str) -> QueryResult<Option<LoginAccount>> {
+    accounts::table
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = lower(")
+                .bind::<diesel::sql_types::Text, _>(email)
+                .sql(")"),
+        )
+        .select((
+            accounts::id,
+            accounts::password_hash,
+            accounts::email_verified_at.is_not_null(),
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// Public profile for the userinfo endpoint.
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
+pub struct Profile {
+    #[serde(rename = "sub")]
+    pub id: Uuid,
+    pub email: String,
+    #[serde(rename = "email_verified")]
+    pub email_verified: bool,
+    #[serde(rename = "name")]
+    pub full_name: String,
+    pub locale: String,
+}
+
+pub fn profile(conn: &mut PgConnection, account: Uuid) -> QueryResult<Option<Profile>> {
+    accounts::table
+        .find(account)
+        .select((
+            accounts::id,
+            accounts::email,
+            accounts::email_verified_at.is_not_null(),
+            accounts::full_name,
+            accounts::locale,
+        ))
+        .first(conn)
+        .optional()
+}
+
+pub fn create_session(
+    conn: &mut PgConnection,
+    account: Uuid,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+) -> QueryResult<Uuid> {
+    let id = Uuid::new_v4();
+    diesel::insert_into(sso_sessions::table)
+        .values((
+            sso_sessions::id.eq(id),
+            sso_sessions::account_id.eq(account),
+            sso_sessions::expires_at.eq(later(SESSION_TTL)),
+            sso_sessions::ip.eq(ip),
+            sso_sessions::user_agent
+                .eq(user_agent.map(|u| u.chars().take(300).collect::<String>())),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// The account of a live session.
+pub fn session_account(conn: &mut PgConnection, session: Uuid) -> QueryResult<Option<Uuid>> {
+    sso_sessions::table
+        .find(session)
+        .filter(sso_sessions::revoked_at.is_null())
+        .filter(sso_sessions::expires_at.gt(diesel::dsl::now))
+        .select(sso_sessions::account_id)
+        .first(conn)
+        .optional()
+}
+
+/// A code waiting to be exchanged.
+pub struct NewCode<'a> {
+    pub client_id: &'a str,
+    pub session_id: Uuid,
+    pub account_id: Uuid,
+    pub redirect_uri: &'a str,
+    pub code_challenge: &'a str,
+    pub nonce: Option<&'a str>,
+}
+
+pub fn create_code(conn: &mut PgConnection, c: &NewCode<'_>) -> QueryResult<String> {
+    let (code, hash) = new_token();
+    diesel::insert_into(oauth_codes::table)
+        .values((
+            oauth_codes::code_hash.eq(hash),
+            oauth_codes::client_id.eq(c.client_id),
+            oauth_codes::session_id.eq(c.session_id),
+            oauth_codes::account_id.eq(c.account_id),
+            oauth_codes::redirect_uri.eq(c.redirect_uri),
+            oauth_codes::code_challenge.eq(c.code_challenge),
+            oauth_codes::nonce.eq(c.nonce),
+            oauth_codes::expires_at.eq(later(CODE_TTL)),
+        ))
+        .execute(conn)?;
+    Ok(code)
+}
+
+/// A consumed code.
+#[derive(Debug, Queryable)]
+pub struct Code {
+    pub client_id: String,
+    pub session_id: Uuid,
+    pub account_id: Uuid,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub nonce: Option<String>,
+}
+
+/// Takes a code once, before it expires, while its session is alive.
+pub fn consume_code(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Code>> {
+    let taken: Option<Code> = diesel::update(
+        oauth_codes::table
+            .filter(oauth_codes::code_hash.eq(token_hash(code)))
+            .filter(oauth_codes::used_at.is_null())
+            .filter(oauth_codes::expires_at.gt(diesel::dsl::now)),
+    )
+    .set(oauth_codes::used_at.eq(diesel::dsl::now))
+    .returning((
+        oauth_codes::client_id,
+        oauth_codes::session_id,
+        oauth_codes::account_id,
+        oauth_codes::redirect_uri,
+        oauth_codes::code_challenge,
+        oauth_codes::nonce,
+    ))
+    .get_result(conn)
+    .optional()?;
+    match taken {
+        Some(c) if session_account(conn, c.session_id)?.is_some() => Ok(Some(c)),
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,412 @@
+//! Single sign-on end to end, driven as a browser would (cookies, forms, redirects): sign in
+//! on one tenant's portal, the next portal signs in silently; tokens carry only the audience
+//! tenant's roles.
+
+use crate::common::{TestApp, TestDb};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use diesel::connection::SimpleConnection;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const PASSWORD: &str = "mật khẩu của cán bộ";
+
+struct Browser {
+    base: String,
+    client: awc::Client,
+    cookies: HashMap<String, String>,
+}
+
+struct Reply {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            client: awc::Client::builder().disable_redirects().finish(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn finish(
+        &mut self,
+        mut resp: awc::ClientResponse<
+            impl futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
+            + Unpin,
+        >,
+    ) -> Reply {
+        for c in resp.headers().get_all("set-cookie") {
+            let raw = c.to_str().unwrap();
+            let pair = raw.split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.insert(k.to_owned(), v.to_owned());
+        }
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned());
+        let status = resp.status().as_u16();
+        let body = String::from_utf8_lossy(&resp.body().await.unwrap()).to_string();
+        Reply {
+            status,
+            location,
+            body,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .insert_header(("Cookie", self.cookie_header()))
+            .send()
+            .await
+            .unwrap();
+        self.finish(resp).await
+    }
+
+    async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .insert_header(("Cookie", self.cookie_header()))
+            .send_form(&form)
+            .await
+            .unwrap();
+        self.finish(resp).await
+    }
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// A hidden field's value as a browser submits it (HTML entities decoded).
+fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+struct Portal {
+    client_id: &'static str,
+    redirect: &'static str,
+}
+
+const ALPHA: Portal = Portal {
+    client_id: "portal-alpha",
+    redirect: "http://alpha.localhost/auth/callback",
+};
+const BETA: Portal = Portal {
+    client_id: "portal-beta",
+    redirect: "http://beta.localhost/auth/callback",
+};
+
+fn authorize_path(p: &Portal, verifier: &str, state: &str) -> String {
+    let challenge = dvc::auth::pkce::challenge_of(verifier);
+    let mut url = url::Url::parse("http://x/oauth/authorize").unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", p.client_id)
+        .append_pair("redirect_uri", p.redirect)
+        .append_pair("scope", "openid")
+        .append_pair("state", state)
+        .append_pair("nonce", "n-0S6_WzA2Mj")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    format!("{}?{}", url.path(), url.query().unwrap())
+}
+
+async fn exchange(b: &mut Browser, p: &Portal, code: &str, verifier: &str) -> Reply {
+    b.post_form(
+        "/oauth/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", p.redirect),
+            ("client_id", p.client_id),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
+async fn setup() -> (TestApp, Arc<TestDb>) {
+    let db = Arc::new(TestDb::new());
+    let report = db.apply_two(1, 1);
+    let master_b64 = STANDARD.encode([9u8; 32]);
+    let master = dvc::auth::keys::MasterKey::parse(&master_b64).unwrap();
+    let mut conn = db.conn();
+    dvc::auth::keys::rotate(&mut conn, &master).unwrap();
+    let id = |slug: &str| {
+        report
+            .tenants
+            .iter()
+            .find(|t| t.slug.as_str() == slug)
+            .unwrap()
+            .id
+    };
+    for (p, tenant) in [(&ALPHA, id("alpha")), (&BETA, id("beta"))] {
+        dvc::auth::sso::upsert_client(
+            &mut conn,
+            p.client_id,
+            p.client_id,
+            Some(tenant),
+            &[p.redirect.to_owned()],
+        )
+        .unwrap();
+    }
+    let reg = dvc::auth::accounts::Registration {
+        email: dvc::mail::Email::parse("canbo@example.vn").unwrap(),
+        password: dvc::auth::password::Password::parse(PASSWORD, "canbo@example.vn").unwrap(),
+        full_name: "Phạm Văn Cán Bộ".into(),
+        kind: dvc::auth::accounts::AccountKind::Citizen,
+        citizen_id: None,
+        tax_code: None,
+        phone: None,
+        locale: dvc::locale::Locale::Vi,
+    };
+    let hash = dvc::auth::password::hash(&reg.password);
+    let links = dvc::auth::accounts::Links {
+        base: "http://localhost".into(),
+    };
+    let account = dvc::auth::accounts::register(&mut conn, &reg, &hash, &links, None, None)
+        .unwrap()
+        .unwrap();
+    conn.batch_execute("UPDATE platform.accounts SET email_verified_at = now()")
+        .unwrap();
+    dvc::auth::roles::grant(
+        &mut conn,
+        account,
+        id("alpha"),
+        dvc::auth::roles::Role::Officer,
+        None,
+    )
+    .unwrap();
+    let app = TestApp::spawn_on(db.clone(), move |s| {
+        s.auth.master_key = Some(master_b64);
+    })
+    .await;
+    (app, db)
+}
+
+#[actix_web::test]
+async fn sign_in_once_and_the_second_portal_signs_in_silently() {
+    let (app, _db) = setup().await;
+    let mut b = Browser::new(&app.base);
+    let verifier = "a-very-long-random-verifier-string-0123456789-abcdefghijk";
+
+    // Portal alpha: no session yet, so the sign-in page.
+    let page = b.get(&authorize_path(&ALPHA, verifier, "st-alpha")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Đăng nhập một lần"));
+    let csrf = hidden_value(&page.body, "csrf");
+    let mut form: Vec<(String, String)> = [
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+    ]
+    .iter()
+    .map(|n| (n.to_string(), hidden_value(&page.body, n)))
+    .collect();
+    form.push(("email".into(), "canbo@example.vn".into()));
+    form.push(("password".into(), PASSWORD.into()));
+    form.push(("csrf".into(), csrf));
+    let form_ref: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let signed_in = b.post_form("/oauth/authorize", &form_ref).await;
+    assert_eq!(signed_in.status, 302, "{}", signed_in.body);
+    let location = signed_in.location.unwrap();
+    assert!(location.starts_with(ALPHA.redirect));
+    assert_eq!(query_param(&location, "state").as_deref(), Some("st-alpha"));
+    assert!(b.cookies.contains_key("dvc_sso"));
+    let code = query_param(&location, "code").unwrap();
+    let tokens = exchange(&mut b, &ALPHA, &code, verifier).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
+    let alpha_token = tokens["access_token"].as_str().unwrap().to_owned();
+    let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+    // A code works once.
+    let again = exchange(&mut b, &ALPHA, &code, verifier).await;
+    assert_eq!(again.status, 400);
+    assert!(again.body.contains("invalid_grant"));
+
+    // Portal beta: the SSO cookie signs in with no password prompt.
+    let silent = b.get(&authorize_path(&BETA, verifier, "st-beta")).await;
+    assert_eq!(silent.status, 302, "no sign-in page: {}", silent.body);
+    let location = silent.location.unwrap();
+    assert!(location.starts_with(BETA.redirect));
+    let beta = exchange(
+        &mut b,
+        &BETA,
+        &query_param(&location, "code").unwrap(),
+        verifier,
+    )
+    .await;
+    let beta: serde_json::Value = serde_json::from_str(&beta.body).unwrap();
+    let beta_token = beta["access_token"].as_str().unwrap().to_owned();
+
+    // Each token works at its own tenant with that tenant's roles only.
+    let me = |host: &'static str, token: String| {
+        let app = &app;
+        async move {
+            app.call(
+                "GET",
+                "/api/v1/me",
+                &[
+                    ("Host", host),
+                    ("Authorization", &format!("Bearer {token}")),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, _, body) = me("alpha.localhost", alpha_token.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["roles"], serde_json::json!(["officer"]));
+    let (status, _, body) = me("beta.localhost", beta_token.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["roles"],
+        serde_json::json!([]),
+        "a role in alpha grants nothing in beta"
+    );
+    assert_eq!(me("beta.localhost", alpha_token.clone()).await.0, 401);
+    assert_eq!(me("alpha.localhost", beta_token).await.0, 401);
+    assert_eq!(
+        me("alpha.localhost", id_token).await.0,
+        401,
+        "an ID token is not an access token"
+    );
+    let (status, _, _) = app
+        .call("GET", "/api/v1/me", &[("Host", "alpha.localhost")])
+        .await;
+    assert_eq!(status, 401);
+
+    let (status, _, info) = app
+        .call(
+            "GET",
+            "/oauth/userinfo",
+            &[("Authorization", &format!("Bearer {alpha_token}"))],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(info["email"], "canbo@example.vn");
+    assert_eq!(info["email_verified"], true);
+}
+
+#[actix_web::test]
+async fn bad_authorization_requests_and_exchanges_are_refused() {
+    let (app, _db) = setup().await;
+    let mut b = Browser::new(&app.base);
+    let verifier = "another-long-random-verifier-string-0123456789-abcdefghij";
+    // An unregistered redirect URI gets a page, never a redirect.
+    let evil = authorize_path(&ALPHA, verifier, "s")
+        .replace("alpha.localhost%2Fauth", "evil.example%2Fauth");
+    let r = b.get(&evil).await;
+    assert_eq!((r.status, r.location.is_none()), (400, true));
+    let unknown = authorize_path(&ALPHA, verifier, "s").replace("portal-alpha", "portal-nobody");
+    assert_eq!(b.get(&unknown).await.status, 400);
+    // Without PKCE: back to the client with an error.
+    let no_pkce = authorize_path(&ALPHA, verifier, "s").replace("S256", "plain");
+    let r = b.get(&no_pkce).await;
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        query_param(&r.location.unwrap(), "error").as_deref(),
+        Some("invalid_request")
+    );
+
+    // Wrong password, then a forged CSRF token.
+    let page = b.get(&authorize_path(&ALPHA, verifier, "s")).await;
+    let field = |n: &str| hidden_value(&page.body, n);
+    let names = [
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+    ];
+    let mut form: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), field(n))).collect();
+    form.push(("email".into(), "canbo@example.vn".into()));
+    form.push(("csrf".into(), field("csrf")));
+    let mut wrong = form.clone();
+    wrong.push(("password".into(), "not the password".into()));
+    let refs: Vec<(&str, &str)> = wrong
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = b.post_form("/oauth/authorize", &refs).await;
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("không đúng"));
+    assert!(!b.cookies.contains_key("dvc_sso"));
+    let mut forged = form.clone();
+    forged.retain(|(k, _)| k != "csrf");
+    forged.push(("csrf".into(), "forged".into()));
+    forged.push(("password".into(), PASSWORD.into()));
+    let refs: Vec<(&str, &str)> = forged
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(b.post_form("/oauth/authorize", &refs).await.status, 400);
+    assert_eq!(
+        app.db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.audit_log WHERE action = 'login.failed'"
+        ),
+        1
+    );
+
+    // A code exchanged with the wrong verifier or by another client is refused.
+    let page = b.get(&authorize_path(&ALPHA, verifier, "s")).await;
+    let field = |n: &str| hidden_value(&page.body, n);
+    let mut form: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), field(n))).collect();
+    form.push(("email".into(), "canbo@example.vn".into()));
+    form.push(("password".into(), PASSWORD.into()));
+    form.push(("csrf".into(), field("csrf")));
+    let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = b.post_form("/oauth/authorize", &refs).await;
+    let code = query_param(&r.location.unwrap(), "code").unwrap();
+    let wrong_verifier = exchange(
+        &mut b,
+        &ALPHA,
+        &code,
+        "x-wrong-verifier-that-is-long-enough-to-be-valid-000000",
+    )
+    .await;
+    assert_eq!(wrong_verifier.status, 400);
+    assert!(wrong_verifier.body.contains("invalid_grant"));
+}
