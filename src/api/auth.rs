@@ -279,17 +279,28 @@ pub async fn reset_password(
     let password = Password::parse(&password, "")
         .map_err(|e| AppError::bad_request("weak_password", e.to_string()))?;
     let hash = crate::telemetry::spawn_blocking_in_span(move || password::hash(&password)).await?;
-    let done = state
+    let ended = state
         .shared
         .run(move |conn| {
-            Ok(accounts::reset_password(
-                conn,
-                &token,
-                &hash,
-                ip.as_deref(),
-            )?)
+            let Some(account) = accounts::reset_password(conn, &token, &hash, ip.as_deref())?
+            else {
+                return Ok(None);
+            };
+            // A new password signs out every session that knew the old one.
+            Ok(Some(crate::auth::sso::end_account_sessions(conn, account)?))
         })
-        .await?;
-    done.map(|_| HttpResponse::NoContent().finish())
-        .ok_or_else(invalid_token)
+        .await?
+        .ok_or_else(invalid_token)?;
+    let ttl = Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
+    for sid in ended {
+        crate::auth::revocation::revoke(
+            state.notifier.client(),
+            &state.settings.redis.prefix,
+            sid,
+            ttl,
+        )
+        .await
+        .map_err(|e| AppError::Unavailable(e.into()))?;
+    }
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -88,6 +88,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/oauth/authorize", web::post().to(oidc::login))
         .route("/oauth/token", web::post().to(oidc::token))
         .route("/oauth/userinfo", web::get().to(oidc::userinfo))
+        .route("/oauth/revoke", web::post().to(oidc::revoke))
+        .route("/oauth/logout", web::get().to(oidc::logout))
         .service(
             web::scope("/api/v1/auth")
                 .route("/register", web::post().to(auth::register))

@@ -32,7 +32,9 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
         "userinfo_endpoint": format!("{iss}/oauth/userinfo"),
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
         "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "end_session_endpoint": format!("{iss}/oauth/logout"),
+        "revocation_endpoint": format!("{iss}/oauth/revoke"),
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
@@ -407,6 +409,7 @@ pub async fn login(
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
     grant_type: Option<String>,
+    refresh_token: Option<String>,
     code: Option<String>,
     redirect_uri: Option<String>,
     client_id: Option<String>,
@@ -419,18 +422,25 @@ fn oauth_error(error: &str, description: &str) -> HttpResponse {
         .json(serde_json::json!({ "error": error, "error_description": description }))
 }
 
-/// `POST /oauth/token`: exchanges a code (with its PKCE verifier) for tokens.
+/// `POST /oauth/token`: exchanges a code (with its PKCE verifier), or a refresh token, for
+/// tokens.
 pub async fn token(
+    req: HttpRequest,
     form: web::Form<TokenForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let f = form.into_inner();
-    if f.grant_type.as_deref() != Some("authorization_code") {
-        return Ok(oauth_error(
+    match f.grant_type.as_deref() {
+        Some("authorization_code") => code_grant(f, &state).await,
+        Some("refresh_token") => refresh_grant(&req, f, &state).await,
+        _ => Ok(oauth_error(
             "unsupported_grant_type",
-            "only authorization_code",
-        ));
+            "authorization_code or refresh_token",
+        )),
     }
+}
+
+async fn code_grant(f: TokenForm, state: &AppState) -> Result<HttpResponse, AppError> {
     let (Some(code), Some(redirect_uri), Some(client_id), Some(verifier)) =
         (f.code, f.redirect_uri, f.client_id, f.code_verifier)
     else {
@@ -461,14 +471,89 @@ pub async fn token(
     if !pkce::verify(&verifier, &taken.code_challenge) {
         return Ok(oauth_error("invalid_grant", "code_verifier does not match"));
     }
-    let client_id2 = client_id.clone();
+    let (session, account) = (taken.session_id, taken.account_id);
+    let client_for_refresh = client_id.clone();
+    let refresh = state
+        .shared
+        .run(move |c| {
+            Ok(sso::issue_refresh(
+                c,
+                None,
+                session,
+                &client_for_refresh,
+                account,
+            )?)
+        })
+        .await?;
+    token_response(state, &client_id, session, account, taken.nonce, refresh).await
+}
+
+async fn refresh_grant(
+    req: &HttpRequest,
+    f: TokenForm,
+    state: &AppState,
+) -> Result<HttpResponse, AppError> {
+    let (Some(token), Some(client_id)) = (f.refresh_token, f.client_id) else {
+        return Ok(oauth_error(
+            "invalid_request",
+            "refresh_token and client_id are required",
+        ));
+    };
+    if token.len() != 43 {
+        return Ok(oauth_error("invalid_grant", "unknown refresh token"));
+    }
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let client_for_use = client_id.clone();
+    let outcome = state
+        .shared
+        .run(move |c| {
+            let outcome = sso::use_refresh(c, &token, &client_for_use)?;
+            if outcome == sso::Refresh::Reused {
+                accounts::audit(
+                    c,
+                    None,
+                    None,
+                    ip.as_deref(),
+                    "token.reuse",
+                    serde_json::json!({ "client_id": client_for_use }),
+                )?;
+            }
+            Ok(outcome)
+        })
+        .await?;
+    match outcome {
+        sso::Refresh::Rotated {
+            token,
+            session,
+            account,
+        } => token_response(state, &client_id, session, account, None, token).await,
+        sso::Refresh::Reused => Ok(oauth_error(
+            "invalid_grant",
+            "refresh token reused: every token of this sign-in is revoked",
+        )),
+        sso::Refresh::Invalid => Ok(oauth_error(
+            "invalid_grant",
+            "the refresh token is unknown, expired or revoked",
+        )),
+    }
+}
+
+async fn token_response(
+    state: &AppState,
+    client_id: &str,
+    session: Uuid,
+    account: Uuid,
+    nonce: Option<String>,
+    refresh: String,
+) -> Result<HttpResponse, AppError> {
+    let client_id2 = client_id.to_owned();
     let (client, role_names) = state
         .shared
         .run(move |c| {
             let client =
                 sso::find_client(c, &client_id2)?.ok_or(AppError::NotFound { what: "client" })?;
             let roles = match client.tenant_id {
-                Some(t) => roles::roles_in(c, taken.account_id, t)?,
+                Some(t) => roles::roles_in(c, account, t)?,
                 None => Vec::new(),
             };
             Ok((client, roles))
@@ -488,10 +573,10 @@ pub async fn token(
         &ring,
         &AccessClaims {
             iss: iss.clone(),
-            sub: taken.account_id,
+            sub: account,
             aud: audience,
             client_id: client.client_id.clone(),
-            sid: taken.session_id,
+            sid: session,
             iat: now,
             exp: now + ttl,
             nbf: None,
@@ -504,12 +589,12 @@ pub async fn token(
         &ring,
         &tokens::IdClaims {
             iss,
-            sub: taken.account_id,
+            sub: account,
             aud: client.client_id.clone(),
             iat: now,
             exp: now + ttl,
-            nonce: taken.nonce,
-            sid: taken.session_id,
+            nonce,
+            sid: session,
         },
     )
     .map_err(AppError::internal)?;
@@ -519,9 +604,118 @@ pub async fn token(
             "access_token": access,
             "token_type": "Bearer",
             "expires_in": ttl,
+            "refresh_token": refresh,
             "id_token": id_token,
             "scope": "openid",
         })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RevokeForm {
+    token: Option<String>,
+    client_id: Option<String>,
+}
+
+/// `POST /oauth/revoke` (RFC 7009): revokes a refresh token's whole family. Always 200.
+pub async fn revoke(
+    form: web::Form<RevokeForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let f = form.into_inner();
+    if let (Some(token), Some(client_id)) = (f.token, f.client_id)
+        && token.len() == 43
+    {
+        state
+            .shared
+            .run(move |c| {
+                if let Some(family) = sso::family_of(c, &token, &client_id)? {
+                    sso::revoke_family(c, family)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(HttpResponse::Ok().finish())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogoutParams {
+    client_id: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    state: Option<String>,
+}
+
+/// `GET /oauth/logout` (RP-initiated logout): ends the SSO session, its refresh tokens and —
+/// through Redis, on every instance — its unexpired access tokens.
+pub async fn logout(
+    req: HttpRequest,
+    params: web::Query<LogoutParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let p = params.into_inner();
+    if let Some(session) = session_of(&req) {
+        let ip = req.peer_addr().map(|a| a.ip().to_string());
+        let ended = state
+            .shared
+            .run(move |c| {
+                let account = sso::end_session(c, session)?;
+                if account.is_some() {
+                    accounts::audit(
+                        c,
+                        account,
+                        None,
+                        ip.as_deref(),
+                        "logout",
+                        serde_json::json!({ "sid": session }),
+                    )?;
+                }
+                Ok(account)
+            })
+            .await?;
+        if ended.is_some() {
+            // Access tokens live `access_token_ttl_secs` (plus verification leeway).
+            let ttl = Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
+            crate::auth::revocation::revoke(
+                state.notifier.client(),
+                &state.settings.redis.prefix,
+                session,
+                ttl,
+            )
+            .await
+            .map_err(|e| AppError::Unavailable(e.into()))?;
+        }
+    }
+    let clear = Cookie::build(SESSION_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .secure(secure(&state))
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::ZERO)
+        .finish();
+    // Back to the client only to a URI it registered.
+    if let (Some(client_id), Some(uri)) = (p.client_id, p.post_logout_redirect_uri) {
+        let client = state
+            .shared
+            .run(move |c| Ok(sso::find_client(c, &client_id)?))
+            .await?;
+        if client.is_some_and(|c| c.allows_redirect(&uri)) {
+            let mut params = Vec::new();
+            if let Some(s) = &p.state {
+                params.push(("state", s.as_str()));
+            }
+            let mut resp = redirect_with(&uri, &params);
+            resp.add_cookie(&clear).map_err(AppError::internal)?;
+            return Ok(resp);
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .cookie(clear)
+        .body(
+            "<!DOCTYPE html><html lang=\"vi\"><meta charset=\"utf-8\"><title>Đã đăng xuất</title>\
+               <main style=\"font-family:sans-serif;max-width:480px;margin:40px auto\">\
+               <h1>Bạn đã đăng xuất</h1><p>You are signed out.</p></main></html>",
+        ))
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {

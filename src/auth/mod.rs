@@ -8,6 +8,7 @@ pub mod password;
 pub mod pkce;
 pub mod principal;
 pub mod rate_limit;
+pub mod revocation;
 pub mod roles;
 pub mod sso;
 pub mod tokens;

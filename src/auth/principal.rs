@@ -8,7 +8,7 @@ use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
-use std::future::{Ready, ready};
+use futures_util::future::LocalBoxFuture;
 use uuid::Uuid;
 
 pub struct Principal {
@@ -35,14 +35,33 @@ impl Principal {
 
 impl FromRequest for Principal {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(extract(req))
+        let verified = verify(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let principal = verified?;
+            let state =
+                state.ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
+            // Logout must take effect at once on every instance, so an unreachable Redis
+            // refuses the request rather than trusting a possibly revoked session.
+            let revoked = super::revocation::is_revoked(
+                state.notifier.client(),
+                &state.settings.redis.prefix,
+                principal.session,
+            )
+            .await
+            .map_err(|e| AppError::Unavailable(e.into()))?;
+            if revoked {
+                return Err(AppError::Unauthorized);
+            }
+            Ok(principal)
+        })
     }
 }
 
-fn extract(req: &HttpRequest) -> Result<Principal, AppError> {
+fn verify(req: &HttpRequest) -> Result<Principal, AppError> {
     let tenant = crate::tenancy::resolver::extract(req)?;
     let state = req
         .app_data::<web::Data<AppState>>()

@@ -212,3 +212,162 @@ pub fn consume_code(conn: &mut PgConnection, code: &str) -> QueryResult<Option<C
         _ => Ok(None),
     }
 }
+
+pub const REFRESH_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// A client that retries a refresh (lost response, two tabs) within this window gets a fresh
+/// token instead of setting off the reuse alarm.
+pub const REFRESH_GRACE: Duration = Duration::from_secs(10);
+
+/// Starts a new family, or continues `family`.
+pub fn issue_refresh(
+    conn: &mut PgConnection,
+    family: Option<Uuid>,
+    session: Uuid,
+    client_id: &str,
+    account: Uuid,
+) -> QueryResult<String> {
+    use crate::db::schema::refresh_tokens as r;
+    let (token, hash) = new_token();
+    diesel::insert_into(r::table)
+        .values((
+            r::token_hash.eq(hash),
+            r::family_id.eq(family.unwrap_or_else(Uuid::new_v4)),
+            r::session_id.eq(session),
+            r::client_id.eq(client_id),
+            r::account_id.eq(account),
+            r::expires_at.eq(later(REFRESH_TTL)),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// What presenting a refresh token leads to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refresh {
+    /// Rotated: a new token of the same family, for this session and account.
+    Rotated {
+        token: String,
+        session: Uuid,
+        account: Uuid,
+    },
+    /// Unknown, expired, revoked, another client's, or its session ended.
+    Invalid,
+    /// A used token presented after the grace window: the family is now revoked.
+    Reused,
+}
+
+pub fn use_refresh(conn: &mut PgConnection, token: &str, client_id: &str) -> QueryResult<Refresh> {
+    use crate::db::schema::refresh_tokens as r;
+    type Row = (
+        Uuid,
+        Uuid,
+        String,
+        Uuid,
+        chrono::DateTime<chrono::Utc>,
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    );
+    let found: Option<Row> = r::table
+        .find(token_hash(token))
+        .select((
+            r::family_id,
+            r::session_id,
+            r::client_id,
+            r::account_id,
+            r::expires_at,
+            r::used_at,
+            r::revoked_at,
+        ))
+        .for_update()
+        .first(conn)
+        .optional()?;
+    let Some((family, session, owner, account, expires, used, revoked)) = found else {
+        return Ok(Refresh::Invalid);
+    };
+    let now = chrono::Utc::now();
+    if owner != client_id || revoked.is_some() || expires <= now {
+        return Ok(Refresh::Invalid);
+    }
+    if session_account(conn, session)?.is_none() {
+        return Ok(Refresh::Invalid);
+    }
+    if let Some(used) = used {
+        let grace = chrono::Duration::from_std(REFRESH_GRACE).unwrap_or_default();
+        if now - used > grace {
+            revoke_family(conn, family)?;
+            return Ok(Refresh::Reused);
+        }
+    } else {
+        diesel::update(r::table.find(token_hash(token)))
+            .set(r::used_at.eq(diesel::dsl::now))
+            .execute(conn)?;
+    }
+    let token = issue_refresh(conn, Some(family), session, client_id, account)?;
+    Ok(Refresh::Rotated {
+        token,
+        session,
+        account,
+    })
+}
+
+pub fn revoke_family(conn: &mut PgConnection, family: Uuid) -> QueryResult<usize> {
+    use crate::db::schema::refresh_tokens as r;
+    diesel::update(
+        r::table
+            .filter(r::family_id.eq(family))
+            .filter(r::revoked_at.is_null()),
+    )
+    .set(r::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+}
+
+/// The family of a refresh token, for revocation (RFC 7009).
+pub fn family_of(
+    conn: &mut PgConnection,
+    token: &str,
+    client_id: &str,
+) -> QueryResult<Option<Uuid>> {
+    use crate::db::schema::refresh_tokens as r;
+    r::table
+        .find(token_hash(token))
+        .filter(r::client_id.eq(client_id))
+        .select(r::family_id)
+        .first(conn)
+        .optional()
+}
+
+/// Ends a session and every refresh token it issued. Returns its account.
+pub fn end_session(conn: &mut PgConnection, session: Uuid) -> QueryResult<Option<Uuid>> {
+    use crate::db::schema::refresh_tokens as r;
+    let account: Option<Uuid> = diesel::update(
+        sso_sessions::table
+            .find(session)
+            .filter(sso_sessions::revoked_at.is_null()),
+    )
+    .set(sso_sessions::revoked_at.eq(diesel::dsl::now))
+    .returning(sso_sessions::account_id)
+    .get_result(conn)
+    .optional()?;
+    diesel::update(
+        r::table
+            .filter(r::session_id.eq(session))
+            .filter(r::revoked_at.is_null()),
+    )
+    .set(r::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)?;
+    Ok(account)
+}
+
+/// Ends every live session of an account (password changed, roles changed) with their refresh
+/// tokens; returns them so their access tokens can be revoked too.
+pub fn end_account_sessions(conn: &mut PgConnection, account: Uuid) -> QueryResult<Vec<Uuid>> {
+    let sessions: Vec<Uuid> = sso_sessions::table
+        .filter(sso_sessions::account_id.eq(account))
+        .filter(sso_sessions::revoked_at.is_null())
+        .select(sso_sessions::id)
+        .load(conn)?;
+    for s in &sessions {
+        end_session(conn, *s)?;
+    }
+    Ok(sessions)
+}

@@ -153,6 +153,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    platform.refresh_tokens (token_hash) {
+        token_hash -> Bytea,
+        family_id -> Uuid,
+        session_id -> Uuid,
+        client_id -> Text,
+        account_id -> Uuid,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     platform.tenant_domains (domain) {
         domain -> Text,
         tenant_id -> Uuid,
@@ -185,7 +199,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     platform_roles,
     oauth_clients,
     sso_sessions,
-    oauth_codes
+    oauth_codes,
+    refresh_tokens
 );
 diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(memberships -> accounts (account_id));

@@ -410,3 +410,186 @@ async fn bad_authorization_requests_and_exchanges_are_refused() {
     assert_eq!(wrong_verifier.status, 400);
     assert!(wrong_verifier.body.contains("invalid_grant"));
 }
+
+const NAMES: [&str; 8] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+];
+
+/// Signs in on `portal` through the form (or silently with the cookie) and returns the token
+/// response.
+async fn sign_in(b: &mut Browser, portal: &Portal, verifier: &str) -> serde_json::Value {
+    let first = b.get(&authorize_path(portal, verifier, "s")).await;
+    let location = if first.status == 302 {
+        first.location.unwrap()
+    } else {
+        let mut form: Vec<(String, String)> = NAMES
+            .iter()
+            .map(|n| (n.to_string(), hidden_value(&first.body, n)))
+            .collect();
+        form.push(("email".into(), "canbo@example.vn".into()));
+        form.push(("password".into(), PASSWORD.into()));
+        form.push(("csrf".into(), hidden_value(&first.body, "csrf")));
+        let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = b.post_form("/oauth/authorize", &refs).await;
+        assert_eq!(r.status, 302, "{}", r.body);
+        r.location.unwrap()
+    };
+    let code = query_param(&location, "code").unwrap();
+    let r = exchange(b, portal, &code, verifier).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    serde_json::from_str(&r.body).unwrap()
+}
+
+async fn refresh(b: &mut Browser, portal: &Portal, token: &str) -> Reply {
+    b.post_form(
+        "/oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("client_id", portal.client_id),
+        ],
+    )
+    .await
+}
+
+async fn me_status(app: &TestApp, token: &str) -> u16 {
+    app.call(
+        "GET",
+        "/api/v1/me",
+        &[
+            ("Host", "alpha.localhost"),
+            ("Authorization", &format!("Bearer {token}")),
+        ],
+    )
+    .await
+    .0
+}
+
+const VERIFIER: &str = "refresh-test-verifier-0123456789-abcdefghijklmnopqrstuvw";
+
+#[actix_web::test]
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    let (app, db) = setup().await;
+    let mut b = Browser::new(&app.base);
+    let first = sign_in(&mut b, &ALPHA, VERIFIER).await;
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+    let rotated = refresh(&mut b, &ALPHA, &r1).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let rotated: serde_json::Value = serde_json::from_str(&rotated.body).unwrap();
+    let r2 = rotated["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2);
+    assert_eq!(
+        me_status(&app, rotated["access_token"].as_str().unwrap()).await,
+        200
+    );
+    // Another client cannot use it.
+    assert_eq!(refresh(&mut b, &BETA, &r2).await.status, 400);
+    // A retry of r1 inside the grace window still works (lost response, two tabs)...
+    let retry = refresh(&mut b, &ALPHA, &r1).await;
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    // ...but after it, presenting r1 again revokes the whole family, r2 included.
+    use diesel::connection::SimpleConnection;
+    db.conn()
+        .batch_execute("UPDATE platform.refresh_tokens SET used_at = now() - interval '1 minute' WHERE used_at IS NOT NULL")
+        .unwrap();
+    let reuse = refresh(&mut b, &ALPHA, &r1).await;
+    assert_eq!(reuse.status, 400);
+    assert!(reuse.body.contains("reused"));
+    assert_eq!(refresh(&mut b, &ALPHA, &r2).await.status, 400);
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.audit_log WHERE action = 'token.reuse'"),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn logout_revokes_access_and_refresh_tokens_at_once() {
+    let (app, _db) = setup().await;
+    let mut b = Browser::new(&app.base);
+    let tokens = sign_in(&mut b, &ALPHA, VERIFIER).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(me_status(&app, &access).await, 200);
+    // A second instance, to show the revocation reaches every instance.
+    let other = TestApp::spawn_on(app.db.clone(), {
+        let master = app.app_state.settings.auth.master_key.clone();
+        move |s| s.auth.master_key = master
+    })
+    .await;
+    assert_eq!(me_status(&other, &access).await, 200);
+    let out = b
+        .get(&format!(
+            "/oauth/logout?client_id={}&post_logout_redirect_uri={}&state=bye",
+            ALPHA.client_id,
+            url::form_urlencoded::byte_serialize(ALPHA.redirect.as_bytes()).collect::<String>()
+        ))
+        .await;
+    assert_eq!(out.status, 302);
+    assert!(out.location.unwrap().starts_with(ALPHA.redirect));
+    assert_eq!(
+        me_status(&app, &access).await,
+        401,
+        "the unexpired access token is dead"
+    );
+    assert_eq!(me_status(&other, &access).await, 401, "on every instance");
+    assert_eq!(refresh(&mut b, &ALPHA, &refresh_token).await.status, 400);
+    // The next portal visit asks for the password again.
+    let page = b.get(&authorize_path(&BETA, VERIFIER, "s")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Mật khẩu"));
+}
+
+#[actix_web::test]
+async fn revocation_endpoint_and_password_reset_end_tokens() {
+    let (app, db) = setup().await;
+    let mut b = Browser::new(&app.base);
+    let tokens = sign_in(&mut b, &ALPHA, VERIFIER).await;
+    let r1 = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let revoked = b
+        .post_form(
+            "/oauth/revoke",
+            &[("token", &r1), ("client_id", ALPHA.client_id)],
+        )
+        .await;
+    assert_eq!(revoked.status, 200);
+    assert_eq!(refresh(&mut b, &ALPHA, &r1).await.status, 400);
+
+    // A password reset ends the account's sessions.
+    let tokens = sign_in(&mut b, &ALPHA, VERIFIER).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let r2 = tokens["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(me_status(&app, &access).await, 200);
+    let (token, hash) = dvc::auth::accounts::new_token();
+    {
+        use diesel::prelude::*;
+        use dvc::db::schema::{account_tokens as t, accounts as a};
+        let mut conn = db.conn();
+        let account: uuid::Uuid = a::table.select(a::id).first(&mut conn).unwrap();
+        diesel::insert_into(t::table)
+            .values((
+                t::token_hash.eq(hash),
+                t::account_id.eq(account),
+                t::purpose.eq("reset_password"),
+                t::expires_at.eq(chrono::Utc::now() + chrono::Duration::minutes(5)),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let (status, _, _) = app
+        .call_json(
+            "POST",
+            "/api/v1/auth/password/reset",
+            &serde_json::json!({"token": token, "password": "một mật khẩu hoàn toàn mới"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(me_status(&app, &access).await, 401);
+    assert_eq!(refresh(&mut b, &ALPHA, &r2).await.status, 400);
+}

@@ -55,7 +55,7 @@ fn demo_tenants_apply_and_reapply_idempotently() {
 #[test]
 fn apply_never_destroys_and_updates_in_place() {
     let db = TestDb::new();
-    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 5))]);
+    db.apply_two(5, 4);
     let fewer = tenant_toml("alpha", "ALPHA", 2).replace("Sở thử nghiệm ALPHA", "Sở đổi tên ALPHA");
     db.apply_texts(&[("alpha.toml", fewer)]);
     assert_eq!(
@@ -65,6 +65,17 @@ fn apply_never_destroys_and_updates_in_place() {
     assert_eq!(
         db.scalar_i64(
             "SELECT count(*) AS n FROM platform.tenants WHERE name_vi = 'Sở đổi tên ALPHA'"
+        ),
+        1
+    );
+    // The other tenant is untouched.
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM t_beta.procedures"),
+        4
+    );
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.tenants WHERE name_vi = 'Sở thử nghiệm BETA'"
         ),
         1
     );
@@ -145,7 +156,7 @@ fn injection_through_tenant_files_is_refused() {
 #[test]
 fn cli_lists_suspends_and_resumes() {
     let db = TestDb::new();
-    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 1))]);
+    db.apply_two(1, 1);
     let out = dvc(&db, &["tenant", "suspend", "alpha"]);
     assert!(
         out.status.success(),
@@ -156,6 +167,11 @@ fn cli_lists_suspends_and_resumes() {
     assert!(
         list.lines()
             .any(|l| l.starts_with("alpha") && l.contains("suspended")),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("beta") && l.contains("active")),
         "{list}"
     );
     assert!(dvc(&db, &["tenant", "resume", "alpha"]).status.success());
