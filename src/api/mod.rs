@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod members;
 pub mod oidc;
 pub mod operator;
 pub mod procedures;
@@ -31,7 +32,10 @@ use utoipa::OpenApi;
         auth::register,
         auth::verify_email,
         auth::forgot_password,
-        auth::reset_password
+        auth::reset_password,
+        members::list,
+        members::grant,
+        members::revoke
     ),
     components(schemas(Problem)),
     modifiers(&OperatorToken),
@@ -63,6 +67,9 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .route("/me", web::get().to(me))
+            .route("/members", web::get().to(members::list))
+            .route("/members", web::post().to(members::grant))
+            .route("/members", web::delete().to(members::revoke))
             .route("/procedures", web::get().to(procedures::list))
             .route("/procedures/{code}", web::get().to(procedures::show)),
     );

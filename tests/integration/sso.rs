@@ -593,3 +593,134 @@ async fn revocation_endpoint_and_password_reset_end_tokens() {
     assert_eq!(me_status(&app, &access).await, 401);
     assert_eq!(refresh(&mut b, &ALPHA, &r2).await.status, 400);
 }
+
+#[actix_web::test]
+async fn tenant_admins_manage_roles_in_their_own_tenant_only() {
+    let (app, db) = setup().await;
+    let mut conn = db.conn();
+    {
+        use diesel::prelude::*;
+        use dvc::db::schema::{accounts as a, tenants as t};
+        let canbo: uuid::Uuid = a::table.select(a::id).first(&mut conn).unwrap();
+        let alpha: uuid::Uuid = t::table
+            .filter(t::slug.eq("alpha"))
+            .select(t::id)
+            .first(&mut conn)
+            .unwrap();
+        dvc::auth::roles::grant(
+            &mut conn,
+            canbo,
+            alpha,
+            dvc::auth::roles::Role::TenantAdmin,
+            None,
+        )
+        .unwrap();
+        let reg = dvc::auth::accounts::Registration {
+            email: dvc::mail::Email::parse("lanhdao@example.vn").unwrap(),
+            password: dvc::auth::password::Password::parse(
+                "một mật khẩu khác dài",
+                "lanhdao@example.vn",
+            )
+            .unwrap(),
+            full_name: "Trần Lãnh Đạo".into(),
+            kind: dvc::auth::accounts::AccountKind::Citizen,
+            citizen_id: None,
+            tax_code: None,
+            phone: None,
+            locale: dvc::locale::Locale::Vi,
+        };
+        let links = dvc::auth::accounts::Links {
+            base: "http://localhost".into(),
+        };
+        dvc::auth::accounts::register(&mut conn, &reg, "x", &links, None, None).unwrap();
+    }
+    let mut b = Browser::new(&app.base);
+    let alpha_tokens = sign_in(&mut b, &ALPHA, VERIFIER).await;
+    let admin = format!("Bearer {}", alpha_tokens["access_token"].as_str().unwrap());
+    let beta_tokens = sign_in(&mut b, &BETA, VERIFIER).await;
+    let nobody_in_beta = format!("Bearer {}", beta_tokens["access_token"].as_str().unwrap());
+    let call = |host: &'static str, method: &'static str, auth: String, body: serde_json::Value| {
+        let app = &app;
+        async move {
+            let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+            let mut resp = awc::Client::default()
+                .request(method, format!("{}/api/v1/members", app.base))
+                .insert_header(("Host", host))
+                .insert_header(("Authorization", auth))
+                .send_json(&body)
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            let json: serde_json::Value =
+                serde_json::from_slice(&resp.body().await.unwrap()).unwrap_or_default();
+            (status, json)
+        }
+    };
+    let leader = serde_json::json!({"email": "lanhdao@example.vn", "role": "leader"});
+    assert_eq!(
+        call("alpha.localhost", "POST", admin.clone(), leader.clone())
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        call("alpha.localhost", "POST", admin.clone(), leader.clone())
+            .await
+            .0,
+        200,
+        "already granted"
+    );
+    let (status, list) = call(
+        "alpha.localhost",
+        "GET",
+        admin.clone(),
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["email"] == "lanhdao@example.vn" && m["role"] == "leader")
+    );
+    // Alpha's admin token means nothing at beta; beta's token carries no admin role there.
+    assert_eq!(
+        call("beta.localhost", "POST", admin.clone(), leader.clone())
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        call("beta.localhost", "POST", nobody_in_beta, leader.clone())
+            .await
+            .0,
+        403
+    );
+    let (status, json) = call(
+        "alpha.localhost",
+        "POST",
+        admin.clone(),
+        serde_json::json!({"email": "lanhdao@example.vn", "role": "operator"}),
+    )
+    .await;
+    assert_eq!((status, json["code"].as_str()), (400, Some("invalid_role")));
+    assert_eq!(
+        call("alpha.localhost", "DELETE", admin.clone(), leader.clone())
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        call("alpha.localhost", "DELETE", admin, leader).await.0,
+        404
+    );
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.outbox WHERE template = 'role_granted'"),
+        1
+    );
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.memberships m JOIN platform.tenants t ON t.id = m.tenant_id WHERE t.slug = 'beta'"),
+        0
+    );
+}

@@ -1,0 +1,152 @@
+//! A tenant's members and their roles, managed by its tenant admins.
+
+use crate::auth::principal::Principal;
+use crate::auth::roles::{self, Role};
+use crate::auth::{accounts, sso};
+use crate::error::{AppError, Problem};
+use crate::mail::{Email, TemplateKey, outbox};
+use crate::state::AppState;
+use actix_web::{HttpResponse, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberBody {
+    email: String,
+    /// officer, leader or tenant_admin
+    role: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Member {
+    account: Uuid,
+    email: String,
+    name: String,
+    role: String,
+}
+
+fn parse(body: MemberBody) -> Result<(Email, Role), AppError> {
+    let email = Email::parse(&body.email)
+        .map_err(|e| AppError::bad_request("invalid_email", e.to_string()))?;
+    let role = Role::parse(&body.role).ok_or_else(|| {
+        AppError::bad_request("invalid_role", "role: officer, leader or tenant_admin")
+    })?;
+    Ok((email, role))
+}
+
+/// Members of this tenant (Thành viên của đơn vị). Tenant admins only.
+#[utoipa::path(get, path = "/api/v1/members", tag = "accounts",
+    responses((status = 200, body = [Member]), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn list(
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<Member>>, AppError> {
+    principal.require(Role::TenantAdmin)?;
+    let tenant = principal.tenant.tenant.id;
+    let rows = state
+        .shared
+        .run(move |c| {
+            use crate::db::schema::{accounts as a, memberships as m};
+            Ok(m::table
+                .inner_join(a::table)
+                .filter(m::tenant_id.eq(tenant))
+                .order((a::email, m::role))
+                .select((a::id, a::email, a::full_name, m::role))
+                .load::<(Uuid, String, String, String)>(c)?)
+        })
+        .await?;
+    Ok(web::Json(
+        rows.into_iter()
+            .map(|(account, email, name, role)| Member {
+                account,
+                email,
+                name,
+                role,
+            })
+            .collect(),
+    ))
+}
+
+/// Grant a role in this tenant (Giao vai trò). Tenant admins only; the member is told by mail.
+#[utoipa::path(post, path = "/api/v1/members", tag = "accounts", request_body = MemberBody,
+    responses((status = 201), (status = 200, description = "already granted"), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn grant(
+    principal: Principal,
+    body: web::Json<MemberBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    principal.require(Role::TenantAdmin)?;
+    let (email, role) = parse(body.into_inner())?;
+    let tenant = principal.tenant.tenant.clone();
+    let by = principal.account;
+    let link = state.settings.auth.issuer.clone();
+    let granted = state
+        .shared
+        .run(move |c| {
+            let found = sso::find_login(c, email.as_str())?.ok_or(AppError::NotFound { what: "account" })?;
+            let profile = sso::profile(c, found.id)?.ok_or(AppError::NotFound { what: "account" })?;
+            if !roles::grant(c, found.id, tenant.id, role, Some(by))? {
+                return Ok(false);
+            }
+            accounts::audit(c, Some(by), Some(tenant.id), None, "role.granted",
+                serde_json::json!({ "account": found.id, "role": role.as_str() }))?;
+            outbox::enqueue(c, &outbox::NewMail {
+                tenant_id: Some(tenant.id),
+                template: TemplateKey::RoleGranted,
+                locale: crate::locale::Locale::parse(&profile.locale).unwrap_or_default(),
+                recipient: email,
+                payload: serde_json::json!({ "full_name": profile.full_name, "role": role.label_vi(), "link": link }),
+                idempotency_key: format!("role:{}:{}:{}:{}", found.id, tenant.id, role.as_str(), Uuid::new_v4()),
+            })?;
+            Ok(true)
+        })
+        .await?;
+    Ok(if granted {
+        HttpResponse::Created().finish()
+    } else {
+        HttpResponse::Ok().finish()
+    })
+}
+
+/// Take a role away (Thu hồi vai trò). Tenant admins only.
+#[utoipa::path(delete, path = "/api/v1/members", tag = "accounts", request_body = MemberBody,
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn revoke(
+    principal: Principal,
+    body: web::Json<MemberBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    principal.require(Role::TenantAdmin)?;
+    let (email, role) = parse(body.into_inner())?;
+    let tenant = principal.tenant.tenant.id;
+    let by = principal.account;
+    let removed = state
+        .shared
+        .run(move |c| {
+            let found = sso::find_login(c, email.as_str())?
+                .ok_or(AppError::NotFound { what: "account" })?;
+            let removed = roles::revoke(c, found.id, tenant, role)?;
+            if removed {
+                accounts::audit(
+                    c,
+                    Some(by),
+                    Some(tenant),
+                    None,
+                    "role.revoked",
+                    serde_json::json!({ "account": found.id, "role": role.as_str() }),
+                )?;
+            }
+            Ok(removed)
+        })
+        .await?;
+    if removed {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(AppError::NotFound { what: "membership" })
+    }
+}
