@@ -74,7 +74,7 @@ impl Application {
             registry,
             catalog: catalog.clone(),
             rate_limiter: crate::auth::rate_limit::RateLimiter::new(
-                notifier.client().clone(),
+                notifier.redis().clone(),
                 &settings.redis.prefix,
             ),
             notifier: notifier.clone(),

@@ -294,7 +294,7 @@ pub async fn reset_password(
     let ttl = Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
     for sid in ended {
         crate::auth::revocation::revoke(
-            state.notifier.client(),
+            state.notifier.redis(),
             &state.settings.redis.prefix,
             sid,
             ttl,

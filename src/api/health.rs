@@ -22,11 +22,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         .await
         .is_ok();
     let redis = async {
-        let mut conn = state
-            .notifier
-            .client()
-            .get_multiplexed_async_connection()
-            .await?;
+        let mut conn = state.notifier.redis().conn().await?;
         redis::cmd("PING").query_async::<String>(&mut conn).await
     };
     let redis = matches!(

@@ -676,7 +676,7 @@ pub async fn logout(
             // Access tokens live `access_token_ttl_secs` (plus verification leeway).
             let ttl = Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
             crate::auth::revocation::revoke(
-                state.notifier.client(),
+                state.notifier.redis(),
                 &state.settings.redis.prefix,
                 session,
                 ttl,

@@ -47,7 +47,7 @@ impl FromRequest for Principal {
             // Logout must take effect at once on every instance, so an unreachable Redis
             // refuses the request rather than trusting a possibly revoked session.
             let revoked = super::revocation::is_revoked(
-                state.notifier.client(),
+                state.notifier.redis(),
                 &state.settings.redis.prefix,
                 principal.session,
             )

@@ -25,15 +25,15 @@ pub struct Quota {
 
 #[derive(Clone)]
 pub struct RateLimiter {
-    client: redis::Client,
+    redis: crate::redis_conn::Redis,
     prefix: String,
     script: std::sync::Arc<redis::Script>,
 }
 
 impl RateLimiter {
-    pub fn new(client: redis::Client, prefix: &str) -> Self {
+    pub fn new(redis: crate::redis_conn::Redis, prefix: &str) -> Self {
         Self {
-            client,
+            redis,
             prefix: prefix.to_owned(),
             script: std::sync::Arc::new(redis::Script::new(GCRA)),
         }
@@ -54,7 +54,7 @@ impl RateLimiter {
             .unwrap_or_default()
             .as_millis() as u64;
         let key = format!("{}:rl:{bucket}:{subject}", self.prefix);
-        let mut conn = self.client.get_multiplexed_async_connection().await?;
+        let mut conn = self.redis.conn().await?;
         let wait: u64 = self
             .script
             .key(key)

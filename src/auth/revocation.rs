@@ -10,12 +10,12 @@ fn key(prefix: &str, sid: Uuid) -> String {
 }
 
 pub async fn revoke(
-    client: &redis::Client,
+    redis: &crate::redis_conn::Redis,
     prefix: &str,
     sid: Uuid,
     for_how_long: Duration,
 ) -> redis::RedisResult<()> {
-    let mut conn = client.get_multiplexed_async_connection().await?;
+    let mut conn = redis.conn().await?;
     redis::cmd("SET")
         .arg(key(prefix, sid))
         .arg(1)
@@ -26,11 +26,11 @@ pub async fn revoke(
 }
 
 pub async fn is_revoked(
-    client: &redis::Client,
+    redis: &crate::redis_conn::Redis,
     prefix: &str,
     sid: Uuid,
 ) -> redis::RedisResult<bool> {
-    let mut conn = client.get_multiplexed_async_connection().await?;
+    let mut conn = redis.conn().await?;
     redis::cmd("EXISTS")
         .arg(key(prefix, sid))
         .query_async(&mut conn)

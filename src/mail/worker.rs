@@ -420,7 +420,7 @@ fn spawn_listener(
 /// Per-tenant send rate, shared by every worker through Redis (a counter per tenant and
 /// minute). If Redis is unreachable the limit is not enforced: mail matters more.
 struct RateLimiter {
-    client: redis::Client,
+    redis: crate::redis_conn::Redis,
     prefix: String,
     per_minute: u32,
 }
@@ -431,7 +431,7 @@ impl RateLimiter {
             return None;
         }
         Some(Self {
-            client: redis::Client::open(settings.url.as_str()).ok()?,
+            redis: crate::redis_conn::Redis::new(redis::Client::open(settings.url.as_str()).ok()?),
             prefix: settings.prefix.clone(),
             per_minute,
         })
@@ -446,7 +446,7 @@ impl RateLimiter {
         let minute = now / 60;
         let key = format!("{}:{tenant}:mail-rate:{minute}", self.prefix);
         let count: redis::RedisResult<u64> = async {
-            let mut conn = self.client.get_multiplexed_async_connection().await?;
+            let mut conn = self.redis.conn().await?;
             let (count,): (u64,) = redis::pipe()
                 .atomic()
                 .incr(&key, 1)

@@ -44,26 +44,32 @@ impl TenancyEvent {
 
 #[derive(Clone)]
 pub struct Notifier {
-    client: redis::Client,
+    redis: crate::redis_conn::Redis,
     channel: String,
 }
 
 impl Notifier {
     pub fn new(redis_url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
         Ok(Self {
-            client: redis::Client::open(redis_url)?,
+            redis: crate::redis_conn::Redis::new(redis::Client::open(redis_url)?),
             channel: format!("{prefix}:tenancy"),
         })
     }
 
     pub fn client(&self) -> &redis::Client {
-        &self.client
+        self.redis.client()
+    }
+
+    /// The process's shared Redis connection.
+    pub fn redis(&self) -> &crate::redis_conn::Redis {
+        &self.redis
     }
 
     /// Publishes from blocking code (CLI).
     pub fn publish_blocking(&self, events: &[TenancyEvent]) -> Result<(), redis::RedisError> {
         let mut conn = self
-            .client
+            .redis
+            .client()
             .get_connection_with_timeout(Duration::from_secs(3))?;
         for e in events {
             redis::cmd("PUBLISH")
@@ -76,7 +82,7 @@ impl Notifier {
 
     /// Publishes from async code (request handlers).
     pub async fn publish(&self, events: &[TenancyEvent]) -> Result<(), redis::RedisError> {
-        let mut conn = self.client.get_multiplexed_async_connection().await?;
+        let mut conn = self.redis.conn().await?;
         for e in events {
             redis::cmd("PUBLISH")
                 .arg(&self.channel)
@@ -121,7 +127,7 @@ impl Notifier {
         &self,
         on_event: &Arc<dyn Fn(TenancyEvent) + Send + Sync>,
     ) -> Result<(), redis::RedisError> {
-        let mut pubsub = self.client.get_async_pubsub().await?;
+        let mut pubsub = self.redis.client().get_async_pubsub().await?;
         pubsub.subscribe(&self.channel).await?;
         // Anything published while we were not subscribed is lost: catch up.
         on_event(TenancyEvent::All);
