@@ -73,6 +73,7 @@ impl Application {
             shared,
             registry,
             catalog: catalog.clone(),
+            verified_tokens: Default::default(),
             rate_limiter: crate::auth::rate_limit::RateLimiter::new(
                 notifier.redis().clone(),
                 &settings.redis.prefix,
@@ -191,6 +192,7 @@ fn spawn_keyring_reload(state: web::Data<AppState>, master: Option<Arc<MasterKey
         match load_keyring(&state.shared, master).await {
             Ok(ring) => {
                 *state.keyring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
+                state.verified_tokens.clear();
             }
             Err(e) => tracing::warn!(error = %e, "signing keys reload failed"),
         }

@@ -17,6 +17,8 @@ pub struct AppState {
     pub notifier: Notifier,
     pub base_domain: HostName,
     pub rate_limiter: crate::auth::rate_limit::RateLimiter,
+    /// Access tokens already verified (signature checked once per token).
+    pub verified_tokens: crate::auth::verified::VerifiedTokens,
     /// Token keys; replaced whole when a rotation is announced.
     pub keyring: std::sync::RwLock<Arc<crate::auth::keys::Keyring>>,
 }

@@ -12,3 +12,4 @@ pub mod revocation;
 pub mod roles;
 pub mod sso;
 pub mod tokens;
+pub mod verified;

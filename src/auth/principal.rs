@@ -72,13 +72,20 @@ fn verify(req: &HttpRequest) -> Result<Principal, AppError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(AppError::Unauthorized)?;
-    let claims = tokens::verify(
-        &state.keyring(),
-        token,
-        state.settings.auth.issuer.trim_end_matches('/'),
-        tenant.tenant.slug.as_str(),
-    )
-    .map_err(|_| AppError::Unauthorized)?;
+    let issuer = state.settings.auth.issuer.trim_end_matches('/');
+    let audience = tenant.tenant.slug.as_str();
+    let now = chrono::Utc::now().timestamp();
+    let claims = match state.verified_tokens.get(token, now) {
+        // The memo holds only tokens that passed full verification; audience and issuer are
+        // compared again because the same token may be presented to another tenant.
+        Some(c) if c.aud == audience && c.iss == issuer => c,
+        _ => {
+            let c = tokens::verify(&state.keyring(), token, issuer, audience)
+                .map_err(|_| AppError::Unauthorized)?;
+            state.verified_tokens.put(token, &c);
+            c
+        }
+    };
     Ok(Principal {
         account: claims.sub,
         session: claims.sid,
