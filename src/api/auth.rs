@@ -156,7 +156,7 @@ pub async fn register(
     let tenant = tenant_id(&state, body.tenant.as_deref())?;
     let reg = body.parse()?;
     // Hash first, whatever happens next: a taken address answers in the same time.
-    let (reg, hash) = crate::telemetry::spawn_blocking_in_span(move || {
+    let (reg, hash) = crate::auth::password::off_thread(move || {
         let h = password::hash(&reg.password);
         (reg, h)
     })
@@ -278,7 +278,7 @@ pub async fn reset_password(
     // The e-mail is not known before the token is consumed; length is the policy that matters.
     let password = Password::parse(&password, "")
         .map_err(|e| AppError::bad_request("weak_password", e.to_string()))?;
-    let hash = crate::telemetry::spawn_blocking_in_span(move || password::hash(&password)).await?;
+    let hash = crate::auth::password::off_thread(move || password::hash(&password)).await?;
     let ended = state
         .shared
         .run(move |conn| {

@@ -326,10 +326,9 @@ pub async fn login(
     let attempt = Password::attempt(&password);
     let stored = found.as_ref().map(|f| f.password_hash.clone());
     // The dummy hash for unknown accounts keeps the answer time the same.
-    let ok = crate::telemetry::spawn_blocking_in_span(move || {
-        password::verify(&attempt, stored.as_deref())
-    })
-    .await?;
+    let ok =
+        crate::auth::password::off_thread(move || password::verify(&attempt, stored.as_deref()))
+            .await?;
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
