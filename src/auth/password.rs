@@ -75,6 +75,20 @@ pub fn verify(password: &Password, stored: Option<&str>) -> bool {
         && real
 }
 
+/// Runs argon2 work on the blocking pool, at most one per core at a time: each hash touches
+/// 19 MiB, and more of them at once than cores only thrash the caches (measured: logins/s rose
+/// when concurrent hashing was capped).
+pub async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, actix_web::error::BlockingError> {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _permit = permits.acquire().await;
+    crate::telemetry::spawn_blocking_in_span(f).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,18 +117,4 @@ mod tests {
         assert!(Password::parse(&"x".repeat(129), "a@b.vn").is_err());
         assert!(format!("{:?}", Password::attempt("secret")) == "Password(…)");
     }
-}
-
-/// Runs argon2 work on the blocking pool, at most one per core at a time: each hash touches
-/// 19 MiB, and more of them at once than cores only thrash the caches (measured: logins/s rose
-/// when concurrent hashing was capped).
-pub async fn off_thread<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, actix_web::error::BlockingError> {
-    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    let permits = PERMITS.get_or_init(|| {
-        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-    });
-    let _permit = permits.acquire().await;
-    crate::telemetry::spawn_blocking_in_span(f).await
 }
