@@ -287,10 +287,24 @@ pub async fn reset_password(
                 return Ok(None);
             };
             // A new password signs out every session that knew the old one.
-            Ok(Some(crate::auth::sso::end_account_sessions(conn, account)?))
+            Ok(Some((
+                account,
+                crate::auth::sso::end_account_sessions(conn, account)?,
+            )))
         })
         .await?
         .ok_or_else(invalid_token)?;
+    let (account, ended) = ended;
+    // ...and lifts every sign-in lock of the account.
+    if let Err(e) = crate::auth::lockout::clear_account(
+        state.notifier.redis(),
+        &state.settings.redis.prefix,
+        account,
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "could not clear sign-in locks");
+    }
     let ttl = Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
     for sid in ended {
         crate::auth::revocation::revoke(

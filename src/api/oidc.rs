@@ -5,7 +5,7 @@
 use crate::auth::password::{self, Password};
 use crate::auth::rate_limit::Quota;
 use crate::auth::tokens::{self, AccessClaims};
-use crate::auth::{accounts, pkce, roles, sso};
+use crate::auth::{accounts, lockout, pkce, roles, sso};
 use crate::error::AppError;
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite};
@@ -323,6 +323,20 @@ pub async fn login(
         .shared
         .run(move |c| Ok(sso::find_login(c, &lookup_email)?))
         .await?;
+    let prefix = state.settings.redis.prefix.clone();
+    let redis = state.notifier.redis().clone();
+    // A lock for this account from this address refuses without looking at the password.
+    if let (Some(f), Some(ip)) = (&found, &ip) {
+        match lockout::locked_for(&redis, &prefix, f.id, ip).await {
+            Ok(Some(wait)) => {
+                return Err(AppError::TooManyRequests {
+                    retry_after_secs: wait.as_secs().max(1),
+                });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "login lockout unavailable"),
+        }
+    }
     let attempt = Password::attempt(&password);
     let stored = found.as_ref().map(|f| f.password_hash.clone());
     // The dummy hash for unknown accounts keeps the answer time the same.
@@ -352,17 +366,37 @@ pub async fn login(
         _ => {
             let ip2 = ip.clone();
             let account = found.as_ref().map(|f| f.id);
+            let lock = match (account, &ip) {
+                (Some(id), Some(ip)) => lockout::record_failure(&redis, &prefix, id, ip)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "login lockout unavailable");
+                        None
+                    }),
+                _ => None,
+            };
             state
                 .shared
                 .run(move |c| {
-                    Ok(accounts::audit(
+                    accounts::audit(
                         c,
                         account,
                         None,
                         ip2.as_deref(),
                         "login.failed",
                         serde_json::json!({}),
-                    )?)
+                    )?;
+                    if let Some(d) = lock {
+                        accounts::audit(
+                            c,
+                            account,
+                            None,
+                            ip2.as_deref(),
+                            "login.locked",
+                            serde_json::json!({ "seconds": d.as_secs() }),
+                        )?;
+                    }
+                    Ok(())
                 })
                 .await?;
             return login_page(
@@ -375,6 +409,11 @@ pub async fn login(
             );
         }
     };
+    if let Some(ip) = &ip
+        && let Err(e) = lockout::record_success(&redis, &prefix, account, ip).await
+    {
+        tracing::warn!(error = %e, "login lockout unavailable");
+    }
     let session = state
         .shared
         .run(move |c| {

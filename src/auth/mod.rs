@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod identity;
 pub mod keys;
+pub mod lockout;
 pub mod password;
 pub mod pkce;
 pub mod principal;

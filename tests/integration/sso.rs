@@ -724,3 +724,71 @@ async fn tenant_admins_manage_roles_in_their_own_tenant_only() {
         0
     );
 }
+
+async fn try_login(b: &mut Browser, password: &str) -> Reply {
+    let page = b.get(&authorize_path(&ALPHA, VERIFIER, "s")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let mut form: Vec<(String, String)> = NAMES
+        .iter()
+        .map(|n| (n.to_string(), hidden_value(&page.body, n)))
+        .collect();
+    form.push(("email".into(), "canbo@example.vn".into()));
+    form.push(("password".into(), password.into()));
+    form.push(("csrf".into(), hidden_value(&page.body, "csrf")));
+    let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    b.post_form("/oauth/authorize", &refs).await
+}
+
+#[actix_web::test]
+async fn guessing_locks_briefly_and_a_password_reset_lifts_it() {
+    let (app, db) = setup().await;
+    let mut b = Browser::new(&app.base);
+    for _ in 0..5 {
+        assert_eq!(try_login(&mut b, "wrong guess 123").await.status, 401);
+    }
+    // Locked now: even the right password is not looked at.
+    let locked = try_login(&mut b, PASSWORD).await;
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    // The first lock is short; then the right password works.
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    let ok = try_login(&mut b, PASSWORD).await;
+    assert_eq!(ok.status, 302, "{}", ok.body);
+    b.cookies.remove("dvc_sso");
+    for _ in 0..5 {
+        assert_eq!(try_login(&mut b, "wrong guess 456").await.status, 401);
+    }
+    assert_eq!(try_login(&mut b, PASSWORD).await.status, 429);
+    // The owner resets the password: every lock of the account is gone at once.
+    let (token, hash) = dvc::auth::accounts::new_token();
+    {
+        use diesel::prelude::*;
+        use dvc::db::schema::{account_tokens as t, accounts as a};
+        let mut conn = db.conn();
+        let account: uuid::Uuid = a::table.select(a::id).first(&mut conn).unwrap();
+        diesel::insert_into(t::table)
+            .values((
+                t::token_hash.eq(hash),
+                t::account_id.eq(account),
+                t::purpose.eq("reset_password"),
+                t::expires_at.eq(chrono::Utc::now() + chrono::Duration::minutes(5)),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let (status, _, _) = app
+        .call_json(
+            "POST",
+            "/api/v1/auth/password/reset",
+            &serde_json::json!({"token": token, "password": "mật khẩu sau khi bị khóa"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        try_login(&mut b, "mật khẩu sau khi bị khóa").await.status,
+        302
+    );
+    assert!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.audit_log WHERE action = 'login.locked'")
+            >= 2
+    );
+}
