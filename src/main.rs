@@ -516,6 +516,7 @@ fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitCode> {
                 }
                 Ok::<_, diesel::result::Error>(())
             })?;
+            end_sessions(settings, conn, id)?;
             println!("{email}: {} in {}", role.as_str(), tenant.slug);
         }
         UserCommand::Revoke {
@@ -536,6 +537,7 @@ fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitCode> {
                     "role.revoked",
                     serde_json::json!({"account": id, "role": role.as_str()}),
                 )?;
+                end_sessions(settings, conn, id)?;
                 println!("{email}: no longer {} in {}", role.as_str(), tenant.slug);
             } else {
                 println!("{email} was not {} in {}", role.as_str(), tenant.slug);
@@ -580,4 +582,19 @@ fn client(settings: &Settings, command: ClientCommand) -> anyhow::Result<ExitCod
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Tokens carry roles, so a role change signs the account out everywhere.
+fn end_sessions(
+    settings: &Settings,
+    conn: &mut diesel::PgConnection,
+    account: uuid::Uuid,
+) -> anyhow::Result<()> {
+    let sessions = dvc::auth::sso::end_account_sessions(conn, account)?;
+    let client = redis::Client::open(settings.redis.url.as_str())?;
+    let ttl = std::time::Duration::from_secs(settings.auth.access_token_ttl_secs + 60);
+    for sid in sessions {
+        dvc::auth::revocation::revoke_blocking(&client, &settings.redis.prefix, sid, ttl)?;
+    }
+    Ok(())
 }

@@ -90,7 +90,7 @@ pub async fn grant(
             let found = sso::find_login(c, email.as_str())?.ok_or(AppError::NotFound { what: "account" })?;
             let profile = sso::profile(c, found.id)?.ok_or(AppError::NotFound { what: "account" })?;
             if !roles::grant(c, found.id, tenant.id, role, Some(by))? {
-                return Ok(false);
+                return Ok(None);
             }
             accounts::audit(c, Some(by), Some(tenant.id), None, "role.granted",
                 serde_json::json!({ "account": found.id, "role": role.as_str() }))?;
@@ -102,9 +102,17 @@ pub async fn grant(
                 payload: serde_json::json!({ "full_name": profile.full_name, "role": role.label_vi(), "link": link }),
                 idempotency_key: format!("role:{}:{}:{}:{}", found.id, tenant.id, role.as_str(), Uuid::new_v4()),
             })?;
-            Ok(true)
+            // Tokens carry roles: the member signs in again to get the new ones.
+            Ok(Some(sso::end_account_sessions(c, found.id)?))
         })
         .await?;
+    let granted = match granted {
+        Some(sessions) => {
+            end_sessions(&state, sessions).await?;
+            true
+        }
+        None => false,
+    };
     Ok(if granted {
         HttpResponse::Created().finish()
     } else {
@@ -131,7 +139,10 @@ pub async fn revoke(
             let found = sso::find_login(c, email.as_str())?
                 .ok_or(AppError::NotFound { what: "account" })?;
             let removed = roles::revoke(c, found.id, tenant, role)?;
-            if removed {
+            if !removed {
+                return Ok(None);
+            }
+            {
                 accounts::audit(
                     c,
                     Some(by),
@@ -141,12 +152,31 @@ pub async fn revoke(
                     serde_json::json!({ "account": found.id, "role": role.as_str() }),
                 )?;
             }
-            Ok(removed)
+            // A role taken away must not live on in unexpired tokens.
+            Ok(Some(sso::end_account_sessions(c, found.id)?))
         })
         .await?;
-    if removed {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(AppError::NotFound { what: "membership" })
+    match removed {
+        Some(sessions) => {
+            end_sessions(&state, sessions).await?;
+            Ok(HttpResponse::NoContent().finish())
+        }
+        None => Err(AppError::NotFound { what: "membership" }),
     }
+}
+
+/// Revokes the ended sessions' access tokens on every instance.
+async fn end_sessions(state: &AppState, sessions: Vec<Uuid>) -> Result<(), AppError> {
+    let ttl = std::time::Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
+    for sid in sessions {
+        crate::auth::revocation::revoke(
+            state.notifier.redis(),
+            &state.settings.redis.prefix,
+            sid,
+            ttl,
+        )
+        .await
+        .map_err(|e| AppError::Unavailable(e.into()))?;
+    }
+    Ok(())
 }

@@ -36,3 +36,19 @@ pub async fn is_revoked(
         .query_async(&mut conn)
         .await
 }
+
+/// Same as [`revoke`], from blocking code (CLI).
+pub fn revoke_blocking(
+    client: &redis::Client,
+    prefix: &str,
+    sid: Uuid,
+    for_how_long: Duration,
+) -> redis::RedisResult<()> {
+    let mut conn = client.get_connection_with_timeout(Duration::from_secs(3))?;
+    redis::cmd("SET")
+        .arg(key(prefix, sid))
+        .arg(1)
+        .arg("EX")
+        .arg(for_how_long.as_secs().max(1))
+        .exec(&mut conn)
+}

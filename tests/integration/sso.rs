@@ -712,8 +712,25 @@ async fn tenant_admins_manage_roles_in_their_own_tenant_only() {
         204
     );
     assert_eq!(
-        call("alpha.localhost", "DELETE", admin, leader).await.0,
+        call("alpha.localhost", "DELETE", admin.clone(), leader)
+            .await
+            .0,
         404
+    );
+    // A role change ends the member's sessions: here the admin takes their own officer role
+    // away, and their token stops working at once.
+    let own = serde_json::json!({"email": "canbo@example.vn", "role": "officer"});
+    assert_eq!(
+        call("alpha.localhost", "DELETE", admin.clone(), own)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        call("alpha.localhost", "GET", admin, serde_json::Value::Null)
+            .await
+            .0,
+        401
     );
     assert_eq!(
         db.scalar_i64("SELECT count(*) AS n FROM platform.outbox WHERE template = 'role_granted'"),
