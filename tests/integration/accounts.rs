@@ -338,3 +338,28 @@ async fn sign_ups_from_one_address_are_rate_limited() {
     assert!(statuses[..30].iter().all(|(s, _)| *s == 202));
     assert_eq!(limited.len(), 2);
 }
+
+#[actix_web::test]
+async fn the_rate_limit_holds_across_two_server_instances() {
+    let t = Auth::start().await;
+    // A second instance of the same deployment: same database, same Redis prefix.
+    let other = TestApp::spawn_on(t.app.db.clone(), |_| {}).await;
+    let mut limited = 0;
+    for i in 0..40 {
+        let app = if i % 2 == 0 { &t.app } else { &other };
+        let (status, _, _) = app
+            .call_json(
+                "POST",
+                "/api/v1/auth/password/forgot",
+                &serde_json::json!({"email": format!("y{i}@example.vn")}),
+            )
+            .await;
+        assert!(status == 202 || status == 429, "{status}");
+        if status == 429 {
+            limited += 1;
+        }
+    }
+    // 30 a minute per address in all, not 30 per instance (which would refuse none of the 20
+    // each instance sees). A slow run may earn a token or two back (one every 2 s).
+    assert!((8..=10).contains(&limited), "{limited}");
+}
