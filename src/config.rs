@@ -152,6 +152,9 @@ pub struct ServerSettings {
     /// actix worker threads; 0 means one per core.
     pub workers: usize,
     pub shutdown_timeout_secs: u64,
+    /// How tenant portals are reached from a browser; `{host}` is a tenant host. Used for the
+    /// portals' OpenID Connect redirect URIs (e.g. `https://{host}` in production).
+    pub public_origin: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -237,6 +240,7 @@ impl Default for ServerSettings {
             base_domain: "localhost".into(),
             workers: 0,
             shutdown_timeout_secs: 30,
+            public_origin: "http://{host}:8080".into(),
         }
     }
 }

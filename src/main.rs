@@ -225,6 +225,7 @@ fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCod
                         t.elapsed.as_secs_f64() * 1e3
                     );
                 }
+                register_portals(settings, &pool, &report)?;
                 publish(settings, &report.events());
                 Ok(ExitCode::SUCCESS)
             }
@@ -595,6 +596,24 @@ fn end_sessions(
     let ttl = std::time::Duration::from_secs(settings.auth.access_token_ttl_secs + 60);
     for sid in sessions {
         dvc::auth::revocation::revoke_blocking(&client, &settings.redis.prefix, sid, ttl)?;
+    }
+    Ok(())
+}
+
+/// Every applied tenant's portal becomes (or stays) an OpenID Connect client.
+fn register_portals(
+    settings: &Settings,
+    pool: &dvc::db::PgPool,
+    report: &dvc::tenancy::apply::ApplyReport,
+) -> anyhow::Result<()> {
+    let base = dvc::tenancy::HostName::parse(&settings.server.base_domain)?;
+    let mut pooled = pool.get()?;
+    let conn: &mut diesel::PgConnection = &mut pooled;
+    let all = load_all(conn)?;
+    for applied in &report.tenants {
+        if let Some(t) = all.iter().find(|t| t.id == applied.id) {
+            dvc::auth::sso::register_tenant_portal(conn, t, &base, &settings.server.public_origin)?;
+        }
     }
     Ok(())
 }

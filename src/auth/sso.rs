@@ -371,3 +371,27 @@ pub fn end_account_sessions(conn: &mut PgConnection, account: Uuid) -> QueryResu
     }
     Ok(sessions)
 }
+
+/// Registers (or refreshes) a tenant's own portal as a client: `portal-{slug}`, with a
+/// callback on each of the tenant's hosts.
+pub fn register_tenant_portal(
+    conn: &mut PgConnection,
+    tenant: &crate::tenancy::Tenant,
+    base_domain: &crate::tenancy::HostName,
+    public_origin: &str,
+) -> QueryResult<String> {
+    let client_id = format!("portal-{}", tenant.slug);
+    let hosts = std::iter::once(format!("{}.{}", tenant.slug, base_domain.as_str()))
+        .chain(tenant.domains.iter().map(|d| d.as_str().to_owned()));
+    let redirect_uris: Vec<String> = hosts
+        .map(|h| format!("{}/auth/callback", public_origin.replace("{host}", &h)))
+        .collect();
+    upsert_client(
+        conn,
+        &client_id,
+        &tenant.name_vi,
+        Some(tenant.id),
+        &redirect_uris,
+    )?;
+    Ok(client_id)
+}

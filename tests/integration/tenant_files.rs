@@ -188,3 +188,47 @@ fn cli_lists_suspends_and_resumes() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no tenant `nobody`"));
 }
+
+#[test]
+fn applying_registers_each_tenant_portal_as_a_client() {
+    let db = TestDb::new();
+    let dir = temp_dir(&[
+        ("alpha.toml", tenant_toml("alpha", "ALPHA", 1)),
+        ("beta.toml", tenant_toml("beta", "BETA", 1)),
+    ]);
+    let out = dvc(&db, &["tenant", "apply", dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use diesel::prelude::*;
+    use dvc::db::schema::oauth_clients as c;
+    let uris: Vec<String> = c::table
+        .find("portal-alpha")
+        .select(c::redirect_uris)
+        .first(&mut db.conn())
+        .unwrap();
+    assert_eq!(
+        uris,
+        [
+            "http://alpha.localhost:8080/auth/callback",
+            "http://dichvucong.alpha.gov.vn:8080/auth/callback"
+        ]
+    );
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.oauth_clients"),
+        2
+    );
+    // Idempotent.
+    assert!(
+        dvc(&db, &["tenant", "apply", dir.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.oauth_clients"),
+        2
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
