@@ -74,6 +74,7 @@ impl Application {
             registry,
             catalog: catalog.clone(),
             verified_tokens: Default::default(),
+            master_key: master.clone(),
             rate_limiter: crate::auth::rate_limit::RateLimiter::new(
                 notifier.redis().clone(),
                 &settings.redis.prefix,

@@ -19,6 +19,8 @@ pub struct AppState {
     pub rate_limiter: crate::auth::rate_limit::RateLimiter,
     /// Access tokens already verified (signature checked once per token).
     pub verified_tokens: crate::auth::verified::VerifiedTokens,
+    /// Encrypts signing keys and TOTP secrets; absent when not configured.
+    pub master_key: Option<Arc<crate::auth::keys::MasterKey>>,
     /// Token keys; replaced whole when a rotation is announced.
     pub keyring: std::sync::RwLock<Arc<crate::auth::keys::Keyring>>,
 }

@@ -318,3 +318,104 @@ pub async fn reset_password(
     }
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// The account behind a Bearer access token of any audience (account-level endpoints).
+async fn bearer_account(req: &HttpRequest, state: &AppState) -> Result<(Uuid, String), AppError> {
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(AppError::Unauthorized)?;
+    let claims = crate::auth::tokens::verify_any_audience(
+        &state.keyring(),
+        token,
+        state.settings.auth.issuer.trim_end_matches('/'),
+    )
+    .map_err(|_| AppError::Unauthorized)?;
+    if crate::auth::revocation::is_revoked(
+        state.notifier.redis(),
+        &state.settings.redis.prefix,
+        claims.sid,
+    )
+    .await
+    .map_err(|e| AppError::Unavailable(e.into()))?
+    {
+        return Err(AppError::Unauthorized);
+    }
+    let account = claims.sub;
+    let profile = state
+        .shared
+        .run(move |c| Ok(crate::auth::sso::profile(c, account)?))
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok((account, profile.email))
+}
+
+/// Start setting up an authenticator app (Bật xác thực hai bước). Returns the secret once.
+#[utoipa::path(post, path = "/api/v1/auth/totp", tag = "accounts",
+    responses((status = 200), (status = 401, body = Problem)))]
+pub async fn totp_enroll(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let (account, email) = bearer_account(&req, &state).await?;
+    let master = state
+        .master_key
+        .clone()
+        .ok_or_else(|| AppError::Unavailable(anyhow::anyhow!("auth.master_key is not set")))?;
+    let (secret, url) = state
+        .shared
+        .run(move |c| Ok(crate::auth::totp::enroll(c, &master, account, &email)?))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({ "secret": secret, "otpauth_url": url })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    code: String,
+}
+
+/// Confirm the authenticator app with its first code (Xác nhận mã).
+#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "accounts", request_body = CodeBody,
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn totp_confirm(
+    req: HttpRequest,
+    body: web::Json<CodeBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let (account, _) = bearer_account(&req, &state).await?;
+    let master = state
+        .master_key
+        .clone()
+        .ok_or_else(|| AppError::Unavailable(anyhow::anyhow!("auth.master_key is not set")))?;
+    let code = body.into_inner().code;
+    let ok = state
+        .shared
+        .run(move |c| {
+            let ok = crate::auth::totp::verify(c, &master, account, &code, true)?;
+            if ok {
+                accounts::audit(
+                    c,
+                    Some(account),
+                    None,
+                    None,
+                    "totp.enabled",
+                    serde_json::json!({}),
+                )?;
+            }
+            Ok(ok)
+        })
+        .await?;
+    if ok {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(AppError::bad_request(
+            "invalid_code",
+            "the code is wrong or already used / mã không đúng hoặc đã dùng",
+        ))
+    }
+}

@@ -33,6 +33,8 @@ use utoipa::OpenApi;
         auth::verify_email,
         auth::forgot_password,
         auth::reset_password,
+        auth::totp_enroll,
+        auth::totp_confirm,
         members::list,
         members::grant,
         members::revoke
@@ -102,7 +104,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/register", web::post().to(auth::register))
                 .route("/verify-email", web::post().to(auth::verify_email))
                 .route("/password/forgot", web::post().to(auth::forgot_password))
-                .route("/password/reset", web::post().to(auth::reset_password)),
+                .route("/password/reset", web::post().to(auth::reset_password))
+                .route("/totp", web::post().to(auth::totp_enroll))
+                .route("/totp/confirm", web::post().to(auth::totp_confirm)),
         )
         .service(
             web::scope("/api/v1/operator")

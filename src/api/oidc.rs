@@ -278,6 +278,8 @@ pub struct LoginForm {
     email: String,
     password: String,
     csrf: String,
+    #[serde(default)]
+    totp: Option<String>,
     #[serde(flatten)]
     params: AuthorizeParams,
 }
@@ -292,6 +294,7 @@ pub async fn login(
         email,
         password,
         csrf,
+        totp,
         params,
     } = form.into_inner();
     let a = match check(&state, &params).await {
@@ -409,6 +412,53 @@ pub async fn login(
             );
         }
     };
+    // Second factor: officials and operators with TOTP set up must give a code; until they set
+    // it up they are signed in, but their tokens carry no roles.
+    let master = state.master_key.clone();
+    let code = totp.filter(|c| !c.trim().is_empty());
+    let factor = state
+        .shared
+        .run(move |c| {
+            if !crate::auth::totp::required(c, account)?
+                || !crate::auth::totp::enrolled(c, account)?
+            {
+                return Ok(Some(false));
+            }
+            let (Some(master), Some(code)) = (master, code) else {
+                return Ok(None);
+            };
+            Ok(crate::auth::totp::verify(c, &master, account, &code, false)?.then_some(true))
+        })
+        .await?;
+    let Some(mfa) = factor else {
+        if let Some(ip) = &ip {
+            let _ = lockout::record_failure(&redis, &prefix, account, ip).await;
+        }
+        let ip2 = ip.clone();
+        state
+            .shared
+            .run(move |c| {
+                Ok(accounts::audit(
+                    c,
+                    Some(account),
+                    None,
+                    ip2.as_deref(),
+                    "login.second_factor_failed",
+                    serde_json::json!({}),
+                )?)
+            })
+            .await?;
+        return login_page(
+            &state,
+            &params,
+            &a.client.name,
+            &email,
+            Some(
+                "Cần mã xác thực đúng từ ứng dụng xác thực. / A valid authenticator code is required.",
+            ),
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        );
+    };
     if let Some(ip) = &ip
         && let Err(e) = lockout::record_success(&redis, &prefix, account, ip).await
     {
@@ -418,7 +468,7 @@ pub async fn login(
         .shared
         .run(move |c| {
             // One transaction (SharedDb::run): the session and its audit entry together.
-            let s = sso::create_session(c, account, ip.as_deref(), user_agent.as_deref())?;
+            let s = sso::create_session(c, account, ip.as_deref(), user_agent.as_deref(), mfa)?;
             accounts::audit(
                 c,
                 Some(account),
@@ -590,10 +640,14 @@ async fn token_response(
         .run(move |c| {
             let client =
                 sso::find_client(c, &client_id2)?.ok_or(AppError::NotFound { what: "client" })?;
-            let roles = match client.tenant_id {
+            let mut roles = match client.tenant_id {
                 Some(t) => roles::roles_in(c, account, t)?,
                 None => Vec::new(),
             };
+            // Roles only for sessions opened with a second factor.
+            if !roles.is_empty() && !sso::session_mfa(c, session)? {
+                roles.clear();
+            }
             Ok((client, roles))
         })
         .await?;

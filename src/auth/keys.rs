@@ -34,7 +34,8 @@ impl MasterKey {
         Aes256Gcm::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!("32-byte key"))
     }
 
-    fn seal(&self, plaintext: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    /// Encrypts a secret for storage: (ciphertext, nonce).
+    pub fn seal(&self, plaintext: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let nonce = Aes256Gcm::generate_nonce(&mut AeadRng);
         let sealed = self
             .cipher()
@@ -43,7 +44,7 @@ impl MasterKey {
         (sealed, nonce.to_vec())
     }
 
-    fn open(&self, sealed: &[u8], nonce: &[u8]) -> Result<Vec<u8>, KeyError> {
+    pub fn open(&self, sealed: &[u8], nonce: &[u8]) -> Result<Vec<u8>, KeyError> {
         if nonce.len() != 12 {
             return Err(KeyError::Decrypt);
         }

@@ -13,4 +13,5 @@ pub mod revocation;
 pub mod roles;
 pub mod sso;
 pub mod tokens;
+pub mod totp;
 pub mod verified;

@@ -124,6 +124,7 @@ pub fn create_session(
     account: Uuid,
     ip: Option<&str>,
     user_agent: Option<&str>,
+    mfa: bool,
 ) -> QueryResult<Uuid> {
     let id = Uuid::new_v4();
     diesel::insert_into(sso_sessions::table)
@@ -134,9 +135,20 @@ pub fn create_session(
             sso_sessions::ip.eq(ip),
             sso_sessions::user_agent
                 .eq(user_agent.map(|u| u.chars().take(300).collect::<String>())),
+            sso_sessions::mfa.eq(mfa),
         ))
         .execute(conn)?;
     Ok(id)
+}
+
+/// Was the session opened with a second factor?
+pub fn session_mfa(conn: &mut PgConnection, session: Uuid) -> QueryResult<bool> {
+    sso_sessions::table
+        .find(session)
+        .select(sso_sessions::mfa)
+        .first(conn)
+        .optional()
+        .map(|m| m.unwrap_or(false))
 }
 
 /// The account of a live session.

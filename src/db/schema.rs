@@ -135,6 +135,17 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
+        mfa -> Bool,
+    }
+}
+
+diesel::table! {
+    platform.account_totp (account_id) {
+        account_id -> Uuid,
+        secret_enc -> Bytea,
+        nonce -> Bytea,
+        confirmed_at -> Nullable<Timestamptz>,
+        last_step -> Nullable<Int8>,
     }
 }
 
@@ -200,7 +211,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_clients,
     sso_sessions,
     oauth_codes,
-    refresh_tokens
+    refresh_tokens,
+    account_totp
 );
 diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(memberships -> accounts (account_id));

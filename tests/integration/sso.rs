@@ -116,6 +116,26 @@ fn hidden_value(html: &str, name: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// The authenticator code of `email`, `offset` seconds from now (the test holds the master key).
+fn totp_code(db: &TestDb, email: &str, offset: i64) -> String {
+    use diesel::prelude::*;
+    use dvc::db::schema::{account_totp as t, accounts as a};
+    let (sealed, nonce): (Vec<u8>, Vec<u8>) = t::table
+        .inner_join(a::table.on(a::id.eq(t::account_id)))
+        .filter(a::email.eq(email))
+        .select((t::secret_enc, t::nonce))
+        .first(&mut db.conn())
+        .unwrap();
+    let master = dvc::auth::keys::MasterKey::parse(&STANDARD.encode([9u8; 32])).unwrap();
+    let secret = master.open(&sealed, &nonce).unwrap();
+    let totp = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::from(secret))
+        .build()
+        .unwrap();
+    totp.generate((chrono::Utc::now().timestamp() + offset) as u64)
+        .to_string()
+}
+
 struct Portal {
     client_id: &'static str,
     redirect: &'static str,
@@ -211,6 +231,24 @@ async fn setup() -> (TestApp, Arc<TestDb>) {
         None,
     )
     .unwrap();
+    // Officials need a second factor: canbo has an authenticator set up.
+    dvc::auth::totp::enroll(&mut conn, &master, account, "canbo@example.vn").unwrap();
+    conn.batch_execute("UPDATE platform.account_totp SET confirmed_at = now()")
+        .unwrap();
+    // A citizen, without roles and without a second factor.
+    let citizen = dvc::auth::accounts::Registration {
+        email: dvc::mail::Email::parse("dan@example.vn").unwrap(),
+        password: dvc::auth::password::Password::parse(PASSWORD, "dan@example.vn").unwrap(),
+        full_name: "Lê Thị Dân".into(),
+        kind: dvc::auth::accounts::AccountKind::Citizen,
+        citizen_id: None,
+        tax_code: None,
+        phone: None,
+        locale: dvc::locale::Locale::Vi,
+    };
+    dvc::auth::accounts::register(&mut conn, &citizen, &hash, &links, None, None).unwrap();
+    conn.batch_execute("UPDATE platform.accounts SET email_verified_at = now()")
+        .unwrap();
     let app = TestApp::spawn_on(db.clone(), move |s| {
         s.auth.master_key = Some(master_b64);
     })
@@ -244,6 +282,7 @@ async fn sign_in_once_and_the_second_portal_signs_in_silently() {
     .collect();
     form.push(("email".into(), "canbo@example.vn".into()));
     form.push(("password".into(), PASSWORD.into()));
+    form.push(("totp".into(), totp_code(&app.db, "canbo@example.vn", 0)));
     form.push(("csrf".into(), csrf));
     let form_ref: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let signed_in = b.post_form("/oauth/authorize", &form_ref).await;
@@ -396,6 +435,7 @@ async fn bad_authorization_requests_and_exchanges_are_refused() {
     let mut form: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), field(n))).collect();
     form.push(("email".into(), "canbo@example.vn".into()));
     form.push(("password".into(), PASSWORD.into()));
+    form.push(("totp".into(), totp_code(&app.db, "canbo@example.vn", 0)));
     form.push(("csrf".into(), field("csrf")));
     let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let r = b.post_form("/oauth/authorize", &refs).await;
@@ -424,7 +464,12 @@ const NAMES: [&str; 8] = [
 
 /// Signs in on `portal` through the form (or silently with the cookie) and returns the token
 /// response.
-async fn sign_in(b: &mut Browser, portal: &Portal, verifier: &str) -> serde_json::Value {
+async fn sign_in(
+    b: &mut Browser,
+    db: &TestDb,
+    portal: &Portal,
+    verifier: &str,
+) -> serde_json::Value {
     let first = b.get(&authorize_path(portal, verifier, "s")).await;
     let location = if first.status == 302 {
         first.location.unwrap()
@@ -435,6 +480,7 @@ async fn sign_in(b: &mut Browser, portal: &Portal, verifier: &str) -> serde_json
             .collect();
         form.push(("email".into(), "canbo@example.vn".into()));
         form.push(("password".into(), PASSWORD.into()));
+        form.push(("totp".into(), totp_code(db, "canbo@example.vn", 0)));
         form.push(("csrf".into(), hidden_value(&first.body, "csrf")));
         let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let r = b.post_form("/oauth/authorize", &refs).await;
@@ -478,7 +524,7 @@ const VERIFIER: &str = "refresh-test-verifier-0123456789-abcdefghijklmnopqrstuvw
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let (app, db) = setup().await;
     let mut b = Browser::new(&app.base);
-    let first = sign_in(&mut b, &ALPHA, VERIFIER).await;
+    let first = sign_in(&mut b, &app.db, &ALPHA, VERIFIER).await;
     let r1 = first["refresh_token"].as_str().unwrap().to_owned();
     let rotated = refresh(&mut b, &ALPHA, &r1).await;
     assert_eq!(rotated.status, 200, "{}", rotated.body);
@@ -513,7 +559,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
 async fn logout_revokes_access_and_refresh_tokens_at_once() {
     let (app, _db) = setup().await;
     let mut b = Browser::new(&app.base);
-    let tokens = sign_in(&mut b, &ALPHA, VERIFIER).await;
+    let tokens = sign_in(&mut b, &app.db, &ALPHA, VERIFIER).await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(me_status(&app, &access).await, 200);
@@ -550,7 +596,7 @@ async fn logout_revokes_access_and_refresh_tokens_at_once() {
 async fn revocation_endpoint_and_password_reset_end_tokens() {
     let (app, db) = setup().await;
     let mut b = Browser::new(&app.base);
-    let tokens = sign_in(&mut b, &ALPHA, VERIFIER).await;
+    let tokens = sign_in(&mut b, &app.db, &ALPHA, VERIFIER).await;
     let r1 = tokens["refresh_token"].as_str().unwrap().to_owned();
     let revoked = b
         .post_form(
@@ -562,7 +608,7 @@ async fn revocation_endpoint_and_password_reset_end_tokens() {
     assert_eq!(refresh(&mut b, &ALPHA, &r1).await.status, 400);
 
     // A password reset ends the account's sessions.
-    let tokens = sign_in(&mut b, &ALPHA, VERIFIER).await;
+    let tokens = sign_in(&mut b, &app.db, &ALPHA, VERIFIER).await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let r2 = tokens["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(me_status(&app, &access).await, 200);
@@ -635,9 +681,9 @@ async fn tenant_admins_manage_roles_in_their_own_tenant_only() {
         dvc::auth::accounts::register(&mut conn, &reg, "x", &links, None, None).unwrap();
     }
     let mut b = Browser::new(&app.base);
-    let alpha_tokens = sign_in(&mut b, &ALPHA, VERIFIER).await;
+    let alpha_tokens = sign_in(&mut b, &app.db, &ALPHA, VERIFIER).await;
     let admin = format!("Bearer {}", alpha_tokens["access_token"].as_str().unwrap());
-    let beta_tokens = sign_in(&mut b, &BETA, VERIFIER).await;
+    let beta_tokens = sign_in(&mut b, &app.db, &BETA, VERIFIER).await;
     let nobody_in_beta = format!("Bearer {}", beta_tokens["access_token"].as_str().unwrap());
     let call = |host: &'static str, method: &'static str, auth: String, body: serde_json::Value| {
         let app = &app;
@@ -749,7 +795,7 @@ async fn try_login(b: &mut Browser, password: &str) -> Reply {
         .iter()
         .map(|n| (n.to_string(), hidden_value(&page.body, n)))
         .collect();
-    form.push(("email".into(), "canbo@example.vn".into()));
+    form.push(("email".into(), "dan@example.vn".into()));
     form.push(("password".into(), password.into()));
     form.push(("csrf".into(), hidden_value(&page.body, "csrf")));
     let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -781,7 +827,11 @@ async fn guessing_locks_briefly_and_a_password_reset_lifts_it() {
         use diesel::prelude::*;
         use dvc::db::schema::{account_tokens as t, accounts as a};
         let mut conn = db.conn();
-        let account: uuid::Uuid = a::table.select(a::id).first(&mut conn).unwrap();
+        let account: uuid::Uuid = a::table
+            .filter(a::email.eq("dan@example.vn"))
+            .select(a::id)
+            .first(&mut conn)
+            .unwrap();
         diesel::insert_into(t::table)
             .values((
                 t::token_hash.eq(hash),
@@ -807,5 +857,129 @@ async fn guessing_locks_briefly_and_a_password_reset_lifts_it() {
     assert!(
         db.scalar_i64("SELECT count(*) AS n FROM platform.audit_log WHERE action = 'login.locked'")
             >= 2
+    );
+}
+
+/// Signs canbo in through the form with an optional authenticator code.
+async fn canbo_login(b: &mut Browser, code: Option<String>) -> Reply {
+    let page = b.get(&authorize_path(&ALPHA, VERIFIER, "s")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let mut form: Vec<(String, String)> = NAMES
+        .iter()
+        .map(|n| (n.to_string(), hidden_value(&page.body, n)))
+        .collect();
+    form.push(("email".into(), "canbo@example.vn".into()));
+    form.push(("password".into(), PASSWORD.into()));
+    form.push(("csrf".into(), hidden_value(&page.body, "csrf")));
+    if let Some(code) = code {
+        form.push(("totp".into(), code));
+    }
+    let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    b.post_form("/oauth/authorize", &refs).await
+}
+
+async fn roles_after(b: &mut Browser, app: &TestApp, signed_in: Reply) -> serde_json::Value {
+    let code = query_param(&signed_in.location.unwrap(), "code").unwrap();
+    let tokens = exchange(b, &ALPHA, &code, VERIFIER).await;
+    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let (_, _, me) = app
+        .call(
+            "GET",
+            "/api/v1/me",
+            &[
+                ("Host", "alpha.localhost"),
+                ("Authorization", &format!("Bearer {token}")),
+            ],
+        )
+        .await;
+    me["roles"].clone()
+}
+
+#[actix_web::test]
+async fn officials_get_their_roles_only_with_a_second_factor() {
+    let (app, db) = setup().await;
+    use diesel::connection::SimpleConnection;
+    db.conn()
+        .batch_execute("DELETE FROM platform.account_totp")
+        .unwrap();
+    let mut b = Browser::new(&app.base);
+    // No authenticator yet: signed in, but the officer role is withheld.
+    let first = canbo_login(&mut b, None).await;
+    assert_eq!(first.status, 302, "{}", first.body);
+    let code = query_param(first.location.as_ref().unwrap(), "code").unwrap();
+    let tokens = exchange(&mut b, &ALPHA, &code, VERIFIER).await;
+    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
+    let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    let (_, _, me) = app
+        .call(
+            "GET",
+            "/api/v1/me",
+            &[("Host", "alpha.localhost"), ("Authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(me["roles"], serde_json::json!([]));
+
+    // Set up the authenticator with that token.
+    let mut enroll = awc::Client::default()
+        .post(format!("{}/api/v1/auth/totp", app.base))
+        .insert_header(("Authorization", bearer.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enroll.status().as_u16(), 200);
+    let enrolled: serde_json::Value = enroll.json().await.unwrap();
+    assert!(
+        enrolled["otpauth_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
+    assert_eq!(
+        db.scalar_i64(&format!(
+            "SELECT count(*) AS n FROM platform.account_totp WHERE position('{}'::bytea in secret_enc) > 0",
+            enrolled["secret"].as_str().unwrap()
+        )),
+        0,
+        "the secret is stored encrypted"
+    );
+    let confirm = |code: String| {
+        let app = &app;
+        let bearer = bearer.clone();
+        async move {
+            awc::Client::default()
+                .post(format!("{}/api/v1/auth/totp/confirm", app.base))
+                .insert_header(("Authorization", bearer))
+                .send_json(&serde_json::json!({ "code": code }))
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(confirm("000000x".into()).await, 400);
+    let now_code = totp_code(&db, "canbo@example.vn", 0);
+    assert_eq!(confirm(now_code.clone()).await, 204);
+    assert_eq!(confirm(now_code).await, 400, "a code works once");
+
+    // From now on the password alone is not enough, and a used code is refused.
+    b.get("/oauth/logout").await;
+    assert_eq!(canbo_login(&mut b, None).await.status, 401);
+    let next = totp_code(&db, "canbo@example.vn", 30);
+    let ok = canbo_login(&mut b, Some(next.clone())).await;
+    assert_eq!(ok.status, 302, "{}", ok.body);
+    assert_eq!(
+        roles_after(&mut b, &app, ok).await,
+        serde_json::json!(["officer"])
+    );
+    b.get("/oauth/logout").await;
+    assert_eq!(
+        canbo_login(&mut b, Some(next)).await.status,
+        401,
+        "replayed code"
+    );
+    assert!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.audit_log WHERE action = 'totp.enabled'")
+            == 1
     );
 }
