@@ -420,6 +420,14 @@ fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitCode> {
                 })?;
             let master = dvc::auth::keys::MasterKey::parse(master)?;
             let kid = dvc::auth::keys::rotate(conn, &master)?;
+            dvc::auth::accounts::audit(
+                conn,
+                None,
+                None,
+                None,
+                "keys.rotated",
+                serde_json::json!({ "signing": kid }),
+            )?;
             publish(settings, &[TenancyEvent::KeysChanged]);
             println!("signing with {kid}");
         }

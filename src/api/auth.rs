@@ -320,7 +320,10 @@ pub async fn reset_password(
 }
 
 /// The account behind a Bearer access token of any audience (account-level endpoints).
-async fn bearer_account(req: &HttpRequest, state: &AppState) -> Result<(Uuid, String), AppError> {
+pub(crate) async fn bearer_account(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<(Uuid, String), AppError> {
     let token = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -418,4 +421,77 @@ pub async fn totp_confirm(
             "the code is wrong or already used / mã không đúng hoặc đã dùng",
         ))
     }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// Change one's password (Đổi mật khẩu): the current one is required; every session ends.
+#[utoipa::path(post, path = "/api/v1/auth/password/change", tag = "accounts", request_body = ChangePasswordBody,
+    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn change_password(
+    req: HttpRequest,
+    body: web::Json<ChangePasswordBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let (account, email) = bearer_account(&req, &state).await?;
+    let ChangePasswordBody {
+        current_password,
+        new_password,
+    } = body.into_inner();
+    let new_password = Password::parse(&new_password, &email)
+        .map_err(|e| AppError::bad_request("weak_password", e.to_string()))?;
+    let lookup = email.clone();
+    let stored = state
+        .shared
+        .run(move |c| Ok(crate::auth::sso::find_login(c, &lookup)?.map(|l| l.password_hash)))
+        .await?;
+    let current = Password::attempt(&current_password);
+    let (ok, hash) = crate::auth::password::off_thread(move || {
+        let ok = password::verify(&current, stored.as_deref());
+        (ok, ok.then(|| password::hash(&new_password)))
+    })
+    .await?;
+    let (true, Some(hash)) = (ok, hash) else {
+        return Err(AppError::Forbidden);
+    };
+    let ip = client_ip(&req);
+    let ended = state
+        .shared
+        .run(move |c| {
+            use crate::db::schema::accounts as a;
+            use diesel::prelude::*;
+            diesel::update(a::table.find(account))
+                .set((
+                    a::password_hash.eq(&hash),
+                    a::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(c)?;
+            accounts::audit(
+                c,
+                Some(account),
+                None,
+                ip.as_deref(),
+                "password.changed",
+                serde_json::json!({}),
+            )?;
+            Ok(crate::auth::sso::end_account_sessions(c, account)?)
+        })
+        .await?;
+    let ttl = Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
+    for sid in ended {
+        crate::auth::revocation::revoke(
+            state.notifier.redis(),
+            &state.settings.redis.prefix,
+            sid,
+            ttl,
+        )
+        .await
+        .map_err(|e| AppError::Unavailable(e.into()))?;
+    }
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -34,6 +34,7 @@ use utoipa::OpenApi;
         auth::forgot_password,
         auth::reset_password,
         auth::totp_enroll,
+        auth::change_password,
         auth::totp_confirm,
         members::list,
         members::grant,
@@ -105,6 +106,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/verify-email", web::post().to(auth::verify_email))
                 .route("/password/forgot", web::post().to(auth::forgot_password))
                 .route("/password/reset", web::post().to(auth::reset_password))
+                .route("/password/change", web::post().to(auth::change_password))
                 .route("/totp", web::post().to(auth::totp_enroll))
                 .route("/totp/confirm", web::post().to(auth::totp_confirm)),
         )

@@ -810,28 +810,16 @@ pub async fn logout(
         ))
 }
 
-fn bearer(req: &HttpRequest) -> Option<&str> {
-    req.headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-}
-
 /// `GET /oauth/userinfo`.
 pub async fn userinfo(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let token = bearer(&req).ok_or(AppError::Unauthorized)?;
-    let claims = tokens::verify_any_audience(
-        &state.keyring(),
-        token,
-        state.settings.auth.issuer.trim_end_matches('/'),
-    )
-    .map_err(|_| AppError::Unauthorized)?;
+    // Verified, and its session not revoked.
+    let (account, _) = super::auth::bearer_account(&req, &state).await?;
     let profile = state
         .shared
-        .run(move |c| Ok(sso::profile(c, claims.sub)?))
+        .run(move |c| Ok(sso::profile(c, account)?))
         .await?
         .ok_or(AppError::Unauthorized)?;
     Ok(HttpResponse::Ok().json(profile))

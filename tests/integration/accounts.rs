@@ -336,7 +336,8 @@ async fn sign_ups_from_one_address_are_rate_limited() {
     assert!(!limited.is_empty(), "{statuses:?}");
     assert_eq!(limited[0].1["code"], "too_many_requests");
     assert!(statuses[..30].iter().all(|(s, _)| *s == 202));
-    assert_eq!(limited.len(), 2);
+    // Two over the quota; a slow run may have earned one back (a token every 2 s).
+    assert!((1..=2).contains(&limited.len()), "{}", limited.len());
 }
 
 #[actix_web::test]

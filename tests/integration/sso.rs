@@ -983,3 +983,39 @@ async fn officials_get_their_roles_only_with_a_second_factor() {
             == 1
     );
 }
+
+#[actix_web::test]
+async fn changing_the_password_needs_the_current_one_and_ends_sessions() {
+    let (app, _db) = setup().await;
+    let mut b = Browser::new(&app.base);
+    let signed_in = try_login(&mut b, PASSWORD).await;
+    assert_eq!(signed_in.status, 302, "{}", signed_in.body);
+    let code = query_param(&signed_in.location.unwrap(), "code").unwrap();
+    let tokens = exchange(&mut b, &ALPHA, &code, VERIFIER).await;
+    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
+    let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    let change = |current: &'static str, new: &'static str| {
+        let app = &app;
+        let bearer = bearer.clone();
+        async move {
+            awc::Client::default()
+                .post(format!("{}/api/v1/auth/password/change", app.base))
+                .insert_header(("Authorization", bearer))
+                .send_json(&serde_json::json!({"current_password": current, "new_password": new}))
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(change("not my password", "mật khẩu mới toanh").await, 403);
+    assert_eq!(change(PASSWORD, "ngắn").await, 400);
+    assert_eq!(change(PASSWORD, "mật khẩu mới toanh").await, 204);
+    let (status, _, _) = app
+        .call("GET", "/oauth/userinfo", &[("Authorization", &bearer)])
+        .await;
+    assert_eq!(status, 401, "the session ended");
+    b.cookies.remove("dvc_sso");
+    assert_eq!(try_login(&mut b, PASSWORD).await.status, 401);
+    assert_eq!(try_login(&mut b, "mật khẩu mới toanh").await.status, 302);
+}
