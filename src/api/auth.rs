@@ -495,3 +495,91 @@ pub async fn change_password(
     }
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmailBody {
+    new_email: String,
+    current_password: String,
+}
+
+/// Change one's e-mail address (Đổi địa chỉ thư): a link goes to the new address. Always 202
+/// once the password is right, whether or not the new address is free.
+#[utoipa::path(post, path = "/api/v1/auth/email/change", tag = "accounts", request_body = ChangeEmailBody,
+    responses((status = 202), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn change_email(
+    req: HttpRequest,
+    body: web::Json<ChangeEmailBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let (account, email) = bearer_account(&req, &state).await?;
+    let ChangeEmailBody {
+        new_email,
+        current_password,
+    } = body.into_inner();
+    let new_email = Email::parse(&new_email)
+        .map_err(|e| AppError::bad_request("invalid_email", e.to_string()))?;
+    let stored = state
+        .shared
+        .run(move |c| Ok(crate::auth::sso::find_login(c, &email)?.map(|l| l.password_hash)))
+        .await?;
+    let current = Password::attempt(&current_password);
+    let ok =
+        crate::auth::password::off_thread(move || password::verify(&current, stored.as_deref()))
+            .await?;
+    if !ok {
+        return Err(AppError::Forbidden);
+    }
+    let links = links(&state);
+    let ip = client_ip(&req);
+    state
+        .shared
+        .run(move |c| {
+            Ok(accounts::request_email_change(
+                c,
+                account,
+                &new_email,
+                &links,
+                ip.as_deref(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "check_your_email" })))
+}
+
+/// Confirm a new e-mail address with the link sent to it (Xác nhận địa chỉ thư mới). Ends every
+/// session of the account.
+#[utoipa::path(post, path = "/api/v1/auth/email/confirm", tag = "accounts", request_body = TokenBody,
+    responses((status = 204), (status = 400, body = Problem), (status = 429, body = Problem)))]
+pub async fn confirm_email(
+    req: HttpRequest,
+    body: web::Json<TokenBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let ip = client_ip(&req);
+    limit(&state, "token", ip.as_deref()).await?;
+    let token = body.into_inner().token;
+    token_shape(&token)?;
+    let ended = state
+        .shared
+        .run(move |c| {
+            let Some(account) = accounts::confirm_email_change(c, &token, ip.as_deref())? else {
+                return Ok(None);
+            };
+            Ok(Some(crate::auth::sso::end_account_sessions(c, account)?))
+        })
+        .await?
+        .ok_or_else(invalid_token)?;
+    let ttl = Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
+    for sid in ended {
+        crate::auth::revocation::revoke(
+            state.notifier.redis(),
+            &state.settings.redis.prefix,
+            sid,
+            ttl,
+        )
+        .await
+        .map_err(|e| AppError::Unavailable(e.into()))?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -35,6 +35,8 @@ use utoipa::OpenApi;
         auth::reset_password,
         auth::totp_enroll,
         auth::change_password,
+        auth::change_email,
+        auth::confirm_email,
         auth::totp_confirm,
         members::list,
         members::grant,
@@ -107,6 +109,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/password/forgot", web::post().to(auth::forgot_password))
                 .route("/password/reset", web::post().to(auth::reset_password))
                 .route("/password/change", web::post().to(auth::change_password))
+                .route("/email/change", web::post().to(auth::change_email))
+                .route("/email/confirm", web::post().to(auth::confirm_email))
                 .route("/totp", web::post().to(auth::totp_enroll))
                 .route("/totp/confirm", web::post().to(auth::totp_confirm)),
         )

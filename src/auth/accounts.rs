@@ -322,3 +322,108 @@ pub fn reset_password(
     )?;
     Ok(Some(account))
 }
+
+/// Starts a change of address: a link goes to the *new* address; nothing changes until it is
+/// used. Returns false when the new address already has an account (the caller answers the
+/// same either way).
+pub fn request_email_change(
+    conn: &mut PgConnection,
+    account: Uuid,
+    new_email: &Email,
+    links: &Links,
+    ip: Option<&str>,
+) -> QueryResult<bool> {
+    let taken: bool = diesel::select(diesel::dsl::exists(
+        accounts::table.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = lower(")
+                .bind::<diesel::sql_types::Text, _>(new_email.as_str())
+                .sql(")"),
+        ),
+    ))
+    .get_result(conn)?;
+    if taken {
+        audit(
+            conn,
+            Some(account),
+            None,
+            ip,
+            "email.change_taken",
+            serde_json::json!({}),
+        )?;
+        return Ok(false);
+    }
+    let (full_name, locale): (String, String) = accounts::table
+        .find(account)
+        .select((accounts::full_name, accounts::locale))
+        .first(conn)?;
+    let token = store_token(conn, account, "change_email", VERIFY_EMAIL_TTL)?;
+    diesel::update(account_tokens::table.filter(account_tokens::token_hash.eq(token_hash(&token))))
+        .set(account_tokens::new_email.eq(new_email.as_str()))
+        .execute(conn)?;
+    outbox::enqueue(
+        conn,
+        &NewMail {
+            tenant_id: None,
+            template: TemplateKey::AccountVerification,
+            locale: Locale::parse(&locale).unwrap_or_default(),
+            recipient: new_email.clone(),
+            payload: serde_json::json!({
+                "full_name": full_name,
+                "secret": { "link": format!("{}/confirm-email?token={token}", links.base.trim_end_matches('/')) },
+            }),
+            idempotency_key: format!("change-email:{}", Uuid::new_v4()),
+        },
+    )?;
+    audit(
+        conn,
+        Some(account),
+        None,
+        ip,
+        "email.change_requested",
+        serde_json::json!({}),
+    )?;
+    Ok(true)
+}
+
+/// Completes a change of address. `None` for an unknown, used or expired token, or when the
+/// address was taken meanwhile.
+pub fn confirm_email_change(
+    conn: &mut PgConnection,
+    token: &str,
+    ip: Option<&str>,
+) -> QueryResult<Option<Uuid>> {
+    let taken: Option<(Uuid, Option<String>)> = diesel::update(
+        account_tokens::table
+            .filter(account_tokens::token_hash.eq(token_hash(token)))
+            .filter(account_tokens::purpose.eq("change_email"))
+            .filter(account_tokens::used_at.is_null())
+            .filter(account_tokens::expires_at.gt(diesel::dsl::now)),
+    )
+    .set(account_tokens::used_at.eq(diesel::dsl::now))
+    .returning((account_tokens::account_id, account_tokens::new_email))
+    .get_result(conn)
+    .optional()?;
+    let Some((account, Some(new_email))) = taken else {
+        return Ok(None);
+    };
+    let changed = diesel::sql_query(
+        "UPDATE platform.accounts SET email = $2, email_verified_at = now(), updated_at = now()
+         WHERE id = $1 AND NOT EXISTS (
+             SELECT 1 FROM platform.accounts WHERE lower(email) = lower($2) AND id <> $1)",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(account)
+    .bind::<diesel::sql_types::Text, _>(&new_email)
+    .execute(conn)?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    audit(
+        conn,
+        Some(account),
+        None,
+        ip,
+        "email.changed",
+        serde_json::json!({}),
+    )?;
+    Ok(Some(account))
+}

@@ -1019,3 +1019,76 @@ async fn changing_the_password_needs_the_current_one_and_ends_sessions() {
     assert_eq!(try_login(&mut b, PASSWORD).await.status, 401);
     assert_eq!(try_login(&mut b, "mật khẩu mới toanh").await.status, 302);
 }
+
+#[actix_web::test]
+async fn changing_the_address_goes_through_a_link_to_the_new_one() {
+    let (app, db) = setup().await;
+    let mut b = Browser::new(&app.base);
+    let signed_in = try_login(&mut b, PASSWORD).await;
+    let code = query_param(&signed_in.location.unwrap(), "code").unwrap();
+    let tokens = exchange(&mut b, &ALPHA, &code, VERIFIER).await;
+    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
+    let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    let change = |new: &'static str, password: &'static str| {
+        let app = &app;
+        let bearer = bearer.clone();
+        async move {
+            awc::Client::default()
+                .post(format!("{}/api/v1/auth/email/change", app.base))
+                .insert_header(("Authorization", bearer))
+                .send_json(&serde_json::json!({"new_email": new, "current_password": password}))
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(change("dan.moi@example.vn", "wrong password!").await, 403);
+    assert_eq!(change("not an address", PASSWORD).await, 400);
+    // A taken address answers the same and sends nothing.
+    assert_eq!(change("canbo@example.vn", PASSWORD).await, 202);
+    assert_eq!(change("dan.moi@example.vn", PASSWORD).await, 202);
+    let outbox = |to: &str| {
+        db.scalar_i64(&format!(
+            "SELECT count(*) AS n FROM platform.outbox WHERE recipient = '{to}' AND payload::text LIKE '%confirm-email%'"
+        ))
+    };
+    assert_eq!(outbox("canbo@example.vn"), 0);
+    assert_eq!(outbox("dan.moi@example.vn"), 1);
+    // Nothing changed yet.
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.accounts WHERE email = 'dan@example.vn'"),
+        1
+    );
+    let link: String = {
+        use diesel::prelude::*;
+        use dvc::db::schema::outbox as o;
+        let payload: serde_json::Value = o::table
+            .filter(o::recipient.eq("dan.moi@example.vn"))
+            .select(o::payload)
+            .first(&mut db.conn())
+            .unwrap();
+        payload["secret"]["link"].as_str().unwrap().to_owned()
+    };
+    assert!(link.contains("/confirm-email?token="));
+    let token = link.rsplit('=').next().unwrap().to_owned();
+    let confirm = |token: String| {
+        let app = &app;
+        async move {
+            app.call_json(
+                "POST",
+                "/api/v1/auth/email/confirm",
+                &serde_json::json!({"token": token}),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(confirm(token.clone()).await, 204);
+    assert_eq!(confirm(token).await, 400, "the link works once");
+    assert_eq!(db.scalar_i64("SELECT count(*) AS n FROM platform.accounts WHERE email = 'dan.moi@example.vn' AND email_verified_at IS NOT NULL"), 1);
+    let (status, _, _) = app
+        .call("GET", "/oauth/userinfo", &[("Authorization", &bearer)])
+        .await;
+    assert_eq!(status, 401, "sessions ended with the change");
+}
