@@ -37,7 +37,7 @@ pub async fn discovery(state: web::Data<AppState>) -> HttpResponse {
         "revocation_endpoint": format!("{iss}/oauth/revoke"),
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["ES256"],
+        "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["none"],
         "scopes_supported": ["openid", "profile", "email"],
         "claims_supported": ["sub", "email", "email_verified", "name", "locale", "sid"],

@@ -11,7 +11,7 @@ use aes_gcm::{AeadCore, Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use diesel::prelude::*;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use std::collections::HashMap;
@@ -81,7 +81,25 @@ struct Generated {
     private_pem: String,
 }
 
-fn generate() -> Generated {
+/// The algorithms dvc signs with: ES256 for access tokens, RS256 for ID tokens (the OpenID
+/// Connect default every relying party supports).
+pub const ALGORITHMS: [Algorithm; 2] = [Algorithm::ES256, Algorithm::RS256];
+
+fn alg_name(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::RS256 => "RS256",
+        _ => "ES256",
+    }
+}
+
+fn generate(alg: Algorithm) -> Generated {
+    match alg {
+        Algorithm::RS256 => generate_rsa(),
+        _ => generate_ec(),
+    }
+}
+
+fn generate_ec() -> Generated {
     let secret = p256::SecretKey::random(&mut rand_core::OsRng);
     let point = secret.public_key().to_encoded_point(false);
     let (x, y) = (
@@ -109,13 +127,39 @@ fn generate() -> Generated {
     }
 }
 
-fn insert(conn: &mut PgConnection, master: &MasterKey, state: &str) -> QueryResult<String> {
-    let key = generate();
+fn generate_rsa() -> Generated {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    use rsa::traits::PublicKeyParts;
+    let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048)
+        .unwrap_or_else(|_| unreachable!("2048-bit RSA key generation"));
+    let kid = format!("rs256-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    let n = URL_SAFE_NO_PAD.encode(key.n().to_bytes_be());
+    let e = URL_SAFE_NO_PAD.encode(key.e().to_bytes_be());
+    let private_pem = key
+        .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+        .unwrap_or_else(|_| unreachable!("PKCS#1 encoding of an RSA key"))
+        .to_string();
+    Generated {
+        public_jwk: serde_json::json!({
+            "kty": "RSA", "n": n, "e": e, "kid": kid, "alg": "RS256", "use": "sig"
+        }),
+        kid,
+        private_pem,
+    }
+}
+
+fn insert(
+    conn: &mut PgConnection,
+    master: &MasterKey,
+    alg: Algorithm,
+    state: &str,
+) -> QueryResult<String> {
+    let key = generate(alg);
     let (sealed, nonce) = master.seal(key.private_pem.as_bytes());
     diesel::insert_into(signing_keys::table)
         .values((
             signing_keys::kid.eq(&key.kid),
-            signing_keys::alg.eq("ES256"),
+            signing_keys::alg.eq(alg_name(alg)),
             signing_keys::state.eq(state),
             signing_keys::public_jwk.eq(&key.public_jwk),
             signing_keys::private_key_enc.eq(sealed),
@@ -126,45 +170,52 @@ fn insert(conn: &mut PgConnection, master: &MasterKey, state: &str) -> QueryResu
     Ok(key.kid)
 }
 
-/// Moves every key one state along and creates a new `next`. On a fresh deployment it creates
-/// a `current` and a `next`. Returns the kid now signing.
+/// Moves every key one state along and creates a new `next`, for each algorithm. On a fresh
+/// deployment it creates a `current` and a `next`. Returns the ES256 kid now signing.
 pub fn rotate(conn: &mut PgConnection, master: &MasterKey) -> Result<String, KeyError> {
     conn.transaction(|conn| {
         // One rotation at a time, whichever process runs it.
         diesel::sql_query("LOCK TABLE platform.signing_keys IN EXCLUSIVE MODE").execute(conn)?;
-        let states: Vec<String> = signing_keys::table
-            .filter(signing_keys::state.ne("retired"))
-            .select(signing_keys::state)
-            .load(conn)?;
-        let set = |from: &str, to: &str, conn: &mut PgConnection| {
-            let target = signing_keys::table.filter(signing_keys::state.eq(from.to_owned()));
-            match to {
-                "retired" => diesel::update(target)
-                    .set((
-                        signing_keys::state.eq(to),
-                        signing_keys::retired_at.eq(diesel::dsl::now),
-                    ))
-                    .execute(conn),
-                "current" => diesel::update(target)
-                    .set((
-                        signing_keys::state.eq(to),
-                        signing_keys::activated_at.eq(diesel::dsl::now),
-                    ))
-                    .execute(conn),
-                _ => diesel::update(target)
-                    .set(signing_keys::state.eq(to))
-                    .execute(conn),
+        for alg in ALGORITHMS {
+            let name = alg_name(alg);
+            let states: Vec<String> = signing_keys::table
+                .filter(signing_keys::alg.eq(name))
+                .filter(signing_keys::state.ne("retired"))
+                .select(signing_keys::state)
+                .load(conn)?;
+            let set = |from: &str, to: &str, conn: &mut PgConnection| {
+                let target = signing_keys::table
+                    .filter(signing_keys::alg.eq(name))
+                    .filter(signing_keys::state.eq(from.to_owned()));
+                match to {
+                    "retired" => diesel::update(target)
+                        .set((
+                            signing_keys::state.eq(to),
+                            signing_keys::retired_at.eq(diesel::dsl::now),
+                        ))
+                        .execute(conn),
+                    "current" => diesel::update(target)
+                        .set((
+                            signing_keys::state.eq(to),
+                            signing_keys::activated_at.eq(diesel::dsl::now),
+                        ))
+                        .execute(conn),
+                    _ => diesel::update(target)
+                        .set(signing_keys::state.eq(to))
+                        .execute(conn),
+                }
+            };
+            set("previous", "retired", conn)?;
+            set("current", "previous", conn)?;
+            if states.iter().any(|s| s == "next") {
+                set("next", "current", conn)?;
+            } else {
+                insert(conn, master, alg, "current")?;
             }
-        };
-        set("previous", "retired", conn)?;
-        set("current", "previous", conn)?;
-        if states.iter().any(|s| s == "next") {
-            set("next", "current", conn)?;
-        } else {
-            insert(conn, master, "current")?;
+            insert(conn, master, alg, "next")?;
         }
-        insert(conn, master, "next")?;
         signing_keys::table
+            .filter(signing_keys::alg.eq("ES256"))
             .filter(signing_keys::state.eq("current"))
             .select(signing_keys::kid)
             .first(conn)
@@ -172,21 +223,21 @@ pub fn rotate(conn: &mut PgConnection, master: &MasterKey) -> Result<String, Key
     })
 }
 
-/// kid, state, public JWK, sealed private key, nonce.
-type StoredKey = (String, String, serde_json::Value, Vec<u8>, Vec<u8>);
+/// kid, alg, state, public JWK, sealed private key, nonce.
+type StoredKey = (String, String, String, serde_json::Value, Vec<u8>, Vec<u8>);
 
 /// The keys a process holds: the current signer (when the master key is known) and every
 /// published verifier.
 pub struct Keyring {
-    signer: Option<(String, EncodingKey)>,
-    verifiers: HashMap<String, DecodingKey>,
+    signers: HashMap<Algorithm, (String, EncodingKey)>,
+    verifiers: HashMap<String, (Algorithm, DecodingKey)>,
     jwks: serde_json::Value,
 }
 
 impl Keyring {
     pub fn empty() -> Self {
         Self {
-            signer: None,
+            signers: HashMap::new(),
             verifiers: HashMap::new(),
             jwks: serde_json::json!({ "keys": [] }),
         }
@@ -199,6 +250,7 @@ impl Keyring {
             .order(signing_keys::created_at.desc())
             .select((
                 signing_keys::kid,
+                signing_keys::alg,
                 signing_keys::state,
                 signing_keys::public_jwk,
                 signing_keys::private_key_enc,
@@ -207,35 +259,52 @@ impl Keyring {
             .load(conn)?;
         let mut ring = Self::empty();
         let mut published = Vec::new();
-        for (kid, state, jwk, sealed, nonce) in rows {
+        for (kid, alg, state, jwk, sealed, nonce) in rows {
+            let alg = if alg == "RS256" {
+                Algorithm::RS256
+            } else {
+                Algorithm::ES256
+            };
             let invalid = |e: String| KeyError::Invalid(kid.clone(), e);
             let parsed: jsonwebtoken::jwk::Jwk =
                 serde_json::from_value(jwk.clone()).map_err(|e| invalid(e.to_string()))?;
             let decoding = DecodingKey::from_jwk(&parsed).map_err(|e| invalid(e.to_string()))?;
-            ring.verifiers.insert(kid.clone(), decoding);
+            ring.verifiers.insert(kid.clone(), (alg, decoding));
             published.push(jwk);
             if state == "current"
                 && let Some(master) = master
             {
                 let pem = master.open(&sealed, &nonce)?;
-                let encoding =
-                    EncodingKey::from_ec_pem(&pem).map_err(|e| invalid(e.to_string()))?;
-                ring.signer = Some((kid, encoding));
+                let encoding = match alg {
+                    Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem),
+                    _ => EncodingKey::from_ec_pem(&pem),
+                }
+                .map_err(|e| invalid(e.to_string()))?;
+                ring.signers.insert(alg, (kid, encoding));
             }
         }
         ring.jwks = serde_json::json!({ "keys": published });
         Ok(ring)
     }
 
+    /// The current ES256 signer (access tokens).
     pub fn signer(&self) -> Result<(&str, &EncodingKey), KeyError> {
-        self.signer
-            .as_ref()
+        self.signer_for(Algorithm::ES256)
+    }
+
+    pub fn signer_for(&self, alg: Algorithm) -> Result<(&str, &EncodingKey), KeyError> {
+        self.signers
+            .get(&alg)
             .map(|(kid, key)| (kid.as_str(), key))
             .ok_or(KeyError::NoCurrentKey)
     }
 
-    pub fn verifier(&self, kid: &str) -> Option<&DecodingKey> {
-        self.verifiers.get(kid)
+    /// The published key `kid`, only if it is a key of `alg`.
+    pub fn verifier(&self, kid: &str, alg: Algorithm) -> Option<&DecodingKey> {
+        self.verifiers
+            .get(kid)
+            .filter(|(a, _)| *a == alg)
+            .map(|(_, key)| key)
     }
 
     /// The JSON Web Key Set to publish.
@@ -271,7 +340,7 @@ mod tests {
 
     #[test]
     fn generated_keys_sign_and_verify_through_their_jwk() {
-        let key = generate();
+        let key = generate(Algorithm::ES256);
         let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.public_jwk).unwrap();
         let decoding = DecodingKey::from_jwk(&jwk).unwrap();
         let encoding = EncodingKey::from_ec_pem(key.private_pem.as_bytes()).unwrap();

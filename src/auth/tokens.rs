@@ -76,7 +76,7 @@ pub fn verify(
     let key = header
         .kid
         .as_deref()
-        .and_then(|kid| ring.verifier(kid))
+        .and_then(|kid| ring.verifier(kid, Algorithm::ES256))
         .ok_or(TokenError::UnknownKey)?;
     let mut validation = Validation::new(Algorithm::ES256);
     validation.set_issuer(&[issuer]);
@@ -104,9 +104,10 @@ pub struct IdClaims {
     pub sid: Uuid,
 }
 
+/// ID tokens are RS256, OpenID Connect's default that every relying party supports.
 pub fn issue_id_token(ring: &Keyring, claims: &IdClaims) -> Result<String, TokenError> {
-    let (kid, key) = ring.signer()?;
-    let mut header = Header::new(Algorithm::ES256);
+    let (kid, key) = ring.signer_for(Algorithm::RS256)?;
+    let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.to_owned());
     header.typ = Some("JWT".to_owned());
     jsonwebtoken::encode(&header, claims, key).map_err(|e| TokenError::Invalid(e.to_string()))

@@ -77,7 +77,15 @@ fn tokens_verify_and_every_forgery_is_rejected() {
     );
     rejected.push(("alg none", none));
     // HS256 keyed with the public key, the classic confusion attack
-    let public = serde_json::to_vec(&ring.jwks()["keys"][0]).unwrap();
+    let public = serde_json::to_vec(
+        ring.jwks()["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["alg"] == "ES256")
+            .unwrap(),
+    )
+    .unwrap();
     let mut hs = Header::new(Algorithm::HS256);
     hs.kid = Some(kid.to_owned());
     hs.typ = Some("at+jwt".into());
@@ -189,11 +197,13 @@ fn rotation_publishes_before_signing_and_verifies_after() {
     let (k1, _) = first.signer().unwrap();
     let k1 = k1.to_owned();
     // current and next are both published; next does not sign yet.
+    // The access-token (ES256) keys; RS256 ID-token keys rotate alongside.
     let kids = |ring: &Keyring| -> Vec<String> {
         ring.jwks()["keys"]
             .as_array()
             .unwrap()
             .iter()
+            .filter(|k| k["alg"] == "ES256")
             .map(|k| k["kid"].as_str().unwrap().to_owned())
             .collect()
     };
@@ -231,8 +241,9 @@ fn rotation_publishes_before_signing_and_verifies_after() {
     assert!(Keyring::load(&mut db.conn(), Some(&wrong)).is_err());
     let list = String::from_utf8_lossy(&run(&["keys", "list"], false).stdout).to_string();
     assert_eq!(
+        // One retired key per algorithm.
         list.lines().filter(|l| l.contains("retired")).count(),
-        1,
+        2,
         "{list}"
     );
 }
@@ -249,7 +260,14 @@ async fn an_independent_verifier_accepts_our_tokens_from_the_jwks_alone() {
     .await;
     let (status, _, jwks) = app.get(None, "/.well-known/jwks.json").await;
     assert_eq!(status, 200);
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    let algs: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap())
+        .collect();
+    assert_eq!(algs.iter().filter(|a| **a == "ES256").count(), 2);
+    assert_eq!(algs.iter().filter(|a| **a == "RS256").count(), 2);
     assert!(
         jwks.to_string().find("\"d\"").is_none(),
         "no private parts in the JWKS"

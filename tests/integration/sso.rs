@@ -297,6 +297,7 @@ async fn sign_in_once_and_the_second_portal_signs_in_silently() {
     let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
     let alpha_token = tokens["access_token"].as_str().unwrap().to_owned();
     let id_token = tokens["id_token"].as_str().unwrap().to_owned();
+    let id_token_for_check = id_token.clone();
     // A code works once.
     let again = exchange(&mut b, &ALPHA, &code, verifier).await;
     assert_eq!(again.status, 400);
@@ -353,6 +354,29 @@ async fn sign_in_once_and_the_second_portal_signs_in_silently() {
         .call("GET", "/api/v1/me", &[("Host", "alpha.localhost")])
         .await;
     assert_eq!(status, 401);
+
+    // The ID token is RS256 (OpenID Connect's default), verifiable from the JWKS alone.
+    let header = jsonwebtoken::decode_header(&id_token_for_check).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    let (_, _, jwks) = app.get(None, "/.well-known/jwks.json").await;
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header.kid.clone().unwrap().as_str())
+        .unwrap();
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[ALPHA.client_id]);
+    validation.set_issuer(&["http://localhost:8080"]);
+    let id_claims = jsonwebtoken::decode::<serde_json::Value>(
+        &id_token_for_check,
+        &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(id_claims["nonce"], "n-0S6_WzA2Mj");
 
     let (status, _, info) = app
         .call(
