@@ -39,6 +39,37 @@ async fn limit(state: &AppState, bucket: &str, ip: Option<&str>) -> Result<(), A
     }
 }
 
+/// Reset mails per e-mail address.
+const PER_ACCOUNT_RESETS: Quota = Quota {
+    limit: 5,
+    period: Duration::from_secs(3600),
+};
+
+/// A limit keyed by an e-mail address (lowercased, hashed: no addresses in Redis keys).
+pub(crate) async fn per_account(
+    state: &AppState,
+    bucket: &str,
+    email: &str,
+    quota: Quota,
+) -> Result<(), AppError> {
+    use sha2::{Digest, Sha256};
+    let subject: String = Sha256::digest(email.to_lowercase().as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    match state.rate_limiter.check(bucket, &subject, quota).await {
+        Ok(None) => Ok(()),
+        Ok(Some(wait)) => Err(AppError::TooManyRequests {
+            retry_after_secs: wait.as_secs().max(1),
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "rate limit unavailable");
+            Ok(())
+        }
+    }
+}
+
 fn links(state: &AppState) -> Links {
     Links {
         base: state.settings.auth.issuer.clone(),
@@ -240,6 +271,9 @@ pub async fn forgot_password(
     let tenant = tenant_id(&state, body.tenant.as_deref())?;
     let email = Email::parse(&body.email)
         .map_err(|e| AppError::bad_request("invalid_email", e.to_string()))?;
+    // Per address too: nobody gets a mailbox flooded with reset mails from many IPs. Applied to
+    // any address alike, so it tells nothing about which have accounts.
+    per_account(&state, "forgot-account", email.as_str(), PER_ACCOUNT_RESETS).await?;
     let links = links(&state);
     state
         .shared

@@ -321,6 +321,18 @@ pub async fn login(
             });
         }
     }
+    // Per account as well, whatever the address: sign-in attempts on one account from many
+    // places are slowed down together (the lockout below is per account *and* address).
+    super::auth::per_account(
+        &state,
+        "login-account",
+        email.trim(),
+        Quota {
+            limit: 60,
+            period: Duration::from_secs(60),
+        },
+    )
+    .await?;
     let lookup_email = email.trim().to_owned();
     let found = state
         .shared

@@ -364,3 +364,27 @@ async fn the_rate_limit_holds_across_two_server_instances() {
     // each instance sees). A slow run may earn a token or two back (one every 2 s).
     assert!((8..=10).contains(&limited), "{limited}");
 }
+
+#[actix_web::test]
+async fn reset_mails_to_one_address_are_limited_whoever_asks() {
+    let t = Auth::start().await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let (status, _) = t
+            .post(
+                "/api/v1/auth/password/forgot",
+                serde_json::json!({"email": "victim@example.vn"}),
+            )
+            .await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [202, 202, 202, 202, 202, 429]);
+    // Another address is not affected.
+    let (status, _) = t
+        .post(
+            "/api/v1/auth/password/forgot",
+            serde_json::json!({"email": "other@example.vn"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+}

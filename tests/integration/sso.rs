@@ -32,6 +32,19 @@ impl Browser {
         }
     }
 
+    /// A browser on another machine: its connections come from `ip` (any 127.x address works
+    /// on loopback), so the server sees a different client address.
+    fn from_address(base: &str, ip: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            client: awc::Client::builder()
+                .disable_redirects()
+                .local_address(ip.parse().unwrap())
+                .finish(),
+            cookies: HashMap::new(),
+        }
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies
             .iter()
@@ -1115,4 +1128,46 @@ async fn changing_the_address_goes_through_a_link_to_the_new_one() {
         .call("GET", "/oauth/userinfo", &[("Authorization", &bearer)])
         .await;
     assert_eq!(status, 401, "sessions ended with the change");
+}
+
+#[actix_web::test]
+async fn an_attacker_guessing_from_one_address_cannot_lock_the_owner_out_from_another() {
+    let (app, db) = setup().await;
+    let mut attacker = Browser::from_address(&app.base, "127.0.0.2");
+    let mut owner = Browser::from_address(&app.base, "127.0.0.3");
+    for _ in 0..8 {
+        let r = try_login(&mut attacker, "guess guess guess").await;
+        assert!(r.status == 401 || r.status == 429, "{}", r.status);
+    }
+    // The attacker's address is locked out of the account, even with the right password...
+    assert_eq!(try_login(&mut attacker, PASSWORD).await.status, 429);
+    // ...the owner, elsewhere, is not.
+    assert_eq!(try_login(&mut owner, PASSWORD).await.status, 302);
+    assert!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.audit_log WHERE action = 'login.failed' AND ip = '127.0.0.2'")
+            >= 5
+    );
+}
+
+#[actix_web::test]
+async fn concurrent_refreshes_inside_the_grace_window_both_succeed() {
+    let (app, _db) = setup().await;
+    let mut b = Browser::new(&app.base);
+    let tokens = sign_in(&mut b, &app.db, &ALPHA, VERIFIER).await;
+    let token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", token.as_str()),
+        ("client_id", ALPHA.client_id),
+    ];
+    let client = awc::Client::default();
+    let one = client
+        .post(format!("{}/oauth/token", app.base))
+        .send_form(&form);
+    let two = client
+        .post(format!("{}/oauth/token", app.base))
+        .send_form(&form);
+    let (one, two) = futures_util::future::join(one, two).await;
+    assert_eq!(one.unwrap().status().as_u16(), 200);
+    assert_eq!(two.unwrap().status().as_u16(), 200);
 }
