@@ -476,10 +476,33 @@ pub async fn login(
     {
         tracing::warn!(error = %e, "login lockout unavailable");
     }
+    let issuer_for_mail = state.settings.auth.issuer.trim_end_matches('/').to_owned();
     let session = state
         .shared
         .run(move |c| {
-            // One transaction (SharedDb::run): the session and its audit entry together.
+            // One transaction (SharedDb::run): the session, its audit entry and any mail.
+            if sso::is_new_device(c, account, user_agent.as_deref())?
+                && let Some(p) = sso::profile(c, account)?
+                && let Ok(recipient) = crate::mail::Email::parse(&p.email)
+            {
+                crate::mail::outbox::enqueue(
+                    c,
+                    &crate::mail::outbox::NewMail {
+                        tenant_id: None,
+                        template: crate::mail::TemplateKey::NewDeviceSignIn,
+                        locale: crate::locale::Locale::parse(&p.locale).unwrap_or_default(),
+                        recipient,
+                        payload: serde_json::json!({
+                            "full_name": p.full_name,
+                            "device": user_agent.as_deref().unwrap_or("?").chars().take(120).collect::<String>(),
+                            "ip": ip.as_deref().unwrap_or("?"),
+                            "time": chrono::Utc::now().format("%d/%m/%Y %H:%M UTC").to_string(),
+                            "link": format!("{}/reset-password", issuer_for_mail),
+                        }),
+                        idempotency_key: format!("new-device:{}", Uuid::new_v4()),
+                    },
+                )?;
+            }
             let s = sso::create_session(c, account, ip.as_deref(), user_agent.as_deref(), mfa)?;
             accounts::audit(
                 c,

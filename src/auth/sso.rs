@@ -407,3 +407,26 @@ pub fn register_tenant_portal(
     )?;
     Ok(client_id)
 }
+
+/// Is this the first sign-in from this device (user agent) for an account that signed in
+/// before? Then the owner should hear of it. Checked before the new session is stored.
+pub fn is_new_device(
+    conn: &mut PgConnection,
+    account: Uuid,
+    user_agent: Option<&str>,
+) -> QueryResult<bool> {
+    let agent: String = user_agent.unwrap_or("").chars().take(300).collect();
+    let earlier: i64 = sso_sessions::table
+        .filter(sso_sessions::account_id.eq(account))
+        .count()
+        .get_result(conn)?;
+    if earlier == 0 {
+        return Ok(false);
+    }
+    let same: i64 = sso_sessions::table
+        .filter(sso_sessions::account_id.eq(account))
+        .filter(sso_sessions::user_agent.eq(agent))
+        .count()
+        .get_result(conn)?;
+    Ok(same == 0)
+}

@@ -32,6 +32,18 @@ impl Browser {
         }
     }
 
+    /// A browser that introduces itself as `agent`.
+    fn with_agent(base: &str, agent: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            client: awc::Client::builder()
+                .disable_redirects()
+                .add_default_header(("User-Agent", agent.to_owned()))
+                .finish(),
+            cookies: HashMap::new(),
+        }
+    }
+
     /// A browser on another machine: its connections come from `ip` (any 127.x address works
     /// on loopback), so the server sees a different client address.
     fn from_address(base: &str, ip: &str) -> Self {
@@ -1170,4 +1182,23 @@ async fn concurrent_refreshes_inside_the_grace_window_both_succeed() {
     let (one, two) = futures_util::future::join(one, two).await;
     assert_eq!(one.unwrap().status().as_u16(), 200);
     assert_eq!(two.unwrap().status().as_u16(), 200);
+}
+
+#[actix_web::test]
+async fn a_sign_in_from_a_new_device_is_reported_by_mail() {
+    let (app, db) = setup().await;
+    let count = || {
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.outbox WHERE template = 'new_device_sign_in' AND recipient = 'dan@example.vn'",
+        )
+    };
+    let mut laptop = Browser::with_agent(&app.base, "Mozilla/5.0 (X11; Linux) Firefox/140");
+    assert_eq!(try_login(&mut laptop, PASSWORD).await.status, 302);
+    assert_eq!(count(), 0, "the first sign-in ever is not news");
+    laptop.get("/oauth/logout").await;
+    assert_eq!(try_login(&mut laptop, PASSWORD).await.status, 302);
+    assert_eq!(count(), 0, "same device again");
+    let mut phone = Browser::with_agent(&app.base, "Mozilla/5.0 (Android 15) Chrome/150 Mobile");
+    assert_eq!(try_login(&mut phone, PASSWORD).await.status, 302);
+    assert_eq!(count(), 1);
 }
