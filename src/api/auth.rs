@@ -39,6 +39,23 @@ async fn limit(state: &AppState, bucket: &str, ip: Option<&str>) -> Result<(), A
     }
 }
 
+/// Revokes the ended sessions' unexpired access tokens on every instance (through Redis, for
+/// as long as such a token can live).
+pub(crate) async fn revoke_sessions(state: &AppState, sessions: Vec<Uuid>) -> Result<(), AppError> {
+    let ttl = Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
+    for sid in sessions {
+        crate::auth::revocation::revoke(
+            state.notifier.redis(),
+            &state.settings.redis.prefix,
+            sid,
+            ttl,
+        )
+        .await
+        .map_err(|e| AppError::Unavailable(e.into()))?;
+    }
+    Ok(())
+}
+
 /// Reset mails per e-mail address.
 const PER_ACCOUNT_RESETS: Quota = Quota {
     limit: 5,
@@ -339,17 +356,7 @@ pub async fn reset_password(
     {
         tracing::warn!(error = %e, "could not clear sign-in locks");
     }
-    let ttl = Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
-    for sid in ended {
-        crate::auth::revocation::revoke(
-            state.notifier.redis(),
-            &state.settings.redis.prefix,
-            sid,
-            ttl,
-        )
-        .await
-        .map_err(|e| AppError::Unavailable(e.into()))?;
-    }
+    revoke_sessions(&state, ended).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -516,17 +523,7 @@ pub async fn change_password(
             Ok(crate::auth::sso::end_account_sessions(c, account)?)
         })
         .await?;
-    let ttl = Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
-    for sid in ended {
-        crate::auth::revocation::revoke(
-            state.notifier.redis(),
-            &state.settings.redis.prefix,
-            sid,
-            ttl,
-        )
-        .await
-        .map_err(|e| AppError::Unavailable(e.into()))?;
-    }
+    revoke_sessions(&state, ended).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -604,16 +601,6 @@ pub async fn confirm_email(
         })
         .await?
         .ok_or_else(invalid_token)?;
-    let ttl = Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
-    for sid in ended {
-        crate::auth::revocation::revoke(
-            state.notifier.redis(),
-            &state.settings.redis.prefix,
-            sid,
-            ttl,
-        )
-        .await
-        .map_err(|e| AppError::Unavailable(e.into()))?;
-    }
+    revoke_sessions(&state, ended).await?;
     Ok(HttpResponse::NoContent().finish())
 }

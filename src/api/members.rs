@@ -108,7 +108,7 @@ pub async fn grant(
         .await?;
     let granted = match granted {
         Some(sessions) => {
-            end_sessions(&state, sessions).await?;
+            super::auth::revoke_sessions(&state, sessions).await?;
             true
         }
         None => false,
@@ -158,25 +158,9 @@ pub async fn revoke(
         .await?;
     match removed {
         Some(sessions) => {
-            end_sessions(&state, sessions).await?;
+            super::auth::revoke_sessions(&state, sessions).await?;
             Ok(HttpResponse::NoContent().finish())
         }
         None => Err(AppError::NotFound { what: "membership" }),
     }
-}
-
-/// Revokes the ended sessions' access tokens on every instance.
-async fn end_sessions(state: &AppState, sessions: Vec<Uuid>) -> Result<(), AppError> {
-    let ttl = std::time::Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
-    for sid in sessions {
-        crate::auth::revocation::revoke(
-            state.notifier.redis(),
-            &state.settings.redis.prefix,
-            sid,
-            ttl,
-        )
-        .await
-        .map_err(|e| AppError::Unavailable(e.into()))?;
-    }
-    Ok(())
 }

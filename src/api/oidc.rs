@@ -800,16 +800,7 @@ pub async fn logout(
             })
             .await?;
         if ended.is_some() {
-            // Access tokens live `access_token_ttl_secs` (plus verification leeway).
-            let ttl = Duration::from_secs(state.settings.auth.access_token_ttl_secs + 60);
-            crate::auth::revocation::revoke(
-                state.notifier.redis(),
-                &state.settings.redis.prefix,
-                session,
-                ttl,
-            )
-            .await
-            .map_err(|e| AppError::Unavailable(e.into()))?;
+            super::auth::revoke_sessions(&state, vec![session]).await?;
         }
     }
     let clear = Cookie::build(SESSION_COOKIE, "")
