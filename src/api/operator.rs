@@ -8,44 +8,70 @@ use crate::mail::outbox;
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::future::{Ready, ready};
 use utoipa::{IntoParams, ToSchema};
 
-/// Proof that the request carries the operator token.
+/// Proof that the caller is a platform operator: either a signed-in account holding the
+/// `operator` role in a session opened with its second factor, or (for automation) the bearer
+/// token whose SHA-256 is configured in `operator.api_token_sha256`.
 pub struct Operator;
 
 impl FromRequest for Operator {
     type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(check(req))
-    }
-}
-
-fn check(req: &HttpRequest) -> Result<Operator, AppError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
-    let Some(expected) = state.settings.operator.api_token_sha256.as_deref() else {
-        return Err(AppError::NotFound { what: "route" });
-    };
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(AppError::Unauthorized)?;
-    let digest = hex(&Sha256::digest(token.as_bytes()));
-    if constant_time_eq(
-        digest.as_bytes(),
-        expected.trim().to_ascii_lowercase().as_bytes(),
-    ) {
-        Ok(Operator)
-    } else {
-        Err(AppError::Unauthorized)
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
+            let token = token.ok_or(AppError::Unauthorized)?;
+            if let Some(expected) = state.settings.operator.api_token_sha256.as_deref() {
+                let digest = hex(&Sha256::digest(token.as_bytes()));
+                if constant_time_eq(
+                    digest.as_bytes(),
+                    expected.trim().to_ascii_lowercase().as_bytes(),
+                ) {
+                    return Ok(Operator);
+                }
+            }
+            let claims = crate::auth::tokens::verify_any_audience(
+                &state.keyring(),
+                &token,
+                state.settings.auth.issuer.trim_end_matches('/'),
+            )
+            .map_err(|_| AppError::Unauthorized)?;
+            let revoked = crate::auth::revocation::is_revoked(
+                state.notifier.redis(),
+                &state.settings.redis.prefix,
+                claims.sid,
+            )
+            .await
+            .map_err(|e| AppError::Unavailable(e.into()))?;
+            if revoked {
+                return Err(AppError::Unauthorized);
+            }
+            let allowed = state
+                .shared
+                .run(move |c| {
+                    Ok(crate::auth::roles::is_operator(c, claims.sub)?
+                        && crate::auth::sso::session_mfa(c, claims.sid)?)
+                })
+                .await?;
+            if allowed {
+                Ok(Operator)
+            } else {
+                Err(AppError::Forbidden)
+            }
+        })
     }
 }
 

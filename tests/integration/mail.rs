@@ -730,7 +730,7 @@ async fn operators_see_and_retry_the_outbox_through_the_api_with_the_worker_in_p
 }
 
 #[actix_web::test]
-async fn the_operator_api_is_off_without_a_token() {
+async fn the_operator_api_needs_an_operator() {
     let app = crate::common::TestApp::with_two_tenants(1, 1).await;
     let (status, _, _) = app
         .call(
@@ -739,7 +739,7 @@ async fn the_operator_api_is_off_without_a_token() {
             &[("Authorization", "Bearer anything")],
         )
         .await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 401, "an unknown token is nobody");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

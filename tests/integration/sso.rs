@@ -1202,3 +1202,45 @@ async fn a_sign_in_from_a_new_device_is_reported_by_mail() {
     assert_eq!(try_login(&mut phone, PASSWORD).await.status, 302);
     assert_eq!(count(), 1);
 }
+
+#[actix_web::test]
+async fn operators_reach_the_operator_api_with_their_sso_token() {
+    let (app, db) = setup().await;
+    {
+        use diesel::prelude::*;
+        use dvc::db::schema::accounts as a;
+        let canbo: uuid::Uuid = a::table
+            .filter(a::email.eq("canbo@example.vn"))
+            .select(a::id)
+            .first(&mut db.conn())
+            .unwrap();
+        dvc::auth::roles::grant_operator(&mut db.conn(), canbo).unwrap();
+    }
+    let mut b = Browser::new(&app.base);
+    let operator = sign_in(&mut b, &app.db, &ALPHA, VERIFIER).await;
+    let bearer = format!("Bearer {}", operator["access_token"].as_str().unwrap());
+    let (status, _, counts) = app
+        .call(
+            "GET",
+            "/api/v1/operator/outbox",
+            &[("Authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(status, 200, "{counts}");
+    assert!(counts.is_array());
+    // A citizen's valid token is not enough.
+    let mut other = Browser::new(&app.base);
+    let signed_in = try_login(&mut other, PASSWORD).await;
+    let code = query_param(&signed_in.location.unwrap(), "code").unwrap();
+    let tokens = exchange(&mut other, &ALPHA, &code, VERIFIER).await;
+    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
+    let citizen = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    let (status, _, _) = app
+        .call(
+            "GET",
+            "/api/v1/operator/outbox",
+            &[("Authorization", &citizen)],
+        )
+        .await;
+    assert_eq!(status, 403);
+}
