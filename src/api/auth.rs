@@ -20,23 +20,38 @@ fn client_ip(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
 }
 
-async fn limit(state: &AppState, bucket: &str, ip: Option<&str>) -> Result<(), AppError> {
-    let Some(ip) = ip else { return Ok(()) };
-    let quota = Quota {
-        limit: state.settings.auth.per_ip_per_minute.max(1),
-        period: Duration::from_secs(60),
-    };
-    match state.rate_limiter.check(bucket, ip, quota).await {
+/// One quota check: 429 with `Retry-After` when over. While Redis is away the limit is not
+/// enforced: being able to sign up and sign in matters more.
+async fn enforce(
+    state: &AppState,
+    bucket: &str,
+    subject: &str,
+    quota: Quota,
+) -> Result<(), AppError> {
+    match state.rate_limiter.check(bucket, subject, quota).await {
         Ok(None) => Ok(()),
         Ok(Some(wait)) => Err(AppError::TooManyRequests {
             retry_after_secs: wait.as_secs().max(1),
         }),
         Err(e) => {
-            // Availability of sign-up matters more than the limit while Redis is away.
             tracing::warn!(error = %e, "rate limit unavailable");
             Ok(())
         }
     }
+}
+
+/// The per-address limit (`auth.per_ip_per_minute`) of a bucket.
+pub(crate) async fn limit(
+    state: &AppState,
+    bucket: &str,
+    ip: Option<&str>,
+) -> Result<(), AppError> {
+    let Some(ip) = ip else { return Ok(()) };
+    let quota = Quota {
+        limit: state.settings.auth.per_ip_per_minute.max(1),
+        period: Duration::from_secs(60),
+    };
+    enforce(state, bucket, ip, quota).await
 }
 
 /// Revokes the ended sessions' unexpired access tokens on every instance (through Redis, for
@@ -75,16 +90,24 @@ pub(crate) async fn per_account(
         .take(16)
         .map(|b| format!("{b:02x}"))
         .collect();
-    match state.rate_limiter.check(bucket, &subject, quota).await {
-        Ok(None) => Ok(()),
-        Ok(Some(wait)) => Err(AppError::TooManyRequests {
-            retry_after_secs: wait.as_secs().max(1),
-        }),
-        Err(e) => {
-            tracing::warn!(error = %e, "rate limit unavailable");
-            Ok(())
-        }
-    }
+    enforce(state, bucket, &subject, quota).await
+}
+
+/// 403 unless `attempt` is the account's current password (checked off the worker threads).
+async fn check_current_password(
+    state: &AppState,
+    email: String,
+    attempt: &str,
+) -> Result<(), AppError> {
+    let stored = state
+        .shared
+        .run(move |c| Ok(crate::auth::sso::find_login(c, &email)?.map(|l| l.password_hash)))
+        .await?;
+    let attempt = Password::attempt(attempt);
+    let ok =
+        crate::auth::password::off_thread(move || password::verify(&attempt, stored.as_deref()))
+            .await?;
+    ok.then_some(()).ok_or(AppError::Forbidden)
 }
 
 fn links(state: &AppState) -> Links {
@@ -486,20 +509,8 @@ pub async fn change_password(
     } = body.into_inner();
     let new_password = Password::parse(&new_password, &email)
         .map_err(|e| AppError::bad_request("weak_password", e.to_string()))?;
-    let lookup = email.clone();
-    let stored = state
-        .shared
-        .run(move |c| Ok(crate::auth::sso::find_login(c, &lookup)?.map(|l| l.password_hash)))
-        .await?;
-    let current = Password::attempt(&current_password);
-    let (ok, hash) = crate::auth::password::off_thread(move || {
-        let ok = password::verify(&current, stored.as_deref());
-        (ok, ok.then(|| password::hash(&new_password)))
-    })
-    .await?;
-    let (true, Some(hash)) = (ok, hash) else {
-        return Err(AppError::Forbidden);
-    };
+    check_current_password(&state, email, &current_password).await?;
+    let hash = crate::auth::password::off_thread(move || password::hash(&new_password)).await?;
     let ip = client_ip(&req);
     let ended = state
         .shared
@@ -550,17 +561,7 @@ pub async fn change_email(
     } = body.into_inner();
     let new_email = Email::parse(&new_email)
         .map_err(|e| AppError::bad_request("invalid_email", e.to_string()))?;
-    let stored = state
-        .shared
-        .run(move |c| Ok(crate::auth::sso::find_login(c, &email)?.map(|l| l.password_hash)))
-        .await?;
-    let current = Password::attempt(&current_password);
-    let ok =
-        crate::auth::password::off_thread(move || password::verify(&current, stored.as_deref()))
-            .await?;
-    if !ok {
-        return Err(AppError::Forbidden);
-    }
+    check_current_password(&state, email, &current_password).await?;
     let links = links(&state);
     let ip = client_ip(&req);
     state

@@ -310,17 +310,7 @@ pub async fn login(
         ));
     }
     let ip = req.peer_addr().map(|a| a.ip().to_string());
-    if let Some(ip) = &ip {
-        let quota = Quota {
-            limit: state.settings.auth.per_ip_per_minute.max(1),
-            period: Duration::from_secs(60),
-        };
-        if let Ok(Some(wait)) = state.rate_limiter.check("login", ip, quota).await {
-            return Err(AppError::TooManyRequests {
-                retry_after_secs: wait.as_secs().max(1),
-            });
-        }
-    }
+    super::auth::limit(&state, "login", ip.as_deref()).await?;
     // Per account as well, whatever the address: sign-in attempts on one account from many
     // places are slowed down together (the lockout below is per account *and* address).
     super::auth::per_account(

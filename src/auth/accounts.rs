@@ -82,8 +82,13 @@ fn store_token(
     Ok(token)
 }
 
-/// Consumes a token: succeeds once, before it expires.
-fn consume_token(conn: &mut PgConnection, token: &str, purpose: &str) -> QueryResult<Option<Uuid>> {
+/// Consumes a token: succeeds once, before it expires. Returns its account and, for a change
+/// of address, the new address.
+fn consume_token(
+    conn: &mut PgConnection,
+    token: &str,
+    purpose: &str,
+) -> QueryResult<Option<(Uuid, Option<String>)>> {
     diesel::update(
         account_tokens::table
             .filter(account_tokens::token_hash.eq(token_hash(token)))
@@ -92,7 +97,7 @@ fn consume_token(conn: &mut PgConnection, token: &str, purpose: &str) -> QueryRe
             .filter(account_tokens::expires_at.gt(diesel::dsl::now)),
     )
     .set(account_tokens::used_at.eq(diesel::dsl::now))
-    .returning(account_tokens::account_id)
+    .returning((account_tokens::account_id, account_tokens::new_email))
     .get_result(conn)
     .optional()
 }
@@ -213,7 +218,7 @@ pub fn verify_email(
     token: &str,
     ip: Option<&str>,
 ) -> QueryResult<Option<Uuid>> {
-    let Some(account) = consume_token(conn, token, "verify_email")? else {
+    let Some((account, _)) = consume_token(conn, token, "verify_email")? else {
         return Ok(None);
     };
     diesel::update(accounts::table.find(account))
@@ -294,7 +299,7 @@ pub fn reset_password(
     new_hash: &str,
     ip: Option<&str>,
 ) -> QueryResult<Option<Uuid>> {
-    let Some(account) = consume_token(conn, token, "reset_password")? else {
+    let Some((account, _)) = consume_token(conn, token, "reset_password")? else {
         return Ok(None);
     };
     diesel::update(accounts::table.find(account))
@@ -392,17 +397,7 @@ pub fn confirm_email_change(
     token: &str,
     ip: Option<&str>,
 ) -> QueryResult<Option<Uuid>> {
-    let taken: Option<(Uuid, Option<String>)> = diesel::update(
-        account_tokens::table
-            .filter(account_tokens::token_hash.eq(token_hash(token)))
-            .filter(account_tokens::purpose.eq("change_email"))
-            .filter(account_tokens::used_at.is_null())
-            .filter(account_tokens::expires_at.gt(diesel::dsl::now)),
-    )
-    .set(account_tokens::used_at.eq(diesel::dsl::now))
-    .returning((account_tokens::account_id, account_tokens::new_email))
-    .get_result(conn)
-    .optional()?;
+    let taken = consume_token(conn, token, "change_email")?;
     let Some((account, Some(new_email))) = taken else {
         return Ok(None);
     };

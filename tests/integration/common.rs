@@ -225,21 +225,19 @@ impl TestApp {
         let req = self
             .client
             .request(method, format!("{}{}", self.base, path));
-        let mut resp = req.send_json(body).await.expect("request");
-        let status = resp.status().as_u16();
-        let ctype = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = resp.body().limit(8 << 20).await.expect("body");
-        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        (status, ctype, json)
+        Self::read(req.send_json(body).await.expect("request")).await
     }
 
     async fn answer(req: awc::ClientRequest) -> (u16, String, serde_json::Value) {
-        let mut resp = req.send().await.expect("request");
+        Self::read(req.send().await.expect("request")).await
+    }
+
+    /// Status, content type and JSON body (null when the body is not JSON).
+    async fn read<S>(mut resp: awc::ClientResponse<S>) -> (u16, String, serde_json::Value)
+    where
+        S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>>
+            + Unpin,
+    {
         let status = resp.status().as_u16();
         let ctype = resp
             .headers()

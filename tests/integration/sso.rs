@@ -851,6 +851,16 @@ async fn try_login(b: &mut Browser, password: &str) -> Reply {
     b.post_form("/oauth/authorize", &refs).await
 }
 
+/// Signs the citizen in through the form and returns `Bearer <access token>` for alpha.
+async fn citizen_bearer(b: &mut Browser) -> String {
+    let signed_in = try_login(b, PASSWORD).await;
+    assert_eq!(signed_in.status, 302, "{}", signed_in.body);
+    let code = query_param(&signed_in.location.unwrap(), "code").unwrap();
+    let tokens = exchange(b, &ALPHA, &code, VERIFIER).await;
+    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
+    format!("Bearer {}", tokens["access_token"].as_str().unwrap())
+}
+
 #[actix_web::test]
 async fn guessing_locks_briefly_and_a_password_reset_lifts_it() {
     let (app, db) = setup().await;
@@ -1037,12 +1047,7 @@ async fn officials_get_their_roles_only_with_a_second_factor() {
 async fn changing_the_password_needs_the_current_one_and_ends_sessions() {
     let (app, _db) = setup().await;
     let mut b = Browser::new(&app.base);
-    let signed_in = try_login(&mut b, PASSWORD).await;
-    assert_eq!(signed_in.status, 302, "{}", signed_in.body);
-    let code = query_param(&signed_in.location.unwrap(), "code").unwrap();
-    let tokens = exchange(&mut b, &ALPHA, &code, VERIFIER).await;
-    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
-    let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    let bearer = citizen_bearer(&mut b).await;
     let change = |current: &'static str, new: &'static str| {
         let app = &app;
         let bearer = bearer.clone();
@@ -1073,11 +1078,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_sessions() {
 async fn changing_the_address_goes_through_a_link_to_the_new_one() {
     let (app, db) = setup().await;
     let mut b = Browser::new(&app.base);
-    let signed_in = try_login(&mut b, PASSWORD).await;
-    let code = query_param(&signed_in.location.unwrap(), "code").unwrap();
-    let tokens = exchange(&mut b, &ALPHA, &code, VERIFIER).await;
-    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
-    let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    let bearer = citizen_bearer(&mut b).await;
     let change = |new: &'static str, password: &'static str| {
         let app = &app;
         let bearer = bearer.clone();
@@ -1230,11 +1231,7 @@ async fn operators_reach_the_operator_api_with_their_sso_token() {
     assert!(counts.is_array());
     // A citizen's valid token is not enough.
     let mut other = Browser::new(&app.base);
-    let signed_in = try_login(&mut other, PASSWORD).await;
-    let code = query_param(&signed_in.location.unwrap(), "code").unwrap();
-    let tokens = exchange(&mut other, &ALPHA, &code, VERIFIER).await;
-    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
-    let citizen = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
+    let citizen = citizen_bearer(&mut other).await;
     let (status, _, _) = app
         .call(
             "GET",
