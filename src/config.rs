@@ -17,6 +17,71 @@ pub struct Settings {
     pub mail: MailSettings,
     pub operator: OperatorSettings,
     pub auth: AuthSettings,
+    pub dossiers: DossierSettings,
+    pub sync: SyncSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DossierSettings {
+    /// Directory of the local-disk attachment store.
+    pub storage_root: String,
+    /// Largest submission (form plus every file), in MiB; each document has its own limit too.
+    pub max_request_mb: u32,
+    /// A dossier with at most this many working days left is "due soon".
+    pub due_soon_days: u32,
+    /// Public status lookups per client address and minute.
+    pub lookup_per_minute: u32,
+    /// Local hour (Vietnam time, 0–23) after which the worker mails each officer the day's
+    /// overdue digest (once a day, whatever the number of workers).
+    pub digest_hour: u32,
+}
+
+impl Default for DossierSettings {
+    fn default() -> Self {
+        Self {
+            storage_root: "var/attachments".into(),
+            max_request_mb: 50,
+            due_soon_days: 2,
+            lookup_per_minute: 10,
+            digest_hour: 7,
+        }
+    }
+}
+
+/// Upward sync: dossier events pushed to parent tenants and the national portal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SyncSettings {
+    /// Secret from which each tenant's webhook signing key is derived
+    /// (`DVC__SYNC__SECRET`, environment only). Unset: no events are queued.
+    pub secret: Option<String>,
+    /// Where this deployment's own tenants receive events (default: `auth.issuer`).
+    pub receiver_base: Option<String>,
+    /// The national portal's receiving endpoint, if this deployment reports to it.
+    pub national_url: Option<String>,
+    /// Its shared secret (`DVC__SYNC__NATIONAL_SECRET`).
+    pub national_secret: Option<String>,
+    /// Signed events older (or newer) than this are refused as replays.
+    pub replay_window_secs: u64,
+    /// Delivery attempts before an event is parked as failed.
+    pub max_attempts: u32,
+    /// Longest wait between two attempts (the wait doubles from one second).
+    pub max_backoff_secs: u64,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            receiver_base: None,
+            national_url: None,
+            national_secret: None,
+            replay_window_secs: 300,
+            max_attempts: 12,
+            max_backoff_secs: 600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -228,6 +293,8 @@ impl Default for Settings {
             mail: MailSettings::default(),
             operator: OperatorSettings::default(),
             auth: AuthSettings::default(),
+            dossiers: DossierSettings::default(),
+            sync: SyncSettings::default(),
         }
     }
 }

@@ -8,6 +8,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+pub use crate::services::forms::FieldError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("tenant not found")]
@@ -28,6 +30,14 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("invalid request: {detail}")]
     BadRequest { code: &'static str, detail: String },
+    /// Input that parsed but breaks the rules (a form against its schema, an attachment
+    /// against its document): every field error at once.
+    #[error("validation failed")]
+    Invalid { errors: Vec<FieldError> },
+    #[error("conflict: {detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("payload too large: {detail}")]
+    TooLarge { detail: String },
     #[error("service temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -58,6 +68,9 @@ impl AppError {
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Forbidden => "forbidden",
             Self::BadRequest { code, .. } => code,
+            Self::Invalid { .. } => "validation_failed",
+            Self::Conflict { code, .. } => code,
+            Self::TooLarge { .. } => "payload_too_large",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -84,6 +97,15 @@ impl AppError {
                 "Too many requests, please retry later",
             ),
             Self::BadRequest { .. } => ("Yêu cầu không hợp lệ", "Invalid request"),
+            Self::Invalid { .. } => (
+                "Dữ liệu chưa hợp lệ, vui lòng kiểm tra các trường được nêu",
+                "Some fields are invalid",
+            ),
+            Self::Conflict { .. } => (
+                "Dữ liệu đã thay đổi hoặc thao tác không còn phù hợp, vui lòng tải lại",
+                "Conflict with the current state; reload and retry",
+            ),
+            Self::TooLarge { .. } => ("Dữ liệu gửi lên quá lớn", "Payload too large"),
             Self::Unavailable(_) => (
                 "Dịch vụ tạm thời không khả dụng, vui lòng thử lại sau",
                 "Service temporarily unavailable, please retry",
@@ -96,7 +118,9 @@ impl AppError {
     fn public_detail(&self) -> Option<String> {
         match self {
             Self::InvalidTenant(d) => Some(d.clone()),
-            Self::BadRequest { detail, .. } => Some(detail.clone()),
+            Self::BadRequest { detail, .. }
+            | Self::Conflict { detail, .. }
+            | Self::TooLarge { detail } => Some(detail.clone()),
             Self::NotFound { what } => Some(format!("{what} not found")),
             _ => None,
         }
@@ -111,6 +135,10 @@ impl AppError {
             status: self.status_code().as_u16(),
             code: self.code(),
             detail: self.public_detail(),
+            errors: match self {
+                Self::Invalid { errors } => Some(errors.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -128,6 +156,9 @@ pub struct Problem {
     pub code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Field-level errors (`validation_failed`), each with a JSON Pointer to the field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
 }
 
 impl ResponseError for AppError {
@@ -141,6 +172,9 @@ impl ResponseError for AppError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::InvalidTenant(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

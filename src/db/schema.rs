@@ -196,6 +196,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    platform.dossier_index (tenant_id, dossier_id) {
+        tenant_id -> Uuid,
+        dossier_id -> Uuid,
+        account_id -> Uuid,
+        code -> Text,
+        procedure_code -> Text,
+        procedure_name -> Text,
+        status -> Text,
+        submitted_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform.webhook_outbox (id) {
+        id -> Int8,
+        tenant_id -> Uuid,
+        endpoint -> Text,
+        url -> Text,
+        ordering_key -> Text,
+        event_id -> Uuid,
+        body -> Jsonb,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(dossier_index -> tenants (tenant_id));
 diesel::joinable!(tenant_domains -> tenants (tenant_id));
 diesel::joinable!(tenant_schema_state -> tenants (tenant_id));
 diesel::joinable!(outbox -> tenants (tenant_id));
@@ -213,7 +247,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     sso_sessions,
     oauth_codes,
     refresh_tokens,
-    account_totp
+    account_totp,
+    dossier_index,
+    webhook_outbox
 );
 diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(memberships -> accounts (account_id));
@@ -242,9 +278,133 @@ pub mod tenant {
             search_text -> Text,
             created_at -> Timestamptz,
             updated_at -> Timestamptz,
+            form_schema -> Text,
+            decide_role -> Text,
+            inherited_from -> Nullable<Text>,
+        }
+    }
+
+    diesel::table! {
+        dossier_sequences (day) {
+            day -> Date,
+            last -> Int4,
+        }
+    }
+
+    diesel::table! {
+        dossiers (id) {
+            id -> Uuid,
+            code -> Text,
+            procedure_code -> Text,
+            applicant_id -> Nullable<Uuid>,
+            applicant_name -> Text,
+            applicant_email -> Nullable<Text>,
+            locale -> Text,
+            lookup_hash -> Bytea,
+            channel -> Text,
+            form_data -> Jsonb,
+            fee_vnd -> Int8,
+            status -> Text,
+            version -> Int4,
+            assignee_id -> Nullable<Uuid>,
+            submitted_at -> Timestamptz,
+            received_at -> Nullable<Timestamptz>,
+            due_date -> Nullable<Date>,
+            paused_on -> Nullable<Date>,
+            missing -> Jsonb,
+            resolved_at -> Nullable<Timestamptz>,
+            returned_at -> Nullable<Timestamptz>,
+            result_note -> Nullable<Text>,
+            updated_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
+        dossier_events (id) {
+            id -> Int8,
+            dossier_id -> Uuid,
+            seq -> Int4,
+            actor_id -> Nullable<Uuid>,
+            actor_role -> Text,
+            from_status -> Nullable<Text>,
+            to_status -> Text,
+            note -> Nullable<Text>,
+            details -> Jsonb,
+            at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
+        attachments (id) {
+            id -> Uuid,
+            dossier_id -> Uuid,
+            document_index -> Nullable<Int4>,
+            file_name -> Text,
+            media_type -> Text,
+            size_bytes -> Int8,
+            sha256 -> Text,
+            storage_key -> Text,
+            uploaded_by -> Nullable<Uuid>,
+            created_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
+        feedback (dossier_id) {
+            dossier_id -> Uuid,
+            rating -> Int2,
+            comment -> Nullable<Text>,
+            created_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
+        stats_daily (day, procedure_code) {
+            day -> Date,
+            procedure_code -> Text,
+            received -> Int4,
+            received_online -> Int4,
+            resolved -> Int4,
+            resolved_on_time -> Int4,
+            processing_seconds -> Int8,
+            rating_sum -> Int4,
+            rating_count -> Int4,
+        }
+    }
+
+    diesel::table! {
+        child_dossiers (source_tenant, dossier_code) {
+            source_tenant -> Text,
+            dossier_code -> Text,
+            procedure_code -> Text,
+            status -> Text,
+            last_seq -> Int4,
+            submitted_at -> Timestamptz,
+            due_date -> Nullable<Date>,
+            updated_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
+        sync_inbox (event_id) {
+            event_id -> Uuid,
+            source_tenant -> Text,
+            received_at -> Timestamptz,
         }
     }
 
     diesel::joinable!(procedures -> fields (field_code));
-    diesel::allow_tables_to_appear_in_same_query!(fields, procedures);
+    diesel::joinable!(dossiers -> procedures (procedure_code));
+    diesel::joinable!(dossier_events -> dossiers (dossier_id));
+    diesel::joinable!(attachments -> dossiers (dossier_id));
+    diesel::joinable!(feedback -> dossiers (dossier_id));
+    diesel::allow_tables_to_appear_in_same_query!(
+        fields,
+        procedures,
+        dossiers,
+        dossier_events,
+        attachments,
+        feedback,
+        stats_daily
+    );
 }

@@ -1,4 +1,13 @@
-//! Public-service domain: procedures and (later) dossiers, workflow, calendar and statistics.
+//! Public-service domain: the catalog, dossiers and their workflow, the working-day calendar,
+//! forms, attachments, statistics, reminders and upward sync.
 
+pub mod attachments;
+pub mod calendar;
 pub mod catalog;
+pub mod dossiers;
+pub mod forms;
+pub mod reminders;
+pub mod stats;
+pub mod storage;
+pub mod sync;
 pub mod text;

@@ -12,6 +12,7 @@ use crate::db::PgPool;
 use crate::db::schema::{tenant_domains, tenant_schema_state, tenants};
 use crate::db::tenant_db::enter_tenant_schema;
 use crate::services::catalog::store::{self, FieldUpsert, ProcedureUpsert};
+use crate::services::dossiers::workflow::DecideRole;
 use diesel::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
@@ -260,6 +261,12 @@ fn apply_one(
                 fee_vnd: i64::from(p.fee_vnd),
                 documents: serde_json::to_value(&p.documents)?,
                 active: p.active,
+                // Validated with the file; an error here cannot happen after validation.
+                form_schema: p
+                    .form_schema_json()
+                    .map_err(|e| serde_json::Error::io(std::io::Error::other(e)))?,
+                decide_role: p.decide_role.map_or(DecideRole::Leader, |d| d.0),
+                inherited_from: None,
             })
         })
         .collect::<Result<Vec<_>, serde_json::Error>>()?;

@@ -4,6 +4,8 @@
 use super::model::TenantKind;
 use super::names::{HostName, TenantCode, TenantSlug};
 use crate::services::catalog::{FieldCode, OnlineLevel, ProcedureCode};
+use crate::services::dossiers::workflow::DecideRole;
+use crate::services::forms::FormSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -103,6 +105,35 @@ pub struct ProcedureSpec {
     pub documents: Vec<DocumentSpec>,
     #[serde(default = "yes")]
     pub active: bool,
+    /// Who approves or rejects: `leader` (default) or `officer`.
+    #[serde(default)]
+    pub decide_role: Option<DecideRoleSpec>,
+    /// The application form, a JSON Schema subset written as TOML (see docs/tenants.md).
+    #[serde(default)]
+    pub form_schema: Option<toml::Value>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "String")]
+pub struct DecideRoleSpec(pub DecideRole);
+
+impl TryFrom<String> for DecideRoleSpec {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        DecideRole::parse(&s)
+            .map(Self)
+            .ok_or_else(|| format!("decide_role `{s}`: expected `leader` or `officer`"))
+    }
+}
+
+impl ProcedureSpec {
+    /// The form schema as JSON (what the database and the API hold).
+    pub fn form_schema_json(&self) -> Result<serde_json::Value, String> {
+        match &self.form_schema {
+            None => Ok(serde_json::json!({})),
+            Some(v) => serde_json::to_value(v).map_err(|e| e.to_string()),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -117,6 +148,10 @@ pub struct DocumentSpec {
     pub name_en: Option<Text>,
     #[serde(default = "yes")]
     pub required: bool,
+    #[serde(default = "crate::services::attachments::default_accept")]
+    pub accept: Vec<crate::services::attachments::FileKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_size_mb: Option<u32>,
 }
 
 /// Online level, accepting the legacy "mức độ 3/4" spellings.
@@ -423,6 +458,15 @@ fn validate_catalog(f: &TenantFile) -> Vec<FileError> {
             errors.push(f.error_at(
                 p.span(),
                 format!("procedure `{}` is declared twice", proc.code),
+            ));
+        }
+        let schema = proc
+            .form_schema_json()
+            .and_then(|raw| FormSchema::parse(&raw).map_err(|e| e.to_string()));
+        if let Err(e) = schema {
+            errors.push(f.error_at(
+                p.span(),
+                format!("procedure `{}`: form_schema: {e}", proc.code),
             ));
         }
         if !field_codes.contains(&proc.field) {

@@ -75,6 +75,34 @@ impl Registry {
         all
     }
 
+    /// The tenant's ancestors, nearest first (bounded, so a corrupt cycle cannot loop).
+    pub fn ancestors(&self, id: Uuid) -> Vec<Uuid> {
+        let snap = self.current();
+        let mut out = Vec::new();
+        let mut next = snap.by_id.get(&id).and_then(|t| t.parent_id);
+        while let Some(p) = next {
+            if out.contains(&p) || out.len() > 16 {
+                break;
+            }
+            out.push(p);
+            next = snap.by_id.get(&p).and_then(|t| t.parent_id);
+        }
+        out
+    }
+
+    /// Every tenant below `id` (children, their children, …), sorted by slug.
+    pub fn descendants(&self, id: Uuid) -> Vec<Arc<Tenant>> {
+        let snap = self.current();
+        let mut out: Vec<_> = snap
+            .by_id
+            .values()
+            .filter(|t| t.id != id && self.ancestors(t.id).contains(&id))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.slug.cmp(&b.slug));
+        out
+    }
+
     /// Replaces the whole snapshot with what the database holds now.
     pub fn reload(&self, conn: &mut PgConnection) -> QueryResult<usize> {
         let loaded = load_all(conn)?;

@@ -103,10 +103,20 @@ pub struct RequiredDocument {
     pub name_en: Option<String>,
     #[serde(default = "yes")]
     pub required: bool,
+    /// File types accepted for this document (default: pdf, jpeg, png).
+    #[serde(default = "crate::services::attachments::default_accept")]
+    pub accept: Vec<crate::services::attachments::FileKind>,
+    /// Largest file accepted, in MiB (default 10).
+    #[serde(default = "default_max_size_mb")]
+    pub max_size_mb: u32,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn default_max_size_mb() -> u32 {
+    crate::services::attachments::DEFAULT_MAX_SIZE_MB
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -132,6 +142,14 @@ pub struct Procedure {
     /// Fee in đồng.
     pub fee_vnd: i64,
     pub documents: Vec<RequiredDocument>,
+    /// The application form (JSON Schema subset with Vietnamese titles); `{}` for none.
+    #[schema(value_type = Object)]
+    pub form_schema: serde_json::Value,
+    /// Who approves or rejects: `leader` (default) or `officer`.
+    pub decide_role: crate::services::dossiers::workflow::DecideRole,
+    /// Slug of the parent tenant whose procedure this one adapts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inherited_from: Option<String>,
     #[serde(skip)]
     pub search_text: String,
 }
@@ -221,6 +239,9 @@ mod tests {
             processing_days: 5,
             fee_vnd: 0,
             documents: vec![],
+            form_schema: serde_json::json!({}),
+            decide_role: crate::services::dossiers::workflow::DecideRole::Leader,
+            inherited_from: None,
             search_text: fold(&format!("{code} {name}")),
         }
     }

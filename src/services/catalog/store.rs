@@ -3,6 +3,7 @@
 
 use super::{FieldRef, OnlineLevel, Procedure, ProcedurePage, ProcedureQuery, RequiredDocument};
 use crate::db::schema::tenant::{fields, procedures};
+use crate::services::dossiers::workflow::DecideRole;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Int4, Int8, Jsonb, Nullable, Text};
 
@@ -12,7 +13,7 @@ pub const PAGE_SQL: &str = "\
 WITH matched AS (
     SELECT p.code, p.name_vi, p.name_en, p.field_code, f.name_vi AS field_name_vi,
            f.name_en AS field_name_en, p.online_level, p.processing_days, p.fee_vnd,
-           p.documents, p.search_text
+           p.documents, p.search_text, p.form_schema, p.decide_role, p.inherited_from
     FROM procedures p JOIN fields f ON f.code = p.field_code
     WHERE p.active
       AND ($1::text IS NULL OR p.field_code = $1)
@@ -48,6 +49,12 @@ struct PageRow {
     documents: Option<serde_json::Value>,
     #[diesel(sql_type = Nullable<Text>)]
     search_text: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    form_schema: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    decide_role: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    inherited_from: Option<String>,
 }
 
 /// Columns of one procedure with its field, as read from the database.
@@ -63,11 +70,33 @@ type ProcedureColumns = (
     i64,
     serde_json::Value,
     String,
+    String,
+    String,
+    Option<String>,
 );
 
 fn to_procedure(c: ProcedureColumns) -> QueryResult<Procedure> {
-    let (code, name, name_en, field_code, field_name, field_name_en, level, days, fee, docs, st) =
-        c;
+    let (
+        code,
+        name,
+        name_en,
+        field_code,
+        field_name,
+        field_name_en,
+        level,
+        days,
+        fee,
+        docs,
+        st,
+        form_schema,
+        decide,
+        inherited_from,
+    ) = c;
+    let form_schema: serde_json::Value = serde_json::from_str(&form_schema)
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    let decide_role = DecideRole::parse(&decide).ok_or_else(|| {
+        diesel::result::Error::DeserializationError(format!("decide role {decide}").into())
+    })?;
     let online_level = OnlineLevel::parse(&level).ok_or_else(|| {
         diesel::result::Error::DeserializationError(format!("online level {level}").into())
     })?;
@@ -86,6 +115,9 @@ fn to_procedure(c: ProcedureColumns) -> QueryResult<Procedure> {
         processing_days: days,
         fee_vnd: fee,
         documents,
+        form_schema,
+        decide_role,
+        inherited_from,
         search_text: st,
     })
 }
@@ -108,6 +140,9 @@ impl PageRow {
             self.fee_vnd.ok_or_else(missing)?,
             self.documents.ok_or_else(missing)?,
             self.search_text.ok_or_else(missing)?,
+            self.form_schema.ok_or_else(missing)?,
+            self.decide_role.ok_or_else(missing)?,
+            self.inherited_from,
         ))
         .map(Some)
     }
@@ -148,6 +183,9 @@ fn columns() -> (
     procedures::fee_vnd,
     procedures::documents,
     procedures::search_text,
+    procedures::form_schema,
+    procedures::decide_role,
+    procedures::inherited_from,
 ) {
     (
         procedures::code,
@@ -161,6 +199,9 @@ fn columns() -> (
         procedures::fee_vnd,
         procedures::documents,
         procedures::search_text,
+        procedures::form_schema,
+        procedures::decide_role,
+        procedures::inherited_from,
     )
 }
 
@@ -208,6 +249,9 @@ pub struct ProcedureUpsert<'a> {
     pub fee_vnd: i64,
     pub documents: serde_json::Value,
     pub active: bool,
+    pub form_schema: serde_json::Value,
+    pub decide_role: DecideRole,
+    pub inherited_from: Option<&'a str>,
 }
 
 /// Creates or updates fields and procedures; never deletes.
@@ -259,6 +303,9 @@ pub fn upsert(
                     procedures::documents.eq(&p.documents),
                     procedures::active.eq(p.active),
                     procedures::search_text.eq(search_text),
+                    procedures::form_schema.eq(p.form_schema.to_string()),
+                    procedures::decide_role.eq(p.decide_role.as_str()),
+                    procedures::inherited_from.eq(p.inherited_from),
                 )
             })
             .collect();
@@ -276,6 +323,9 @@ pub fn upsert(
                 procedures::documents.eq(excluded(procedures::documents)),
                 procedures::active.eq(excluded(procedures::active)),
                 procedures::search_text.eq(excluded(procedures::search_text)),
+                procedures::form_schema.eq(excluded(procedures::form_schema)),
+                procedures::decide_role.eq(excluded(procedures::decide_role)),
+                procedures::inherited_from.eq(excluded(procedures::inherited_from)),
                 procedures::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;

@@ -1,0 +1,2 @@
+DROP TABLE platform.webhook_outbox;
+DROP TABLE platform.dossier_index;

@@ -1,0 +1,12 @@
+DROP TABLE sync_inbox;
+DROP TABLE child_dossiers;
+DROP TABLE stats_daily;
+DROP TABLE feedback;
+DROP TABLE attachments;
+DROP TABLE dossier_events;
+DROP FUNCTION dossier_events_append_only();
+DROP TABLE dossiers;
+DROP TABLE dossier_sequences;
+ALTER TABLE procedures DROP COLUMN inherited_from;
+ALTER TABLE procedures DROP COLUMN decide_role;
+ALTER TABLE procedures DROP COLUMN form_schema;

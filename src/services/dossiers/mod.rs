@@ -1,0 +1,200 @@
+//! Dossiers (hồ sơ): submission, the status machine, deadlines, tracking and feedback.
+//!
+//! `workflow` and `code` are pure; `store` runs inside a tenant-scoped transaction and writes
+//! the dossier, its event, the statistics, the mail and the upward-sync rows together, so an
+//! accepted change is never half-recorded.
+
+pub mod code;
+pub mod store;
+pub mod workflow;
+
+use crate::services::attachments::FileKind;
+use crate::services::calendar::Timeliness;
+use crate::services::storage::StorageKey;
+use chrono::{DateTime, NaiveDate, Utc};
+pub use code::DossierCode;
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa::ToSchema;
+use uuid::Uuid;
+pub use workflow::{Action, Actor, DecideRole, Status};
+
+/// Everything a dossier transaction needs to know about where it runs, owned so it can move
+/// onto the blocking pool.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub tenant_id: Uuid,
+    pub tenant_slug: String,
+    pub tenant_code: String,
+    /// Base of links in mail (the public origin of the portal).
+    pub links_base: String,
+    pub due_soon_days: u32,
+    /// Where dossier events are pushed (parent tenant, national portal).
+    pub sync_targets: Arc<Vec<crate::services::sync::Target>>,
+}
+
+impl Scope {
+    pub fn dossier_link(&self, code: &str) -> String {
+        format!(
+            "{}/t/{}/ho-so/{}",
+            self.links_base.trim_end_matches('/'),
+            self.tenant_slug,
+            code
+        )
+    }
+}
+
+/// Who is acting, as the SSO token says.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub account: Uuid,
+    pub officer: bool,
+    pub leader: bool,
+}
+
+/// A file already written to storage, to be recorded with the dossier.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub document_index: Option<i32>,
+    pub file_name: String,
+    pub kind: FileKind,
+    pub size: i64,
+    pub sha256: String,
+    pub key: StorageKey,
+}
+
+/// A submission that passed validation.
+#[derive(Debug, Clone)]
+pub struct NewDossier {
+    pub procedure_code: String,
+    pub applicant: Uuid,
+    pub phone_digits: String,
+    pub form_data: serde_json::Value,
+    pub files: Vec<StoredFile>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DossierSummary {
+    #[schema(example = "HNI-261128-0007")]
+    pub code: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub status: Status,
+    pub status_label: &'static str,
+    pub status_label_en: &'static str,
+    pub submitted_at: DateTime<Utc>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub due_date: Option<NaiveDate>,
+    /// `on_time`, `due_soon` or `overdue`; absent until the dossier is received.
+    #[schema(value_type = Option<String>)]
+    pub timeliness: Option<Timeliness>,
+    pub assignee_id: Option<Uuid>,
+    /// Send it back with an action: a stale value gets 409.
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttachmentInfo {
+    pub id: Uuid,
+    pub document_index: Option<i32>,
+    pub file_name: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventView {
+    pub seq: i32,
+    pub at: DateTime<Utc>,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
+    pub actor_role: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DossierDetail {
+    #[serde(flatten)]
+    pub summary: DossierSummary,
+    pub applicant_name: String,
+    pub channel: String,
+    pub fee_vnd: i64,
+    #[schema(value_type = Object)]
+    pub form_data: serde_json::Value,
+    /// What the officer asked to supplement (while `supplement_requested`).
+    pub missing: Vec<String>,
+    pub result_note: Option<String>,
+    pub attachments: Vec<AttachmentInfo>,
+    pub events: Vec<EventView>,
+    /// Actions the caller may take now.
+    pub actions: Vec<Action>,
+    pub rating: Option<i16>,
+}
+
+/// What anyone holding the code and the applicant's phone may see: no names, no form data.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicStatus {
+    pub code: String,
+    pub procedure_name: String,
+    pub status: Status,
+    pub status_label: &'static str,
+    pub status_label_en: &'static str,
+    pub submitted_at: DateTime<Utc>,
+    pub due_date: Option<NaiveDate>,
+    #[schema(value_type = Option<String>)]
+    pub timeliness: Option<Timeliness>,
+    pub timeline: Vec<TimelineStep>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TimelineStep {
+    pub status: Status,
+    pub at: DateTime<Utc>,
+}
+
+/// One row of a citizen's dossiers across every tenant.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MyDossier {
+    pub tenant: String,
+    pub code: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub status: Status,
+    pub status_label: &'static str,
+    pub submitted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An action request as the store takes it.
+#[derive(Debug, Clone)]
+pub struct ActionRequest {
+    pub action: Action,
+    pub version: i32,
+    pub note: Option<String>,
+    /// What is missing (request_supplement only; required there).
+    pub missing: Vec<String>,
+    /// New form data with a resubmission (already validated against the schema).
+    pub form_data: Option<serde_json::Value>,
+    pub files: Vec<StoredFile>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkOutcome {
+    Done,
+    Conflict,
+    NotFound,
+    Forbidden,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BulkResult {
+    pub code: String,
+    pub outcome: BulkOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}

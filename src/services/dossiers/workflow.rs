@@ -1,0 +1,397 @@
+//! The dossier status machine (pure): which action moves a dossier from which status, and who
+//! may take it.
+//!
+//! ```text
+//! submitted → received → in_review → (supplement_requested ⇄ resubmitted) → approved | rejected → returned
+//! submitted → withdrawn (by the applicant, before it is received)
+//! ```
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Submitted,
+    Received,
+    InReview,
+    SupplementRequested,
+    Resubmitted,
+    Approved,
+    Rejected,
+    Returned,
+    Withdrawn,
+}
+
+impl Status {
+    pub const ALL: [Status; 9] = [
+        Self::Submitted,
+        Self::Received,
+        Self::InReview,
+        Self::SupplementRequested,
+        Self::Resubmitted,
+        Self::Approved,
+        Self::Rejected,
+        Self::Returned,
+        Self::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Received => "received",
+            Self::InReview => "in_review",
+            Self::SupplementRequested => "supplement_requested",
+            Self::Resubmitted => "resubmitted",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Returned => "returned",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// Vietnamese label shown to citizens and officers.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Self::Submitted => "Đã nộp, chờ tiếp nhận",
+            Self::Received => "Đã tiếp nhận",
+            Self::InReview => "Đang giải quyết",
+            Self::SupplementRequested => "Yêu cầu bổ sung",
+            Self::Resubmitted => "Đã bổ sung",
+            Self::Approved => "Đã có kết quả (chấp thuận)",
+            Self::Rejected => "Đã có kết quả (từ chối)",
+            Self::Returned => "Đã trả kết quả",
+            Self::Withdrawn => "Đã rút hồ sơ",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::Submitted => "Submitted, awaiting receipt",
+            Self::Received => "Received",
+            Self::InReview => "In review",
+            Self::SupplementRequested => "Supplement requested",
+            Self::Resubmitted => "Supplement provided",
+            Self::Approved => "Decided (approved)",
+            Self::Rejected => "Decided (rejected)",
+            Self::Returned => "Result returned",
+            Self::Withdrawn => "Withdrawn",
+        }
+    }
+
+    /// The decision has been made (the legal clock stops here).
+    pub fn is_resolved(self) -> bool {
+        matches!(self, Self::Approved | Self::Rejected | Self::Returned)
+    }
+
+    /// Nothing more will happen to the dossier.
+    pub fn is_closed(self) -> bool {
+        matches!(self, Self::Returned | Self::Withdrawn)
+    }
+
+    /// Officers still owe work on it (it belongs in their inbox).
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            Self::Approved | Self::Rejected | Self::Returned | Self::Withdrawn
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Receive,
+    StartReview,
+    RequestSupplement,
+    Resubmit,
+    Approve,
+    Reject,
+    Return,
+    Withdraw,
+}
+
+impl Action {
+    pub const ALL: [Action; 8] = [
+        Self::Receive,
+        Self::StartReview,
+        Self::RequestSupplement,
+        Self::Resubmit,
+        Self::Approve,
+        Self::Reject,
+        Self::Return,
+        Self::Withdraw,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Receive => "receive",
+            Self::StartReview => "start_review",
+            Self::RequestSupplement => "request_supplement",
+            Self::Resubmit => "resubmit",
+            Self::Approve => "approve",
+            Self::Reject => "reject",
+            Self::Return => "return",
+            Self::Withdraw => "withdraw",
+        }
+    }
+
+    /// The statuses the action starts from, and where it leads.
+    fn edge(self) -> (&'static [Status], Status) {
+        use Status::*;
+        match self {
+            Self::Receive => (&[Submitted], Received),
+            Self::StartReview => (&[Received, Resubmitted], InReview),
+            Self::RequestSupplement => (&[InReview], SupplementRequested),
+            Self::Resubmit => (&[SupplementRequested], Resubmitted),
+            Self::Approve => (&[InReview], Approved),
+            Self::Reject => (&[InReview], Rejected),
+            Self::Return => (&[Approved, Rejected], Returned),
+            Self::Withdraw => (&[Submitted], Withdrawn),
+        }
+    }
+
+    pub fn target(self) -> Status {
+        self.edge().1
+    }
+}
+
+/// Who decides a procedure's dossiers (set per procedure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecideRole {
+    Officer,
+    Leader,
+}
+
+impl DecideRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Officer => "officer",
+            Self::Leader => "leader",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "officer" => Some(Self::Officer),
+            "leader" => Some(Self::Leader),
+            _ => None,
+        }
+    }
+}
+
+/// What the acting person is to this dossier in this tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Actor {
+    pub is_applicant: bool,
+    pub officer: bool,
+    pub leader: bool,
+}
+
+impl Actor {
+    /// The role recorded on the event (the most specific one that allowed the action).
+    pub fn recorded_role(self, action: Action) -> &'static str {
+        match who_may(action) {
+            Who::Applicant => "applicant",
+            Who::Officer => "officer",
+            Who::Decider if self.leader => "leader",
+            Who::Decider => "officer",
+        }
+    }
+}
+
+enum Who {
+    Applicant,
+    Officer,
+    Decider,
+}
+
+fn who_may(action: Action) -> Who {
+    match action {
+        Action::Resubmit | Action::Withdraw => Who::Applicant,
+        Action::Approve | Action::Reject => Who::Decider,
+        Action::Receive | Action::StartReview | Action::RequestSupplement | Action::Return => {
+            Who::Officer
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("`{action}` is not possible while the dossier is `{status}`")]
+    NotFrom {
+        action: &'static str,
+        status: &'static str,
+    },
+    #[error("your role may not `{action}` this dossier")]
+    WrongRole { action: &'static str },
+}
+
+/// Checks `action` on a dossier in `current` by `actor`; the new status if allowed. The role is
+/// checked first, so a caller learns nothing about a dossier's state from an action they may
+/// never take.
+pub fn transition(
+    current: Status,
+    action: Action,
+    actor: Actor,
+    decide: DecideRole,
+) -> Result<Status, WorkflowError> {
+    let allowed = match who_may(action) {
+        Who::Applicant => actor.is_applicant,
+        Who::Officer => actor.officer,
+        // A leader may always decide; an officer only where the procedure says so.
+        Who::Decider => actor.leader || (decide == DecideRole::Officer && actor.officer),
+    };
+    if !allowed {
+        return Err(WorkflowError::WrongRole {
+            action: action.as_str(),
+        });
+    }
+    let (from, to) = action.edge();
+    if from.contains(&current) {
+        Ok(to)
+    } else {
+        Err(WorkflowError::NotFrom {
+            action: action.as_str(),
+            status: current.as_str(),
+        })
+    }
+}
+
+/// The actions `actor` may take now (what a page offers as buttons).
+pub fn available(current: Status, actor: Actor, decide: DecideRole) -> Vec<Action> {
+    Action::ALL
+        .into_iter()
+        .filter(|a| transition(current, *a, actor, decide).is_ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const APPLICANT: Actor = Actor {
+        is_applicant: true,
+        officer: false,
+        leader: false,
+    };
+    const OFFICER: Actor = Actor {
+        is_applicant: false,
+        officer: true,
+        leader: false,
+    };
+    const LEADER: Actor = Actor {
+        is_applicant: false,
+        officer: false,
+        leader: true,
+    };
+
+    #[test]
+    fn the_happy_path() {
+        let d = DecideRole::Leader;
+        let mut s = Status::Submitted;
+        for (action, actor) in [
+            (Action::Receive, OFFICER),
+            (Action::StartReview, OFFICER),
+            (Action::RequestSupplement, OFFICER),
+            (Action::Resubmit, APPLICANT),
+            (Action::StartReview, OFFICER),
+            (Action::Approve, LEADER),
+            (Action::Return, OFFICER),
+        ] {
+            s = transition(s, action, actor, d).unwrap();
+        }
+        assert_eq!(s, Status::Returned);
+    }
+
+    #[test]
+    fn every_pair_outside_the_table_is_refused() {
+        // Exhaustive: exactly the listed (status, action) pairs are possible for a super-actor.
+        let all = Actor {
+            is_applicant: true,
+            officer: true,
+            leader: true,
+        };
+        let allowed: &[(Status, Action)] = &[
+            (Status::Submitted, Action::Receive),
+            (Status::Submitted, Action::Withdraw),
+            (Status::Received, Action::StartReview),
+            (Status::Resubmitted, Action::StartReview),
+            (Status::InReview, Action::RequestSupplement),
+            (Status::InReview, Action::Approve),
+            (Status::InReview, Action::Reject),
+            (Status::SupplementRequested, Action::Resubmit),
+            (Status::Approved, Action::Return),
+            (Status::Rejected, Action::Return),
+        ];
+        for s in Status::ALL {
+            for a in Action::ALL {
+                let ok = transition(s, a, all, DecideRole::Leader).is_ok();
+                assert_eq!(ok, allowed.contains(&(s, a)), "{s:?} {a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn roles_are_enforced() {
+        let d = DecideRole::Leader;
+        assert!(matches!(
+            transition(Status::Submitted, Action::Receive, APPLICANT, d),
+            Err(WorkflowError::WrongRole { .. })
+        ));
+        assert!(matches!(
+            transition(Status::InReview, Action::Approve, OFFICER, d),
+            Err(WorkflowError::WrongRole { .. })
+        ));
+        assert!(
+            transition(
+                Status::InReview,
+                Action::Approve,
+                OFFICER,
+                DecideRole::Officer
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            transition(Status::Submitted, Action::Withdraw, OFFICER, d),
+            Err(WorkflowError::WrongRole { .. })
+        ));
+        // An officer may not answer a supplement request on the citizen's behalf.
+        assert!(transition(Status::SupplementRequested, Action::Resubmit, OFFICER, d).is_err());
+        // Withdrawal only before receipt.
+        assert!(matches!(
+            transition(Status::Received, Action::Withdraw, APPLICANT, d),
+            Err(WorkflowError::NotFrom { .. })
+        ));
+    }
+
+    #[test]
+    fn closed_dossiers_offer_nothing() {
+        let all = Actor {
+            is_applicant: true,
+            officer: true,
+            leader: true,
+        };
+        for s in [Status::Returned, Status::Withdrawn] {
+            assert!(available(s, all, DecideRole::Leader).is_empty());
+            assert!(s.is_closed() && !s.is_open());
+        }
+        assert_eq!(
+            available(Status::InReview, OFFICER, DecideRole::Leader),
+            vec![Action::RequestSupplement]
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Status::parse("paid"), None);
+    }
+}
