@@ -287,12 +287,24 @@ fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
         let pool = build_pool_sized(&settings.database, 4);
         let worker = std::sync::Arc::new(dvc::mail::worker::Worker::new(&settings, pool)?);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let run = tokio::spawn(worker.clone().run(stopped));
-        println!("{} delivering mail", worker.id());
+        let run = tokio::spawn(worker.clone().run(stopped.clone()));
+        let webhooks = dvc::services::sync::delivery::Deliverer::new(
+            build_pool_sized(&settings.database, 2),
+            settings.sync.clone(),
+        )
+        .spawn(stopped.clone());
+        let reminders = tokio::spawn(dvc::services::reminders::run(
+            dvc::db::Pools::build(&settings.database),
+            settings.dossiers.digest_hour,
+            stopped,
+        ));
+        println!("{} delivering mail and webhooks", worker.id());
         shutdown_signal().await;
         eprintln!("dvc worker: finishing messages in flight");
         let _ = stop.send(true);
         run.await?;
+        reminders.await?;
+        let _ = tokio::task::spawn_blocking(move || webhooks.join()).await;
         Ok(ExitCode::SUCCESS)
     })
 }

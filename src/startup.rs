@@ -33,6 +33,8 @@ pub struct Application {
 struct InProcessWorker {
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    webhooks: std::thread::JoinHandle<()>,
+    reminders: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -82,6 +84,9 @@ impl Application {
             notifier: notifier.clone(),
             base_domain,
             keyring: std::sync::RwLock::new(Arc::new(keyring)),
+            storage: Arc::new(crate::services::storage::LocalDisk::new(
+                &settings.dossiers.storage_root,
+            )),
         });
         let listener = {
             let catalog = catalog.clone();
@@ -123,8 +128,23 @@ impl Application {
             let worker = crate::mail::worker::Worker::new(&settings, state.shared.pool().clone())
                 .context("mail worker")?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
-            let task = tokio::spawn(Arc::new(worker).run(stopped));
-            Some(InProcessWorker { stop, task })
+            let task = tokio::spawn(Arc::new(worker).run(stopped.clone()));
+            let webhooks = crate::services::sync::delivery::Deliverer::new(
+                state.shared.pool().clone(),
+                settings.sync.clone(),
+            )
+            .spawn(stopped.clone());
+            let reminders = tokio::spawn(crate::services::reminders::run(
+                state.pools.clone(),
+                settings.dossiers.digest_hour,
+                stopped,
+            ));
+            Some(InProcessWorker {
+                stop,
+                task,
+                webhooks,
+                reminders,
+            })
         } else {
             None
         };
@@ -172,6 +192,8 @@ impl Application {
         if let Some(w) = mail_worker {
             let _ = w.stop.send(true);
             let _ = w.task.await;
+            let _ = w.reminders.await;
+            let _ = tokio::task::spawn_blocking(move || w.webhooks.join()).await;
         }
         served
     }

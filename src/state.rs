@@ -23,6 +23,8 @@ pub struct AppState {
     pub master_key: Option<Arc<crate::auth::keys::MasterKey>>,
     /// Token keys; replaced whole when a rotation is announced.
     pub keyring: std::sync::RwLock<Arc<crate::auth::keys::Keyring>>,
+    /// Attachment bytes (local disk by default).
+    pub storage: Arc<dyn crate::services::storage::Storage>,
 }
 
 impl AppState {

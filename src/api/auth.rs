@@ -22,7 +22,7 @@ fn client_ip(req: &HttpRequest) -> Option<String> {
 
 /// One quota check: 429 with `Retry-After` when over. While Redis is away the limit is not
 /// enforced: being able to sign up and sign in matters more.
-async fn enforce(
+pub(crate) async fn enforce(
     state: &AppState,
     bucket: &str,
     subject: &str,

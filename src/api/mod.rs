@@ -1,11 +1,16 @@
 //! JSON API under `/api/v1`, documented at `/api/openapi.json`.
 
 pub mod auth;
+pub mod catalog_admin;
+pub mod dossiers;
 pub mod health;
 pub mod members;
 pub mod oidc;
 pub mod operator;
 pub mod procedures;
+pub mod stats;
+pub mod sync;
+mod upload;
 
 use crate::error::Problem;
 use crate::tenancy::resolver::PATH_PARAM;
@@ -40,14 +45,37 @@ use utoipa::OpenApi;
         auth::totp_confirm,
         members::list,
         members::grant,
-        members::revoke
+        members::revoke,
+        catalog_admin::put_procedure,
+        catalog_admin::inherit,
+        catalog_admin::withdraw,
+        catalog_admin::put_field,
+        dossiers::submit,
+        dossiers::mine,
+        dossiers::inbox,
+        dossiers::show,
+        dossiers::act,
+        dossiers::supplement,
+        dossiers::assign,
+        dossiers::bulk,
+        dossiers::feedback,
+        dossiers::download,
+        dossiers::lookup,
+        dossiers::across_tenants,
+        stats::leader,
+        stats::public,
+        sync::receive,
+        sync::children
     ),
     components(schemas(Problem)),
     modifiers(&OperatorToken),
     tags(
         (name = "catalog", description = "Thủ tục hành chính — administrative procedures"),
         (name = "operator", description = "Vận hành nền tảng — platform operations"),
-        (name = "accounts", description = "Tài khoản — accounts")
+        (name = "accounts", description = "Tài khoản — accounts"),
+        (name = "dossiers", description = "Hồ sơ — dossiers: submission, processing, tracking"),
+        (name = "statistics", description = "Thống kê — statistics"),
+        (name = "sync", description = "Đồng bộ lên cấp trên — upward sync")
     )
 )]
 pub struct ApiDoc;
@@ -61,6 +89,15 @@ impl utoipa::Modify for OperatorToken {
             components.add_security_scheme(
                 "operator_token",
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
             );
         }
     }
@@ -76,7 +113,44 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             .route("/members", web::post().to(members::grant))
             .route("/members", web::delete().to(members::revoke))
             .route("/procedures", web::get().to(procedures::list))
-            .route("/procedures/{code}", web::get().to(procedures::show)),
+            .route("/procedures/{code}", web::get().to(procedures::show))
+            .route(
+                "/procedures/{code}",
+                web::put().to(catalog_admin::put_procedure),
+            )
+            .route(
+                "/procedures/{code}",
+                web::delete().to(catalog_admin::withdraw),
+            )
+            .route(
+                "/procedures/{code}/inherit",
+                web::post().to(catalog_admin::inherit),
+            )
+            .route("/fields", web::post().to(catalog_admin::put_field))
+            .route("/dossiers", web::post().to(dossiers::submit))
+            .route("/dossiers", web::get().to(dossiers::mine))
+            .route("/dossiers/bulk", web::post().to(dossiers::bulk))
+            .route("/dossiers/{code}", web::get().to(dossiers::show))
+            .route("/dossiers/{code}/actions", web::post().to(dossiers::act))
+            .route(
+                "/dossiers/{code}/supplement",
+                web::post().to(dossiers::supplement),
+            )
+            .route("/dossiers/{code}/assign", web::post().to(dossiers::assign))
+            .route(
+                "/dossiers/{code}/feedback",
+                web::post().to(dossiers::feedback),
+            )
+            .route(
+                "/dossiers/{code}/attachments/{id}",
+                web::get().to(dossiers::download),
+            )
+            .route("/inbox", web::get().to(dossiers::inbox))
+            .route("/lookup", web::get().to(dossiers::lookup))
+            .route("/stats", web::get().to(stats::leader))
+            .route("/stats/public", web::get().to(stats::public))
+            .route("/sync/events", web::post().to(sync::receive))
+            .route("/sync/dossiers", web::get().to(sync::children)),
     );
 }
 
@@ -113,6 +187,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/email/confirm", web::post().to(auth::confirm_email))
                 .route("/totp", web::post().to(auth::totp_enroll))
                 .route("/totp/confirm", web::post().to(auth::totp_confirm)),
+        )
+        .route(
+            "/api/v1/account/dossiers",
+            web::get().to(dossiers::across_tenants),
         )
         .service(
             web::scope("/api/v1/operator")

@@ -68,7 +68,7 @@ impl ListParams {
 }
 
 /// The tenant's whole active catalog, from the cache when it holds it.
-async fn cached_catalog(
+pub(crate) async fn cached_catalog(
     state: &AppState,
     tenant: &CurrentTenant,
 ) -> Result<Arc<CachedCatalog>, AppError> {

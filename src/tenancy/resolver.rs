@@ -14,6 +14,7 @@ use std::sync::Arc;
 use tracing_actix_web::RootSpan;
 
 /// The resolved tenant of a request, with the only handle that reaches its tables.
+#[derive(Clone)]
 pub struct CurrentTenant {
     pub tenant: Arc<Tenant>,
     pub db: TenantDb,

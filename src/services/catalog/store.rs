@@ -332,3 +332,33 @@ pub fn upsert(
     }
     Ok(())
 }
+
+pub fn field_exists(conn: &mut PgConnection, code: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        fields::table.filter(fields::code.eq(code)),
+    ))
+    .get_result(conn)
+}
+
+/// One procedure by code, active or not.
+pub fn find_any(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Procedure>> {
+    procedures::table
+        .inner_join(fields::table)
+        .filter(procedures::code.eq(code))
+        .select(columns())
+        .first::<ProcedureColumns>(conn)
+        .optional()?
+        .map(to_procedure)
+        .transpose()
+}
+
+/// Turns a procedure on or off; false if there is no such procedure.
+pub fn set_active(conn: &mut PgConnection, code: &str, active: bool) -> QueryResult<bool> {
+    diesel::update(procedures::table.filter(procedures::code.eq(code)))
+        .set((
+            procedures::active.eq(active),
+            procedures::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n > 0)
+}

@@ -373,6 +373,15 @@ fn visible_row(
     }
 }
 
+/// The procedure of a dossier the caller may see.
+pub fn procedure_of(
+    conn: &mut PgConnection,
+    code: &DossierCode,
+    caller: &Caller,
+) -> Result<String, AppError> {
+    Ok(visible_row(conn, code, caller)?.0.procedure_code)
+}
+
 /// One dossier with its files, history and the actions the caller may take.
 pub fn detail(
     conn: &mut PgConnection,

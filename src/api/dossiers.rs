@@ -1,0 +1,864 @@
+//! Dossier API: submit, follow, process, rate; the public lookup; a citizen's dossiers across
+//! every tenant.
+
+use super::upload::{self, Upload};
+use crate::auth::principal::Principal;
+use crate::auth::roles::Role;
+use crate::error::{AppError, FieldError, Problem};
+use crate::services::attachments;
+use crate::services::catalog::Procedure;
+use crate::services::dossiers::code::normalize_phone;
+use crate::services::dossiers::store::{self, BulkAction, InboxFilter};
+use crate::services::dossiers::{
+    Action, ActionRequest, BulkResult, Caller, DossierCode, DossierDetail, DossierSummary,
+    MyDossier, NewDossier, PublicStatus, Scope, Status, StoredFile,
+};
+use crate::services::forms::FormSchema;
+use crate::services::storage::StorageKey;
+use crate::services::sync::Target;
+use crate::state::AppState;
+use crate::tenancy::CurrentTenant;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Datelike;
+use serde::Deserialize;
+use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Where this tenant's events go: its parent portal (in this deployment) and the national
+/// portal, as configured.
+pub(crate) fn scope(state: &AppState, tenant: &CurrentTenant) -> Scope {
+    let t = &tenant.tenant;
+    let sync = &state.settings.sync;
+    let mut targets = Vec::new();
+    if sync.secret.is_some()
+        && let Some(parent) = t.parent_id.and_then(|p| state.registry.by_id(p))
+    {
+        let base = sync
+            .receiver_base
+            .as_deref()
+            .unwrap_or(&state.settings.auth.issuer);
+        targets.push(Target {
+            endpoint: "parent",
+            url: format!(
+                "{}/t/{}/api/v1/sync/events",
+                base.trim_end_matches('/'),
+                parent.slug
+            ),
+        });
+    }
+    if let (Some(url), Some(_)) = (&sync.national_url, &sync.national_secret) {
+        targets.push(Target {
+            endpoint: "national",
+            url: url.clone(),
+        });
+    }
+    Scope {
+        tenant_id: t.id,
+        tenant_slug: t.slug.as_str().to_owned(),
+        tenant_code: t.code.as_str().to_owned(),
+        links_base: state.settings.auth.issuer.clone(),
+        due_soon_days: state.settings.dossiers.due_soon_days,
+        sync_targets: Arc::new(targets),
+    }
+}
+
+fn caller(p: &Principal) -> Caller {
+    Caller {
+        account: p.account,
+        officer: p.has(Role::Officer),
+        leader: p.has(Role::Leader),
+    }
+}
+
+fn parse_code(s: &str) -> Result<DossierCode, AppError> {
+    DossierCode::parse(s).map_err(|e| AppError::bad_request("invalid_dossier_code", e.to_string()))
+}
+
+/// The submission's JSON part (`data` in a multipart body, or the whole JSON body).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    /// Procedure code, e.g. `1.000105`.
+    procedure: String,
+    /// The applicant's phone: notifications and the second factor of public lookup.
+    phone: String,
+    /// Form data, checked against the procedure's form schema.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    form: serde_json::Value,
+}
+
+fn field_error(path: String, code: &str, vi: &str, en: &str) -> FieldError {
+    FieldError {
+        path,
+        code: code.to_owned(),
+        message: vi.to_owned(),
+        message_en: en.to_owned(),
+    }
+}
+
+/// Checks files against the procedure's documents; `require_mandatory` for a first submission.
+fn check_files(
+    proc: &Procedure,
+    files: &[upload::File],
+    require_mandatory: bool,
+    errors: &mut Vec<FieldError>,
+) -> Vec<(usize, attachments::FileKind)> {
+    let mut accepted = Vec::new();
+    for f in files {
+        let path = format!("/documents/{}", f.index);
+        let Some(doc) = proc.documents.get(f.index) else {
+            errors.push(field_error(
+                path,
+                "unknown_document",
+                "Giấy tờ không có trong danh mục của thủ tục",
+                "No such document in this procedure",
+            ));
+            continue;
+        };
+        let checked = attachments::display_name(&f.name)
+            .and_then(|name| attachments::check(&name, &f.bytes, &doc.accept, doc.max_size_mb));
+        match checked {
+            Ok(kind) => accepted.push((f.index, kind)),
+            Err(e) => {
+                let text = e.to_string();
+                let (vi, en) = text.split_once(" / ").unwrap_or((&text, &text));
+                errors.push(field_error(
+                    path,
+                    "invalid_file",
+                    &format!("{}: {vi}", doc.name),
+                    en,
+                ));
+            }
+        }
+    }
+    if require_mandatory {
+        for (i, doc) in proc.documents.iter().enumerate() {
+            if doc.required && !files.iter().any(|f| f.index == i) {
+                errors.push(field_error(
+                    format!("/documents/{i}"),
+                    "required",
+                    &format!("{}: bắt buộc đính kèm", doc.name),
+                    &format!(
+                        "{}: required",
+                        doc.name_en.as_deref().unwrap_or(doc.name.as_str())
+                    ),
+                ));
+            }
+        }
+    }
+    accepted
+}
+
+/// Writes accepted files to storage (off the async workers).
+async fn store_files(
+    state: &AppState,
+    tenant: Uuid,
+    files: Vec<upload::File>,
+    kinds: Vec<(usize, attachments::FileKind)>,
+) -> Result<Vec<StoredFile>, AppError> {
+    let storage = state.storage.clone();
+    let year = chrono::Utc::now().year();
+    web::block(move || {
+        let mut stored = Vec::with_capacity(files.len());
+        for (f, (_, kind)) in files.into_iter().zip(kinds) {
+            let key = StorageKey::generate(tenant, year);
+            storage.put(&key, &f.bytes).map_err(AppError::internal)?;
+            stored.push(StoredFile {
+                document_index: Some(f.index as i32),
+                file_name: f.name.trim().to_owned(),
+                kind,
+                size: f.bytes.len() as i64,
+                sha256: attachments::checksum(&f.bytes),
+                key,
+            });
+        }
+        Ok::<_, AppError>(stored)
+    })
+    .await?
+}
+
+/// Forgets files whose dossier was not recorded (best effort: an orphan file harms nobody).
+fn discard(state: &AppState, files: &[StoredFile]) {
+    for f in files {
+        if let Err(e) = state.storage.delete(&f.key) {
+            tracing::warn!(error = %e, "could not remove an unrecorded attachment");
+        }
+    }
+}
+
+async fn procedure(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    code: &str,
+) -> Result<Procedure, AppError> {
+    super::procedures::cached_catalog(state, tenant)
+        .await?
+        .procedures()
+        .iter()
+        .find(|p| p.code == code)
+        .cloned()
+        .ok_or_else(|| AppError::bad_request("unknown_procedure", "procedure: no such procedure"))
+}
+
+fn form_schema(proc: &Procedure) -> Result<FormSchema, AppError> {
+    FormSchema::parse(&proc.form_schema).map_err(AppError::internal)
+}
+
+/// Submit a dossier (Nộp hồ sơ). `application/json` (a [`Submission`]) or
+/// `multipart/form-data` with a `data` part holding it and one part per attached document,
+/// named `doc.{index}` after the procedure's document list.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dossiers",
+    tag = "dossiers",
+    request_body(content = Submission, description = "JSON, or multipart with `data` + `doc.{i}` files"),
+    responses(
+        (status = 201, body = DossierSummary),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, description = "field errors", content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn submit(
+    principal: Principal,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let tenant = principal.tenant.clone();
+    let limit = state.settings.dossiers.max_request_mb as usize * 1024 * 1024;
+    let Upload { data, files } = upload::read(&req, payload, limit).await?;
+    let sub: Submission = serde_json::from_value(data)
+        .map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?;
+    let proc = procedure(&state, &tenant, &sub.procedure).await?;
+    let mut errors = Vec::new();
+    let phone = normalize_phone(&sub.phone);
+    if phone.is_none() {
+        errors.push(field_error(
+            "/phone".into(),
+            "format",
+            "Số điện thoại: không hợp lệ (10 chữ số, bắt đầu bằng 0)",
+            "Phone: invalid (10 digits starting with 0)",
+        ));
+    }
+    if let Err(mut e) = form_schema(&proc)?.validate(&sub.form) {
+        for fe in &mut e {
+            fe.path = format!("/form{}", fe.path);
+        }
+        errors.append(&mut e);
+    }
+    let kinds = check_files(&proc, &files, true, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Invalid { errors });
+    }
+    let stored = store_files(&state, tenant.tenant.id, files, kinds).await?;
+    let new = NewDossier {
+        procedure_code: proc.code.clone(),
+        applicant: principal.account,
+        phone_digits: phone.unwrap_or_default(),
+        form_data: sub.form,
+        files: stored.clone(),
+    };
+    let scope = scope(&state, &tenant);
+    match tenant
+        .db
+        .run(move |conn| store::submit(conn, &scope, &new))
+        .await
+    {
+        Ok(summary) => Ok(HttpResponse::Created()
+            .insert_header(("Location", format!("/api/v1/dossiers/{}", summary.code)))
+            .json(summary)),
+        Err(e) => {
+            discard(&state, &stored);
+            Err(e)
+        }
+    }
+}
+
+/// My dossiers in this tenant (Hồ sơ của tôi).
+#[utoipa::path(
+    get,
+    path = "/api/v1/dossiers",
+    tag = "dossiers",
+    responses((status = 200, body = [DossierSummary])),
+    security(("bearer" = []))
+)]
+pub async fn mine(
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let scope = scope(&state, &principal.tenant);
+    let account = principal.account;
+    let list = principal
+        .tenant
+        .db
+        .run(move |conn| store::mine(conn, &scope, account))
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InboxParams {
+    /// Only this status.
+    status: Option<String>,
+    /// Only dossiers assigned to this officer (`me` for the caller).
+    assignee: Option<String>,
+    /// Only this procedure.
+    procedure: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+/// Officers' inbox: open dossiers, overdue first (Hộp hồ sơ cần xử lý).
+#[utoipa::path(
+    get,
+    path = "/api/v1/inbox",
+    tag = "dossiers",
+    params(InboxParams),
+    responses(
+        (status = 200, body = [DossierSummary]),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn inbox(
+    principal: Principal,
+    params: web::Query<InboxParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    if !(principal.has(Role::Officer) || principal.has(Role::Leader)) {
+        return Err(AppError::Forbidden);
+    }
+    let p = params.into_inner();
+    let status = p
+        .status
+        .map(|s| Status::parse(&s).ok_or_else(|| AppError::bad_request("invalid_status", "status")))
+        .transpose()?;
+    let assignee = match p.assignee.as_deref() {
+        None | Some("") => None,
+        Some("me") => Some(principal.account),
+        Some(s) => Some(
+            Uuid::parse_str(s)
+                .map_err(|_| AppError::bad_request("invalid_assignee", "assignee: a UUID"))?,
+        ),
+    };
+    let procedure = p
+        .procedure
+        .map(|c| {
+            crate::services::catalog::ProcedureCode::parse(&c)
+                .map(|c| c.as_str().to_owned())
+                .map_err(|e| AppError::bad_request("invalid_procedure_code", e.to_string()))
+        })
+        .transpose()?;
+    let per_page = p.per_page.unwrap_or(50).clamp(1, 200);
+    let page = p.page.unwrap_or(1).clamp(1, 10_000);
+    let filter = InboxFilter {
+        status,
+        assignee,
+        procedure,
+        limit: i64::from(per_page),
+        offset: i64::from((page - 1) * per_page),
+    };
+    let scope = scope(&state, &principal.tenant);
+    let list = principal
+        .tenant
+        .db
+        .run(move |conn| store::inbox(conn, &scope, &filter))
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodePath {
+    code: String,
+}
+
+/// One dossier: data, files, history and the caller's possible actions (Chi tiết hồ sơ).
+#[utoipa::path(
+    get,
+    path = "/api/v1/dossiers/{code}",
+    tag = "dossiers",
+    params(("code" = String, Path, description = "Dossier code, e.g. `HNI-261128-0007`")),
+    responses(
+        (status = 200, body = DossierDetail),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn show(
+    principal: Principal,
+    path: web::Path<CodePath>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let code = parse_code(&path.code)?;
+    let scope = scope(&state, &principal.tenant);
+    let who = caller(&principal);
+    let detail = principal
+        .tenant
+        .db
+        .run(move |conn| store::detail(conn, &scope, &code, &who))
+        .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    action: Action,
+    /// The version the caller saw; a stale one gets 409.
+    version: i32,
+    #[serde(default)]
+    note: Option<String>,
+    /// For `request_supplement`: what the applicant must add.
+    #[serde(default)]
+    missing: Vec<String>,
+}
+
+fn check_note(note: &Option<String>) -> Result<(), AppError> {
+    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return Err(AppError::bad_request(
+            "invalid_note",
+            "note: at most 2000 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Take a workflow action (Xử lý hồ sơ): receive, start_review, request_supplement, approve,
+/// reject, return (officers and leaders), withdraw (the applicant, before receipt).
+#[utoipa::path(
+    post,
+    path = "/api/v1/dossiers/{code}/actions",
+    tag = "dossiers",
+    params(("code" = String, Path)),
+    request_body = ActionBody,
+    responses(
+        (status = 200, body = DossierSummary),
+        (status = 403, body = Problem, description = "role may not take this action", content_type = "application/problem+json"),
+        (status = 409, body = Problem, description = "stale version or action not possible now", content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn act(
+    principal: Principal,
+    path: web::Path<CodePath>,
+    body: web::Json<ActionBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let code = parse_code(&path.code)?;
+    let b = body.into_inner();
+    check_note(&b.note)?;
+    if b.action == Action::Resubmit {
+        return Err(AppError::bad_request(
+            "use_supplement_endpoint",
+            "answer a supplement request at /dossiers/{code}/supplement",
+        ));
+    }
+    if b.missing.len() > 50 || b.missing.iter().any(|m| m.chars().count() > 300) {
+        return Err(AppError::bad_request(
+            "invalid_missing",
+            "missing: at most 50 items of 300 characters",
+        ));
+    }
+    let req = ActionRequest {
+        action: b.action,
+        version: b.version,
+        note: b.note.filter(|n| !n.trim().is_empty()),
+        missing: b
+            .missing
+            .into_iter()
+            .map(|m| m.trim().to_owned())
+            .filter(|m| !m.is_empty())
+            .collect(),
+        form_data: None,
+        files: vec![],
+    };
+    let scope = scope(&state, &principal.tenant);
+    let who = caller(&principal);
+    let summary = principal
+        .tenant
+        .db
+        .run(move |conn| store::act(conn, &scope, &code, &who, &req))
+        .await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupplementBody {
+    version: i32,
+    #[serde(default)]
+    note: Option<String>,
+    /// Corrected form data (replaces the old data; checked against the schema).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    form: Option<serde_json::Value>,
+}
+
+/// Answer a supplement request on the same dossier (Bổ sung hồ sơ): JSON, or multipart with a
+/// `data` part and `doc.{index}` files.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dossiers/{code}/supplement",
+    tag = "dossiers",
+    params(("code" = String, Path)),
+    request_body = SupplementBody,
+    responses(
+        (status = 200, body = DossierSummary),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn supplement(
+    principal: Principal,
+    path: web::Path<CodePath>,
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let code = parse_code(&path.code)?;
+    let tenant = principal.tenant.clone();
+    let limit = state.settings.dossiers.max_request_mb as usize * 1024 * 1024;
+    let Upload { data, files } = upload::read(&req, payload, limit).await?;
+    let body: SupplementBody = serde_json::from_value(data)
+        .map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?;
+    check_note(&body.note)?;
+    // The procedure decides what the new data and files must look like.
+    let who = caller(&principal);
+    let lookup_code = code.clone();
+    let procedure_code = tenant
+        .db
+        .run(move |conn| store::procedure_of(conn, &lookup_code, &who))
+        .await?;
+    let proc = procedure(&state, &tenant, &procedure_code).await?;
+    let mut errors = Vec::new();
+    if let Some(form) = &body.form
+        && let Err(mut e) = form_schema(&proc)?.validate(form)
+    {
+        for fe in &mut e {
+            fe.path = format!("/form{}", fe.path);
+        }
+        errors.append(&mut e);
+    }
+    let kinds = check_files(&proc, &files, false, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Invalid { errors });
+    }
+    let stored = store_files(&state, tenant.tenant.id, files, kinds).await?;
+    let request = ActionRequest {
+        action: Action::Resubmit,
+        version: body.version,
+        note: body.note,
+        missing: vec![],
+        form_data: body.form,
+        files: stored.clone(),
+    };
+    let scope = scope(&state, &tenant);
+    match tenant
+        .db
+        .run(move |conn| store::act(conn, &scope, &code, &who, &request))
+        .await
+    {
+        Ok(s) => Ok(HttpResponse::Ok().json(s)),
+        Err(e) => {
+            discard(&state, &stored);
+            Err(e)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    assignee: Uuid,
+    #[serde(default)]
+    version: Option<i32>,
+}
+
+/// Assign a dossier to an officer (Phân công xử lý).
+#[utoipa::path(
+    post,
+    path = "/api/v1/dossiers/{code}/assign",
+    tag = "dossiers",
+    params(("code" = String, Path)),
+    request_body = AssignBody,
+    responses(
+        (status = 200, body = DossierSummary),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn assign(
+    principal: Principal,
+    path: web::Path<CodePath>,
+    body: web::Json<AssignBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let code = parse_code(&path.code)?;
+    let scope = scope(&state, &principal.tenant);
+    let who = caller(&principal);
+    let b = body.into_inner();
+    let s = principal
+        .tenant
+        .db
+        .run(move |conn| store::assign(conn, &scope, &code, &who, b.assignee, b.version))
+        .await?;
+    Ok(HttpResponse::Ok().json(s))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkKind {
+    Receive,
+    Assign,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkBody {
+    action: BulkKind,
+    codes: Vec<String>,
+    #[serde(default)]
+    assignee: Option<Uuid>,
+}
+
+/// Receive or assign many dossiers at once (Tiếp nhận / phân công hàng loạt); each succeeds or
+/// fails on its own.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dossiers/bulk",
+    tag = "dossiers",
+    request_body = BulkBody,
+    responses((status = 200, body = [BulkResult])),
+    security(("bearer" = []))
+)]
+pub async fn bulk(
+    principal: Principal,
+    body: web::Json<BulkBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    if !(principal.has(Role::Officer) || principal.has(Role::Leader)) {
+        return Err(AppError::Forbidden);
+    }
+    let b = body.into_inner();
+    if b.codes.is_empty() || b.codes.len() > 200 {
+        return Err(AppError::bad_request(
+            "invalid_codes",
+            "codes: from 1 to 200 dossier codes",
+        ));
+    }
+    let codes = b
+        .codes
+        .iter()
+        .map(|c| parse_code(c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let action = match (b.action, b.assignee) {
+        (BulkKind::Receive, _) => BulkAction::Receive,
+        (BulkKind::Assign, Some(a)) => BulkAction::Assign(a),
+        (BulkKind::Assign, None) => {
+            return Err(AppError::bad_request(
+                "assignee_required",
+                "assignee: required to assign",
+            ));
+        }
+    };
+    let scope = scope(&state, &principal.tenant);
+    let who = caller(&principal);
+    let results = principal
+        .tenant
+        .db
+        .run(move |conn| store::bulk(conn, &scope, &who, &codes, action))
+        .await?;
+    Ok(HttpResponse::Ok().json(results))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackBody {
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    rating: i16,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+/// Rate a returned dossier, once (Đánh giá mức độ hài lòng).
+#[utoipa::path(
+    post,
+    path = "/api/v1/dossiers/{code}/feedback",
+    tag = "dossiers",
+    params(("code" = String, Path)),
+    request_body = FeedbackBody,
+    responses(
+        (status = 204),
+        (status = 409, body = Problem, description = "not returned yet, or already rated", content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn feedback(
+    principal: Principal,
+    path: web::Path<CodePath>,
+    body: web::Json<FeedbackBody>,
+) -> Result<HttpResponse, AppError> {
+    let code = parse_code(&path.code)?;
+    let b = body.into_inner();
+    if b.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
+        return Err(AppError::bad_request(
+            "invalid_comment",
+            "comment: at most 2000 characters",
+        ));
+    }
+    let who = caller(&principal);
+    principal
+        .tenant
+        .db
+        .run(move |conn| {
+            store::rate(
+                conn,
+                &code,
+                &who,
+                b.rating,
+                b.comment.as_deref().filter(|c| !c.trim().is_empty()),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AttachmentPath {
+    code: String,
+    id: Uuid,
+}
+
+/// Download an attachment (its applicant and the tenant's officials only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/dossiers/{code}/attachments/{id}",
+    tag = "dossiers",
+    params(("code" = String, Path), ("id" = Uuid, Path)),
+    responses((status = 200, description = "the file"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn download(
+    principal: Principal,
+    path: web::Path<AttachmentPath>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let code = parse_code(&path.code)?;
+    let id = path.id;
+    let who = caller(&principal);
+    let (key, name, media_type) = principal
+        .tenant
+        .db
+        .run(move |conn| store::attachment(conn, &code, &who, id))
+        .await?;
+    let key = StorageKey::parse(&key)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("malformed storage key")))?;
+    let storage = state.storage.clone();
+    let bytes = web::block(move || storage.get(&key))
+        .await?
+        .map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type(media_type)
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename*=UTF-8''{}",
+                url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
+            ),
+        ))
+        .body(bytes))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LookupParams {
+    /// Dossier code.
+    code: String,
+    /// The applicant's phone number given at submission.
+    phone: String,
+}
+
+/// Public status of a dossier by code and phone (Tra cứu hồ sơ). No names, no form data;
+/// rate-limited per address and per code.
+#[utoipa::path(
+    get,
+    path = "/api/v1/lookup",
+    tag = "dossiers",
+    params(LookupParams),
+    responses(
+        (status = 200, body = PublicStatus),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn lookup(
+    tenant: CurrentTenant,
+    req: HttpRequest,
+    params: web::Query<LookupParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let p = params.into_inner();
+    let code = parse_code(&p.code)?;
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let quota = crate::auth::rate_limit::Quota {
+        limit: state.settings.dossiers.lookup_per_minute.max(1),
+        period: std::time::Duration::from_secs(60),
+    };
+    if let Some(ip) = &ip {
+        super::auth::enforce(&state, "lookup-ip", ip, quota).await?;
+    }
+    // Per code too, so guessing one dossier's phone from many addresses is as slow.
+    super::auth::enforce(
+        &state,
+        "lookup-code",
+        &format!("{}:{}", tenant.tenant.id, code),
+        quota,
+    )
+    .await?;
+    let phone = normalize_phone(&p.phone).ok_or(AppError::NotFound { what: "dossier" })?;
+    let scope = scope(&state, &tenant);
+    let status = tenant
+        .db
+        .run(move |conn| store::lookup(conn, &scope, &code, &phone))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(status))
+}
+
+/// The signed-in citizen's dossiers in every tenant (Hồ sơ của tôi trên mọi cổng). Takes an
+/// access token of any tenant portal.
+#[utoipa::path(
+    get,
+    path = "/api/v1/account/dossiers",
+    tag = "dossiers",
+    responses((status = 200, body = [MyDossier]), (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+pub async fn across_tenants(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let (account, _) = super::auth::bearer_account(&req, &state).await?;
+    let rows = state
+        .shared
+        .run(move |conn| store::across_tenants(conn, account))
+        .await?;
+    let list: Vec<MyDossier> = rows
+        .into_iter()
+        .filter_map(|(tenant, mut d)| {
+            d.tenant = state.registry.by_id(tenant)?.slug.as_str().to_owned();
+            Some(d)
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(list))
+}
