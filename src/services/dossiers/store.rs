@@ -1064,7 +1064,7 @@ pub fn attachment(
     id: Uuid,
 ) -> Result<(String, String, String), AppError> {
     let (row, _) = visible_row(conn, code, caller)?;
-    Ok(attachments::table
+    attachments::table
         .filter(attachments::id.eq(id))
         .filter(attachments::dossier_id.eq(row.id))
         .select((
@@ -1074,7 +1074,7 @@ pub fn attachment(
         ))
         .first(conn)
         .optional()?
-        .ok_or(AppError::NotFound { what: "attachment" })?)
+        .ok_or(AppError::NotFound { what: "attachment" })
 }
 
 /// Overdue open dossiers per assignee (None: not yet assigned), for the daily digest.
