@@ -897,10 +897,13 @@ impl Checker {
             }
             self.path.truncate(len);
         }
-        for key in data.keys() {
-            if schema.props.iter().any(|p| p.name == *key) {
-                continue;
-            }
+        // Sorted, so the answer is the same whatever order the client sent its keys in.
+        let mut unknown: Vec<&String> = data
+            .keys()
+            .filter(|key| !schema.props.iter().any(|p| p.name == **key))
+            .collect();
+        unknown.sort();
+        for key in unknown {
             push_pointer(&mut self.path, key);
             let shown: String = key
                 .chars()
