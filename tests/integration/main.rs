@@ -11,5 +11,6 @@ mod mail;
 mod migrations;
 mod processes;
 mod sso;
+mod stats_sync;
 mod tenant_files;
 mod world;

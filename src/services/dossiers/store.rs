@@ -230,16 +230,10 @@ fn record_event(
             dossier_events::at.eq(ev.at),
         ))
         .execute(conn)?;
-    diesel::update(
-        dossier_index::table
-            .filter(dossier_index::tenant_id.eq(scope.tenant_id))
-            .filter(dossier_index::dossier_id.eq(ev.dossier)),
-    )
-    .set((
-        dossier_index::status.eq(ev.to.as_str()),
-        dossier_index::updated_at.eq(ev.at),
-    ))
-    .execute(conn)?;
+    // The submission itself wrote the index row; later events move its status.
+    if ev.seq > 1 {
+        update_index(conn, scope, ev)?;
+    }
     sync::queue(
         conn,
         scope,
@@ -257,6 +251,20 @@ fn record_event(
             due_date: ev.due_date,
         },
     )
+}
+
+fn update_index(conn: &mut PgConnection, scope: &Scope, ev: &Recorded<'_>) -> QueryResult<()> {
+    diesel::update(
+        dossier_index::table
+            .filter(dossier_index::tenant_id.eq(scope.tenant_id))
+            .filter(dossier_index::dossier_id.eq(ev.dossier)),
+    )
+    .set((
+        dossier_index::status.eq(ev.to.as_str()),
+        dossier_index::updated_at.eq(ev.at),
+    ))
+    .execute(conn)
+    .map(drop)
 }
 
 /// Records a validated submission: the dossier with its code, files, first event, the
