@@ -41,6 +41,7 @@ $B tokens leader "$LEADERS"
 
 $DVC serve >target/bench-dossiers-serve.log 2>&1 &
 SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
 wait_for $PORT dvc
 base="http://127.0.0.1:$PORT"
 stats() { awk '/^ +99%/ {p99=$2} /^Requests\/sec/ {rps=$2} /^non-/ {bad=$2} END {print rps, p99, bad}'; }
@@ -64,7 +65,7 @@ stat_run() { # slug path -> "rps p99 bad"
 }
 read -r one_rps one_p99 one_bad < <(stat_run bench-0001 "/api/v1/stats?rollup=false")
 read -r min_rps min_p99 min_bad < <(stat_run bo-stats "/api/v1/stats")
-kill $SERVER; wait $SERVER 2>/dev/null || true
+kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 {

@@ -11,6 +11,7 @@ use super::provision::create_tenant_schema;
 use crate::db::PgPool;
 use crate::db::schema::{tenant_domains, tenant_schema_state, tenants};
 use crate::db::tenant_db::enter_tenant_schema;
+use crate::services::catalog::Procedure;
 use crate::services::catalog::store::{self, FieldUpsert, ProcedureUpsert};
 use crate::services::dossiers::workflow::DecideRole;
 use diesel::prelude::*;
@@ -101,8 +102,13 @@ pub fn apply_files(pool: &PgPool, files: Vec<TenantFile>) -> Result<ApplyReport,
     for file in &files {
         let slug = file.spec.slug.get_ref().clone();
         let started = std::time::Instant::now();
+        let inherited =
+            inherited_procedures(conn, file).map_err(|source| ApplyError::Database {
+                slug: slug.clone(),
+                source,
+            })?;
         let mut applied = conn
-            .transaction(|conn| apply_one(conn, file, &ids))
+            .transaction(|conn| apply_one(conn, file, &ids, &inherited))
             .map_err(|source| ApplyError::Database {
                 slug: slug.clone(),
                 source,
@@ -168,10 +174,40 @@ fn replace_domains(
         .map(drop)
 }
 
+/// The parent's procedures named in `[[inherit]]`, read in the parent's own scoped
+/// transaction (parents are applied first, so a parent in the same batch is there already).
+fn inherited_procedures(
+    conn: &mut PgConnection,
+    file: &TenantFile,
+) -> Result<Vec<Procedure>, BoxError> {
+    let (Some(parent), false) = (&file.spec.parent, file.spec.inherit.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let schema = parent.get_ref().schema_name();
+    let found = conn.transaction(|conn| {
+        enter_tenant_schema(conn, &schema)?;
+        file.spec
+            .inherit
+            .iter()
+            .map(|i| {
+                let code = &i.get_ref().code;
+                Ok::<_, BoxError>(store::find_active(conn, code.as_str())?.ok_or_else(|| {
+                    format!(
+                        "[[inherit]] `{code}`: not an active procedure of `{}`",
+                        parent.get_ref()
+                    )
+                })?)
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(found)
+}
+
 fn apply_one(
     conn: &mut PgConnection,
     file: &TenantFile,
     ids: &HashMap<TenantSlug, Uuid>,
+    inherited: &[Procedure],
 ) -> Result<AppliedTenant, BoxError> {
     let spec = &file.spec;
     let slug = spec.slug.get_ref();
@@ -271,11 +307,40 @@ fn apply_one(
         })
         .collect::<Result<Vec<_>, serde_json::Error>>()?;
     store::upsert(conn, &field_rows, &procedure_rows)?;
+    // Adopted procedures keep the parent's definition, with this tenant's fee and time limit.
+    let parent_slug = spec.parent.as_ref().map(|p| p.get_ref().as_str());
+    for (proc, adapt) in inherited.iter().zip(&spec.inherit) {
+        let adapt = adapt.get_ref();
+        store::upsert(
+            conn,
+            &[FieldUpsert {
+                code: &proc.field.code,
+                name_vi: &proc.field.name,
+                name_en: proc.field.name_en.as_deref(),
+            }],
+            &[ProcedureUpsert {
+                code: &proc.code,
+                name_vi: &proc.name,
+                name_en: proc.name_en.as_deref(),
+                field_code: &proc.field.code,
+                online_level: proc.online_level,
+                processing_days: adapt
+                    .processing_days
+                    .map_or(proc.processing_days, i32::from),
+                fee_vnd: adapt.fee_vnd.map_or(proc.fee_vnd, i64::from),
+                documents: serde_json::to_value(&proc.documents)?,
+                active: true,
+                form_schema: proc.form_schema.clone(),
+                decide_role: proc.decide_role,
+                inherited_from: parent_slug,
+            }],
+        )?;
+    }
     Ok(AppliedTenant {
         slug: slug.clone(),
         id,
         action,
-        procedures: procedure_rows.len(),
+        procedures: procedure_rows.len() + inherited.len(),
         elapsed: std::time::Duration::ZERO,
     })
 }

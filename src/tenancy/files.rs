@@ -34,6 +34,9 @@ pub struct TenantSpec {
     pub fields: Vec<Spanned<FieldSpec>>,
     #[serde(default)]
     pub procedures: Vec<Spanned<ProcedureSpec>>,
+    /// Procedures adopted from the parent tenant's catalog, with this tenant's fee and time.
+    #[serde(default)]
+    pub inherit: Vec<Spanned<InheritSpec>>,
     /// Mail settings of the tenant: template overrides per message and language.
     #[serde(default)]
     pub mail: Option<Spanned<MailSpec>>,
@@ -111,6 +114,19 @@ pub struct ProcedureSpec {
     /// The application form, a JSON Schema subset written as TOML (see docs/tenants.md).
     #[serde(default)]
     pub form_schema: Option<toml::Value>,
+}
+
+/// `[[inherit]]`: a procedure of the parent's catalog, adapted.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InheritSpec {
+    pub code: ProcedureCode,
+    /// This tenant's fee in đồng (default: the parent's).
+    #[serde(default)]
+    pub fee_vnd: Option<u32>,
+    /// This tenant's time limit in working days (default: the parent's).
+    #[serde(default)]
+    pub processing_days: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -452,6 +468,18 @@ fn validate_catalog(f: &TenantFile) -> Vec<FileError> {
         }
     }
     let mut procedure_codes = HashSet::new();
+    for i in &f.spec.inherit {
+        let code = &i.get_ref().code;
+        if f.spec.parent.is_none() {
+            errors.push(f.error_at(
+                i.span(),
+                format!("[[inherit]] `{code}`: a tenant without a parent has nothing to inherit"),
+            ));
+        }
+        if !procedure_codes.insert(code.clone()) {
+            errors.push(f.error_at(i.span(), format!("procedure `{code}` is declared twice")));
+        }
+    }
     for p in &f.spec.procedures {
         let proc = p.get_ref();
         if !procedure_codes.insert(proc.code.clone()) {

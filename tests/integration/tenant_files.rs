@@ -53,6 +53,51 @@ fn demo_tenants_apply_and_reapply_idempotently() {
 }
 
 #[test]
+fn a_child_inherits_its_parents_procedures_with_its_own_fee_and_time() {
+    let db = TestDb::new();
+    db.apply_dir(Path::new("tenants"));
+    // The demo city adopts one of the ministry's procedures with its own time limit.
+    let row = |sql: &str| db.scalar_i64(sql);
+    assert_eq!(
+        row(
+            "SELECT processing_days::int8 AS n FROM t_ho_chi_minh.procedures WHERE code = '1.000454'"
+        ),
+        15
+    );
+    assert_eq!(
+        row("SELECT processing_days::int8 AS n FROM t_molisa.procedures WHERE code = '1.000454'"),
+        20
+    );
+    assert_eq!(
+        row("SELECT count(*) AS n FROM t_ho_chi_minh.procedures WHERE inherited_from = 'molisa'"),
+        1
+    );
+    // A code the parent does not offer is an error naming it, and writes nothing for the child.
+    let bad = crate::common::tenant_toml("con", "CON", 1).replace(
+        "kind = \"province\"\n",
+        "kind = \"province\"\nparent = \"molisa\"\n",
+    ) + "\n[[inherit]]\ncode = \"9.999999\"\nfee_vnd = 1\n";
+    let parsed = dvc::tenancy::files::parse(Path::new("con.toml"), &bad).unwrap();
+    let err = dvc::tenancy::apply::apply_files(&db.pool(1), vec![parsed]).unwrap_err();
+    assert!(err.to_string().contains("9.999999"), "{err}");
+    assert_eq!(
+        row("SELECT count(*) AS n FROM platform.tenants WHERE slug = 'con'"),
+        0
+    );
+    // Inheriting without a parent is refused when the file is checked.
+    let orphan =
+        crate::common::tenant_toml("mo-coi", "MOC", 1) + "\n[[inherit]]\ncode = \"1.000454\"\n";
+    let parsed = dvc::tenancy::files::parse(Path::new("mo-coi.toml"), &orphan).unwrap();
+    let err = dvc::tenancy::apply::apply_files(&db.pool(1), vec![parsed]).unwrap_err();
+    assert!(
+        err.problems()
+            .iter()
+            .any(|p| p.contains("without a parent")),
+        "{err}"
+    );
+}
+
+#[test]
 fn apply_never_destroys_and_updates_in_place() {
     let db = TestDb::new();
     db.apply_two(5, 4);
