@@ -6,7 +6,7 @@
 //! cargo run --release --example dossiers -- tokens <role> <out>    # one access token per province
 //! cargo run --release --example dossiers -- pgbench-script         # the submission's inserts
 //! cargo run --release --example dossiers -- fill <slug> <n>        # n dossiers + aggregates (SQL)
-//! cargo run --release --example dossiers -- explain <slug>         # plans of the statistics SQL
+//! cargo run --release --example dossiers -- explain <slug>…        # plans of the statistics SQL
 //! ```
 //! Settings come from the environment (`DVC__DATABASE__URL`, `DVC__AUTH__MASTER_KEY`, …).
 
@@ -233,26 +233,35 @@ fn fill(slug: &str, n: usize) -> anyhow::Result<()> {
                FROM generate_series(1, {n}) g) x;
          INSERT INTO feedback (dossier_id, rating)
          SELECT id, 1 + abs(hashtext(code)) % 5 FROM dossiers WHERE status = 'returned' AND right(code, 1) IN ('3', '7');
-         DELETE FROM stats_daily;
-         INSERT INTO stats_daily (day, procedure_code, received, received_online, resolved,
-             resolved_on_time, processing_seconds)
-         SELECT day, procedure_code, sum(r), sum(ro), sum(res), sum(ot), sum(ps) FROM (
+         DELETE FROM platform.stats_daily WHERE tenant_id = (SELECT id FROM platform.tenants WHERE slug = '{slug}');
+         DELETE FROM platform.stats_open WHERE tenant_id = (SELECT id FROM platform.tenants WHERE slug = '{slug}');
+         INSERT INTO platform.stats_daily (tenant_id, day, procedure_code, field_code, received,
+             received_online, resolved, resolved_on_time, processing_seconds, rating_sum, rating_count)
+         SELECT (SELECT id FROM platform.tenants WHERE slug = '{slug}'), day, x.procedure_code,
+                p.field_code, sum(r), sum(ro), sum(res), sum(ot), sum(ps), sum(rs), sum(rc) FROM (
            SELECT (received_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day, procedure_code,
-                  1 AS r, (channel = 'online')::int AS ro, 0 AS res, 0 AS ot, 0::int8 AS ps
+                  1 AS r, (channel = 'online')::int AS ro, 0 AS res, 0 AS ot, 0::int8 AS ps,
+                  0 AS rs, 0 AS rc
            FROM dossiers WHERE received_at IS NOT NULL
            UNION ALL
            SELECT (resolved_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, procedure_code, 0, 0, 1,
                   ((resolved_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date <= due_date)::int,
-                  extract(epoch FROM resolved_at - received_at)::int8
-           FROM dossiers WHERE resolved_at IS NOT NULL) x
-         GROUP BY day, procedure_code;
-         UPDATE stats_daily s SET rating_sum = f.sum, rating_count = f.n FROM (
-           SELECT (d.resolved_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day, d.procedure_code,
-                  sum(f.rating) AS sum, count(*) AS n
-           FROM feedback f JOIN dossiers d ON d.id = f.dossier_id GROUP BY 1, 2) f
-         WHERE s.day = f.day AND s.procedure_code = f.procedure_code;
+                  extract(epoch FROM resolved_at - received_at)::int8, 0, 0
+           FROM dossiers WHERE resolved_at IS NOT NULL
+           UNION ALL
+           SELECT (d.resolved_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, d.procedure_code,
+                  0, 0, 0, 0, 0, f.rating, 1
+           FROM feedback f JOIN dossiers d ON d.id = f.dossier_id) x
+         JOIN procedures p ON p.code = x.procedure_code
+         GROUP BY day, x.procedure_code, p.field_code;
+         INSERT INTO platform.stats_open (tenant_id, procedure_code, field_code, in_progress)
+         SELECT (SELECT id FROM platform.tenants WHERE slug = '{slug}'), d.procedure_code,
+                p.field_code, count(*)
+         FROM dossiers d JOIN procedures p ON p.code = d.procedure_code
+         WHERE d.status IN ('received', 'in_review', 'supplement_requested', 'resubmitted')
+         GROUP BY d.procedure_code, p.field_code;
          COMMIT;
-         ANALYZE {schema}.dossiers; ANALYZE {schema}.stats_daily;"
+         ANALYZE {schema}.dossiers; ANALYZE platform.stats_daily; ANALYZE platform.stats_open;"
     ))?;
     println!(
         "{slug}: {n} dossiers with their aggregates in {:.1} s",
@@ -261,7 +270,8 @@ fn fill(slug: &str, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn explain(slug: &str) -> anyhow::Result<()> {
+/// Plans of the statistics query for one tenant and for a ministry with its tree.
+fn explain(slugs: &[String]) -> anyhow::Result<()> {
     #[derive(QueryableByName)]
     struct Line {
         #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
@@ -269,21 +279,17 @@ fn explain(slug: &str) -> anyhow::Result<()> {
     }
     let s = settings();
     let mut c = conn(&s);
-    let schema = format!("t_{}", slug.replace('-', "_"));
-    c.batch_execute(&format!("SET search_path = {schema}"))?;
-    for (name, sql) in [
-        (
-            "period",
-            dvc::services::stats::PERIOD_SQL
-                .replace("$1", "(current_date - 365)")
-                .replace("$2", "(current_date + 1)"),
-        ),
-        (
-            "in progress",
-            dvc::services::stats::IN_PROGRESS_SQL.to_owned(),
-        ),
-    ] {
-        println!("-- {name}");
+    for slug in slugs {
+        // The tenant and every tenant below it, as the roll-up asks.
+        let ids = format!(
+            "(SELECT array_agg(id) FROM platform.tenants WHERE slug = '{slug}' \
+             OR parent_id = (SELECT id FROM platform.tenants WHERE slug = '{slug}'))"
+        );
+        let sql = dvc::services::stats::COUNTS_SQL
+            .replace("$1", &ids)
+            .replace("$2", "(current_date - 365)")
+            .replace("$3", "(current_date + 1)");
+        println!("-- {slug} and the tenants below it, one year");
         let lines: Vec<Line> =
             diesel::sql_query(format!("EXPLAIN (ANALYZE, COSTS OFF) {sql}")).load(&mut c)?;
         for l in lines {
@@ -305,7 +311,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "fill" => fill(&arg(1), arg(2).parse().unwrap_or(100_000)),
-        "explain" => explain(&arg(1)),
+        "explain" => explain(&args[1..]),
         _ => {
             eprintln!("usage: see the comment at the top of bench/dossiers.rs");
             Ok(())

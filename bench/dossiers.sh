@@ -58,7 +58,7 @@ pg_tps=$(pgbench -n -M prepared -c "$CONNS" -j 2 -T "$DUR" -D tenants="$TENANTS"
 log "statistics: filling stats-01..50 (2,000 dossiers each) and bench-0001 (100,000)"
 for i in $(seq -w 1 50); do $B fill "stats-$i" 2000 >/dev/null; done
 $B fill bench-0001 100000
-$B explain bench-0001 >target/bench-dossiers-plans.txt
+$B explain bench-0001 bo-stats >target/bench-dossiers-plans.txt
 stat_run() { # slug path -> "rps p99 bad"
   SLUG=$1 STATS_PATH=$2 TOKENS=$LEADERS wrk -t2 -c4 -d3s -s bench/stats.lua "$base" >/dev/null
   SLUG=$1 STATS_PATH=$2 TOKENS=$LEADERS wrk -t2 -c4 -d"${DUR}s" --latency -s bench/stats.lua "$base" | stats

@@ -705,6 +705,7 @@ pub async fn feedback(
     principal: Principal,
     path: web::Path<CodePath>,
     body: web::Json<FeedbackBody>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let code = parse_code(&path.code)?;
     let b = body.into_inner();
@@ -715,12 +716,14 @@ pub async fn feedback(
         ));
     }
     let who = caller(&principal);
+    let scope = scope(&state, &principal.tenant);
     principal
         .tenant
         .db
         .run(move |conn| {
             store::rate(
                 conn,
+                &scope,
                 &code,
                 &who,
                 b.rating,

@@ -10,8 +10,8 @@ use crate::state::AppState;
 use crate::tenancy::{CurrentTenant, Tenant, TenantSlug};
 use actix_web::{HttpResponse, web};
 use chrono::{Datelike, NaiveDate};
-use futures_util::future::try_join_all;
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::sync::Arc;
 use utoipa::IntoParams;
 
@@ -43,25 +43,45 @@ fn period(p: &StatsParams) -> Result<(NaiveDate, NaiveDate), AppError> {
     Ok((from, to))
 }
 
-/// Sums the counters of `tenants`, one tenant-scoped read each, concurrently.
+/// Sums the counters of `tenants` (one query on the shared aggregates) and names procedures
+/// and fields from the tenants' cached catalogs.
 pub(crate) async fn report(
     state: &AppState,
     tenants: Vec<Arc<Tenant>>,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Report, AppError> {
-    let reads = tenants.iter().map(|t| {
-        let db = crate::db::TenantDb::for_tenant(&state.pools, t);
-        async move {
-            db.run(move |conn| Ok(stats::tenant_counts(conn, from, to)?))
-                .await
+    let ids: Vec<uuid::Uuid> = tenants.iter().map(|t| t.id).collect();
+    let counts = state
+        .shared
+        .run(move |conn| Ok(stats::counts(conn, &ids, from, to)?))
+        .await?;
+    let mut procedure_names = HashMap::new();
+    let mut field_names = HashMap::new();
+    for t in &tenants {
+        if counts.keys().all(|(p, _)| procedure_names.contains_key(p)) {
+            break;
         }
-    });
-    let mut all = TenantCounts::default();
-    for counts in try_join_all(reads).await? {
-        all.merge(counts);
+        let current = CurrentTenant {
+            tenant: t.clone(),
+            db: crate::db::TenantDb::for_tenant(&state.pools, t),
+        };
+        let catalog = super::procedures::cached_catalog(state, &current).await?;
+        for p in catalog.procedures() {
+            procedure_names
+                .entry(p.code.clone())
+                .or_insert_with(|| p.name.clone());
+            field_names
+                .entry(p.field.code.clone())
+                .or_insert_with(|| p.field.name.clone());
+        }
     }
-    Ok(all.report(
+    let named = TenantCounts::named(
+        counts,
+        |p| procedure_names.get(p).cloned(),
+        |f| field_names.get(f).cloned(),
+    );
+    Ok(named.report(
         from,
         to,
         tenants.iter().map(|t| t.slug.as_str().to_owned()).collect(),

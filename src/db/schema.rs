@@ -229,6 +229,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    platform.stats_daily (tenant_id, day, procedure_code) {
+        tenant_id -> Uuid,
+        day -> Date,
+        procedure_code -> Text,
+        field_code -> Text,
+        received -> Int4,
+        received_online -> Int4,
+        resolved -> Int4,
+        resolved_on_time -> Int4,
+        processing_seconds -> Int8,
+        rating_sum -> Int4,
+        rating_count -> Int4,
+    }
+}
+
+diesel::table! {
+    platform.stats_open (tenant_id, procedure_code) {
+        tenant_id -> Uuid,
+        procedure_code -> Text,
+        field_code -> Text,
+        in_progress -> Int4,
+    }
+}
+
 diesel::joinable!(dossier_index -> tenants (tenant_id));
 diesel::joinable!(tenant_domains -> tenants (tenant_id));
 diesel::joinable!(tenant_schema_state -> tenants (tenant_id));
@@ -249,7 +274,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     account_totp,
     dossier_index,
-    webhook_outbox
+    webhook_outbox,
+    stats_daily,
+    stats_open
 );
 diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(memberships -> accounts (account_id));
@@ -359,20 +386,6 @@ pub mod tenant {
     }
 
     diesel::table! {
-        stats_daily (day, procedure_code) {
-            day -> Date,
-            procedure_code -> Text,
-            received -> Int4,
-            received_online -> Int4,
-            resolved -> Int4,
-            resolved_on_time -> Int4,
-            processing_seconds -> Int8,
-            rating_sum -> Int4,
-            rating_count -> Int4,
-        }
-    }
-
-    diesel::table! {
         child_dossiers (source_tenant, dossier_code) {
             source_tenant -> Text,
             dossier_code -> Text,
@@ -404,7 +417,6 @@ pub mod tenant {
         dossiers,
         dossier_events,
         attachments,
-        feedback,
-        stats_daily
+        feedback
     );
 }

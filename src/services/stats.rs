@@ -1,13 +1,16 @@
-//! Statistics: incremental daily aggregates per procedure (written by each transition in its
-//! own transaction), summed over a period, per procedure and field, and rolled up over tenants.
+//! Statistics: incremental daily counters per tenant and procedure, written by each transition
+//! in its own transaction into the shared schema (they are published figures, without personal
+//! data), so a period's figures — and a ministry's roll-up over every tenant below it — are one
+//! indexed query.
 
-use crate::db::schema::tenant::stats_daily;
+use crate::db::schema::{stats_daily, stats_open};
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Text};
+use diesel::sql_types::{Array, BigInt, Date, Text, Uuid as SqlUuid};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 /// A change to one day's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -19,6 +22,8 @@ pub struct Delta {
     pub processing_seconds: i64,
     pub rating_sum: i32,
     pub rating_count: i32,
+    /// Change to the number of dossiers received and not yet decided.
+    pub in_progress: i32,
 }
 
 impl Delta {
@@ -26,6 +31,7 @@ impl Delta {
         Self {
             received: 1,
             received_online: i32::from(online),
+            in_progress: 1,
             ..Self::default()
         }
     }
@@ -35,6 +41,7 @@ impl Delta {
             resolved: 1,
             resolved_on_time: i32::from(on_time),
             processing_seconds,
+            in_progress: -1,
             ..Self::default()
         }
     }
@@ -48,18 +55,24 @@ impl Delta {
     }
 }
 
-/// Adds `delta` to the day's row of the procedure (creating it).
-pub fn record(
-    conn: &mut PgConnection,
-    day: NaiveDate,
-    procedure: &str,
-    d: Delta,
-) -> QueryResult<()> {
+/// Where a delta belongs.
+#[derive(Debug, Clone, Copy)]
+pub struct Key<'a> {
+    pub tenant: Uuid,
+    pub day: NaiveDate,
+    pub procedure: &'a str,
+    pub field: &'a str,
+}
+
+/// Adds `d` to the day's counters of the tenant's procedure, and to its open count.
+pub fn record(conn: &mut PgConnection, k: Key<'_>, d: Delta) -> QueryResult<()> {
     use stats_daily as s;
     diesel::insert_into(s::table)
         .values((
-            s::day.eq(day),
-            s::procedure_code.eq(procedure),
+            s::tenant_id.eq(k.tenant),
+            s::day.eq(k.day),
+            s::procedure_code.eq(k.procedure),
+            s::field_code.eq(k.field),
             s::received.eq(d.received),
             s::received_online.eq(d.received_online),
             s::resolved.eq(d.resolved),
@@ -68,7 +81,7 @@ pub fn record(
             s::rating_sum.eq(d.rating_sum),
             s::rating_count.eq(d.rating_count),
         ))
-        .on_conflict((s::day, s::procedure_code))
+        .on_conflict((s::tenant_id, s::day, s::procedure_code))
         .do_update()
         .set((
             s::received.eq(s::received + d.received),
@@ -79,8 +92,22 @@ pub fn record(
             s::rating_sum.eq(s::rating_sum + d.rating_sum),
             s::rating_count.eq(s::rating_count + d.rating_count),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    if d.in_progress != 0 {
+        use stats_open as o;
+        diesel::insert_into(o::table)
+            .values((
+                o::tenant_id.eq(k.tenant),
+                o::procedure_code.eq(k.procedure),
+                o::field_code.eq(k.field),
+                o::in_progress.eq(d.in_progress),
+            ))
+            .on_conflict((o::tenant_id, o::procedure_code))
+            .do_update()
+            .set(o::in_progress.eq(o::in_progress + d.in_progress))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Raw counters: they add up across days, procedures and tenants.
@@ -169,6 +196,23 @@ pub struct TenantCounts {
 }
 
 impl TenantCounts {
+    /// Counters per (procedure, field) with their names (the code where no name is known).
+    pub fn named(
+        counts: BTreeMap<(String, String), Counts>,
+        procedure_name: impl Fn(&str) -> Option<String>,
+        field_name: impl Fn(&str) -> Option<String>,
+    ) -> Self {
+        let mut out = Self::default();
+        for ((code, field), c) in counts {
+            let name = procedure_name(&code).unwrap_or_else(|| code.clone());
+            let fname = field_name(&field).unwrap_or_else(|| field.clone());
+            out.merge(Self {
+                procedures: BTreeMap::from([(code, (name, field, fname, c))]),
+            });
+        }
+        out
+    }
+
     pub fn merge(&mut self, other: TenantCounts) {
         for (code, (name, field, field_name, c)) in other.procedures {
             self.procedures
@@ -212,43 +256,33 @@ impl TenantCounts {
     }
 }
 
-/// Sums of the daily aggregates over `[$1, $2)` per procedure; reads only the period's rows
-/// through the primary key (day, procedure).
-pub const PERIOD_SQL: &str = "\
-SELECT s.procedure_code AS code, p.name_vi AS name, p.field_code AS field, f.name_vi AS field_name,
-       sum(s.received)::int8 AS received, sum(s.received_online)::int8 AS received_online,
-       sum(s.resolved)::int8 AS resolved, sum(s.resolved_on_time)::int8 AS resolved_on_time,
-       sum(s.processing_seconds)::int8 AS processing_seconds,
-       sum(s.rating_sum)::int8 AS rating_sum, sum(s.rating_count)::int8 AS rating_count,
-       0::int8 AS in_progress
-FROM stats_daily s
-JOIN procedures p ON p.code = s.procedure_code
-JOIN fields f ON f.code = p.field_code
-WHERE s.day >= $1 AND s.day < $2
-GROUP BY s.procedure_code, p.name_vi, p.field_code, f.name_vi";
-
-/// Dossiers received and not yet decided, per procedure, now (through the open-dossiers index).
-pub const IN_PROGRESS_SQL: &str = "\
-SELECT d.procedure_code AS code, p.name_vi AS name, p.field_code AS field, f.name_vi AS field_name,
-       0::int8 AS received, 0::int8 AS received_online, 0::int8 AS resolved,
-       0::int8 AS resolved_on_time, 0::int8 AS processing_seconds, 0::int8 AS rating_sum,
-       0::int8 AS rating_count, count(*)::int8 AS in_progress
-FROM dossiers d
-JOIN procedures p ON p.code = d.procedure_code
-JOIN fields f ON f.code = p.field_code
-WHERE d.status IN ('received', 'in_review', 'supplement_requested', 'resubmitted')
-GROUP BY d.procedure_code, p.name_vi, p.field_code, f.name_vi";
+/// The counters of a set of tenants over `[$2, $3)` per procedure, with the open counts:
+/// one statement, through the primary key (tenant, day, procedure).
+pub const COUNTS_SQL: &str = "\
+SELECT procedure_code AS code, field_code AS field,
+       sum(received)::int8 AS received, sum(received_online)::int8 AS received_online,
+       sum(resolved)::int8 AS resolved, sum(resolved_on_time)::int8 AS resolved_on_time,
+       sum(processing_seconds)::int8 AS processing_seconds,
+       sum(rating_sum)::int8 AS rating_sum, sum(rating_count)::int8 AS rating_count,
+       sum(in_progress)::int8 AS in_progress
+FROM (
+    SELECT procedure_code, field_code, received, received_online, resolved, resolved_on_time,
+           processing_seconds, rating_sum, rating_count, 0 AS in_progress
+    FROM platform.stats_daily
+    WHERE tenant_id = ANY($1) AND day >= $2 AND day < $3
+    UNION ALL
+    SELECT procedure_code, field_code, 0, 0, 0, 0, 0, 0, 0, in_progress
+    FROM platform.stats_open
+    WHERE tenant_id = ANY($1)
+) x
+GROUP BY procedure_code, field_code";
 
 #[derive(QueryableByName)]
-struct AggregateRow {
+struct CountRow {
     #[diesel(sql_type = Text)]
     code: String,
     #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Text)]
     field: String,
-    #[diesel(sql_type = Text)]
-    field_name: String,
     #[diesel(sql_type = BigInt)]
     received: i64,
     #[diesel(sql_type = BigInt)]
@@ -267,36 +301,36 @@ struct AggregateRow {
     in_progress: i64,
 }
 
-/// The tenant's counters for `[from, to)`: two small queries, one over the daily aggregates
-/// and one counting open dossiers.
-pub fn tenant_counts(
+/// Counters of `tenants` over `[from, to)`, per (procedure, field).
+pub fn counts(
     conn: &mut PgConnection,
+    tenants: &[Uuid],
     from: NaiveDate,
     to: NaiveDate,
-) -> QueryResult<TenantCounts> {
-    let mut rows: Vec<AggregateRow> = diesel::sql_query(PERIOD_SQL)
+) -> QueryResult<BTreeMap<(String, String), Counts>> {
+    let rows: Vec<CountRow> = diesel::sql_query(COUNTS_SQL)
+        .bind::<Array<SqlUuid>, _>(tenants)
         .bind::<Date, _>(from)
         .bind::<Date, _>(to)
         .load(conn)?;
-    rows.extend(diesel::sql_query(IN_PROGRESS_SQL).load::<AggregateRow>(conn)?);
-    let mut out = TenantCounts::default();
-    for r in rows {
-        let counts = Counts {
-            received: r.received,
-            received_online: r.received_online,
-            resolved: r.resolved,
-            resolved_on_time: r.resolved_on_time,
-            processing_seconds: r.processing_seconds,
-            rating_sum: r.rating_sum,
-            rating_count: r.rating_count,
-            in_progress: r.in_progress,
-        };
-        out.procedures
-            .entry(r.code)
-            .or_insert_with(|| (r.name, r.field, r.field_name, Counts::default()))
-            .3 += counts;
-    }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                (r.code, r.field),
+                Counts {
+                    received: r.received,
+                    received_online: r.received_online,
+                    resolved: r.resolved,
+                    resolved_on_time: r.resolved_on_time,
+                    processing_seconds: r.processing_seconds,
+                    rating_sum: r.rating_sum,
+                    rating_count: r.rating_count,
+                    in_progress: r.in_progress,
+                },
+            )
+        })
+        .collect())
 }
 
 #[cfg(test)]

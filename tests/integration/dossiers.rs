@@ -471,7 +471,7 @@ async fn two_officers_acting_at_once_one_wins_the_other_gets_409() {
     );
     assert_eq!(w.count("tinh-a", "dossier_events"), 2);
     assert_eq!(
-        w.db.scalar_i64("SELECT sum(received)::int8 AS n FROM t_tinh_a.stats_daily"),
+        w.db.scalar_i64("SELECT sum(received)::int8 AS n FROM platform.stats_daily"),
         1
     );
 }

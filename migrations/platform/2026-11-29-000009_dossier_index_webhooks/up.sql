@@ -37,3 +37,31 @@ CREATE INDEX webhook_outbox_due_idx ON platform.webhook_outbox (next_attempt_at)
     WHERE delivered_at IS NULL AND failed_at IS NULL;
 CREATE INDEX webhook_outbox_order_idx ON platform.webhook_outbox (ordering_key, endpoint, id)
     WHERE delivered_at IS NULL AND failed_at IS NULL;
+
+-- Statistics as published figures: daily counters per tenant and procedure, updated in the
+-- transaction of each transition. They live here, keyed by tenant, so a ministry's roll-up over
+-- every tenant below it is one indexed query instead of one transaction per tenant schema.
+-- They hold no personal data.
+CREATE TABLE platform.stats_daily (
+    tenant_id          uuid NOT NULL REFERENCES platform.tenants (id),
+    day                date NOT NULL,
+    procedure_code     text NOT NULL,
+    field_code         text NOT NULL,
+    received           integer NOT NULL DEFAULT 0,
+    received_online    integer NOT NULL DEFAULT 0,
+    resolved           integer NOT NULL DEFAULT 0,
+    resolved_on_time   integer NOT NULL DEFAULT 0,
+    processing_seconds bigint NOT NULL DEFAULT 0,
+    rating_sum         integer NOT NULL DEFAULT 0,
+    rating_count       integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, day, procedure_code)
+);
+
+-- Dossiers received and not yet decided, now, per tenant and procedure.
+CREATE TABLE platform.stats_open (
+    tenant_id      uuid NOT NULL REFERENCES platform.tenants (id),
+    procedure_code text NOT NULL,
+    field_code     text NOT NULL,
+    in_progress    integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, procedure_code)
+);

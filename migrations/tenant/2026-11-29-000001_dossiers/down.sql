@@ -1,6 +1,5 @@
 DROP TABLE sync_inbox;
 DROP TABLE child_dossiers;
-DROP TABLE stats_daily;
 DROP TABLE feedback;
 DROP TABLE attachments;
 DROP TABLE dossier_events;

@@ -50,7 +50,7 @@ CREATE INDEX dossiers_applicant_idx ON dossiers (applicant_id, submitted_at DESC
 -- the officers' inbox: open dossiers, overdue (earliest due) first
 CREATE INDEX dossiers_open_idx ON dossiers (due_date NULLS LAST, submitted_at)
     WHERE status NOT IN ('approved', 'rejected', 'returned', 'withdrawn');
-CREATE INDEX dossiers_procedure_idx ON dossiers (procedure_code, status);
+CREATE INDEX dossiers_procedure_idx ON dossiers (procedure_code, submitted_at);
 
 -- Append-only history: the trigger below refuses updates and deletes.
 CREATE TABLE dossier_events (
@@ -97,21 +97,6 @@ CREATE TABLE feedback (
     rating     smallint NOT NULL CHECK (rating BETWEEN 1 AND 5),
     comment    text,
     created_at timestamptz NOT NULL DEFAULT now()
-);
-
--- Incremental aggregates, updated in the transaction of each transition, so statistics over
--- any period read a few hundred rows instead of scanning every dossier.
-CREATE TABLE stats_daily (
-    day                date NOT NULL,
-    procedure_code     text NOT NULL,
-    received           integer NOT NULL DEFAULT 0,
-    received_online    integer NOT NULL DEFAULT 0,
-    resolved           integer NOT NULL DEFAULT 0,
-    resolved_on_time   integer NOT NULL DEFAULT 0,
-    processing_seconds bigint NOT NULL DEFAULT 0,
-    rating_sum         integer NOT NULL DEFAULT 0,
-    rating_count       integer NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, procedure_code)
 );
 
 -- What the tenants below this one report (signed webhooks): the latest status per dossier.

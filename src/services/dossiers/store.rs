@@ -109,6 +109,7 @@ fn timeliness(
 
 /// The procedure facts a dossier transaction needs.
 struct ProcedureFacts {
+    field_code: String,
     name_vi: String,
     name_en: Option<String>,
     processing_days: i32,
@@ -118,7 +119,8 @@ struct ProcedureFacts {
 }
 
 fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts, AppError> {
-    let (name_vi, name_en, processing_days, fee_vnd, decide, level): (
+    let (field_code, name_vi, name_en, processing_days, fee_vnd, decide, level): (
+        String,
         String,
         Option<String>,
         i32,
@@ -128,6 +130,7 @@ fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts
     ) = procedures::table
         .filter(procedures::code.eq(code))
         .select((
+            procedures::field_code,
             procedures::name_vi,
             procedures::name_en,
             procedures::processing_days,
@@ -139,6 +142,7 @@ fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts
         .optional()?
         .ok_or(AppError::NotFound { what: "procedure" })?;
     Ok(ProcedureFacts {
+        field_code,
         name_vi,
         name_en,
         processing_days,
@@ -589,24 +593,20 @@ pub fn act(
         req.note.as_deref(),
         details,
     )?;
+    let key = stats::Key {
+        tenant: scope.tenant_id,
+        day: today,
+        procedure: &row.procedure_code,
+        field: &proc.field_code,
+    };
     match req.action {
-        Action::Receive => stats::record(
-            conn,
-            today,
-            &row.procedure_code,
-            Delta::received(row.channel == "online"),
-        )?,
+        Action::Receive => stats::record(conn, key, Delta::received(row.channel == "online"))?,
         Action::Approve | Action::Reject => {
             let on_time = row.due_date.is_none_or(|d| today <= d);
             let seconds = row
                 .received_at
                 .map_or(0, |r| (now - r).num_seconds().max(0));
-            stats::record(
-                conn,
-                today,
-                &row.procedure_code,
-                Delta::resolved(on_time, seconds),
-            )?
+            stats::record(conn, key, Delta::resolved(on_time, seconds))?
         }
         _ => {}
     }
@@ -1021,6 +1021,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// The applicant's rating of a returned dossier: once, 1–5.
 pub fn rate(
     conn: &mut PgConnection,
+    scope: &Scope,
     code: &DossierCode,
     caller: &Caller,
     rating: i16,
@@ -1055,10 +1056,15 @@ pub fn rate(
             detail: "this dossier has already been rated".into(),
         });
     }
+    let field = procedure_facts(conn, &row.procedure_code)?.field_code;
     stats::record(
         conn,
-        calendar::local_date(Utc::now()),
-        &row.procedure_code,
+        stats::Key {
+            tenant: scope.tenant_id,
+            day: calendar::local_date(Utc::now()),
+            procedure: &row.procedure_code,
+            field: &field,
+        },
         Delta::rating(rating),
     )?;
     Ok(())
