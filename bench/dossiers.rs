@@ -282,7 +282,7 @@ fn explain(slugs: &[String]) -> anyhow::Result<()> {
     for slug in slugs {
         // The tenant and every tenant below it, as the roll-up asks.
         let ids = format!(
-            "(SELECT array_agg(id) FROM platform.tenants WHERE slug = '{slug}' \
+            "ARRAY(SELECT id FROM platform.tenants WHERE slug = '{slug}' \
              OR parent_id = (SELECT id FROM platform.tenants WHERE slug = '{slug}'))"
         );
         let sql = dvc::services::stats::COUNTS_SQL

@@ -272,6 +272,30 @@ async fn health_readiness_and_openapi() {
     assert!(doc["paths"]["/api/v1/procedures"]["get"].is_object());
     assert!(doc["paths"]["/api/v1/procedures/{code}"]["get"].is_object());
     assert!(doc["components"]["schemas"]["ProcedurePage"].is_object());
+    for (path, method) in [
+        ("/api/v1/dossiers", "post"),
+        ("/api/v1/dossiers/{code}/actions", "post"),
+        ("/api/v1/dossiers/{code}/supplement", "post"),
+        ("/api/v1/inbox", "get"),
+        ("/api/v1/lookup", "get"),
+        ("/api/v1/stats", "get"),
+        ("/api/v1/stats/public", "get"),
+        ("/api/v1/sync/events", "post"),
+        ("/api/v1/account/dossiers", "get"),
+        ("/api/v1/procedures/{code}/inherit", "post"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    // Every schema reference resolves: nothing the document names is missing.
+    let text = doc.to_string();
+    let mut missing = Vec::new();
+    for part in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = part.split('"').next().unwrap();
+        if !doc["components"]["schemas"][name].is_object() {
+            missing.push(name.to_owned());
+        }
+    }
+    assert!(missing.is_empty(), "unresolved schemas: {missing:?}");
 }
 
 #[actix_web::test]
