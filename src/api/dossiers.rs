@@ -39,7 +39,7 @@ pub(crate) fn scope(state: &AppState, tenant: &CurrentTenant) -> Scope {
             .as_deref()
             .unwrap_or(&state.settings.auth.issuer);
         targets.push(Target {
-            endpoint: "parent",
+            endpoint: format!("parent:{}", parent.slug),
             url: format!(
                 "{}/t/{}/api/v1/sync/events",
                 base.trim_end_matches('/'),
@@ -49,7 +49,7 @@ pub(crate) fn scope(state: &AppState, tenant: &CurrentTenant) -> Scope {
     }
     if let (Some(url), Some(_)) = (&sync.national_url, &sync.national_secret) {
         targets.push(Target {
-            endpoint: "national",
+            endpoint: "national".into(),
             url: url.clone(),
         });
     }

@@ -47,7 +47,7 @@ pub async fn receive(
     let (ts, sig) = header(&req, sync::TIMESTAMP_HEADER)
         .zip(header(&req, sync::SIGNATURE_HEADER))
         .ok_or(AppError::Unauthorized)?;
-    let key = sync::derive_key(secret, source.as_str());
+    let key = sync::derive_key(secret, source.as_str(), tenant.tenant.slug.as_str());
     let window = Duration::from_secs(state.settings.sync.replay_window_secs);
     sync::verify(&key, ts, sig, &body, chrono::Utc::now().timestamp(), window).map_err(|e| {
         tracing::warn!(source = %source, error = %e, "sync event refused");

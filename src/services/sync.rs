@@ -26,8 +26,8 @@ pub const SOURCE_HEADER: &str = "X-Dvc-Source";
 /// An endpoint a tenant reports to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// `parent` or `national`: also how the worker finds the signing key.
-    pub endpoint: &'static str,
+    /// `parent:{slug}` or `national`: also how the worker finds the signing key.
+    pub endpoint: String,
     pub url: String,
 }
 
@@ -61,7 +61,7 @@ pub fn queue(conn: &mut PgConnection, scope: &Scope, ev: &DossierEvent) -> Query
         .map(|t| {
             (
                 webhook_outbox::tenant_id.eq(scope.tenant_id),
-                webhook_outbox::endpoint.eq(t.endpoint),
+                webhook_outbox::endpoint.eq(&t.endpoint),
                 webhook_outbox::url.eq(&t.url),
                 webhook_outbox::ordering_key.eq(ev.dossier_id.to_string()),
                 webhook_outbox::event_id.eq(ev.event_id),
@@ -77,12 +77,15 @@ pub fn queue(conn: &mut PgConnection, scope: &Scope, ev: &DossierEvent) -> Query
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The key a tenant signs its events to its parent with, derived from the deployment's sync
-/// secret, so both ends of an in-deployment link know it without storing it.
-pub fn derive_key(secret: &str, source_slug: &str) -> Vec<u8> {
+/// The key a tenant signs its events to one receiving tenant with, derived from the
+/// deployment's sync secret, so both ends of an in-deployment link know it without storing it.
+/// It names both ends: an event signed for the parent cannot be replayed to another ancestor.
+pub fn derive_key(secret: &str, source_slug: &str, receiver_slug: &str) -> Vec<u8> {
     let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(b"dvc-sync/v1/");
     mac.update(source_slug.as_bytes());
+    mac.update(b"/");
+    mac.update(receiver_slug.as_bytes());
     mac.finalize().into_bytes().to_vec()
 }
 
@@ -249,8 +252,9 @@ mod tests {
 
     #[test]
     fn signatures_verify_and_detect_tampering() {
-        let key = derive_key("secret", "ha-noi");
-        assert_ne!(key, derive_key("secret", "ho-chi-minh"));
+        let key = derive_key("secret", "ha-noi", "molisa");
+        assert_ne!(key, derive_key("secret", "ho-chi-minh", "molisa"));
+        assert_ne!(key, derive_key("secret", "ha-noi", "national"));
         let body = br#"{"a":1}"#;
         let sig = sign(&key, 1_000, body);
         let w = Duration::from_secs(300);
@@ -268,7 +272,7 @@ mod tests {
             verify(&key, "1000", &sig, body, 2_000, w),
             Err(VerifyError::Stale)
         );
-        let other = derive_key("secret", "ho-chi-minh");
+        let other = derive_key("secret", "ho-chi-minh", "molisa");
         assert_eq!(
             verify(&other, "1000", &sig, body, 1_100, w),
             Err(VerifyError::BadSignature)

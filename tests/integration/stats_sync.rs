@@ -8,7 +8,6 @@ use chrono::{Duration as Days, NaiveDate, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text};
-use dvc::config::Settings;
 use dvc::services::calendar::local_date;
 use dvc::services::sync::{
     DossierEvent, SIGNATURE_HEADER, SOURCE_HEADER, TIMESTAMP_HEADER, derive_key, sign,
@@ -18,22 +17,6 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// The servers' pools talk to the local PostgreSQL without TLS or GSSAPI. The test database is
-/// dropped while the servers still run, so their pool threads keep reconnecting while the
-/// process exits; through TLS (OpenSSL) or GSSAPI (krb5) those attempts race the libraries'
-/// exit-time cleanup and the process dies (SIGSEGV, SIGABRT in k5_mutex_lock) after the test
-/// has passed — the existing dossier tests show it too. Nothing here is about either.
-fn plain_db(s: &mut Settings) {
-    if !s.database.url.contains("sslmode=") {
-        let sep = if s.database.url.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        s.database.url = format!("{}{sep}sslmode=disable&gssencmode=disable", s.database.url);
-    }
-}
 
 /// A small deterministic PRNG (64-bit LCG, high bits out).
 struct Lcg(u64);
@@ -395,7 +378,7 @@ fn round2(x: f64) -> f64 {
 
 #[actix_web::test]
 async fn statistics_equal_a_brute_force_recount_and_roll_up_equals_the_sum_of_children() {
-    let w = World::new(plain_db).await;
+    let w = World::new(|_| {}).await;
     let mut rng = Lcg(0x2026_1129_0000_0001);
     let plans: Vec<Plan> = (0..40)
         .map(|i| {
@@ -626,7 +609,6 @@ async fn webhooks_are_delivered_later_and_in_order_when_the_receiver_was_down() 
         s.sync.receiver_base = Some(format!("http://127.0.0.1:{p}"));
         // However long the receiver stays down here, nothing is parked.
         s.sync.max_attempts = 10_000;
-        plain_db(s);
     })
     .await;
     let citizen = w.token(w.citizen, "tinh-a", &[]);
@@ -753,7 +735,6 @@ async fn webhooks_are_delivered_later_and_in_order_when_the_receiver_was_down() 
         s.sync.max_attempts = 10_000;
         s.mail.worker_in_process = true;
         s.smtp.port = smtp_port;
-        plain_db(s);
     })
     .await;
     let final_state = |tenant: &str, code: &str| {
@@ -867,7 +848,7 @@ async fn send(
     body: &[u8],
 ) -> u16 {
     let ts = Utc::now().timestamp() - age_secs;
-    let sig = sign(&derive_key(secret, source), ts, body);
+    let sig = sign(&derive_key(secret, source, receiver), ts, body);
     post_event(w, receiver, Some(source), Some(ts), Some(&sig), body).await
 }
 
@@ -894,7 +875,7 @@ fn body(ev: &DossierEvent) -> Vec<u8> {
 
 #[actix_web::test]
 async fn tampered_replayed_stale_and_foreign_events_are_refused() {
-    let w = World::new(plain_db).await;
+    let w = World::new(|_| {}).await;
     let dossier = Uuid::new_v4();
     let child = |w: &World| {
         w.db.scalar_i64(
@@ -905,7 +886,7 @@ async fn tampered_replayed_stale_and_foreign_events_are_refused() {
     // A valid event: recorded.
     let first = body(&event("tinh-a", dossier, 3, "in_review"));
     let ts = Utc::now().timestamp();
-    let sig = sign(&derive_key(SYNC_SECRET, "tinh-a"), ts, &first);
+    let sig = sign(&derive_key(SYNC_SECRET, "tinh-a", "bo"), ts, &first);
     assert_eq!(
         post_event(&w, "bo", Some("tinh-a"), Some(ts), Some(&sig), &first).await,
         202
@@ -933,7 +914,7 @@ async fn tampered_replayed_stale_and_foreign_events_are_refused() {
     let honest = event("tinh-a", dossier, 4, "approved");
     let signed = body(&honest);
     let ts = Utc::now().timestamp();
-    let sig = sign(&derive_key(SYNC_SECRET, "tinh-a"), ts, &signed);
+    let sig = sign(&derive_key(SYNC_SECRET, "tinh-a", "bo"), ts, &signed);
     let mut forged = honest.clone();
     forged.status = "rejected".into();
     assert_eq!(
@@ -970,14 +951,14 @@ async fn tampered_replayed_stale_and_foreign_events_are_refused() {
     );
     // Signed with tinh-b's key while claiming to be tinh-a.
     let ts = Utc::now().timestamp();
-    let sig_b = sign(&derive_key(SYNC_SECRET, "tinh-b"), ts, &stale);
+    let sig_b = sign(&derive_key(SYNC_SECRET, "tinh-b", "bo"), ts, &stale);
     assert_eq!(
         post_event(&w, "bo", Some("tinh-a"), Some(ts), Some(&sig_b), &stale).await,
         401
     );
     // Missing or malformed headers.
     let ts = Utc::now().timestamp();
-    let sig = sign(&derive_key(SYNC_SECRET, "tinh-a"), ts, &stale);
+    let sig = sign(&derive_key(SYNC_SECRET, "tinh-a", "bo"), ts, &stale);
     assert_eq!(
         post_event(&w, "bo", None, Some(ts), Some(&sig), &stale).await,
         401
@@ -1041,7 +1022,7 @@ async fn tampered_replayed_stale_and_foreign_events_are_refused() {
 
 #[actix_web::test]
 async fn officers_get_one_overdue_digest_a_day() {
-    let w = World::new(plain_db).await;
+    let w = World::new(|_| {}).await;
     let citizen = w.token(w.citizen, "tinh-a", &[]);
     let mut codes = Vec::new();
     for _ in 0..5 {
@@ -1083,8 +1064,7 @@ async fn officers_get_one_overdue_digest_a_day() {
         act(4, o, &["officer"], action).await;
     }
 
-    let mut settings = settings_for(&w.db);
-    plain_db(&mut settings);
+    let settings = settings_for(&w.db);
     let pools = dvc::db::Pools::build(&settings.database);
     let day = local_date(Utc::now()) + Days::days(30);
     let digests = |day: NaiveDate| {

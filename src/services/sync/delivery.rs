@@ -126,14 +126,12 @@ impl Deliverer {
     }
 
     fn key(&self, due: &Due) -> Option<Vec<u8>> {
-        match due.endpoint.as_str() {
-            "parent" => {
-                let source = due.body.get("source_tenant")?.as_str()?;
-                Some(derive_key(self.settings.secret.as_deref()?, source))
-            }
-            "national" => Some(self.settings.national_secret.as_ref()?.as_bytes().to_vec()),
-            _ => None,
+        if due.endpoint == "national" {
+            return Some(self.settings.national_secret.as_ref()?.as_bytes().to_vec());
         }
+        let parent = due.endpoint.strip_prefix("parent:")?;
+        let source = due.body.get("source_tenant")?.as_str()?;
+        Some(derive_key(self.settings.secret.as_deref()?, source, parent))
     }
 
     async fn post(&self, client: &awc::Client, due: &Due) -> Result<(), String> {
