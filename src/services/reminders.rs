@@ -32,23 +32,24 @@ pub fn send_digests(pools: &Pools, today: NaiveDate) -> Result<usize, AppError> 
         queued += TenantDb::for_tenant(pools, tenant).run_blocking(|conn| {
             let overdue = store::overdue_by_assignee(conn, today)?;
             let new_count = store::awaiting_receipt(conn)?;
-            let unassigned = overdue
-                .iter()
-                .find(|(a, _)| a.is_none())
-                .map_or(0, |(_, n)| *n);
-            let mut per_officer: BTreeMap<Uuid, i64> = overdue
-                .iter()
-                .filter_map(|(a, n)| a.map(|a| (a, *n)))
-                .collect();
-            if unassigned > 0 {
-                // Nobody owns these yet: every officer of the tenant hears about them.
-                let officers: Vec<Uuid> = memberships::table
-                    .filter(memberships::tenant_id.eq(tenant_id))
-                    .filter(memberships::role.eq("officer"))
-                    .select(memberships::account_id)
-                    .load(conn)?;
-                for o in officers {
-                    *per_officer.entry(o).or_default() += unassigned;
+            let officers: Vec<Uuid> = memberships::table
+                .filter(memberships::tenant_id.eq(tenant_id))
+                .filter(memberships::role.eq("officer"))
+                .select(memberships::account_id)
+                .load(conn)?;
+            // Dossiers of nobody — not yet assigned, or assigned to someone who is no longer
+            // an officer here — are every officer's concern.
+            let mut unowned = 0;
+            let mut per_officer: BTreeMap<Uuid, i64> = BTreeMap::new();
+            for (assignee, n) in &overdue {
+                match assignee.filter(|a| officers.contains(a)) {
+                    Some(a) => *per_officer.entry(a).or_default() += n,
+                    None => unowned += n,
+                }
+            }
+            if unowned > 0 {
+                for o in &officers {
+                    *per_officer.entry(*o).or_default() += unowned;
                 }
             }
             let mut n = 0;
