@@ -79,6 +79,13 @@ async fn changed(state: &AppState, tenant: &CurrentTenant) {
     }
 }
 
+/// 403 unless the caller administers this tenant; then the procedure code from the path.
+fn admin_and_code(principal: &Principal, path: &CodePath) -> Result<ProcedureCode, AppError> {
+    principal.require(Role::TenantAdmin)?;
+    ProcedureCode::parse(&path.code)
+        .map_err(|e| AppError::bad_request("invalid_procedure_code", e.to_string()))
+}
+
 fn field_missing(field: &str) -> AppError {
     AppError::bad_request(
         "unknown_field",
@@ -106,9 +113,7 @@ pub async fn put_procedure(
     body: web::Json<ProcedureBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Role::TenantAdmin)?;
-    let code = ProcedureCode::parse(&path.code)
-        .map_err(|e| AppError::bad_request("invalid_procedure_code", e.to_string()))?;
+    let code = admin_and_code(&principal, &path)?;
     let b = body.into_inner();
     text(&b.name.vi, "name.vi", 500)?;
     if let Some(en) = &b.name.en {
@@ -198,9 +203,7 @@ pub async fn inherit(
     body: web::Json<InheritBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Role::TenantAdmin)?;
-    let code = ProcedureCode::parse(&path.code)
-        .map_err(|e| AppError::bad_request("invalid_procedure_code", e.to_string()))?;
+    let code = admin_and_code(&principal, &path)?;
     let b = body.into_inner();
     let tenant = principal.tenant.clone();
     let parent = tenant
@@ -266,9 +269,7 @@ pub async fn withdraw(
     path: web::Path<CodePath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    principal.require(Role::TenantAdmin)?;
-    let code = ProcedureCode::parse(&path.code)
-        .map_err(|e| AppError::bad_request("invalid_procedure_code", e.to_string()))?;
+    let code = admin_and_code(&principal, &path)?;
     let tenant = principal.tenant.clone();
     let found = tenant
         .db
