@@ -19,6 +19,28 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub dossiers: DossierSettings,
     pub sync: SyncSettings,
+    pub payments: PaymentSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PaymentSettings {
+    /// Serve the sandbox gateway at `/sandbox/gateway` (never in production).
+    pub sandbox: bool,
+    /// A payment still pending this long after its intent is settled by a status query.
+    pub query_after_secs: u64,
+    /// How often the worker looks for such payments.
+    pub reconcile_interval_secs: u64,
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        Self {
+            sandbox: false,
+            query_after_secs: 120,
+            reconcile_interval_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -295,6 +317,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             dossiers: DossierSettings::default(),
             sync: SyncSettings::default(),
+            payments: PaymentSettings::default(),
         }
     }
 }

@@ -34,6 +34,7 @@ struct InProcessWorker {
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     webhooks: std::thread::JoinHandle<()>,
+    payments: Option<std::thread::JoinHandle<()>>,
     reminders: tokio::task::JoinHandle<()>,
 }
 
@@ -134,6 +135,12 @@ impl Application {
                 settings.sync.clone(),
             )
             .spawn(stopped.clone());
+            let payments = crate::services::payments::reconcile::spawn(
+                state.pools.clone(),
+                settings.clone(),
+                state.master_key.clone(),
+                stopped.clone(),
+            );
             let reminders = tokio::spawn(crate::services::reminders::run(
                 state.pools.clone(),
                 settings.dossiers.digest_hour,
@@ -143,16 +150,23 @@ impl Application {
                 stop,
                 task,
                 webhooks,
+                payments,
                 reminders,
             })
         } else {
             None
         };
         let app_state = state.clone();
+        let sandbox = settings.payments.sandbox;
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(TracingLogger::<DvcRootSpan>::new())
                 .app_data(app_state.clone())
+                .configure(|cfg| {
+                    if sandbox {
+                        crate::api::sandbox::routes(cfg);
+                    }
+                })
                 .configure(crate::api::routes)
                 .default_service(web::to(crate::api::not_found))
         })
@@ -193,7 +207,11 @@ impl Application {
             let _ = w.stop.send(true);
             let _ = w.task.await;
             let _ = w.reminders.await;
-            let _ = tokio::task::spawn_blocking(move || w.webhooks.join()).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                let _ = w.webhooks.join();
+                w.payments.map(|p| p.join())
+            })
+            .await;
         }
         served
     }

@@ -45,6 +45,10 @@ pub struct ProcedureBody {
     decide_role: Option<DecideRole>,
     #[serde(default = "yes")]
     active: bool,
+    #[serde(default)]
+    fee_rule: crate::services::payments::FeeRule,
+    #[serde(default = "yes")]
+    pay_before_processing: bool,
 }
 
 fn yes() -> bool {
@@ -163,6 +167,8 @@ pub async fn put_procedure(
                     form_schema: schema,
                     decide_role: b.decide_role.unwrap_or(DecideRole::Leader),
                     inherited_from: None,
+                    fee_rule: &b.fee_rule,
+                    pay_before_processing: b.pay_before_processing,
                 }],
             )?;
             Ok(store::find_any(conn, code.as_str())?)
@@ -246,6 +252,8 @@ pub async fn inherit(
                     form_schema: source.form_schema.clone(),
                     decide_role: source.decide_role,
                     inherited_from: Some(&parent_slug),
+                    fee_rule: &source.fee_rule,
+                    pay_before_processing: source.pay_before_processing,
                 }],
             )?;
             Ok(store::find_any(conn, &source.code)?)

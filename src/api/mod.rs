@@ -4,10 +4,13 @@ pub mod auth;
 pub mod catalog_admin;
 pub mod dossiers;
 pub mod health;
+mod html;
 pub mod members;
 pub mod oidc;
 pub mod operator;
+pub mod payments;
 pub mod procedures;
+pub mod sandbox;
 pub mod stats;
 pub mod sync;
 mod upload;
@@ -65,7 +68,13 @@ use utoipa::OpenApi;
         stats::leader,
         stats::public,
         sync::receive,
-        sync::children
+        sync::children,
+        payments::start,
+        payments::ipn,
+        payments::back,
+        payments::receipt,
+        payments::refund,
+        payments::reconciliation
     ),
     components(schemas(Problem)),
     modifiers(&OperatorToken),
@@ -75,7 +84,8 @@ use utoipa::OpenApi;
         (name = "accounts", description = "Tài khoản — accounts"),
         (name = "dossiers", description = "Hồ sơ — dossiers: submission, processing, tracking"),
         (name = "statistics", description = "Thống kê — statistics"),
-        (name = "sync", description = "Đồng bộ lên cấp trên — upward sync")
+        (name = "sync", description = "Đồng bộ lên cấp trên — upward sync"),
+        (name = "payments", description = "Thanh toán trực tuyến — online payment")
     )
 )]
 pub struct ApiDoc;
@@ -144,6 +154,18 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/dossiers/{code}/attachments/{id}",
                 web::get().to(dossiers::download),
+            )
+            .route("/dossiers/{code}/payment", web::post().to(payments::start))
+            .route("/dossiers/{code}/refund", web::post().to(payments::refund))
+            .route("/payments/ipn", web::get().to(payments::ipn))
+            .route("/payments/return", web::get().to(payments::back))
+            .route(
+                "/payments/reconciliation",
+                web::get().to(payments::reconciliation),
+            )
+            .route(
+                "/payments/{reference}/receipt",
+                web::get().to(payments::receipt),
             )
             .route("/inbox", web::get().to(dossiers::inbox))
             .route("/lookup", web::get().to(dossiers::lookup))

@@ -242,6 +242,33 @@ diesel::table! {
         processing_seconds -> Int8,
         rating_sum -> Int4,
         rating_count -> Int4,
+        paid_count -> Int4,
+        paid_amount -> Int8,
+    }
+}
+
+diesel::table! {
+    platform.payment_merchants (tenant_id) {
+        tenant_id -> Uuid,
+        provider -> Text,
+        merchant_id -> Text,
+        gateway_url -> Text,
+        secret_sealed -> Bytea,
+        secret_nonce -> Bytea,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    platform.sandbox_transactions (merchant_id, txn_ref) {
+        merchant_id -> Text,
+        txn_ref -> Text,
+        amount_vnd -> Int8,
+        status -> Text,
+        transaction_no -> Text,
+        bank_code -> Text,
+        created_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -276,7 +303,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     dossier_index,
     webhook_outbox,
     stats_daily,
-    stats_open
+    stats_open,
+    payment_merchants,
+    sandbox_transactions
 );
 diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(memberships -> accounts (account_id));
@@ -308,6 +337,8 @@ pub mod tenant {
             form_schema -> Text,
             decide_role -> Text,
             inherited_from -> Nullable<Text>,
+            fee_rule -> Text,
+            pay_before_processing -> Bool,
         }
     }
 
@@ -343,6 +374,39 @@ pub mod tenant {
             returned_at -> Nullable<Timestamptz>,
             result_note -> Nullable<Text>,
             updated_at -> Timestamptz,
+            payment_status -> Text,
+        }
+    }
+
+    diesel::table! {
+        payments (id) {
+            id -> Uuid,
+            dossier_id -> Uuid,
+            reference -> Text,
+            amount_vnd -> Int8,
+            status -> Text,
+            provider -> Text,
+            transaction_no -> Nullable<Text>,
+            bank_code -> Nullable<Text>,
+            response_code -> Nullable<Text>,
+            receipt_no -> Nullable<Text>,
+            created_at -> Timestamptz,
+            settled_at -> Nullable<Timestamptz>,
+            refunded_at -> Nullable<Timestamptz>,
+            refund_reason -> Nullable<Text>,
+            refunded_by -> Nullable<Uuid>,
+        }
+    }
+
+    diesel::table! {
+        payment_notifications (id) {
+            id -> Int8,
+            payment_id -> Nullable<Uuid>,
+            source -> Text,
+            raw -> Jsonb,
+            verified -> Bool,
+            outcome -> Text,
+            received_at -> Timestamptz,
         }
     }
 
@@ -411,12 +475,15 @@ pub mod tenant {
     diesel::joinable!(dossier_events -> dossiers (dossier_id));
     diesel::joinable!(attachments -> dossiers (dossier_id));
     diesel::joinable!(feedback -> dossiers (dossier_id));
+    diesel::joinable!(payments -> dossiers (dossier_id));
     diesel::allow_tables_to_appear_in_same_query!(
         fields,
         procedures,
         dossiers,
         dossier_events,
         attachments,
-        feedback
+        feedback,
+        payments,
+        payment_notifications
     );
 }

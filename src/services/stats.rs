@@ -24,6 +24,8 @@ pub struct Delta {
     pub rating_count: i32,
     /// Change to the number of dossiers received and not yet decided.
     pub in_progress: i32,
+    pub paid_count: i32,
+    pub paid_amount: i64,
 }
 
 impl Delta {
@@ -42,6 +44,14 @@ impl Delta {
             resolved_on_time: i32::from(on_time),
             processing_seconds,
             in_progress: -1,
+            ..Self::default()
+        }
+    }
+
+    pub fn paid(amount_vnd: i64) -> Self {
+        Self {
+            paid_count: 1,
+            paid_amount: amount_vnd,
             ..Self::default()
         }
     }
@@ -80,6 +90,8 @@ pub fn record(conn: &mut PgConnection, k: Key<'_>, d: Delta) -> QueryResult<()> 
             s::processing_seconds.eq(d.processing_seconds),
             s::rating_sum.eq(d.rating_sum),
             s::rating_count.eq(d.rating_count),
+            s::paid_count.eq(d.paid_count),
+            s::paid_amount.eq(d.paid_amount),
         ))
         .on_conflict((s::tenant_id, s::day, s::procedure_code))
         .do_update()
@@ -91,6 +103,8 @@ pub fn record(conn: &mut PgConnection, k: Key<'_>, d: Delta) -> QueryResult<()> 
             s::processing_seconds.eq(s::processing_seconds + d.processing_seconds),
             s::rating_sum.eq(s::rating_sum + d.rating_sum),
             s::rating_count.eq(s::rating_count + d.rating_count),
+            s::paid_count.eq(s::paid_count + d.paid_count),
+            s::paid_amount.eq(s::paid_amount + d.paid_amount),
         ))
         .execute(conn)?;
     if d.in_progress != 0 {
@@ -122,6 +136,9 @@ pub struct Counts {
     pub rating_count: i64,
     /// Received and not yet decided, now.
     pub in_progress: i64,
+    /// Paid online: count and amount in đồng.
+    pub paid_count: i64,
+    pub paid_amount: i64,
 }
 
 impl std::ops::AddAssign for Counts {
@@ -134,6 +151,8 @@ impl std::ops::AddAssign for Counts {
         self.rating_sum += o.rating_sum;
         self.rating_count += o.rating_count;
         self.in_progress += o.in_progress;
+        self.paid_count += o.paid_count;
+        self.paid_amount += o.paid_amount;
     }
 }
 
@@ -264,14 +283,16 @@ SELECT procedure_code AS code, field_code AS field,
        sum(resolved)::int8 AS resolved, sum(resolved_on_time)::int8 AS resolved_on_time,
        sum(processing_seconds)::int8 AS processing_seconds,
        sum(rating_sum)::int8 AS rating_sum, sum(rating_count)::int8 AS rating_count,
-       sum(in_progress)::int8 AS in_progress
+       sum(in_progress)::int8 AS in_progress, sum(paid_count)::int8 AS paid_count,
+       sum(paid_amount)::int8 AS paid_amount
 FROM (
     SELECT procedure_code, field_code, received, received_online, resolved, resolved_on_time,
-           processing_seconds, rating_sum, rating_count, 0 AS in_progress
+           processing_seconds, rating_sum, rating_count, 0 AS in_progress, paid_count,
+           paid_amount
     FROM platform.stats_daily
     WHERE tenant_id = ANY($1) AND day >= $2 AND day < $3
     UNION ALL
-    SELECT procedure_code, field_code, 0, 0, 0, 0, 0, 0, 0, in_progress
+    SELECT procedure_code, field_code, 0, 0, 0, 0, 0, 0, 0, in_progress, 0, 0
     FROM platform.stats_open
     WHERE tenant_id = ANY($1)
 ) x
@@ -299,6 +320,10 @@ struct CountRow {
     rating_count: i64,
     #[diesel(sql_type = BigInt)]
     in_progress: i64,
+    #[diesel(sql_type = BigInt)]
+    paid_count: i64,
+    #[diesel(sql_type = BigInt)]
+    paid_amount: i64,
 }
 
 /// Counters of `tenants` over `[from, to)`, per (procedure, field).
@@ -327,6 +352,8 @@ pub fn counts(
                     rating_sum: r.rating_sum,
                     rating_count: r.rating_count,
                     in_progress: r.in_progress,
+                    paid_count: r.paid_count,
+                    paid_amount: r.paid_amount,
                 },
             )
         })

@@ -303,6 +303,8 @@ fn apply_one(
                     .map_err(|e| serde_json::Error::io(std::io::Error::other(e)))?,
                 decide_role: p.decide_role.map_or(DecideRole::Leader, |d| d.0),
                 inherited_from: None,
+                fee_rule: &p.fee_rule,
+                pay_before_processing: p.pay_before_processing,
             })
         })
         .collect::<Result<Vec<_>, serde_json::Error>>()?;
@@ -333,6 +335,8 @@ fn apply_one(
                 form_schema: proc.form_schema.clone(),
                 decide_role: proc.decide_role,
                 inherited_from: parent_slug,
+                fee_rule: &proc.fee_rule,
+                pay_before_processing: proc.pay_before_processing,
             }],
         )?;
     }

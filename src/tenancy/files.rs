@@ -114,6 +114,12 @@ pub struct ProcedureSpec {
     /// The application form, a JSON Schema subset written as TOML (see docs/tenants.md).
     #[serde(default)]
     pub form_schema: Option<toml::Value>,
+    /// Fee beyond `fee_vnd`: per listed item, waivers (see docs/payments.md).
+    #[serde(default)]
+    pub fee_rule: crate::services::payments::FeeRule,
+    /// For `full` procedures: processing starts once paid (default true).
+    #[serde(default = "yes")]
+    pub pay_before_processing: bool,
 }
 
 /// `[[inherit]]`: a procedure of the parent's catalog, adapted.

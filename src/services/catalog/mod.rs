@@ -150,6 +150,10 @@ pub struct Procedure {
     /// Slug of the parent tenant whose procedure this one adapts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inherited_from: Option<String>,
+    /// Fee beyond the fixed one: per listed item, waivers by category.
+    pub fee_rule: crate::services::payments::FeeRule,
+    /// For `full` procedures: processing starts once the fee is paid.
+    pub pay_before_processing: bool,
     #[serde(skip)]
     pub search_text: String,
 }
@@ -242,6 +246,8 @@ mod tests {
             form_schema: serde_json::json!({}),
             decide_role: crate::services::dossiers::workflow::DecideRole::Leader,
             inherited_from: None,
+            fee_rule: Default::default(),
+            pay_before_processing: true,
             search_text: fold(&format!("{code} {name}")),
         }
     }

@@ -13,7 +13,8 @@ pub const PAGE_SQL: &str = "\
 WITH matched AS (
     SELECT p.code, p.name_vi, p.name_en, p.field_code, f.name_vi AS field_name_vi,
            f.name_en AS field_name_en, p.online_level, p.processing_days, p.fee_vnd,
-           p.documents, p.search_text, p.form_schema, p.decide_role, p.inherited_from
+           p.documents, p.search_text, p.form_schema, p.decide_role, p.inherited_from,
+           p.fee_rule, p.pay_before_processing
     FROM procedures p JOIN fields f ON f.code = p.field_code
     WHERE p.active
       AND ($1::text IS NULL OR p.field_code = $1)
@@ -55,6 +56,10 @@ struct PageRow {
     decide_role: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     inherited_from: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    fee_rule: Option<String>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Bool>)]
+    pay_before_processing: Option<bool>,
 }
 
 /// Columns of one procedure with its field, as read from the database.
@@ -73,6 +78,8 @@ type ProcedureColumns = (
     String,
     String,
     Option<String>,
+    String,
+    bool,
 );
 
 fn to_procedure(c: ProcedureColumns) -> QueryResult<Procedure> {
@@ -91,7 +98,11 @@ fn to_procedure(c: ProcedureColumns) -> QueryResult<Procedure> {
         form_schema,
         decide,
         inherited_from,
+        fee_rule,
+        pay_before_processing,
     ) = c;
+    let fee_rule = crate::services::payments::FeeRule::parse(&fee_rule)
+        .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
     let form_schema: serde_json::Value = serde_json::from_str(&form_schema)
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
     let decide_role = DecideRole::parse(&decide).ok_or_else(|| {
@@ -118,6 +129,8 @@ fn to_procedure(c: ProcedureColumns) -> QueryResult<Procedure> {
         form_schema,
         decide_role,
         inherited_from,
+        fee_rule,
+        pay_before_processing,
         search_text: st,
     })
 }
@@ -143,6 +156,8 @@ impl PageRow {
             self.form_schema.ok_or_else(missing)?,
             self.decide_role.ok_or_else(missing)?,
             self.inherited_from,
+            self.fee_rule.ok_or_else(missing)?,
+            self.pay_before_processing.ok_or_else(missing)?,
         ))
         .map(Some)
     }
@@ -189,6 +204,8 @@ fn columns() -> (
     procedures::form_schema,
     procedures::decide_role,
     procedures::inherited_from,
+    procedures::fee_rule,
+    procedures::pay_before_processing,
 ) {
     (
         procedures::code,
@@ -205,6 +222,8 @@ fn columns() -> (
         procedures::form_schema,
         procedures::decide_role,
         procedures::inherited_from,
+        procedures::fee_rule,
+        procedures::pay_before_processing,
     )
 }
 
@@ -255,6 +274,8 @@ pub struct ProcedureUpsert<'a> {
     pub form_schema: serde_json::Value,
     pub decide_role: DecideRole,
     pub inherited_from: Option<&'a str>,
+    pub fee_rule: &'a crate::services::payments::FeeRule,
+    pub pay_before_processing: bool,
 }
 
 /// Creates or updates fields and procedures; never deletes.
@@ -309,6 +330,8 @@ pub fn upsert(
                     procedures::form_schema.eq(p.form_schema.to_string()),
                     procedures::decide_role.eq(p.decide_role.as_str()),
                     procedures::inherited_from.eq(p.inherited_from),
+                    procedures::fee_rule.eq(serde_json::to_string(p.fee_rule).unwrap_or_default()),
+                    procedures::pay_before_processing.eq(p.pay_before_processing),
                 )
             })
             .collect();
@@ -329,6 +352,8 @@ pub fn upsert(
                 procedures::form_schema.eq(excluded(procedures::form_schema)),
                 procedures::decide_role.eq(excluded(procedures::decide_role)),
                 procedures::inherited_from.eq(excluded(procedures::inherited_from)),
+                procedures::fee_rule.eq(excluded(procedures::fee_rule)),
+                procedures::pay_before_processing.eq(excluded(procedures::pay_before_processing)),
                 procedures::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;

@@ -133,6 +133,9 @@ pub struct DossierDetail {
     /// Actions the caller may take now.
     pub actions: Vec<Action>,
     pub rating: Option<i16>,
+    /// `none` (no fee), `due`, `paid` or `refunded`.
+    pub payment_status: String,
+    pub payments: Vec<crate::services::payments::store::PaymentView>,
 }
 
 /// What anyone holding the code and the applicant's phone may see: no names, no form data.

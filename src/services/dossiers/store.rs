@@ -47,6 +47,7 @@ struct Row {
     missing: serde_json::Value,
     resolved_at: Option<DateTime<Utc>>,
     result_note: Option<String>,
+    payment_status: String,
 }
 
 impl Row {
@@ -110,6 +111,8 @@ fn timeliness(
 /// The procedure facts a dossier transaction needs.
 struct ProcedureFacts {
     field_code: String,
+    fee_rule: String,
+    pay_before_processing: bool,
     name_vi: String,
     name_en: Option<String>,
     processing_days: i32,
@@ -119,7 +122,7 @@ struct ProcedureFacts {
 }
 
 fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts, AppError> {
-    let (field_code, name_vi, name_en, processing_days, fee_vnd, decide, level): (
+    type Facts = (
         String,
         String,
         Option<String>,
@@ -127,7 +130,20 @@ fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts
         i64,
         String,
         String,
-    ) = procedures::table
+        String,
+        bool,
+    );
+    let (
+        field_code,
+        name_vi,
+        name_en,
+        processing_days,
+        fee_vnd,
+        decide,
+        level,
+        fee_rule,
+        pay_first,
+    ): Facts = procedures::table
         .filter(procedures::code.eq(code))
         .select((
             procedures::field_code,
@@ -137,12 +153,16 @@ fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts
             procedures::fee_vnd,
             procedures::decide_role,
             procedures::online_level,
+            procedures::fee_rule,
+            procedures::pay_before_processing,
         ))
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound { what: "procedure" })?;
     Ok(ProcedureFacts {
         field_code,
+        fee_rule,
+        pay_before_processing: pay_first,
         name_vi,
         name_en,
         processing_days,
@@ -285,6 +305,9 @@ pub fn submit(
         .first(conn)
         .optional()?
         .ok_or(AppError::Unauthorized)?;
+    let fee = crate::services::payments::FeeRule::parse(&proc.fee_rule)
+        .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?
+        .fee(proc.fee_vnd, &new.form_data);
     let now = Utc::now();
     let today = calendar::local_date(now);
     let seq = next_sequence(conn, today)?;
@@ -302,7 +325,8 @@ pub fn submit(
             dossiers::lookup_hash.eq(lookup_hash(&code, &new.phone_digits)),
             dossiers::channel.eq("online"),
             dossiers::form_data.eq(&new.form_data),
-            dossiers::fee_vnd.eq(proc.fee_vnd),
+            dossiers::fee_vnd.eq(fee),
+            dossiers::payment_status.eq(if fee > 0 { "due" } else { "none" }),
             dossiers::status.eq(Status::Submitted.as_str()),
             dossiers::submitted_at.eq(now),
             dossiers::updated_at.eq(now),
@@ -450,6 +474,8 @@ pub fn detail(
         events,
         actions: workflow::available(status, actor, proc.decide_role),
         rating,
+        payment_status: row.payment_status.clone(),
+        payments: crate::services::payments::store::for_dossier(conn, row.id)?,
     })
 }
 
@@ -512,6 +538,16 @@ pub fn act(
         })?;
     if row.version != req.version {
         return Err(stale(row.version));
+    }
+    if req.action == Action::Receive
+        && proc.online_full
+        && proc.pay_before_processing
+        && row.payment_status == "due"
+    {
+        return Err(AppError::Conflict {
+            code: "payment_required",
+            detail: "the fee of this fully online dossier is not paid yet".into(),
+        });
     }
     if req.action == Action::RequestSupplement && req.missing.is_empty() {
         return Err(AppError::bad_request(
