@@ -9,6 +9,7 @@ mod dossiers;
 mod isolation;
 mod mail;
 mod migrations;
+mod payments;
 mod processes;
 mod sso;
 mod stats_sync;

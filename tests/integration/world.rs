@@ -14,6 +14,11 @@ use uuid::Uuid;
 pub const WORK_PERMIT: &str = "1.000105";
 /// A procedure with no documents and no form, decided by officers: the quickest path.
 pub const QUICK: &str = "2.000001";
+/// A paid procedure: 100,000 đ plus 50,000 đ per worker listed, waived for poor households;
+/// processing starts once paid.
+pub const PAID: &str = "3.000001";
+pub const SECRET_A: &[u8] = b"merchant-secret-of-tinh-a-0123456789";
+pub const SECRET_B: &[u8] = b"merchant-secret-of-tinh-b-9876543210";
 pub const PHONE: &str = "0912 345 678";
 pub const SYNC_SECRET: &str = "test-sync-secret-0123456789";
 
@@ -47,6 +52,7 @@ name = {{ vi = "Cấp giấy phép lao động cho người nước ngoài", en 
 online_level = "full"
 processing_days = 5
 fee_vnd = 600000
+pay_before_processing = false
 documents = [
   {{ name = "Đơn đề nghị", name_en = "Application", accept = ["pdf"], max_size_mb = 1 }},
   {{ name = "Ảnh 4x6", name_en = "Photo", required = false, accept = ["jpeg", "png"], max_size_mb = 1 }},
@@ -79,6 +85,33 @@ name = {{ vi = "Xác nhận thông tin hộ gia đình", en = "Household confirm
 online_level = "partial"
 processing_days = 3
 decide_role = "officer"
+
+[[procedures]]
+code = "{PAID}"
+field = "viec-lam"
+name = {{ vi = "Cấp giấy phép hoạt động dịch vụ việc làm", en = "Licensing employment services" }}
+online_level = "full"
+processing_days = 7
+fee_vnd = 100000
+decide_role = "officer"
+fee_rule = {{ per_item = {{ field = "nguoi_lao_dong", amount_vnd = 50000 }}, waiver = {{ field = "doi_tuong", values = ["ho_ngheo"] }} }}
+
+[procedures.form_schema]
+type = "object"
+
+[procedures.form_schema.properties.doi_tuong]
+type = "string"
+title = "Đối tượng"
+enum = ["thuong", "ho_ngheo"]
+
+[procedures.form_schema.properties.nguoi_lao_dong]
+type = "array"
+title = "Danh sách người lao động"
+maxItems = 20
+
+[procedures.form_schema.properties.nguoi_lao_dong.items]
+type = "string"
+title = "Họ tên"
 "#
     )
 }
@@ -181,9 +214,23 @@ impl World {
             s.sync.receiver_base = Some(format!("http://127.0.0.1:{port}"));
             s.sync.max_backoff_secs = 1;
             s.dossiers.storage_root = storage_root;
+            s.payments.sandbox = true;
             tweak(s);
         })
         .await;
+        // Each province's merchant account at the sandbox gateway of this very server.
+        for (tenant_id, merchant_id, secret) in [(a, "TA001", SECRET_A), (b, "TB001", SECRET_B)] {
+            dvc::services::payments::merchant::set(
+                &mut conn,
+                &master,
+                tenant_id,
+                "sandbox",
+                merchant_id,
+                &format!("{}/sandbox/gateway", app.base),
+                secret,
+            )
+            .unwrap();
+        }
         Self {
             app,
             db,
