@@ -6,6 +6,7 @@
 //! cargo run --release --example dossiers -- tokens <role> <out>    # one access token per province
 //! cargo run --release --example dossiers -- pgbench-script         # the submission's inserts
 //! cargo run --release --example dossiers -- fill <slug> <n>        # n dossiers + aggregates (SQL)
+//! cargo run --release --example dossiers -- payments <tenants> <n> <out>  # pending payments, signed IPNs
 //! cargo run --release --example dossiers -- explain <slug>…        # plans of the statistics SQL
 //! ```
 //! Settings come from the environment (`DVC__DATABASE__URL`, `DVC__AUTH__MASTER_KEY`, …).
@@ -151,6 +152,68 @@ fn setup_stats(children: usize) -> anyhow::Result<()> {
         ));
     }
     apply_files(&pool, batch)?;
+    Ok(())
+}
+
+/// For the IPN benchmark: `tenants` provinces get a merchant account (sandbox provider, a known
+/// secret) and `per_tenant` dossiers each with a pending payment; writes one signed IPN path per
+/// payment (each settles a different payment) to `out`.
+fn payments(tenants: usize, per_tenant: usize, out: &str) -> anyhow::Result<()> {
+    let s = settings();
+    let master =
+        dvc::auth::keys::MasterKey::parse(s.auth.master_key.as_deref().unwrap_or_default())?;
+    let mut c = conn(&s);
+    let mut lines = String::new();
+    for i in 1..=tenants {
+        let slug = format!("bench-{i:04}");
+        let schema = format!("t_bench_{i:04}");
+        let tenant: uuid::Uuid = dvc::db::schema::tenants::table
+            .filter(dvc::db::schema::tenants::slug.eq(&slug))
+            .select(dvc::db::schema::tenants::id)
+            .first(&mut c)?;
+        let merchant = format!("B{i:04}");
+        let secret = format!("bench-secret-{i}");
+        dvc::services::payments::merchant::set(
+            &mut c,
+            &master,
+            tenant,
+            "sandbox",
+            &merchant,
+            "http://127.0.0.1:9/sandbox/gateway",
+            secret.as_bytes(),
+        )?;
+        c.batch_execute(&format!(
+            "BEGIN;
+             SET LOCAL search_path = {schema};
+             INSERT INTO dossiers (id, code, procedure_code, applicant_id, applicant_name,
+                 applicant_email, locale, lookup_hash, channel, form_data, fee_vnd, status,
+                 payment_status)
+             SELECT gen_random_uuid(), 'P-' || g, '1.001978', '{CITIZEN}', 'Nguyễn Văn Dân',
+                 'dan@example.vn', 'vi', '\\x00', 'online', '{{}}', 600000, 'submitted', 'due'
+             FROM generate_series(1, {per_tenant}) g;
+             INSERT INTO payments (id, dossier_id, reference, amount_vnd, status, provider)
+             SELECT gen_random_uuid(), id, 'BP' || replace(code, '-', ''), 600000, 'pending', 'sandbox'
+             FROM dossiers WHERE code LIKE 'P-%';
+             COMMIT;"
+        ))?;
+        for g in 1..=per_tenant {
+            let mut p = dvc::services::payments::gateway::Notification {
+                merchant: merchant.clone(),
+                reference: format!("BPP{g}"),
+                amount_vnd: 600_000,
+                response_code: "00".into(),
+                transaction_no: format!("{}", 14_000_000 + g),
+                bank_code: "NCB".into(),
+            }
+            .to_params();
+            dvc::services::payments::gateway::sign(secret.as_bytes(), &mut p);
+            lines.push_str(&format!(
+                "/t/{slug}/api/v1/payments/ipn?{}\n",
+                dvc::services::payments::gateway::query_string(&p)
+            ));
+        }
+    }
+    std::fs::write(out, lines)?;
     Ok(())
 }
 
@@ -311,6 +374,11 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "fill" => fill(&arg(1), arg(2).parse().unwrap_or(100_000)),
+        "payments" => payments(
+            arg(1).parse().unwrap_or(100),
+            arg(2).parse().unwrap_or(200),
+            &arg(3),
+        ),
         "explain" => explain(&args[1..]),
         _ => {
             eprintln!("usage: see the comment at the top of bench/dossiers.rs");

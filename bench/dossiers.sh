@@ -50,6 +50,14 @@ log "dvc: submissions over $TENANTS tenants"
 TOKENS=$CITIZENS wrk -t2 -c"$CONNS" -d3s -s bench/submit.lua "$base" >/dev/null
 read -r sub_rps sub_p99 sub_bad < <(TOKENS=$CITIZENS wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/submit.lua "$base" | stats)
 
+log "dvc: gateway IPNs settling pending payments, in the same run"
+# 15,000 different pending payments: more than a run settles, so every IPN measured does real
+# work (no warm-up: it would use some up; the server is warm from the submissions).
+$B payments 100 150 target/bench-ipns.txt
+paid_before=$(psql -tA "$URL" -c "SELECT coalesce(sum(paid_count), 0) FROM platform.stats_daily")
+read -r ipn_rps ipn_p99 _ < <(IPNS=target/bench-ipns.txt wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/ipn.lua "$base" | stats)
+paid_after=$(psql -tA "$URL" -c "SELECT coalesce(sum(paid_count), 0) FROM platform.stats_daily")
+
 log "pgbench: the same inserts as one transaction"
 script=$(mktemp --suffix=.sql)
 $B pgbench-script >"$script"
@@ -73,6 +81,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
   echo "|---|---|---|"
   echo "| pgbench: the submission's inserts as one transaction, $TENANTS schemas, $CONNS connections | $pg_tps tps | 1 |"
   echo "| dvc \`POST /api/v1/dossiers\` (token, form validation, same inserts), $TENANTS tenants | $sub_rps req/s (p99 $sub_p99, non-201: $sub_bad) | $(ratio "$sub_rps" "$pg_tps") of pgbench |"
+  echo "| dvc \`GET /api/v1/payments/ipn\` (signature, merchant, amount, settlement, receipt mail, statistics), 100 tenants | $ipn_rps req/s (p99 $ipn_p99; payments settled during the run: $((paid_after - paid_before))) | $(ratio "$ipn_rps" "$sub_rps") of submissions |"
   echo "| dvc \`GET /api/v1/stats\`, one tenant with 100,000 dossiers, 4 connections | $one_rps req/s, p99 $one_p99 (non-200: $one_bad) | |"
   echo "| dvc \`GET /api/v1/stats\`, ministry rolled up over 50 tenants (100,000 dossiers), 4 connections | $min_rps req/s, p99 $min_p99 (non-200: $min_bad) | |"
 } | tee "$OUT"
