@@ -160,6 +160,16 @@ async fn pay_then_process_with_receipt_and_mail_and_statistics() {
     // Fee by rule: 100,000 + 3 × 50,000.
     let code = submit(&w, "tinh-a", 3, "thuong").await;
     assert_eq!(dossier_payment_status(&w, "tinh-a", &code), "due");
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            w.subjects()
+                .iter()
+                .any(|s| s == &format!("Hồ sơ {code}: vui lòng nộp phí, lệ phí"))
+        })
+        .await,
+        "{:?}",
+        w.subjects()
+    );
     // Processing of a full dossier starts only once it is paid.
     let (s, b) = w
         .act(

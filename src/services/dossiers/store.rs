@@ -365,6 +365,32 @@ pub fn submit(
         None,
         serde_json::json!({ "files": new.files.len() }),
     )?;
+    if fee > 0
+        && let Ok(recipient) = Email::parse(&email)
+    {
+        // The fee is due: tell the applicant how much, and where to pay.
+        let locale = Locale::parse(&locale).unwrap_or_default();
+        outbox::enqueue(
+            conn,
+            &NewMail {
+                tenant_id: Some(scope.tenant_id),
+                template: TemplateKey::PaymentDue,
+                locale,
+                recipient,
+                payload: serde_json::json!({
+                    "applicant_name": full_name,
+                    "dossier_code": code.as_str(),
+                    "procedure_name": match locale {
+                        Locale::En => proc.name_en.clone().unwrap_or_else(|| proc.name_vi.clone()),
+                        Locale::Vi => proc.name_vi.clone(),
+                    },
+                    "amount": crate::services::payments::format_vnd(fee),
+                    "link": scope.dossier_link(code.as_str()),
+                }),
+                idempotency_key: format!("dossier:{id}:fee"),
+            },
+        )?;
+    }
     Ok(DossierSummary {
         code: code.to_string(),
         procedure_code: new.procedure_code.clone(),
