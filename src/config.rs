@@ -20,6 +20,25 @@ pub struct Settings {
     pub dossiers: DossierSettings,
     pub sync: SyncSettings,
     pub payments: PaymentSettings,
+    pub metrics: MetricsSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsSettings {
+    /// Serve `/metrics` (Prometheus text format).
+    pub enabled: bool,
+    /// Tenants that get a label of their own; requests of the others count as `other`.
+    pub max_tenant_labels: usize,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_tenant_labels: 200,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -318,6 +337,7 @@ impl Default for Settings {
             dossiers: DossierSettings::default(),
             sync: SyncSettings::default(),
             payments: PaymentSettings::default(),
+            metrics: MetricsSettings::default(),
         }
     }
 }

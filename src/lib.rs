@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod locale;
 pub mod mail;
+pub mod metrics;
 pub mod redis_conn;
 pub mod services;
 pub mod startup;

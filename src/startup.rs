@@ -88,6 +88,9 @@ impl Application {
             storage: Arc::new(crate::services::storage::LocalDisk::new(
                 &settings.dossiers.storage_root,
             )),
+            metrics: Arc::new(crate::metrics::Metrics::new(
+                settings.metrics.max_tenant_labels,
+            )),
         });
         let listener = {
             let catalog = catalog.clone();
@@ -160,6 +163,7 @@ impl Application {
         let sandbox = settings.payments.sandbox;
         let server = HttpServer::new(move || {
             App::new()
+                .wrap_fn(crate::api::health::measure)
                 .wrap(TracingLogger::<DvcRootSpan>::new())
                 .app_data(app_state.clone())
                 .configure(|cfg| {

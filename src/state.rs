@@ -25,6 +25,7 @@ pub struct AppState {
     pub keyring: std::sync::RwLock<Arc<crate::auth::keys::Keyring>>,
     /// Attachment bytes (local disk by default).
     pub storage: Arc<dyn crate::services::storage::Storage>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {

@@ -40,3 +40,66 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::ServiceUnavailable().json(body)
     }
 }
+
+/// Prometheus metrics (text format): requests by route, status and tenant; pools; outboxes;
+/// tenant migrations.
+#[utoipa::path(get, path = "/metrics", responses(
+    (status = 200, description = "Prometheus text exposition", content_type = "text/plain")
+))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    if !state.settings.metrics.enabled {
+        return HttpResponse::NotFound().finish();
+    }
+    let mut snap = state
+        .shared
+        .run(|conn| Ok(crate::metrics::snapshot(conn)?))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "metrics snapshot failed");
+            crate::metrics::Snapshot::default()
+        });
+    snap.pools = state.pools.usage();
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.metrics.render(&snap))
+}
+
+/// Times every request and counts it by method, route pattern, status and tenant.
+pub fn measure<S, B>(
+    req: actix_web::dev::ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>>
++ use<S, B>
+where
+    S: actix_web::dev::Service<
+            actix_web::dev::ServiceRequest,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+{
+    use actix_web::HttpMessage;
+    let started = std::time::Instant::now();
+    let method = req.method().as_str().to_owned();
+    let fut = srv.call(req);
+    async move {
+        let res = fut.await?;
+        let request = res.request();
+        if let Some(state) = request.app_data::<web::Data<AppState>>() {
+            let route = request
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".into());
+            let tenant = request
+                .extensions()
+                .get::<crate::tenancy::resolver::ResolvedTenant>()
+                .map(|t| t.0.clone());
+            state.metrics.observe(
+                &method,
+                &route,
+                res.status().as_u16(),
+                tenant.as_deref(),
+                started.elapsed().as_secs_f64(),
+            );
+        }
+        Ok(res)
+    }
+}

@@ -34,6 +34,7 @@ use utoipa::OpenApi;
         procedures::show,
         health::healthz,
         health::readyz,
+        health::metrics,
         operator::outbox_counts,
         operator::failed_mail,
         operator::retry_mail,
@@ -186,6 +187,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
         .route("/api/openapi.json", web::get().to(openapi_json))
         .route("/.well-known/jwks.json", web::get().to(jwks))
         .route(

@@ -166,6 +166,17 @@ impl Pools {
     pub fn shard_count(&self) -> usize {
         self.shards.len()
     }
+
+    /// Per shard: (connections open, of them idle, the most allowed) — for metrics.
+    pub fn usage(&self) -> Vec<(u32, u32, u32)> {
+        self.shards
+            .iter()
+            .map(|s| {
+                let st = s.pool.state();
+                (st.connections, st.idle_connections, s.pool.max_size())
+            })
+            .collect()
+    }
 }
 
 /// Tenant ids are random UUIDs, so their low bits spread tenants evenly.

@@ -20,6 +20,10 @@ pub struct CurrentTenant {
     pub db: TenantDb,
 }
 
+/// The slug of the tenant a request was resolved to, for its metrics.
+#[derive(Clone, Debug)]
+pub struct ResolvedTenant(pub String);
+
 /// Name of the path segment that carries a tenant slug in `/t/{tenant}/…` routes.
 pub const PATH_PARAM: &str = "tenant";
 
@@ -124,6 +128,8 @@ pub(crate) fn extract(req: &HttpRequest) -> Result<CurrentTenant, AppError> {
     if let Some(span) = req.extensions().get::<RootSpan>() {
         span.record("tenant", tenant.slug.as_str());
     }
+    req.extensions_mut()
+        .insert(ResolvedTenant(tenant.slug.as_str().to_owned()));
     let db = TenantDb::for_tenant(&state.pools, &tenant);
     Ok(CurrentTenant { tenant, db })
 }

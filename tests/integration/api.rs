@@ -340,3 +340,46 @@ async fn an_exhausted_pool_answers_503_with_retry_after() {
     let (status, _, _) = app.get(Some("alpha.localhost"), "/api/v1/procedures").await;
     assert_eq!(status, 200);
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_status_and_tenant() {
+    let app = TestApp::with_two_tenants(3, 1).await;
+    for _ in 0..3 {
+        app.get(None, "/t/alpha/api/v1/procedures").await;
+    }
+    app.get(None, "/t/beta/api/v1/procedures/nope!").await;
+    let (status, ctype, _) = app.get(None, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
+    let body = text_of(&app, "/metrics").await;
+    let line = |needle: &str| {
+        body.lines()
+            .find(|l| l.starts_with("dvc_http_requests_total{") && l.contains(needle))
+            .map(str::to_owned)
+    };
+    let alpha = line("tenant=\"alpha\"").expect(&body);
+    assert!(
+        alpha.contains("route=\"/t/{tenant}/api/v1/procedures\""),
+        "{alpha}"
+    );
+    assert!(alpha.contains("status=\"200\""), "{alpha}");
+    assert!(alpha.trim_end().ends_with(" 3"), "{alpha}");
+    let beta = line("tenant=\"beta\"").expect(&body);
+    assert!(beta.contains("status=\"400\""), "{beta}");
+    assert!(body.contains("dvc_http_request_duration_seconds_bucket{"));
+    assert!(body.contains("dvc_db_pool_connections{"));
+    assert!(
+        body.contains("dvc_tenant_schemas{status=\"ok\"} 2"),
+        "{body}"
+    );
+    assert!(body.contains("dvc_webhook_outbox_events{status=\"pending\"} 0"));
+}
+
+async fn text_of(app: &TestApp, path: &str) -> String {
+    let mut resp = awc::Client::default()
+        .get(format!("{}{}", app.base, path))
+        .send()
+        .await
+        .unwrap();
+    String::from_utf8(resp.body().await.unwrap().to_vec()).unwrap()
+}
