@@ -57,6 +57,13 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Exit 0 when the local server answers `/healthz` (container health checks: the image
+    /// has no curl).
+    Health {
+        /// Port on 127.0.0.1 (default: server.port).
+        #[arg(long)]
+        port: Option<u16>,
+    },
     /// Online payment: a tenant's merchant account at its gateway.
     Payment {
         #[command(subcommand)]
@@ -172,6 +179,7 @@ fn main() -> ExitCode {
         Command::User { command } => user(&settings, command),
         Command::Client { command } => client(&settings, command),
         Command::Payment { command } => payment(&settings, command),
+        Command::Health { port } => health(port.unwrap_or(settings.server.port)),
     };
     match result {
         Ok(code) => code,
@@ -607,6 +615,22 @@ fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn health(port: u16) -> anyhow::Result<ExitCode> {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let timeout = std::time::Duration::from_secs(3);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    Ok(if head.ends_with(b" 200") {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn payment(settings: &Settings, command: PaymentCommand) -> anyhow::Result<ExitCode> {

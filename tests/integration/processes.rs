@@ -142,3 +142,25 @@ fn sigterm_shuts_the_server_down_gracefully() {
     };
     assert!(exit.success(), "{exit:?}");
 }
+
+/// What the container health check runs: `dvc health` succeeds against a serving instance
+/// configured only through the environment, and fails when nothing answers.
+#[test]
+fn the_health_command_reports_a_serving_instance() {
+    let db = TestDb::new();
+    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 1))]);
+    let server = start(&db);
+    let health = |port: u16| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dvc"));
+        cmd.args(["health", "--port", &port.to_string()]);
+        env_for(&mut cmd, &db);
+        cmd.output().unwrap().status.success()
+    };
+    assert!(health(server.port));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    assert!(!health(closed));
+}
