@@ -50,6 +50,8 @@ pub struct PaymentSettings {
     pub query_after_secs: u64,
     /// How often the worker looks for such payments.
     pub reconcile_interval_secs: u64,
+    /// An intent the gateway still has not seen decided after this long is cancelled.
+    pub intent_ttl_secs: u64,
 }
 
 impl Default for PaymentSettings {
@@ -58,6 +60,7 @@ impl Default for PaymentSettings {
             sandbox: false,
             query_after_secs: 120,
             reconcile_interval_secs: 60,
+            intent_ttl_secs: 1800,
         }
     }
 }

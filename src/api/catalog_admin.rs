@@ -125,6 +125,16 @@ pub async fn put_procedure(
     }
     let field = FieldCode::parse(&b.field)
         .map_err(|e| AppError::bad_request("invalid_field", e.to_string()))?;
+    if b.fee_rule
+        .per_item
+        .as_ref()
+        .is_some_and(|p| p.amount_vnd < 0)
+    {
+        return Err(AppError::bad_request(
+            "invalid_fee_rule",
+            "fee_rule.per_item.amount_vnd: not negative",
+        ));
+    }
     let schema = b.form_schema.unwrap_or_else(|| serde_json::json!({}));
     FormSchema::parse(&schema)
         .map_err(|e| AppError::bad_request("invalid_form_schema", e.to_string()))?;

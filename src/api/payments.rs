@@ -76,8 +76,19 @@ pub async fn start(
         .map_err(|e| AppError::bad_request("invalid_dossier_code", e.to_string()))?;
     let tenant = principal.tenant.clone();
     let (m, p) = merchant_of(&state, &tenant).await?;
-    let sc = scope(&state, &tenant);
+    // An open intent may have been decided at the gateway without dvc hearing of it (no IPN
+    // yet): ask first, so a declined attempt makes room for a new one and a paid one is not
+    // paid again.
     let account = principal.account;
+    let lookup = code.clone();
+    if let Some(open) = tenant
+        .db
+        .run(move |conn| store::open_intent(conn, &lookup, account))
+        .await?
+    {
+        query_and_settle(&state, &tenant, &m, p, &open).await;
+    }
+    let sc = scope(&state, &tenant);
     let provider_name = m.provider.clone();
     let intent = tenant
         .db
@@ -342,28 +353,28 @@ pub async fn refund(
     let (m, p) = merchant_of(&state, &tenant).await?;
     let (payment, reference, amount) = tenant
         .db
-        .run(move |conn| store::paid_payment(conn, &code))
+        .run(move |conn| store::begin_refund(conn, &code))
         .await?;
-    let accepted = p
-        .refund(&m, &reference, amount, &reason)
-        .await
-        .map_err(|e| AppError::Unavailable(anyhow::anyhow!(e)))?;
-    if !accepted {
-        return Err(AppError::Conflict {
-            code: "refund_refused",
-            detail: "the payment gateway refused the refund".into(),
-        });
-    }
+    let asked = p.refund(&m, &reference, amount, &reason).await;
     let by = principal.account;
     let raw = Params::from([
         ("txn_ref".into(), reference),
         ("amount".into(), (amount * 100).to_string()),
         ("reason".into(), reason.clone()),
     ]);
+    // A gateway that could not be reached leaves the refund `refunding`; it can be taken up
+    // again after two minutes.
+    let accepted = asked.map_err(|e| AppError::Unavailable(anyhow::anyhow!(e)))?;
     tenant
         .db
-        .run(move |conn| store::mark_refunded(conn, payment, by, &reason, &raw))
+        .run(move |conn| store::finish_refund(conn, payment, by, &reason, &raw, accepted))
         .await?;
+    if !accepted {
+        return Err(AppError::Conflict {
+            code: "refund_refused",
+            detail: "the payment gateway refused the refund".into(),
+        });
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

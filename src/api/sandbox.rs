@@ -40,6 +40,8 @@ async fn merchant(state: &AppState, id: &str) -> Result<Merchant, AppError> {
         .shared
         .run(move |conn| merchant::by_merchant_id(conn, &master, &id))
         .await?
+        // Never sign with a real gateway's secret, whatever a request names.
+        .filter(|m| m.provider == "sandbox")
         .ok_or_else(|| refuse("unknown merchant"))
 }
 
@@ -272,7 +274,7 @@ async fn refund(
                 st::table
                     .filter(st::merchant_id.eq(&merchant_id))
                     .filter(st::txn_ref.eq(&reference))
-                    .filter(st::status.eq("approved")),
+                    .filter(st::status.eq_any(["approved", "refunded"])),
             )
             .set(st::status.eq("refunded"))
             .execute(conn)?)

@@ -138,7 +138,7 @@ pub fn verify(
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
         .collect::<Result<_, _>>()
         .map_err(|_| VerifyError::Malformed)?;
-    if (now - ts).unsigned_abs() > window.as_secs() {
+    if now.saturating_sub(ts).unsigned_abs() > window.as_secs() {
         return Err(VerifyError::Stale);
     }
     mac(key, ts, body)

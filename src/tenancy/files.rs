@@ -494,6 +494,20 @@ fn validate_catalog(f: &TenantFile) -> Vec<FileError> {
                 format!("procedure `{}` is declared twice", proc.code),
             ));
         }
+        if proc
+            .fee_rule
+            .per_item
+            .as_ref()
+            .is_some_and(|p| p.amount_vnd < 0)
+        {
+            errors.push(f.error_at(
+                p.span(),
+                format!(
+                    "procedure `{}`: fee_rule.per_item.amount_vnd is negative",
+                    proc.code
+                ),
+            ));
+        }
         let schema = proc
             .form_schema_json()
             .and_then(|raw| FormSchema::parse(&raw).map_err(|e| e.to_string()));

@@ -376,10 +376,11 @@ async fn duplicates_forgeries_wrong_amounts_replays_and_other_tenants_secrets_ch
         1
     );
 
-    // The old IPN of the declined attempt, replayed, is that attempt's (failed) — it does
-    // not undo the payment, and replaying the success changes nothing either.
+    // Starting the second attempt asked the gateway about the first (no IPN had come): it was
+    // settled as failed. Its old IPN, replayed now, changes nothing, and neither does a
+    // replayed success.
     let r = ipn(&w, "tinh-a", &old_ipn).await;
-    assert_eq!(r["RspCode"], "00");
+    assert_eq!(r["RspCode"], "02");
     assert_eq!(status(&w, "tinh-a", &first.reference), "failed");
     let success = signed(
         SECRET_A,
@@ -529,4 +530,144 @@ async fn officers_refund_with_a_reason_and_reconciliation_lists_mismatches() {
     assert_eq!(m[0]["reference"], b2.reference.as_str());
     assert_eq!(m[0]["ours"], "pending");
     assert_eq!(m[0]["gateway"], "paid");
+}
+
+#[actix_web::test]
+async fn one_open_intent_one_refund_and_a_paid_fee_cannot_be_changed_by_new_data() {
+    let w = World::new(|_| {}).await;
+    let code = submit(&w, "tinh-a", 1, "thuong").await;
+    let token = w.token(w.citizen, "tinh-a", &[]);
+    let pay_path = format!("/t/tinh-a/api/v1/dossiers/{code}/payment");
+    // Two tabs, or a second click: the same intent, so never two charges.
+    let first = w.req("POST", &pay_path, Some(&token), None).await.1;
+    let second = w.req("POST", &pay_path, Some(&token), None).await.1;
+    assert_eq!(first["reference"], second["reference"]);
+    assert_eq!(w.count("tinh-a", "payments"), 1);
+
+    let a = pay(&w, "tinh-a", &code, "approve", "now").await;
+    assert_eq!(a.reference, first["reference"].as_str().unwrap());
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            status(&w, "tinh-a", &a.reference) == "paid"
+        })
+        .await
+    );
+    // New data that changes a paid fee is refused; the same fee goes through.
+    for action in ["receive", "start_review"] {
+        let (s, _) = w
+            .act(
+                "tinh-a",
+                &code,
+                w.officer_a,
+                &["officer"],
+                action,
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, 200, "{action}");
+    }
+    let (s, _) = w
+        .act(
+            "tinh-a",
+            &code,
+            w.officer_a,
+            &["officer"],
+            "request_supplement",
+            json!({ "missing": ["Danh sách người lao động có chữ ký"] }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let supplement_path = format!("/t/tinh-a/api/v1/dossiers/{code}/supplement");
+    let supplement = async |workers: usize| {
+        let version = w.version("tinh-a", &code).await;
+        let names: Vec<String> = (0..workers).map(|i| format!("Người {i}")).collect();
+        w.req(
+            "POST",
+            &supplement_path,
+            Some(&token),
+            Some(json!({
+                "version": version,
+                "form": { "doi_tuong": "thuong", "nguoi_lao_dong": names }
+            })),
+        )
+        .await
+    };
+    let (s, b) = supplement(4).await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("fee_changed")), "{b}");
+    let (s, b) = supplement(1).await;
+    assert_eq!(s, 200, "{b}");
+
+    // Two officers refunding at once: one refund reaches the gateway.
+    let officer = w.token(w.officer_a, "tinh-a", &["officer"]);
+    let path = format!("/t/tinh-a/api/v1/dossiers/{code}/refund");
+    let body = json!({ "reason": "Hồ sơ không thuộc thẩm quyền" });
+    let (r1, r2) = tokio::join!(
+        w.req("POST", &path, Some(&officer), Some(body.clone())),
+        w.req("POST", &path, Some(&officer), Some(body.clone()))
+    );
+    let mut statuses = [r1.0, r2.0];
+    statuses.sort();
+    assert_eq!(statuses, [204, 409]);
+    assert_eq!(status(&w, "tinh-a", &a.reference), "refunded");
+    assert_eq!(
+        w.count("tinh-a", "payment_notifications WHERE outcome = 'refunded'"),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn the_sandbox_never_signs_for_a_real_gateways_merchant() {
+    let w = World::new(|_| {}).await;
+    let master = dvc::auth::keys::MasterKey::parse(&base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        [7u8; 32],
+    ))
+    .unwrap();
+    let tenant: uuid::Uuid = {
+        use diesel::prelude::*;
+        use dvc::db::schema::tenants::dsl as t;
+        t::tenants
+            .filter(t::slug.eq("tinh-b"))
+            .select(t::id)
+            .first(&mut w.db.conn())
+            .unwrap()
+    };
+    dvc::services::payments::merchant::set(
+        &mut w.db.conn(),
+        &master,
+        tenant,
+        "gateway",
+        "REALB01",
+        "https://gateway.example.vn/v2",
+        SECRET_B,
+    )
+    .unwrap();
+    let mut p = Params::from([
+        ("merchant".into(), "REALB01".into()),
+        ("txn_ref".into(), "TBX1".into()),
+        ("amount".into(), "10000000".into()),
+        ("return_url".into(), "http://localhost/x".into()),
+    ]);
+    gateway::sign(SECRET_B, &mut p);
+    let (s, _) = w
+        .req(
+            "GET",
+            &format!("/sandbox/gateway/pay?{}", gateway::query_string(&p)),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 400);
+    let resp = client()
+        .post(format!("{}/sandbox/gateway/pay", w.app.base))
+        .send_form(&[
+            ("merchant", "REALB01"),
+            ("txn_ref", "TBX1"),
+            ("return_url", "http://localhost/x"),
+            ("decision", "approve"),
+            ("ipn", "now"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
 }

@@ -16,7 +16,9 @@ CREATE TABLE payments (
     dossier_id     uuid NOT NULL REFERENCES dossiers (id),
     reference      text NOT NULL UNIQUE,
     amount_vnd     bigint NOT NULL CHECK (amount_vnd > 0),
-    status         text NOT NULL CHECK (status IN ('pending', 'paid', 'failed', 'cancelled', 'refunded')),
+    -- refunding: the gateway is being asked; only one refund can be under way
+    status         text NOT NULL CHECK (status IN ('pending', 'paid', 'failed', 'cancelled',
+                                                   'refunding', 'refunded')),
     provider       text NOT NULL,
     transaction_no text,
     bank_code      text,

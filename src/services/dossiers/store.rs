@@ -615,6 +615,9 @@ pub fn act(
             change.paused_on = Some(None);
             change.missing = Some(serde_json::json!([]));
             change.form_data = req.form_data.clone();
+            if let Some(form) = &req.form_data {
+                refigure_fee(conn, &proc, &row, form, &mut change)?;
+            }
         }
         Action::Approve | Action::Reject => {
             change.resolved_at = Some(Some(now));
@@ -713,6 +716,49 @@ struct Change {
     resolved_at: Option<Option<DateTime<Utc>>>,
     returned_at: Option<Option<DateTime<Utc>>>,
     result_note: Option<Option<String>>,
+    fee_vnd: Option<i64>,
+    payment_status: Option<&'static str>,
+}
+
+/// New form data may change the fee (a listed worker more, another category). Unpaid, the
+/// fee follows the data and any open payment intent is cancelled; once paid, a change is
+/// refused — an officer settles the difference.
+fn refigure_fee(
+    conn: &mut PgConnection,
+    proc: &ProcedureFacts,
+    row: &Row,
+    form: &serde_json::Value,
+    change: &mut Change,
+) -> Result<(), AppError> {
+    let fee = crate::services::payments::FeeRule::parse(&proc.fee_rule)
+        .map_err(|e| AppError::internal(anyhow::anyhow!(e)))?
+        .fee(proc.fee_vnd, form);
+    if fee == row.fee_vnd {
+        return Ok(());
+    }
+    if matches!(row.payment_status.as_str(), "paid" | "refunded") {
+        return Err(AppError::Conflict {
+            code: "fee_changed",
+            detail: format!(
+                "the new data changes the fee from {} to {} đồng after it was paid",
+                row.fee_vnd, fee
+            ),
+        });
+    }
+    use crate::db::schema::tenant::payments;
+    diesel::update(
+        payments::table
+            .filter(payments::dossier_id.eq(row.id))
+            .filter(payments::status.eq("pending")),
+    )
+    .set((
+        payments::status.eq("cancelled"),
+        payments::response_code.eq("fee_changed"),
+    ))
+    .execute(conn)?;
+    change.fee_vnd = Some(fee);
+    change.payment_status = Some(if fee > 0 { "due" } else { "none" });
+    Ok(())
 }
 
 /// Queues the mail an action owes the applicant, in the action's transaction.

@@ -49,7 +49,8 @@ pub fn verify(secret: &[u8], params: &Params) -> bool {
     let Some(hex) = params.get(HASH) else {
         return false;
     };
-    if hex.len() != 128 {
+    // Parameters are decoded text: anything but 128 ASCII hex digits is refused before slicing.
+    if hex.len() != 128 || !hex.is_ascii() {
         return false;
     }
     let Ok(tag) = (0..64)
@@ -153,6 +154,10 @@ mod tests {
         let mut none = p.clone();
         none.remove(HASH);
         assert!(!verify(b"secret-a", &none));
+        // Multi-byte text of the right byte length must not panic.
+        let mut odd = p.clone();
+        odd.insert(HASH.into(), format!("aé{}", "a".repeat(125)));
+        assert!(!verify(b"secret-a", &odd));
         assert_eq!(Notification::from_params(&p).unwrap().amount_vnd, 600_000);
     }
 

@@ -68,43 +68,72 @@ pub async fn once(
     let cutoff =
         chrono::Utc::now() - chrono::Duration::seconds(settings.payments.query_after_secs as i64);
     let mut queried = 0;
+    let ttl = chrono::Duration::seconds(settings.payments.intent_ttl_secs as i64);
     for tenant in tenants {
-        let (pools2, master2, id) = (pools.clone(), master.clone(), tenant.id);
-        let Some(m) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let mut conn = pools2.shared().get()?;
-            Ok(merchant::for_tenant(&mut conn, &master2, id)?)
-        })
-        .await??
-        else {
-            continue;
-        };
-        let Some(p) = provider::for_name(&m.provider) else {
-            continue;
-        };
-        let db = TenantDb::for_tenant(pools, &tenant);
-        let pending = db
-            .run(move |conn| Ok(store::pending(conn, cutoff)?))
-            .await?;
-        let scope = Scope {
-            tenant_id: tenant.id,
-            tenant_slug: tenant.slug.as_str().to_owned(),
-            tenant_code: tenant.code.as_str().to_owned(),
-            links_base: settings.auth.issuer.clone(),
-            due_soon_days: settings.dossiers.due_soon_days,
-            sync_targets: Arc::default(),
-        };
-        for reference in pending {
-            queried += 1;
-            match p.query(&m, &reference).await {
-                Ok(Some(n)) => {
-                    let (sc, mid) = (scope.clone(), m.merchant_id.clone());
-                    let raw = n.to_params();
-                    db.run(move |conn| store::apply(conn, &sc, &mid, Some(&n), "query", &raw))
-                        .await?;
-                }
-                Ok(None) => {}
-                Err(e) => tracing::warn!(%reference, error = %e, "status query failed"),
+        // One tenant's trouble (its gateway down, a bad row) must not stop the others.
+        match tenant_pass(pools, settings, master, &tenant, cutoff, ttl).await {
+            Ok(n) => queried += n,
+            Err(e) => {
+                tracing::warn!(tenant = %tenant.slug, error = %e, "reconciliation pass failed")
             }
+        }
+    }
+    Ok(queried)
+}
+
+async fn tenant_pass(
+    pools: &Pools,
+    settings: &Settings,
+    master: &Arc<MasterKey>,
+    tenant: &crate::tenancy::Tenant,
+    cutoff: chrono::DateTime<chrono::Utc>,
+    ttl: chrono::Duration,
+) -> anyhow::Result<usize> {
+    let (pools2, master2, id) = (pools.clone(), master.clone(), tenant.id);
+    let Some(m) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let mut conn = pools2.shared().get()?;
+        Ok(merchant::for_tenant(&mut conn, &master2, id)?)
+    })
+    .await??
+    else {
+        return Ok(0);
+    };
+    let Some(p) = provider::for_name(&m.provider) else {
+        return Ok(0);
+    };
+    let db = TenantDb::for_tenant(pools, tenant);
+    let pending = db
+        .run(move |conn| Ok(store::pending(conn, cutoff)?))
+        .await?;
+    let scope = Scope {
+        tenant_id: tenant.id,
+        tenant_slug: tenant.slug.as_str().to_owned(),
+        tenant_code: tenant.code.as_str().to_owned(),
+        links_base: settings.auth.issuer.clone(),
+        due_soon_days: settings.dossiers.due_soon_days,
+        sync_targets: Arc::default(),
+    };
+    let now = chrono::Utc::now();
+    let mut queried = 0;
+    for (reference, created_at) in pending {
+        queried += 1;
+        match p.query(&m, &reference).await {
+            Ok(Some(n)) => {
+                let (sc, mid) = (scope.clone(), m.merchant_id.clone());
+                let raw = n.to_params();
+                if let Err(e) = db
+                    .run(move |conn| store::apply(conn, &sc, &mid, Some(&n), "query", &raw))
+                    .await
+                {
+                    tracing::warn!(%reference, error = %e, "settling from a status query failed");
+                }
+            }
+            Ok(None) if now - created_at > ttl => {
+                let r = reference.clone();
+                db.run(move |conn| Ok(store::expire(conn, &r)?)).await?;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%reference, error = %e, "status query failed"),
         }
     }
     Ok(queried)

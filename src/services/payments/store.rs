@@ -92,7 +92,7 @@ pub fn create_intent(
     account: Uuid,
     provider: &str,
 ) -> Result<NewIntent, AppError> {
-    let found: Option<(Uuid, i64, String, String, Option<Uuid>)> = dossiers::table
+    let found: Option<(Uuid, i64, String, String, Option<Uuid>, String)> = dossiers::table
         .filter(dossiers::code.eq(code.as_str()))
         .select((
             dossiers::id,
@@ -100,17 +100,35 @@ pub fn create_intent(
             dossiers::payment_status,
             dossiers::locale,
             dossiers::applicant_id,
+            dossiers::status,
         ))
         .for_update()
         .first(conn)
         .optional()?;
-    let (id, fee, status, locale, _) = found
+    let (id, fee, status, locale, _, dossier_status) = found
         .filter(|r| r.4 == Some(account))
         .ok_or(AppError::NotFound { what: "dossier" })?;
-    if status != "due" {
+    if status != "due" || dossier_status == "withdrawn" {
         return Err(AppError::Conflict {
             code: "nothing_to_pay",
             detail: format!("the dossier's fee is `{status}`, not due"),
+        });
+    }
+    let order_info = format!("Thanh toan phi ho so {code}");
+    // One open intent per dossier (the dossier row is locked above): paying again continues
+    // it, so two tabs or a second click never lead to two charges.
+    let open: Option<(String, i64)> = payments::table
+        .filter(payments::dossier_id.eq(id))
+        .filter(payments::status.eq("pending"))
+        .select((payments::reference, payments::amount_vnd))
+        .first(conn)
+        .optional()?;
+    if let Some((reference, amount_vnd)) = open.filter(|o| o.1 == fee) {
+        return Ok(NewIntent {
+            reference,
+            amount_vnd,
+            order_info,
+            locale,
         });
     }
     // A short, gateway-friendly reference (letters and digits), unique in the tenant.
@@ -132,9 +150,25 @@ pub fn create_intent(
     Ok(NewIntent {
         reference,
         amount_vnd: fee,
-        order_info: format!("Thanh toan phi ho so {code}"),
+        order_info,
         locale,
     })
+}
+
+/// The dossier's open (pending) intent, if the caller is its applicant.
+pub fn open_intent(
+    conn: &mut PgConnection,
+    code: &DossierCode,
+    account: Uuid,
+) -> Result<Option<String>, AppError> {
+    Ok(payments::table
+        .inner_join(dossiers::table)
+        .filter(dossiers::code.eq(code.as_str()))
+        .filter(dossiers::applicant_id.eq(account))
+        .filter(payments::status.eq("pending"))
+        .select(payments::reference)
+        .first(conn)
+        .optional()?)
 }
 
 /// What the IPN endpoint answers the gateway (its codes, as gateways of this kind expect).
@@ -220,6 +254,7 @@ pub fn apply(
         return Ok(Answer::NotFound);
     };
     let now = Utc::now();
+    let mut duplicate_charge = false;
     let answer = match settle(&status, amount, merchant_id, n) {
         Settlement::Mismatch => Answer::InvalidAmount,
         Settlement::AlreadySettled => Answer::AlreadyConfirmed,
@@ -239,7 +274,7 @@ pub fn apply(
             Answer::Confirmed
         }
         Settlement::Paid => {
-            mark_paid(conn, scope, payment, dossier, amount, n, now)?;
+            duplicate_charge = !mark_paid(conn, scope, payment, dossier, amount, n, now)?;
             Answer::Confirmed
         }
     };
@@ -250,6 +285,7 @@ pub fn apply(
         raw,
         true,
         match answer {
+            Answer::Confirmed if duplicate_charge => "duplicate_payment",
             Answer::Confirmed => "settled",
             Answer::AlreadyConfirmed => "duplicate",
             Answer::InvalidAmount => "mismatch",
@@ -259,6 +295,7 @@ pub fn apply(
     Ok(answer)
 }
 
+/// Settles a payment as paid; false when its dossier was already paid (a second charge).
 fn mark_paid(
     conn: &mut PgConnection,
     scope: &Scope,
@@ -267,7 +304,7 @@ fn mark_paid(
     amount: i64,
     n: &Notification,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let seq: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
         "nextval('receipt_numbers')",
     ))
@@ -284,20 +321,30 @@ fn mark_paid(
             payments::settled_at.eq(now),
         ))
         .execute(conn)?;
-    let (code, procedure, name, email, locale): (String, String, String, Option<String>, String) =
-        diesel::update(dossiers::table.find(dossier))
-            .set((
-                dossiers::payment_status.eq("paid"),
-                dossiers::updated_at.eq(now),
-            ))
-            .returning((
-                dossiers::code,
-                dossiers::procedure_code,
-                dossiers::applicant_name,
-                dossiers::applicant_email,
-                dossiers::locale,
-            ))
-            .get_result(conn)?;
+    type Paid = (String, String, String, Option<String>, String);
+    let updated: Option<Paid> = diesel::update(
+        dossiers::table
+            .filter(dossiers::id.eq(dossier))
+            .filter(dossiers::payment_status.eq("due")),
+    )
+    .set((
+        dossiers::payment_status.eq("paid"),
+        dossiers::updated_at.eq(now),
+    ))
+    .returning((
+        dossiers::code,
+        dossiers::procedure_code,
+        dossiers::applicant_name,
+        dossiers::applicant_email,
+        dossiers::locale,
+    ))
+    .get_result(conn)
+    .optional()?;
+    // The money arrived (the receipt number stays), but the dossier was already paid by
+    // another attempt: nothing more is counted; officers see it and refund it.
+    let Some((code, procedure, name, email, locale)) = updated else {
+        return Ok(false);
+    };
     let field: String = procedures::table
         .find(&procedure)
         .select(procedures::field_code)
@@ -334,7 +381,7 @@ fn mark_paid(
             },
         )?;
     }
-    Ok(())
+    Ok(true)
 }
 
 pub fn receipt_link(scope: &Scope, reference: &str) -> String {
@@ -404,36 +451,65 @@ pub fn receipt(
     })
 }
 
-/// The dossier's paid payment, to refund.
-pub fn paid_payment(
+/// Starts refunding the dossier's paid payment: `paid → refunding`, so only one refund is ever
+/// under way. A refund left `refunding` for two minutes (its request died mid-way) may be
+/// taken up again; the gateway refunds a reference once.
+pub fn begin_refund(
     conn: &mut PgConnection,
     code: &DossierCode,
 ) -> Result<(Uuid, String, i64), AppError> {
-    payments::table
-        .inner_join(dossiers::table)
+    let dossier: Uuid = dossiers::table
         .filter(dossiers::code.eq(code.as_str()))
-        .filter(payments::status.eq("paid"))
-        .select((payments::id, payments::reference, payments::amount_vnd))
+        .select(dossiers::id)
         .first(conn)
         .optional()?
-        .ok_or(AppError::Conflict {
-            code: "nothing_to_refund",
-            detail: "the dossier has no paid payment".into(),
-        })
+        .ok_or(AppError::NotFound { what: "dossier" })?;
+    let stale = Utc::now() - chrono::Duration::minutes(2);
+    let taken: Option<(Uuid, String, i64)> = diesel::update(
+        payments::table
+            .filter(payments::dossier_id.eq(dossier))
+            .filter(
+                payments::status.eq("paid").or(payments::status
+                    .eq("refunding")
+                    .and(payments::refunded_at.lt(stale))),
+            ),
+    )
+    .set((
+        payments::status.eq("refunding"),
+        payments::refunded_at.eq(Utc::now()),
+    ))
+    .returning((payments::id, payments::reference, payments::amount_vnd))
+    .get_result(conn)
+    .optional()?;
+    taken.ok_or(AppError::Conflict {
+        code: "nothing_to_refund",
+        detail: "the dossier has no paid payment, or its refund is under way".into(),
+    })
 }
 
-/// Records a refund the gateway accepted (or that was made outside it).
-pub fn mark_refunded(
+/// Ends a refund the gateway accepted (`refunded`) or refused (back to `paid`).
+pub fn finish_refund(
     conn: &mut PgConnection,
     payment: Uuid,
     by: Uuid,
     reason: &str,
     raw: &Params,
+    accepted: bool,
 ) -> Result<(), AppError> {
-    let updated = diesel::update(
+    if !accepted {
+        diesel::update(payments::table.find(payment))
+            .set((
+                payments::status.eq("paid"),
+                payments::refunded_at.eq(None::<DateTime<Utc>>),
+            ))
+            .execute(conn)?;
+        record(conn, Some(payment), "refund", raw, true, "refund_refused")?;
+        return Ok(());
+    }
+    let dossier: Uuid = diesel::update(
         payments::table
             .filter(payments::id.eq(payment))
-            .filter(payments::status.eq("paid")),
+            .filter(payments::status.eq("refunding")),
     )
     .set((
         payments::status.eq("refunded"),
@@ -442,14 +518,7 @@ pub fn mark_refunded(
         payments::refunded_by.eq(by),
     ))
     .returning(payments::dossier_id)
-    .get_result::<Uuid>(conn)
-    .optional()?;
-    let Some(dossier) = updated else {
-        return Err(AppError::Conflict {
-            code: "nothing_to_refund",
-            detail: "already refunded".into(),
-        });
-    };
+    .get_result(conn)?;
     diesel::update(dossiers::table.find(dossier))
         .set(dossiers::payment_status.eq("refunded"))
         .execute(conn)?;
@@ -457,15 +526,47 @@ pub fn mark_refunded(
     Ok(())
 }
 
-/// References still pending after `older_than` (for the status query).
-pub fn pending(conn: &mut PgConnection, older_than: DateTime<Utc>) -> QueryResult<Vec<String>> {
+/// References still pending after `older_than`, with their age (for the status query).
+pub fn pending(
+    conn: &mut PgConnection,
+    older_than: DateTime<Utc>,
+) -> QueryResult<Vec<(String, DateTime<Utc>)>> {
     payments::table
         .filter(payments::status.eq("pending"))
         .filter(payments::created_at.lt(older_than))
         .order(payments::created_at)
         .limit(200)
-        .select(payments::reference)
+        .select((payments::reference, payments::created_at))
         .load(conn)
+}
+
+/// An intent the gateway never saw decided, past its lifetime: `pending → cancelled`, so it
+/// stops being queried (a new intent can be made).
+pub fn expire(conn: &mut PgConnection, reference: &str) -> QueryResult<bool> {
+    let id: Option<Uuid> = diesel::update(
+        payments::table
+            .filter(payments::reference.eq(reference))
+            .filter(payments::status.eq("pending")),
+    )
+    .set((
+        payments::status.eq("cancelled"),
+        payments::response_code.eq("expired"),
+        payments::settled_at.eq(Utc::now()),
+    ))
+    .returning(payments::id)
+    .get_result(conn)
+    .optional()?;
+    if let Some(id) = id {
+        record(
+            conn,
+            Some(id),
+            "query",
+            &Params::from([("txn_ref".into(), reference.to_owned())]),
+            true,
+            "expired",
+        )?;
+    }
+    Ok(id.is_some())
 }
 
 /// Payments created on a local day, for the reconciliation report.

@@ -118,8 +118,10 @@ impl Deliverer {
     async fn claim(&self) -> anyhow::Result<Vec<Due>> {
         self.blocking(|c| {
             diesel::sql_query(CLAIM_SQL)
-                .bind::<BigInt, _>(32i64)
-                .bind::<diesel::sql_types::Double, _>(60.0f64)
+                // Posted one after another with a 10 s timeout each: the lease outlasts the
+                // whole batch, so no other worker takes an event still being delivered.
+                .bind::<BigInt, _>(8i64)
+                .bind::<diesel::sql_types::Double, _>(120.0f64)
                 .load(c)
         })
         .await
