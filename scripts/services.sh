@@ -73,7 +73,8 @@ ensure_smtp() {
 # Independent implementations the tests check dvc against: aiosmtpd (also started by the tests
 # themselves), dkimpy for DKIM signatures, PyJWT for tokens verified through the JWKS alone.
 ensure_test_tools() {
-  apt_install python3-aiosmtpd python3-dkim python3-jwt python3-cryptography openssl
+  apt_install python3-aiosmtpd python3-dkim python3-jwt python3-cryptography openssl \
+    python3-yaml python3-jsonschema
 }
 
 ensure_services() {
