@@ -11,6 +11,7 @@ mod isolation;
 mod mail;
 mod migrations;
 mod payments;
+mod pgbouncer;
 mod processes;
 mod sso;
 mod stats_sync;
