@@ -315,6 +315,9 @@ pub struct LogSettings {
     pub format: LogFormat,
     /// A `tracing` filter such as `info` or `dvc=debug,actix_web=info`.
     pub filter: String,
+    /// OTLP/HTTP traces endpoint (e.g. `http://otel-collector:4318/v1/traces`); unset: no
+    /// trace export.
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -398,6 +401,7 @@ impl Default for LogSettings {
         Self {
             format: LogFormat::Pretty,
             filter: "info".into(),
+            otlp_endpoint: None,
         }
     }
 }

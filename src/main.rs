@@ -181,6 +181,7 @@ fn main() -> ExitCode {
         Command::Payment { command } => payment(&settings, command),
         Command::Health { port } => health(port.unwrap_or(settings.server.port)),
     };
+    dvc::telemetry::shutdown();
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -5,26 +5,83 @@ use crate::config::{LogFormat, LogSettings};
 use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use std::sync::OnceLock;
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-/// Installs the global subscriber. Safe to call more than once (tests): later calls do nothing.
+type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// The trace exporter, kept to flush spans at shutdown.
+static TRACER: OnceLock<opentelemetry_sdk::trace::SdkTracerProvider> = OnceLock::new();
+
+/// Installs the global subscriber: logs to stderr, and traces to an OTLP collector when
+/// `log.otlp_endpoint` is set. Safe to call more than once (tests): later calls do nothing.
 pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| EnvFilter::new(settings.filter.clone()));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match settings.format {
-        LogFormat::Json => builder
+    let logs: BoxedLayer = match settings.format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
-            .try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .compact()
+            .boxed(),
     };
+    // Spans are exported at `info` whatever the log filter says (logs may be `warn` only).
+    let mut layers: Vec<BoxedLayer> = vec![logs.with_filter(filter).boxed()];
+    if let Some(traces) = settings.otlp_endpoint.as_deref().and_then(otlp_layer) {
+        layers.push(
+            traces
+                .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+                .boxed(),
+        );
+    }
+    let _ = tracing_subscriber::registry().with(layers).try_init();
+}
+
+fn otlp_layer(endpoint: &str) -> Option<BoxedLayer> {
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_otlp::WithExportConfig;
+    let exporter = match opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(endpoint)
+        .build()
+    {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("dvc: trace export to {endpoint} disabled: {e}");
+            return None;
+        }
+    };
+    // Batches leave on the exporter's own thread (blocking HTTP client), off the workers.
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name("dvc")
+                .build(),
+        )
+        .build();
+    let tracer = provider.tracer("dvc");
+    let _ = TRACER.set(provider);
+    Some(tracing_opentelemetry::layer().with_tracer(tracer).boxed())
+}
+
+/// Sends the spans still buffered (call before the process exits).
+pub fn shutdown() {
+    if let Some(p) = TRACER.get()
+        && let Err(e) = p.shutdown()
+    {
+        eprintln!("dvc: flushing traces failed: {e}");
+    }
 }
 
 /// Root span with an empty `tenant` field that the tenant resolver fills in.

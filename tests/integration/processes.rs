@@ -164,3 +164,92 @@ fn the_health_command_reports_a_serving_instance() {
         .port();
     assert!(!health(closed));
 }
+
+/// With `log.otlp_endpoint` set, request spans are exported over OTLP/HTTP (protobuf) — here
+/// to a small receiver standing in for the collector — and flushed when the server stops.
+#[test]
+fn traces_are_exported_over_otlp_when_configured() {
+    use std::io::{Read, Write};
+    let db = TestDb::new();
+    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 1))]);
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = receiver.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel::<(String, Vec<u8>)>();
+    std::thread::spawn(move || {
+        for stream in receiver.incoming().flatten() {
+            let mut stream = stream;
+            let mut data = Vec::new();
+            let mut buf = [0u8; 65536];
+            // Read the head, then as many body bytes as Content-Length says.
+            loop {
+                let n = stream.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&data).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if data.len() >= end + 4 + len {
+                        let head = text[..end].to_owned();
+                        let body = data[end + 4..end + 4 + len].to_vec();
+                        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+                        let _ = tx.send((head, body));
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dvc"));
+    cmd.arg("serve")
+        .env("DVC__SERVER__PORT", "0")
+        .env("DVC__SERVER__WORKERS", "1")
+        .env(
+            "DVC__LOG__OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{port}/v1/traces"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    env_for(&mut cmd, &db);
+    let mut child = cmd.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server_port: u16 = line.trim().rsplit(' ').next().unwrap().parse().unwrap();
+    assert_eq!(
+        status(server_port, "localhost", "/t/alpha/api/v1/procedures"),
+        200
+    );
+    // SIGTERM: graceful stop, and the buffered spans are flushed.
+    unsafe_sigterm(child.id());
+    let _ = child.wait();
+    let (head, body) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("no OTLP export arrived");
+    assert!(head.starts_with("POST /v1/traces"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("application/x-protobuf"),
+        "{head}"
+    );
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("dvc"), "service name missing");
+    assert!(
+        text.contains("/t/{tenant}/api/v1/procedures"),
+        "request span missing"
+    );
+}
+
+fn unsafe_sigterm(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+}
