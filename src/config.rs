@@ -284,6 +284,8 @@ pub struct DatabaseSettings {
     /// A connection is closed after serving more tenants than this, which bounds the memory
     /// each PostgreSQL backend spends caching tenant schemas' catalog entries.
     pub max_tenants_per_connection: usize,
+    /// A read replica for statistics (the shared counters); unset: the primary.
+    pub read_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -371,6 +373,7 @@ impl Default for DatabaseSettings {
             max_lifetime_secs: 1800,
             statement_cache: true,
             max_tenants_per_connection: 1000,
+            read_url: None,
         }
     }
 }

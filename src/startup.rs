@@ -73,7 +73,7 @@ impl Application {
         let state = web::Data::new(AppState {
             settings: settings.clone(),
             pools,
-            shared,
+            shared: shared.clone(),
             registry,
             catalog: catalog.clone(),
             verified_tokens: Default::default(),
@@ -91,6 +91,17 @@ impl Application {
             metrics: Arc::new(crate::metrics::Metrics::new(
                 settings.metrics.max_tenant_labels,
             )),
+            stats_db: match &settings.database.read_url {
+                Some(url) => {
+                    let mut replica = settings.database.clone();
+                    replica.url = url.clone();
+                    SharedDb::new(crate::db::build_pool_sized(
+                        &replica,
+                        (settings.database.pool_size / 4).max(2),
+                    ))
+                }
+                None => shared.clone(),
+            },
         });
         let listener = {
             let catalog = catalog.clone();

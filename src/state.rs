@@ -26,6 +26,8 @@ pub struct AppState {
     /// Attachment bytes (local disk by default).
     pub storage: Arc<dyn crate::services::storage::Storage>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Where statistics are read: a replica when `database.read_url` is set, else the primary.
+    pub stats_db: SharedDb,
 }
 
 impl AppState {

@@ -53,7 +53,7 @@ pub(crate) async fn report(
 ) -> Result<Report, AppError> {
     let ids: Vec<uuid::Uuid> = tenants.iter().map(|t| t.id).collect();
     let counts = state
-        .shared
+        .stats_db
         .run(move |conn| Ok(stats::counts(conn, &ids, from, to)?))
         .await?;
     let mut procedure_names = HashMap::new();

@@ -823,3 +823,46 @@ async fn tenant_admins_manage_the_catalog_and_adopt_the_ministrys_procedures() {
     assert_eq!(w.req("DELETE", path, Some(&admin), None).await.0, 204);
     assert_eq!(w.req("GET", path, None, None).await.0, 404);
 }
+
+#[actix_web::test]
+async fn statistics_are_read_from_the_configured_replica() {
+    // A replica that cannot be reached: statistics say so (503); everything else still works.
+    let w = World::new(|s| {
+        s.database.read_url = Some("postgres://postgres@127.0.0.1:1/replica".into());
+        s.database.connect_timeout_secs = 1;
+    })
+    .await;
+    let leader = w.token(w.leader_a, "tinh-a", &["leader"]);
+    let (s, b) = w
+        .req("GET", "/t/tinh-a/api/v1/stats", Some(&leader), None)
+        .await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (503, Some("service_unavailable")),
+        "{b}"
+    );
+    assert_eq!(
+        w.req("GET", "/t/tinh-a/api/v1/stats/public", None, None)
+            .await
+            .0,
+        503
+    );
+    assert_eq!(
+        w.req("GET", "/t/tinh-a/api/v1/procedures", None, None)
+            .await
+            .0,
+        200
+    );
+    w.submit_work_permit("tinh-a", w.citizen).await;
+
+    // A reachable replica (here the same database) serves them.
+    let url = w.db.url.clone();
+    let w2 = World::new(move |s| s.database.read_url = Some(url)).await;
+    let leader = w2.token(w2.leader_a, "tinh-a", &["leader"]);
+    assert_eq!(
+        w2.req("GET", "/t/tinh-a/api/v1/stats", Some(&leader), None)
+            .await
+            .0,
+        200
+    );
+}
