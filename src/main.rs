@@ -150,7 +150,12 @@ enum MailCommand {
 #[derive(Subcommand)]
 enum TenantCommand {
     /// Create or update tenants from a tenant file or a folder of them (never destroys).
-    Apply { path: PathBuf },
+    Apply {
+        path: PathBuf,
+        /// Print what would be created or changed, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// List tenants with their status and schema version.
     List,
     /// Suspend a tenant: its portal and API answer 403, its data is kept.
@@ -243,7 +248,36 @@ fn publish(settings: &Settings, events: &[TenancyEvent]) {
 fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCode> {
     let pool = build_pool_sized(&settings.database, 2);
     match command {
-        TenantCommand::Apply { path } => match apply_path(&pool, &path) {
+        TenantCommand::Apply {
+            path,
+            dry_run: true,
+        } => match dvc::tenancy::apply::plan_path(&pool, &path) {
+            Ok(plan) => {
+                for t in &plan {
+                    let verdict = if t.create {
+                        "create"
+                    } else if t.unchanged() {
+                        "unchanged"
+                    } else {
+                        "update"
+                    };
+                    println!("{:<30} {verdict}", t.slug);
+                    for c in &t.changes {
+                        println!("    {c}");
+                    }
+                }
+                println!("(dry run: nothing was written)");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                for p in e.problems() {
+                    eprintln!("{p}");
+                }
+                eprintln!("dvc: {e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        TenantCommand::Apply { path, .. } => match apply_path(&pool, &path) {
             Ok(report) => {
                 for t in &report.tenants {
                     let action = match t.action {

@@ -87,6 +87,15 @@ pub fn apply_path(pool: &PgPool, path: &Path) -> Result<ApplyReport, ApplyError>
     apply_files(pool, files)
 }
 
+/// Reads and checks a file or folder, then reports what applying it would change; writes
+/// nothing.
+pub fn plan_path(pool: &PgPool, path: &Path) -> Result<Vec<super::plan::Planned>, ApplyError> {
+    let files = super::files::read_path(path).map_err(ApplyError::Invalid)?;
+    let existing = load_existing(&mut *pool.get()?)?;
+    let files = super::files::validate(files, &existing).map_err(ApplyError::Invalid)?;
+    super::plan::plan_files(pool, &files)
+}
+
 pub fn apply_files(pool: &PgPool, files: Vec<TenantFile>) -> Result<ApplyReport, ApplyError> {
     let mut pooled = pool.get()?;
     let conn: &mut PgConnection = &mut pooled;

@@ -277,3 +277,80 @@ fn applying_registers_each_tenant_portal_as_a_client() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn dry_run_prints_what_would_change_and_writes_nothing() {
+    let db = TestDb::new();
+    db.apply_dir(Path::new("tenants"));
+    let mut files: Vec<(&str, String)> = Vec::new();
+    for name in [
+        "molisa.toml",
+        "molisa-dolab.toml",
+        "molisa-dosh.toml",
+        "ha-noi.toml",
+        "ho-chi-minh.toml",
+    ] {
+        files.push((
+            name,
+            std::fs::read_to_string(Path::new("tenants").join(name)).unwrap(),
+        ));
+    }
+    // Hà Nội: a new fee, a new domain, a new procedure; and a province that does not exist yet.
+    let hn = &mut files[3].1;
+    *hn = hn
+        .replacen("fee_vnd = 450000", "fee_vnd = 500000", 1)
+        .replacen(
+            "domains = [\"dichvucong.ldtbxh.hanoi.gov.vn\"]",
+            "domains = [\"dichvucong.ldtbxh.hanoi.gov.vn\", \"dvc.hanoi.gov.vn\"]",
+            1,
+        )
+        + "\n[[procedures]]\ncode = \"9.000001\"\nfield = \"viec-lam\"\n\
+           name = { vi = \"Thủ tục mới thử nghiệm\" }\nonline_level = \"partial\"\nprocessing_days = 3\n";
+    files.push(("quang-ninh.toml", tenant_toml("quang-ninh", "QNI", 2)));
+    let dir = temp_dir(&files);
+    let out = dvc(
+        &db,
+        &["tenant", "apply", dir.to_str().unwrap(), "--dry-run"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = |slug: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(slug) && l[slug.len()..].starts_with(' '))
+            .map(|l| l.split_whitespace().last().unwrap().to_owned())
+    };
+    assert_eq!(line("molisa").as_deref(), Some("unchanged"), "{stdout}");
+    assert_eq!(line("ho-chi-minh").as_deref(), Some("update"), "{stdout}"); // its [[inherit]]
+    assert_eq!(line("ha-noi").as_deref(), Some("update"), "{stdout}");
+    assert_eq!(line("quang-ninh").as_deref(), Some("create"), "{stdout}");
+    assert!(
+        stdout.contains("~ procedure 1.000459 fee_vnd: 450000 → 500000"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("+ domain dvc.hanoi.gov.vn"), "{stdout}");
+    assert!(
+        stdout.contains("+ procedure 9.000001 Thủ tục mới thử nghiệm"),
+        "{stdout}"
+    );
+    // Nothing was written.
+    assert_eq!(
+        db.scalar_i64("SELECT fee_vnd AS n FROM t_ha_noi.procedures WHERE code = '1.000459'"),
+        450000
+    );
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.tenants WHERE slug = 'quang-ninh'"),
+        0
+    );
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.tenant_domains WHERE domain = 'dvc.hanoi.gov.vn'"
+        ),
+        0
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

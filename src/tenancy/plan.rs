@@ -1,0 +1,270 @@
+//! `dvc tenant apply --dry-run`: what applying the files would create or change, read from the
+//! database and written nowhere. The comparison itself is pure ([`diff_procedure`] and
+//! friends); the reads go through one read-only transaction per tenant, scoped to its schema.
+
+use super::apply::ApplyError;
+use super::files::{ProcedureSpec, TenantFile};
+use crate::db::PgPool;
+use crate::db::schema::{tenant_domains, tenants};
+use crate::db::tenant_db::enter_tenant_schema;
+use crate::services::catalog::{Procedure, store};
+use crate::services::dossiers::DecideRole;
+use diesel::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What applying one file would do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub slug: String,
+    pub create: bool,
+    /// One line per change, e.g. `~ procedure 1.000105: fee_vnd 600000 → 450000`.
+    pub changes: Vec<String>,
+}
+
+impl Planned {
+    pub fn unchanged(&self) -> bool {
+        !self.create && self.changes.is_empty()
+    }
+}
+
+fn change(
+    out: &mut Vec<String>,
+    what: &str,
+    old: impl std::fmt::Display,
+    new: impl std::fmt::Display,
+) {
+    let (old, new) = (old.to_string(), new.to_string());
+    if old != new {
+        out.push(format!("~ {what}: {old} → {new}"));
+    }
+}
+
+/// The differences between a procedure as stored and as its file declares it (pure).
+pub fn diff_procedure(current: &Procedure, spec: &ProcedureSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    let what = |field: &str| format!("procedure {} {field}", spec.code);
+    change(
+        &mut out,
+        &what("name.vi"),
+        &current.name,
+        spec.name.vi.as_str(),
+    );
+    change(
+        &mut out,
+        &what("name.en"),
+        current.name_en.as_deref().unwrap_or(""),
+        spec.name.en.as_ref().map_or("", |t| t.as_str()),
+    );
+    change(
+        &mut out,
+        &what("field"),
+        &current.field.code,
+        spec.field.as_str(),
+    );
+    change(
+        &mut out,
+        &what("online_level"),
+        current.online_level.as_str(),
+        spec.online_level.0.as_str(),
+    );
+    change(
+        &mut out,
+        &what("processing_days"),
+        current.processing_days,
+        spec.processing_days,
+    );
+    change(&mut out, &what("fee_vnd"), current.fee_vnd, spec.fee_vnd);
+    change(
+        &mut out,
+        &what("decide_role"),
+        current.decide_role.as_str(),
+        spec.decide_role
+            .map_or(DecideRole::Leader, |d| d.0)
+            .as_str(),
+    );
+    change(
+        &mut out,
+        &what("pay_before_processing"),
+        current.pay_before_processing,
+        spec.pay_before_processing,
+    );
+    let json = |v: &serde_json::Value| v.to_string();
+    let docs = serde_json::to_value(&spec.documents)
+        .ok()
+        .and_then(|v| {
+            serde_json::from_value::<Vec<crate::services::catalog::RequiredDocument>>(v).ok()
+        })
+        .unwrap_or_default();
+    if docs != current.documents {
+        out.push(format!(
+            "~ {}: {} → {} document(s), changed",
+            what("documents"),
+            current.documents.len(),
+            docs.len()
+        ));
+    }
+    let schema = spec.form_schema_json().unwrap_or_default();
+    if json(&schema) != json(&current.form_schema) {
+        out.push(format!("~ {}: changed", what("form_schema")));
+    }
+    if spec.fee_rule != current.fee_rule {
+        out.push(format!("~ {}: changed", what("fee_rule")));
+    }
+    out
+}
+
+/// Plans every (already validated) file against the database.
+pub fn plan_files(pool: &PgPool, files: &[TenantFile]) -> Result<Vec<Planned>, ApplyError> {
+    let mut conn = pool.get()?;
+    let mut planned = Vec::with_capacity(files.len());
+    for file in files {
+        planned.push(plan_one(&mut conn, file)?);
+    }
+    Ok(planned)
+}
+
+type TenantRow = (
+    uuid::Uuid,
+    String,
+    String,
+    Option<uuid::Uuid>,
+    String,
+    Option<String>,
+    String,
+    serde_json::Value,
+    serde_json::Value,
+);
+
+fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, ApplyError> {
+    let spec = &file.spec;
+    let slug = spec.slug.get_ref();
+    let row: Option<TenantRow> = tenants::table
+        .filter(tenants::slug.eq(slug.as_str()))
+        .select((
+            tenants::id,
+            tenants::code,
+            tenants::kind,
+            tenants::parent_id,
+            tenants::name_vi,
+            tenants::name_en,
+            tenants::locale,
+            tenants::branding,
+            tenants::contact,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((id, code, kind, parent_id, name_vi, name_en, locale, branding, contact)) = row else {
+        return Ok(Planned {
+            slug: slug.as_str().to_owned(),
+            create: true,
+            changes: vec![format!(
+                "+ tenant {slug} ({}), {} field(s), {} procedure(s), {} adopted, {} domain(s)",
+                spec.kind.as_str(),
+                spec.fields.len(),
+                spec.procedures.len(),
+                spec.inherit.len(),
+                spec.domains.len()
+            )],
+        });
+    };
+    let mut out = Vec::new();
+    change(&mut out, "code", &code, spec.code.get_ref().as_str());
+    change(&mut out, "kind", &kind, spec.kind.as_str());
+    let parent_slug: Option<String> = match parent_id {
+        Some(p) => tenants::table
+            .find(p)
+            .select(tenants::slug)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    change(
+        &mut out,
+        "parent",
+        parent_slug.as_deref().unwrap_or("—"),
+        spec.parent.as_ref().map_or("—", |p| p.get_ref().as_str()),
+    );
+    change(&mut out, "name.vi", &name_vi, spec.name.vi.as_str());
+    change(
+        &mut out,
+        "name.en",
+        name_en.as_deref().unwrap_or(""),
+        spec.name.en.as_ref().map_or("", |t| t.as_str()),
+    );
+    change(&mut out, "locale", &locale, spec.locale.as_str());
+    if serde_json::to_value(&spec.branding).unwrap_or_default() != branding {
+        out.push("~ branding: changed".into());
+    }
+    if serde_json::to_value(&spec.contact).unwrap_or_default() != contact {
+        out.push("~ contact: changed".into());
+    }
+    let domains: BTreeSet<String> = tenant_domains::table
+        .filter(tenant_domains::tenant_id.eq(id))
+        .select(tenant_domains::domain)
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let wanted: BTreeSet<String> = spec
+        .domains
+        .iter()
+        .map(|d| d.get_ref().as_str().to_owned())
+        .collect();
+    for d in wanted.difference(&domains) {
+        out.push(format!("+ domain {d}"));
+    }
+    for d in domains.difference(&wanted) {
+        out.push(format!("- domain {d}"));
+    }
+    // The catalog, read in the tenant's own schema, in a transaction that writes nothing.
+    let schema = slug.schema_name();
+    let (fields, procedures) = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        enter_tenant_schema(conn, &schema)?;
+        let fields: BTreeMap<String, (String, Option<String>)> =
+            crate::db::schema::tenant::fields::table
+                .select((
+                    crate::db::schema::tenant::fields::code,
+                    crate::db::schema::tenant::fields::name_vi,
+                    crate::db::schema::tenant::fields::name_en,
+                ))
+                .load::<(String, String, Option<String>)>(conn)?
+                .into_iter()
+                .map(|(c, vi, en)| (c, (vi, en)))
+                .collect();
+        let mut procedures = BTreeMap::new();
+        for p in &spec.procedures {
+            let code = p.get_ref().code.as_str();
+            procedures.insert(code.to_owned(), store::find_any(conn, code)?);
+        }
+        Ok((fields, procedures))
+    })?;
+    for f in &spec.fields {
+        let f = f.get_ref();
+        match fields.get(f.code.as_str()) {
+            None => out.push(format!("+ field {}", f.code)),
+            Some((vi, _)) => change(
+                &mut out,
+                &format!("field {} name.vi", f.code),
+                vi,
+                f.name.vi.as_str(),
+            ),
+        }
+    }
+    for p in &spec.procedures {
+        let p = p.get_ref();
+        match procedures.get(p.code.as_str()).and_then(Option::as_ref) {
+            None => out.push(format!("+ procedure {} {}", p.code, p.name.vi.as_str())),
+            Some(current) => out.extend(diff_procedure(current, p)),
+        }
+    }
+    for i in &spec.inherit {
+        out.push(format!(
+            "~ adopt procedure {} from the parent (refreshed on apply)",
+            i.get_ref().code
+        ));
+    }
+    Ok(Planned {
+        slug: slug.as_str().to_owned(),
+        create: false,
+        changes: out,
+    })
+}
