@@ -113,6 +113,41 @@ pub fn diff_procedure(current: &Procedure, spec: &ProcedureSpec) -> Vec<String> 
     out
 }
 
+/// The differences between an adopted procedure and what adopting it again would write (pure).
+pub fn diff_adopted(have: &Procedure, want: &Procedure) -> Vec<String> {
+    let mut out = Vec::new();
+    let what = |field: &str| format!("adopted procedure {} {field}", want.code);
+    change(&mut out, &what("name.vi"), &have.name, &want.name);
+    change(&mut out, &what("field"), &have.field.code, &want.field.code);
+    change(
+        &mut out,
+        &what("online_level"),
+        have.online_level.as_str(),
+        want.online_level.as_str(),
+    );
+    change(
+        &mut out,
+        &what("processing_days"),
+        have.processing_days,
+        want.processing_days,
+    );
+    change(&mut out, &what("fee_vnd"), have.fee_vnd, want.fee_vnd);
+    change(
+        &mut out,
+        &what("decide_role"),
+        have.decide_role.as_str(),
+        want.decide_role.as_str(),
+    );
+    if have.documents != want.documents
+        || have.form_schema != want.form_schema
+        || have.fee_rule != want.fee_rule
+        || have.pay_before_processing != want.pay_before_processing
+    {
+        out.push(format!("~ {}: changed at the parent", what("definition")));
+    }
+    out
+}
+
 /// Plans every (already validated) file against the database.
 pub fn plan_files(pool: &PgPool, files: &[TenantFile]) -> Result<Vec<Planned>, ApplyError> {
     let mut conn = pool.get()?;
@@ -256,11 +291,39 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
             Some(current) => out.extend(diff_procedure(current, p)),
         }
     }
-    for i in &spec.inherit {
-        out.push(format!(
-            "~ adopt procedure {} from the parent (refreshed on apply)",
-            i.get_ref().code
-        ));
+    if let (Some(parent), false) = (&spec.parent, spec.inherit.is_empty()) {
+        let parent_schema = parent.get_ref().schema_name();
+        for i in &spec.inherit {
+            let i = i.get_ref();
+            let code = i.code.as_str();
+            let source = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                enter_tenant_schema(conn, &parent_schema)?;
+                store::find_active(conn, code)
+            })?;
+            let mine = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                enter_tenant_schema(conn, &schema)?;
+                store::find_any(conn, code)
+            })?;
+            match (source, mine) {
+                (None, _) => out.push(format!(
+                    "! adopt procedure {code}: `{}` does not offer it (apply will fail)",
+                    parent.get_ref()
+                )),
+                (Some(_), None) => out.push(format!(
+                    "+ adopt procedure {code} from {}",
+                    parent.get_ref()
+                )),
+                (Some(mut want), Some(have)) => {
+                    if let Some(d) = i.processing_days {
+                        want.processing_days = i32::from(d);
+                    }
+                    if let Some(f) = i.fee_vnd {
+                        want.fee_vnd = i64::from(f);
+                    }
+                    out.extend(diff_adopted(&have, &want));
+                }
+            }
+        }
     }
     Ok(Planned {
         slug: slug.as_str().to_owned(),

@@ -306,6 +306,10 @@ fn dry_run_prints_what_would_change_and_writes_nothing() {
         )
         + "\n[[procedures]]\ncode = \"9.000001\"\nfield = \"viec-lam\"\n\
            name = { vi = \"Thủ tục mới thử nghiệm\" }\nonline_level = \"partial\"\nprocessing_days = 3\n";
+    // TP.HCM adopts the ministry's procedure with a shorter time limit than before.
+    files[4].1 = files[4]
+        .1
+        .replacen("processing_days = 15", "processing_days = 10", 1);
     files.push(("quang-ninh.toml", tenant_toml("quang-ninh", "QNI", 2)));
     let dir = temp_dir(&files);
     let out = dvc(
@@ -325,7 +329,16 @@ fn dry_run_prints_what_would_change_and_writes_nothing() {
             .map(|l| l.split_whitespace().last().unwrap().to_owned())
     };
     assert_eq!(line("molisa").as_deref(), Some("unchanged"), "{stdout}");
-    assert_eq!(line("ho-chi-minh").as_deref(), Some("update"), "{stdout}"); // its [[inherit]]
+    assert_eq!(
+        line("molisa-dosh").as_deref(),
+        Some("unchanged"),
+        "{stdout}"
+    );
+    assert_eq!(line("ho-chi-minh").as_deref(), Some("update"), "{stdout}");
+    assert!(
+        stdout.contains("~ adopted procedure 1.000454 processing_days: 15 → 10"),
+        "{stdout}"
+    );
     assert_eq!(line("ha-noi").as_deref(), Some("update"), "{stdout}");
     assert_eq!(line("quang-ninh").as_deref(), Some("create"), "{stdout}");
     assert!(
