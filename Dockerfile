@@ -35,6 +35,8 @@ WORKDIR /app
 COPY --from=build /src/target/release/dvc /usr/local/bin/dvc
 COPY config /app/config
 COPY tenants /app/tenants
+# The attachments volume must be the app user's, or the first upload fails.
+RUN mkdir -p /var/lib/dvc/attachments && chown -R 10001:10001 /var/lib/dvc
 ENV DVC_CONFIG_DIR=/app/config \
     DVC_ENV=production \
     DVC__SERVER__HOST=0.0.0.0 \

@@ -30,6 +30,9 @@ pub struct MetricsSettings {
     pub enabled: bool,
     /// Tenants that get a label of their own; requests of the others count as `other`.
     pub max_tenant_labels: usize,
+    /// Also answer `/metrics` to requests naming a domain (normally only a scraper reaching
+    /// the pod by address gets them; the public ingress does not).
+    pub allow_domain_hosts: bool,
 }
 
 impl Default for MetricsSettings {
@@ -37,6 +40,7 @@ impl Default for MetricsSettings {
         Self {
             enabled: true,
             max_tenant_labels: 200,
+            allow_domain_hosts: false,
         }
     }
 }

@@ -688,6 +688,9 @@ fn payment(settings: &Settings, command: PaymentCommand) -> anyhow::Result<ExitC
     {
         anyhow::bail!("merchant id: 1–32 letters and digits");
     }
+    if sandbox && !settings.payments.sandbox {
+        anyhow::bail!("--sandbox needs payments.sandbox = true (never in production)");
+    }
     let (url, secret) = if sandbox {
         let url = format!(
             "{}/sandbox/gateway",

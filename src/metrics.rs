@@ -43,7 +43,6 @@ type FloatGauge = Gauge<f64, AtomicU64>;
 /// Read from the database when scraped.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    pub pools: Vec<(u32, u32, u32)>,
     pub outbox: Vec<(String, i64)>,
     pub outbox_oldest_pending_secs: f64,
     pub webhooks_pending: i64,
@@ -62,6 +61,7 @@ pub struct Metrics {
     webhooks: Family<StatusLabels, Gauge>,
     webhooks_age: FloatGauge,
     migrations: Family<StatusLabels, Gauge>,
+    snapshot_ok: Gauge,
     tenants: Mutex<HashSet<String>>,
     max_tenants: usize,
 }
@@ -117,7 +117,14 @@ impl Metrics {
             "Tenant schemas by migration status",
             migrations.clone(),
         );
+        let snapshot_ok = Gauge::default();
+        registry.register(
+            "metrics_snapshot_ok",
+            "1 when the database figures below were read at this scrape, 0 when they could not be",
+            snapshot_ok.clone(),
+        );
         Self {
+            snapshot_ok,
             registry,
             requests,
             latency,
@@ -149,6 +156,11 @@ impl Metrics {
 
     pub fn observe(&self, method: &str, route: &str, status: u16, tenant: Option<&str>, secs: f64) {
         let tenant = self.tenant_label(tenant);
+        // Any token is a valid HTTP method: only the usual ones get a label of their own.
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+            _ => "other",
+        };
         self.requests
             .get_or_create(&HttpLabels {
                 method: method.to_owned(),
@@ -165,9 +177,10 @@ impl Metrics {
             .observe(secs);
     }
 
-    /// The text exposition, with the scrape-time figures set first.
-    pub fn render(&self, snap: &Snapshot) -> String {
-        for (i, (open, idle, max)) in snap.pools.iter().enumerate() {
+    /// The text exposition, with the scrape-time figures set first. Without a snapshot (the
+    /// database did not answer) those figures are left out rather than shown as zero.
+    pub fn render(&self, snap: Option<&Snapshot>, pools: &[(u32, u32, u32)]) -> String {
+        for (i, (open, idle, max)) in pools.iter().enumerate() {
             for (state, v) in [("open", open), ("idle", idle), ("max", max)] {
                 self.pool
                     .get_or_create(&ShardLabels {
@@ -177,6 +190,22 @@ impl Metrics {
                     .set(i64::from(*v));
             }
         }
+        // Statuses that vanished must not keep their last value.
+        self.outbox.clear();
+        self.webhooks.clear();
+        self.migrations.clear();
+        self.snapshot_ok.set(i64::from(snap.is_some()));
+        if let Some(snap) = snap {
+            self.set_snapshot(snap);
+        }
+        let mut out = String::new();
+        if let Err(e) = encode(&mut out, &self.registry) {
+            tracing::warn!(error = %e, "encoding metrics failed");
+        }
+        out
+    }
+
+    fn set_snapshot(&self, snap: &Snapshot) {
         for (status, n) in &snap.outbox {
             self.outbox
                 .get_or_create(&StatusLabels {
@@ -203,11 +232,6 @@ impl Metrics {
                 })
                 .set(*n);
         }
-        let mut out = String::new();
-        if let Err(e) = encode(&mut out, &self.registry) {
-            tracing::warn!(error = %e, "encoding metrics failed");
-        }
-        out
     }
 }
 
@@ -265,7 +289,6 @@ pub fn snapshot(conn: &mut diesel::PgConnection) -> diesel::QueryResult<Snapshot
         "SELECT status AS k, count(*) AS n FROM platform.tenant_schema_state GROUP BY status",
     )?;
     Ok(Snapshot {
-        pools: Vec::new(),
         outbox,
         outbox_oldest_pending_secs: age.oldest,
         webhooks_pending: w.pending,
@@ -285,7 +308,11 @@ mod tests {
         for t in ["a", "b", "c", "d", "a"] {
             m.observe("GET", "/api/v1/procedures", 200, Some(t), 0.002);
         }
-        let text = m.render(&Snapshot::default());
+        m.observe("BREW", "unmatched", 404, None, 0.001);
+        let text = m.render(None, &[(1, 1, 4)]);
+        assert!(text.contains("method=\"other\""));
+        assert!(!text.contains("BREW"));
+        assert!(text.contains("dvc_metrics_snapshot_ok 0"));
         assert!(text.contains("tenant=\"a\""));
         assert!(text.contains("tenant=\"b\""));
         assert!(!text.contains("tenant=\"c\""));

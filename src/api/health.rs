@@ -46,22 +46,34 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/metrics", responses(
     (status = 200, description = "Prometheus text exposition", content_type = "text/plain")
 ))]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if !state.settings.metrics.enabled {
         return HttpResponse::NotFound().finish();
     }
-    let mut snap = state
+    // Through the public ingress the Host is a portal's name: metrics are for the scraper,
+    // which reaches the pod by its address.
+    if !state.settings.metrics.allow_domain_hosts && !scraped_by_address(&req) {
+        return HttpResponse::NotFound().finish();
+    }
+    let snap = state
         .shared
         .run(|conn| Ok(crate::metrics::snapshot(conn)?))
         .await
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "metrics snapshot failed");
-            crate::metrics::Snapshot::default()
-        });
-    snap.pools = state.pools.usage();
+        .inspect_err(|e| tracing::warn!(error = %e, "metrics snapshot failed"))
+        .ok();
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render(&snap))
+        .body(state.metrics.render(snap.as_ref(), &state.pools.usage()))
+}
+
+/// True when the request names the server by IP address or `localhost`, as a scraper does.
+fn scraped_by_address(req: &actix_web::HttpRequest) -> bool {
+    let host = req.connection_info().host().to_owned();
+    let name = host
+        .strip_prefix('[')
+        .and_then(|h| h.split(']').next())
+        .unwrap_or_else(|| host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h));
+    name == "localhost" || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// Times every request and counts it by method, route pattern, status and tenant.

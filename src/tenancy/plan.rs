@@ -168,6 +168,7 @@ type TenantRow = (
     String,
     serde_json::Value,
     serde_json::Value,
+    serde_json::Value,
 );
 
 fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, ApplyError> {
@@ -185,10 +186,23 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
             tenants::locale,
             tenants::branding,
             tenants::contact,
+            tenants::mail_templates,
         ))
         .first(conn)
         .optional()?;
-    let Some((id, code, kind, parent_id, name_vi, name_en, locale, branding, contact)) = row else {
+    let Some((
+        id,
+        code,
+        kind,
+        parent_id,
+        name_vi,
+        name_en,
+        locale,
+        branding,
+        contact,
+        mail_templates,
+    )) = row
+    else {
         return Ok(Planned {
             slug: slug.as_str().to_owned(),
             create: true,
@@ -233,6 +247,13 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
     if serde_json::to_value(&spec.contact).unwrap_or_default() != contact {
         out.push("~ contact: changed".into());
     }
+    let templates = match &spec.mail {
+        Some(m) => serde_json::to_value(&m.get_ref().templates).unwrap_or_default(),
+        None => serde_json::json!({}),
+    };
+    if templates != mail_templates {
+        out.push("~ mail templates: changed".into());
+    }
     let domains: BTreeSet<String> = tenant_domains::table
         .filter(tenant_domains::tenant_id.eq(id))
         .select(tenant_domains::domain)
@@ -267,8 +288,14 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
                 .collect();
         let mut procedures = BTreeMap::new();
         for p in &spec.procedures {
+            use crate::db::schema::tenant::procedures as pt;
             let code = p.get_ref().code.as_str();
-            procedures.insert(code.to_owned(), store::find_any(conn, code)?);
+            let state: Option<(bool, Option<String>)> = pt::table
+                .filter(pt::code.eq(code))
+                .select((pt::active, pt::inherited_from))
+                .first(conn)
+                .optional()?;
+            procedures.insert(code.to_owned(), (store::find_any(conn, code)?, state));
         }
         Ok((fields, procedures))
     })?;
@@ -276,19 +303,42 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
         let f = f.get_ref();
         match fields.get(f.code.as_str()) {
             None => out.push(format!("+ field {}", f.code)),
-            Some((vi, _)) => change(
-                &mut out,
-                &format!("field {} name.vi", f.code),
-                vi,
-                f.name.vi.as_str(),
-            ),
+            Some((vi, en)) => {
+                change(
+                    &mut out,
+                    &format!("field {} name.vi", f.code),
+                    vi,
+                    f.name.vi.as_str(),
+                );
+                change(
+                    &mut out,
+                    &format!("field {} name.en", f.code),
+                    en.as_deref().unwrap_or(""),
+                    f.name.en.as_ref().map_or("", |t| t.as_str()),
+                );
+            }
         }
     }
     for p in &spec.procedures {
         let p = p.get_ref();
-        match procedures.get(p.code.as_str()).and_then(Option::as_ref) {
-            None => out.push(format!("+ procedure {} {}", p.code, p.name.vi.as_str())),
-            Some(current) => out.extend(diff_procedure(current, p)),
+        match procedures.get(p.code.as_str()) {
+            Some((Some(current), Some((active, inherited)))) => {
+                out.extend(diff_procedure(current, p));
+                // A procedure withdrawn through the API is turned back on by its file.
+                change(
+                    &mut out,
+                    &format!("procedure {} active", p.code),
+                    active,
+                    p.active,
+                );
+                if let Some(from) = inherited {
+                    out.push(format!(
+                        "~ procedure {} inherited_from: {from} → — (the file now defines it)",
+                        p.code
+                    ));
+                }
+            }
+            _ => out.push(format!("+ procedure {} {}", p.code, p.name.vi.as_str())),
         }
     }
     if let (Some(parent), false) = (&spec.parent, spec.inherit.is_empty()) {

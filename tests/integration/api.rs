@@ -373,6 +373,10 @@ async fn metrics_count_requests_by_route_status_and_tenant() {
         "{body}"
     );
     assert!(body.contains("dvc_webhook_outbox_events{status=\"pending\"} 0"));
+    assert!(body.contains("dvc_metrics_snapshot_ok 1"));
+    // Through a portal's name (the public ingress) there are no metrics.
+    let (status, _, _) = app.get(Some("alpha.localhost"), "/metrics").await;
+    assert_eq!(status, 404);
 }
 
 async fn text_of(app: &TestApp, path: &str) -> String {
