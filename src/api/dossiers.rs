@@ -71,7 +71,7 @@ fn caller(p: &Principal) -> Caller {
     }
 }
 
-fn parse_code(s: &str) -> Result<DossierCode, AppError> {
+pub(crate) fn parse_code(s: &str) -> Result<DossierCode, AppError> {
     DossierCode::parse(s).map_err(|e| AppError::bad_request("invalid_dossier_code", e.to_string()))
 }
 
@@ -331,7 +331,7 @@ pub async fn inbox(
     params: web::Query<InboxParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    if !(principal.has(Role::Officer) || principal.has(Role::Leader)) {
+    if !principal.is_official() {
         return Err(AppError::Forbidden);
     }
     let p = params.into_inner();
@@ -644,7 +644,7 @@ pub async fn bulk(
     body: web::Json<BulkBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    if !(principal.has(Role::Officer) || principal.has(Role::Leader)) {
+    if !principal.is_official() {
         return Err(AppError::Forbidden);
     }
     let b = body.into_inner();

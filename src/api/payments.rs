@@ -3,9 +3,7 @@
 
 use super::dossiers::scope;
 use crate::auth::principal::Principal;
-use crate::auth::roles::Role;
 use crate::error::{AppError, Problem};
-use crate::services::dossiers::DossierCode;
 use crate::services::payments::format_vnd;
 use crate::services::payments::gateway::{Notification, Params};
 use crate::services::payments::merchant::{self, Merchant};
@@ -72,8 +70,7 @@ pub async fn start(
     path: web::Path<CodePath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let code = DossierCode::parse(&path.code)
-        .map_err(|e| AppError::bad_request("invalid_dossier_code", e.to_string()))?;
+    let code = super::dossiers::parse_code(&path.code)?;
     let tenant = principal.tenant.clone();
     let (m, p) = merchant_of(&state, &tenant).await?;
     // An open intent may have been decided at the gateway without dvc hearing of it (no IPN
@@ -272,7 +269,7 @@ pub async fn receipt(
         return Err(AppError::NotFound { what: "receipt" });
     }
     let account = principal.account;
-    let official = principal.has(Role::Officer) || principal.has(Role::Leader);
+    let official = principal.is_official();
     let r = principal
         .tenant
         .db
@@ -337,11 +334,10 @@ pub async fn refund(
     body: web::Json<RefundBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    if !(principal.has(Role::Officer) || principal.has(Role::Leader)) {
+    if !principal.is_official() {
         return Err(AppError::Forbidden);
     }
-    let code = DossierCode::parse(&path.code)
-        .map_err(|e| AppError::bad_request("invalid_dossier_code", e.to_string()))?;
+    let code = super::dossiers::parse_code(&path.code)?;
     let reason = body.into_inner().reason.trim().to_owned();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(AppError::bad_request(
@@ -416,7 +412,7 @@ pub async fn reconciliation(
     params: web::Query<DayParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    if !(principal.has(Role::Officer) || principal.has(Role::Leader)) {
+    if !principal.is_official() {
         return Err(AppError::Forbidden);
     }
     let day = params

@@ -2,7 +2,6 @@
 //! after checking the signature, the freshness and that the sender really is below it.
 
 use crate::auth::principal::Principal;
-use crate::auth::roles::Role;
 use crate::error::{AppError, Problem};
 use crate::services::sync::{self, ChildDossier, DossierEvent, Receipt, VerifyError};
 use crate::state::AppState;
@@ -101,7 +100,7 @@ pub async fn children(
     principal: Principal,
     params: web::Query<ChildParams>,
 ) -> Result<HttpResponse, AppError> {
-    if !(principal.has(Role::Leader) || principal.has(Role::Officer)) {
+    if !principal.is_official() {
         return Err(AppError::Forbidden);
     }
     let source = params

@@ -23,6 +23,11 @@ impl Principal {
         self.roles.contains(&role)
     }
 
+    /// An officer or a leader of this tenant: who works on its dossiers.
+    pub fn is_official(&self) -> bool {
+        self.has(Role::Officer) || self.has(Role::Leader)
+    }
+
     /// 403 unless the caller holds `role` in this tenant.
     pub fn require(&self, role: Role) -> Result<(), AppError> {
         if self.has(role) {

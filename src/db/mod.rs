@@ -184,6 +184,20 @@ pub fn shard_of(tenant: Uuid, shards: usize) -> usize {
     (tenant.as_u128() % shards.max(1) as u128) as usize
 }
 
+/// Runs `f` with a pooled connection on the blocking pool: the background workers' way to
+/// the shared schema (requests go through [`SharedDb`] and [`TenantDb`]).
+pub async fn blocking<T: Send + 'static>(
+    pool: &PgPool,
+    f: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        Ok::<_, anyhow::Error>(f(&mut conn)?)
+    })
+    .await?
+}
+
 pub fn build_pool_sized(settings: &DatabaseSettings, size: u32) -> PgPool {
     let manager = DvcConnectionManager {
         inner: ConnectionManager::<PgConnection>::new(&settings.url),

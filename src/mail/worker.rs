@@ -170,12 +170,7 @@ impl Worker {
         &self,
         f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            Ok::<_, anyhow::Error>(f(&mut conn)?)
-        })
-        .await?
+        crate::db::blocking(&self.pool, f).await
     }
 
     async fn claim(&self) -> anyhow::Result<Vec<Claimed>> {

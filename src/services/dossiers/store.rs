@@ -959,6 +959,23 @@ pub enum BulkAction {
     Assign(Uuid),
 }
 
+/// Statuses officers still owe work on, as stored.
+fn open_statuses() -> Vec<&'static str> {
+    Status::ALL
+        .into_iter()
+        .filter(|s| s.is_open())
+        .map(Status::as_str)
+        .collect()
+}
+
+/// Summaries of loaded rows with their procedure names, judged as of today.
+fn summaries(rows: Vec<(Row, String)>, scope: &Scope) -> Result<Vec<DossierSummary>, AppError> {
+    let today = calendar::local_date(Utc::now());
+    rows.into_iter()
+        .map(|(r, name)| r.summary(name, today, scope.due_soon_days))
+        .collect()
+}
+
 /// Filters of the officers' inbox.
 #[derive(Debug, Clone, Default)]
 pub struct InboxFilter {
@@ -975,11 +992,7 @@ pub fn inbox(
     scope: &Scope,
     filter: &InboxFilter,
 ) -> Result<Vec<DossierSummary>, AppError> {
-    let open: Vec<&str> = Status::ALL
-        .into_iter()
-        .filter(|s| s.is_open())
-        .map(Status::as_str)
-        .collect();
+    let open = open_statuses();
     let mut q = dossiers::table
         .inner_join(procedures::table)
         .filter(dossiers::status.eq_any(open))
@@ -1002,10 +1015,7 @@ pub fn inbox(
         .offset(filter.offset)
         .select((Row::as_select(), procedures::name_vi))
         .load(conn)?;
-    let today = calendar::local_date(Utc::now());
-    rows.into_iter()
-        .map(|(r, name)| r.summary(name, today, scope.due_soon_days))
-        .collect()
+    summaries(rows, scope)
 }
 
 /// The caller's own dossiers in this tenant, newest first.
@@ -1021,10 +1031,7 @@ pub fn mine(
         .limit(200)
         .select((Row::as_select(), procedures::name_vi))
         .load(conn)?;
-    let today = calendar::local_date(Utc::now());
-    rows.into_iter()
-        .map(|(r, name)| r.summary(name, today, scope.due_soon_days))
-        .collect()
+    summaries(rows, scope)
 }
 
 /// A citizen's dossiers in every tenant (shared index; no tenant schema is touched).
@@ -1205,11 +1212,7 @@ pub fn overdue_by_assignee(
     today: NaiveDate,
 ) -> QueryResult<Vec<(Option<Uuid>, i64)>> {
     use diesel::dsl::count_star;
-    let open: Vec<&str> = Status::ALL
-        .into_iter()
-        .filter(|s| s.is_open())
-        .map(Status::as_str)
-        .collect();
+    let open = open_statuses();
     dossiers::table
         .filter(dossiers::status.eq_any(open))
         .filter(dossiers::due_date.lt(today))
