@@ -1,12 +1,15 @@
 # syntax=docker/dockerfile:1
 # dvc: multi-stage build. The dependency layer is built from the manifests alone and cached
-# separately from the sources; the runtime image holds the binary, libpq, CA certificates and
-# the committed configuration, and runs as a non-root user on a read-only root filesystem.
-# Templates, migrations and the holiday calendar are compiled into the binary.
+# separately from the sources. The runtime image starts empty: scripts/image-rootfs.sh puts in
+# the binary, exactly the shared libraries it loads (libpq and its own), CA certificates, the
+# non-root user, the committed configuration and demo tenants, and nothing else (no shell, no
+# package manager). It runs on a read-only root filesystem. Templates, migrations and the
+# holiday calendar are compiled into the binary. tests/integration/deploy.rs runs dvc inside the
+# same folder with chroot, read-only, as this user.
 
-FROM rust:1.88-slim-bookworm AS build
+FROM rust:1.95-slim-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq-dev pkg-config \
+ && apt-get install -y --no-install-recommends libpq-dev pkg-config binutils ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # 1. Dependencies only: stub targets with the real manifests (and build.rs's input folder).
@@ -25,24 +28,23 @@ COPY config config
 COPY bench bench
 RUN cargo build --release --locked --bin dvc \
  && strip target/release/dvc
+COPY scripts/image-rootfs.sh scripts/image-rootfs.sh
+COPY tenants tenants
+RUN scripts/image-rootfs.sh target/release/dvc /rootfs
 
-FROM debian:bookworm-slim AS runtime
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin dvc
+FROM scratch AS runtime
+COPY --from=build /rootfs/ /
+# Ownership from another stage is not kept by every builder: the volume is the app user's, or
+# the first upload fails.
+COPY --from=build --chown=10001:10001 /rootfs/var/lib/dvc /var/lib/dvc
 WORKDIR /app
-COPY --from=build /src/target/release/dvc /usr/local/bin/dvc
-COPY config /app/config
-COPY tenants /app/tenants
-# The attachments volume must be the app user's, or the first upload fails.
-RUN mkdir -p /var/lib/dvc/attachments && chown -R 10001:10001 /var/lib/dvc
 ENV DVC_CONFIG_DIR=/app/config \
     DVC_ENV=production \
     DVC__SERVER__HOST=0.0.0.0 \
     DVC__SERVER__PORT=8080 \
     DVC__LOG__FORMAT=json \
-    DVC__DOSSIERS__STORAGE_ROOT=/var/lib/dvc/attachments
+    DVC__DOSSIERS__STORAGE_ROOT=/var/lib/dvc/attachments \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 # Attachments live on a mounted volume; nothing else is written.
 VOLUME ["/var/lib/dvc"]
 USER 10001:10001

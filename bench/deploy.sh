@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deployment figures (see docs/BENCHMARKS.md), in one run: binary size; start-up time to ready
+# Deployment figures (see docs/BENCHMARKS.md), in one run: binary and image size; start-up time to ready
 # with 1,000 tenants registered; uncached tenant reads through PgBouncer (transaction mode)
 # against direct connections.
 #   bench/deploy.sh              # TENANTS=1000 DUR=10 CONNS=64
@@ -27,6 +27,15 @@ cargo build --release --quiet --bin dvc --example tenancy
 DVC=target/release/dvc
 size_mib=$(du -m "$DVC" | cut -f1)
 stripped=$(mktemp); strip -o "$stripped" "$DVC"; stripped_mib=$(du -m "$stripped" | cut -f1); rm -f "$stripped"
+
+# The image's contents, assembled by the same script as the Dockerfile's last build step: its
+# unpacked size (what `docker images` shows) and its gzip-compressed layer (what a node pulls).
+rootfs=$(mktemp -d)
+scripts/image-rootfs.sh "$DVC" "$rootfs/root"
+image_mb=$(tar -C "$rootfs/root" -c . | wc -c | awk '{printf "%.1f", $1 / 1e6}')
+layer_mb=$(tar -C "$rootfs/root" -c . | gzip -6 | wc -c | awk '{printf "%.1f", $1 / 1e6}')
+image_files=$(find "$rootfs/root" -type f | wc -l)
+rm -rf "$rootfs"
 
 log "creating $DB with $TENANTS tenants"
 psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
@@ -90,6 +99,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
   echo "| measurement | figure |"
   echo "|---|---|"
   echo "| release binary | $size_mib MiB ($stripped_mib MiB stripped, as in the image) |"
+  echo "| image contents (scripts/image-rootfs.sh, $image_files files) | $image_mb MB unpacked, $layer_mb MB gzip-compressed |"
   echo "| start-up to ready with $TENANTS tenants registered (median of 5; readyz saw $tenants_seen) | $startup_median ms (all: ${startups[*]}) |"
   echo "| uncached reads, direct (statement cache on) | $direct_rps req/s (p99 $direct_p99) |"
   echo "| uncached reads, direct, statement cache off | $nocache_rps req/s (p99 $nocache_p99) |"

@@ -64,6 +64,17 @@ enum Command {
         #[arg(long)]
         port: Option<u16>,
     },
+    /// First start of a deployment without a shell (the image has none): migrate, apply a
+    /// folder of tenant files, create signing keys if there are none, and register sandbox
+    /// merchants. Safe to run again.
+    Setup {
+        /// Folder (or file) of tenant files to apply.
+        #[arg(long)]
+        tenants: Option<PathBuf>,
+        /// `slug=MERCHANT_ID`: a sandbox merchant for that tenant (needs payments.sandbox).
+        #[arg(long = "sandbox-merchant")]
+        sandbox_merchants: Vec<String>,
+    },
     /// Online payment: a tenant's merchant account at its gateway.
     Payment {
         #[command(subcommand)]
@@ -128,6 +139,8 @@ enum KeysCommand {
     Rotate,
     /// Published keys and their states.
     List,
+    /// Create the first keys when there are none; otherwise change nothing.
+    Ensure,
 }
 
 #[derive(Subcommand)]
@@ -185,6 +198,10 @@ fn main() -> ExitCode {
         Command::Client { command } => client(&settings, command),
         Command::Payment { command } => payment(&settings, command),
         Command::Health { port } => health(port.unwrap_or(settings.server.port)),
+        Command::Setup {
+            tenants,
+            sandbox_merchants,
+        } => setup(&settings, tenants, sandbox_merchants),
     };
     dvc::telemetry::shutdown();
     match result {
@@ -204,6 +221,51 @@ fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         app.run_until_stopped().await?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+fn setup(
+    settings: &Settings,
+    tenants: Option<PathBuf>,
+    sandbox_merchants: Vec<String>,
+) -> anyhow::Result<ExitCode> {
+    let mut steps: Vec<Box<dyn FnOnce() -> anyhow::Result<ExitCode> + '_>> =
+        vec![Box::new(|| migrate(settings))];
+    if let Some(path) = tenants {
+        steps.push(Box::new(move || {
+            tenant(
+                settings,
+                TenantCommand::Apply {
+                    path,
+                    dry_run: false,
+                },
+            )
+        }));
+    }
+    steps.push(Box::new(|| keys(settings, KeysCommand::Ensure)));
+    for pair in sandbox_merchants {
+        let (slug, merchant_id) = pair
+            .split_once('=')
+            .map(|(s, m)| (s.to_owned(), m.to_owned()))
+            .ok_or_else(|| anyhow::anyhow!("--sandbox-merchant wants slug=MERCHANT_ID"))?;
+        steps.push(Box::new(move || {
+            payment(
+                settings,
+                PaymentCommand::Merchant {
+                    slug,
+                    merchant_id,
+                    gateway_url: None,
+                    sandbox: true,
+                },
+            )
+        }));
+    }
+    for step in steps {
+        let code = step()?;
+        if code != ExitCode::SUCCESS {
+            return Ok(code);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
@@ -509,7 +571,16 @@ fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<ExitCode> {
     let mut pooled = pool.get()?;
     let conn: &mut diesel::PgConnection = &mut pooled;
     match command {
-        KeysCommand::Rotate => {
+        KeysCommand::Ensure
+            if k::table
+                .filter(k::state.eq("current"))
+                .count()
+                .get_result::<i64>(conn)?
+                > 0 =>
+        {
+            println!("signing keys present");
+        }
+        KeysCommand::Rotate | KeysCommand::Ensure => {
             let master =
                 settings.auth.master_key.as_deref().ok_or_else(|| {
                     anyhow::anyhow!("set DVC__AUTH__MASTER_KEY (base64 of 32 bytes)")
