@@ -18,5 +18,6 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tenancy;
+pub mod web;
 
 pub use startup::Application;

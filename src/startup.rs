@@ -183,7 +183,9 @@ impl Application {
                     }
                 })
                 .configure(crate::api::routes)
-                .default_service(web::to(crate::api::not_found))
+                .configure(crate::web::routes)
+                .configure(crate::web::sso_routes)
+                .default_service(web::to(crate::web::not_found))
         })
         .workers(workers)
         .worker_max_blocking_threads(blocking)

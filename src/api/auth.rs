@@ -131,17 +131,17 @@ fn tenant_id(state: &AppState, slug: Option<&str>) -> Result<Option<Uuid>, AppEr
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
-    email: String,
-    password: String,
-    full_name: String,
+    pub(crate) email: String,
+    pub(crate) password: String,
+    pub(crate) full_name: String,
     #[serde(default)]
-    kind: Option<AccountKind>,
-    citizen_id: Option<String>,
-    tax_code: Option<String>,
-    phone: Option<String>,
-    locale: Option<String>,
+    pub(crate) kind: Option<AccountKind>,
+    pub(crate) citizen_id: Option<String>,
+    pub(crate) tax_code: Option<String>,
+    pub(crate) phone: Option<String>,
+    pub(crate) locale: Option<String>,
     /// Slug of the portal the sign-up started on (brands the mail).
-    tenant: Option<String>,
+    pub(crate) tenant: Option<String>,
 }
 
 impl RegisterBody {
@@ -221,10 +221,18 @@ pub async fn register(
     body: web::Json<RegisterBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req);
-    limit(&state, "register", ip.as_deref()).await?;
-    let body = body.into_inner();
-    let tenant = tenant_id(&state, body.tenant.as_deref())?;
+    register_account(&state, client_ip(&req), body.into_inner()).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "check_your_email" })))
+}
+
+/// Sign-up, for the API and the sign-in host's page alike.
+pub(crate) async fn register_account(
+    state: &AppState,
+    ip: Option<String>,
+    body: RegisterBody,
+) -> Result<(), AppError> {
+    limit(state, "register", ip.as_deref()).await?;
+    let tenant = tenant_id(state, body.tenant.as_deref())?;
     let reg = body.parse()?;
     // Hash first, whatever happens next: a taken address answers in the same time.
     let (reg, hash) = crate::auth::password::off_thread(move || {
@@ -232,7 +240,7 @@ pub async fn register(
         (reg, h)
     })
     .await?;
-    let links = links(&state);
+    let links = links(state);
     state
         .shared
         .run(move |conn| {
@@ -246,7 +254,7 @@ pub async fn register(
             )?)
         })
         .await?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "check_your_email" })))
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -278,16 +286,23 @@ pub async fn verify_email(
     body: web::Json<TokenBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req);
-    limit(&state, "token", ip.as_deref()).await?;
-    let token = body.into_inner().token;
+    confirm_address(&state, client_ip(&req), body.into_inner().token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Consumes an e-mail verification token.
+pub(crate) async fn confirm_address(
+    state: &AppState,
+    ip: Option<String>,
+    token: String,
+) -> Result<(), AppError> {
+    limit(state, "token", ip.as_deref()).await?;
     token_shape(&token)?;
     let done = state
         .shared
         .run(move |conn| Ok(accounts::verify_email(conn, &token, ip.as_deref())?))
         .await?;
-    done.map(|_| HttpResponse::NoContent().finish())
-        .ok_or_else(invalid_token)
+    done.map(|_| ()).ok_or_else(invalid_token)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -305,16 +320,27 @@ pub async fn forgot_password(
     body: web::Json<ForgotBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req);
-    limit(&state, "forgot", ip.as_deref()).await?;
     let body = body.into_inner();
-    let tenant = tenant_id(&state, body.tenant.as_deref())?;
-    let email = Email::parse(&body.email)
-        .map_err(|e| AppError::bad_request("invalid_email", e.to_string()))?;
+    request_reset(&state, client_ip(&req), &body.email, body.tenant.as_deref()).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "check_your_email" })))
+}
+
+/// Queues a reset link when the address has an account (the caller answers the same
+/// either way).
+pub(crate) async fn request_reset(
+    state: &AppState,
+    ip: Option<String>,
+    email: &str,
+    tenant: Option<&str>,
+) -> Result<(), AppError> {
+    limit(state, "forgot", ip.as_deref()).await?;
+    let tenant = tenant_id(state, tenant)?;
+    let email =
+        Email::parse(email).map_err(|e| AppError::bad_request("invalid_email", e.to_string()))?;
     // Per address too: nobody gets a mailbox flooded with reset mails from many IPs. Applied to
     // any address alike, so it tells nothing about which have accounts.
-    per_account(&state, "forgot-account", email.as_str(), PER_ACCOUNT_RESETS).await?;
-    let links = links(&state);
+    per_account(state, "forgot-account", email.as_str(), PER_ACCOUNT_RESETS).await?;
+    let links = links(state);
     state
         .shared
         .run(move |conn| {
@@ -327,7 +353,7 @@ pub async fn forgot_password(
             )?)
         })
         .await?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "check_your_email" })))
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -345,9 +371,19 @@ pub async fn reset_password(
     body: web::Json<ResetBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req);
-    limit(&state, "token", ip.as_deref()).await?;
     let ResetBody { token, password } = body.into_inner();
+    set_new_password(&state, client_ip(&req), token, password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Consumes a reset token and sets the password; every session of the account ends.
+pub(crate) async fn set_new_password(
+    state: &AppState,
+    ip: Option<String>,
+    token: String,
+    password: String,
+) -> Result<(), AppError> {
+    limit(state, "token", ip.as_deref()).await?;
     token_shape(&token)?;
     // The e-mail is not known before the token is consumed; length is the policy that matters.
     let password = Password::parse(&password, "")
@@ -379,8 +415,8 @@ pub async fn reset_password(
     {
         tracing::warn!(error = %e, "could not clear sign-in locks");
     }
-    revoke_sessions(&state, ended).await?;
-    Ok(HttpResponse::NoContent().finish())
+    revoke_sessions(state, ended).await?;
+    Ok(())
 }
 
 /// The account behind a Bearer access token of any audience (account-level endpoints).

@@ -63,7 +63,7 @@ pub(crate) fn scope(state: &AppState, tenant: &CurrentTenant) -> Scope {
     }
 }
 
-fn caller(p: &Principal) -> Caller {
+pub(crate) fn caller(p: &Principal) -> Caller {
     Caller {
         account: p.account,
         officer: p.has(Role::Officer),
@@ -80,13 +80,13 @@ pub(crate) fn parse_code(s: &str) -> Result<DossierCode, AppError> {
 #[serde(deny_unknown_fields)]
 pub struct Submission {
     /// Procedure code, e.g. `1.000105`.
-    procedure: String,
+    pub(crate) procedure: String,
     /// The applicant's phone: notifications and the second factor of public lookup.
-    phone: String,
+    pub(crate) phone: String,
     /// Form data, checked against the procedure's form schema.
     #[serde(default)]
     #[schema(value_type = Object)]
-    form: serde_json::Value,
+    pub(crate) form: serde_json::Value,
 }
 
 fn field_error(path: String, code: &str, vi: &str, en: &str) -> FieldError {
@@ -229,12 +229,26 @@ pub async fn submit(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let tenant = principal.tenant.clone();
     let limit = state.settings.dossiers.max_request_mb as usize * 1024 * 1024;
-    let Upload { data, files } = upload::read(&req, payload, limit).await?;
+    let Upload { data, files, .. } = upload::read(&req, payload, limit).await?;
     let sub: Submission = serde_json::from_value(data)
         .map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?;
-    let proc = procedure(&state, &tenant, &sub.procedure).await?;
+    let summary = submit_dossier(&state, &principal, sub, files).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/dossiers/{}", summary.code)))
+        .json(summary))
+}
+
+/// Checks a submission (phone, form, files: every error at once), stores its files and
+/// records the dossier; the API and the portal's apply page both submit through here.
+pub(crate) async fn submit_dossier(
+    state: &AppState,
+    principal: &Principal,
+    sub: Submission,
+    files: Vec<upload::File>,
+) -> Result<DossierSummary, AppError> {
+    let tenant = principal.tenant.clone();
+    let proc = procedure(state, &tenant, &sub.procedure).await?;
     let mut errors = Vec::new();
     let phone = normalize_phone(&sub.phone);
     if phone.is_none() {
@@ -255,7 +269,7 @@ pub async fn submit(
     if !errors.is_empty() {
         return Err(AppError::Invalid { errors });
     }
-    let stored = store_files(&state, tenant.tenant.id, files, kinds).await?;
+    let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
     let new = NewDossier {
         procedure_code: proc.code.clone(),
         applicant: principal.account,
@@ -263,20 +277,15 @@ pub async fn submit(
         form_data: sub.form,
         files: stored.clone(),
     };
-    let scope = scope(&state, &tenant);
-    match tenant
+    let scope = scope(state, &tenant);
+    let recorded = tenant
         .db
         .run(move |conn| store::submit(conn, &scope, &new))
-        .await
-    {
-        Ok(summary) => Ok(HttpResponse::Created()
-            .insert_header(("Location", format!("/api/v1/dossiers/{}", summary.code)))
-            .json(summary)),
-        Err(e) => {
-            discard(&state, &stored);
-            Err(e)
-        }
+        .await;
+    if recorded.is_err() {
+        discard(state, &stored);
     }
+    recorded
 }
 
 /// My dossiers in this tenant (Hồ sơ của tôi).
@@ -409,14 +418,14 @@ pub async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
-    action: Action,
+    pub(crate) action: Action,
     /// The version the caller saw; a stale one gets 409.
-    version: i32,
+    pub(crate) version: i32,
     #[serde(default)]
-    note: Option<String>,
+    pub(crate) note: Option<String>,
     /// For `request_supplement`: what the applicant must add.
     #[serde(default)]
-    missing: Vec<String>,
+    pub(crate) missing: Vec<String>,
 }
 
 fn check_note(note: &Option<String>) -> Result<(), AppError> {
@@ -451,7 +460,17 @@ pub async fn act(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let code = parse_code(&path.code)?;
-    let b = body.into_inner();
+    let summary = take_action(&state, &principal, code, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+/// A workflow action by an official or the applicant (the API and the back office).
+pub(crate) async fn take_action(
+    state: &AppState,
+    principal: &Principal,
+    code: DossierCode,
+    b: ActionBody,
+) -> Result<DossierSummary, AppError> {
     check_note(&b.note)?;
     if b.action == Action::Resubmit {
         return Err(AppError::bad_request(
@@ -478,26 +497,25 @@ pub async fn act(
         form_data: None,
         files: vec![],
     };
-    let scope = scope(&state, &principal.tenant);
-    let who = caller(&principal);
-    let summary = principal
+    let scope = scope(state, &principal.tenant);
+    let who = caller(principal);
+    principal
         .tenant
         .db
         .run(move |conn| store::act(conn, &scope, &code, &who, &req))
-        .await?;
-    Ok(HttpResponse::Ok().json(summary))
+        .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SupplementBody {
-    version: i32,
+    pub(crate) version: i32,
     #[serde(default)]
-    note: Option<String>,
+    pub(crate) note: Option<String>,
     /// Corrected form data (replaces the old data; checked against the schema).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    form: Option<serde_json::Value>,
+    pub(crate) form: Option<serde_json::Value>,
 }
 
 /// Answer a supplement request on the same dossier (Bổ sung hồ sơ): JSON, or multipart with a
@@ -523,20 +541,33 @@ pub async fn supplement(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let code = parse_code(&path.code)?;
-    let tenant = principal.tenant.clone();
     let limit = state.settings.dossiers.max_request_mb as usize * 1024 * 1024;
-    let Upload { data, files } = upload::read(&req, payload, limit).await?;
+    let Upload { data, files, .. } = upload::read(&req, payload, limit).await?;
     let body: SupplementBody = serde_json::from_value(data)
         .map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?;
+    let summary = answer_supplement(&state, &principal, code, body, files).await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+/// The applicant's answer to a supplement request: new data and files, checked like a
+/// submission, on the same dossier.
+pub(crate) async fn answer_supplement(
+    state: &AppState,
+    principal: &Principal,
+    code: DossierCode,
+    body: SupplementBody,
+    files: Vec<upload::File>,
+) -> Result<DossierSummary, AppError> {
+    let tenant = principal.tenant.clone();
     check_note(&body.note)?;
     // The procedure decides what the new data and files must look like.
-    let who = caller(&principal);
+    let who = caller(principal);
     let lookup_code = code.clone();
     let procedure_code = tenant
         .db
         .run(move |conn| store::procedure_of(conn, &lookup_code, &who))
         .await?;
-    let proc = procedure(&state, &tenant, &procedure_code).await?;
+    let proc = procedure(state, &tenant, &procedure_code).await?;
     let mut errors = Vec::new();
     if let Some(form) = &body.form
         && let Err(mut e) = form_schema(&proc)?.validate(form)
@@ -550,7 +581,7 @@ pub async fn supplement(
     if !errors.is_empty() {
         return Err(AppError::Invalid { errors });
     }
-    let stored = store_files(&state, tenant.tenant.id, files, kinds).await?;
+    let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
     let request = ActionRequest {
         action: Action::Resubmit,
         version: body.version,
@@ -559,18 +590,15 @@ pub async fn supplement(
         form_data: body.form,
         files: stored.clone(),
     };
-    let scope = scope(&state, &tenant);
-    match tenant
+    let scope = scope(state, &tenant);
+    let done = tenant
         .db
         .run(move |conn| store::act(conn, &scope, &code, &who, &request))
-        .await
-    {
-        Ok(s) => Ok(HttpResponse::Ok().json(s)),
-        Err(e) => {
-            discard(&state, &stored);
-            Err(e)
-        }
+        .await;
+    if done.is_err() {
+        discard(state, &stored);
     }
+    done
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -709,14 +737,26 @@ pub async fn feedback(
 ) -> Result<HttpResponse, AppError> {
     let code = parse_code(&path.code)?;
     let b = body.into_inner();
-    if b.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
+    rate_dossier(&state, &principal, code, b.rating, b.comment).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The applicant's one rating of a returned dossier.
+pub(crate) async fn rate_dossier(
+    state: &AppState,
+    principal: &Principal,
+    code: DossierCode,
+    rating: i16,
+    comment: Option<String>,
+) -> Result<(), AppError> {
+    if comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
         return Err(AppError::bad_request(
             "invalid_comment",
             "comment: at most 2000 characters",
         ));
     }
-    let who = caller(&principal);
-    let scope = scope(&state, &principal.tenant);
+    let who = caller(principal);
+    let scope = scope(state, &principal.tenant);
     principal
         .tenant
         .db
@@ -726,12 +766,11 @@ pub async fn feedback(
                 &scope,
                 &code,
                 &who,
-                b.rating,
-                b.comment.as_deref().filter(|c| !c.trim().is_empty()),
+                rating,
+                comment.as_deref().filter(|c| !c.trim().is_empty()),
             )
         })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -812,30 +851,41 @@ pub async fn lookup(
     let p = params.into_inner();
     let code = parse_code(&p.code)?;
     let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let status = lookup_status(&state, &tenant, ip, code, &p.phone).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(status))
+}
+
+/// Public status by code and phone, rate-limited per address and per code.
+pub(crate) async fn lookup_status(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    ip: Option<String>,
+    code: DossierCode,
+    phone: &str,
+) -> Result<PublicStatus, AppError> {
     let quota = crate::auth::rate_limit::Quota {
         limit: state.settings.dossiers.lookup_per_minute.max(1),
         period: std::time::Duration::from_secs(60),
     };
     if let Some(ip) = &ip {
-        super::auth::enforce(&state, "lookup-ip", ip, quota).await?;
+        super::auth::enforce(state, "lookup-ip", ip, quota).await?;
     }
     // Per code too, so guessing one dossier's phone from many addresses is as slow.
     super::auth::enforce(
-        &state,
+        state,
         "lookup-code",
         &format!("{}:{}", tenant.tenant.id, code),
         quota,
     )
     .await?;
-    let phone = normalize_phone(&p.phone).ok_or(AppError::NotFound { what: "dossier" })?;
-    let scope = scope(&state, &tenant);
-    let status = tenant
+    let phone = normalize_phone(phone).ok_or(AppError::NotFound { what: "dossier" })?;
+    let scope = scope(state, tenant);
+    tenant
         .db
         .run(move |conn| store::lookup(conn, &scope, &code, &phone))
-        .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(status))
+        .await
 }
 
 /// The signed-in citizen's dossiers in every tenant (Hồ sơ của tôi trên mọi cổng). Takes an

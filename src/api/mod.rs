@@ -4,7 +4,7 @@ pub mod auth;
 pub mod catalog_admin;
 pub mod dossiers;
 pub mod health;
-mod html;
+pub(crate) mod html;
 pub mod members;
 pub mod oidc;
 pub mod operator;
@@ -13,7 +13,7 @@ pub mod procedures;
 pub mod sandbox;
 pub mod stats;
 pub mod sync;
-mod upload;
+pub(crate) mod upload;
 
 use crate::error::Problem;
 use crate::tenancy::resolver::PATH_PARAM;

@@ -17,7 +17,6 @@ use uuid::Uuid;
 
 pub const SESSION_COOKIE: &str = "dvc_sso";
 const CSRF_COOKIE: &str = "dvc_csrf";
-const LOGIN_PAGE: &str = include_str!("../../templates/web/login.html");
 
 fn secure(state: &AppState) -> bool {
     state.settings.auth.issuer.starts_with("https://")
@@ -55,6 +54,8 @@ pub struct AuthorizeParams {
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
     nonce: Option<String>,
+    /// Preferred languages of the sign-in pages (`vi`, `en`).
+    ui_locales: Option<String>,
 }
 
 /// A checked authorization request.
@@ -77,6 +78,7 @@ impl AuthorizeParams {
             ("code_challenge", &self.code_challenge),
             ("code_challenge_method", &self.code_challenge_method),
             ("nonce", &self.nonce),
+            ("ui_locales", &self.ui_locales),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
@@ -208,9 +210,10 @@ fn session_of(req: &HttpRequest) -> Option<Uuid> {
 }
 
 fn login_page(
+    req: &HttpRequest,
     state: &AppState,
     p: &AuthorizeParams,
-    client_name: &str,
+    client: &sso::Client,
     email: &str,
     error: Option<&str>,
     status: actix_web::http::StatusCode,
@@ -218,29 +221,31 @@ fn login_page(
     let (csrf, _) = accounts::new_token();
     let mut hidden = p.hidden();
     hidden.push(("csrf", csrf.clone()));
-    let mut env = minijinja::Environment::new();
-    env.add_template("login.html", LOGIN_PAGE)
-        .map_err(AppError::internal)?;
-    let html = env
-        .get_template("login.html")
-        .and_then(|t| {
-            t.render(minijinja::context! {
-                portal => client_name, hidden => hidden, email => email, error => error,
-            })
-        })
-        .map_err(AppError::internal)?;
+    let slug = client
+        .tenant_id
+        .and_then(|t| state.registry.by_id(t))
+        .map(|t| t.slug.as_str().to_owned());
+    let mut resp = crate::web::sso::login_page(
+        req,
+        state,
+        status,
+        crate::web::sso::LoginView {
+            ui_locales: p.ui_locales.as_deref(),
+            portal: &client.name,
+            portal_slug: slug.as_deref(),
+            hidden,
+            email,
+            error,
+        },
+    );
     let cookie = Cookie::build(CSRF_COOKIE, csrf)
         .path("/oauth")
         .http_only(true)
         .secure(secure(state))
         .same_site(SameSite::Strict)
         .finish();
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"))
-        .cookie(cookie)
-        .body(html))
+    resp.add_cookie(&cookie).map_err(AppError::internal)?;
+    Ok(resp)
 }
 
 /// `GET /oauth/authorize`: a live session gets a code at once; otherwise the sign-in page.
@@ -264,9 +269,10 @@ pub async fn authorize(
         }
     }
     login_page(
+        &req,
         &state,
         &p,
-        &a.client.name,
+        &a.client,
         "",
         None,
         actix_web::http::StatusCode::OK,
@@ -358,9 +364,10 @@ pub async fn login(
         Some(f) if ok => {
             let _ = f;
             return login_page(
+                &req,
                 &state,
                 &params,
-                &a.client.name,
+                &a.client,
                 &email,
                 Some(
                     "Vui lòng xác nhận địa chỉ thư điện tử trước khi đăng nhập. / Please confirm your e-mail address first.",
@@ -405,9 +412,10 @@ pub async fn login(
                 })
                 .await?;
             return login_page(
+                &req,
                 &state,
                 &params,
-                &a.client.name,
+                &a.client,
                 &email,
                 Some("Thư điện tử hoặc mật khẩu không đúng. / Wrong e-mail or password."),
                 actix_web::http::StatusCode::UNAUTHORIZED,
@@ -451,9 +459,10 @@ pub async fn login(
             })
             .await?;
         return login_page(
+            &req,
             &state,
             &params,
-            &a.client.name,
+            &a.client,
             &email,
             Some(
                 "Cần mã xác thực đúng từ ứng dụng xác thực. / A valid authenticator code is required.",
@@ -553,6 +562,35 @@ pub async fn token(
     }
 }
 
+/// Tokens for a client, as the token endpoint answers them.
+pub(crate) struct TokenSet {
+    pub access: String,
+    pub refresh: String,
+    pub id_token: String,
+    pub expires_in: i64,
+}
+
+/// Why the token endpoint refused: its OAuth `error` and a description.
+pub(crate) struct Refusal(pub &'static str, pub &'static str);
+
+type Granted = Result<Result<TokenSet, Refusal>, AppError>;
+
+fn answer(granted: Granted) -> Result<HttpResponse, AppError> {
+    Ok(match granted? {
+        Ok(t) => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(serde_json::json!({
+                "access_token": t.access,
+                "token_type": "Bearer",
+                "expires_in": t.expires_in,
+                "refresh_token": t.refresh,
+                "id_token": t.id_token,
+                "scope": "openid",
+            })),
+        Err(Refusal(error, description)) => oauth_error(error, description),
+    })
+}
+
 async fn code_grant(f: TokenForm, state: &AppState) -> Result<HttpResponse, AppError> {
     let (Some(code), Some(redirect_uri), Some(client_id), Some(verifier)) =
         (f.code, f.redirect_uri, f.client_id, f.code_verifier)
@@ -562,30 +600,44 @@ async fn code_grant(f: TokenForm, state: &AppState) -> Result<HttpResponse, AppE
             "code, redirect_uri, client_id and code_verifier are required",
         ));
     };
+    answer(exchange_code(state, code, &client_id, &redirect_uri, &verifier).await)
+}
+
+/// The authorization-code grant, also used in-process by the portals' own callback.
+pub(crate) async fn exchange_code(
+    state: &AppState,
+    code: String,
+    client_id: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) -> Granted {
     if code.len() != 43 {
-        return Ok(oauth_error("invalid_grant", "unknown code"));
+        return Ok(Err(Refusal("invalid_grant", "unknown code")));
     }
     let taken = state
         .shared
         .run(move |c| Ok(sso::consume_code(c, &code)?))
         .await?;
     let Some(taken) = taken else {
-        return Ok(oauth_error(
+        return Ok(Err(Refusal(
             "invalid_grant",
             "the code is unknown, used or expired",
-        ));
+        )));
     };
     if taken.client_id != client_id || taken.redirect_uri != redirect_uri {
-        return Ok(oauth_error(
+        return Ok(Err(Refusal(
             "invalid_grant",
             "client or redirect_uri does not match the code",
-        ));
+        )));
     }
-    if !pkce::verify(&verifier, &taken.code_challenge) {
-        return Ok(oauth_error("invalid_grant", "code_verifier does not match"));
+    if !pkce::verify(verifier, &taken.code_challenge) {
+        return Ok(Err(Refusal(
+            "invalid_grant",
+            "code_verifier does not match",
+        )));
     }
     let (session, account) = (taken.session_id, taken.account_id);
-    let client_for_refresh = client_id.clone();
+    let client_for_refresh = client_id.to_owned();
     let refresh = state
         .shared
         .run(move |c| {
@@ -598,7 +650,9 @@ async fn code_grant(f: TokenForm, state: &AppState) -> Result<HttpResponse, AppE
             )?)
         })
         .await?;
-    token_response(state, &client_id, session, account, taken.nonce, refresh).await
+    issue_tokens(state, client_id, session, account, taken.nonce, refresh)
+        .await
+        .map(Ok)
 }
 
 async fn refresh_grant(
@@ -612,11 +666,22 @@ async fn refresh_grant(
             "refresh_token and client_id are required",
         ));
     };
-    if token.len() != 43 {
-        return Ok(oauth_error("invalid_grant", "unknown refresh token"));
-    }
     let ip = req.peer_addr().map(|a| a.ip().to_string());
-    let client_for_use = client_id.clone();
+    answer(refresh_tokens(state, token, &client_id, ip).await)
+}
+
+/// The refresh grant (rotation; a reused token revokes its family), also used in-process by
+/// the portals.
+pub(crate) async fn refresh_tokens(
+    state: &AppState,
+    token: String,
+    client_id: &str,
+    ip: Option<String>,
+) -> Granted {
+    if token.len() != 43 {
+        return Ok(Err(Refusal("invalid_grant", "unknown refresh token")));
+    }
+    let client_for_use = client_id.to_owned();
     let outcome = state
         .shared
         .run(move |c| {
@@ -639,26 +704,28 @@ async fn refresh_grant(
             token,
             session,
             account,
-        } => token_response(state, &client_id, session, account, None, token).await,
-        sso::Refresh::Reused => Ok(oauth_error(
+        } => issue_tokens(state, client_id, session, account, None, token)
+            .await
+            .map(Ok),
+        sso::Refresh::Reused => Ok(Err(Refusal(
             "invalid_grant",
             "refresh token reused: every token of this sign-in is revoked",
-        )),
-        sso::Refresh::Invalid => Ok(oauth_error(
+        ))),
+        sso::Refresh::Invalid => Ok(Err(Refusal(
             "invalid_grant",
             "the refresh token is unknown, expired or revoked",
-        )),
+        ))),
     }
 }
 
-async fn token_response(
+async fn issue_tokens(
     state: &AppState,
     client_id: &str,
     session: Uuid,
     account: Uuid,
     nonce: Option<String>,
     refresh: String,
-) -> Result<HttpResponse, AppError> {
+) -> Result<TokenSet, AppError> {
     let client_id2 = client_id.to_owned();
     let (client, role_names) = state
         .shared
@@ -715,16 +782,12 @@ async fn token_response(
         },
     )
     .map_err(AppError::internal)?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(serde_json::json!({
-            "access_token": access,
-            "token_type": "Bearer",
-            "expires_in": ttl,
-            "refresh_token": refresh,
-            "id_token": id_token,
-            "scope": "openid",
-        })))
+    Ok(TokenSet {
+        access,
+        refresh,
+        id_token,
+        expires_in: ttl,
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -17,6 +17,8 @@ pub struct File {
 pub struct Upload {
     pub data: serde_json::Value,
     pub files: Vec<File>,
+    /// Short text parts the caller allowed by name (the portal's CSRF token).
+    pub fields: Vec<(String, String)>,
 }
 
 const MAX_JSON: usize = 256 * 1024;
@@ -33,8 +35,42 @@ fn too_large(limit: usize) -> AppError {
 
 pub async fn read(
     req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Upload, AppError> {
+    read_with(req, payload, limit, &[], true).await
+}
+
+/// A browser's form: as [`read`], also accepting the short text parts named in `extra`
+/// (at most 1 KiB each), with the `data` part optional (`null` when absent).
+pub async fn read_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    extra: &[&str],
+) -> Result<Upload, AppError> {
+    read_with(req, payload, limit, extra, false).await
+}
+
+impl Upload {
+    /// A text part the caller allowed, or "" when it was not sent.
+    pub fn field(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+}
+
+/// A file input left empty (a browser sends a part with no file name and no bytes) is
+/// skipped.
+async fn read_with(
+    req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
+    extra: &[&str],
+    require_data: bool,
 ) -> Result<Upload, AppError> {
     let content_type = req
         .headers()
@@ -55,6 +91,7 @@ pub async fn read(
         return Ok(Upload {
             data,
             files: Vec::new(),
+            fields: Vec::new(),
         });
     }
     if !content_type.starts_with("multipart/form-data") {
@@ -66,6 +103,7 @@ pub async fn read(
     let mut multipart = actix_multipart::Multipart::new(req.headers(), payload);
     let mut data = None;
     let mut files = Vec::new();
+    let mut fields = Vec::new();
     let mut total = 0usize;
     while let Some(field) = multipart.next().await {
         let mut field =
@@ -75,6 +113,25 @@ pub async fn read(
             .content_disposition()
             .and_then(|cd| cd.get_filename())
             .map(str::to_owned);
+        if extra.contains(&name.as_str()) {
+            let mut bytes = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk =
+                    chunk.map_err(|e| AppError::bad_request("invalid_multipart", e.to_string()))?;
+                if bytes.len() + chunk.len() > 1024 {
+                    return Err(AppError::bad_request(
+                        "invalid_part",
+                        format!("part `{name}` is too long"),
+                    ));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            let text = String::from_utf8(bytes).map_err(|_| {
+                AppError::bad_request("invalid_part", format!("part `{name}`: not UTF-8"))
+            })?;
+            fields.push((name, text));
+            continue;
+        }
         let index = match (name.as_str(), name.strip_prefix("doc.")) {
             ("data", _) => None,
             (_, Some(i)) => Some(i.parse::<usize>().ok().filter(|i| *i < 100).ok_or_else(
@@ -105,6 +162,7 @@ pub async fn read(
                         .map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?,
                 )
             }
+            Some(_) if bytes.is_empty() && file_name.as_deref().is_none_or(str::is_empty) => {}
             Some(index) => {
                 if files.len() >= MAX_FILES {
                     return Err(AppError::bad_request(
@@ -120,8 +178,19 @@ pub async fn read(
             }
         }
     }
-    let data = data.ok_or_else(|| {
-        AppError::bad_request("missing_data", "multipart body without a `data` part")
-    })?;
-    Ok(Upload { data, files })
+    let data = match data {
+        Some(d) => d,
+        None if !require_data => serde_json::Value::Null,
+        None => {
+            return Err(AppError::bad_request(
+                "missing_data",
+                "multipart body without a `data` part",
+            ));
+        }
+    };
+    Ok(Upload {
+        data,
+        files,
+        fields,
+    })
 }

@@ -51,18 +51,25 @@ impl FromRequest for Principal {
                 state.ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
             // Logout must take effect at once on every instance, so an unreachable Redis
             // refuses the request rather than trusting a possibly revoked session.
-            let revoked = super::revocation::is_revoked(
-                state.notifier.redis(),
-                &state.settings.redis.prefix,
-                principal.session,
-            )
-            .await
-            .map_err(|e| AppError::Unavailable(e.into()))?;
-            if revoked {
-                return Err(AppError::Unauthorized);
-            }
+            ensure_live(&state, principal.session).await?;
             Ok(principal)
         })
+    }
+}
+
+/// 401 when the sign-in `session` was ended (logout, revocation) on any instance.
+pub(crate) async fn ensure_live(state: &AppState, session: Uuid) -> Result<(), AppError> {
+    let revoked = super::revocation::is_revoked(
+        state.notifier.redis(),
+        &state.settings.redis.prefix,
+        session,
+    )
+    .await
+    .map_err(|e| AppError::Unavailable(e.into()))?;
+    if revoked {
+        Err(AppError::Unauthorized)
+    } else {
+        Ok(())
     }
 }
 
@@ -77,6 +84,16 @@ fn verify(req: &HttpRequest) -> Result<Principal, AppError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(AppError::Unauthorized)?;
+    from_token(state, tenant, token)
+}
+
+/// The caller an access token names at this tenant (signature, issuer, audience, expiry
+/// checked; revocation is [`ensure_live`]'s).
+pub(crate) fn from_token(
+    state: &AppState,
+    tenant: CurrentTenant,
+    token: &str,
+) -> Result<Principal, AppError> {
     let issuer = state.settings.auth.issuer.trim_end_matches('/');
     let audience = tenant.tenant.slug.as_str();
     let now = chrono::Utc::now().timestamp();

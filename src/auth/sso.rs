@@ -395,8 +395,15 @@ pub fn register_tenant_portal(
     let client_id = format!("portal-{}", tenant.slug);
     let hosts = std::iter::once(format!("{}.{}", tenant.slug, base_domain.as_str()))
         .chain(tenant.domains.iter().map(|d| d.as_str().to_owned()));
+    // The sign-in callback, and the page a logout returns to.
     let redirect_uris: Vec<String> = hosts
-        .map(|h| format!("{}/auth/callback", public_origin.replace("{host}", &h)))
+        .flat_map(|h| {
+            let origin = public_origin.replace("{host}", &h);
+            [
+                format!("{origin}/auth/callback"),
+                format!("{origin}/da-dang-xuat"),
+            ]
+        })
         .collect();
     upsert_client(
         conn,

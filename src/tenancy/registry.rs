@@ -33,6 +33,7 @@ type TenantRow = (
     String,
     serde_json::Value,
     String,
+    serde_json::Value,
 );
 
 impl Registry {
@@ -138,6 +139,7 @@ pub fn load_all(conn: &mut PgConnection) -> QueryResult<Vec<Tenant>> {
             tenants::locale,
             tenants::branding,
             tenants::status,
+            tenants::contact,
         ))
         .load(conn)?;
     let domains: Vec<(Uuid, String)> = tenant_domains::table
@@ -165,7 +167,24 @@ pub fn load_all(conn: &mut PgConnection) -> QueryResult<Vec<Tenant>> {
 }
 
 fn tenant_from_row(row: TenantRow, domains: Vec<HostName>) -> Result<Tenant, String> {
-    let (id, slug, schema, code, kind, parent_id, name_vi, name_en, locale, branding, status) = row;
+    let (
+        id,
+        slug,
+        schema,
+        code,
+        kind,
+        parent_id,
+        name_vi,
+        name_en,
+        locale,
+        mut branding,
+        status,
+        contact,
+    ) = row;
+    // The portal's footer shows the contact with the branding.
+    if let Some(b) = branding.as_object_mut() {
+        b.insert("contact".into(), contact);
+    }
     let slug = TenantSlug::parse(&slug).map_err(|e| e.to_string())?;
     let schema = SchemaName::parse(&schema).map_err(|e| e.to_string())?;
     if schema != slug.schema_name() {

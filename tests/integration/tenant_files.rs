@@ -258,7 +258,9 @@ fn applying_registers_each_tenant_portal_as_a_client() {
         uris,
         [
             "http://alpha.localhost:8080/auth/callback",
-            "http://dichvucong.alpha.gov.vn:8080/auth/callback"
+            "http://alpha.localhost:8080/da-dang-xuat",
+            "http://dichvucong.alpha.gov.vn:8080/auth/callback",
+            "http://dichvucong.alpha.gov.vn:8080/da-dang-xuat"
         ]
     );
     assert_eq!(

@@ -1,0 +1,81 @@
+//! The tenant-branded web portal: server-rendered HTML (minijinja templates compiled in), one
+//! stylesheet of our own, no script needed. Citizens' pages and the back office live on the
+//! tenant's host; sign-in goes through the platform's single sign-on host.
+//!
+//! Every page goes through [`session::Visitor`]: it resolves the tenant, the language and the
+//! signed-in caller, carries the form (CSRF) token, and turns errors into friendly pages.
+
+pub mod assets;
+pub mod charts;
+pub mod citizen;
+pub mod contrast;
+pub mod forms;
+pub mod i18n;
+pub mod office;
+pub mod session;
+pub mod sso;
+pub mod view;
+
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+
+/// Portal routes (paths in Vietnamese, as citizens read them).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/assets/dvc.css", web::get().to(assets::stylesheet))
+        .route("/assets/brand.css", web::get().to(assets::brand))
+        // Browsers ask for it on their own; no content rather than a 404 in every console.
+        .route("/favicon.ico", web::get().to(HttpResponse::NoContent))
+        .route("/", web::get().to(citizen::home))
+        .route("/thu-tuc/{code}", web::get().to(citizen::procedure))
+        .route("/thu-tuc/{code}/nop", web::get().to(citizen::apply_form))
+        .route("/thu-tuc/{code}/nop", web::post().to(citizen::apply_check))
+        .route("/thu-tuc/{code}/gui", web::post().to(citizen::apply_submit))
+        .route("/ho-so", web::get().to(citizen::my_dossiers))
+        .route("/ho-so/{code}", web::get().to(citizen::dossier))
+        .route("/ho-so/{code}/bo-sung", web::post().to(citizen::supplement))
+        .route("/ho-so/{code}/danh-gia", web::post().to(citizen::rate))
+        .route("/ho-so/{code}/rut", web::post().to(citizen::withdraw))
+        .route("/ho-so/{code}/tep/{id}", web::get().to(citizen::download))
+        .route("/tra-cuu", web::get().to(citizen::lookup_form))
+        .route("/tra-cuu", web::post().to(citizen::lookup))
+        .route("/tai-khoan", web::get().to(citizen::account))
+        .route("/dang-nhap", web::get().to(session::login))
+        .route("/auth/callback", web::get().to(session::callback))
+        .route("/dang-xuat", web::post().to(session::logout))
+        .route("/da-dang-xuat", web::get().to(session::signed_out))
+        .route("/ngon-ngu", web::post().to(session::language))
+        .route("/can-bo", web::get().to(office::inbox))
+        .route("/can-bo/nhan", web::post().to(office::bulk))
+        .route("/can-bo/ho-so/{code}", web::get().to(office::dossier))
+        .route("/can-bo/ho-so/{code}", web::post().to(office::act));
+}
+
+/// The single sign-on host's pages (sign-up, e-mail verification, password reset).
+pub fn sso_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/dang-ky", web::get().to(sso::register_form))
+        .route("/dang-ky", web::post().to(sso::register))
+        .route("/verify-email", web::get().to(sso::verify_form))
+        .route("/verify-email", web::post().to(sso::verify))
+        .route("/quen-mat-khau", web::get().to(sso::forgot_form))
+        .route("/quen-mat-khau", web::post().to(sso::forgot))
+        .route("/reset-password", web::get().to(sso::reset_form))
+        .route("/reset-password", web::post().to(sso::reset));
+}
+
+/// Unmatched routes: a friendly page in the portal's branding for a browser, problem+json
+/// for everything else.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError;
+    let wants_html = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let missing = crate::error::AppError::NotFound { what: "page" };
+    if !wants_html || req.path().starts_with("/api/") {
+        return missing.error_response();
+    }
+    match session::Visitor::extract(&req).await {
+        Ok(v) => v.error(missing),
+        Err(e) => e.error_response(),
+    }
+}

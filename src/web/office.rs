@@ -1,0 +1,247 @@
+//! The back office for officers and leaders: the inbox (overdue first, filters, bulk
+//! receive and assign) and the processing page with the actions the role may take now.
+
+use super::forms;
+use super::session::Visitor;
+use crate::api::dossiers::{self as api, ActionBody};
+use crate::error::AppError;
+use crate::services::dossiers::store::{self, BulkAction, InboxFilter};
+use crate::services::dossiers::{Action, DossierCode, Status};
+use crate::services::forms::FormSchema;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use minijinja::context;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+fn official(v: &Visitor) -> Result<(), AppError> {
+    if v.user()?.is_official() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InboxQuery {
+    status: Option<String>,
+    mine: Option<String>,
+    ok: Option<String>,
+}
+
+pub async fn inbox(v: Visitor, q: web::Query<InboxQuery>) -> HttpResponse {
+    let result = async {
+        official(&v)?;
+        let status = match q.status.as_deref() {
+            None | Some("") => None,
+            Some(s) => Some(Status::parse(s).ok_or(AppError::NotFound { what: "status" })?),
+        };
+        let mine = q.mine.is_some();
+        let filter = InboxFilter {
+            status,
+            assignee: mine.then(|| v.user().map(|u| u.account)).transpose()?,
+            procedure: None,
+            limit: 200,
+            offset: 0,
+        };
+        let scope = api::scope(&v.state, &v.tenant);
+        let list = v
+            .tenant
+            .db
+            .run(move |conn| store::inbox(conn, &scope, &filter))
+            .await?;
+        let statuses = [
+            "submitted",
+            "received",
+            "in_review",
+            "supplement_requested",
+            "approved",
+            "rejected",
+        ];
+        let notice =
+            q.ok.as_deref()
+                .map(|n| super::i18n::fill(&v.t("inbox.bulk_done"), &[("n", n.to_owned())]));
+        Ok(v.page(
+            "inbox.html",
+            context! {
+                nav => "inbox",
+                dossiers => minijinja::Value::from_serialize(&list),
+                statuses,
+                filter_status => q.status.clone().unwrap_or_default(),
+                mine,
+                notice,
+            },
+        ))
+    }
+    .await;
+    v.respond(result)
+}
+
+/// `POST /can-bo/nhan`: receive or take the ticked dossiers, each on its own.
+pub async fn bulk(v: Visitor, body: web::Bytes) -> HttpResponse {
+    let result = async {
+        official(&v)?;
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        v.check_csrf(get("csrf").unwrap_or(""))?;
+        let action = match get("action") {
+            Some("receive") => BulkAction::Receive,
+            Some("assign_me") => BulkAction::Assign(v.user()?.account),
+            _ => return Err(AppError::bad_request("invalid_action", "action")),
+        };
+        let codes = pairs
+            .iter()
+            .filter(|(k, _)| k == "code")
+            .take(200)
+            .map(|(_, c)| {
+                DossierCode::parse(c)
+                    .map_err(|e| AppError::bad_request("invalid_dossier_code", e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let scope = api::scope(&v.state, &v.tenant);
+        let who = api::caller(v.user()?);
+        let results = v
+            .tenant
+            .db
+            .run(move |conn| store::bulk(conn, &scope, &who, &codes, action))
+            .await?;
+        let done = results
+            .iter()
+            .filter(|r| matches!(r.outcome, crate::services::dossiers::BulkOutcome::Done))
+            .count();
+        Ok(v.redirect(&format!("/can-bo?ok={done}")))
+    }
+    .await;
+    v.respond(result)
+}
+
+fn parse_code(s: &str) -> Result<DossierCode, AppError> {
+    DossierCode::parse(s).map_err(|_| AppError::NotFound { what: "dossier" })
+}
+
+async fn page(
+    v: &Visitor,
+    code: DossierCode,
+    notice: Option<String>,
+    errors: Vec<minijinja::Value>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    official(v)?;
+    let scope = api::scope(&v.state, &v.tenant);
+    let who = api::caller(v.user()?);
+    let d = v
+        .tenant
+        .db
+        .run(move |conn| store::detail(conn, &scope, &code, &who))
+        .await?;
+    let schema = crate::api::procedures::cached_catalog(&v.state, &v.tenant)
+        .await?
+        .procedures()
+        .iter()
+        .find(|p| p.code == d.summary.procedure_code)
+        .map(|p| FormSchema::parse(&p.form_schema))
+        .transpose()
+        .map_err(AppError::internal)?;
+    let lines = schema
+        .map(|s| {
+            let fields = forms::build(
+                &s.fields(),
+                "/form",
+                &d.form_data,
+                &[],
+                v.locale,
+                &HashMap::new(),
+            );
+            forms::summary(&fields)
+        })
+        .unwrap_or_default();
+    let actions: Vec<&str> = d
+        .actions
+        .iter()
+        .filter(|a| !matches!(a, Action::Withdraw | Action::Resubmit))
+        .map(|a| a.as_str())
+        .collect();
+    Ok(v.page_with(
+        status,
+        "process.html",
+        context! {
+            nav => "inbox",
+            d => minijinja::Value::from_serialize(&d),
+            lines,
+            actions,
+            notice,
+            errors,
+        },
+    ))
+}
+
+pub async fn dossier(
+    v: Visitor,
+    path: web::Path<String>,
+    q: web::Query<InboxQuery>,
+) -> HttpResponse {
+    let result = async {
+        let code = parse_code(&path)?;
+        let notice = q.ok.as_ref().map(|_| v.t("process.done"));
+        page(&v, code, notice, vec![], StatusCode::OK).await
+    }
+    .await;
+    v.respond(result)
+}
+
+#[derive(Deserialize)]
+pub struct ActForm {
+    csrf: String,
+    version: i32,
+    action: String,
+    note: Option<String>,
+    missing: Option<String>,
+}
+
+/// `POST /can-bo/ho-so/{code}`: one workflow action. A stale page (someone acted first) or
+/// an action the role may not take comes back as a message on the same page.
+pub async fn act(v: Visitor, path: web::Path<String>, form: web::Form<ActForm>) -> HttpResponse {
+    let result = async {
+        official(&v)?;
+        v.check_csrf(&form.csrf)?;
+        let code = parse_code(&path)?;
+        let action: Action = serde_json::from_value(serde_json::Value::String(form.action.clone()))
+            .map_err(|_| AppError::bad_request("invalid_action", "action"))?;
+        let body = ActionBody {
+            action,
+            version: form.version,
+            note: form.note.clone().filter(|n| !n.trim().is_empty()),
+            missing: form
+                .missing
+                .as_deref()
+                .unwrap_or("")
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+        };
+        match api::take_action(&v.state, v.user()?, code.clone(), body).await {
+            Ok(_) => Ok(v.redirect(&format!("/can-bo/ho-so/{code}?ok=1"))),
+            Err(
+                e @ (AppError::Conflict { .. } | AppError::BadRequest { .. } | AppError::Forbidden),
+            ) => {
+                let message = match &e {
+                    AppError::Conflict { .. } => v.t("errors.conflict_detail"),
+                    AppError::Forbidden => v.t("errors.text_403"),
+                    other => other.to_string(),
+                };
+                let status = actix_web::ResponseError::status_code(&e);
+                page(&v, code, None, vec![context! { message }], status).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    v.respond(result)
+}

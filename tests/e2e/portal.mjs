@@ -1,0 +1,269 @@
+// The portal end to end, in Debian's Chromium: a citizen signs up, confirms the address from
+// the real SMTP server's mailbox, applies with an upload on tenant A (after the form refused
+// bad input), is signed in silently on tenant B, an officer and a leader of A process the
+// dossier, the citizen sees the result and rates it. axe-core checks every main page in both
+// languages; screenshots go to $E2E_ARTIFACTS. Run by tests/integration/browser.rs, which
+// starts dvc and checks the database afterwards. Prints `RESULT {json}` last.
+
+import assert from 'node:assert/strict';
+import {
+  checkA11y,
+  expectNoConsoleErrors,
+  launch,
+  linkIn,
+  newContext,
+  screenshot,
+  totp,
+  waitForMail,
+} from './lib.mjs';
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+}
+
+const A = env('BASE_A');
+const B = env('BASE_B');
+const MAILDIR = env('MAILDIR');
+const CITIZEN = env('CITIZEN_EMAIL');
+const PASSWORD = env('PASSWORD');
+const OFFICER = env('OFFICER_EMAIL');
+const OFFICER_TOTP = env('OFFICER_TOTP');
+const LEADER = env('LEADER_EMAIL');
+const LEADER_TOTP = env('LEADER_TOTP');
+const PROCEDURE = env('PROCEDURE');
+const PHONE = '0912 345 678';
+
+const PDF = Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n', 'latin1');
+const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+
+/** Runs an action that submits a form; returns the status of the document it leads to. */
+async function submit(page, action) {
+  const [response] = await Promise.all([
+    page.waitForEvent('response', (r) => r.request().isNavigationRequest() && r.request().method() === 'POST'),
+    action(),
+  ]);
+  await page.waitForLoadState('domcontentloaded');
+  // A redirect after POST: the status of the page finally shown.
+  const final = await response.request().redirectedTo()?.response();
+  return (final ?? response).status();
+}
+
+/** The sign-in host's form; `code` for accounts with an authenticator. */
+async function signIn(page, email, code) {
+  await page.waitForURL(/\/oauth\/authorize/);
+  await page.getByLabel('Thư điện tử').fill(email);
+  await page.getByLabel('Mật khẩu', { exact: true }).fill(PASSWORD);
+  if (code) await page.getByLabel('Mã xác thực').fill(code);
+  await page.getByRole('button', { name: 'Đăng nhập' }).click();
+}
+
+const browser = await launch();
+const result = {};
+try {
+  // --- A citizen on a phone ------------------------------------------------------------------
+  const phone = await newContext(browser, { width: 360 });
+  const page = await phone.newPage();
+  // Refused forms answer 422 on purpose; Chromium logs any 4xx document as an error.
+  const noConsoleErrors = expectNoConsoleErrors(page, { ignore: [/status of 422/] });
+
+  await page.goto(`${A}/`);
+  assert.equal(await page.getAttribute('html', 'lang'), 'vi');
+  await checkA11y(page, 'home (vi)');
+  await screenshot(page, 'phone/home');
+
+  await page.getByRole('link', { name: 'Đăng nhập' }).click();
+  await page.waitForURL(/\/oauth\/authorize/);
+  await checkA11y(page, 'sign-in');
+  await screenshot(page, 'phone/sign-in');
+  await page.getByRole('link', { name: 'Tạo tài khoản' }).click();
+  await checkA11y(page, 'sign-up');
+
+  // A weak password is refused, with what was typed kept.
+  await page.getByLabel('Họ và tên').fill('Nguyễn Thị Thử');
+  await page.getByLabel('Thư điện tử').fill(CITIZEN);
+  await page.getByLabel('Mật khẩu').fill('ngan');
+  assert.equal(await submit(page, () => page.getByRole('button', { name: 'Đăng ký' }).click()), 422);
+  await page.getByText('Mật khẩu quá yếu').first().waitFor();
+  assert.equal(await page.getByLabel('Thư điện tử').inputValue(), CITIZEN);
+  await checkA11y(page, 'sign-up with errors');
+  const before = Date.now() - 2000;
+  await page.getByLabel('Mật khẩu').fill(PASSWORD);
+  assert.equal(await submit(page, () => page.getByRole('button', { name: 'Đăng ký' }).click()), 200);
+  await page.getByRole('heading', { name: 'Kiểm tra hộp thư' }).waitFor();
+
+  // The confirmation link from the real mailbox; the token is used by a button, not the link.
+  const mail = await waitForMail({ maildir: MAILDIR, to: CITIZEN, after: before, timeoutMs: 20000 });
+  await page.goto(linkIn(mail.text, '/verify-email'));
+  await checkA11y(page, 'verify e-mail');
+  await page.getByRole('button', { name: 'Xác nhận' }).click();
+  await page.getByRole('heading', { name: 'Đã xác nhận' }).waitFor();
+
+  // Sign in on A.
+  await page.goto(`${A}/`);
+  await page.getByRole('link', { name: 'Đăng nhập' }).click();
+  await signIn(page, CITIZEN);
+  await page.waitForURL(`${A}/`);
+  await page.getByRole('link', { name: 'Hồ sơ của tôi' }).waitFor();
+
+  // Find the procedure.
+  await page.getByLabel('Tìm thủ tục hành chính').fill('giấy phép lao động');
+  await page.getByRole('button', { name: 'Tìm kiếm' }).click();
+  await page.getByRole('link', { name: /giấy phép lao động/i }).first().click();
+  await page.waitForURL(`${A}/thu-tuc/${PROCEDURE}`);
+  await checkA11y(page, 'procedure');
+  await screenshot(page, 'phone/procedure');
+
+  // Apply: an empty form is refused with every error at once, tied to its field.
+  await page.getByRole('link', { name: 'Nộp hồ sơ trực tuyến' }).click();
+  await checkA11y(page, 'apply');
+  assert.equal(await submit(page, () => page.getByRole('button', { name: 'Tiếp tục' }).click()), 422);
+  const errors = page.locator('.field-error');
+  assert.ok((await errors.count()) >= 3, 'phone, name and date of birth are reported');
+  const name = page.getByLabel('Họ và tên');
+  assert.equal(await name.getAttribute('aria-invalid'), 'true');
+  await checkA11y(page, 'apply with errors');
+  await screenshot(page, 'phone/apply-errors');
+
+  // What was typed comes back; a wrong phone and passport number are still refused.
+  await name.fill('Nguyễn Văn Lao Động');
+  await page.getByLabel('Số điện thoại nhận thông báo').fill('12345');
+  await page.getByLabel('Số hộ chiếu').fill('b12');
+  assert.equal(await submit(page, () => page.getByRole('button', { name: 'Tiếp tục' }).click()), 422);
+  assert.equal(await page.getByLabel('Họ và tên').inputValue(), 'Nguyễn Văn Lao Động');
+  assert.equal(await page.getByLabel('Số hộ chiếu').getAttribute('aria-invalid'), 'true');
+
+  await page.getByLabel('Số điện thoại nhận thông báo').fill(PHONE);
+  await page.getByLabel('Ngày sinh').fill('1990-05-01');
+  await page.getByLabel('Số hộ chiếu').fill('B1234567');
+  assert.equal(await submit(page, () => page.getByRole('button', { name: 'Tiếp tục' }).click()), 200);
+  await page.getByRole('heading', { name: 'Xem lại và đính kèm giấy tờ' }).waitFor();
+  await page.getByText('Nguyễn Văn Lao Động').waitFor();
+  await checkA11y(page, 'review');
+
+  // A picture where a PDF is required is refused and nothing is kept; then the PDF.
+  await page.locator('#doc-0').setInputFiles({ name: 'don.png', mimeType: 'image/png', buffer: PNG });
+  assert.equal(await submit(page, () => page.getByRole('button', { name: 'Nộp hồ sơ' }).click()), 422);
+  assert.equal(await page.locator('#doc-0').getAttribute('aria-invalid'), 'true');
+  result.refused_upload = true;
+  await page.locator('#doc-0').setInputFiles({ name: 'don-de-nghi.pdf', mimeType: 'application/pdf', buffer: PDF });
+  assert.equal(await submit(page, () => page.getByRole('button', { name: 'Nộp hồ sơ' }).click()), 200);
+  await page.waitForURL(/\/ho-so\/[A-Z0-9-]+\?moi=1$/);
+  const code = new URL(page.url()).pathname.split('/').pop();
+  result.code = code;
+  await page.getByText('Đã nộp hồ sơ thành công.').waitFor();
+  await checkA11y(page, 'dossier (new)');
+  await screenshot(page, 'phone/dossier');
+
+  // Signed in on B at once: no form, the sign-in host knows the browser.
+  await page.goto(`${B}/`);
+  await page.getByRole('link', { name: 'Đăng nhập' }).click();
+  await page.waitForURL(`${B}/`);
+  await page.getByRole('link', { name: 'Hồ sơ của tôi' }).click();
+  await page.getByRole('cell', { name: code }).waitFor();
+  await checkA11y(page, 'my dossiers (on B)');
+  result.silent_sign_in = true;
+  noConsoleErrors();
+
+  // --- The officer and the leader of A, on desktops ---------------------------------------
+  const officer = await (await newContext(browser, { width: 1280 })).newPage();
+  await officer.goto(`${A}/can-bo`);
+  await signIn(officer, OFFICER, totp(OFFICER_TOTP));
+  await officer.waitForURL(`${A}/can-bo`);
+  await checkA11y(officer, 'inbox');
+  await screenshot(officer, 'desktop/inbox');
+  await officer.getByLabel(`Chọn hồ sơ ${code}`).check();
+  await officer.getByRole('button', { name: 'Tiếp nhận các hồ sơ đã chọn' }).click();
+  await officer.getByText('Đã xử lý 1 hồ sơ.').waitFor();
+  await officer.getByRole('link', { name: code }).click();
+  await checkA11y(officer, 'processing');
+  await officer.getByRole('button', { name: 'Bắt đầu xử lý' }).click();
+  await officer.getByText('Đã cập nhật hồ sơ.').waitFor();
+  await screenshot(officer, 'desktop/processing');
+
+  const leader = await (await newContext(browser, { width: 1280 })).newPage();
+  await leader.goto(`${A}/can-bo/ho-so/${code}`);
+  await signIn(leader, LEADER, totp(LEADER_TOTP));
+  await leader.waitForURL(`${A}/can-bo/ho-so/${code}`);
+  await leader.getByLabel('Ghi chú').first().fill('Đủ điều kiện cấp giấy phép.');
+  await leader.getByRole('button', { name: 'Phê duyệt' }).click();
+  await leader.getByText('Đã cập nhật hồ sơ.').waitFor();
+
+  // The officer's page is stale now (the leader acted): acting on it is refused kindly.
+  await officer.getByLabel('Giấy tờ, thông tin cần bổ sung').fill('Bản sao hộ chiếu');
+  assert.equal(await submit(officer, () => officer.getByRole('button', { name: 'Yêu cầu bổ sung' }).click()), 409);
+  await officer.getByText('Hồ sơ vừa được cập nhật').first().waitFor();
+  await officer.reload();
+  await officer.getByRole('button', { name: 'Trả kết quả' }).click();
+  await officer.getByText('Đã cập nhật hồ sơ.').waitFor();
+
+  // --- The citizen sees the result and rates it --------------------------------------------
+  await page.goto(`${A}/ho-so/${code}`);
+  await page.getByText('Đã trả kết quả').first().waitFor();
+  await checkA11y(page, 'dossier (returned)');
+  await page.getByRole('button', { name: 'Gửi đánh giá' }).click();
+  await page.getByText('Cảm ơn bạn đã đánh giá.').waitFor();
+  await screenshot(page, 'phone/dossier-returned');
+
+  // --- English, remembered by a cookie ------------------------------------------------------
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByRole('heading', { name: `Dossier ${code}` }).waitFor();
+  assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  await checkA11y(page, 'dossier (en)');
+  for (const [path, label] of [['/', 'home'], ['/ho-so', 'my dossiers'], ['/tra-cuu', 'lookup'], [`/thu-tuc/${PROCEDURE}`, 'procedure'], ['/tai-khoan', 'account']]) {
+    await page.goto(`${A}${path}`);
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    await checkA11y(page, `${label} (en)`);
+  }
+  await page.goto(`${A}/thu-tuc/${PROCEDURE}/nop`);
+  await checkA11y(page, 'apply (en)');
+  await officer.getByRole('button', { name: 'English' }).click();
+  await officer.getByRole('heading', { name: `Process dossier ${code}` }).waitFor();
+  await checkA11y(officer, 'processing (en)');
+  await officer.goto(`${A}/can-bo`);
+  await checkA11y(officer, 'inbox (en)');
+
+  // --- Anyone: the public lookup by code and phone (a POST: the phone stays out of URLs) ---
+  const anon = await (await newContext(browser, { width: 1280 })).newPage();
+  await anon.goto(`${A}/tra-cuu`);
+  await checkA11y(anon, 'lookup');
+  await anon.getByLabel('Mã hồ sơ').fill(code);
+  await anon.getByLabel('Số điện thoại').fill('0999 999 999');
+  assert.equal(await submit(anon, () => anon.getByRole('button', { name: 'Tra cứu' }).click()), 404);
+  await anon.getByText('Không tìm thấy hồ sơ').first().waitFor();
+  await anon.getByLabel('Số điện thoại').fill(PHONE);
+  assert.equal(await submit(anon, () => anon.getByRole('button', { name: 'Tra cứu' }).click()), 200);
+  await anon.getByRole('heading', { name: new RegExp(code) }).waitFor();
+  assert.ok(!anon.url().includes('0912'), 'the phone number is not in the address');
+  await checkA11y(anon, 'lookup result');
+  await anon.goto(`${A}/`);
+  await screenshot(anon, 'desktop/home');
+  await anon.goto(`${A}/khong-co-trang-nay`);
+  await anon.getByRole('heading', { name: 'Không tìm thấy trang' }).waitFor();
+  await checkA11y(anon, '404');
+  await page.goto(`${A}/ho-so/${code}`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await screenshot(page, 'desktop/dossier');
+
+  // --- Signing out on A ends the sign-in everywhere -----------------------------------------
+  await page.goto(`${A}/`);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+  await page.goto(`${B}/ho-so`);
+  await page.waitForURL(/\/oauth\/authorize/);
+  result.signed_out_everywhere = true;
+} catch (e) {
+  // Where every page was when it failed, to read in the test's output.
+  for (const context of browser.contexts()) {
+    for (const p of context.pages()) {
+      const text = await p.innerText('body').catch(() => '');
+      console.error(`--- ${p.url()}\n${text.slice(0, 800)}`);
+      await screenshot(p, `failure/${context.pages().indexOf(p)}-${Date.now()}`).catch(() => {});
+    }
+  }
+  throw e;
+} finally {
+  await browser.close();
+}
+console.log(`RESULT ${JSON.stringify(result)}`);

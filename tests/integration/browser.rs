@@ -1,0 +1,155 @@
+//! The portal in a real browser (Debian's Chromium driven by `tests/e2e/portal.mjs`): sign-up
+//! with the mail from the real SMTP server, an application with an upload, single sign-on
+//! across two tenants, processing by an officer and a leader, the rating, axe-core on every
+//! main page in both languages, screenshots. Afterwards the database must hold exactly what the
+//! browser did: one dossier, returned and rated, and nothing from the refused attempts.
+
+use crate::world::{WORK_PERMIT, World};
+use base64::Engine;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use std::process::Command;
+use uuid::Uuid;
+
+const PASSWORD: &str = "mat-khau-du-dai-2026";
+
+/// Gives an account of the world a password and a confirmed authenticator; returns its secret
+/// in base32, as an authenticator app would hold it.
+fn sign_in_with_totp(w: &World, account: Uuid) -> String {
+    let master = dvc::auth::keys::MasterKey::parse(
+        &base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
+    )
+    .unwrap();
+    let mut conn = w.db.conn();
+    let email: String = dvc::db::schema::accounts::table
+        .find(account)
+        .select(dvc::db::schema::accounts::email)
+        .first(&mut conn)
+        .unwrap();
+    let password = dvc::auth::password::Password::parse(PASSWORD, &email).unwrap();
+    let hash = dvc::auth::password::hash(&password);
+    diesel::update(dvc::db::schema::accounts::table.find(account))
+        .set(dvc::db::schema::accounts::password_hash.eq(hash))
+        .execute(&mut conn)
+        .unwrap();
+    dvc::auth::totp::enroll(&mut conn, &master, account, &email).unwrap();
+    conn.batch_execute(&format!(
+        "UPDATE platform.account_totp SET confirmed_at = now() WHERE account_id = '{account}'"
+    ))
+    .unwrap();
+    use dvc::db::schema::account_totp as t;
+    let (sealed, nonce): (Vec<u8>, Vec<u8>) = t::table
+        .filter(t::account_id.eq(account))
+        .select((t::secret_enc, t::nonce))
+        .first(&mut conn)
+        .unwrap();
+    let secret = master.open(&sealed, &nonce).unwrap();
+    base32(&secret)
+}
+
+/// RFC 4648 base32 without padding, as authenticator apps take secrets.
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut out, mut buffer, mut bits) = (String::new(), 0u32, 0);
+    for &b in bytes {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+#[actix_web::test]
+async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
+    let w = World::new(|s| {
+        let port = s.server.port;
+        s.server.public_origin = format!("http://{{host}}:{port}");
+        s.auth.issuer = format!("http://localhost:{port}");
+    })
+    .await;
+    let port = w.app.base.rsplit(':').next().unwrap().to_owned();
+    let state = w.app.app_state.clone();
+    for slug in ["tinh-a", "tinh-b"] {
+        let tenant = state
+            .registry
+            .by_slug(&dvc::tenancy::TenantSlug::parse(slug).unwrap())
+            .unwrap();
+        dvc::auth::sso::register_tenant_portal(
+            &mut w.db.conn(),
+            &tenant,
+            &state.base_domain,
+            &state.settings.server.public_origin,
+        )
+        .unwrap();
+    }
+    let officer_totp = sign_in_with_totp(&w, w.officer_a);
+    let leader_totp = sign_in_with_totp(&w, w.leader_a);
+    let citizen = format!("cong.dan.{}@example.vn", Uuid::new_v4().simple());
+    let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts");
+    let mut cmd = Command::new("node");
+    cmd.arg("tests/e2e/portal.mjs")
+        .env("BASE_A", format!("http://tinh-a.localhost:{port}"))
+        .env("BASE_B", format!("http://tinh-b.localhost:{port}"))
+        .env("MAILDIR", &w.smtp.maildir)
+        .env("CITIZEN_EMAIL", &citizen)
+        .env("PASSWORD", PASSWORD)
+        .env("OFFICER_EMAIL", "canbo.a@example.vn")
+        .env("OFFICER_TOTP", officer_totp)
+        .env("LEADER_EMAIL", "lanhdao.a@example.vn")
+        .env("LEADER_TOTP", leader_totp)
+        .env("PROCEDURE", WORK_PERMIT)
+        .env("E2E_ARTIFACTS", &artifacts);
+    // The server runs on this thread's runtime: wait for the browser off it.
+    let out = actix_web::rt::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .expect("node (scripts/test installs it with ensure_browser)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .map(|j| serde_json::from_str(j).unwrap())
+        .expect("a RESULT line");
+    let code = result["code"].as_str().unwrap();
+    assert_eq!(result["silent_sign_in"], true);
+    assert_eq!(result["signed_out_everywhere"], true);
+
+    // Exactly what the browser did: one dossier (the refused form and upload kept nothing),
+    // returned and rated 5, with its one PDF.
+    assert_eq!(w.count("tinh-a", "dossiers"), 1);
+    assert_eq!(w.count("tinh-b", "dossiers"), 0);
+    assert_eq!(w.count("tinh-a", "attachments"), 1);
+    let status = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM t_tinh_a.dossiers WHERE code = '{code}' AND status = 'returned'"
+    ));
+    assert_eq!(status, 1);
+    let rating = w.db.scalar_i64(&format!(
+        "SELECT rating::bigint AS n FROM t_tinh_a.feedback f JOIN t_tinh_a.dossiers d ON d.id = f.dossier_id WHERE d.code = '{code}'"
+    ));
+    assert_eq!(rating, 5);
+    let files = std::fs::read_dir(&w.storage)
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(files > 0, "the accepted PDF is stored");
+    for shot in [
+        "phone/home",
+        "phone/dossier",
+        "desktop/home",
+        "desktop/dossier",
+        "desktop/inbox",
+    ] {
+        assert!(artifacts.join(format!("{shot}.png")).exists(), "{shot}");
+    }
+}
