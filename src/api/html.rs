@@ -14,12 +14,19 @@ pub fn render(source: &str, ctx: minijinja::Value) -> Result<String, AppError> {
 }
 
 pub fn page(html: String) -> HttpResponse {
+    page_to(html, "")
+}
+
+/// A page whose form may lead (redirect) to `form_targets` as well as to this host.
+pub fn page_to(html: String, form_targets: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .insert_header((
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            format!(
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {form_targets}; frame-ancestors 'none'"
+            ),
         ))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(html)

@@ -18,6 +18,14 @@ use utoipa::ToSchema;
 const RECEIPT_PAGE: &str = include_str!("../../templates/web/receipt.html");
 
 /// The tenant's merchant account and its provider; 503 when payment is not set up.
+/// Where this tenant's payment gateway takes browsers (for the pay button's CSP).
+pub(crate) async fn gateway_origin(state: &AppState, tenant: &CurrentTenant) -> Option<String> {
+    merchant_of(state, tenant)
+        .await
+        .ok()
+        .map(|(m, _)| crate::web::view::origin_of(&m.gateway_url))
+}
+
 async fn merchant_of(
     state: &AppState,
     tenant: &CurrentTenant,
@@ -71,8 +79,24 @@ pub async fn start(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let code = super::dossiers::parse_code(&path.code)?;
+    let return_url = format!(
+        "{}/t/{}/api/v1/payments/return",
+        state.settings.auth.issuer.trim_end_matches('/'),
+        principal.tenant.tenant.slug
+    );
+    Ok(HttpResponse::Ok().json(checkout(&state, &principal, code, &return_url).await?))
+}
+
+/// Opens a payment intent for the dossier's fee; the browser goes to `checkout_url` and comes
+/// back to `return_url` (the API's return endpoint, or the portal's page).
+pub(crate) async fn checkout(
+    state: &AppState,
+    principal: &Principal,
+    code: crate::services::dossiers::DossierCode,
+    return_url: &str,
+) -> Result<Checkout, AppError> {
     let tenant = principal.tenant.clone();
-    let (m, p) = merchant_of(&state, &tenant).await?;
+    let (m, p) = merchant_of(state, &tenant).await?;
     // An open intent may have been decided at the gateway without dvc hearing of it (no IPN
     // yet): ask first, so a declined attempt makes room for a new one and a paid one is not
     // paid again.
@@ -83,34 +107,29 @@ pub async fn start(
         .run(move |conn| store::open_intent(conn, &lookup, account))
         .await?
     {
-        query_and_settle(&state, &tenant, &m, p, &open).await;
+        query_and_settle(state, &tenant, &m, p, &open).await;
     }
-    let sc = scope(&state, &tenant);
+    let sc = scope(state, &tenant);
     let provider_name = m.provider.clone();
     let intent = tenant
         .db
         .run(move |conn| store::create_intent(conn, &sc, &code, account, &provider_name))
         .await?;
-    let return_url = format!(
-        "{}/t/{}/api/v1/payments/return",
-        state.settings.auth.issuer.trim_end_matches('/'),
-        tenant.tenant.slug
-    );
     let url = p.checkout_url(
         &m,
         &Intent {
             reference: &intent.reference,
             amount_vnd: intent.amount_vnd,
             order_info: &intent.order_info,
-            return_url: &return_url,
+            return_url,
             locale: &intent.locale,
         },
     );
-    Ok(HttpResponse::Ok().json(Checkout {
+    Ok(Checkout {
         reference: intent.reference,
         amount_vnd: intent.amount_vnd,
         checkout_url: url,
-    }))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -184,8 +203,21 @@ pub async fn back(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let raw = params(req.query_string());
-    let (m, p) = merchant_of(&state, &tenant).await?;
+    let answer = returned(&state, &tenant, req.query_string()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(answer))
+}
+
+/// The browser is back from the gateway: notes what it carries (signed or not) and, while
+/// the payment is still pending, asks the gateway. The payment's status as dvc knows it.
+pub(crate) async fn returned(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    query: &str,
+) -> Result<ReturnStatus, AppError> {
+    let raw = params(query);
+    let (m, p) = merchant_of(state, tenant).await?;
     let verified = p.verify(&m, &raw).is_some();
     let reference = raw
         .get("txn_ref")
@@ -199,19 +231,17 @@ pub async fn back(
         .await?
         .ok_or(AppError::NotFound { what: "payment" })?;
     let status = if status == "pending" {
-        query_and_settle(&state, &tenant, &m, p, &reference)
+        query_and_settle(state, tenant, &m, p, &reference)
             .await
             .unwrap_or(status)
     } else {
         status
     };
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(ReturnStatus {
-            reference,
-            status,
-            verified,
-        }))
+    Ok(ReturnStatus {
+        reference,
+        status,
+        verified,
+    })
 }
 
 /// Asks the gateway about a pending payment and settles it from the signed answer; the

@@ -82,6 +82,8 @@ async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
             Ok(())
         })
         .await?;
+    // The decision redirects the browser back to the merchant's page: the form may lead there.
+    let back_to = crate::web::view::origin_of(&return_url);
     let html = super::html::render(
         PAY_PAGE,
         minijinja::context! {
@@ -92,7 +94,7 @@ async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
             return_url => return_url,
         },
     )?;
-    Ok(super::html::page(html))
+    Ok(super::html::page_to(html, &back_to))
 }
 
 #[derive(Debug, Deserialize)]

@@ -540,6 +540,7 @@ async fn dossier_page(
     let supplement = d.summary.status == Status::SupplementRequested;
     let can_rate = d.summary.status == Status::Returned && d.rating.is_none();
     let can_withdraw = d.actions.contains(&Action::Withdraw);
+    let can_pay = d.payment_status == "due" && d.summary.status != Status::Withdrawn;
     let docs = p
         .as_ref()
         .map(|p| documents(p, v.locale, errors))
@@ -549,7 +550,14 @@ async fn dossier_page(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    Ok(v.page_with(
+    let gateway = if can_pay {
+        crate::api::payments::gateway_origin(&v.state, &v.tenant)
+            .await
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(v.page_to(
         status,
         "dossier.html",
         context! {
@@ -560,9 +568,11 @@ async fn dossier_page(
             supplement,
             can_rate,
             can_withdraw,
+            can_pay,
             documents => docs,
             errors => summary_of(errors, v.locale),
         },
+        &gateway,
     ))
 }
 
@@ -576,6 +586,8 @@ pub async fn dossier(
         let notice = q.ok.as_deref().map(|k| match k {
             "bo-sung" => v.t("dossier.supplement_sent"),
             "danh-gia" => v.t("dossier.rating_sent"),
+            "thanh-toan" => v.t("dossier.paid"),
+            "thanh-toan-loi" => v.t("dossier.not_paid"),
             _ => v.t("dossier.saved"),
         });
         dossier_page(&v, code, q.moi.is_some(), notice, &[]).await
@@ -773,6 +785,44 @@ pub async fn download(v: Visitor, path: web::Path<(String, uuid::Uuid)>) -> Http
                 ),
             ))
             .body(bytes))
+    }
+    .await;
+    v.respond(result)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+/// `POST /ho-so/{code}/thanh-toan`: off to the payment gateway for the fee due.
+pub async fn pay(v: Visitor, path: web::Path<String>, form: web::Form<CsrfOnly>) -> HttpResponse {
+    let result = async {
+        let user = v.user()?;
+        v.check_csrf(&form.csrf)?;
+        let code = parse_code(&path)?;
+        let back = format!("{}/ho-so/{code}/thanh-toan/ket-qua", v.origin());
+        let checkout = crate::api::payments::checkout(&v.state, user, code, &back).await?;
+        Ok(v.redirect(&checkout.checkout_url))
+    }
+    .await;
+    v.respond(result)
+}
+
+/// The gateway sends the browser back here; what it carries is checked (and the gateway
+/// asked) before the dossier page says paid or not.
+pub async fn paid(v: Visitor, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let result = async {
+        v.user()?;
+        let code = parse_code(&path)?;
+        let answer =
+            crate::api::payments::returned(&v.state, &v.tenant, req.query_string()).await?;
+        let outcome = if answer.status == "paid" {
+            "thanh-toan"
+        } else {
+            "thanh-toan-loi"
+        };
+        Ok(v.redirect(&format!("/ho-so/{code}?ok={outcome}")))
     }
     .await;
     v.respond(result)

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod charts;
 pub mod citizen;
 pub mod contrast;
+pub mod dashboard;
 pub mod forms;
 pub mod i18n;
 pub mod office;
@@ -34,6 +35,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ho-so/{code}/bo-sung", web::post().to(citizen::supplement))
         .route("/ho-so/{code}/danh-gia", web::post().to(citizen::rate))
         .route("/ho-so/{code}/rut", web::post().to(citizen::withdraw))
+        .route("/ho-so/{code}/thanh-toan", web::post().to(citizen::pay))
+        .route(
+            "/ho-so/{code}/thanh-toan/ket-qua",
+            web::get().to(citizen::paid),
+        )
         .route("/ho-so/{code}/tep/{id}", web::get().to(citizen::download))
         .route("/tra-cuu", web::get().to(citizen::lookup_form))
         .route("/tra-cuu", web::post().to(citizen::lookup))
@@ -43,6 +49,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/dang-xuat", web::post().to(session::logout))
         .route("/da-dang-xuat", web::get().to(session::signed_out))
         .route("/ngon-ngu", web::post().to(session::language))
+        .route("/lanh-dao", web::get().to(dashboard::dashboard))
         .route("/can-bo", web::get().to(office::inbox))
         .route("/can-bo/nhan", web::post().to(office::bulk))
         .route("/can-bo/ho-so/{code}", web::get().to(office::dossier))

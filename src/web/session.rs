@@ -228,12 +228,23 @@ impl Visitor {
         template: &str,
         ctx: minijinja::Value,
     ) -> HttpResponse {
+        self.page_to(status, template, ctx, "")
+    }
+
+    /// A page whose forms may also lead to `form_targets` (e.g. the payment gateway).
+    pub fn page_to(
+        &self,
+        status: StatusCode,
+        template: &str,
+        ctx: minijinja::Value,
+        form_targets: &str,
+    ) -> HttpResponse {
         let ctx = minijinja::context! { ..ctx, ..minijinja::context! { chrome => self.chrome(), locale => self.locale.as_str() } };
         match view::render(template, ctx) {
             Ok(body) => self.finish(view::html(
                 status,
                 body,
-                &self.issuer_origin(),
+                &format!("{} {form_targets}", self.issuer_origin()),
                 self.https(),
             )),
             // The error page itself failed: a bare page, never another attempt.

@@ -31,6 +31,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "inbox.html",
     "process.html",
     "account.html",
+    "dashboard.html",
     "signed_out.html",
     "sso_layout.html",
     "sso_login.html",

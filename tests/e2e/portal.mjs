@@ -32,6 +32,9 @@ const OFFICER = env('OFFICER_EMAIL');
 const OFFICER_TOTP = env('OFFICER_TOTP');
 const LEADER = env('LEADER_EMAIL');
 const LEADER_TOTP = env('LEADER_TOTP');
+const MINISTRY = env('BASE_MINISTRY');
+const MINISTRY_LEADER = env('MINISTRY_LEADER_EMAIL');
+const MINISTRY_LEADER_TOTP = env('MINISTRY_LEADER_TOTP');
 const PROCEDURE = env('PROCEDURE');
 const PHONE = '0912 345 678';
 
@@ -156,6 +159,14 @@ try {
   await checkA11y(page, 'dossier (new)');
   await screenshot(page, 'phone/dossier');
 
+  // The fee, paid at the (sandbox) gateway; back on the dossier page, checked with the gateway.
+  await page.getByRole('button', { name: 'Thanh toán trực tuyến' }).click();
+  await page.getByRole('button', { name: 'Thanh toán / Pay' }).click();
+  await page.waitForURL(new RegExp(`/ho-so/${code}\\?ok=thanh-toan$`));
+  await page.getByText('Đã thanh toán lệ phí.').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Thanh toán trực tuyến' }).count(), 0);
+  result.paid = true;
+
   // Signed in on B at once: no form, the sign-in host knows the browser.
   await page.goto(`${B}/`);
   await page.getByRole('link', { name: 'Đăng nhập' }).click();
@@ -189,6 +200,9 @@ try {
   await leader.getByLabel('Ghi chú').first().fill('Đủ điều kiện cấp giấy phép.');
   await leader.getByRole('button', { name: 'Phê duyệt' }).click();
   await leader.getByText('Đã cập nhật hồ sơ.').waitFor();
+  await leader.getByRole('link', { name: 'Bảng điều hành' }).click();
+  await leader.getByRole('heading', { name: /Tình hình giải quyết hồ sơ năm/ }).waitFor();
+  await checkA11y(leader, 'dashboard');
 
   // The officer's page is stale now (the leader acted): acting on it is refused kindly.
   await officer.getByLabel('Giấy tờ, thông tin cần bổ sung').fill('Bản sao hộ chiếu');
@@ -223,6 +237,21 @@ try {
   await checkA11y(officer, 'processing (en)');
   await officer.goto(`${A}/can-bo`);
   await checkA11y(officer, 'inbox (en)');
+
+  // --- The ministry's leader sees the province's dossier in the roll-up ---------------------
+  const ministry = await (await newContext(browser, { width: 1280 })).newPage();
+  await ministry.goto(`${MINISTRY}/lanh-dao`);
+  await signIn(ministry, MINISTRY_LEADER, totp(MINISTRY_LEADER_TOTP));
+  await ministry.waitForURL(`${MINISTRY}/lanh-dao`);
+  const unitRow = ministry.getByRole('row', { name: /Đơn vị TA/ });
+  await unitRow.waitFor();
+  assert.match(await unitRow.innerText(), /Đơn vị TA\s+1\s+1/, 'one received, one resolved at the province');
+  assert.equal(await ministry.locator('svg[role="img"]').count(), 4);
+  await checkA11y(ministry, 'dashboard (roll-up)');
+  await screenshot(ministry, 'desktop/dashboard');
+  await ministry.getByRole('button', { name: 'English' }).click();
+  await ministry.getByRole('heading', { name: /Dossiers in/ }).waitFor();
+  await checkA11y(ministry, 'dashboard (en)');
 
   // --- Anyone: the public lookup by code and phone (a POST: the phone stays out of URLs) ---
   const anon = await (await newContext(browser, { width: 1280 })).newPage();

@@ -75,7 +75,7 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
     .await;
     let port = w.app.base.rsplit(':').next().unwrap().to_owned();
     let state = w.app.app_state.clone();
-    for slug in ["tinh-a", "tinh-b"] {
+    for slug in ["bo", "tinh-a", "tinh-b"] {
         let tenant = state
             .registry
             .by_slug(&dvc::tenancy::TenantSlug::parse(slug).unwrap())
@@ -90,6 +90,7 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
     }
     let officer_totp = sign_in_with_totp(&w, w.officer_a);
     let leader_totp = sign_in_with_totp(&w, w.leader_a);
+    let ministry_totp = sign_in_with_totp(&w, w.leader_bo);
     let citizen = format!("cong.dan.{}@example.vn", Uuid::new_v4().simple());
     let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts");
     let mut cmd = Command::new("node");
@@ -104,6 +105,9 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
         .env("LEADER_EMAIL", "lanhdao.a@example.vn")
         .env("LEADER_TOTP", leader_totp)
         .env("PROCEDURE", WORK_PERMIT)
+        .env("BASE_MINISTRY", format!("http://bo.localhost:{port}"))
+        .env("MINISTRY_LEADER_EMAIL", "lanhdao.bo@example.vn")
+        .env("MINISTRY_LEADER_TOTP", ministry_totp)
         .env("E2E_ARTIFACTS", &artifacts);
     // The server runs on this thread's runtime: wait for the browser off it.
     let out = actix_web::rt::task::spawn_blocking(move || cmd.output())
@@ -125,6 +129,7 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
     let code = result["code"].as_str().unwrap();
     assert_eq!(result["silent_sign_in"], true);
     assert_eq!(result["signed_out_everywhere"], true);
+    assert_eq!(result["paid"], true);
 
     // Exactly what the browser did: one dossier (the refused form and upload kept nothing),
     // returned and rated 5, with its one PDF.
@@ -139,6 +144,10 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
         "SELECT rating::bigint AS n FROM t_tinh_a.feedback f JOIN t_tinh_a.dossiers d ON d.id = f.dossier_id WHERE d.code = '{code}'"
     ));
     assert_eq!(rating, 5);
+    let paid = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM t_tinh_a.dossiers WHERE code = '{code}' AND payment_status = 'paid'"
+    ));
+    assert_eq!(paid, 1, "the fee paid through the portal");
     let files = std::fs::read_dir(&w.storage)
         .map(|d| d.count())
         .unwrap_or(0);
@@ -149,6 +158,7 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
         "desktop/home",
         "desktop/dossier",
         "desktop/inbox",
+        "desktop/dashboard",
     ] {
         assert!(artifacts.join(format!("{shot}.png")).exists(), "{shot}");
     }

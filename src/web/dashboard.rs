@@ -1,0 +1,172 @@
+//! The leader's dashboard: this year's figures for the tenant (rolled up over the tenants
+//! below it), drawn as server-rendered SVG with the numbers also in tables.
+
+use super::charts::{self, Series};
+use super::i18n;
+use super::session::Visitor;
+use crate::auth::roles::Role;
+use crate::error::AppError;
+use crate::services::{calendar, stats};
+use actix_web::{HttpResponse, web};
+use chrono::{Datelike, NaiveDate};
+use minijinja::context;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct DashboardQuery {
+    /// "0" to show this tenant alone; the tenants below it are included otherwise.
+    rollup: Option<String>,
+}
+
+pub async fn dashboard(v: Visitor, q: web::Query<DashboardQuery>) -> HttpResponse {
+    let result = async {
+        if !v.has(Role::Leader) {
+            return Err(v.user().err().unwrap_or(AppError::Forbidden));
+        }
+        let home = v.tenant.tenant.clone();
+        let children = v.state.registry.descendants(home.id);
+        let rollup = q.rollup.as_deref() != Some("0") && !children.is_empty();
+        let mut tenants = vec![home.clone()];
+        if rollup {
+            tenants.extend(children.iter().cloned());
+        }
+        let today = calendar::local_date(chrono::Utc::now());
+        let from = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
+        let to = today.succ_opt().unwrap_or(today);
+        let report = crate::api::stats::report(&v.state, tenants.clone(), from, to).await?;
+        let ids: Vec<uuid::Uuid> = tenants.iter().map(|t| t.id).collect();
+        let months = v
+            .state
+            .stats_db
+            .run(move |c| Ok(stats::monthly(c, &ids, from, to)?))
+            .await?;
+        let months = stats::fill_months(from, today, &months);
+        // One row per tenant of the roll-up, for the comparison table.
+        let mut per_tenant = Vec::new();
+        if rollup {
+            for t in &tenants {
+                let r = crate::api::stats::report(&v.state, vec![t.clone()], from, to).await?;
+                per_tenant.push(context! {
+                    name => t.name_vi.clone(),
+                    received => r.total.counts.received,
+                    resolved => r.total.counts.resolved,
+                    on_time => r.total.on_time_share.map(|s| s * 100.0),
+                });
+            }
+        }
+        let locale = v.locale;
+        let fmt = move |x: f64| i18n::decimal(locale, x, if x.fract() == 0.0 { 0 } else { 1 });
+        let month_labels: Vec<String> = months
+            .iter()
+            .map(|m| format!("{:02}/{}", m.month.month(), m.month.year() % 100))
+            .collect();
+        let month_points: Vec<Series> = months
+            .iter()
+            .zip(&month_labels)
+            .map(|(m, label)| Series {
+                label,
+                value: m.received as f64,
+            })
+            .collect();
+        let total = &report.total;
+        let per_month = charts::columns(
+            "per-month",
+            &v.t("dashboard.per_month"),
+            &i18n::fill(
+                &v.t("dashboard.per_month_desc"),
+                &[("n", i18n::integer(locale, total.counts.received))],
+            ),
+            &month_points,
+            &fmt,
+            &v.t("dashboard.no_data"),
+        );
+        let on_time = charts::share(
+            "on-time",
+            &v.t("dashboard.on_time"),
+            &i18n::fill(
+                &v.t("dashboard.on_time_desc"),
+                &[
+                    (
+                        "on_time",
+                        i18n::integer(locale, total.counts.resolved_on_time),
+                    ),
+                    ("resolved", i18n::integer(locale, total.counts.resolved)),
+                ],
+            ),
+            total.counts.resolved_on_time as f64,
+            total.counts.resolved as f64,
+            &fmt,
+            &v.t("dashboard.no_data"),
+        );
+        let field_points: Vec<Series> = report
+            .by_field
+            .iter()
+            .map(|g| Series {
+                label: &g.name,
+                value: g.figures.counts.received as f64,
+            })
+            .collect();
+        let per_field = charts::bars(
+            "per-field",
+            &v.t("dashboard.per_field"),
+            &v.t("dashboard.per_field_desc"),
+            &field_points,
+            &fmt,
+            &v.t("dashboard.no_data"),
+        );
+        let satisfaction = charts::share(
+            "satisfaction",
+            &v.t("dashboard.satisfaction"),
+            &i18n::fill(
+                &v.t("dashboard.satisfaction_desc"),
+                &[("n", i18n::integer(locale, total.counts.rating_count))],
+            ),
+            total.counts.rating_sum as f64,
+            (total.counts.rating_count * 5) as f64,
+            &fmt,
+            &v.t("dashboard.no_ratings"),
+        );
+        let fields: Vec<_> = report
+            .by_field
+            .iter()
+            .map(|g| {
+                context! {
+                    name => g.name.clone(),
+                    received => g.figures.counts.received,
+                    resolved => g.figures.counts.resolved,
+                    on_time => g.figures.on_time_share.map(|s| s * 100.0),
+                    satisfaction => g.figures.satisfaction,
+                }
+            })
+            .collect();
+        let month_rows: Vec<_> = months
+            .iter()
+            .zip(&month_labels)
+            .map(|(m, label)| context! { label, received => m.received, resolved => m.resolved })
+            .collect();
+        Ok(v.page(
+            "dashboard.html",
+            context! {
+                nav => "dashboard",
+                year => today.year(),
+                rollup,
+                has_children => !children.is_empty(),
+                units => tenants.len(),
+                total => context! {
+                    received => total.counts.received,
+                    resolved => total.counts.resolved,
+                    in_progress => total.counts.in_progress,
+                    late => total.late,
+                    on_time => total.on_time_share.map(|s| s * 100.0),
+                    online => total.online_share.map(|s| s * 100.0),
+                    days => total.average_processing_days,
+                    satisfaction => total.satisfaction,
+                },
+                per_month, on_time, per_field, satisfaction,
+                fields, month_rows, per_tenant,
+            },
+        ))
+    }
+    .await;
+    v.respond(result)
+}
