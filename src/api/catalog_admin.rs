@@ -85,8 +85,12 @@ async fn changed(state: &AppState, tenant: &CurrentTenant) {
 
 /// 403 unless the caller administers this tenant; then the procedure code from the path.
 fn admin_and_code(principal: &Principal, path: &CodePath) -> Result<ProcedureCode, AppError> {
+    admin_code(principal, &path.code)
+}
+
+fn admin_code(principal: &Principal, code: &str) -> Result<ProcedureCode, AppError> {
     principal.require(Role::TenantAdmin)?;
-    ProcedureCode::parse(&path.code)
+    ProcedureCode::parse(code)
         .map_err(|e| AppError::bad_request("invalid_procedure_code", e.to_string()))
 }
 
@@ -219,8 +223,21 @@ pub async fn inherit(
     body: web::Json<InheritBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let code = admin_and_code(&principal, &path)?;
     let b = body.into_inner();
+    let saved = adopt(&state, &principal, &path.code, b.fee_vnd, b.processing_days).await?;
+    Ok(HttpResponse::Ok().json(saved))
+}
+
+/// Adopts (or refreshes) a procedure of the parent tenant with this tenant's fee and time
+/// limit.
+pub(crate) async fn adopt(
+    state: &AppState,
+    principal: &Principal,
+    code: &str,
+    fee_vnd: Option<u32>,
+    processing_days: Option<u16>,
+) -> Result<Option<crate::services::catalog::Procedure>, AppError> {
+    let code = admin_code(principal, code)?;
     let tenant = principal.tenant.clone();
     let parent = tenant
         .tenant
@@ -255,8 +272,8 @@ pub async fn inherit(
                     name_en: source.name_en.as_deref(),
                     field_code: &source.field.code,
                     online_level: source.online_level,
-                    processing_days: b.processing_days.map_or(source.processing_days, i32::from),
-                    fee_vnd: b.fee_vnd.map_or(source.fee_vnd, i64::from),
+                    processing_days: processing_days.map_or(source.processing_days, i32::from),
+                    fee_vnd: fee_vnd.map_or(source.fee_vnd, i64::from),
                     documents,
                     active: true,
                     form_schema: source.form_schema.clone(),
@@ -269,8 +286,8 @@ pub async fn inherit(
             Ok(store::find_any(conn, &source.code)?)
         })
         .await?;
-    changed(&state, &tenant).await;
-    Ok(HttpResponse::Ok().json(saved))
+    changed(state, &tenant).await;
+    Ok(saved)
 }
 
 /// Withdraw a procedure from the portal (Ngừng cung cấp thủ tục); its dossiers stay.
@@ -287,7 +304,17 @@ pub async fn withdraw(
     path: web::Path<CodePath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let code = admin_and_code(&principal, &path)?;
+    withdraw_procedure(&state, &principal, &path.code).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Takes a procedure off the portal; its dossiers stay.
+pub(crate) async fn withdraw_procedure(
+    state: &AppState,
+    principal: &Principal,
+    code: &str,
+) -> Result<(), AppError> {
+    let code = admin_code(principal, code)?;
     let tenant = principal.tenant.clone();
     let found = tenant
         .db
@@ -296,8 +323,8 @@ pub async fn withdraw(
     if !found {
         return Err(AppError::NotFound { what: "procedure" });
     }
-    changed(&state, &tenant).await;
-    Ok(HttpResponse::NoContent().finish())
+    changed(state, &tenant).await;
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

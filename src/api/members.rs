@@ -15,17 +15,17 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberBody {
-    email: String,
+    pub(crate) email: String,
     /// officer, leader or tenant_admin
-    role: String,
+    pub(crate) role: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Member {
-    account: Uuid,
-    email: String,
-    name: String,
-    role: String,
+    pub(crate) account: Uuid,
+    pub(crate) email: String,
+    pub(crate) name: String,
+    pub(crate) role: String,
 }
 
 fn parse(body: MemberBody) -> Result<(Email, Role), AppError> {
@@ -44,6 +44,14 @@ pub async fn list(
     principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<Member>>, AppError> {
+    Ok(web::Json(members_of(&state, &principal).await?))
+}
+
+/// The tenant's members and roles, for its admins.
+pub(crate) async fn members_of(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Vec<Member>, AppError> {
     principal.require(Role::TenantAdmin)?;
     let tenant = principal.tenant.tenant.id;
     let rows = state
@@ -58,16 +66,15 @@ pub async fn list(
                 .load::<(Uuid, String, String, String)>(c)?)
         })
         .await?;
-    Ok(web::Json(
-        rows.into_iter()
-            .map(|(account, email, name, role)| Member {
-                account,
-                email,
-                name,
-                role,
-            })
-            .collect(),
-    ))
+    Ok(rows
+        .into_iter()
+        .map(|(account, email, name, role)| Member {
+            account,
+            email,
+            name,
+            role,
+        })
+        .collect())
 }
 
 /// Grant a role in this tenant (Giao vai trò). Tenant admins only; the member is told by mail.
@@ -79,8 +86,24 @@ pub async fn grant(
     body: web::Json<MemberBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    Ok(
+        if grant_role(&state, &principal, body.into_inner()).await? {
+            HttpResponse::Created().finish()
+        } else {
+            HttpResponse::Ok().finish()
+        },
+    )
+}
+
+/// Grants a role (mail to the member, their sessions end so new tokens carry it); `false`
+/// when they already had it.
+pub(crate) async fn grant_role(
+    state: &AppState,
+    principal: &Principal,
+    body: MemberBody,
+) -> Result<bool, AppError> {
     principal.require(Role::TenantAdmin)?;
-    let (email, role) = parse(body.into_inner())?;
+    let (email, role) = parse(body)?;
     let tenant = principal.tenant.tenant.clone();
     let by = principal.account;
     let link = state.settings.auth.issuer.clone();
@@ -106,17 +129,12 @@ pub async fn grant(
             Ok(Some(sso::end_account_sessions(c, found.id)?))
         })
         .await?;
-    let granted = match granted {
+    Ok(match granted {
         Some(sessions) => {
-            super::auth::revoke_sessions(&state, sessions).await?;
+            super::auth::revoke_sessions(state, sessions).await?;
             true
         }
         None => false,
-    };
-    Ok(if granted {
-        HttpResponse::Created().finish()
-    } else {
-        HttpResponse::Ok().finish()
     })
 }
 
@@ -129,8 +147,18 @@ pub async fn revoke(
     body: web::Json<MemberBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    revoke_role(&state, &principal, body.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Takes a role away; its unexpired tokens die with the member's sessions.
+pub(crate) async fn revoke_role(
+    state: &AppState,
+    principal: &Principal,
+    body: MemberBody,
+) -> Result<(), AppError> {
     principal.require(Role::TenantAdmin)?;
-    let (email, role) = parse(body.into_inner())?;
+    let (email, role) = parse(body)?;
     let tenant = principal.tenant.tenant.id;
     let by = principal.account;
     let removed = state
@@ -157,10 +185,7 @@ pub async fn revoke(
         })
         .await?;
     match removed {
-        Some(sessions) => {
-            super::auth::revoke_sessions(&state, sessions).await?;
-            Ok(HttpResponse::NoContent().finish())
-        }
+        Some(sessions) => super::auth::revoke_sessions(state, sessions).await,
         None => Err(AppError::NotFound { what: "membership" }),
     }
 }

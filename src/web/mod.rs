@@ -5,6 +5,7 @@
 //! Every page goes through [`session::Visitor`]: it resolves the tenant, the language and the
 //! signed-in caller, carries the form (CSRF) token, and turns errors into friendly pages.
 
+pub mod admin;
 pub mod assets;
 pub mod charts;
 pub mod citizen;
@@ -50,6 +51,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/da-dang-xuat", web::get().to(session::signed_out))
         .route("/ngon-ngu", web::post().to(session::language))
         .route("/lanh-dao", web::get().to(dashboard::dashboard))
+        .route("/quan-tri", web::get().to(admin::page))
+        .route("/quan-tri/nhan-dien", web::post().to(admin::branding))
+        .route(
+            "/quan-tri/thu-tuc/{code}/ap-dung",
+            web::post().to(admin::adopt),
+        )
+        .route(
+            "/quan-tri/thu-tuc/{code}/ngung",
+            web::post().to(admin::withdraw),
+        )
+        .route("/quan-tri/thanh-vien", web::post().to(admin::member))
         .route("/can-bo", web::get().to(office::inbox))
         .route("/can-bo/nhan", web::post().to(office::bulk))
         .route("/can-bo/ho-so/{code}", web::get().to(office::dossier))

@@ -32,6 +32,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "process.html",
     "account.html",
     "dashboard.html",
+    "admin.html",
     "signed_out.html",
     "sso_layout.html",
     "sso_login.html",

@@ -32,11 +32,14 @@ const OFFICER = env('OFFICER_EMAIL');
 const OFFICER_TOTP = env('OFFICER_TOTP');
 const LEADER = env('LEADER_EMAIL');
 const LEADER_TOTP = env('LEADER_TOTP');
+const ADMIN = env('ADMIN_EMAIL');
+const ADMIN_TOTP = env('ADMIN_TOTP');
 const MINISTRY = env('BASE_MINISTRY');
 const MINISTRY_LEADER = env('MINISTRY_LEADER_EMAIL');
 const MINISTRY_LEADER_TOTP = env('MINISTRY_LEADER_TOTP');
 const PROCEDURE = env('PROCEDURE');
 const PHONE = '0912 345 678';
+const NEW_OFFICER = 'hang@example.vn';
 
 const PDF = Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n', 'latin1');
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
@@ -237,6 +240,34 @@ try {
   await checkA11y(officer, 'processing (en)');
   await officer.goto(`${A}/can-bo`);
   await checkA11y(officer, 'inbox (en)');
+
+  // --- The tenant admin: a colour that reads badly is saved with a warning, and the portal
+  // darkens it where text needs contrast (axe still passes); a malformed one is refused.
+  const admin = await (await newContext(browser, { width: 1280 })).newPage();
+  await admin.goto(`${A}/quan-tri`);
+  await signIn(admin, ADMIN, totp(ADMIN_TOTP));
+  await admin.waitForURL(`${A}/quan-tri`);
+  await checkA11y(admin, 'admin');
+  await admin.getByLabel('Màu chính').fill('#ffe066');
+  await admin.getByRole('button', { name: 'Lưu' }).click();
+  await admin.getByText('Đã lưu nhận diện của cổng.').waitFor();
+  await admin.getByText('chưa đủ độ tương phản').waitFor();
+  await checkA11y(admin, 'admin (pale brand)');
+  await admin.goto(`${A}/`);
+  await checkA11y(admin, 'home (pale brand)');
+  await admin.goto(`${A}/quan-tri`);
+  await admin.getByLabel('Màu chính').fill('đỏ');
+  assert.equal(await submit(admin, () => admin.getByRole('button', { name: 'Lưu' }).click()), 400);
+  await admin.goto(`${A}/quan-tri`);
+  assert.equal(await admin.getByLabel('Màu chính').inputValue(), '#ffe066');
+  // (A role ends the member's sign-ins, so the grant goes to another citizen.)
+  await admin.getByLabel('Thư điện tử', { exact: true }).last().fill(NEW_OFFICER);
+  await admin.getByLabel('Vai trò', { exact: true }).selectOption('officer');
+  await admin.getByRole('button', { name: 'Giao vai trò', exact: true }).click();
+  await admin.getByText('Đã giao vai trò').waitFor();
+  await admin.getByRole('cell', { name: NEW_OFFICER, exact: true }).waitFor();
+  await screenshot(admin, 'desktop/admin');
+  result.granted = NEW_OFFICER;
 
   // --- The ministry's leader sees the province's dossier in the roll-up ---------------------
   const ministry = await (await newContext(browser, { width: 1280 })).newPage();

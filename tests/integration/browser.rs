@@ -91,6 +91,7 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
     let officer_totp = sign_in_with_totp(&w, w.officer_a);
     let leader_totp = sign_in_with_totp(&w, w.leader_a);
     let ministry_totp = sign_in_with_totp(&w, w.leader_bo);
+    let admin_totp = sign_in_with_totp(&w, w.admin_a);
     let citizen = format!("cong.dan.{}@example.vn", Uuid::new_v4().simple());
     let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts");
     let mut cmd = Command::new("node");
@@ -106,6 +107,8 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
         .env("LEADER_TOTP", leader_totp)
         .env("PROCEDURE", WORK_PERMIT)
         .env("BASE_MINISTRY", format!("http://bo.localhost:{port}"))
+        .env("ADMIN_EMAIL", "quantri.a@example.vn")
+        .env("ADMIN_TOTP", admin_totp)
         .env("MINISTRY_LEADER_EMAIL", "lanhdao.bo@example.vn")
         .env("MINISTRY_LEADER_TOTP", ministry_totp)
         .env("E2E_ARTIFACTS", &artifacts);
@@ -148,6 +151,17 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
         "SELECT count(*) AS n FROM t_tinh_a.dossiers WHERE code = '{code}' AND payment_status = 'paid'"
     ));
     assert_eq!(paid, 1, "the fee paid through the portal");
+    // The admin's valid colour was saved, the malformed one changed nothing; the new officer
+    // holds the role.
+    let primary = w.db.scalar_i64(
+        "SELECT count(*) AS n FROM platform.tenants WHERE slug = 'tinh-a' AND branding->>'primary_color' = '#ffe066'",
+    );
+    assert_eq!(primary, 1);
+    let granted = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM platform.memberships m JOIN platform.accounts a ON a.id = m.account_id \
+         WHERE a.email = 'hang@example.vn' AND m.role = 'officer'"
+    ));
+    assert_eq!(granted, 1);
     let files = std::fs::read_dir(&w.storage)
         .map(|d| d.count())
         .unwrap_or(0);

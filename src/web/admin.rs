@@ -1,0 +1,301 @@
+//! The tenant admin's pages: branding (with a contrast check of the colours), the catalog
+//! (withdraw a procedure, adopt one of the parent's with this tenant's fee and time limit),
+//! members and their roles. Each change goes through the same function as its API.
+
+use super::contrast::{self, Rgb};
+use super::session::Visitor;
+use crate::api::{catalog_admin, members};
+use crate::auth::roles::Role;
+use crate::error::AppError;
+use crate::locale::Locale;
+use crate::tenancy::notify::TenancyEvent;
+use actix_web::{HttpResponse, web};
+use minijinja::context;
+use serde::Deserialize;
+
+fn admin(v: &Visitor) -> Result<(), AppError> {
+    if v.has(Role::TenantAdmin) {
+        Ok(())
+    } else {
+        Err(v.user().err().unwrap_or(AppError::Forbidden))
+    }
+}
+
+fn colour(v: &Visitor, key: &str) -> Option<Rgb> {
+    v.tenant
+        .tenant
+        .branding
+        .get(key)
+        .and_then(|c| c.as_str())
+        .and_then(Rgb::parse_hex)
+}
+
+#[derive(Deserialize)]
+pub struct AdminQuery {
+    ok: Option<String>,
+}
+
+pub async fn page(v: Visitor, q: web::Query<AdminQuery>) -> HttpResponse {
+    let result = async {
+        admin(&v)?;
+        let user = v.user()?;
+        let primary = colour(&v, "primary_color").unwrap_or(Rgb {
+            r: 0x0b,
+            g: 0x4f,
+            b: 0x8a,
+        });
+        let accent = colour(&v, "accent_color");
+        let warnings: Vec<String> = contrast::check_brand(primary, accent)
+            .into_iter()
+            .map(|w| match v.locale {
+                Locale::Vi => w.message_vi,
+                Locale::En => w.message_en,
+            })
+            .collect();
+        let suggestion =
+            (!warnings.is_empty()).then(|| contrast::darken_until_readable(primary).to_hex());
+        let catalog = crate::api::procedures::cached_catalog(&v.state, &v.tenant).await?;
+        let own_codes: std::collections::HashSet<&str> = catalog
+            .procedures()
+            .iter()
+            .map(|p| p.code.as_str())
+            .collect();
+        let own: Vec<_> = catalog
+            .procedures()
+            .iter()
+            .map(|p| {
+                context! {
+                    code => p.code.clone(), name => p.name.clone(), fee => p.fee_vnd,
+                    days => p.processing_days, inherited => p.inherited_from.clone(),
+                }
+            })
+            .collect();
+        // What the parent offers that this tenant does not (yet).
+        let mut offered = Vec::new();
+        if let Some(parent) = v
+            .tenant
+            .tenant
+            .parent_id
+            .and_then(|p| v.state.registry.by_id(p))
+        {
+            let theirs = crate::db::TenantDb::for_tenant(&v.state.pools, &parent)
+                .run(|c| Ok(crate::services::catalog::store::load_active(c)?))
+                .await?;
+            for p in theirs {
+                if !own_codes.contains(p.code.as_str()) {
+                    offered.push(context! {
+                        code => p.code, name => p.name, fee => p.fee_vnd, days => p.processing_days,
+                    });
+                }
+            }
+        }
+        let members = members::members_of(&v.state, user).await?;
+        let members: Vec<_> = members
+            .into_iter()
+            .map(|m| context! { email => m.email, name => m.name, role => m.role })
+            .collect();
+        let contact = v
+            .tenant
+            .tenant
+            .branding
+            .get("contact")
+            .cloned()
+            .unwrap_or_default();
+        let notice =
+            q.ok.as_deref()
+                .map(|k| v.t(&format!("admin.done_{}", k.replace('-', "_"))));
+        Ok(v.page(
+            "admin.html",
+            context! {
+                nav => "admin",
+                notice,
+                primary => primary.to_hex(),
+                accent => accent.map(|a| a.to_hex()).unwrap_or_default(),
+                warnings,
+                suggestion,
+                contact => minijinja::Value::from_serialize(&contact),
+                own, offered, members,
+                roles => ["officer", "leader", "tenant_admin"],
+            },
+        ))
+    }
+    .await;
+    v.respond(result)
+}
+
+#[derive(Deserialize)]
+pub struct BrandForm {
+    csrf: String,
+    primary_color: String,
+    accent_color: String,
+    address: String,
+    phone: String,
+    email: String,
+}
+
+fn one_line(s: &str, max: usize) -> Result<String, AppError> {
+    let s = s.trim();
+    if s.chars().count() > max || s.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            "invalid_contact",
+            format!("at most {max} characters, one line"),
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// `POST /quan-tri/nhan-dien`: colours and contact. Colours that fail contrast are saved (the
+/// portal darkens them where text needs it) and the page says so.
+pub async fn branding(v: Visitor, form: web::Form<BrandForm>) -> HttpResponse {
+    let result = async {
+        admin(&v)?;
+        v.check_csrf(&form.csrf)?;
+        let primary = Rgb::parse_hex(form.primary_color.trim())
+            .ok_or_else(|| AppError::bad_request("invalid_color", "primary_color: #rrggbb"))?;
+        // The accent is optional: blank leaves the focus ring in the primary colour.
+        let accent =
+            match form.accent_color.trim() {
+                "" => None,
+                text => Some(Rgb::parse_hex(text).ok_or_else(|| {
+                    AppError::bad_request("invalid_color", "accent_color: #rrggbb")
+                })?),
+            };
+        let contact = serde_json::json!({
+            "address": one_line(&form.address, 300)?,
+            "phone": one_line(&form.phone, 50)?,
+            "email": one_line(&form.email, 200)?,
+        });
+        let tenant = v.tenant.tenant.id;
+        let by = v.user()?.account;
+        let mut branding = v.tenant.tenant.branding.clone();
+        if let Some(b) = branding.as_object_mut() {
+            b.remove("contact");
+            b.insert("primary_color".into(), primary.to_hex().into());
+            match accent {
+                Some(a) => b.insert("accent_color".into(), a.to_hex().into()),
+                None => b.remove("accent_color"),
+            };
+        }
+        let registry = v.state.registry.clone();
+        v.state
+            .shared
+            .run(move |c| {
+                use crate::db::schema::tenants as t;
+                use diesel::prelude::*;
+                c.transaction(|c| {
+                    diesel::update(t::table.find(tenant))
+                        .set((t::branding.eq(&branding), t::contact.eq(&contact)))
+                        .execute(c)?;
+                    crate::auth::accounts::audit(
+                        c,
+                        Some(by),
+                        Some(tenant),
+                        None,
+                        "tenant.branding",
+                        serde_json::json!({ "branding": branding, "contact": contact }),
+                    )
+                })?;
+                registry.reload(c)?;
+                Ok(())
+            })
+            .await?;
+        if let Err(e) = v
+            .state
+            .notifier
+            .publish(&[TenancyEvent::TenantChanged(tenant)])
+            .await
+        {
+            tracing::warn!(error = %e, "branding change not announced");
+        }
+        Ok(v.redirect("/quan-tri?ok=brand"))
+    }
+    .await;
+    v.respond(result)
+}
+
+#[derive(Deserialize)]
+pub struct AdoptForm {
+    csrf: String,
+    fee_vnd: Option<String>,
+    processing_days: Option<String>,
+}
+
+fn optional<T: std::str::FromStr>(
+    s: &Option<String>,
+    what: &'static str,
+) -> Result<Option<T>, AppError> {
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => t
+            .replace(['.', ','], "")
+            .parse()
+            .map(Some)
+            .map_err(|_| AppError::bad_request("invalid_number", what)),
+    }
+}
+
+pub async fn adopt(
+    v: Visitor,
+    path: web::Path<String>,
+    form: web::Form<AdoptForm>,
+) -> HttpResponse {
+    let result = async {
+        admin(&v)?;
+        v.check_csrf(&form.csrf)?;
+        let fee = optional::<u32>(&form.fee_vnd, "fee_vnd")?;
+        let days = optional::<u16>(&form.processing_days, "processing_days")?;
+        catalog_admin::adopt(&v.state, v.user()?, &path, fee, days).await?;
+        Ok(v.redirect("/quan-tri?ok=adopted"))
+    }
+    .await;
+    v.respond(result)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn withdraw(
+    v: Visitor,
+    path: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> HttpResponse {
+    let result = async {
+        admin(&v)?;
+        v.check_csrf(&form.csrf)?;
+        catalog_admin::withdraw_procedure(&v.state, v.user()?, &path).await?;
+        Ok(v.redirect("/quan-tri?ok=withdrawn"))
+    }
+    .await;
+    v.respond(result)
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    csrf: String,
+    email: String,
+    role: String,
+    revoke: Option<String>,
+}
+
+/// `POST /quan-tri/thanh-vien`: grant a role, or take it away (`revoke`).
+pub async fn member(v: Visitor, form: web::Form<MemberForm>) -> HttpResponse {
+    let result = async {
+        admin(&v)?;
+        v.check_csrf(&form.csrf)?;
+        let body = members::MemberBody {
+            email: form.email.clone(),
+            role: form.role.clone(),
+        };
+        if form.revoke.is_some() {
+            members::revoke_role(&v.state, v.user()?, body).await?;
+            Ok(v.redirect("/quan-tri?ok=revoked"))
+        } else {
+            members::grant_role(&v.state, v.user()?, body).await?;
+            Ok(v.redirect("/quan-tri?ok=granted"))
+        }
+    }
+    .await;
+    v.respond(result)
+}
