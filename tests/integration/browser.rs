@@ -157,10 +157,10 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
         "SELECT count(*) AS n FROM platform.tenants WHERE slug = 'tinh-a' AND branding->>'primary_color' = '#ffe066'",
     );
     assert_eq!(primary, 1);
-    let granted = w.db.scalar_i64(&format!(
+    let granted = w.db.scalar_i64(
         "SELECT count(*) AS n FROM platform.memberships m JOIN platform.accounts a ON a.id = m.account_id \
-         WHERE a.email = 'hang@example.vn' AND m.role = 'officer'"
-    ));
+         WHERE a.email = 'hang@example.vn' AND m.role = 'officer'",
+    );
     assert_eq!(granted, 1);
     let files = std::fs::read_dir(&w.storage)
         .map(|d| d.count())
