@@ -63,6 +63,22 @@ impl Application {
             .transpose()
             .context("auth.master_key")?
             .map(Arc::new);
+        // The operator console signs in through this host's own sign-in page.
+        let console = crate::web::console::client_redirect(&settings.auth.issuer);
+        if let Err(e) = shared
+            .run(move |c| {
+                Ok(crate::auth::sso::upsert_client(
+                    c,
+                    crate::web::console::CLIENT_ID,
+                    "Bảng vận hành — Operator console",
+                    None,
+                    &[console],
+                )?)
+            })
+            .await
+        {
+            tracing::warn!(error = %e, "operator console client not registered yet");
+        }
         let keyring = load_keyring(&shared, master.clone())
             .await
             .unwrap_or_else(|e| {

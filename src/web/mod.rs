@@ -9,6 +9,7 @@ pub mod admin;
 pub mod assets;
 pub mod charts;
 pub mod citizen;
+pub mod console;
 pub mod contrast;
 pub mod dashboard;
 pub mod forms;
@@ -77,7 +78,9 @@ pub fn sso_routes(cfg: &mut web::ServiceConfig) {
         .route("/quen-mat-khau", web::get().to(sso::forgot_form))
         .route("/quen-mat-khau", web::post().to(sso::forgot))
         .route("/reset-password", web::get().to(sso::reset_form))
-        .route("/reset-password", web::post().to(sso::reset));
+        .route("/reset-password", web::post().to(sso::reset))
+        .route("/van-hanh", web::get().to(console::console))
+        .route("/van-hanh/don-vi/{slug}", web::post().to(console::set_status));
 }
 
 /// Unmatched routes: a friendly page in the portal's branding for a browser, problem+json

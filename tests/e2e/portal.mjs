@@ -34,6 +34,9 @@ const LEADER = env('LEADER_EMAIL');
 const LEADER_TOTP = env('LEADER_TOTP');
 const ADMIN = env('ADMIN_EMAIL');
 const ADMIN_TOTP = env('ADMIN_TOTP');
+const ISSUER = env('ISSUER');
+const OPERATOR = env('OPERATOR_EMAIL');
+const OPERATOR_TOTP = env('OPERATOR_TOTP');
 const MINISTRY = env('BASE_MINISTRY');
 const MINISTRY_LEADER = env('MINISTRY_LEADER_EMAIL');
 const MINISTRY_LEADER_TOTP = env('MINISTRY_LEADER_TOTP');
@@ -283,6 +286,25 @@ try {
   await ministry.getByRole('button', { name: 'English' }).click();
   await ministry.getByRole('heading', { name: /Dossiers in/ }).waitFor();
   await checkA11y(ministry, 'dashboard (en)');
+
+  // --- The platform operator suspends tenant B: its portal shows a notice; then resumes it.
+  const operator = await (await newContext(browser, { width: 1280 })).newPage();
+  await operator.goto(`${ISSUER}/van-hanh`);
+  await signIn(operator, OPERATOR, totp(OPERATOR_TOTP));
+  await operator.waitForURL(new RegExp(`^${ISSUER}/van-hanh`));
+  await operator.getByRole('heading', { name: 'Bảng vận hành nền tảng' }).waitFor();
+  await checkA11y(operator, 'operator console');
+  await screenshot(operator, 'desktop/console');
+  await operator.getByRole('button', { name: 'Tạm ngừng đơn vị tinh-b' }).click();
+  await operator.getByText('Đơn vị đã tạm ngừng').waitFor();
+  const suspended = await (await newContext(browser, { width: 360 })).newPage();
+  const closed = await suspended.goto(`${B}/`);
+  assert.equal(closed.status(), 403);
+  await suspended.getByText('đang tạm ngừng hoạt động').waitFor();
+  await checkA11y(suspended, 'suspended portal');
+  await operator.getByRole('button', { name: 'Cho đơn vị tinh-b hoạt động lại' }).click();
+  await operator.getByText('Đơn vị đã hoạt động lại.').waitFor();
+  assert.equal((await suspended.goto(`${B}/`)).status(), 200);
 
   // --- Anyone: the public lookup by code and phone (a POST: the phone stays out of URLs) ---
   const anon = await (await newContext(browser, { width: 1280 })).newPage();

@@ -92,6 +92,15 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
     let leader_totp = sign_in_with_totp(&w, w.leader_a);
     let ministry_totp = sign_in_with_totp(&w, w.leader_bo);
     let admin_totp = sign_in_with_totp(&w, w.admin_a);
+    let operator = Uuid::new_v4();
+    w.db.conn()
+        .batch_execute(&format!(
+            "INSERT INTO platform.accounts (id, kind, email, full_name, locale, password_hash, \
+             email_verified_at) VALUES ('{operator}', 'citizen', 'vanhanh@example.vn', 'Vận hành', 'vi', 'x', now())"
+        ))
+        .unwrap();
+    dvc::auth::roles::grant_operator(&mut w.db.conn(), operator).unwrap();
+    let operator_totp = sign_in_with_totp(&w, operator);
     let citizen = format!("cong.dan.{}@example.vn", Uuid::new_v4().simple());
     let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts");
     let mut cmd = Command::new("node");
@@ -108,6 +117,9 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
         .env("PROCEDURE", WORK_PERMIT)
         .env("BASE_MINISTRY", format!("http://bo.localhost:{port}"))
         .env("ADMIN_EMAIL", "quantri.a@example.vn")
+        .env("ISSUER", format!("http://localhost:{port}"))
+        .env("OPERATOR_EMAIL", "vanhanh@example.vn")
+        .env("OPERATOR_TOTP", operator_totp)
         .env("ADMIN_TOTP", admin_totp)
         .env("MINISTRY_LEADER_EMAIL", "lanhdao.bo@example.vn")
         .env("MINISTRY_LEADER_TOTP", ministry_totp)
@@ -162,6 +174,15 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
          WHERE a.email = 'hang@example.vn' AND m.role = 'officer'",
     );
     assert_eq!(granted, 1);
+    // The operator's suspension and resumption are in the audit log, and B is active again.
+    let audited = w.db.scalar_i64(
+        "SELECT count(*) AS n FROM platform.audit_log WHERE action = 'operator.tenant_status'",
+    );
+    assert_eq!(audited, 2);
+    let active = w.db.scalar_i64(
+        "SELECT count(*) AS n FROM platform.tenants WHERE slug = 'tinh-b' AND status = 'active'",
+    );
+    assert_eq!(active, 1);
     let files = std::fs::read_dir(&w.storage)
         .map(|d| d.count())
         .unwrap_or(0);
@@ -173,6 +194,7 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
         "desktop/dossier",
         "desktop/inbox",
         "desktop/dashboard",
+        "desktop/console",
     ] {
         assert!(artifacts.join(format!("{shot}.png")).exists(), "{shot}");
     }

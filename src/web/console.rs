@@ -1,0 +1,306 @@
+//! The platform operator's console, on the sign-in host: every tenant with its status and
+//! schema version, the mail and webhook outboxes' health, this month's usage per tenant, and
+//! suspend/resume. Operators sign in on this host (the console is a client of its own sign-in
+//! page); the page reads the sign-in session itself and requires the operator role and a
+//! second factor. Every action is audited.
+
+use super::session::{CSRF_COOKIE, LANG_COOKIE, random_token};
+use super::{i18n, view};
+use crate::api::oidc::SESSION_COOKIE;
+use crate::error::AppError;
+use crate::locale::Locale;
+use crate::state::AppState;
+use crate::tenancy::TenantStatus;
+use crate::tenancy::notify::TenancyEvent;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Datelike;
+use diesel::prelude::*;
+use minijinja::context;
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub const CLIENT_ID: &str = "operator-console";
+
+pub fn client_redirect(issuer: &str) -> String {
+    format!("{}/van-hanh", issuer.trim_end_matches('/'))
+}
+
+/// The signed-in operator, or why not.
+enum Access {
+    Operator(Uuid),
+    SignIn,
+    Denied,
+}
+
+async fn access(req: &HttpRequest, state: &AppState) -> Result<Access, AppError> {
+    let Some(session) = req
+        .cookie(SESSION_COOKIE)
+        .and_then(|c| Uuid::parse_str(c.value()).ok())
+    else {
+        return Ok(Access::SignIn);
+    };
+    let found = state
+        .shared
+        .run(move |c| {
+            let Some(account) = crate::auth::sso::session_account(c, session)? else {
+                return Ok(None);
+            };
+            let allowed = crate::auth::roles::is_operator(c, account)?
+                && crate::auth::sso::session_mfa(c, session)?;
+            Ok(Some((account, allowed)))
+        })
+        .await?;
+    Ok(match found {
+        None => Access::SignIn,
+        Some((account, true)) => {
+            crate::auth::principal::ensure_live(state, session)
+                .await
+                .map(|_| Access::Operator(account))
+                .unwrap_or(Access::SignIn)
+        }
+        Some(_) => Access::Denied,
+    })
+}
+
+fn sign_in(state: &AppState) -> HttpResponse {
+    let mut url = url::Url::parse(&format!(
+        "{}/oauth/authorize",
+        state.settings.auth.issuer.trim_end_matches('/')
+    ))
+    .expect("issuer is a URL");
+    // The code is not exchanged (the console reads the session on this host), but the
+    // provider requires PKCE of every client.
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", CLIENT_ID)
+        .append_pair("redirect_uri", &client_redirect(&state.settings.auth.issuer))
+        .append_pair("scope", "openid")
+        .append_pair("state", &random_token())
+        .append_pair("code_challenge", &crate::auth::pkce::challenge_of(&random_token()))
+        .append_pair("code_challenge_method", "S256");
+    HttpResponse::SeeOther()
+        .insert_header(("Location", url.to_string()))
+        .finish()
+}
+
+struct Page {
+    locale: Locale,
+    csrf: String,
+    new_csrf: bool,
+    https: bool,
+}
+
+impl Page {
+    fn of(req: &HttpRequest, state: &AppState) -> Page {
+        let existing = req
+            .cookie(CSRF_COOKIE)
+            .map(|c| c.value().to_owned())
+            .filter(|c| c.len() == 43);
+        Page {
+            locale: req
+                .cookie(LANG_COOKIE)
+                .and_then(|c| Locale::parse(c.value()))
+                .unwrap_or_default(),
+            new_csrf: existing.is_none(),
+            csrf: existing.unwrap_or_else(random_token),
+            https: state.settings.auth.issuer.starts_with("https://"),
+        }
+    }
+
+    fn render(&self, status: StatusCode, ctx: minijinja::Value) -> HttpResponse {
+        let ctx = context! { ..ctx, ..context! { locale => self.locale.as_str(), csrf => self.csrf } };
+        let mut resp = match view::render("console.html", ctx) {
+            Ok(body) => view::html(status, body, "", self.https),
+            Err(e) => {
+                tracing::error!(error = ?e, "console failed");
+                view::html(StatusCode::INTERNAL_SERVER_ERROR, String::new(), "", self.https)
+            }
+        };
+        if self.new_csrf {
+            let c = Cookie::build(CSRF_COOKIE, self.csrf.clone())
+                .path("/")
+                .http_only(true)
+                .secure(self.https)
+                .same_site(SameSite::Lax)
+                .finish();
+            let _ = resp.add_cookie(&c);
+        }
+        resp
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Usage {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    tenant_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    dossiers: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    mails: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct WebhookCount {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    state: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+    oldest_secs: Option<f64>,
+}
+
+#[derive(Deserialize)]
+pub struct ConsoleQuery {
+    ok: Option<String>,
+}
+
+pub async fn console(req: HttpRequest, q: web::Query<ConsoleQuery>, state: web::Data<AppState>) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    match access(&req, &state).await {
+        Ok(Access::Operator(_)) => {}
+        Ok(Access::SignIn) => return sign_in(&state),
+        Ok(Access::Denied) => return page.render(StatusCode::FORBIDDEN, context! { denied => true }),
+        Err(e) => {
+            tracing::error!(error = ?e, "console access check failed");
+            return page.render(StatusCode::SERVICE_UNAVAILABLE, context! { unavailable => true });
+        }
+    }
+    let today = crate::services::calendar::local_date(chrono::Utc::now());
+    let month = chrono::NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap_or(today);
+    let loaded = state
+        .shared
+        .run(move |c| {
+            use crate::db::schema::tenant_schema_state as s;
+            let versions: Vec<(Uuid, Option<String>, String)> =
+                s::table.select((s::tenant_id, s::version, s::status)).load(c)?;
+            let usage: Vec<Usage> = diesel::sql_query(
+                "SELECT t.id AS tenant_id, \
+                        coalesce((SELECT sum(received) FROM platform.stats_daily d \
+                                   WHERE d.tenant_id = t.id AND d.day >= $1), 0)::bigint AS dossiers, \
+                        (SELECT count(*) FROM platform.outbox o \
+                          WHERE o.tenant_id = t.id AND o.status = 'sent' AND o.sent_at >= $1)::bigint AS mails \
+                   FROM platform.tenants t",
+            )
+            .bind::<diesel::sql_types::Date, _>(month)
+            .load(c)?;
+            let mail = crate::mail::outbox::status_counts(c)?;
+            let hooks: Vec<WebhookCount> = diesel::sql_query(
+                "SELECT CASE WHEN delivered_at IS NOT NULL THEN 'delivered' \
+                             WHEN failed_at IS NOT NULL THEN 'failed' ELSE 'pending' END AS state, \
+                        count(*)::bigint AS count, \
+                        max(extract(epoch FROM now() - created_at)) FILTER \
+                            (WHERE delivered_at IS NULL AND failed_at IS NULL)::float8 AS oldest_secs \
+                   FROM platform.webhook_outbox GROUP BY 1 ORDER BY 1",
+            )
+            .load(c)?;
+            Ok((versions, usage, mail, hooks))
+        })
+        .await;
+    let (versions, usage, mail, hooks) = match loaded {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::error!(error = ?e, "console data failed");
+            return page.render(StatusCode::SERVICE_UNAVAILABLE, context! { unavailable => true });
+        }
+    };
+    let mut tenants: Vec<_> = state
+        .registry
+        .all()
+        .into_iter()
+        .map(|t| {
+            let (version, migration) = versions
+                .iter()
+                .find(|(id, _, _)| *id == t.id)
+                .map(|(_, v, s)| (v.clone().unwrap_or_default(), s.clone()))
+                .unwrap_or_default();
+            let u = usage.iter().find(|u| u.tenant_id == t.id);
+            context! {
+                slug => t.slug.as_str(),
+                name => t.name_vi.clone(),
+                kind => t.kind.as_str(),
+                status => t.status.as_str(),
+                active => t.status == TenantStatus::Active,
+                version, migration,
+                dossiers => u.map_or(0, |u| u.dossiers),
+                mails => u.map_or(0, |u| u.mails),
+            }
+        })
+        .collect();
+    tenants.sort_by_key(|t| t.get_attr("slug").map(|s| s.to_string()).unwrap_or_default());
+    let mail: Vec<_> = mail
+        .into_iter()
+        .map(|m| context! { tenant => m.tenant, status => m.status, count => m.count, oldest => m.oldest_unsent_secs.map(|s| s.round() as i64) })
+        .collect();
+    let hooks: Vec<_> = hooks
+        .into_iter()
+        .map(|h| context! { state => h.state, count => h.count, oldest => h.oldest_secs.map(|s| s.round() as i64) })
+        .collect();
+    let notice = q.ok.as_deref().map(|k| i18n::t(page.locale, &format!("console.done_{k}")));
+    page.render(
+        StatusCode::OK,
+        context! { tenants, mail, hooks, notice, month => month.to_string() },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    csrf: String,
+    status: String,
+}
+
+/// `POST /van-hanh/don-vi/{slug}`: suspend or resume a tenant (audited; every instance hears
+/// of it through Redis).
+pub async fn set_status(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<StatusForm>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let page = Page::of(&req, &state);
+    let operator = match access(&req, &state).await {
+        Ok(Access::Operator(a)) => a,
+        Ok(Access::SignIn) => return sign_in(&state),
+        _ => return page.render(StatusCode::FORBIDDEN, context! { denied => true }),
+    };
+    if page.new_csrf || form.csrf != page.csrf {
+        return page.render(StatusCode::BAD_REQUEST, context! { expired => true });
+    }
+    let (Ok(slug), Some(status)) = (
+        crate::tenancy::TenantSlug::parse(&path),
+        TenantStatus::parse(&form.status).filter(|s| matches!(s, TenantStatus::Active | TenantStatus::Suspended)),
+    ) else {
+        return page.render(StatusCode::BAD_REQUEST, context! { expired => true });
+    };
+    let registry = state.registry.clone();
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let done = state
+        .shared
+        .run(move |c| {
+            let id = crate::tenancy::lifecycle::set_status(c, &slug, status)
+                .map_err(|e| AppError::bad_request("invalid_tenant", e.to_string()))?;
+            crate::auth::accounts::audit(
+                c,
+                Some(operator),
+                Some(id),
+                ip.as_deref(),
+                "operator.tenant_status",
+                serde_json::json!({ "status": status.as_str() }),
+            )?;
+            registry.reload(c)?;
+            Ok(id)
+        })
+        .await;
+    match done {
+        Ok(id) => {
+            if let Err(e) = state.notifier.publish(&[TenancyEvent::TenantChanged(id)]).await {
+                tracing::warn!(error = %e, "status change not announced");
+            }
+            HttpResponse::SeeOther()
+                .insert_header(("Location", format!("/van-hanh?ok={}", status.as_str())))
+                .finish()
+        }
+        Err(_) => page.render(StatusCode::NOT_FOUND, context! { expired => true }),
+    }
+}
