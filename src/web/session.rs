@@ -123,6 +123,8 @@ pub struct Visitor {
     pub user: Option<Principal>,
     pub name: Option<String>,
     pub path: String,
+    /// Whether the language came from this browser's own choice (its cookie).
+    chosen_locale: bool,
     csrf: String,
     cookies: Vec<Cookie<'static>>,
     host: String,
@@ -414,6 +416,7 @@ impl FromRequest for Visitor {
                 user: None,
                 name: None,
                 path,
+                chosen_locale: lang.is_some(),
                 csrf: String::new(),
                 cookies: Vec::new(),
                 host,
@@ -578,13 +581,20 @@ pub async fn callback(mut v: Visitor, q: web::Query<CallbackQuery>) -> HttpRespo
         .map_err(|r| AppError::bad_request("sign_in_failed", r.1))?;
         let user = principal::from_token(&v.state, v.tenant.clone(), &tokens.access)?;
         let account = user.account;
-        let name = v
+        let profile = v
             .state
             .shared
             .run(move |c| Ok(crate::auth::sso::profile(c, account)?))
-            .await?
-            .map(|p| p.full_name)
-            .unwrap_or_default();
+            .await?;
+        let name = profile.as_ref().map(|p| p.full_name.clone()).unwrap_or_default();
+        // The account's language follows it to a browser that has not chosen one.
+        if !v.chosen_locale
+            && let Some(l) = profile.as_ref().and_then(|p| Locale::parse(&p.locale))
+        {
+            let mut c = v.cookie(LANG_COOKIE, l.as_str().to_owned());
+            c.set_max_age(CookieAge::days(365));
+            v.add_cookie(c);
+        }
         let cookie = random_token();
         let session = PortalSession {
             account,

@@ -195,6 +195,26 @@ try {
   await officer.getByText('Đã xử lý 1 hồ sơ.').waitFor();
   await officer.getByRole('link', { name: code }).click();
   await checkA11y(officer, 'processing');
+
+  // A supplement round: the officer asks for the photo, the citizen sends it on the same
+  // dossier (a wrong file first, refused), the officer goes on.
+  await officer.getByRole('button', { name: 'Bắt đầu xử lý' }).click();
+  await officer.getByText('Đã cập nhật hồ sơ.').waitFor();
+  await officer.getByLabel('Giấy tờ, thông tin cần bổ sung').fill('Ảnh 4x6 của người lao động');
+  await officer.getByRole('button', { name: 'Yêu cầu bổ sung' }).click();
+  await officer.getByText('Đã cập nhật hồ sơ.').waitFor();
+  await page.goto(`${A}/ho-so/${code}`);
+  await page.getByRole('heading', { name: 'Cần bổ sung hồ sơ' }).waitFor();
+  await page.getByText('Ảnh 4x6 của người lao động').waitFor();
+  await checkA11y(page, 'dossier (supplement requested)');
+  await page.locator('#doc-1').setInputFiles({ name: 'anh.pdf', mimeType: 'application/pdf', buffer: PDF });
+  assert.equal(await submit(page, () => page.getByRole('button', { name: 'Gửi bổ sung' }).click()), 422);
+  assert.equal(await page.locator('#doc-1').getAttribute('aria-invalid'), 'true');
+  await page.locator('#doc-1').setInputFiles({ name: 'anh.png', mimeType: 'image/png', buffer: PNG });
+  await page.getByLabel('Ghi chú cho cán bộ (không bắt buộc)').fill('Đã bổ sung ảnh.');
+  assert.equal(await submit(page, () => page.getByRole('button', { name: 'Gửi bổ sung' }).click()), 200);
+  await page.getByText('Đã gửi phần bổ sung.').waitFor();
+  await officer.reload();
   await officer.getByRole('button', { name: 'Bắt đầu xử lý' }).click();
   await officer.getByText('Đã cập nhật hồ sơ.').waitFor();
   await screenshot(officer, 'desktop/processing');
@@ -335,6 +355,15 @@ try {
   await page.goto(`${B}/ho-so`);
   await page.waitForURL(/\/oauth\/authorize/);
   result.signed_out_everywhere = true;
+
+  // A new browser: signing in brings the language the citizen chose (English) along.
+  const fresh = await (await newContext(browser, { width: 1280 })).newPage();
+  await fresh.goto(`${B}/dang-nhap`);
+  await signIn(fresh, CITIZEN);
+  await fresh.waitForURL(`${B}/`);
+  await fresh.getByRole('link', { name: 'My dossiers' }).waitFor();
+  assert.equal(await fresh.getAttribute('html', 'lang'), 'en');
+  result.language_follows_account = true;
 } catch (e) {
   // Where every page was when it failed, to read in the test's output.
   for (const context of browser.contexts()) {

@@ -145,12 +145,14 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
     assert_eq!(result["silent_sign_in"], true);
     assert_eq!(result["signed_out_everywhere"], true);
     assert_eq!(result["paid"], true);
+    assert_eq!(result["language_follows_account"], true);
 
     // Exactly what the browser did: one dossier (the refused form and upload kept nothing),
     // returned and rated 5, with its one PDF.
     assert_eq!(w.count("tinh-a", "dossiers"), 1);
     assert_eq!(w.count("tinh-b", "dossiers"), 0);
-    assert_eq!(w.count("tinh-a", "attachments"), 1);
+    // The application's PDF and the supplement's photo (the refused files kept nothing).
+    assert_eq!(w.count("tinh-a", "attachments"), 2);
     let status = w.db.scalar_i64(&format!(
         "SELECT count(*) AS n FROM t_tinh_a.dossiers WHERE code = '{code}' AND status = 'returned'"
     ));
