@@ -118,6 +118,7 @@ impl Application {
                 }
                 None => shared.clone(),
             },
+            pages: Default::default(),
         });
         let listener = {
             let catalog = catalog.clone();

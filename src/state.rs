@@ -28,6 +28,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Where statistics are read: a replica when `database.read_url` is set, else the primary.
     pub stats_db: SharedDb,
+    /// Rendered public pages (see `web::cache`).
+    pub pages: crate::web::cache::PageCache,
 }
 
 impl AppState {

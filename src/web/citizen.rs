@@ -116,6 +116,9 @@ pub async fn home(v: Visitor, q: web::Query<HomeQuery>) -> HttpResponse {
                 context! { nav => "home", searched => true, q => text, total => found.len(), procedures => found },
             ));
         }
+        if let Some(cached) = v.from_cache(&all) {
+            return Ok(cached);
+        }
         let used = most_used(&v).await?;
         let mut popular: Vec<&Procedure> = used
             .iter()
@@ -145,7 +148,8 @@ pub async fn home(v: Visitor, q: web::Query<HomeQuery>) -> HttpResponse {
             .map(|(code, name, count)| context! { code, name, count })
             .collect();
         let popular: Vec<_> = popular.into_iter().map(|p| item(p, v.locale)).collect();
-        Ok(v.page(
+        Ok(v.page_cached(
+            &all,
             "home.html",
             context! { nav => "home", searched => false, q => "", procedures => popular, fields },
         ))
@@ -197,10 +201,19 @@ fn message(e: &FieldError, locale: Locale) -> String {
 
 pub async fn procedure(v: Visitor, path: web::Path<String>) -> HttpResponse {
     let result = async {
-        let p = find_procedure(&v, &path).await?;
-        Ok(v.page(
+        let all = catalog(&v).await?;
+        if let Some(cached) = v.from_cache(&all) {
+            return Ok(cached);
+        }
+        let p = all
+            .procedures()
+            .iter()
+            .find(|p| p.code == *path)
+            .ok_or(AppError::NotFound { what: "procedure" })?;
+        Ok(v.page_cached(
+            &all,
             "procedure.html",
-            context! { p => item(&p, v.locale), documents => documents(&p, v.locale, &[]) },
+            context! { p => item(p, v.locale), documents => documents(p, v.locale, &[]) },
         ))
     }
     .await;

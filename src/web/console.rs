@@ -54,12 +54,10 @@ async fn access(req: &HttpRequest, state: &AppState) -> Result<Access, AppError>
         .await?;
     Ok(match found {
         None => Access::SignIn,
-        Some((account, true)) => {
-            crate::auth::principal::ensure_live(state, session)
-                .await
-                .map(|_| Access::Operator(account))
-                .unwrap_or(Access::SignIn)
-        }
+        Some((account, true)) => crate::auth::principal::ensure_live(state, session)
+            .await
+            .map(|_| Access::Operator(account))
+            .unwrap_or(Access::SignIn),
         Some(_) => Access::Denied,
     })
 }
@@ -75,10 +73,16 @@ fn sign_in(state: &AppState) -> HttpResponse {
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", CLIENT_ID)
-        .append_pair("redirect_uri", &client_redirect(&state.settings.auth.issuer))
+        .append_pair(
+            "redirect_uri",
+            &client_redirect(&state.settings.auth.issuer),
+        )
         .append_pair("scope", "openid")
         .append_pair("state", &random_token())
-        .append_pair("code_challenge", &crate::auth::pkce::challenge_of(&random_token()))
+        .append_pair(
+            "code_challenge",
+            &crate::auth::pkce::challenge_of(&random_token()),
+        )
         .append_pair("code_challenge_method", "S256");
     HttpResponse::SeeOther()
         .insert_header(("Location", url.to_string()))
@@ -110,12 +114,18 @@ impl Page {
     }
 
     fn render(&self, status: StatusCode, ctx: minijinja::Value) -> HttpResponse {
-        let ctx = context! { ..ctx, ..context! { locale => self.locale.as_str(), csrf => self.csrf } };
+        let ctx =
+            context! { ..ctx, ..context! { locale => self.locale.as_str(), csrf => self.csrf } };
         let mut resp = match view::render("console.html", ctx) {
             Ok(body) => view::html(status, body, "", self.https),
             Err(e) => {
                 tracing::error!(error = ?e, "console failed");
-                view::html(StatusCode::INTERNAL_SERVER_ERROR, String::new(), "", self.https)
+                view::html(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    String::new(),
+                    "",
+                    self.https,
+                )
             }
         };
         if self.new_csrf {
@@ -156,15 +166,24 @@ pub struct ConsoleQuery {
     ok: Option<String>,
 }
 
-pub async fn console(req: HttpRequest, q: web::Query<ConsoleQuery>, state: web::Data<AppState>) -> HttpResponse {
+pub async fn console(
+    req: HttpRequest,
+    q: web::Query<ConsoleQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let page = Page::of(&req, &state);
     match access(&req, &state).await {
         Ok(Access::Operator(_)) => {}
         Ok(Access::SignIn) => return sign_in(&state),
-        Ok(Access::Denied) => return page.render(StatusCode::FORBIDDEN, context! { denied => true }),
+        Ok(Access::Denied) => {
+            return page.render(StatusCode::FORBIDDEN, context! { denied => true });
+        }
         Err(e) => {
             tracing::error!(error = ?e, "console access check failed");
-            return page.render(StatusCode::SERVICE_UNAVAILABLE, context! { unavailable => true });
+            return page.render(
+                StatusCode::SERVICE_UNAVAILABLE,
+                context! { unavailable => true },
+            );
         }
     }
     let today = crate::services::calendar::local_date(chrono::Utc::now());
@@ -202,7 +221,10 @@ pub async fn console(req: HttpRequest, q: web::Query<ConsoleQuery>, state: web::
         Ok(x) => x,
         Err(e) => {
             tracing::error!(error = ?e, "console data failed");
-            return page.render(StatusCode::SERVICE_UNAVAILABLE, context! { unavailable => true });
+            return page.render(
+                StatusCode::SERVICE_UNAVAILABLE,
+                context! { unavailable => true },
+            );
         }
     };
     let mut tenants: Vec<_> = state
@@ -228,7 +250,11 @@ pub async fn console(req: HttpRequest, q: web::Query<ConsoleQuery>, state: web::
             }
         })
         .collect();
-    tenants.sort_by_key(|t| t.get_attr("slug").map(|s| s.to_string()).unwrap_or_default());
+    tenants.sort_by_key(|t| {
+        t.get_attr("slug")
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    });
     let mail: Vec<_> = mail
         .into_iter()
         .map(|m| context! { tenant => m.tenant, status => m.status, count => m.count, oldest => m.oldest_unsent_secs.map(|s| s.round() as i64) })
@@ -237,7 +263,9 @@ pub async fn console(req: HttpRequest, q: web::Query<ConsoleQuery>, state: web::
         .into_iter()
         .map(|h| context! { state => h.state, count => h.count, oldest => h.oldest_secs.map(|s| s.round() as i64) })
         .collect();
-    let notice = q.ok.as_deref().map(|k| i18n::t(page.locale, &format!("console.done_{k}")));
+    let notice =
+        q.ok.as_deref()
+            .map(|k| i18n::t(page.locale, &format!("console.done_{k}")));
     page.render(
         StatusCode::OK,
         context! { tenants, mail, hooks, notice, month => month.to_string() },
@@ -269,7 +297,8 @@ pub async fn set_status(
     }
     let (Ok(slug), Some(status)) = (
         crate::tenancy::TenantSlug::parse(&path),
-        TenantStatus::parse(&form.status).filter(|s| matches!(s, TenantStatus::Active | TenantStatus::Suspended)),
+        TenantStatus::parse(&form.status)
+            .filter(|s| matches!(s, TenantStatus::Active | TenantStatus::Suspended)),
     ) else {
         return page.render(StatusCode::BAD_REQUEST, context! { expired => true });
     };
@@ -294,7 +323,11 @@ pub async fn set_status(
         .await;
     match done {
         Ok(id) => {
-            if let Err(e) = state.notifier.publish(&[TenancyEvent::TenantChanged(id)]).await {
+            if let Err(e) = state
+                .notifier
+                .publish(&[TenancyEvent::TenantChanged(id)])
+                .await
+            {
                 tracing::warn!(error = %e, "status change not announced");
             }
             HttpResponse::SeeOther()

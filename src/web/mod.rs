@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod cache;
 pub mod charts;
 pub mod citizen;
 pub mod console;
@@ -80,7 +81,10 @@ pub fn sso_routes(cfg: &mut web::ServiceConfig) {
         .route("/reset-password", web::get().to(sso::reset_form))
         .route("/reset-password", web::post().to(sso::reset))
         .route("/van-hanh", web::get().to(console::console))
-        .route("/van-hanh/don-vi/{slug}", web::post().to(console::set_status));
+        .route(
+            "/van-hanh/don-vi/{slug}",
+            web::post().to(console::set_status),
+        );
 }
 
 /// Unmatched routes: a friendly page in the portal's branding for a browser, problem+json

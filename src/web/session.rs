@@ -11,6 +11,7 @@ use crate::auth::principal::{self, Principal};
 use crate::auth::roles::Role;
 use crate::error::AppError;
 use crate::locale::Locale;
+use crate::services::catalog::cache::CachedCatalog;
 use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieAge};
@@ -22,6 +23,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub const SESSION_COOKIE: &str = "dvc_portal";
@@ -193,6 +195,10 @@ impl Visitor {
     /// What every page's layout shows: branding, language, the signed-in user and their
     /// back-office links, the form token.
     pub fn chrome(&self) -> minijinja::Value {
+        self.chrome_with(&self.csrf)
+    }
+
+    fn chrome_with(&self, csrf: &str) -> minijinja::Value {
         let t = &self.tenant.tenant;
         let name = match (self.locale, &t.name_en) {
             (Locale::En, Some(en)) => en.clone(),
@@ -202,7 +208,7 @@ impl Visitor {
         minijinja::context! {
             locale => self.locale.as_str(),
             other_locale => match self.locale { Locale::Vi => "en", Locale::En => "vi" },
-            csrf => self.csrf,
+            csrf => csrf,
             path => self.path,
             tenant => minijinja::context! {
                 slug => t.slug.as_str(),
@@ -254,6 +260,57 @@ impl Visitor {
                 tracing::error!(error = ?e, "error page failed");
                 use actix_web::ResponseError;
                 NoPortal(AppError::Internal(anyhow::anyhow!("error page"))).error_response()
+            }
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// The stored rendering of this public page, for a visitor who is not signed in.
+    pub fn from_cache(&self, catalog: &Arc<CachedCatalog>) -> Option<HttpResponse> {
+        if self.user.is_some() {
+            return None;
+        }
+        let html = self
+            .state
+            .pages
+            .get(&self.tenant.tenant, catalog, self.locale, &self.path)?;
+        Some(self.finish(view::html(
+            StatusCode::OK,
+            html.replace(super::cache::TOKEN_HOLE, &self.csrf),
+            &self.issuer_origin(),
+            self.https(),
+        )))
+    }
+
+    /// A public page that depends only on the tenant, its catalog, the language and the
+    /// address: rendered once for everyone not signed in (see `web::cache`).
+    pub fn page_cached(
+        &self,
+        catalog: &Arc<CachedCatalog>,
+        template: &str,
+        ctx: minijinja::Value,
+    ) -> HttpResponse {
+        if self.user.is_some() {
+            return self.page(template, ctx);
+        }
+        let chrome = self.chrome_with(super::cache::TOKEN_HOLE);
+        let ctx = minijinja::context! { ..ctx, ..minijinja::context! { chrome => chrome, locale => self.locale.as_str() } };
+        match view::render(template, ctx) {
+            Ok(body) => {
+                let html = Arc::new(body);
+                self.state.pages.put(
+                    &self.tenant.tenant,
+                    catalog,
+                    self.locale,
+                    &self.path,
+                    html.clone(),
+                );
+                self.finish(view::html(
+                    StatusCode::OK,
+                    html.replace(super::cache::TOKEN_HOLE, &self.csrf),
+                    &self.issuer_origin(),
+                    self.https(),
+                ))
             }
             Err(e) => self.error(e),
         }
@@ -586,7 +643,10 @@ pub async fn callback(mut v: Visitor, q: web::Query<CallbackQuery>) -> HttpRespo
             .shared
             .run(move |c| Ok(crate::auth::sso::profile(c, account)?))
             .await?;
-        let name = profile.as_ref().map(|p| p.full_name.clone()).unwrap_or_default();
+        let name = profile
+            .as_ref()
+            .map(|p| p.full_name.clone())
+            .unwrap_or_default();
         // The account's language follows it to a browser that has not chosen one.
         if !v.chosen_locale
             && let Some(l) = profile.as_ref().and_then(|p| Locale::parse(&p.locale))

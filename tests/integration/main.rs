@@ -13,6 +13,7 @@ mod mail;
 mod migrations;
 mod payments;
 mod pgbouncer;
+mod portal;
 mod processes;
 mod sso;
 mod stats_sync;
