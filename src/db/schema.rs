@@ -186,6 +186,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    platform.tenant_logos (tenant_id) {
+        tenant_id -> Uuid,
+        media_type -> Text,
+        bytes -> Bytea,
+        sha256 -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     platform.tenant_schema_state (tenant_id) {
         tenant_id -> Uuid,
         version -> Nullable<Text>,

@@ -299,3 +299,90 @@ pub async fn member(v: Visitor, form: web::Form<MemberForm>) -> HttpResponse {
     .await;
     v.respond(result)
 }
+
+/// The largest logo accepted (it is sent with every page's first view).
+const MAX_LOGO_BYTES: usize = 256 * 1024;
+
+/// `POST /quan-tri/logo`: a PNG or JPEG (sniffed from the content, not the name), at most
+/// 256 KB. Its checksum goes into the branding, so the pages' logo address changes with it and
+/// browsers may keep each version for long.
+pub async fn logo(v: Visitor, req: actix_web::HttpRequest, payload: web::Payload) -> HttpResponse {
+    use crate::services::attachments::{self, FileKind};
+    let result = async {
+        admin(&v)?;
+        let up =
+            crate::api::upload::read_form(&req, payload, MAX_LOGO_BYTES + 4096, &["csrf"]).await?;
+        v.check_csrf(up.field("csrf"))?;
+        let file = up
+            .files
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::bad_request("missing_file", "choose a picture"))?;
+        if file.bytes.len() > MAX_LOGO_BYTES {
+            return Err(AppError::TooLarge {
+                detail: "the logo is larger than 256 KB".into(),
+            });
+        }
+        let name = attachments::display_name(&file.name)
+            .map_err(|e| AppError::bad_request("invalid_file", e.to_string()))?;
+        let kind = attachments::check(&name, &file.bytes, &[FileKind::Png, FileKind::Jpeg], 1)
+            .map_err(|e| AppError::bad_request("invalid_file", e.to_string()))?;
+        let sha = attachments::checksum(&file.bytes);
+        let (tenant, by) = (v.tenant.tenant.id, v.user()?.account);
+        let mut branding = v.tenant.tenant.branding.clone();
+        if let Some(b) = branding.as_object_mut() {
+            b.remove("contact");
+            b.insert("logo_sha256".into(), sha.clone().into());
+        }
+        let registry = v.state.registry.clone();
+        v.state
+            .shared
+            .run(move |c| {
+                use crate::db::schema::{tenant_logos as l, tenants as t};
+                use diesel::prelude::*;
+                c.transaction(|c| {
+                    diesel::insert_into(l::table)
+                        .values((
+                            l::tenant_id.eq(tenant),
+                            l::media_type.eq(kind.media_type()),
+                            l::bytes.eq(&file.bytes),
+                            l::sha256.eq(&sha),
+                        ))
+                        .on_conflict(l::tenant_id)
+                        .do_update()
+                        .set((
+                            l::media_type.eq(kind.media_type()),
+                            l::bytes.eq(&file.bytes),
+                            l::sha256.eq(&sha),
+                            l::updated_at.eq(diesel::dsl::now),
+                        ))
+                        .execute(c)?;
+                    diesel::update(t::table.find(tenant))
+                        .set(t::branding.eq(&branding))
+                        .execute(c)?;
+                    crate::auth::accounts::audit(
+                        c,
+                        Some(by),
+                        Some(tenant),
+                        None,
+                        "tenant.logo",
+                        serde_json::json!({ "sha256": sha, "bytes": file.bytes.len() }),
+                    )
+                })?;
+                registry.reload(c)?;
+                Ok(())
+            })
+            .await?;
+        if let Err(e) = v
+            .state
+            .notifier
+            .publish(&[TenancyEvent::TenantChanged(tenant)])
+            .await
+        {
+            tracing::warn!(error = %e, "logo change not announced");
+        }
+        Ok(v.redirect("/quan-tri?ok=logo"))
+    }
+    .await;
+    v.respond(result)
+}

@@ -89,3 +89,31 @@ pub async fn brand(req: HttpRequest, tenant: crate::tenancy::CurrentTenant) -> H
     let etag = etag_of(&body);
     css(&req, body, etag)
 }
+
+/// The tenant's logo (`/assets/logo?v={sha256}`: the address changes with the picture, so it
+/// may be kept for long).
+pub async fn logo(
+    tenant: crate::tenancy::CurrentTenant,
+    state: actix_web::web::Data<crate::state::AppState>,
+) -> Result<HttpResponse, crate::error::AppError> {
+    let id = tenant.tenant.id;
+    let found = state
+        .shared
+        .run(move |c| {
+            use crate::db::schema::tenant_logos as l;
+            use diesel::prelude::*;
+            Ok(l::table
+                .find(id)
+                .select((l::media_type, l::bytes))
+                .first::<(String, Vec<u8>)>(c)
+                .optional()?)
+        })
+        .await?;
+    let (media_type, bytes) = found.ok_or(crate::error::AppError::NotFound { what: "logo" })?;
+    Ok(HttpResponse::Ok()
+        .content_type(media_type)
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Content-Security-Policy", "default-src 'none'"))
+        .body(bytes))
+}

@@ -26,6 +26,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/assets/dvc.css", web::get().to(assets::stylesheet))
         .route("/assets/brand.css", web::get().to(assets::brand))
+        .route("/assets/logo", web::get().to(assets::logo))
         // Browsers ask for it on their own; no content rather than a 404 in every console.
         .route("/favicon.ico", web::get().to(HttpResponse::NoContent))
         .route("/", web::get().to(citizen::home))
@@ -55,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/lanh-dao", web::get().to(dashboard::dashboard))
         .route("/quan-tri", web::get().to(admin::page))
         .route("/quan-tri/nhan-dien", web::post().to(admin::branding))
+        .route("/quan-tri/logo", web::post().to(admin::logo))
         .route(
             "/quan-tri/thu-tuc/{code}/ap-dung",
             web::post().to(admin::adopt),

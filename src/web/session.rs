@@ -215,6 +215,7 @@ impl Visitor {
                 name => name,
                 name_vi => t.name_vi,
                 contact => minijinja::Value::from_serialize(&contact),
+                logo => t.branding.get("logo_sha256").and_then(|v| v.as_str()),
             },
             user => self.user.as_ref().map(|u| minijinja::context! {
                 name => self.name,

@@ -283,6 +283,21 @@ try {
   assert.equal(await submit(admin, () => admin.getByRole('button', { name: 'Lưu' }).click()), 400);
   await admin.goto(`${A}/quan-tri`);
   assert.equal(await admin.getByLabel('Màu chính').inputValue(), '#ffe066');
+  // A logo: a PDF is refused, a PNG shows in the header (under an address that changes with it).
+  await admin.getByLabel('Tệp biểu trưng').setInputFiles({ name: 'logo.pdf', mimeType: 'application/pdf', buffer: PDF });
+  assert.equal(await submit(admin, () => admin.getByRole('button', { name: 'Tải lên' }).click()), 400);
+  await admin.goto(`${A}/quan-tri`);
+  await admin.getByLabel('Tệp biểu trưng').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: PNG });
+  await admin.getByRole('button', { name: 'Tải lên' }).click();
+  await admin.getByText('Đã cập nhật biểu trưng.').waitFor();
+  const logoSrc = await admin.locator('header img.logo').getAttribute('src');
+  assert.match(logoSrc, /^\/assets\/logo\?v=[0-9a-f]{64}$/);
+  // (fetched by the page itself: *.localhost resolves in Chromium, not in Node)
+  const logo = await admin.evaluate(async (src) => {
+    const r = await fetch(src);
+    return [r.status, r.headers.get('content-type')];
+  }, logoSrc);
+  assert.deepEqual(logo, [200, 'image/png']);
   // (A role ends the member's sign-ins, so the grant goes to another citizen.)
   await admin.getByLabel('Thư điện tử', { exact: true }).last().fill(NEW_OFFICER);
   await admin.getByLabel('Vai trò', { exact: true }).selectOption('officer');

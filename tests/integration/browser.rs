@@ -176,6 +176,9 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
          WHERE a.email = 'hang@example.vn' AND m.role = 'officer'",
     );
     assert_eq!(granted, 1);
+    let logos =
+        w.db.scalar_i64("SELECT count(*) AS n FROM platform.tenant_logos");
+    assert_eq!(logos, 1, "the PNG only");
     // The operator's suspension and resumption are in the audit log, and B is active again.
     let audited = w.db.scalar_i64(
         "SELECT count(*) AS n FROM platform.audit_log WHERE action = 'operator.tenant_status'",

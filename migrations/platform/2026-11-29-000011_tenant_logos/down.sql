@@ -1,0 +1,1 @@
+DROP TABLE platform.tenant_logos;
