@@ -88,21 +88,12 @@ impl AuthorizeParams {
 
 /// An error page for a request that cannot be redirected back (unknown client or URI).
 fn bad_request_page(message: &str) -> HttpResponse {
-    HttpResponse::BadRequest()
-        .content_type("text/html; charset=utf-8")
-        .body(format!(
-            "<!DOCTYPE html><html lang=\"vi\"><meta charset=\"utf-8\"><title>Yêu cầu không hợp lệ</title>\
-             <main style=\"font-family:sans-serif;max-width:480px;margin:40px auto\">\
-             <h1>Yêu cầu đăng nhập không hợp lệ</h1><p>Invalid sign-in request.</p><p>{}</p></main></html>",
-            html_escape(message)
-        ))
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    crate::web::sso::notice_page(
+        actix_web::http::StatusCode::BAD_REQUEST,
+        "sso.problem",
+        message,
+        "error",
+    )
 }
 
 fn redirect_with(uri: &str, params: &[(&str, &str)]) -> HttpResponse {
@@ -879,14 +870,14 @@ pub async fn logout(
             return Ok(resp);
         }
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .cookie(clear)
-        .body(
-            "<!DOCTYPE html><html lang=\"vi\"><meta charset=\"utf-8\"><title>Đã đăng xuất</title>\
-               <main style=\"font-family:sans-serif;max-width:480px;margin:40px auto\">\
-               <h1>Bạn đã đăng xuất</h1><p>You are signed out.</p></main></html>",
-        ))
+    let mut page = crate::web::sso::notice_page(
+        actix_web::http::StatusCode::OK,
+        "signed_out.title",
+        "Bạn đã đăng xuất khỏi mọi cổng dịch vụ công. / You are signed out of every portal.",
+        "ok",
+    );
+    page.add_cookie(&clear).map_err(AppError::internal)?;
+    Ok(page)
 }
 
 /// `GET /oauth/userinfo`.

@@ -42,7 +42,7 @@ pub async fn read(
 }
 
 /// A browser's form: as [`read`], also accepting the short text parts named in `extra`
-/// (at most 1 KiB each), with the `data` part optional (`null` when absent).
+/// (at most 8 KiB each), with the `data` part optional (`null` when absent).
 pub async fn read_form(
     req: &HttpRequest,
     payload: web::Payload,
@@ -118,7 +118,8 @@ async fn read_with(
             while let Some(chunk) = field.next().await {
                 let chunk =
                     chunk.map_err(|e| AppError::bad_request("invalid_multipart", e.to_string()))?;
-                if bytes.len() + chunk.len() > 1024 {
+                // 2,000 characters of Vietnamese (up to 4 bytes each) fit.
+                if bytes.len() + chunk.len() > 8 * 1024 {
                     return Err(AppError::bad_request(
                         "invalid_part",
                         format!("part `{name}` is too long"),

@@ -101,9 +101,18 @@ pub async fn page(v: Visitor, q: web::Query<AdminQuery>) -> HttpResponse {
             .get("contact")
             .cloned()
             .unwrap_or_default();
+        const DONE: [&str; 6] = [
+            "brand",
+            "logo",
+            "adopted",
+            "withdrawn",
+            "granted",
+            "revoked",
+        ];
         let notice =
             q.ok.as_deref()
-                .map(|k| v.t(&format!("admin.done_{}", k.replace('-', "_"))));
+                .filter(|k| DONE.contains(k))
+                .map(|k| v.t(&format!("admin.done_{k}")));
         Ok(v.page(
             "admin.html",
             context! {
@@ -123,7 +132,9 @@ pub async fn page(v: Visitor, q: web::Query<AdminQuery>) -> HttpResponse {
     v.respond(result)
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct BrandForm {
     csrf: String,
     primary_color: String,
@@ -213,7 +224,9 @@ pub async fn branding(v: Visitor, form: web::Form<BrandForm>) -> HttpResponse {
     v.respond(result)
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct AdoptForm {
     csrf: String,
     fee_vnd: Option<String>,
@@ -251,7 +264,9 @@ pub async fn adopt(
     v.respond(result)
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct CsrfForm {
     csrf: String,
 }
@@ -271,7 +286,9 @@ pub async fn withdraw(
     v.respond(result)
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct MemberForm {
     csrf: String,
     email: String,

@@ -413,6 +413,7 @@ fn review_page(
             lines => forms::summary(&fields),
             pairs => kept,
             data => submission.to_string(),
+            nonce => super::session::random_token(),
             fee,
             documents => documents(p, v.locale, errors),
             errors => summary_of(errors, v.locale),
@@ -431,8 +432,15 @@ pub async fn apply_submit(
     let result = async {
         let user = v.user()?;
         let limit = v.state.settings.dossiers.max_request_mb as usize * 1024 * 1024;
-        let upload = upload::read_form(&req, payload, limit, &["csrf"]).await?;
+        let upload = upload::read_form(&req, payload, limit, &["csrf", "nonce"]).await?;
         v.check_csrf(upload.field("csrf"))?;
+        // A second press of the button (the first still running, or done) must not file a
+        // second dossier: each review page's nonce is spent once.
+        let once = super::session::Once::claim(&v.state, v.tenant.tenant.id, upload.field("nonce"))
+            .await?;
+        if let Some(code) = once.already_done() {
+            return Ok(v.redirect(&format!("/ho-so/{code}")));
+        }
         let sub: Submission = serde_json::from_value(upload.data)
             .map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?;
         if sub.procedure != *path {
@@ -440,7 +448,10 @@ pub async fn apply_submit(
         }
         let p = find_procedure(&v, &path).await?;
         let (phone, data) = (sub.phone.clone(), sub.form.clone());
-        match api::submit_dossier(&v.state, user, sub, upload.files).await {
+        let submitted = api::submit_dossier(&v.state, user, sub, upload.files).await;
+        once.settle(&v.state, submitted.as_ref().ok().map(|s| s.code.as_str()))
+            .await?;
+        match submitted {
             Ok(summary) => Ok(v.redirect(&format!("/ho-so/{}?moi=1", summary.code))),
             Err(AppError::Invalid { errors }) => {
                 if errors.iter().all(|e| e.path.starts_with("/documents/")) {
@@ -642,7 +653,9 @@ pub async fn supplement(
     v.respond(result)
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct RateForm {
     csrf: String,
     rating: Option<String>,
@@ -667,10 +680,12 @@ pub async fn rate(v: Visitor, path: web::Path<String>, form: web::Form<RateForm>
     v.respond(result)
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct VersionForm {
     csrf: String,
-    version: i32,
+    version: String,
 }
 
 pub async fn withdraw(
@@ -684,7 +699,10 @@ pub async fn withdraw(
         let code = parse_code(&path)?;
         let body = api::ActionBody {
             action: Action::Withdraw,
-            version: form.version,
+            version: form
+                .version
+                .parse()
+                .map_err(|_| AppError::bad_request("invalid_version", "version"))?,
             note: None,
             missing: vec![],
         };
@@ -702,7 +720,9 @@ pub async fn lookup_form(v: Visitor) -> HttpResponse {
     )
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct LookupForm {
     csrf: String,
     code: String,
@@ -717,10 +737,17 @@ pub async fn lookup(v: Visitor, req: HttpRequest, form: web::Form<LookupForm>) -
         let render =
             |status: StatusCode, found: Option<minijinja::Value>, errors: Vec<minijinja::Value>| {
                 v.page_with(
-                status,
-                "lookup.html",
-                context! { nav => "lookup", code => code_text, phone => form.phone, found, errors },
-            )
+                    status,
+                    "lookup.html",
+                    context! {
+                        nav => "lookup",
+                        code => code_text,
+                        phone => form.phone,
+                        code_error => errors.first().and_then(|e| e.get_attr("message").ok()),
+                        found,
+                        errors,
+                    },
+                )
             };
         let Ok(code) = DossierCode::parse(&code_text) else {
             let e = context! { id => "code", message => v.t("lookup.bad_code") };
@@ -803,7 +830,9 @@ pub async fn download(v: Visitor, path: web::Path<(String, uuid::Uuid)>) -> Http
     v.respond(result)
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct CsrfOnly {
     csrf: String,
 }
@@ -826,8 +855,21 @@ pub async fn pay(v: Visitor, path: web::Path<String>, form: web::Form<CsrfOnly>)
 /// asked) before the dossier page says paid or not.
 pub async fn paid(v: Visitor, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let result = async {
-        v.user()?;
+        let account = v.user()?.account;
         let code = parse_code(&path)?;
+        // Only this applicant's payment for this dossier: any other reference is not found.
+        let reference = url::form_urlencoded::parse(req.query_string().as_bytes())
+            .find(|(k, _)| k == "txn_ref")
+            .map(|(_, r)| r.into_owned())
+            .ok_or(AppError::NotFound { what: "payment" })?;
+        let owner = v
+            .tenant
+            .db
+            .run(move |c| Ok(crate::services::payments::store::owner_of(c, &reference)?))
+            .await?;
+        if owner != Some((code.to_string(), Some(account))) {
+            return Err(AppError::NotFound { what: "payment" });
+        }
         let answer =
             crate::api::payments::returned(&v.state, &v.tenant, req.query_string()).await?;
         let outcome = if answer.status == "paid" {

@@ -54,10 +54,12 @@ async fn access(req: &HttpRequest, state: &AppState) -> Result<Access, AppError>
         .await?;
     Ok(match found {
         None => Access::SignIn,
-        Some((account, true)) => crate::auth::principal::ensure_live(state, session)
-            .await
-            .map(|_| Access::Operator(account))
-            .unwrap_or(Access::SignIn),
+        Some((account, true)) => match crate::auth::principal::ensure_live(state, session).await {
+            Ok(()) => Access::Operator(account),
+            Err(AppError::Unauthorized) => Access::SignIn,
+            // Redis away: say so, rather than send the browser round the sign-in host forever.
+            Err(e) => return Err(e),
+        },
         Some(_) => Access::Denied,
     })
 }
@@ -265,6 +267,7 @@ pub async fn console(
         .collect();
     let notice =
         q.ok.as_deref()
+            .filter(|k| ["active", "suspended"].contains(k))
             .map(|k| i18n::t(page.locale, &format!("console.done_{k}")));
     page.render(
         StatusCode::OK,
@@ -272,7 +275,9 @@ pub async fn console(
     )
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct StatusForm {
     csrf: String,
     status: String,

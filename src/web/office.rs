@@ -58,9 +58,11 @@ pub async fn inbox(v: Visitor, q: web::Query<InboxQuery>) -> HttpResponse {
             "approved",
             "rejected",
         ];
+        // A count only: the address must not put words on an official's page.
         let notice =
             q.ok.as_deref()
-                .map(|n| super::i18n::fill(&v.t("inbox.bulk_done"), &[("n", n.to_owned())]));
+                .and_then(|n| n.parse::<u32>().ok())
+                .map(|n| super::i18n::fill(&v.t("inbox.bulk_done"), &[("n", n.to_string())]));
         Ok(v.page(
             "inbox.html",
             context! {
@@ -196,10 +198,12 @@ pub async fn dossier(
     v.respond(result)
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ActForm {
     csrf: String,
-    version: i32,
+    version: String,
     action: String,
     note: Option<String>,
     missing: Option<String>,
@@ -216,7 +220,10 @@ pub async fn act(v: Visitor, path: web::Path<String>, form: web::Form<ActForm>) 
             .map_err(|_| AppError::bad_request("invalid_action", "action"))?;
         let body = ActionBody {
             action,
-            version: form.version,
+            version: form
+                .version
+                .parse()
+                .map_err(|_| AppError::bad_request("invalid_version", "version"))?,
             note: form.note.clone().filter(|n| !n.trim().is_empty()),
             missing: form
                 .missing

@@ -124,7 +124,11 @@ pub struct Visitor {
     pub locale: Locale,
     pub user: Option<Principal>,
     pub name: Option<String>,
+    /// Where to come back to (after sign-in, a language switch): this page, or for a form's
+    /// POST the page the form is on.
     pub path: String,
+    /// The address without its query: what a stored public page is known by.
+    bare_path: String,
     /// Whether the language came from this browser's own choice (its cookie).
     chosen_locale: bool,
     csrf: String,
@@ -271,10 +275,10 @@ impl Visitor {
         if self.user.is_some() {
             return None;
         }
-        let html = self
-            .state
-            .pages
-            .get(&self.tenant.tenant, catalog, self.locale, &self.path)?;
+        let html =
+            self.state
+                .pages
+                .get(&self.tenant.tenant, catalog, self.locale, &self.bare_path)?;
         Some(self.finish(view::html(
             StatusCode::OK,
             html.replace(super::cache::TOKEN_HOLE, &self.csrf),
@@ -303,7 +307,7 @@ impl Visitor {
                     &self.tenant.tenant,
                     catalog,
                     self.locale,
-                    &self.path,
+                    &self.bare_path,
                     html.clone(),
                 );
                 self.finish(view::html(
@@ -315,6 +319,17 @@ impl Visitor {
             }
             Err(e) => self.error(e),
         }
+    }
+
+    /// The redirect to the sign-in host, with the cookie that ties the coming callback to
+    /// this browser.
+    fn redirect_with_login_cookie(&self, location: &str, browser: String) -> HttpResponse {
+        let mut resp = self.redirect(location);
+        let mut c = self.cookie(LOGIN_COOKIE, browser);
+        c.set_path("/auth/callback");
+        c.set_max_age(CookieAge::minutes(10));
+        let _ = resp.add_cookie(&c);
+        resp
     }
 
     pub fn redirect(&self, location: &str) -> HttpResponse {
@@ -368,6 +383,19 @@ impl Visitor {
     /// `Ok` pages as they are, errors as friendly pages.
     pub fn respond(&self, result: Result<HttpResponse, AppError>) -> HttpResponse {
         result.unwrap_or_else(|e| self.error(e))
+    }
+}
+
+/// The page a form posted to `path` lives on (its GET address), to come back to.
+pub fn page_of_form(path: &str) -> String {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["thu-tuc", code, "gui"] => format!("/thu-tuc/{code}/nop"),
+        ["ho-so", code, ..] => format!("/ho-so/{code}"),
+        ["can-bo", "nhan"] => "/can-bo".into(),
+        ["quan-tri", ..] => "/quan-tri".into(),
+        ["thu-tuc", _, "nop"] | ["can-bo", "ho-so", _] | ["tra-cuu"] => path.to_owned(),
+        _ => "/".into(),
     }
 }
 
@@ -448,11 +476,15 @@ impl FromRequest for Visitor {
         let lang = req
             .cookie(LANG_COOKIE)
             .and_then(|c| Locale::parse(c.value()));
-        let path = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| "/".into());
+        let path = match *req.method() {
+            actix_web::http::Method::GET => req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| "/".into()),
+            _ => page_of_form(req.path()),
+        };
+        let bare_path = req.path().to_owned();
         let host = req
             .headers()
             .get(actix_web::http::header::HOST)
@@ -474,6 +506,7 @@ impl FromRequest for Visitor {
                 user: None,
                 name: None,
                 path,
+                bare_path,
                 chosen_locale: lang.is_some(),
                 csrf: String::new(),
                 cookies: Vec::new(),
@@ -561,7 +594,12 @@ pub struct LoginQuery {
 struct PendingLogin {
     verifier: String,
     next: String,
+    /// Digest of the `dvc_login` cookie set on the browser that started the sign-in: a code
+    /// and state carried to another browser (login CSRF) are refused there.
+    browser: String,
 }
+
+pub const LOGIN_COOKIE: &str = "dvc_login";
 
 fn callback_uri(v: &Visitor) -> String {
     format!("{}/auth/callback", v.origin())
@@ -573,9 +611,11 @@ pub async fn login(v: Visitor, q: web::Query<LoginQuery>) -> HttpResponse {
     let result = async {
         let oauth_state = random_token();
         let verifier = random_token();
+        let browser = random_token();
         let pending = PendingLogin {
             verifier: verifier.clone(),
             next: safe_next(q.next.as_deref()),
+            browser: digest(&browser),
         };
         redis_set(
             &v.state,
@@ -601,7 +641,7 @@ pub async fn login(v: Visitor, q: web::Query<LoginQuery>) -> HttpResponse {
             )
             .append_pair("code_challenge_method", "S256")
             .append_pair("ui_locales", v.locale.as_str());
-        Ok(v.redirect(url.as_str()))
+        Ok(v.redirect_with_login_cookie(url.as_str(), browser))
     }
     .await;
     v.respond(result)
@@ -615,7 +655,11 @@ pub struct CallbackQuery {
 
 /// `GET /auth/callback`: the sign-in host's answer. The code is exchanged in-process (this
 /// server is also the provider), the tokens stay on the server.
-pub async fn callback(mut v: Visitor, q: web::Query<CallbackQuery>) -> HttpResponse {
+pub async fn callback(
+    mut v: Visitor,
+    req: HttpRequest,
+    q: web::Query<CallbackQuery>,
+) -> HttpResponse {
     let q = q.into_inner();
     let result = async {
         let (Some(code), Some(oauth_state)) = (q.code, q.state) else {
@@ -628,6 +672,15 @@ pub async fn callback(mut v: Visitor, q: web::Query<CallbackQuery>) -> HttpRespo
         .await?
         .and_then(|t| serde_json::from_str::<PendingLogin>(&t).ok())
         .ok_or_else(|| AppError::bad_request("csrf", "unknown or used sign-in state"))?;
+        let same_browser = req
+            .cookie(LOGIN_COOKIE)
+            .is_some_and(|c| digest(c.value()) == pending.browser);
+        if !same_browser {
+            return Err(AppError::bad_request(
+                "csrf",
+                "sign-in started in another browser",
+            ));
+        }
         let tokens = oidc::exchange_code(
             &v.state,
             code,
@@ -679,7 +732,9 @@ pub async fn callback(mut v: Visitor, q: web::Query<CallbackQuery>) -> HttpRespo
     v.respond(result)
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct CsrfForm {
     csrf: String,
 }
@@ -729,7 +784,9 @@ pub async fn signed_out(v: Visitor) -> HttpResponse {
     v.page("signed_out.html", minijinja::context! {})
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct LanguageForm {
     csrf: String,
     lang: String,
@@ -765,6 +822,95 @@ pub async fn language(mut v: Visitor, form: web::Form<LanguageForm>) -> HttpResp
     v.respond(result)
 }
 
+/// A form that may be sent once (its nonce): the first request claims it; a repeat finds the
+/// outcome of the first (or that it is still running).
+pub struct Once {
+    key: Option<String>,
+    done: Option<String>,
+}
+
+impl Once {
+    pub async fn claim(state: &AppState, tenant: Uuid, nonce: &str) -> Result<Once, AppError> {
+        if nonce.len() != 43 {
+            return Err(AppError::bad_request("csrf", "form without its nonce"));
+        }
+        let key = format!(
+            "{}:t:{}:once:{}",
+            state.settings.redis.prefix,
+            tenant,
+            digest(nonce)
+        );
+        let mut conn = state
+            .notifier
+            .redis()
+            .conn()
+            .await
+            .map_err(|e| AppError::Unavailable(e.into()))?;
+        let claimed: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg("")
+            .arg("NX")
+            .arg("EX")
+            .arg(3600)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| AppError::Unavailable(e.into()))?;
+        if claimed.is_some() {
+            return Ok(Once {
+                key: Some(key),
+                done: None,
+            });
+        }
+        let outcome: Option<String> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| AppError::Unavailable(e.into()))?;
+        match outcome.filter(|o| !o.is_empty()) {
+            Some(code) => Ok(Once {
+                key: None,
+                done: Some(code),
+            }),
+            None => Err(AppError::Conflict {
+                code: "in_progress",
+                detail: "this form is already being sent".into(),
+            }),
+        }
+    }
+
+    /// The outcome of an earlier send of the same form.
+    pub fn already_done(&self) -> Option<&str> {
+        self.done.as_deref()
+    }
+
+    /// Records what the send produced (`Some(code)`), or frees the nonce when it was refused,
+    /// so the corrected form can be sent again.
+    pub async fn settle(self, state: &AppState, outcome: Option<&str>) -> Result<(), AppError> {
+        let Some(key) = self.key else { return Ok(()) };
+        let mut conn = state
+            .notifier
+            .redis()
+            .conn()
+            .await
+            .map_err(|e| AppError::Unavailable(e.into()))?;
+        let cmd = match outcome {
+            Some(code) => {
+                let mut c = redis::cmd("SET");
+                c.arg(&key).arg(code).arg("EX").arg(3600);
+                c
+            }
+            None => {
+                let mut c = redis::cmd("DEL");
+                c.arg(&key);
+                c
+            }
+        };
+        cmd.query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| AppError::Unavailable(e.into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -782,6 +928,24 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn a_form_comes_back_to_its_page() {
+        assert_eq!(
+            page_of_form("/thu-tuc/1.000105/gui"),
+            "/thu-tuc/1.000105/nop"
+        );
+        assert_eq!(
+            page_of_form("/ho-so/TA-261129-0001/bo-sung"),
+            "/ho-so/TA-261129-0001"
+        );
+        assert_eq!(
+            page_of_form("/can-bo/ho-so/TA-261129-0001"),
+            "/can-bo/ho-so/TA-261129-0001"
+        );
+        assert_eq!(page_of_form("/quan-tri/thanh-vien"), "/quan-tri");
+        assert_eq!(page_of_form("/dang-xuat"), "/");
     }
 
     #[test]

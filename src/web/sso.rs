@@ -329,7 +329,9 @@ pub async fn verify_form(
     )
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct TokenForm {
     csrf: String,
     ui_locales: Option<String>,
@@ -370,7 +372,9 @@ pub async fn forgot_form(
     )
 }
 
-#[derive(Deserialize)]
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ForgotForm {
     csrf: String,
     ui_locales: Option<String>,
@@ -497,4 +501,20 @@ pub fn login_page(
         context! { portal, hidden, email, error, register_href },
         &portal_origin,
     )
+}
+
+/// A message page of the sign-in host for callers without a request at hand (a sign-in
+/// request that cannot be answered, the signed-out page), in Vietnamese with the shared style.
+pub fn notice_page(status: StatusCode, title_key: &str, text: &str, kind: &str) -> HttpResponse {
+    let ctx = context! {
+        locale => "vi", csrf => "",
+        title => i18n::t(Locale::Vi, title_key), text, kind,
+    };
+    match view::render("sso_notice.html", ctx) {
+        Ok(body) => view::html(status, body, "", false),
+        Err(e) => {
+            tracing::error!(error = ?e, "notice page failed");
+            HttpResponse::build(status).finish()
+        }
+    }
 }

@@ -149,3 +149,85 @@ async fn a_form_without_its_token_is_refused_and_changes_nothing() {
     assert_eq!(status, 303);
     assert_eq!(headers.get("location").unwrap(), "/dang-nhap?next=%2Fho-so");
 }
+
+#[actix_web::test]
+async fn a_sign_in_callback_carried_to_another_browser_is_refused() {
+    let w = World::new(|_| {}).await;
+    let (status, headers, _) = get(&w, "tinh-a.localhost", "/dang-nhap?next=/ho-so", None).await;
+    assert_eq!(status, 303);
+    let cookies: Vec<String> = headers
+        .get_all("set-cookie")
+        .map(|c| c.to_str().unwrap().to_owned())
+        .collect();
+    let login = cookies
+        .iter()
+        .find(|c| c.starts_with("dvc_login="))
+        .expect("the browser is marked");
+    assert!(
+        login.contains("Path=/auth/callback") && login.contains("HttpOnly"),
+        "{login}"
+    );
+    let location = headers.get("location").unwrap().to_str().unwrap();
+    let state = url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    // Another browser (no `dvc_login` cookie) arriving with that state is turned away before
+    // any code is exchanged, and gets no session.
+    let code = "C".repeat(43);
+    let (status, headers, body) = get(
+        &w,
+        "tinh-a.localhost",
+        &format!("/auth/callback?code={code}&state={state}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("Biểu mẫu đã hết hạn"), "{body}");
+    assert!(
+        headers
+            .get_all("set-cookie")
+            .all(|c| !c.to_str().unwrap().starts_with("dvc_portal=")
+                || c.to_str().unwrap().contains("Max-Age=0"))
+    );
+}
+
+#[actix_web::test]
+async fn a_form_sent_twice_counts_once() {
+    use dvc::web::session::Once;
+    let w = World::new(|_| {}).await;
+    let state = &w.app.app_state;
+    let tenant = uuid::Uuid::new_v4();
+    let nonce = "N".repeat(43);
+    let first = Once::claim(state, tenant, &nonce).await.unwrap();
+    assert!(first.already_done().is_none());
+    // While the first is running, a second press is refused (409).
+    let running = Once::claim(state, tenant, &nonce).await;
+    assert!(matches!(
+        running,
+        Err(dvc::error::AppError::Conflict { .. })
+    ));
+    first.settle(state, Some("TA-261129-0042")).await.unwrap();
+    let again = Once::claim(state, tenant, &nonce).await.unwrap();
+    assert_eq!(again.already_done(), Some("TA-261129-0042"));
+    // A refused send frees its nonce for the corrected form.
+    let other = "M".repeat(43);
+    Once::claim(state, tenant, &other)
+        .await
+        .unwrap()
+        .settle(state, None)
+        .await
+        .unwrap();
+    assert!(
+        Once::claim(state, tenant, &other)
+            .await
+            .unwrap()
+            .already_done()
+            .is_none()
+    );
+    // A nonce of the wrong shape is a forged form.
+    assert!(Once::claim(state, tenant, "short").await.is_err());
+}

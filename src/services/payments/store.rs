@@ -594,6 +594,20 @@ pub fn status_of(conn: &mut PgConnection, reference: &str) -> Result<Option<Stri
 
 /// Logs the browser's return (never settles: it is carried by the browser); the payment's
 /// status, if it exists.
+/// The dossier code and applicant a payment reference belongs to (the portal's return page
+/// shows a payment only on its own dossier, to its own applicant).
+pub fn owner_of(
+    conn: &mut PgConnection,
+    reference: &str,
+) -> QueryResult<Option<(String, Option<Uuid>)>> {
+    payments::table
+        .inner_join(dossiers::table.on(dossiers::id.eq(payments::dossier_id)))
+        .filter(payments::reference.eq(reference))
+        .select((dossiers::code, dossiers::applicant_id))
+        .first(conn)
+        .optional()
+}
+
 pub fn note_return(
     conn: &mut PgConnection,
     reference: &str,
