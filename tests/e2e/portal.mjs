@@ -379,6 +379,31 @@ try {
   await fresh.getByRole('link', { name: 'My dossiers' }).waitFor();
   assert.equal(await fresh.getAttribute('html', 'lang'), 'en');
   result.language_follows_account = true;
+
+  // Forgotten password: the link from the mailbox, a new password, signing in with it.
+  const reset = await (await newContext(browser, { width: 360 })).newPage();
+  await reset.goto(`${B}/dang-nhap`);
+  await reset.getByRole('link', { name: 'Quên mật khẩu?' }).click();
+  await checkA11y(reset, 'forgot password');
+  const asked = Date.now() - 2000;
+  await reset.getByLabel('Thư điện tử').fill(CITIZEN);
+  await reset.getByRole('button', { name: 'Gửi liên kết' }).click();
+  await reset.getByRole('heading', { name: 'Kiểm tra hộp thư' }).waitFor();
+  const resetMail = await waitForMail({ maildir: MAILDIR, to: CITIZEN, after: asked, subject: 'password', timeoutMs: 20000 }); // in English: the account's language
+  await reset.goto(linkIn(resetMail.text, '/reset-password'));
+  await checkA11y(reset, 'reset password');
+  await reset.getByLabel('Mật khẩu mới').fill('ngan');
+  assert.equal(await submit(reset, () => reset.getByRole('button', { name: 'Đặt mật khẩu mới' }).click()), 422);
+  const NEW_PASSWORD = 'mat-khau-moi-hoan-toan-2026';
+  await reset.getByLabel('Mật khẩu mới').fill(NEW_PASSWORD);
+  await reset.getByRole('button', { name: 'Đặt mật khẩu mới' }).click();
+  await reset.getByRole('heading', { name: 'Đã đổi mật khẩu' }).waitFor();
+  await reset.goto(`${B}/dang-nhap`);
+  await reset.getByLabel('Thư điện tử').fill(CITIZEN);
+  await reset.getByLabel('Mật khẩu', { exact: true }).fill(NEW_PASSWORD);
+  await reset.getByRole('button', { name: 'Đăng nhập' }).click();
+  await reset.waitForURL(`${B}/`);
+  result.password_reset = true;
 } catch (e) {
   // Where every page was when it failed, to read in the test's output.
   for (const context of browser.contexts()) {

@@ -146,6 +146,7 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
     assert_eq!(result["signed_out_everywhere"], true);
     assert_eq!(result["paid"], true);
     assert_eq!(result["language_follows_account"], true);
+    assert_eq!(result["password_reset"], true);
 
     // Exactly what the browser did: one dossier (the refused form and upload kept nothing),
     // returned and rated 5, with its one PDF.
