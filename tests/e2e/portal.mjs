@@ -46,6 +46,8 @@ const NEW_OFFICER = 'hang@example.vn';
 
 const PDF = Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n', 'latin1');
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+// A whole 1×1 picture, for the logo (the stub above is only what the type sniffer needs).
+const LOGO = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
 
 /** Runs an action that submits a form; returns the status of the document it leads to. */
 async function submit(page, action) {
@@ -81,6 +83,9 @@ try {
   assert.equal(await page.getAttribute('html', 'lang'), 'vi');
   await checkA11y(page, 'home (vi)');
   await screenshot(page, 'phone/home');
+  const desktop = await (await newContext(browser, { width: 1280 })).newPage();
+  await desktop.goto(`${A}/`);
+  await screenshot(desktop, 'desktop/home');
 
   await page.getByRole('link', { name: 'Đăng nhập' }).click();
   await page.waitForURL(/\/oauth\/authorize/);
@@ -287,7 +292,7 @@ try {
   await admin.getByLabel('Tệp biểu trưng').setInputFiles({ name: 'logo.pdf', mimeType: 'application/pdf', buffer: PDF });
   assert.equal(await submit(admin, () => admin.getByRole('button', { name: 'Tải lên' }).click()), 400);
   await admin.goto(`${A}/quan-tri`);
-  await admin.getByLabel('Tệp biểu trưng').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: PNG });
+  await admin.getByLabel('Tệp biểu trưng').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: LOGO });
   await admin.getByRole('button', { name: 'Tải lên' }).click();
   await admin.getByText('Đã cập nhật biểu trưng.').waitFor();
   const logoSrc = await admin.locator('header img.logo').getAttribute('src');
@@ -355,7 +360,7 @@ try {
   assert.ok(!anon.url().includes('0912'), 'the phone number is not in the address');
   await checkA11y(anon, 'lookup result');
   await anon.goto(`${A}/`);
-  await screenshot(anon, 'desktop/home');
+  await screenshot(anon, 'desktop/home-branded');
   await anon.goto(`${A}/khong-co-trang-nay`);
   await anon.getByRole('heading', { name: 'Không tìm thấy trang' }).waitFor();
   await checkA11y(anon, '404');
