@@ -191,6 +191,8 @@ impl Application {
         let sandbox = settings.payments.sandbox;
         let server = HttpServer::new(move || {
             App::new()
+                // Inside the measuring, so refused requests are counted too.
+                .wrap(crate::tenancy::quota::TenantQuota)
                 .wrap_fn(crate::api::health::measure)
                 .wrap(TracingLogger::<DvcRootSpan>::new())
                 .app_data(app_state.clone())

@@ -18,6 +18,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         mail_templates -> Jsonb,
+        plan -> Jsonb,
     }
 }
 

@@ -234,6 +234,7 @@ fn apply_one(
         None => serde_json::json!({}),
     };
     let contact = serde_json::to_value(&spec.contact)?;
+    let plan = serde_json::to_value(spec.plan)?;
     let name_en = spec.name.en.as_ref().map(|t| t.as_str());
     let changes = (
         tenants::code.eq(spec.code.get_ref().as_str()),
@@ -245,6 +246,7 @@ fn apply_one(
         tenants::branding.eq(&branding),
         tenants::contact.eq(&contact),
         tenants::mail_templates.eq(&mail_templates),
+        tenants::plan.eq(&plan),
     );
     let (id, action) = match ids.get(slug) {
         Some(&id) => {

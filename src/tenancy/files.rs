@@ -40,6 +40,9 @@ pub struct TenantSpec {
     /// Mail settings of the tenant: template overrides per message and language.
     #[serde(default)]
     pub mail: Option<Spanned<MailSpec>>,
+    /// Limits the hosting sets for this tenant.
+    #[serde(default)]
+    pub plan: super::model::Plan,
 }
 
 /// `[mail.templates.<template>.<vi|en>]` tables with `subject`, `body` and/or `action`.

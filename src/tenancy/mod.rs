@@ -10,10 +10,11 @@ pub mod names;
 pub mod notify;
 pub mod plan;
 pub mod provision;
+pub mod quota;
 pub mod registry;
 pub mod resolver;
 
-pub use model::{Tenant, TenantKind, TenantStatus};
+pub use model::{Plan, Tenant, TenantKind, TenantStatus};
 pub use names::{HostName, SchemaName, TenantCode, TenantSlug};
 pub use registry::Registry;
 pub use resolver::CurrentTenant;

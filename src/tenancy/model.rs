@@ -79,4 +79,15 @@ pub struct Tenant {
     pub branding: serde_json::Value,
     pub status: TenantStatus,
     pub domains: Vec<HostName>,
+    pub plan: Plan,
+}
+
+/// The limits of a tenant's hosting plan (`[plan]` in its file). Absent limits are unlimited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Requests per minute to the tenant's portal and API, over every instance (bursts up to
+    /// the same number). One noisy tenant cannot starve the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u32>,
 }

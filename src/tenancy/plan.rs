@@ -169,6 +169,7 @@ type TenantRow = (
     serde_json::Value,
     serde_json::Value,
     serde_json::Value,
+    serde_json::Value,
 );
 
 fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, ApplyError> {
@@ -187,6 +188,7 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
             tenants::branding,
             tenants::contact,
             tenants::mail_templates,
+            tenants::plan,
         ))
         .first(conn)
         .optional()?;
@@ -201,6 +203,7 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
         branding,
         contact,
         mail_templates,
+        plan,
     )) = row
     else {
         return Ok(Planned {
@@ -253,6 +256,9 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
     };
     if templates != mail_templates {
         out.push("~ mail templates: changed".into());
+    }
+    if serde_json::to_value(spec.plan).unwrap_or_default() != plan {
+        out.push("~ plan: changed".into());
     }
     let domains: BTreeSet<String> = tenant_domains::table
         .filter(tenant_domains::tenant_id.eq(id))

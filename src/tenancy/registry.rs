@@ -34,6 +34,7 @@ type TenantRow = (
     serde_json::Value,
     String,
     serde_json::Value,
+    serde_json::Value,
 );
 
 impl Registry {
@@ -140,6 +141,7 @@ pub fn load_all(conn: &mut PgConnection) -> QueryResult<Vec<Tenant>> {
             tenants::branding,
             tenants::status,
             tenants::contact,
+            tenants::plan,
         ))
         .load(conn)?;
     let domains: Vec<(Uuid, String)> = tenant_domains::table
@@ -180,6 +182,7 @@ fn tenant_from_row(row: TenantRow, domains: Vec<HostName>) -> Result<Tenant, Str
         mut branding,
         status,
         contact,
+        plan,
     ) = row;
     // The portal's footer shows the contact with the branding.
     if let Some(b) = branding.as_object_mut() {
@@ -203,5 +206,7 @@ fn tenant_from_row(row: TenantRow, domains: Vec<HostName>) -> Result<Tenant, Str
         locale,
         branding,
         domains,
+        // A plan that no longer parses (edited by hand) limits nothing rather than the tenant.
+        plan: serde_json::from_value(plan).unwrap_or_default(),
     })
 }

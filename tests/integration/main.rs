@@ -15,6 +15,7 @@ mod payments;
 mod pgbouncer;
 mod portal;
 mod processes;
+mod quota;
 mod sso;
 mod stats_sync;
 mod tenant_files;

@@ -1,0 +1,1 @@
+ALTER TABLE platform.tenants DROP COLUMN plan;
