@@ -179,6 +179,30 @@ async fn store_files(
     .await?
 }
 
+/// 413 when these files would take the tenant past its plan's storage (checked before
+/// anything is stored; two uploads at the same moment may both pass: the quota is a soft one).
+async fn within_storage_quota(
+    tenant: &CurrentTenant,
+    files: &[upload::File],
+) -> Result<(), AppError> {
+    let Some(quota_mb) = tenant.tenant.plan.storage_mb else {
+        return Ok(());
+    };
+    let incoming: i64 = files.iter().map(|f| f.bytes.len() as i64).sum();
+    if incoming == 0 {
+        return Ok(());
+    }
+    let used = tenant.db.run(|conn| Ok(store::storage_used(conn)?)).await?;
+    if used + incoming > i64::from(quota_mb) * 1024 * 1024 {
+        return Err(AppError::TooLarge {
+            detail: format!(
+                "this portal's storage ({quota_mb} MiB) is full / dung lượng lưu trữ của cổng ({quota_mb} MiB) đã hết"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Forgets files whose dossier was not recorded (best effort: an orphan file harms nobody).
 fn discard(state: &AppState, files: &[StoredFile]) {
     for f in files {
@@ -269,6 +293,7 @@ pub(crate) async fn submit_dossier(
     if !errors.is_empty() {
         return Err(AppError::Invalid { errors });
     }
+    within_storage_quota(&tenant, &files).await?;
     let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
     let new = NewDossier {
         procedure_code: proc.code.clone(),
@@ -581,6 +606,7 @@ pub(crate) async fn answer_supplement(
     if !errors.is_empty() {
         return Err(AppError::Invalid { errors });
     }
+    within_storage_quota(&tenant, &files).await?;
     let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
     let request = ActionRequest {
         action: Action::Resubmit,

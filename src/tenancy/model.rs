@@ -90,4 +90,7 @@ pub struct Plan {
     /// the same number). One noisy tenant cannot starve the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests_per_minute: Option<u32>,
+    /// Attachments the tenant may keep, in MiB; an upload that would pass it gets 413.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_mb: Option<u32>,
 }

@@ -50,3 +50,55 @@ async fn a_tenant_over_its_rate_gets_429_while_another_is_served() {
         .await;
     assert_eq!(status, 200);
 }
+
+#[actix_web::test]
+async fn an_upload_past_the_storage_quota_gets_413_and_keeps_nothing() {
+    use crate::world::{PHONE, WORK_PERMIT, World};
+    use diesel::connection::SimpleConnection;
+    let w = World::new(|_| {}).await;
+    w.db.conn()
+        .batch_execute(
+            "UPDATE platform.tenants SET plan = '{\"storage_mb\": 1}' WHERE slug = 'tinh-a'",
+        )
+        .unwrap();
+    w.app.app_state.registry.reload(&mut w.db.conn()).unwrap();
+    // 700 KB each: the first fits the 1 MiB, the second would not.
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    pdf.resize(700_000, b'a');
+    pdf.extend_from_slice(b"\n%%EOF\n");
+    let token = w.token(w.citizen, "tinh-a", &[]);
+    let data = serde_json::json!({
+        "procedure": WORK_PERMIT,
+        "phone": PHONE,
+        "form": { "ho_ten": "John Smith", "ngay_sinh": "1990-02-03" }
+    });
+    let files: [(usize, &str, &[u8]); 1] = [(0, "don.pdf", &pdf)];
+    let send = || w.multipart("/t/tinh-a/api/v1/dossiers", &token, &data, &files);
+    let (status, body) = send().await;
+    assert_eq!(status, 201, "{body}");
+    let files_before = std::fs::read_dir(&w.storage)
+        .map(|d| d.count())
+        .unwrap_or(0);
+    let (status, body) = send().await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["code"], "payload_too_large");
+    assert_eq!(w.count("tinh-a", "dossiers"), 1);
+    assert_eq!(w.count("tinh-a", "attachments"), 1);
+    assert_eq!(
+        std::fs::read_dir(&w.storage)
+            .map(|d| d.count())
+            .unwrap_or(0),
+        files_before
+    );
+    // The other province has no such plan.
+    let other = w.token(w.citizen, "tinh-b", &[]);
+    let (status, _) = w
+        .multipart(
+            "/t/tinh-b/api/v1/dossiers",
+            &other,
+            &data,
+            &[(0, "don.pdf", &pdf)],
+        )
+        .await;
+    assert_eq!(status, 201);
+}

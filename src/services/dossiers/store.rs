@@ -1082,6 +1082,19 @@ pub fn across_tenants(
         .collect())
 }
 
+/// Bytes of every attachment this tenant keeps (its plan's storage quota).
+pub fn storage_used(conn: &mut PgConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Used {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        bytes: i64,
+    }
+    // (The sum of a bigint is a numeric in PostgreSQL: cast back, the total fits.)
+    diesel::sql_query("SELECT coalesce(sum(size_bytes), 0)::bigint AS bytes FROM attachments")
+        .get_result::<Used>(conn)
+        .map(|u| u.bytes)
+}
+
 /// Public status by code and the applicant's phone digits. A wrong phone looks exactly like
 /// an unknown code.
 pub fn lookup(
