@@ -65,11 +65,13 @@ async fn access(req: &HttpRequest, state: &AppState) -> Result<Access, AppError>
 }
 
 fn sign_in(state: &AppState) -> HttpResponse {
-    let mut url = url::Url::parse(&format!(
+    let Ok(mut url) = url::Url::parse(&format!(
         "{}/oauth/authorize",
         state.settings.auth.issuer.trim_end_matches('/')
-    ))
-    .expect("issuer is a URL");
+    )) else {
+        tracing::error!("auth.issuer is not a URL: the console cannot send anyone to sign in");
+        return HttpResponse::ServiceUnavailable().finish();
+    };
     // The code is not exchanged (the console reads the session on this host), but the
     // provider requires PKCE of every client.
     url.query_pairs_mut()
