@@ -395,6 +395,40 @@ pub fn monthly(
     .load(conn)
 }
 
+/// One tenant's totals over a period (the roll-up's per-unit table).
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct TenantTotals {
+    #[diesel(sql_type = SqlUuid)]
+    pub tenant_id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    pub received: i64,
+    #[diesel(sql_type = BigInt)]
+    pub resolved: i64,
+    #[diesel(sql_type = BigInt)]
+    pub resolved_on_time: i64,
+}
+
+/// Totals of each of `tenants` over `[from, to)`, in one statement; tenants without counters
+/// are absent.
+pub fn per_tenant(
+    conn: &mut PgConnection,
+    tenants: &[Uuid],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<TenantTotals>> {
+    diesel::sql_query(
+        "SELECT tenant_id, sum(received)::bigint AS received, sum(resolved)::bigint AS resolved, \
+                sum(resolved_on_time)::bigint AS resolved_on_time \
+           FROM platform.stats_daily \
+          WHERE tenant_id = ANY($1) AND day >= $2 AND day < $3 \
+          GROUP BY tenant_id",
+    )
+    .bind::<Array<SqlUuid>, _>(tenants)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .load(conn)
+}
+
 /// The months from `from`'s to `to`'s (inclusive), each with its counters or zeros.
 pub fn fill_months(from: NaiveDate, to: NaiveDate, rows: &[Month]) -> Vec<Month> {
     use chrono::Datelike;

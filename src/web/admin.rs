@@ -30,6 +30,44 @@ fn colour(v: &Visitor, key: &str) -> Option<Rgb> {
         .and_then(Rgb::parse_hex)
 }
 
+/// Writes a change of this tenant's registry row (and whatever goes with it) in one
+/// transaction with its audit entry, then makes every instance see it: this one reloads its
+/// registry at once (the redirect that follows must show the change), the others hear of it.
+async fn change_tenant<F>(
+    v: &Visitor,
+    action: &'static str,
+    detail: serde_json::Value,
+    write: F,
+) -> Result<(), AppError>
+where
+    F: FnOnce(&mut diesel::PgConnection, uuid::Uuid) -> diesel::QueryResult<()> + Send + 'static,
+{
+    use diesel::Connection;
+    let (tenant, by) = (v.tenant.tenant.id, v.user()?.account);
+    let registry = v.state.registry.clone();
+    v.state
+        .shared
+        .run(move |c| {
+            c.transaction(|c| {
+                write(c, tenant)?;
+                crate::auth::accounts::audit(c, Some(by), Some(tenant), None, action, detail)
+            })?;
+            registry.reload(c)?;
+            Ok(())
+        })
+        .await?;
+    if let Err(e) = v
+        .state
+        .notifier
+        .publish(&[TenancyEvent::TenantChanged(tenant)])
+        .await
+    {
+        // Other instances reload within the registry refresh period anyway.
+        tracing::warn!(error = %e, action, "tenant change not announced");
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 pub struct AdminQuery {
     ok: Option<String>,
@@ -176,8 +214,6 @@ pub async fn branding(v: Visitor, form: web::Form<BrandForm>) -> HttpResponse {
             "phone": one_line(&form.phone, 50)?,
             "email": one_line(&form.email, 200)?,
         });
-        let tenant = v.tenant.tenant.id;
-        let by = v.user()?.account;
         let mut branding = v.tenant.tenant.branding.clone();
         if let Some(b) = branding.as_object_mut() {
             b.remove("contact");
@@ -187,37 +223,16 @@ pub async fn branding(v: Visitor, form: web::Form<BrandForm>) -> HttpResponse {
                 None => b.remove("accent_color"),
             };
         }
-        let registry = v.state.registry.clone();
-        v.state
-            .shared
-            .run(move |c| {
-                use crate::db::schema::tenants as t;
-                use diesel::prelude::*;
-                c.transaction(|c| {
-                    diesel::update(t::table.find(tenant))
-                        .set((t::branding.eq(&branding), t::contact.eq(&contact)))
-                        .execute(c)?;
-                    crate::auth::accounts::audit(
-                        c,
-                        Some(by),
-                        Some(tenant),
-                        None,
-                        "tenant.branding",
-                        serde_json::json!({ "branding": branding, "contact": contact }),
-                    )
-                })?;
-                registry.reload(c)?;
-                Ok(())
-            })
-            .await?;
-        if let Err(e) = v
-            .state
-            .notifier
-            .publish(&[TenancyEvent::TenantChanged(tenant)])
-            .await
-        {
-            tracing::warn!(error = %e, "branding change not announced");
-        }
+        let detail = serde_json::json!({ "branding": branding, "contact": contact });
+        change_tenant(&v, "tenant.branding", detail, move |c, tenant| {
+            use crate::db::schema::tenants as t;
+            use diesel::prelude::*;
+            diesel::update(t::table.find(tenant))
+                .set((t::branding.eq(&branding), t::contact.eq(&contact)))
+                .execute(c)
+                .map(|_| ())
+        })
+        .await?;
         Ok(v.redirect("/quan-tri?ok=brand"))
     }
     .await;
@@ -264,17 +279,10 @@ pub async fn adopt(
     v.respond(result)
 }
 
-// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 pub async fn withdraw(
     v: Visitor,
     path: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: web::Form<super::session::CsrfForm>,
 ) -> HttpResponse {
     let result = async {
         admin(&v)?;
@@ -345,59 +353,38 @@ pub async fn logo(v: Visitor, req: actix_web::HttpRequest, payload: web::Payload
         let kind = attachments::check(&name, &file.bytes, &[FileKind::Png, FileKind::Jpeg], 1)
             .map_err(|e| AppError::bad_request("invalid_file", e.to_string()))?;
         let sha = attachments::checksum(&file.bytes);
-        let (tenant, by) = (v.tenant.tenant.id, v.user()?.account);
+
         let mut branding = v.tenant.tenant.branding.clone();
         if let Some(b) = branding.as_object_mut() {
             b.remove("contact");
             b.insert("logo_sha256".into(), sha.clone().into());
         }
-        let registry = v.state.registry.clone();
-        v.state
-            .shared
-            .run(move |c| {
-                use crate::db::schema::{tenant_logos as l, tenants as t};
-                use diesel::prelude::*;
-                c.transaction(|c| {
-                    diesel::insert_into(l::table)
-                        .values((
-                            l::tenant_id.eq(tenant),
-                            l::media_type.eq(kind.media_type()),
-                            l::bytes.eq(&file.bytes),
-                            l::sha256.eq(&sha),
-                        ))
-                        .on_conflict(l::tenant_id)
-                        .do_update()
-                        .set((
-                            l::media_type.eq(kind.media_type()),
-                            l::bytes.eq(&file.bytes),
-                            l::sha256.eq(&sha),
-                            l::updated_at.eq(diesel::dsl::now),
-                        ))
-                        .execute(c)?;
-                    diesel::update(t::table.find(tenant))
-                        .set(t::branding.eq(&branding))
-                        .execute(c)?;
-                    crate::auth::accounts::audit(
-                        c,
-                        Some(by),
-                        Some(tenant),
-                        None,
-                        "tenant.logo",
-                        serde_json::json!({ "sha256": sha, "bytes": file.bytes.len() }),
-                    )
-                })?;
-                registry.reload(c)?;
-                Ok(())
-            })
-            .await?;
-        if let Err(e) = v
-            .state
-            .notifier
-            .publish(&[TenancyEvent::TenantChanged(tenant)])
-            .await
-        {
-            tracing::warn!(error = %e, "logo change not announced");
-        }
+        let detail = serde_json::json!({ "sha256": sha, "bytes": file.bytes.len() });
+        change_tenant(&v, "tenant.logo", detail, move |c, tenant| {
+            use crate::db::schema::{tenant_logos as l, tenants as t};
+            use diesel::prelude::*;
+            diesel::insert_into(l::table)
+                .values((
+                    l::tenant_id.eq(tenant),
+                    l::media_type.eq(kind.media_type()),
+                    l::bytes.eq(&file.bytes),
+                    l::sha256.eq(&sha),
+                ))
+                .on_conflict(l::tenant_id)
+                .do_update()
+                .set((
+                    l::media_type.eq(kind.media_type()),
+                    l::bytes.eq(&file.bytes),
+                    l::sha256.eq(&sha),
+                    l::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(c)?;
+            diesel::update(t::table.find(tenant))
+                .set(t::branding.eq(&branding))
+                .execute(c)
+                .map(|_| ())
+        })
+        .await?;
         Ok(v.redirect("/quan-tri?ok=logo"))
     }
     .await;

@@ -539,11 +539,6 @@ pub struct DossierQuery {
     ok: Option<String>,
 }
 
-fn parse_code(s: &str) -> Result<DossierCode, AppError> {
-    // A malformed code in a page address is simply a page that does not exist.
-    DossierCode::parse(s).map_err(|_| AppError::NotFound { what: "dossier" })
-}
-
 async fn dossier_page(
     v: &Visitor,
     code: DossierCode,
@@ -606,7 +601,7 @@ pub async fn dossier(
     q: web::Query<DossierQuery>,
 ) -> HttpResponse {
     let result = async {
-        let code = parse_code(&path)?;
+        let code = super::session::page_code(&path)?;
         let notice = q.ok.as_deref().map(|k| match k {
             "bo-sung" => v.t("dossier.supplement_sent"),
             "danh-gia" => v.t("dossier.rating_sent"),
@@ -629,7 +624,7 @@ pub async fn supplement(
 ) -> HttpResponse {
     let result = async {
         let user = v.user()?;
-        let code = parse_code(&path)?;
+        let code = super::session::page_code(&path)?;
         let limit = v.state.settings.dossiers.max_request_mb as usize * 1024 * 1024;
         let up = upload::read_form(&req, payload, limit, &["csrf", "version", "note"]).await?;
         v.check_csrf(up.field("csrf"))?;
@@ -666,7 +661,7 @@ pub async fn rate(v: Visitor, path: web::Path<String>, form: web::Form<RateForm>
     let result = async {
         let user = v.user()?;
         v.check_csrf(&form.csrf)?;
-        let code = parse_code(&path)?;
+        let code = super::session::page_code(&path)?;
         let rating = form
             .rating
             .as_deref()
@@ -696,7 +691,7 @@ pub async fn withdraw(
     let result = async {
         let user = v.user()?;
         v.check_csrf(&form.csrf)?;
-        let code = parse_code(&path)?;
+        let code = super::session::page_code(&path)?;
         let body = api::ActionBody {
             action: Action::Withdraw,
             version: form
@@ -800,7 +795,7 @@ pub async fn download(v: Visitor, path: web::Path<(String, uuid::Uuid)>) -> Http
     let result = async {
         let user = v.user()?;
         let (code, id) = path.into_inner();
-        let code = parse_code(&code)?;
+        let code = super::session::page_code(&code)?;
         let who = api::caller(user);
         let (key, name, media_type) = v
             .tenant
@@ -830,19 +825,16 @@ pub async fn download(v: Visitor, path: web::Path<(String, uuid::Uuid)>) -> Http
     v.respond(result)
 }
 
-// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 /// `POST /ho-so/{code}/thanh-toan`: off to the payment gateway for the fee due.
-pub async fn pay(v: Visitor, path: web::Path<String>, form: web::Form<CsrfOnly>) -> HttpResponse {
+pub async fn pay(
+    v: Visitor,
+    path: web::Path<String>,
+    form: web::Form<super::session::CsrfForm>,
+) -> HttpResponse {
     let result = async {
         let user = v.user()?;
         v.check_csrf(&form.csrf)?;
-        let code = parse_code(&path)?;
+        let code = super::session::page_code(&path)?;
         let back = format!("{}/ho-so/{code}/thanh-toan/ket-qua", v.origin());
         let checkout = crate::api::payments::checkout(&v.state, user, code, &back).await?;
         Ok(v.redirect(&checkout.checkout_url))
@@ -856,7 +848,7 @@ pub async fn pay(v: Visitor, path: web::Path<String>, form: web::Form<CsrfOnly>)
 pub async fn paid(v: Visitor, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let result = async {
         let account = v.user()?.account;
-        let code = parse_code(&path)?;
+        let code = super::session::page_code(&path)?;
         // Only this applicant's payment for this dossier: any other reference is not found.
         let reference = url::form_urlencoded::parse(req.query_string().as_bytes())
             .find(|(k, _)| k == "txn_ref")

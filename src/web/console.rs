@@ -4,15 +4,14 @@
 //! page); the page reads the sign-in session itself and requires the operator role and a
 //! second factor. Every action is audited.
 
-use super::session::{CSRF_COOKIE, LANG_COOKIE, random_token};
-use super::{i18n, view};
+use super::i18n;
+use super::session::random_token;
+use super::sso::SsoPage;
 use crate::api::oidc::SESSION_COOKIE;
 use crate::error::AppError;
-use crate::locale::Locale;
 use crate::state::AppState;
 use crate::tenancy::TenantStatus;
 use crate::tenancy::notify::TenancyEvent;
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Datelike;
@@ -93,55 +92,16 @@ fn sign_in(state: &AppState) -> HttpResponse {
         .finish()
 }
 
-struct Page {
-    locale: Locale,
-    csrf: String,
-    new_csrf: bool,
-    https: bool,
-}
+/// The console's page: the sign-in host's (language, form token and cookie).
+struct Page(SsoPage);
 
 impl Page {
     fn of(req: &HttpRequest, state: &AppState) -> Page {
-        let existing = req
-            .cookie(CSRF_COOKIE)
-            .map(|c| c.value().to_owned())
-            .filter(|c| c.len() == 43);
-        Page {
-            locale: req
-                .cookie(LANG_COOKIE)
-                .and_then(|c| Locale::parse(c.value()))
-                .unwrap_or_default(),
-            new_csrf: existing.is_none(),
-            csrf: existing.unwrap_or_else(random_token),
-            https: state.settings.auth.issuer.starts_with("https://"),
-        }
+        Page(SsoPage::of(req, state, None))
     }
 
     fn render(&self, status: StatusCode, ctx: minijinja::Value) -> HttpResponse {
-        let ctx =
-            context! { ..ctx, ..context! { locale => self.locale.as_str(), csrf => self.csrf } };
-        let mut resp = match view::render("console.html", ctx) {
-            Ok(body) => view::html(status, body, "", self.https),
-            Err(e) => {
-                tracing::error!(error = ?e, "console failed");
-                view::html(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    String::new(),
-                    "",
-                    self.https,
-                )
-            }
-        };
-        if self.new_csrf {
-            let c = Cookie::build(CSRF_COOKIE, self.csrf.clone())
-                .path("/")
-                .http_only(true)
-                .secure(self.https)
-                .same_site(SameSite::Lax)
-                .finish();
-            let _ = resp.add_cookie(&c);
-        }
-        resp
+        self.0.render(status, "console.html", ctx)
     }
 }
 
@@ -270,7 +230,7 @@ pub async fn console(
     let notice =
         q.ok.as_deref()
             .filter(|k| ["active", "suspended"].contains(k))
-            .map(|k| i18n::t(page.locale, &format!("console.done_{k}")));
+            .map(|k| i18n::t(page.0.locale(), &format!("console.done_{k}")));
     page.render(
         StatusCode::OK,
         context! { tenants, mail, hooks, notice, month => month.to_string() },
@@ -299,7 +259,7 @@ pub async fn set_status(
         Ok(Access::SignIn) => return sign_in(&state),
         _ => return page.render(StatusCode::FORBIDDEN, context! { denied => true }),
     };
-    if page.new_csrf || form.csrf != page.csrf {
+    if page.0.check(&form.csrf).is_err() {
         return page.render(StatusCode::BAD_REQUEST, context! { expired => true });
     }
     let (Ok(slug), Some(status)) = (

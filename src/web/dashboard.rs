@@ -35,25 +35,36 @@ pub async fn dashboard(v: Visitor, q: web::Query<DashboardQuery>) -> HttpRespons
         let to = today.succ_opt().unwrap_or(today);
         let report = crate::api::stats::report(&v.state, tenants.clone(), from, to).await?;
         let ids: Vec<uuid::Uuid> = tenants.iter().map(|t| t.id).collect();
-        let months = v
+        let (months, totals) = v
             .state
             .stats_db
-            .run(move |c| Ok(stats::monthly(c, &ids, from, to)?))
+            .run(move |c| {
+                Ok((
+                    stats::monthly(c, &ids, from, to)?,
+                    stats::per_tenant(c, &ids, from, to)?,
+                ))
+            })
             .await?;
         let months = stats::fill_months(from, today, &months);
         // One row per tenant of the roll-up, for the comparison table.
-        let mut per_tenant = Vec::new();
-        if rollup {
-            for t in &tenants {
-                let r = crate::api::stats::report(&v.state, vec![t.clone()], from, to).await?;
-                per_tenant.push(context! {
-                    name => t.name_vi.clone(),
-                    received => r.total.counts.received,
-                    resolved => r.total.counts.resolved,
-                    on_time => r.total.on_time_share.map(|s| s * 100.0),
-                });
-            }
-        }
+        let per_tenant: Vec<_> = if rollup {
+            tenants
+                .iter()
+                .map(|t| {
+                    let c = totals.iter().find(|c| c.tenant_id == t.id);
+                    let (received, resolved, on_time) =
+                        c.map_or((0, 0, 0), |c| (c.received, c.resolved, c.resolved_on_time));
+                    context! {
+                        name => t.name_vi.clone(),
+                        received,
+                        resolved,
+                        on_time => (resolved > 0).then(|| on_time as f64 * 100.0 / resolved as f64),
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let locale = v.locale;
         let fmt = move |x: f64| i18n::decimal(locale, x, if x.fract() == 0.0 { 0 } else { 1 });
         let month_labels: Vec<String> = months

@@ -124,10 +124,6 @@ pub async fn bulk(v: Visitor, body: web::Bytes) -> HttpResponse {
     v.respond(result)
 }
 
-fn parse_code(s: &str) -> Result<DossierCode, AppError> {
-    DossierCode::parse(s).map_err(|_| AppError::NotFound { what: "dossier" })
-}
-
 async fn page(
     v: &Visitor,
     code: DossierCode,
@@ -190,7 +186,7 @@ pub async fn dossier(
     q: web::Query<InboxQuery>,
 ) -> HttpResponse {
     let result = async {
-        let code = parse_code(&path)?;
+        let code = super::session::page_code(&path)?;
         let notice = q.ok.as_ref().map(|_| v.t("process.done"));
         page(&v, code, notice, vec![], StatusCode::OK).await
     }
@@ -215,7 +211,7 @@ pub async fn act(v: Visitor, path: web::Path<String>, form: web::Form<ActForm>) 
     let result = async {
         official(&v)?;
         v.check_csrf(&form.csrf)?;
-        let code = parse_code(&path)?;
+        let code = super::session::page_code(&path)?;
         let action: Action = serde_json::from_value(serde_json::Value::String(form.action.clone()))
             .map_err(|_| AppError::bad_request("invalid_action", "action"))?;
         let body = ActionBody {

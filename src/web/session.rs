@@ -71,49 +71,39 @@ fn login_key(state: &AppState, tenant: Uuid, oauth_state: &str) -> String {
     )
 }
 
-async fn redis_get(state: &AppState, key: &str) -> Result<Option<String>, AppError> {
-    let mut conn = state
+/// The shared Redis connection; Redis away is a 503 (sessions cannot be checked without it).
+async fn redis_conn(state: &AppState) -> Result<redis::aio::ConnectionManager, AppError> {
+    state
         .notifier
         .redis()
         .conn()
         .await
-        .map_err(|e| AppError::Unavailable(e.into()))?;
-    redis::cmd("GET")
-        .arg(key)
-        .query_async(&mut conn)
+        .map_err(|e| AppError::Unavailable(e.into()))
+}
+
+async fn redis_query<T: redis::FromRedisValue>(
+    state: &AppState,
+    cmd: &redis::Cmd,
+) -> Result<T, AppError> {
+    cmd.query_async(&mut redis_conn(state).await?)
         .await
         .map_err(|e| AppError::Unavailable(e.into()))
+}
+
+async fn redis_get(state: &AppState, key: &str) -> Result<Option<String>, AppError> {
+    redis_query(state, redis::cmd("GET").arg(key)).await
 }
 
 async fn redis_set(state: &AppState, key: &str, value: &str, ttl: u64) -> Result<(), AppError> {
-    let mut conn = state
-        .notifier
-        .redis()
-        .conn()
-        .await
-        .map_err(|e| AppError::Unavailable(e.into()))?;
-    redis::cmd("SET")
-        .arg(key)
-        .arg(value)
-        .arg("EX")
-        .arg(ttl)
-        .query_async::<()>(&mut conn)
-        .await
-        .map_err(|e| AppError::Unavailable(e.into()))
+    redis_query(
+        state,
+        redis::cmd("SET").arg(key).arg(value).arg("EX").arg(ttl),
+    )
+    .await
 }
 
 async fn redis_take(state: &AppState, key: &str) -> Result<Option<String>, AppError> {
-    let mut conn = state
-        .notifier
-        .redis()
-        .conn()
-        .await
-        .map_err(|e| AppError::Unavailable(e.into()))?;
-    redis::cmd("GETDEL")
-        .arg(key)
-        .query_async(&mut conn)
-        .await
-        .map_err(|e| AppError::Unavailable(e.into()))
+    redis_query(state, redis::cmd("GETDEL").arg(key)).await
 }
 
 /// The request's visitor: the tenant, the language, the signed-in caller if any, and the
@@ -401,6 +391,12 @@ pub fn page_of_form(path: &str) -> String {
 
 pub fn url_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A dossier code from a page address; a malformed one is a page that does not exist.
+pub fn page_code(s: &str) -> Result<crate::services::dossiers::DossierCode, AppError> {
+    crate::services::dossiers::DossierCode::parse(s)
+        .map_err(|_| AppError::NotFound { what: "dossier" })
 }
 
 /// Only a path on this host, never `//elsewhere` or a scheme: where to go after sign-in.
@@ -736,7 +732,7 @@ pub async fn callback(
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct CsrfForm {
-    csrf: String,
+    pub csrf: String,
 }
 
 /// `POST /dang-xuat`: ends the portal session and the sign-in itself (every portal), then
@@ -835,38 +831,27 @@ impl Once {
             return Err(AppError::bad_request("csrf", "form without its nonce"));
         }
         let key = format!(
-            "{}:t:{}:once:{}",
+            "{}:t:{tenant}:once:{}",
             state.settings.redis.prefix,
-            tenant,
             digest(nonce)
         );
-        let mut conn = state
-            .notifier
-            .redis()
-            .conn()
-            .await
-            .map_err(|e| AppError::Unavailable(e.into()))?;
-        let claimed: Option<String> = redis::cmd("SET")
-            .arg(&key)
-            .arg("")
-            .arg("NX")
-            .arg("EX")
-            .arg(3600)
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| AppError::Unavailable(e.into()))?;
+        let claimed: Option<String> = redis_query(
+            state,
+            redis::cmd("SET")
+                .arg(&key)
+                .arg("")
+                .arg("NX")
+                .arg("EX")
+                .arg(3600),
+        )
+        .await?;
         if claimed.is_some() {
             return Ok(Once {
                 key: Some(key),
                 done: None,
             });
         }
-        let outcome: Option<String> = redis::cmd("GET")
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| AppError::Unavailable(e.into()))?;
-        match outcome.filter(|o| !o.is_empty()) {
+        match redis_get(state, &key).await?.filter(|o| !o.is_empty()) {
             Some(code) => Ok(Once {
                 key: None,
                 done: Some(code),
@@ -887,27 +872,10 @@ impl Once {
     /// so the corrected form can be sent again.
     pub async fn settle(self, state: &AppState, outcome: Option<&str>) -> Result<(), AppError> {
         let Some(key) = self.key else { return Ok(()) };
-        let mut conn = state
-            .notifier
-            .redis()
-            .conn()
-            .await
-            .map_err(|e| AppError::Unavailable(e.into()))?;
-        let cmd = match outcome {
-            Some(code) => {
-                let mut c = redis::cmd("SET");
-                c.arg(&key).arg(code).arg("EX").arg(3600);
-                c
-            }
-            None => {
-                let mut c = redis::cmd("DEL");
-                c.arg(&key);
-                c
-            }
-        };
-        cmd.query_async::<()>(&mut conn)
-            .await
-            .map_err(|e| AppError::Unavailable(e.into()))
+        match outcome {
+            Some(code) => redis_set(state, &key, code, 3600).await,
+            None => redis_query(state, redis::cmd("DEL").arg(&key)).await,
+        }
     }
 }
 

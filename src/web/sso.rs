@@ -16,8 +16,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use minijinja::context;
 use serde::Deserialize;
 
-/// A page of the sign-in host: its language, form token and cookie.
-struct SsoPage {
+/// A page of the sign-in host (also the operator console's): its language, form token and
+/// cookie.
+pub(crate) struct SsoPage {
     locale: Locale,
     csrf: String,
     new_csrf: bool,
@@ -25,7 +26,7 @@ struct SsoPage {
 }
 
 impl SsoPage {
-    fn of(req: &HttpRequest, state: &AppState, ui_locales: Option<&str>) -> SsoPage {
+    pub(crate) fn of(req: &HttpRequest, state: &AppState, ui_locales: Option<&str>) -> SsoPage {
         let locale = ui_locales
             .and_then(|l| l.split(' ').find_map(Locale::parse))
             .or_else(|| {
@@ -45,11 +46,29 @@ impl SsoPage {
         }
     }
 
+    /// The page of a posted form whose token checks out, or the refusal to answer with.
+    fn for_form(
+        req: &HttpRequest,
+        state: &AppState,
+        ui_locales: Option<&str>,
+        csrf: &str,
+    ) -> Result<SsoPage, Box<HttpResponse>> {
+        let page = SsoPage::of(req, state, ui_locales);
+        match page.check(csrf) {
+            Ok(()) => Ok(page),
+            Err(e) => Err(Box::new(page.error(e))),
+        }
+    }
+
+    pub(crate) fn locale(&self) -> Locale {
+        self.locale
+    }
+
     fn t(&self, key: &str) -> String {
         i18n::t(self.locale, key)
     }
 
-    fn check(&self, token: &str) -> Result<(), AppError> {
+    pub(crate) fn check(&self, token: &str) -> Result<(), AppError> {
         if !self.new_csrf && !token.is_empty() && token == self.csrf {
             Ok(())
         } else {
@@ -57,7 +76,12 @@ impl SsoPage {
         }
     }
 
-    fn render(&self, status: StatusCode, template: &str, ctx: minijinja::Value) -> HttpResponse {
+    pub(crate) fn render(
+        &self,
+        status: StatusCode,
+        template: &str,
+        ctx: minijinja::Value,
+    ) -> HttpResponse {
         self.render_to(status, template, ctx, "")
     }
 
@@ -242,10 +266,10 @@ pub async fn register(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     let form = form.into_inner();
-    let page = SsoPage::of(&req, &state, form.ui_locales.as_deref());
-    if let Err(e) = page.check(&form.csrf) {
-        return page.error(e);
-    }
+    let page = match SsoPage::for_form(&req, &state, form.ui_locales.as_deref(), &form.csrf) {
+        Ok(page) => page,
+        Err(refused) => return *refused,
+    };
     let blank = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
     let body = RegisterBody {
         email: form.email.clone(),
@@ -344,10 +368,10 @@ pub async fn verify(
     form: web::Form<TokenForm>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let page = SsoPage::of(&req, &state, form.ui_locales.as_deref());
-    if let Err(e) = page.check(&form.csrf) {
-        return page.error(e);
-    }
+    let page = match SsoPage::for_form(&req, &state, form.ui_locales.as_deref(), &form.csrf) {
+        Ok(page) => page,
+        Err(refused) => return *refused,
+    };
     match auth::confirm_address(&state, ip(&req), form.token.clone()).await {
         Ok(()) => page.notice(StatusCode::OK, "sso.verified_title", "sso.verified", "ok"),
         Err(e) => page.error(e),
@@ -386,10 +410,10 @@ pub async fn forgot(
     form: web::Form<ForgotForm>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let page = SsoPage::of(&req, &state, form.ui_locales.as_deref());
-    if let Err(e) = page.check(&form.csrf) {
-        return page.error(e);
-    }
+    let page = match SsoPage::for_form(&req, &state, form.ui_locales.as_deref(), &form.csrf) {
+        Ok(page) => page,
+        Err(refused) => return *refused,
+    };
     match auth::request_reset(&state, ip(&req), &form.email, None).await {
         // The same answer whether or not the address has an account.
         Ok(())
@@ -427,10 +451,10 @@ pub async fn reset(
     form: web::Form<TokenForm>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let page = SsoPage::of(&req, &state, form.ui_locales.as_deref());
-    if let Err(e) = page.check(&form.csrf) {
-        return page.error(e);
-    }
+    let page = match SsoPage::for_form(&req, &state, form.ui_locales.as_deref(), &form.csrf) {
+        Ok(page) => page,
+        Err(refused) => return *refused,
+    };
     let password = form.password.clone().unwrap_or_default();
     match auth::set_new_password(&state, ip(&req), form.token.clone(), password).await {
         Ok(()) => page.notice(
