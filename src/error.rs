@@ -18,6 +18,11 @@ pub enum AppError {
     TenantNotResolved,
     #[error("tenant is suspended")]
     TenantSuspended,
+    /// A draft tenant: only its admins' pages, sign-in and invitations answer yet.
+    #[error("tenant is not open yet")]
+    TenantNotOpen,
+    #[error("tenant is archived")]
+    TenantArchived,
     #[error("invalid tenant in request: {0}")]
     InvalidTenant(String),
     #[error("{what} not found")]
@@ -62,6 +67,8 @@ impl AppError {
             Self::TenantNotFound => "tenant_not_found",
             Self::TenantNotResolved => "tenant_not_resolved",
             Self::TenantSuspended => "tenant_suspended",
+            Self::TenantNotOpen => "tenant_not_open",
+            Self::TenantArchived => "tenant_archived",
             Self::InvalidTenant(_) => "invalid_tenant",
             Self::NotFound { .. } => "not_found",
             Self::Unauthorized => "unauthorized",
@@ -85,6 +92,14 @@ impl AppError {
                 "The request does not name a tenant",
             ),
             Self::TenantSuspended => ("Đơn vị đang tạm ngừng hoạt động", "Tenant is suspended"),
+            Self::TenantNotOpen => (
+                "Cổng dịch vụ công của đơn vị đang được chuẩn bị, chưa mở",
+                "This tenant's portal is being prepared and is not open yet",
+            ),
+            Self::TenantArchived => (
+                "Đơn vị đã ngừng cung cấp dịch vụ trên cổng này",
+                "This tenant no longer offers services on this portal",
+            ),
             Self::InvalidTenant(_) => ("Tên đơn vị không hợp lệ", "Invalid tenant name"),
             Self::NotFound { .. } => ("Không tìm thấy", "Not found"),
             Self::Unauthorized => ("Cần xác thực", "Authentication required"),
@@ -167,7 +182,8 @@ impl ResponseError for AppError {
             Self::TenantNotFound | Self::TenantNotResolved | Self::NotFound { .. } => {
                 StatusCode::NOT_FOUND
             }
-            Self::TenantSuspended => StatusCode::FORBIDDEN,
+            Self::TenantSuspended | Self::TenantNotOpen => StatusCode::FORBIDDEN,
+            Self::TenantArchived => StatusCode::GONE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden => StatusCode::FORBIDDEN,

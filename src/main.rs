@@ -171,6 +171,26 @@ enum TenantCommand {
     },
     /// List tenants with their status and schema version.
     List,
+    /// Create a tenant as a draft under its parent: schema, the parent's catalog, its portal
+    /// as a sign-in client, and an invitation mailed to its first admin.
+    Create {
+        slug: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        parent: Option<String>,
+        /// Vietnamese name.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        name_en: Option<String>,
+        #[arg(long)]
+        locale: Option<String>,
+        #[arg(long)]
+        admin_email: String,
+    },
     /// Suspend a tenant: its portal and API answer 403, its data is kept.
     Suspend { slug: String },
     /// Resume a suspended tenant.
@@ -383,6 +403,46 @@ fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCod
             }
             Ok(ExitCode::SUCCESS)
         }
+        TenantCommand::Create {
+            slug,
+            code,
+            kind,
+            parent,
+            name,
+            name_en,
+            locale,
+            admin_email,
+        } => {
+            use dvc::tenancy::onboard::{NewTenant, NewTenantRequest, PortalAddress};
+            let new = NewTenant::parse(NewTenantRequest {
+                slug,
+                code,
+                kind,
+                parent,
+                name_vi: name,
+                name_en,
+                locale,
+                admin_email,
+                plan: None,
+            })
+            .map_err(|p| anyhow::anyhow!(p.join("\n")))?;
+            let portal = PortalAddress {
+                base_domain: dvc::tenancy::HostName::parse(&settings.server.base_domain)?,
+                public_origin: settings.server.public_origin.clone(),
+            };
+            let started = std::time::Instant::now();
+            let created =
+                dvc::tenancy::onboard::create_draft(&mut *pool.get()?, &new, None, &portal)?;
+            publish(settings, &[TenancyEvent::TenantChanged(created.id)]);
+            println!(
+                "{}: draft created in {} ms, {} inherited procedure(s), invitation mailed to {}",
+                new.slug,
+                started.elapsed().as_millis(),
+                created.procedures,
+                new.admin_email.as_str()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         TenantCommand::Suspend { slug } => {
             change_status(settings, &pool, &slug, TenantStatus::Suspended)
         }
@@ -401,9 +461,34 @@ fn change_status(
     let slug = TenantSlug::parse(slug)?;
     let mut conn = pool.get()?;
     let id = set_status(&mut conn, &slug, status)?;
+    cli_audit(
+        &mut conn,
+        Some(id),
+        "operator.tenant_status",
+        serde_json::json!({ "status": status.as_str() }),
+    )?;
     publish(settings, &[TenancyEvent::TenantChanged(id)]);
     println!("{slug}: {}", status.as_str());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Operator actions from the command line are audited like the console's; the actor is the
+/// operating-system user, since no account signed in.
+fn cli_audit(
+    conn: &mut diesel::PgConnection,
+    tenant: Option<uuid::Uuid>,
+    action: &str,
+    mut detail: serde_json::Value,
+) -> anyhow::Result<()> {
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("via".into(), "cli".into());
+        map.insert(
+            "os_user".into(),
+            std::env::var("USER").unwrap_or_default().into(),
+        );
+    }
+    dvc::auth::accounts::audit(conn, None, tenant, None, action, detail)?;
+    Ok(())
 }
 
 fn worker(settings: Settings) -> anyhow::Result<ExitCode> {

@@ -258,30 +258,12 @@ pub(crate) async fn adopt(
     let saved = tenant
         .db
         .run(move |conn| {
-            let documents = serde_json::to_value(&source.documents).map_err(AppError::internal)?;
-            store::upsert(
+            store::adopt(
                 conn,
-                &[FieldUpsert {
-                    code: &source.field.code,
-                    name_vi: &source.field.name,
-                    name_en: source.field.name_en.as_deref(),
-                }],
-                &[ProcedureUpsert {
-                    code: &source.code,
-                    name_vi: &source.name,
-                    name_en: source.name_en.as_deref(),
-                    field_code: &source.field.code,
-                    online_level: source.online_level,
-                    processing_days: processing_days.map_or(source.processing_days, i32::from),
-                    fee_vnd: fee_vnd.map_or(source.fee_vnd, i64::from),
-                    documents,
-                    active: true,
-                    form_schema: source.form_schema.clone(),
-                    decide_role: source.decide_role,
-                    inherited_from: Some(&parent_slug),
-                    fee_rule: &source.fee_rule,
-                    pay_before_processing: source.pay_before_processing,
-                }],
+                &source,
+                fee_vnd.map(i64::from),
+                processing_days.map(i32::from),
+                &parent_slug,
             )?;
             Ok(store::find_any(conn, &source.code)?)
         })

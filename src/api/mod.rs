@@ -7,6 +7,7 @@ pub mod health;
 pub(crate) mod html;
 pub mod members;
 pub mod oidc;
+pub mod onboarding;
 pub mod operator;
 pub mod payments;
 pub mod procedures;
@@ -38,6 +39,12 @@ use utoipa::OpenApi;
         operator::outbox_counts,
         operator::failed_mail,
         operator::retry_mail,
+        onboarding::create_tenant,
+        onboarding::operator_checklist,
+        onboarding::admin_checklist,
+        onboarding::invite,
+        onboarding::go_live,
+        onboarding::accept,
         auth::register,
         auth::verify_email,
         auth::forgot_password,
@@ -120,6 +127,13 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
             .route("/me", web::get().to(me))
+            .route(
+                "/admin/onboarding",
+                web::get().to(onboarding::admin_checklist),
+            )
+            .route("/admin/invitations", web::post().to(onboarding::invite))
+            .route("/admin/go-live", web::post().to(onboarding::go_live))
+            .route("/invitations/accept", web::post().to(onboarding::accept))
             .route("/members", web::get().to(members::list))
             .route("/members", web::post().to(members::grant))
             .route("/members", web::delete().to(members::revoke))
@@ -220,7 +234,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/api/v1/operator")
                 .route("/outbox", web::get().to(operator::outbox_counts))
                 .route("/outbox/failed", web::get().to(operator::failed_mail))
-                .route("/outbox/{id}/retry", web::post().to(operator::retry_mail)),
+                .route("/outbox/{id}/retry", web::post().to(operator::retry_mail))
+                .route("/tenants", web::post().to(onboarding::create_tenant))
+                .route(
+                    "/tenants/{slug}/onboarding",
+                    web::get().to(onboarding::operator_checklist),
+                ),
         )
         .service(web::scope(&format!("/t/{{{PATH_PARAM}}}")).configure(tenant_routes))
         .configure(tenant_routes);

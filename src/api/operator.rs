@@ -16,7 +16,10 @@ use utoipa::{IntoParams, ToSchema};
 /// Proof that the caller is a platform operator: either a signed-in account holding the
 /// `operator` role in a session opened with its second factor, or (for automation) the bearer
 /// token whose SHA-256 is configured in `operator.api_token_sha256`.
-pub struct Operator;
+pub struct Operator {
+    /// The signed-in operator's account; `None` for the automation token.
+    pub account: Option<uuid::Uuid>,
+}
 
 impl FromRequest for Operator {
     type Error = AppError;
@@ -40,7 +43,7 @@ impl FromRequest for Operator {
                     digest.as_bytes(),
                     expected.trim().to_ascii_lowercase().as_bytes(),
                 ) {
-                    return Ok(Operator);
+                    return Ok(Operator { account: None });
                 }
             }
             let claims = crate::auth::tokens::verify_any_audience(
@@ -67,7 +70,9 @@ impl FromRequest for Operator {
                 })
                 .await?;
             if allowed {
-                Ok(Operator)
+                Ok(Operator {
+                    account: Some(claims.sub),
+                })
             } else {
                 Err(AppError::Forbidden)
             }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod identity;
+pub mod invitations;
 pub mod keys;
 pub mod lockout;
 pub mod password;

@@ -30,6 +30,15 @@ impl Role {
             .find(|r| r.as_str() == s)
     }
 
+    /// English name, for mail.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Self::Officer => "dossier officer",
+            Self::Leader => "leader",
+            Self::TenantAdmin => "tenant administrator",
+        }
+    }
+
     /// Vietnamese name, for mail and pages.
     pub fn label_vi(self) -> &'static str {
         match self {

@@ -19,6 +19,9 @@ diesel::table! {
         updated_at -> Timestamptz,
         mail_templates -> Jsonb,
         plan -> Jsonb,
+        live_at -> Nullable<Timestamptz>,
+        archived_at -> Nullable<Timestamptz>,
+        purge_after -> Nullable<Timestamptz>,
     }
 }
 
@@ -183,6 +186,51 @@ diesel::table! {
     platform.tenant_domains (domain) {
         domain -> Text,
         tenant_id -> Uuid,
+        verified_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    platform.invitations (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        email -> Text,
+        role -> Text,
+        token_hash -> Bytea,
+        invited_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    platform.domain_claims (domain) {
+        domain -> Text,
+        tenant_id -> Uuid,
+        token -> Text,
+        created_at -> Timestamptz,
+        checked_at -> Nullable<Timestamptz>,
+        verified_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    platform.usage_monthly (tenant_id, month) {
+        tenant_id -> Uuid,
+        month -> Date,
+        api_calls -> Int8,
+        storage_bytes -> Int8,
+        storage_checked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    platform.usage_accounts (tenant_id, month, account_id) {
+        tenant_id -> Uuid,
+        month -> Date,
+        account_id -> Uuid,
     }
 }
 
@@ -316,8 +364,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     stats_daily,
     stats_open,
     payment_merchants,
-    sandbox_transactions
+    sandbox_transactions,
+    invitations,
+    domain_claims,
+    usage_monthly,
+    usage_accounts
 );
+diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(memberships -> accounts (account_id));
 

@@ -324,31 +324,12 @@ fn apply_one(
     let parent_slug = spec.parent.as_ref().map(|p| p.get_ref().as_str());
     for (proc, adapt) in inherited.iter().zip(&spec.inherit) {
         let adapt = adapt.get_ref();
-        store::upsert(
+        store::adopt(
             conn,
-            &[FieldUpsert {
-                code: &proc.field.code,
-                name_vi: &proc.field.name,
-                name_en: proc.field.name_en.as_deref(),
-            }],
-            &[ProcedureUpsert {
-                code: &proc.code,
-                name_vi: &proc.name,
-                name_en: proc.name_en.as_deref(),
-                field_code: &proc.field.code,
-                online_level: proc.online_level,
-                processing_days: adapt
-                    .processing_days
-                    .map_or(proc.processing_days, i32::from),
-                fee_vnd: adapt.fee_vnd.map_or(proc.fee_vnd, i64::from),
-                documents: serde_json::to_value(&proc.documents)?,
-                active: true,
-                form_schema: proc.form_schema.clone(),
-                decide_role: proc.decide_role,
-                inherited_from: parent_slug,
-                fee_rule: &proc.fee_rule,
-                pay_before_processing: proc.pay_before_processing,
-            }],
+            proc,
+            adapt.fee_vnd.map(i64::from),
+            adapt.processing_days.map(i32::from),
+            parent_slug.unwrap_or_default(),
         )?;
     }
     Ok(AppliedTenant {

@@ -8,6 +8,7 @@ pub mod migrator;
 mod model;
 pub mod names;
 pub mod notify;
+pub mod onboard;
 pub mod plan;
 pub mod provision;
 pub mod quota;

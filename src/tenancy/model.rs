@@ -43,24 +43,29 @@ impl TenantKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TenantStatus {
+    /// Being set up: only its admins' pages, sign-in and invitations answer.
+    Draft,
     Active,
+    /// Portal shows a notice, API answers 403; data kept.
     Suspended,
+    /// Exported and closed; the schema is dropped once the grace period ends.
+    Archived,
 }
 
 impl TenantStatus {
+    pub const ALL: [TenantStatus; 4] = [Self::Draft, Self::Active, Self::Suspended, Self::Archived];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Draft => "draft",
             Self::Active => "active",
             Self::Suspended => "suspended",
+            Self::Archived => "archived",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(Self::Active),
-            "suspended" => Some(Self::Suspended),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 

@@ -91,10 +91,49 @@ pub fn resolve(
         }
         (None, None) => return Err(AppError::TenantNotResolved),
     };
-    match tenant.status {
-        TenantStatus::Active => Ok(tenant),
+    Ok(tenant)
+}
+
+/// Whether a request may reach a tenant in its state. A draft tenant answers only what its
+/// set-up needs: sign-in, invitations, its admins' pages and API, and the assets they use.
+pub fn admits(status: TenantStatus, path: &str) -> Result<(), AppError> {
+    match status {
+        TenantStatus::Active => Ok(()),
         TenantStatus::Suspended => Err(AppError::TenantSuspended),
+        TenantStatus::Archived => Err(AppError::TenantArchived),
+        TenantStatus::Draft if open_while_draft(path) => Ok(()),
+        TenantStatus::Draft => Err(AppError::TenantNotOpen),
     }
+}
+
+/// Paths (after any `/t/{slug}` prefix) a draft tenant serves.
+pub fn open_while_draft(path: &str) -> bool {
+    let path = match path.strip_prefix("/t/") {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => path,
+    };
+    const EXACT: [&str; 6] = [
+        "/dang-nhap",
+        "/auth/callback",
+        "/dang-xuat",
+        "/da-dang-xuat",
+        "/ngon-ngu",
+        "/favicon.ico",
+    ];
+    const UNDER: [&str; 7] = [
+        "/quan-tri",
+        "/loi-moi",
+        "/assets/",
+        "/api/v1/admin/",
+        "/api/v1/invitations/",
+        "/api/v1/members",
+        "/api/v1/procedures",
+    ];
+    EXACT.contains(&path)
+        || UNDER.iter().any(|p| {
+            path.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || p.ends_with('/') || rest.starts_with('/'))
+        })
 }
 
 impl FromRequest for CurrentTenant {
@@ -125,6 +164,7 @@ pub(crate) fn extract(req: &HttpRequest) -> Result<CurrentTenant, AppError> {
         req.match_info().get(PATH_PARAM),
         &state.base_domain,
     )?;
+    admits(tenant.status, req.path())?;
     if let Some(span) = req.extensions().get::<RootSpan>() {
         span.record("tenant", tenant.slug.as_str());
     }
@@ -163,6 +203,44 @@ mod tests {
         let (hint, path) = hint_from(Some("dvc.gov.vn"), Some("molisa"), &base()).unwrap();
         assert_eq!(hint, TenantHint::None);
         assert_eq!(path, Some(TenantSlug::parse("molisa").unwrap()));
+    }
+
+    #[test]
+    fn a_draft_tenant_serves_only_its_set_up() {
+        for open in [
+            "/quan-tri",
+            "/quan-tri/thanh-vien",
+            "/t/tinh-c/quan-tri",
+            "/loi-moi",
+            "/t/tinh-c/api/v1/invitations/accept",
+            "/api/v1/admin/onboarding",
+            "/dang-nhap",
+            "/assets/dvc.css",
+        ] {
+            assert!(admits(TenantStatus::Draft, open).is_ok(), "{open}");
+        }
+        for closed in [
+            "/",
+            "/thu-tuc/1.000105",
+            "/t/tinh-c/api/v1/dossiers",
+            "/api/v1/dossiers",
+            "/quan-trix",
+            "/t/tinh-c",
+            "/tra-cuu",
+        ] {
+            assert!(
+                matches!(
+                    admits(TenantStatus::Draft, closed),
+                    Err(AppError::TenantNotOpen)
+                ),
+                "{closed}"
+            );
+        }
+        assert!(matches!(
+            admits(TenantStatus::Archived, "/quan-tri"),
+            Err(AppError::TenantArchived)
+        ));
+        assert!(admits(TenantStatus::Active, "/").is_ok());
     }
 
     #[test]

@@ -139,14 +139,19 @@ pub async fn page(v: Visitor, q: web::Query<AdminQuery>) -> HttpResponse {
             .get("contact")
             .cloned()
             .unwrap_or_default();
-        const DONE: [&str; 6] = [
+        const DONE: [&str; 8] = [
             "brand",
             "logo",
             "adopted",
             "withdrawn",
             "granted",
             "revoked",
+            "invited",
+            "live",
         ];
+        let onboarding =
+            crate::api::onboarding::onboarding_of(&v.state, v.tenant.tenant.clone()).await?;
+        let complete = onboarding.checklist.iter().all(|i| i.done);
         let notice =
             q.ok.as_deref()
                 .filter(|k| DONE.contains(k))
@@ -163,6 +168,10 @@ pub async fn page(v: Visitor, q: web::Query<AdminQuery>) -> HttpResponse {
                 contact => minijinja::Value::from_serialize(&contact),
                 own, offered, members,
                 roles => ["officer", "leader", "tenant_admin"],
+                draft => v.tenant.tenant.status == crate::tenancy::TenantStatus::Draft,
+                complete,
+                checklist => minijinja::Value::from_serialize(&onboarding.checklist),
+                pending => minijinja::Value::from_serialize(&onboarding.pending_invitations),
             },
         ))
     }
@@ -386,6 +395,39 @@ pub async fn logo(v: Visitor, req: actix_web::HttpRequest, payload: web::Payload
         })
         .await?;
         Ok(v.redirect("/quan-tri?ok=logo"))
+    }
+    .await;
+    v.respond(result)
+}
+
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct InviteForm {
+    csrf: String,
+    email: String,
+    role: String,
+}
+
+/// `POST /quan-tri/loi-moi`: invite someone by mail to a role here.
+pub async fn invite(v: Visitor, form: web::Form<InviteForm>) -> HttpResponse {
+    let result = async {
+        admin(&v)?;
+        v.check_csrf(&form.csrf)?;
+        crate::api::onboarding::invite_member(&v.state, v.user()?, &form.email, &form.role).await?;
+        Ok(v.redirect("/quan-tri?ok=invited"))
+    }
+    .await;
+    v.respond(result)
+}
+
+/// `POST /quan-tri/mo-cong`: a draft tenant goes live once its required steps are done.
+pub async fn go_live(v: Visitor, form: web::Form<super::session::CsrfForm>) -> HttpResponse {
+    let result = async {
+        admin(&v)?;
+        v.check_csrf(&form.csrf)?;
+        crate::api::onboarding::switch_live(&v.state, v.user()?).await?;
+        Ok(v.redirect("/quan-tri?ok=live"))
     }
     .await;
     v.respond(result)

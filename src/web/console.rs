@@ -191,6 +191,18 @@ pub async fn console(
             );
         }
     };
+    // Drafts show their onboarding checklist (few at a time; each reads its own schema).
+    let mut checklists = std::collections::HashMap::new();
+    for t in state.registry.all() {
+        if t.status == TenantStatus::Draft {
+            match crate::api::onboarding::onboarding_of(&state, t.clone()).await {
+                Ok(o) => {
+                    checklists.insert(t.id, o.checklist);
+                }
+                Err(e) => tracing::warn!(error = ?e, tenant = %t.slug, "checklist not loaded"),
+            }
+        }
+    }
     let mut tenants: Vec<_> = state
         .registry
         .all()
@@ -211,6 +223,7 @@ pub async fn console(
                 version, migration,
                 dossiers => u.map_or(0, |u| u.dossiers),
                 mails => u.map_or(0, |u| u.mails),
+                checklist => checklists.get(&t.id).map(minijinja::Value::from_serialize),
             }
         })
         .collect();

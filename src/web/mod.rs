@@ -15,6 +15,7 @@ pub mod contrast;
 pub mod dashboard;
 pub mod forms;
 pub mod i18n;
+mod invitation;
 pub mod office;
 pub mod session;
 pub mod sso;
@@ -66,6 +67,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(admin::withdraw),
         )
         .route("/quan-tri/thanh-vien", web::post().to(admin::member))
+        .route("/quan-tri/loi-moi", web::post().to(admin::invite))
+        .route("/quan-tri/mo-cong", web::post().to(admin::go_live))
+        .route("/loi-moi", web::get().to(invitation::page))
+        .route("/loi-moi", web::post().to(invitation::accept))
         .route("/can-bo", web::get().to(office::inbox))
         .route("/can-bo/nhan", web::post().to(office::bulk))
         .route("/can-bo/ho-so/{code}", web::get().to(office::dossier))

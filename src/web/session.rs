@@ -441,6 +441,14 @@ impl actix_web::ResponseError for NoPortal {
                 "Cổng dịch vụ công này đang tạm ngừng hoạt động. Dữ liệu của bạn vẫn được giữ nguyên.",
                 "This portal is suspended for now. Your data is kept.",
             ),
+            AppError::TenantNotOpen => (
+                "Cổng dịch vụ công của đơn vị đang được chuẩn bị và sẽ sớm mở.",
+                "This portal is being prepared and will open soon.",
+            ),
+            AppError::TenantArchived => (
+                "Đơn vị đã ngừng cung cấp dịch vụ trên cổng này.",
+                "This unit no longer offers services on this portal.",
+            ),
             AppError::Unavailable(_) => (
                 "Hệ thống tạm thời gián đoạn, vui lòng thử lại sau ít phút.",
                 "The service is briefly unavailable; please try again in a few minutes.",

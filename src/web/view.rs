@@ -33,6 +33,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "account.html",
     "dashboard.html",
     "admin.html",
+    "invitation.html",
     "console.html",
     "signed_out.html",
     "sso_layout.html",

@@ -11,6 +11,7 @@ mod dossiers;
 mod isolation;
 mod mail;
 mod migrations;
+mod onboarding;
 mod payments;
 mod pgbouncer;
 mod portal;

@@ -141,7 +141,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn account(db: &TestDb, email: &str, name: &str) -> Uuid {
+pub fn account(db: &TestDb, email: &str, name: &str) -> Uuid {
     let id = Uuid::new_v4();
     db.conn()
         .batch_execute(&format!(

@@ -253,6 +253,43 @@ pub fn find_active(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Pr
         .transpose()
 }
 
+/// Adopts (or refreshes) a parent tenant's procedure in the current schema, with this
+/// tenant's own fee and time limit when given; its field comes along.
+pub fn adopt(
+    conn: &mut PgConnection,
+    source: &Procedure,
+    fee_vnd: Option<i64>,
+    processing_days: Option<i32>,
+    parent_slug: &str,
+) -> QueryResult<()> {
+    let documents = serde_json::to_value(&source.documents)
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    upsert(
+        conn,
+        &[FieldUpsert {
+            code: &source.field.code,
+            name_vi: &source.field.name,
+            name_en: source.field.name_en.as_deref(),
+        }],
+        &[ProcedureUpsert {
+            code: &source.code,
+            name_vi: &source.name,
+            name_en: source.name_en.as_deref(),
+            field_code: &source.field.code,
+            online_level: source.online_level,
+            processing_days: processing_days.unwrap_or(source.processing_days),
+            fee_vnd: fee_vnd.unwrap_or(source.fee_vnd),
+            documents,
+            active: true,
+            form_schema: source.form_schema.clone(),
+            decide_role: source.decide_role,
+            inherited_from: Some(parent_slug),
+            fee_rule: &source.fee_rule,
+            pay_before_processing: source.pay_before_processing,
+        }],
+    )
+}
+
 /// A field to create or update.
 pub struct FieldUpsert<'a> {
     pub code: &'a str,

@@ -1,0 +1,11 @@
+DROP TABLE platform.usage_accounts;
+DROP TABLE platform.usage_monthly;
+DROP TABLE platform.domain_claims;
+ALTER TABLE platform.tenant_domains DROP COLUMN verified_at;
+DROP TABLE platform.invitations;
+ALTER TABLE platform.tenants DROP COLUMN purge_after;
+ALTER TABLE platform.tenants DROP COLUMN archived_at;
+ALTER TABLE platform.tenants DROP COLUMN live_at;
+UPDATE platform.tenants SET status = 'suspended' WHERE status IN ('draft', 'archived');
+ALTER TABLE platform.tenants DROP CONSTRAINT tenants_status_check;
+ALTER TABLE platform.tenants ADD CONSTRAINT tenants_status_check CHECK (status IN ('active', 'suspended'));

@@ -1,0 +1,324 @@
+//! A province joins: the operator creates it as a draft under its ministry, its first admin
+//! accepts the mailed invitation, invites staff, opens the portal, and the first dossier's
+//! events reach the ministry. Real PostgreSQL, Redis and SMTP.
+
+use crate::common::eventually;
+use crate::world::{World, account};
+use mail_parser::MessageParser;
+use std::time::Duration;
+
+const OPERATOR_TOKEN: &str = "operator-automation-token-0123456789";
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn world() -> World {
+    World::new(|s| s.operator.api_token_sha256 = Some(sha256_hex(OPERATOR_TOKEN))).await
+}
+
+/// The invitation token mailed to `to`, once the mail arrives.
+async fn invitation_for(w: &World, to: &str) -> String {
+    let mut found = None;
+    let arrived = eventually(Duration::from_secs(20), || {
+        let hit = w.smtp.messages().iter().find_map(|raw| {
+            let m = MessageParser::default().parse(raw)?;
+            let rcpt = m.to()?.first()?.address()?.to_string();
+            let text = m.body_text(0)?.to_string();
+            (rcpt == to && text.contains("/loi-moi?token=")).then_some(text)
+        });
+        let done = hit.is_some();
+        if let Some(t) = hit {
+            found = Some(t);
+        }
+        async move { done }
+    })
+    .await;
+    assert!(arrived, "no invitation mail for {to}");
+    let text = found.unwrap();
+    let at = text.find("/loi-moi?token=").unwrap() + "/loi-moi?token=".len();
+    text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+fn province(admin: &str) -> serde_json::Value {
+    serde_json::json!({
+        "slug": "tinh-c", "code": "TC", "kind": "province", "parent": "bo",
+        "name_vi": "Sở Lao động tỉnh C", "name_en": "Province C Labour Department",
+        "admin_email": admin,
+    })
+}
+
+fn done(onboarding: &serde_json::Value, step: &str) -> bool {
+    onboarding["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["step"] == step)
+        .unwrap()["done"]
+        .as_bool()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_province_onboards_from_the_invitation_to_its_first_dossier() {
+    let w = world().await;
+    let op = Some(OPERATOR_TOKEN);
+    let tenants_before =
+        w.db.scalar_i64("SELECT count(*) AS n FROM platform.tenants");
+
+    // Bad requests create nothing, and say what is wrong.
+    let (s, b) = w
+        .req(
+            "POST",
+            "/api/v1/operator/tenants",
+            None,
+            Some(province("a@x.vn")),
+        )
+        .await;
+    assert_eq!(s, 401, "{b}");
+    let mut bad = province("not-an-address");
+    bad["slug"] = "Tinh_C".into();
+    let (s, b) = w
+        .req("POST", "/api/v1/operator/tenants", op, Some(bad))
+        .await;
+    assert_eq!(s, 400, "{b}");
+    let detail = b["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("slug") && detail.contains("admin_email"),
+        "{detail}"
+    );
+    let mut orphan = province("a@x.vn");
+    orphan["parent"] = "khong-co".into();
+    let (s, _) = w
+        .req("POST", "/api/v1/operator/tenants", op, Some(orphan))
+        .await;
+    assert_eq!(s, 400);
+    assert_eq!(
+        w.db.scalar_i64("SELECT count(*) AS n FROM platform.tenants"),
+        tenants_before
+    );
+
+    // The operator creates the province as a draft.
+    let admin = account(&w.db, "quantri.c@example.vn", "Quản trị C");
+    let officer = account(&w.db, "canbo.c@example.vn", "Cán bộ C");
+    let leader = account(&w.db, "lanhdao.c@example.vn", "Lãnh đạo C");
+    let (s, created) = w
+        .req(
+            "POST",
+            "/api/v1/operator/tenants",
+            op,
+            Some(province("quantri.c@example.vn")),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["status"], "draft");
+    assert!(done(&created, "provisioned") && done(&created, "portal_registered"));
+    assert!(!done(&created, "admin_joined") && !done(&created, "live"));
+    assert!(
+        done(&created, "catalog"),
+        "the ministry's catalog is inherited"
+    );
+    let (s, again) = w
+        .req(
+            "POST",
+            "/api/v1/operator/tenants",
+            op,
+            Some(province("x@example.vn")),
+        )
+        .await;
+    assert_eq!((s, again["code"].as_str()), (409, Some("tenant_exists")));
+    assert_eq!(
+        w.db.scalar_i64(
+            "SELECT count(*) AS n FROM t_tinh_c.procedures WHERE inherited_from = 'bo' AND active"
+        ),
+        w.db.scalar_i64("SELECT count(*) AS n FROM t_bo.procedures WHERE active")
+    );
+    assert_eq!(
+        w.db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.oauth_clients WHERE client_id = 'portal-tinh-c'"
+        ),
+        1
+    );
+
+    // A draft is closed to citizens, open to its set-up.
+    let citizen = w.token(w.citizen, "tinh-c", &[]);
+    let (s, b) = w
+        .req("GET", "/t/tinh-c/api/v1/dossiers", Some(&citizen), None)
+        .await;
+    assert_eq!((s, b["code"].as_str()), (403, Some("tenant_not_open")));
+
+    // The first admin's invitation: another account cannot use it; the admin can, once.
+    let token = invitation_for(&w, "quantri.c@example.vn").await;
+    let accept = |t: &str| serde_json::json!({ "token": t });
+    let (s, _) = w
+        .req(
+            "POST",
+            "/t/tinh-c/api/v1/invitations/accept",
+            Some(&citizen),
+            Some(accept(&token)),
+        )
+        .await;
+    assert_eq!(s, 403, "a forwarded invitation grants nothing");
+    let (s, _) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/invitations/accept",
+            Some(&w.token(admin, "tinh-a", &[])),
+            Some(accept(&token)),
+        )
+        .await;
+    assert_eq!(s, 404, "an invitation works only at its own tenant");
+    let as_admin = w.token(admin, "tinh-c", &[]);
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-c/api/v1/invitations/accept",
+            Some(&as_admin),
+            Some(accept(&token)),
+        )
+        .await;
+    assert_eq!((s, b["role"].as_str()), (200, Some("tenant_admin")), "{b}");
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-c/api/v1/invitations/accept",
+            Some(&as_admin),
+            Some(accept(&token)),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("invitation_spent")));
+
+    // The admin cannot open the portal before staff are in place, then invites them.
+    let as_admin = w.token(admin, "tinh-c", &["tenant_admin"]);
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-c/api/v1/admin/go-live",
+            Some(&as_admin),
+            None,
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("not_ready")), "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("staff"));
+    for (email, role) in [
+        ("canbo.c@example.vn", "officer"),
+        ("lanhdao.c@example.vn", "leader"),
+    ] {
+        let (s, b) = w
+            .req(
+                "POST",
+                "/t/tinh-c/api/v1/admin/invitations",
+                Some(&as_admin),
+                Some(serde_json::json!({ "email": email, "role": role })),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+    }
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-c/api/v1/admin/invitations",
+            Some(&as_admin),
+            Some(serde_json::json!({ "email": "x@example.vn", "role": "king" })),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid_role")));
+    for (who, email) in [
+        (officer, "canbo.c@example.vn"),
+        (leader, "lanhdao.c@example.vn"),
+    ] {
+        let token = invitation_for(&w, email).await;
+        let (s, b) = w
+            .req(
+                "POST",
+                "/t/tinh-c/api/v1/invitations/accept",
+                Some(&w.token(who, "tinh-c", &[])),
+                Some(accept(&token)),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let (s, checklist) = w
+        .req(
+            "GET",
+            "/api/v1/operator/tenants/tinh-c/onboarding",
+            op,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(done(&checklist, "admin_joined") && done(&checklist, "staff"));
+    assert!(!done(&checklist, "live"));
+
+    // Live: citizens file dossiers, and the ministry hears of them.
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-c/api/v1/admin/go-live",
+            Some(&as_admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204, "{b}");
+    let (s, _) = w
+        .req(
+            "POST",
+            "/t/tinh-c/api/v1/admin/go-live",
+            Some(&as_admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, 409, "going live twice is refused");
+    let code = w.submit_work_permit("tinh-c", w.citizen).await;
+    assert!(code.starts_with("TC-"), "{code}");
+    let as_officer = w.token(officer, "tinh-c", &["officer"]);
+    let (_, d) = w
+        .req(
+            "GET",
+            &format!("/t/tinh-c/api/v1/dossiers/{code}"),
+            Some(&as_officer),
+            None,
+        )
+        .await;
+    let (s, b) = w
+        .req(
+            "POST",
+            &format!("/t/tinh-c/api/v1/dossiers/{code}/actions"),
+            Some(&as_officer),
+            Some(serde_json::json!({ "action": "receive", "version": d["version"] })),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            w.db.scalar_i64(
+                "SELECT count(*) AS n FROM t_bo.child_dossiers WHERE source_tenant = 'tinh-c'",
+            ) == 1
+        })
+        .await,
+        "the ministry did not receive the province's dossier events"
+    );
+
+    // Every step is in the audit log.
+    for action in [
+        "operator.tenant_created",
+        "invitation.sent",
+        "invitation.accepted",
+        "tenant.live",
+    ] {
+        assert!(
+            w.db.scalar_i64(&format!(
+                "SELECT count(*) AS n FROM platform.audit_log a JOIN platform.tenants t \
+                 ON t.id = a.tenant_id WHERE t.slug = 'tinh-c' AND a.action = '{action}'"
+            )) >= 1,
+            "{action} not audited"
+        );
+    }
+}
