@@ -191,6 +191,31 @@ enum TenantCommand {
         #[arg(long)]
         admin_email: String,
     },
+    /// Write a tenant's complete archive (rows as JSON lines, attachments, a manifest with
+    /// checksums) into a new or empty folder.
+    Export { slug: String, dir: PathBuf },
+    /// Restore a tenant from its archive into this deployment; every checksum is checked
+    /// before anything is written.
+    Import {
+        dir: PathBuf,
+        /// SHA-256 of manifest.json as `export` printed it: proves the manifest itself whole.
+        #[arg(long)]
+        checksum: Option<String>,
+    },
+    /// Export a tenant, then close it: its portal answers 410, and `purge` drops its schema
+    /// once the grace period has passed.
+    Archive {
+        slug: String,
+        #[arg(long)]
+        export_to: PathBuf,
+        #[arg(long, default_value_t = 30)]
+        grace_days: u32,
+    },
+    /// Drop the schema and data of archived tenants whose grace period is over.
+    Purge {
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Suspend a tenant: its portal and API answer 403, its data is kept.
     Suspend { slug: String },
     /// Resume a suspended tenant.
@@ -443,6 +468,100 @@ fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCod
             );
             Ok(ExitCode::SUCCESS)
         }
+        TenantCommand::Export { slug, dir } => {
+            let slug = TenantSlug::parse(&slug)?;
+            let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
+            let started = std::time::Instant::now();
+            let mut conn = pool.get()?;
+            let done = dvc::tenancy::archive::export(&mut conn, &storage, &slug, &dir)?;
+            let id = done.manifest.tenant.id;
+            cli_audit(
+                &mut conn,
+                Some(id),
+                "operator.tenant_exported",
+                serde_json::json!({ "manifest_sha256": done.manifest_sha256, "bytes": done.bytes }),
+            )?;
+            report_archive(&done, started.elapsed());
+            Ok(ExitCode::SUCCESS)
+        }
+        TenantCommand::Import { dir, checksum } => {
+            let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
+            let portal = dvc::tenancy::onboard::PortalAddress {
+                base_domain: dvc::tenancy::HostName::parse(&settings.server.base_domain)?,
+                public_origin: settings.server.public_origin.clone(),
+            };
+            let started = std::time::Instant::now();
+            let done = dvc::tenancy::archive::import(
+                &mut *pool.get()?,
+                &storage,
+                &dir,
+                checksum.as_deref(),
+                &portal,
+            )?;
+            publish(settings, &[TenancyEvent::TenantChanged(done.id)]);
+            println!(
+                "{}: imported {} rows and {} attachment(s) in {} ms ({} account(s) already here kept as they were)",
+                done.slug,
+                done.rows,
+                done.attachments,
+                started.elapsed().as_millis(),
+                done.accounts_kept
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        TenantCommand::Archive {
+            slug,
+            export_to,
+            grace_days,
+        } => {
+            let slug = TenantSlug::parse(&slug)?;
+            let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
+            let started = std::time::Instant::now();
+            let mut conn = pool.get()?;
+            let done = dvc::tenancy::archive::export(&mut conn, &storage, &slug, &export_to)?;
+            report_archive(&done, started.elapsed());
+            let id = dvc::tenancy::lifecycle::archive(
+                &mut conn,
+                &slug,
+                chrono::Duration::days(i64::from(grace_days)),
+            )?;
+            cli_audit(
+                &mut conn,
+                Some(id),
+                "operator.tenant_archived",
+                serde_json::json!({ "manifest_sha256": done.manifest_sha256, "grace_days": grace_days }),
+            )?;
+            publish(settings, &[TenancyEvent::TenantChanged(id)]);
+            println!(
+                "{slug}: archived; its data is dropped after {grace_days} day(s) by `dvc tenant purge`"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        TenantCommand::Purge { dry_run } => {
+            let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
+            let mut conn = pool.get()?;
+            for due in dvc::tenancy::lifecycle::due_for_purge(&mut conn)? {
+                if dry_run {
+                    println!("{}: would be purged", due.slug);
+                    continue;
+                }
+                let keys = dvc::tenancy::lifecycle::purge(&mut conn, &due)?;
+                for key in keys
+                    .iter()
+                    .filter_map(|k| dvc::services::storage::StorageKey::parse(k))
+                {
+                    use dvc::services::storage::Storage;
+                    storage.delete(&key)?;
+                }
+                publish(settings, &[TenancyEvent::TenantChanged(due.id)]);
+                println!(
+                    "{}: purged ({} attachment(s) deleted)",
+                    due.slug,
+                    keys.len()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         TenantCommand::Suspend { slug } => {
             change_status(settings, &pool, &slug, TenantStatus::Suspended)
         }
@@ -470,6 +589,21 @@ fn change_status(
     publish(settings, &[TenancyEvent::TenantChanged(id)]);
     println!("{slug}: {}", status.as_str());
     Ok(ExitCode::SUCCESS)
+}
+
+fn report_archive(done: &dvc::tenancy::archive::Exported, elapsed: std::time::Duration) {
+    let rows: u64 = done.manifest.files.iter().filter_map(|f| f.rows).sum();
+    let secs = elapsed.as_secs_f64().max(1e-6);
+    println!(
+        "{}: {} files, {} rows, {:.1} MB in {:.2} s ({:.1} MB/s)\nmanifest sha256 {}",
+        done.manifest.tenant.slug,
+        done.manifest.files.len() + 1,
+        rows,
+        done.bytes as f64 / 1e6,
+        secs,
+        done.bytes as f64 / 1e6 / secs,
+        done.manifest_sha256
+    );
 }
 
 /// Operator actions from the command line are audited like the console's; the actor is the

@@ -79,3 +79,128 @@ mod tests {
         }
     }
 }
+
+/// Marks an exported tenant archived: its portal answers 410, and its schema may be dropped
+/// once `grace` has passed. A tenant with live children cannot go (they would lose their parent).
+pub fn archive(
+    conn: &mut PgConnection,
+    slug: &TenantSlug,
+    grace: chrono::Duration,
+) -> Result<Uuid, LifecycleError> {
+    conn.transaction(|conn| {
+        let (id, from): (Uuid, String) = tenants::table
+            .filter(tenants::slug.eq(slug.as_str()))
+            .select((tenants::id, tenants::status))
+            .for_update()
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| LifecycleError::NotFound(slug.clone()))?;
+        let from = TenantStatus::parse(&from).unwrap_or(TenantStatus::Archived);
+        let children: i64 = tenants::table
+            .filter(tenants::parent_id.eq(id))
+            .filter(tenants::status.ne(TenantStatus::Archived.as_str()))
+            .count()
+            .get_result(conn)?;
+        if from == TenantStatus::Archived || children > 0 {
+            return Err(LifecycleError::Invalid {
+                from,
+                to: TenantStatus::Archived,
+            });
+        }
+        diesel::update(tenants::table.find(id))
+            .set((
+                tenants::status.eq(TenantStatus::Archived.as_str()),
+                tenants::archived_at.eq(diesel::dsl::now),
+                tenants::purge_after.eq(chrono::Utc::now() + grace),
+                tenants::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)?;
+        Ok(id)
+    })
+}
+
+/// An archived tenant whose grace period is over.
+#[derive(Debug, Clone)]
+pub struct Due {
+    pub id: Uuid,
+    pub slug: TenantSlug,
+}
+
+pub fn due_for_purge(conn: &mut PgConnection) -> Result<Vec<Due>, LifecycleError> {
+    let rows: Vec<(Uuid, String)> = tenants::table
+        .filter(tenants::status.eq(TenantStatus::Archived.as_str()))
+        .filter(tenants::purge_after.le(diesel::dsl::now))
+        .select((tenants::id, tenants::slug))
+        .order(tenants::slug)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, s)| TenantSlug::parse(&s).ok().map(|slug| Due { id, slug }))
+        .collect())
+}
+
+/// Drops an archived tenant's schema and every shared row that names it (found through the
+/// foreign keys to `platform.tenants`), then its registry row, in one transaction. Returns
+/// the storage keys of its attachments, for the caller to delete once this has committed.
+/// The audit log keeps its entries (they hold the id, not a reference).
+pub fn purge(conn: &mut PgConnection, due: &Due) -> Result<Vec<String>, LifecycleError> {
+    use diesel::connection::SimpleConnection;
+    #[derive(QueryableByName)]
+    struct Reference {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        table_name: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        column_name: String,
+    }
+    #[derive(QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        storage_key: String,
+    }
+    conn.transaction(|conn| {
+        let still_due: i64 = tenants::table
+            .find(due.id)
+            .filter(tenants::status.eq(TenantStatus::Archived.as_str()))
+            .filter(tenants::purge_after.le(diesel::dsl::now))
+            .count()
+            .get_result(conn)?;
+        if still_due == 0 {
+            return Ok(Vec::new());
+        }
+        let schema = due.slug.schema_name().quoted();
+        let keys: Vec<Key> =
+            diesel::sql_query(format!("SELECT storage_key FROM {schema}.attachments"))
+                .load(conn)?;
+        conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))?;
+        let refs: Vec<Reference> = diesel::sql_query(
+            "SELECT ch.relname::text AS table_name, a.attname::text AS column_name \
+               FROM pg_constraint k JOIN pg_class ch ON ch.oid = k.conrelid \
+               JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1] \
+               JOIN pg_namespace n ON n.oid = ch.relnamespace \
+              WHERE k.contype = 'f' AND k.confrelid = 'platform.tenants'::regclass \
+                AND n.nspname = 'platform' AND ch.relname <> 'tenants'",
+        )
+        .load(conn)?;
+        for r in refs {
+            let ok = |s: &str| s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            if ok(&r.table_name) && ok(&r.column_name) {
+                diesel::sql_query(format!(
+                    "DELETE FROM platform.\"{}\" WHERE \"{}\" = $1",
+                    r.table_name, r.column_name
+                ))
+                .bind::<diesel::sql_types::Uuid, _>(due.id)
+                .execute(conn)?;
+            }
+        }
+        diesel::delete(tenants::table.find(due.id)).execute(conn)?;
+        crate::auth::accounts::audit(
+            conn,
+            None,
+            Some(due.id),
+            None,
+            "operator.tenant_purged",
+            serde_json::json!({ "slug": due.slug.as_str() }),
+        )?;
+        Ok(keys.into_iter().map(|k| k.storage_key).collect())
+    })
+}

@@ -2,6 +2,7 @@
 //! created and migrated.
 
 pub mod apply;
+pub mod archive;
 pub mod files;
 pub mod lifecycle;
 pub mod migrator;

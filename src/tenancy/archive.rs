@@ -1,0 +1,821 @@
+//! A tenant's complete archive: `dvc tenant export` writes it, `dvc tenant import` restores it
+//! into another deployment (or this one, after the tenant was purged).
+//!
+//! Layout (documented for operators in `docs/tenants.md`):
+//! - `manifest.json`: format, tenant, schema version, and every other file with its size,
+//!   row count and SHA-256, in load order;
+//! - `platform/{table}.jsonl`: the tenant's rows of shared tables (its registry row, domains,
+//!   logo, statistics, dossier index, usage, memberships, and the accounts those and its
+//!   dossiers refer to, without password hashes);
+//! - `tenant/{table}.jsonl`: every table of its schema, one JSON object per row, ordered by
+//!   primary key, parents before children;
+//! - `attachments/{storage key}`: the files, byte for byte.
+//!
+//! Rows are read in one repeatable-read snapshot with timestamps in UTC, so two exports of the
+//! same data are byte-identical. Import checks every checksum before writing anything, then
+//! loads everything in one transaction: a tampered or partial archive changes nothing.
+
+use super::model::TenantStatus;
+use super::names::{SchemaName, TenantSlug};
+use super::onboard::PortalAddress;
+use super::provision::{TENANT_BASELINE_VERSIONS, create_tenant_schema};
+use crate::db::schema::{tenant_schema_state, tenants};
+use crate::services::storage::{Storage, StorageKey};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+pub const FORMAT: &str = "dvc-tenant-archive/1";
+const MANIFEST: &str = "manifest.json";
+/// Rows per fetch on export and per statement on import.
+const BATCH: usize = 2000;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Manifest {
+    pub format: String,
+    pub created_at: String,
+    pub tenant: ManifestTenant,
+    /// The tenant schema's migration version; import needs the same.
+    pub schema_version: Option<String>,
+    pub files: Vec<FileEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ManifestTenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub code: String,
+    /// Resolved by slug on import (ids differ between deployments).
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileEntry {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("no tenant `{0}`")]
+    NoTenant(TenantSlug),
+    #[error("the archive is refused: {0}")]
+    Refused(String),
+    #[error("tenant `{0}` (or its id or code) already exists here")]
+    Exists(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("provisioning the schema failed: {0}")]
+    Provision(String),
+}
+
+fn refused(why: impl Into<String>) -> ArchiveError {
+    ArchiveError::Refused(why.into())
+}
+
+/// Shared tables holding a tenant's rows: file name, the tenant column's query, and order.
+/// Accounts and memberships are handled apart (they are not keyed by tenant alone).
+const PLATFORM_TABLES: [(&str, &str); 7] = [
+    ("tenant_domains", "domain"),
+    ("tenant_logos", "tenant_id"),
+    ("stats_daily", "day, procedure_code"),
+    ("stats_open", "procedure_code"),
+    ("dossier_index", "dossier_id"),
+    ("usage_monthly", "month"),
+    ("memberships", "account_id, role"),
+];
+
+/// Account columns that travel (never the password hash: imported accounts set a new one).
+const ACCOUNT_COLUMNS: &str = "id, kind, email, email_verified_at, full_name, citizen_id, \
+                               tax_code, phone, locale, created_at, updated_at";
+
+#[derive(QueryableByName)]
+struct Line {
+    #[diesel(sql_type = Text)]
+    line: String,
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// A file being written, hashed as it goes.
+struct Hashed {
+    out: std::io::BufWriter<std::fs::File>,
+    hash: Sha256,
+    bytes: u64,
+    rows: u64,
+}
+
+impl Hashed {
+    fn create(path: &Path) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(Self {
+            out: std::io::BufWriter::new(std::fs::File::create(path)?),
+            hash: Sha256::new(),
+            bytes: 0,
+            rows: 0,
+        })
+    }
+
+    fn line(&mut self, line: &str) -> std::io::Result<()> {
+        for part in [line.as_bytes(), b"\n"] {
+            self.out.write_all(part)?;
+            self.hash.update(part);
+            self.bytes += part.len() as u64;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn finish(mut self, path: String) -> std::io::Result<FileEntry> {
+        self.out.flush()?;
+        Ok(FileEntry {
+            path,
+            rows: Some(self.rows),
+            bytes: self.bytes,
+            sha256: hex(&self.hash.finalize()),
+        })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Streams `query` (one text column named `line`) into `dir/path` through a cursor.
+fn dump(
+    conn: &mut PgConnection,
+    query: &str,
+    dir: &Path,
+    path: String,
+) -> Result<FileEntry, ArchiveError> {
+    let mut file = Hashed::create(&dir.join(&path))?;
+    conn.batch_execute(&format!("DECLARE dvc_export NO SCROLL CURSOR FOR {query}"))?;
+    loop {
+        let rows: Vec<Line> =
+            diesel::sql_query(format!("FETCH {BATCH} FROM dvc_export")).load(conn)?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            file.line(&r.line)?;
+        }
+    }
+    conn.batch_execute("CLOSE dvc_export")?;
+    Ok(file.finish(path)?)
+}
+
+/// A table or column name read from the catalog, fit to splice into SQL.
+fn ident(name: &str) -> Result<String, ArchiveError> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    ok.then(|| format!("\"{name}\""))
+        .ok_or_else(|| refused(format!("unexpected name `{name}`")))
+}
+
+/// The schema's tables, parents before children (foreign keys inside the schema).
+fn tables_in_load_order(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+) -> Result<Vec<String>, ArchiveError> {
+    let tables: Vec<Name> = diesel::sql_query(
+        "SELECT c.relname::text AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+          WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname <> '__diesel_schema_migrations' \
+          ORDER BY 1",
+    )
+    .bind::<Text, _>(schema.as_str())
+    .load(conn)?;
+    #[derive(QueryableByName)]
+    struct Edge {
+        #[diesel(sql_type = Text)]
+        child: String,
+        #[diesel(sql_type = Text)]
+        parent: String,
+    }
+    let edges: Vec<Edge> = diesel::sql_query(
+        "SELECT ch.relname::text AS child, pa.relname::text AS parent FROM pg_constraint k \
+           JOIN pg_class ch ON ch.oid = k.conrelid JOIN pg_class pa ON pa.oid = k.confrelid \
+           JOIN pg_namespace n ON n.oid = ch.relnamespace \
+          WHERE k.contype = 'f' AND n.nspname = $1 AND ch.oid <> pa.oid",
+    )
+    .bind::<Text, _>(schema.as_str())
+    .load(conn)?;
+    let names: Vec<String> = tables.into_iter().map(|t| t.name).collect();
+    let deps: BTreeMap<&str, BTreeSet<&str>> = names
+        .iter()
+        .map(|t| {
+            let parents = edges
+                .iter()
+                .filter(|e| e.child == *t)
+                .map(|e| e.parent.as_str())
+                .collect();
+            (t.as_str(), parents)
+        })
+        .collect();
+    load_order(&deps).ok_or_else(|| refused("foreign keys form a cycle"))
+}
+
+/// Topological order of `deps` (table → the tables it refers to), ties by name.
+pub fn load_order(deps: &BTreeMap<&str, BTreeSet<&str>>) -> Option<Vec<String>> {
+    let mut done: Vec<String> = Vec::new();
+    while done.len() < deps.len() {
+        let next = deps.iter().find(|(t, parents)| {
+            !done.iter().any(|d| d == *t)
+                && parents
+                    .iter()
+                    .all(|p| done.iter().any(|d| d == p) || !deps.contains_key(p))
+        })?;
+        done.push((*next.0).to_owned());
+    }
+    Some(done)
+}
+
+/// Primary-key columns of a table, in key order, for a stable row order.
+fn primary_key(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+    table: &str,
+) -> Result<Vec<String>, ArchiveError> {
+    let cols: Vec<Name> = diesel::sql_query(
+        "SELECT a.attname::text AS name FROM pg_index i \
+           JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+           JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON true \
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
+          WHERE n.nspname = $1 AND c.relname = $2 AND i.indisprimary ORDER BY k.ord",
+    )
+    .bind::<Text, _>(schema.as_str())
+    .bind::<Text, _>(table)
+    .load(conn)?;
+    cols.into_iter().map(|c| ident(&c.name)).collect()
+}
+
+/// What an export wrote.
+#[derive(Debug)]
+pub struct Exported {
+    pub manifest: Manifest,
+    /// SHA-256 of `manifest.json`: give it to `import --checksum` to prove the archive whole.
+    pub manifest_sha256: String,
+    pub bytes: u64,
+}
+
+/// Writes the archive of `slug` into `dir` (created; must be empty if it exists).
+pub fn export(
+    conn: &mut PgConnection,
+    storage: &dyn Storage,
+    slug: &TenantSlug,
+    dir: &Path,
+) -> Result<Exported, ArchiveError> {
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        return Err(refused(format!("{} is not empty", dir.display())));
+    }
+    std::fs::create_dir_all(dir)?;
+    let manifest = conn
+        .build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(|conn| export_snapshot(conn, storage, slug, dir))?;
+    let text = serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join(MANIFEST), &text)?;
+    let bytes = manifest.files.iter().map(|f| f.bytes).sum::<u64>() + text.len() as u64;
+    Ok(Exported {
+        manifest_sha256: hex(&Sha256::digest(&text)),
+        manifest,
+        bytes,
+    })
+}
+
+fn export_snapshot(
+    conn: &mut PgConnection,
+    storage: &dyn Storage,
+    slug: &TenantSlug,
+    dir: &Path,
+) -> Result<Manifest, ArchiveError> {
+    conn.batch_execute("SET LOCAL TimeZone = 'UTC'")?;
+    let (id, code, parent_id): (Uuid, String, Option<Uuid>) = tenants::table
+        .filter(tenants::slug.eq(slug.as_str()))
+        .select((tenants::id, tenants::code, tenants::parent_id))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ArchiveError::NoTenant(slug.clone()))?;
+    let parent = match parent_id {
+        Some(p) => Some(tenants::table.find(p).select(tenants::slug).first(conn)?),
+        None => None,
+    };
+    let version: Option<String> = tenant_schema_state::table
+        .find(id)
+        .select(tenant_schema_state::version)
+        .first(conn)
+        .optional()?
+        .flatten();
+    let schema = slug.schema_name();
+    let q = schema.quoted();
+    let mut files = Vec::new();
+    // The registry row without its parent's id, which means nothing elsewhere.
+    files.push(dump(
+        conn,
+        &format!(
+            "SELECT (to_jsonb(x) - 'parent_id')::text AS line FROM platform.tenants x \
+             WHERE x.id = '{id}'"
+        ),
+        dir,
+        "platform/tenants.jsonl".into(),
+    )?);
+    files.push(dump(
+        conn,
+        &format!(
+            "SELECT row_to_json(x)::text AS line FROM (SELECT {ACCOUNT_COLUMNS} FROM platform.accounts \
+              WHERE id IN (SELECT account_id FROM platform.memberships WHERE tenant_id = '{id}' \
+                           UNION SELECT applicant_id FROM {q}.dossiers WHERE applicant_id IS NOT NULL)) x \
+             ORDER BY x.id"
+        ),
+        dir,
+        "platform/accounts.jsonl".into(),
+    )?);
+    for (table, order) in PLATFORM_TABLES {
+        files.push(dump(
+            conn,
+            &format!(
+                "SELECT row_to_json(x)::text AS line FROM platform.{table} x \
+                 WHERE x.tenant_id = '{id}' ORDER BY {order}"
+            ),
+            dir,
+            format!("platform/{table}.jsonl"),
+        )?);
+    }
+    for table in tables_in_load_order(conn, &schema)? {
+        let name = ident(&table)?;
+        let mut order = primary_key(conn, &schema, &table)?;
+        if order.is_empty() {
+            order.push("x".into());
+        }
+        files.push(dump(
+            conn,
+            &format!(
+                "SELECT row_to_json(x)::text AS line FROM {q}.{name} x ORDER BY {}",
+                order
+                    .iter()
+                    .map(|c| if c == "x" {
+                        c.clone()
+                    } else {
+                        format!("x.{c}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            dir,
+            format!("tenant/{table}.jsonl"),
+        )?);
+    }
+    let keys: Vec<Name> = diesel::sql_query(format!(
+        "SELECT storage_key AS name FROM {q}.attachments ORDER BY storage_key"
+    ))
+    .load(conn)?;
+    for key in keys {
+        let key = StorageKey::parse(&key.name)
+            .ok_or_else(|| refused(format!("malformed storage key `{}`", key.name)))?;
+        let bytes = storage.get(&key)?;
+        let path = format!("attachments/{}", key.as_str());
+        let target = dir.join(&path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&target, &bytes)?;
+        files.push(FileEntry {
+            path,
+            rows: None,
+            bytes: bytes.len() as u64,
+            sha256: hex(&Sha256::digest(&bytes)),
+        });
+    }
+    Ok(Manifest {
+        format: FORMAT.into(),
+        created_at: chrono::Utc::now().to_rfc3339(),
+        tenant: ManifestTenant {
+            id,
+            slug: slug.as_str().to_owned(),
+            code,
+            parent,
+        },
+        schema_version: version,
+        files,
+    })
+}
+
+/// One file of an archive, its path parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArchivePath {
+    Platform(&'static str),
+    Accounts,
+    Tenants,
+    Tenant(String),
+    Attachment(StorageKey),
+}
+
+impl ArchivePath {
+    /// Only the shapes export writes; nothing else is ever opened.
+    pub fn parse(path: &str) -> Option<Self> {
+        if let Some(key) = path.strip_prefix("attachments/") {
+            return StorageKey::parse(key).map(Self::Attachment);
+        }
+        if let Some(name) = path
+            .strip_prefix("platform/")
+            .and_then(|p| p.strip_suffix(".jsonl"))
+        {
+            return match name {
+                "tenants" => Some(Self::Tenants),
+                "accounts" => Some(Self::Accounts),
+                _ => PLATFORM_TABLES
+                    .iter()
+                    .find(|(t, _)| *t == name)
+                    .map(|(t, _)| Self::Platform(t)),
+            };
+        }
+        let name = path
+            .strip_prefix("tenant/")
+            .and_then(|p| p.strip_suffix(".jsonl"))?;
+        ident(name).ok().map(|_| Self::Tenant(name.to_owned()))
+    }
+}
+
+/// Reads the manifest and checks every file against it (and the manifest against
+/// `expected_sha256`, when given). Writes nothing.
+pub fn verify(dir: &Path, expected_sha256: Option<&str>) -> Result<Manifest, ArchiveError> {
+    let text =
+        std::fs::read(dir.join(MANIFEST)).map_err(|e| refused(format!("{MANIFEST}: {e}")))?;
+    if let Some(expected) = expected_sha256
+        && !hex(&Sha256::digest(&text)).eq_ignore_ascii_case(expected.trim())
+    {
+        return Err(refused("the manifest's checksum is not the one given"));
+    }
+    let manifest: Manifest =
+        serde_json::from_slice(&text).map_err(|e| refused(format!("{MANIFEST}: {e}")))?;
+    if manifest.format != FORMAT {
+        return Err(refused(format!(
+            "format `{}` is not {FORMAT}",
+            manifest.format
+        )));
+    }
+    let mut seen = BTreeSet::new();
+    for f in &manifest.files {
+        if ArchivePath::parse(&f.path).is_none() || !seen.insert(f.path.as_str()) {
+            return Err(refused(format!("unexpected file `{}`", f.path)));
+        }
+        let path = dir.join(&f.path);
+        let mut hash = Sha256::new();
+        let mut bytes = 0u64;
+        let mut file =
+            std::fs::File::open(&path).map_err(|e| refused(format!("{}: {e}", f.path)))?;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = std::io::Read::read(&mut file, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            bytes += n as u64;
+        }
+        if bytes != f.bytes || hex(&hash.finalize()) != f.sha256 {
+            return Err(refused(format!(
+                "`{}` does not match its checksum: altered or incomplete",
+                f.path
+            )));
+        }
+    }
+    for required in ["platform/tenants.jsonl", "tenant/dossiers.jsonl"] {
+        if !seen.contains(required) {
+            return Err(refused(format!("`{required}` is missing")));
+        }
+    }
+    Ok(manifest)
+}
+
+/// What an import restored.
+#[derive(Debug)]
+pub struct Imported {
+    pub id: Uuid,
+    pub slug: TenantSlug,
+    pub rows: u64,
+    pub attachments: usize,
+    /// Accounts that already existed here (matched by id or address) and were kept as they are.
+    pub accounts_kept: u64,
+}
+
+/// Restores a verified archive: refuses a tenant that exists here, a different schema version
+/// or any checksum mismatch before writing; then files first, rows in one transaction (the
+/// files are removed again if it fails).
+pub fn import(
+    conn: &mut PgConnection,
+    storage: &dyn Storage,
+    dir: &Path,
+    expected_sha256: Option<&str>,
+    portal: &PortalAddress,
+) -> Result<Imported, ArchiveError> {
+    let manifest = verify(dir, expected_sha256)?;
+    let slug = TenantSlug::parse(&manifest.tenant.slug).map_err(|e| refused(e.to_string()))?;
+    let current = TENANT_BASELINE_VERSIONS.last().map(|v| (*v).to_owned());
+    if manifest.schema_version != current {
+        return Err(refused(format!(
+            "schema version {:?} differs from this deployment's {:?}; upgrade the older side first",
+            manifest.schema_version, current
+        )));
+    }
+    let clash: i64 = tenants::table
+        .filter(
+            tenants::slug
+                .eq(slug.as_str())
+                .or(tenants::id.eq(manifest.tenant.id))
+                .or(tenants::code.eq(&manifest.tenant.code)),
+        )
+        .count()
+        .get_result(conn)?;
+    if clash > 0 {
+        return Err(ArchiveError::Exists(slug.as_str().to_owned()));
+    }
+    let mut written = Vec::new();
+    for f in &manifest.files {
+        if let Some(ArchivePath::Attachment(key)) = ArchivePath::parse(&f.path) {
+            let bytes = std::fs::read(dir.join(&f.path))?;
+            storage.put(&key, &bytes)?;
+            written.push(key);
+        }
+    }
+    let loaded = conn.transaction(|conn| load_rows(conn, &manifest, dir, &slug, portal));
+    match loaded {
+        Ok((rows, accounts_kept)) => Ok(Imported {
+            id: manifest.tenant.id,
+            slug,
+            rows,
+            attachments: written.len(),
+            accounts_kept,
+        }),
+        Err(e) => {
+            for key in &written {
+                let _ = storage.delete(key);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn load_rows(
+    conn: &mut PgConnection,
+    manifest: &Manifest,
+    dir: &Path,
+    slug: &TenantSlug,
+    portal: &PortalAddress,
+) -> Result<(u64, u64), ArchiveError> {
+    let schema = slug.schema_name();
+    let q = schema.quoted();
+    let mut rows = 0u64;
+    let mut accounts_kept = 0u64;
+    let file = |path: &str| -> PathBuf { dir.join(path) };
+    rows += load_file(
+        conn,
+        &file("platform/tenants.jsonl"),
+        "INSERT INTO platform.tenants SELECT * FROM json_populate_recordset(NULL::platform.tenants, $1::json)",
+    )?;
+    let parent = match &manifest.tenant.parent {
+        Some(p) => tenants::table
+            .filter(tenants::slug.eq(p))
+            .select(tenants::id)
+            .first::<Uuid>(conn)
+            .optional()?,
+        None => None,
+    };
+    diesel::update(tenants::table.find(manifest.tenant.id))
+        .set(tenants::parent_id.eq(parent))
+        .execute(conn)?;
+    // An archived tenant comes back suspended: the operator decides when it opens again.
+    diesel::update(
+        tenants::table
+            .find(manifest.tenant.id)
+            .filter(tenants::status.eq(TenantStatus::Archived.as_str())),
+    )
+    .set((
+        tenants::status.eq(TenantStatus::Suspended.as_str()),
+        tenants::archived_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+        tenants::purge_after.eq(None::<chrono::DateTime<chrono::Utc>>),
+    ))
+    .execute(conn)?;
+    let version =
+        create_tenant_schema(conn, &schema).map_err(|e| ArchiveError::Provision(e.to_string()))?;
+    diesel::insert_into(tenant_schema_state::table)
+        .values((
+            tenant_schema_state::tenant_id.eq(manifest.tenant.id),
+            tenant_schema_state::version.eq(version),
+            tenant_schema_state::status.eq("ok"),
+        ))
+        .execute(conn)?;
+    let tables: BTreeSet<String> = tables_in_load_order(conn, &schema)?.into_iter().collect();
+    for f in &manifest.files {
+        let path = file(&f.path);
+        match ArchivePath::parse(&f.path) {
+            Some(ArchivePath::Tenants | ArchivePath::Attachment(_)) | None => {}
+            Some(ArchivePath::Accounts) => {
+                let inserted = load_file(
+                    conn,
+                    &path,
+                    &format!(
+                        "INSERT INTO platform.accounts ({ACCOUNT_COLUMNS}, password_hash) \
+                         SELECT {ACCOUNT_COLUMNS}, '!' FROM json_populate_recordset(NULL::platform.accounts, $1::json) \
+                         ON CONFLICT DO NOTHING"
+                    ),
+                )?;
+                accounts_kept += f.rows.unwrap_or(0).saturating_sub(inserted);
+                rows += inserted;
+            }
+            Some(ArchivePath::Platform("memberships")) => {
+                rows += load_file(
+                    conn,
+                    &path,
+                    "INSERT INTO platform.memberships SELECT r.* FROM \
+                     json_populate_recordset(NULL::platform.memberships, $1::json) r \
+                     WHERE EXISTS (SELECT 1 FROM platform.accounts a WHERE a.id = r.account_id)",
+                )?;
+            }
+            Some(ArchivePath::Platform(table)) => {
+                rows += load_file(
+                    conn,
+                    &path,
+                    &format!(
+                        "INSERT INTO platform.{table} SELECT * FROM \
+                         json_populate_recordset(NULL::platform.{table}, $1::json)"
+                    ),
+                )?;
+            }
+            Some(ArchivePath::Tenant(table)) => {
+                if !tables.contains(&table) {
+                    return Err(refused(format!("no table `{table}` in a tenant schema")));
+                }
+                let name = ident(&table)?;
+                rows += load_file(
+                    conn,
+                    &path,
+                    &format!(
+                        "INSERT INTO {q}.{name} SELECT * FROM \
+                         json_populate_recordset(NULL::{q}.{name}, $1::json)"
+                    ),
+                )?;
+            }
+        }
+    }
+    reset_sequences(conn, &schema)?;
+    let tenant = super::registry::load_all(conn)?
+        .into_iter()
+        .find(|t| t.id == manifest.tenant.id)
+        .ok_or_else(|| refused("the tenant row did not load"))?;
+    crate::auth::sso::register_tenant_portal(
+        conn,
+        &tenant,
+        &portal.base_domain,
+        &portal.public_origin,
+    )?;
+    crate::auth::accounts::audit(
+        conn,
+        None,
+        Some(manifest.tenant.id),
+        None,
+        "operator.tenant_imported",
+        serde_json::json!({ "rows": rows, "from_manifest_created_at": manifest.created_at }),
+    )?;
+    Ok((rows, accounts_kept))
+}
+
+/// Loads a JSON-lines file with `sql` (which takes a JSON array as `$1`), in batches; returns
+/// the rows inserted.
+fn load_file(conn: &mut PgConnection, path: &Path, sql: &str) -> Result<u64, ArchiveError> {
+    let reader = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut batch = String::from("[");
+    let mut n = 0usize;
+    let mut inserted = 0u64;
+    let mut flush = |batch: &mut String, n: &mut usize| -> Result<(), ArchiveError> {
+        if *n > 0 {
+            batch.push(']');
+            inserted += diesel::sql_query(sql)
+                .bind::<Text, _>(batch.as_str())
+                .execute(conn)? as u64;
+        }
+        batch.clear();
+        batch.push('[');
+        *n = 0;
+        Ok(())
+    };
+    for line in reader.lines() {
+        let line = line?;
+        if line.is_empty() {
+            continue;
+        }
+        if n > 0 {
+            batch.push(',');
+        }
+        batch.push_str(&line);
+        n += 1;
+        if n == BATCH {
+            flush(&mut batch, &mut n)?;
+        }
+    }
+    flush(&mut batch, &mut n)?;
+    Ok(inserted)
+}
+
+/// Serial columns continue after the highest restored value.
+fn reset_sequences(conn: &mut PgConnection, schema: &SchemaName) -> Result<(), ArchiveError> {
+    #[derive(QueryableByName)]
+    struct Serial {
+        #[diesel(sql_type = Text)]
+        table_name: String,
+        #[diesel(sql_type = Text)]
+        column_name: String,
+    }
+    let serials: Vec<Serial> = diesel::sql_query(
+        "SELECT table_name::text, column_name::text FROM information_schema.columns \
+          WHERE table_schema = $1 AND column_default LIKE 'nextval(%'",
+    )
+    .bind::<Text, _>(schema.as_str())
+    .load(conn)?;
+    let q = schema.quoted();
+    for s in serials {
+        let (table, column) = (ident(&s.table_name)?, ident(&s.column_name)?);
+        diesel::sql_query(format!(
+            "SELECT setval(pg_get_serial_sequence('{q}.{table}', '{}'), \
+                    coalesce((SELECT max({column}) FROM {q}.{table}), 0) + 1, false)",
+            s.column_name
+        ))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_shapes_export_writes_are_read() {
+        assert_eq!(
+            ArchivePath::parse("platform/stats_daily.jsonl"),
+            Some(ArchivePath::Platform("stats_daily"))
+        );
+        assert_eq!(
+            ArchivePath::parse("tenant/dossiers.jsonl"),
+            Some(ArchivePath::Tenant("dossiers".into()))
+        );
+        let key = format!("{}/2026/{}", Uuid::new_v4(), Uuid::new_v4());
+        assert!(matches!(
+            ArchivePath::parse(&format!("attachments/{key}")),
+            Some(ArchivePath::Attachment(_))
+        ));
+        for bad in [
+            "../etc/passwd",
+            "platform/secrets.jsonl",
+            "tenant/../x.jsonl",
+            "tenant/Dossiers.jsonl",
+            "tenant/x\".jsonl",
+            "attachments/../../x",
+            "attachments/a/b/c",
+            "manifest.json",
+        ] {
+            assert_eq!(ArchivePath::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn parents_load_before_children() {
+        let deps: BTreeMap<&str, BTreeSet<&str>> = [
+            ("attachments", ["dossiers"].into()),
+            ("dossiers", ["procedures"].into()),
+            ("fields", BTreeSet::new()),
+            ("procedures", ["fields"].into()),
+            ("payments", ["dossiers"].into()),
+        ]
+        .into();
+        let order = load_order(&deps).unwrap();
+        let at = |t: &str| order.iter().position(|x| x == t).unwrap();
+        assert!(at("fields") < at("procedures"));
+        assert!(at("procedures") < at("dossiers"));
+        assert!(at("dossiers") < at("attachments") && at("dossiers") < at("payments"));
+        let cycle: BTreeMap<&str, BTreeSet<&str>> =
+            [("a", ["b"].into()), ("b", ["a"].into())].into();
+        assert_eq!(load_order(&cycle), None);
+    }
+}
