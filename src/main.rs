@@ -75,6 +75,16 @@ enum Command {
         #[arg(long = "sandbox-merchant")]
         sandbox_merchants: Vec<String>,
     },
+    /// Usage per tenant for a month: dossiers submitted, active accounts, mail sent, API calls,
+    /// storage (as measured hourly by the serving instances).
+    Usage {
+        /// YYYY-MM (default: this month, Vietnam time).
+        #[arg(long)]
+        month: Option<String>,
+        /// Print CSV instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
     /// Online payment: a tenant's merchant account at its gateway.
     Payment {
         #[command(subcommand)]
@@ -242,6 +252,7 @@ fn main() -> ExitCode {
         Command::User { command } => user(&settings, command),
         Command::Client { command } => client(&settings, command),
         Command::Payment { command } => payment(&settings, command),
+        Command::Usage { month, csv } => usage(&settings, month.as_deref(), csv),
         Command::Health { port } => health(port.unwrap_or(settings.server.port)),
         Command::Setup {
             tenants,
@@ -588,6 +599,36 @@ fn change_status(
     )?;
     publish(settings, &[TenancyEvent::TenantChanged(id)]);
     println!("{slug}: {}", status.as_str());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn usage(settings: &Settings, month: Option<&str>, csv: bool) -> anyhow::Result<ExitCode> {
+    use dvc::tenancy::usage;
+    let month = match month {
+        None => usage::month_of(chrono::Utc::now()),
+        Some(m) => usage::parse_month(m).ok_or_else(|| anyhow::anyhow!("--month: YYYY-MM"))?,
+    };
+    let pool = build_pool_sized(&settings.database, 1);
+    let rows = usage::report(&mut *pool.get()?, month)?;
+    if csv {
+        print!("{}", usage::to_csv(&rows));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<30} {:>9} {:>9} {:>9} {:>11} {:>14}",
+        "tenant", "dossiers", "accounts", "mails", "api calls", "storage bytes"
+    );
+    for r in rows {
+        println!(
+            "{:<30} {:>9} {:>9} {:>9} {:>11} {:>14}",
+            r.tenant,
+            r.dossiers_submitted,
+            r.active_accounts,
+            r.mails_sent,
+            r.api_calls,
+            r.storage_bytes
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

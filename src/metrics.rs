@@ -34,6 +34,12 @@ pub struct ShardLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UsageLabels {
+    pub tenant: String,
+    pub metric: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabels {
     pub status: String,
 }
@@ -49,6 +55,8 @@ pub struct Snapshot {
     pub webhooks_failed: i64,
     pub webhooks_oldest_pending_secs: f64,
     pub migrations: Vec<(String, i64)>,
+    /// This month's usage per tenant.
+    pub usage: Vec<crate::tenancy::usage::UsageRow>,
 }
 
 pub struct Metrics {
@@ -62,6 +70,7 @@ pub struct Metrics {
     webhooks_age: FloatGauge,
     migrations: Family<StatusLabels, Gauge>,
     snapshot_ok: Gauge,
+    usage: Family<UsageLabels, Gauge>,
     tenants: Mutex<HashSet<String>>,
     max_tenants: usize,
 }
@@ -123,7 +132,14 @@ impl Metrics {
             "1 when the database figures below were read at this scrape, 0 when they could not be",
             snapshot_ok.clone(),
         );
+        let usage = Family::<UsageLabels, Gauge>::default();
+        registry.register(
+            "tenant_usage",
+            "This month's usage per tenant: dossiers_submitted, active_accounts, mails_sent, api_calls (flushed), storage_bytes",
+            usage.clone(),
+        );
         Self {
+            usage,
             snapshot_ok,
             registry,
             requests,
@@ -194,6 +210,7 @@ impl Metrics {
         self.outbox.clear();
         self.webhooks.clear();
         self.migrations.clear();
+        self.usage.clear();
         self.snapshot_ok.set(i64::from(snap.is_some()));
         if let Some(snap) = snap {
             self.set_snapshot(snap);
@@ -206,6 +223,28 @@ impl Metrics {
     }
 
     fn set_snapshot(&self, snap: &Snapshot) {
+        // Tenants beyond the label budget add up under `other`.
+        let mut usage: std::collections::HashMap<UsageLabels, i64> = Default::default();
+        for row in &snap.usage {
+            let tenant = self.tenant_label(Some(&row.tenant));
+            for (metric, n) in [
+                ("dossiers_submitted", row.dossiers_submitted),
+                ("active_accounts", row.active_accounts),
+                ("mails_sent", row.mails_sent),
+                ("api_calls", row.api_calls),
+                ("storage_bytes", row.storage_bytes),
+            ] {
+                *usage
+                    .entry(UsageLabels {
+                        tenant: tenant.clone(),
+                        metric: metric.into(),
+                    })
+                    .or_default() += n;
+            }
+        }
+        for (labels, n) in usage {
+            self.usage.get_or_create(&labels).set(n);
+        }
         for (status, n) in &snap.outbox {
             self.outbox
                 .get_or_create(&StatusLabels {
@@ -295,6 +334,10 @@ pub fn snapshot(conn: &mut diesel::PgConnection) -> diesel::QueryResult<Snapshot
         webhooks_failed: w.failed,
         webhooks_oldest_pending_secs: w.oldest,
         migrations,
+        usage: crate::tenancy::usage::report(
+            conn,
+            crate::tenancy::usage::month_of(chrono::Utc::now()),
+        )?,
     })
 }
 

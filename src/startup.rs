@@ -119,7 +119,12 @@ impl Application {
                 None => shared.clone(),
             },
             pages: Default::default(),
+            api_calls: Default::default(),
         });
+        tokio::spawn(crate::tenancy::usage::run(
+            state.clone(),
+            std::time::Duration::from_secs(10),
+        ));
         let listener = {
             let catalog = catalog.clone();
             let keys_state = state.clone();

@@ -30,6 +30,8 @@ pub struct AppState {
     pub stats_db: SharedDb,
     /// Rendered public pages (see `web::cache`).
     pub pages: crate::web::cache::PageCache,
+    /// API calls counted since the last flush (see `tenancy::usage`).
+    pub api_calls: crate::tenancy::usage::ApiCalls,
 }
 
 impl AppState {

@@ -39,6 +39,7 @@ use utoipa::OpenApi;
         operator::outbox_counts,
         operator::failed_mail,
         operator::retry_mail,
+        operator::usage,
         onboarding::create_tenant,
         onboarding::operator_checklist,
         onboarding::admin_checklist,
@@ -235,6 +236,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/outbox", web::get().to(operator::outbox_counts))
                 .route("/outbox/failed", web::get().to(operator::failed_mail))
                 .route("/outbox/{id}/retry", web::post().to(operator::retry_mail))
+                .route("/usage", web::get().to(operator::usage))
                 .route("/tenants", web::post().to(onboarding::create_tenant))
                 .route(
                     "/tenants/{slug}/onboarding",

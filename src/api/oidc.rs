@@ -632,6 +632,12 @@ pub(crate) async fn exchange_code(
     let refresh = state
         .shared
         .run(move |c| {
+            // A portal sign-in makes the account active at that tenant this month.
+            if let Some(tenant) =
+                sso::find_client(c, &client_for_refresh)?.and_then(|c| c.tenant_id)
+            {
+                crate::tenancy::usage::record_active_account(c, tenant, account)?;
+            }
             Ok(sso::issue_refresh(
                 c,
                 None,

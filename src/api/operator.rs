@@ -190,3 +190,66 @@ pub async fn retry_mail(
         })
     }
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UsageParams {
+    /// `YYYY-MM` (default: this month, Vietnam time).
+    month: Option<String>,
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+    /// Measure every tenant's storage now (one query per tenant) instead of using the hourly
+    /// figure.
+    measure: Option<bool>,
+}
+
+/// Usage per tenant for a month (Số liệu sử dụng): dossiers submitted, active citizens'
+/// accounts, mail sent, API calls, storage. As JSON or CSV.
+#[utoipa::path(get, path = "/api/v1/operator/usage", tag = "operator",
+    security(("operator_token" = [])), params(UsageParams),
+    responses((status = 200, body = [crate::tenancy::usage::UsageRow]),
+        (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn usage(
+    _: Operator,
+    params: web::Query<UsageParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    use crate::tenancy::usage;
+    let month = match params.month.as_deref() {
+        None => usage::month_of(chrono::Utc::now()),
+        Some(m) => usage::parse_month(m)
+            .ok_or_else(|| AppError::bad_request("invalid_month", "month: YYYY-MM"))?,
+    };
+    let csv = match params.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => {
+            return Err(AppError::bad_request(
+                "invalid_format",
+                "format: json or csv",
+            ));
+        }
+    };
+    // This instance's latest counts first, so the figures are current.
+    usage::flush(&state).await?;
+    if params.measure == Some(true) {
+        usage::measure_storage(&state).await?;
+    }
+    let rows = state
+        .shared
+        .run(move |c| Ok(usage::report(c, month)?))
+        .await?;
+    Ok(if csv {
+        HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                "Content-Disposition",
+                format!(
+                    "attachment; filename=\"dvc-usage-{}.csv\"",
+                    month.format("%Y-%m")
+                ),
+            ))
+            .body(usage::to_csv(&rows))
+    } else {
+        HttpResponse::Ok().json(rows)
+    })
+}

@@ -15,6 +15,7 @@ pub mod provision;
 pub mod quota;
 pub mod registry;
 pub mod resolver;
+pub mod usage;
 
 pub use model::{Plan, Tenant, TenantKind, TenantStatus};
 pub use names::{HostName, SchemaName, TenantCode, TenantSlug};

@@ -43,6 +43,15 @@ pub struct TenantQuotaService<S> {
 /// The tenant a request names and its limit, before routing (so the `/t/{slug}/` prefix is
 /// read by hand: path parameters are not matched yet).
 fn limit_of(req: &ServiceRequest, state: &AppState) -> Option<(uuid::Uuid, String, u32)> {
+    let (tenant, slug, limit) = tenant_of(req, state)?;
+    // Metered here, where every request's tenant is known before routing.
+    if req.path().contains("/api/") {
+        state.api_calls.count(tenant);
+    }
+    Some((tenant, slug, limit?))
+}
+
+fn tenant_of(req: &ServiceRequest, state: &AppState) -> Option<(uuid::Uuid, String, Option<u32>)> {
     if matches!(req.path(), "/healthz" | "/readyz" | "/metrics") {
         return None;
     }
@@ -55,8 +64,11 @@ fn limit_of(req: &ServiceRequest, state: &AppState) -> Option<(uuid::Uuid, Strin
         .strip_prefix("/t/")
         .and_then(|rest| rest.split('/').next());
     let tenant = resolve(&state.registry, host, path_slug, &state.base_domain).ok()?;
-    let per_minute = tenant.plan.requests_per_minute?;
-    Some((tenant.id, tenant.slug.as_str().to_owned(), per_minute))
+    Some((
+        tenant.id,
+        tenant.slug.as_str().to_owned(),
+        tenant.plan.requests_per_minute,
+    ))
 }
 
 impl<S, B> Service<ServiceRequest> for TenantQuotaService<S>

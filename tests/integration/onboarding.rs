@@ -322,3 +322,97 @@ async fn a_province_onboards_from_the_invitation_to_its_first_dossier() {
         );
     }
 }
+
+async fn text(w: &World, path: &str) -> String {
+    let mut resp = awc::Client::default()
+        .get(format!("{}{}", w.app.base, path))
+        .insert_header(("Authorization", format!("Bearer {OPERATOR_TOKEN}")))
+        .send()
+        .await
+        .unwrap();
+    String::from_utf8(resp.body().await.unwrap().to_vec()).unwrap()
+}
+
+fn row<'a>(rows: &'a serde_json::Value, tenant: &str) -> &'a serde_json::Value {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["tenant"] == tenant)
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn usage_is_metered_per_tenant_and_month_for_operators() {
+    let w = world().await;
+    let op = Some(OPERATOR_TOKEN);
+    let before = |rows: &serde_json::Value, t: &str| row(rows, t)["api_calls"].as_i64().unwrap();
+    let (_, start) = w.req("GET", "/api/v1/operator/usage", op, None).await;
+    w.submit_work_permit("tinh-a", w.citizen).await;
+    for _ in 0..5 {
+        let (s, _) = w
+            .req("GET", "/t/tinh-a/api/v1/procedures", None, None)
+            .await;
+        assert_eq!(s, 200);
+    }
+    let (s, _) = w
+        .req("GET", "/t/tinh-b/api/v1/procedures", None, None)
+        .await;
+    assert_eq!(s, 200);
+    let mut conn = w.db.conn();
+    let a: uuid::Uuid = {
+        use diesel::prelude::*;
+        use dvc::db::schema::tenants::dsl as t;
+        t::tenants
+            .filter(t::slug.eq("tinh-a"))
+            .select(t::id)
+            .first(&mut conn)
+            .unwrap()
+    };
+    dvc::tenancy::usage::record_active_account(&mut conn, a, w.citizen).unwrap();
+    dvc::tenancy::usage::record_active_account(&mut conn, a, w.citizen).unwrap();
+
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            let (_, rows) = w.req("GET", "/api/v1/operator/usage", op, None).await;
+            row(&rows, "tinh-a")["mails_sent"].as_i64() >= Some(1)
+        })
+        .await,
+        "the receipt mail was not counted"
+    );
+    let (s, rows) = w
+        .req("GET", "/api/v1/operator/usage?measure=true", op, None)
+        .await;
+    assert_eq!(s, 200, "{rows}");
+    let ta = row(&rows, "tinh-a");
+    assert_eq!(ta["dossiers_submitted"], 1);
+    assert_eq!(ta["active_accounts"], 1, "an account counts once a month");
+    // Submission + 5 catalog reads, each counted at its tenant only.
+    assert!(ta["api_calls"].as_i64().unwrap() - before(&start, "tinh-a") >= 6);
+    assert_eq!(
+        row(&rows, "tinh-b")["api_calls"].as_i64().unwrap() - before(&start, "tinh-b"),
+        1
+    );
+    let pdf_and_png = (crate::world::PDF.len() + crate::world::PNG.len()) as i64;
+    assert_eq!(ta["storage_bytes"].as_i64(), Some(pdf_and_png));
+    assert_eq!(row(&rows, "tinh-b")["dossiers_submitted"], 0);
+
+    let csv = text(&w, "/api/v1/operator/usage?format=csv").await;
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("tenant,month,dossiers_submitted,active_accounts,mails_sent,api_calls,storage_bytes")
+    );
+    assert!(lines.any(|l| l.starts_with("tinh-a,") && l.contains(&format!(",{pdf_and_png}"))));
+    let (s, b) = w
+        .req("GET", "/api/v1/operator/usage?month=2026-13", op, None)
+        .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid_month")));
+    let (s, _) = w.req("GET", "/api/v1/operator/usage", None, None).await;
+    assert_eq!(s, 401);
+
+    let metrics = text(&w, "/metrics").await;
+    assert!(
+        metrics.contains(r#"dvc_tenant_usage{tenant="tinh-a",metric="dossiers_submitted"} 1"#),
+        "{metrics}"
+    );
+}
