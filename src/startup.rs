@@ -40,6 +40,14 @@ struct InProcessWorker {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, crate::tenancy::domains::system_or_none()).await
+    }
+
+    /// As [`build`](Self::build), with the resolver that checks custom domains' TXT records.
+    pub async fn build_with(
+        settings: Settings,
+        dns: Arc<dyn crate::tenancy::domains::TxtResolver>,
+    ) -> anyhow::Result<Self> {
         let base_domain = HostName::parse(&settings.server.base_domain)
             .context("server.base_domain is not a valid host name")?;
         let pools = Pools::build(&settings.database);
@@ -120,6 +128,7 @@ impl Application {
             },
             pages: Default::default(),
             api_calls: Default::default(),
+            dns,
         });
         tokio::spawn(crate::tenancy::usage::run(
             state.clone(),

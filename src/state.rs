@@ -32,6 +32,8 @@ pub struct AppState {
     pub pages: crate::web::cache::PageCache,
     /// API calls counted since the last flush (see `tenancy::usage`).
     pub api_calls: crate::tenancy::usage::ApiCalls,
+    /// Checks custom domains' TXT records.
+    pub dns: Arc<dyn crate::tenancy::domains::TxtResolver>,
 }
 
 impl AppState {

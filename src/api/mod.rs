@@ -46,6 +46,9 @@ use utoipa::OpenApi;
         onboarding::invite,
         onboarding::go_live,
         onboarding::accept,
+        onboarding::domains,
+        onboarding::claim_domain,
+        onboarding::verify_domain,
         auth::register,
         auth::verify_email,
         auth::forgot_password,
@@ -134,6 +137,12 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/admin/invitations", web::post().to(onboarding::invite))
             .route("/admin/go-live", web::post().to(onboarding::go_live))
+            .route("/admin/domains", web::get().to(onboarding::domains))
+            .route("/admin/domains", web::post().to(onboarding::claim_domain))
+            .route(
+                "/admin/domains/{domain}/verify",
+                web::post().to(onboarding::verify_domain),
+            )
             .route("/invitations/accept", web::post().to(onboarding::accept))
             .route("/members", web::get().to(members::list))
             .route("/members", web::post().to(members::grant))

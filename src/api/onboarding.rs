@@ -305,3 +305,146 @@ pub(crate) async fn accept_invitation(
         }),
     }
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DomainBody {
+    /// The tenant's own host name, e.g. `dichvucong.laocai.gov.vn`.
+    pub domain: String,
+}
+
+fn domain_problem(e: crate::tenancy::domains::DomainError) -> AppError {
+    use crate::tenancy::domains::DomainError as D;
+    match e {
+        D::PlatformDomain(_) => AppError::bad_request("platform_domain", e.to_string()),
+        D::Taken(_) => AppError::Conflict {
+            code: "domain_taken",
+            detail: e.to_string(),
+        },
+        D::NotClaimed(_) => AppError::NotFound {
+            what: "domain request",
+        },
+        D::NotProven { .. } => AppError::Conflict {
+            code: "domain_not_proven",
+            detail: e.to_string(),
+        },
+    }
+}
+
+fn parse_domain(s: &str) -> Result<crate::tenancy::HostName, AppError> {
+    crate::tenancy::HostName::parse(s.trim().trim_end_matches('.'))
+        .map_err(|e| AppError::bad_request("invalid_domain", e.to_string()))
+}
+
+/// This tenant's own domains and requests (Tên miền riêng). Tenant admins only.
+#[utoipa::path(get, path = "/api/v1/admin/domains", tag = "accounts",
+    responses((status = 200, body = [crate::tenancy::domains::Claim]), (status = 403, body = Problem)))]
+pub async fn domains(
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<web::Json<Vec<crate::tenancy::domains::Claim>>, AppError> {
+    principal.require(Role::TenantAdmin)?;
+    let tenant = principal.tenant.tenant.id;
+    Ok(web::Json(
+        state
+            .shared
+            .run(move |c| Ok(crate::tenancy::domains::claims_of(c, tenant)?))
+            .await?,
+    ))
+}
+
+/// Ask for a domain of the tenant's own (Đăng ký tên miền riêng): the answer says which TXT
+/// record proves control. Tenant admins only.
+#[utoipa::path(post, path = "/api/v1/admin/domains", tag = "accounts", request_body = DomainBody,
+    responses((status = 201, body = crate::tenancy::domains::Claim), (status = 400, body = Problem),
+        (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn claim_domain(
+    principal: Principal,
+    body: web::Json<DomainBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    principal.require(Role::TenantAdmin)?;
+    let domain = parse_domain(&body.domain)?;
+    let (tenant, by, base) = (
+        principal.tenant.tenant.id,
+        principal.account,
+        state.base_domain.clone(),
+    );
+    let claim = state
+        .shared
+        .run(move |c| {
+            crate::tenancy::domains::claim(c, tenant, &domain, &base, by)?.map_err(domain_problem)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(claim))
+}
+
+/// The domain in `…/domains/{domain}/verify` (the tenant may also be in the path).
+#[derive(Debug, Deserialize)]
+pub struct DomainPath {
+    domain: String,
+}
+
+/// Check the TXT record and route the domain to this tenant (Xác minh tên miền). Tenant
+/// admins only.
+#[utoipa::path(post, path = "/api/v1/admin/domains/{domain}/verify", tag = "accounts",
+    params(("domain" = String, Path)),
+    responses((status = 200, body = crate::tenancy::domains::Claim), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "record not found, or domain taken"),
+        (status = 503, body = Problem, description = "DNS did not answer")))]
+pub async fn verify_domain(
+    principal: Principal,
+    path: web::Path<DomainPath>,
+    state: web::Data<AppState>,
+) -> Result<web::Json<crate::tenancy::domains::Claim>, AppError> {
+    use crate::tenancy::domains;
+    principal.require(Role::TenantAdmin)?;
+    let domain = parse_domain(&path.domain)?;
+    let (tenant, by) = (principal.tenant.tenant.id, principal.account);
+    let d = domain.clone();
+    let token = state
+        .shared
+        .run(move |c| domains::pending_token(c, tenant, &d)?.map_err(domain_problem))
+        .await?;
+    let records = state
+        .dns
+        .txt(&domains::challenge_name(&domain))
+        .await
+        .map_err(|e| AppError::Unavailable(anyhow::anyhow!("DNS lookup failed: {e}")))?;
+    let d = domain.clone();
+    state
+        .shared
+        .run(move |c| {
+            domains::record_check(c, tenant, &d, &token, &records, by)?.map_err(domain_problem)
+        })
+        .await?;
+    announce(&state, tenant).await?;
+    // The portal's sign-in callback on the new host.
+    if let Some(t) = state.registry.by_id(tenant) {
+        let portal = portal_address(&state);
+        state
+            .shared
+            .run(move |c| {
+                crate::auth::sso::register_tenant_portal(
+                    c,
+                    &t,
+                    &portal.base_domain,
+                    &portal.public_origin,
+                )?;
+                Ok(())
+            })
+            .await?;
+    }
+    let d = domain.as_str().to_owned();
+    let claims = state
+        .shared
+        .run(move |c| Ok(domains::claims_of(c, tenant)?))
+        .await?;
+    claims
+        .into_iter()
+        .find(|c| c.domain == d)
+        .map(web::Json)
+        .ok_or(AppError::NotFound {
+            what: "domain request",
+        })
+}

@@ -161,8 +161,13 @@ fn replace_domains(
     action: ApplyAction,
 ) -> QueryResult<()> {
     if action == ApplyAction::Updated {
-        diesel::delete(tenant_domains::table.filter(tenant_domains::tenant_id.eq(id)))
-            .execute(conn)?;
+        // Domains the tenant proved through DNS are not the file's to remove.
+        diesel::delete(
+            tenant_domains::table
+                .filter(tenant_domains::tenant_id.eq(id))
+                .filter(tenant_domains::verified_at.is_null()),
+        )
+        .execute(conn)?;
     }
     if spec.domains.is_empty() {
         return Ok(());
@@ -179,6 +184,7 @@ fn replace_domains(
         .collect();
     diesel::insert_into(tenant_domains::table)
         .values(rows)
+        .on_conflict_do_nothing()
         .execute(conn)
         .map(drop)
 }

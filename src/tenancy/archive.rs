@@ -34,7 +34,7 @@ use uuid::Uuid;
 pub const FORMAT: &str = "dvc-tenant-archive/1";
 const MANIFEST: &str = "manifest.json";
 /// Rows per fetch on export and per statement on import.
-const BATCH: usize = 2000;
+const BATCH: usize = 5000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Manifest {
@@ -627,6 +627,10 @@ fn load_rows(
         ))
         .execute(conn)?;
     let tables: BTreeSet<String> = tables_in_load_order(conn, &schema)?.into_iter().collect();
+    // Keys, foreign keys and indexes are built once after the load, as pg_restore does, not
+    // row by row; rebuilding them checks every row, so bad data still fails the import.
+    let constraints = drop_constraints(conn, &schema)?;
+    let secondary = drop_secondary_indexes(conn, &schema)?;
     for f in &manifest.files {
         let path = file(&f.path);
         match ArchivePath::parse(&f.path) {
@@ -678,6 +682,9 @@ fn load_rows(
                 )?;
             }
         }
+    }
+    for definition in constraints.iter().chain(&secondary) {
+        conn.batch_execute(definition)?;
     }
     reset_sequences(conn, &schema)?;
     let tenant = super::registry::load_all(conn)?
@@ -736,6 +743,80 @@ fn load_file(conn: &mut PgConnection, path: &Path, sql: &str) -> Result<u64, Arc
     }
     flush(&mut batch, &mut n)?;
     Ok(inserted)
+}
+
+/// Drops the schema's primary keys, unique and foreign-key constraints (foreign keys first);
+/// returns the statements that add them back (keys first).
+fn drop_constraints(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+) -> Result<Vec<String>, ArchiveError> {
+    #[derive(QueryableByName)]
+    struct Constraint {
+        #[diesel(sql_type = Text)]
+        table_name: String,
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        kind: String,
+        #[diesel(sql_type = Text)]
+        definition: String,
+    }
+    let found: Vec<Constraint> = diesel::sql_query(
+        "SELECT c.relname::text AS table_name, k.conname::text AS name, k.contype::text AS kind, \
+                pg_get_constraintdef(k.oid) AS definition \
+           FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid \
+           JOIN pg_namespace n ON n.oid = c.relnamespace \
+          WHERE n.nspname = $1 AND k.contype IN ('p', 'u', 'f') \
+            AND c.relname <> '__diesel_schema_migrations' \
+          ORDER BY (k.contype = 'f') DESC, c.relname, k.conname",
+    )
+    .bind::<Text, _>(schema.as_str())
+    .load(conn)?;
+    let q = schema.quoted();
+    let mut restore = Vec::new();
+    for k in &found {
+        let (table, name) = (ident(&k.table_name)?, ident(&k.name)?);
+        conn.batch_execute(&format!("ALTER TABLE {q}.{table} DROP CONSTRAINT {name}"))?;
+        restore.push((
+            k.kind == "f",
+            format!(
+                "ALTER TABLE {q}.{table} ADD CONSTRAINT {name} {}",
+                k.definition
+            ),
+        ));
+    }
+    // Keys before the foreign keys that need them.
+    restore.sort_by_key(|(foreign, _)| *foreign);
+    Ok(restore.into_iter().map(|(_, sql)| sql).collect())
+}
+
+/// Drops the schema's indexes that back no constraint; returns their definitions (read from
+/// the catalog of the schema just created from dvc's own migrations).
+fn drop_secondary_indexes(
+    conn: &mut PgConnection,
+    schema: &SchemaName,
+) -> Result<Vec<String>, ArchiveError> {
+    #[derive(QueryableByName)]
+    struct Index {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        definition: String,
+    }
+    let indexes: Vec<Index> = diesel::sql_query(
+        "SELECT i.indexname::text AS name, i.indexdef::text AS definition FROM pg_indexes i \
+          WHERE i.schemaname = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint k \
+                JOIN pg_namespace n ON n.oid = k.connamespace \
+               WHERE n.nspname = i.schemaname AND k.conname = i.indexname)",
+    )
+    .bind::<Text, _>(schema.as_str())
+    .load(conn)?;
+    let q = schema.quoted();
+    for index in &indexes {
+        conn.batch_execute(&format!("DROP INDEX {q}.{}", ident(&index.name)?))?;
+    }
+    Ok(indexes.into_iter().map(|i| i.definition).collect())
 }
 
 /// Serial columns continue after the highest restored value.

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod archive;
+pub mod domains;
 pub mod files;
 pub mod lifecycle;
 pub mod migrator;

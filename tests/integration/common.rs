@@ -167,10 +167,27 @@ pub struct TestApp {
 impl TestApp {
     /// Boots the real server on port 0 against `db`.
     pub async fn spawn_on(db: std::sync::Arc<TestDb>, tweak: impl FnOnce(&mut Settings)) -> Self {
+        // No DNS on test machines: custom domains are checked against a resolver of the
+        // test's own (see `spawn_with_dns`).
+        Self::spawn_with_dns(
+            db,
+            tweak,
+            std::sync::Arc::new(dvc::tenancy::domains::NoResolver),
+        )
+        .await
+    }
+
+    pub async fn spawn_with_dns(
+        db: std::sync::Arc<TestDb>,
+        tweak: impl FnOnce(&mut Settings),
+        dns: std::sync::Arc<dyn dvc::tenancy::domains::TxtResolver>,
+    ) -> Self {
         let mut settings = settings_for(&db);
         tweak(&mut settings);
         dvc::telemetry::init(&settings.log);
-        let app = dvc::Application::build(settings).await.expect("build app");
+        let app = dvc::Application::build_with(settings, dns)
+            .await
+            .expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
         let app_state = app.state();
         tokio::spawn(app.run_until_stopped());

@@ -416,3 +416,189 @@ async fn usage_is_metered_per_tenant_and_month_for_operators() {
         "{metrics}"
     );
 }
+
+/// DNS as the test says it is: the one stand-in here, since test machines have no DNS.
+#[derive(Default)]
+struct FakeDns(std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>);
+
+impl dvc::tenancy::domains::TxtResolver for FakeDns {
+    fn txt<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Vec<String>, String>> {
+        let found = self
+            .0
+            .lock()
+            .unwrap()
+            .get(name)
+            .cloned()
+            .unwrap_or_default();
+        Box::pin(async move { Ok(found) })
+    }
+}
+
+async fn get_host(w: &World, host: &str, path: &str) -> (u16, serde_json::Value) {
+    let mut resp = awc::Client::default()
+        .get(format!("{}{}", w.app.base, path))
+        .insert_header(("Host", host))
+        .send()
+        .await
+        .unwrap();
+    let body = resp.body().await.unwrap();
+    (
+        resp.status().as_u16(),
+        serde_json::from_slice(&body).unwrap_or_default(),
+    )
+}
+
+#[actix_web::test]
+async fn a_custom_domain_is_routed_only_once_its_txt_record_proves_control() {
+    let dns = std::sync::Arc::new(FakeDns::default());
+    let w = World::with_dns(|_| {}, dns.clone()).await;
+    let admin = w.token(w.admin_a, "tinh-a", &["tenant_admin"]);
+    let domain = "dichvucong.tinh-a.gov.vn";
+    let body = |d: &str| Some(serde_json::json!({ "domain": d }));
+
+    // Bad names, the platform's own domain, and non-admins are refused.
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/admin/domains",
+            Some(&admin),
+            body("a..b"),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("invalid_domain")));
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/admin/domains",
+            Some(&admin),
+            body("x.localhost"),
+        )
+        .await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (400, Some("platform_domain")),
+        "{b}"
+    );
+    let officer = w.token(w.officer_a, "tinh-a", &["officer"]);
+    let (s, _) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/admin/domains",
+            Some(&officer),
+            body(domain),
+        )
+        .await;
+    assert_eq!(s, 403);
+
+    let (s, claim) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/admin/domains",
+            Some(&admin),
+            body(domain),
+        )
+        .await;
+    assert_eq!(s, 201, "{claim}");
+    assert_eq!(
+        claim["record_name"],
+        "_dvc-challenge.dichvucong.tinh-a.gov.vn"
+    );
+    assert_eq!(claim["verified"], false);
+    let record = claim["record_value"].as_str().unwrap().to_owned();
+    // Asking again gives the same token.
+    let (_, again) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/admin/domains",
+            Some(&admin),
+            body(domain),
+        )
+        .await;
+    assert_eq!(again["record_value"], record.as_str());
+
+    // Not routed before it is proven.
+    let (s, _) = get_host(&w, domain, "/api/v1/procedures").await;
+    assert_eq!(s, 404);
+    let verify = format!("/t/tinh-a/api/v1/admin/domains/{domain}/verify");
+    let (s, b) = w.req("POST", &verify, Some(&admin), None).await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (409, Some("domain_not_proven")),
+        "{b}"
+    );
+    dns.0.lock().unwrap().insert(
+        "_dvc-challenge.dichvucong.tinh-a.gov.vn".into(),
+        vec!["dvc-verify=someone-elses-token".into()],
+    );
+    let (s, _) = w.req("POST", &verify, Some(&admin), None).await;
+    assert_eq!(s, 409);
+    // Another tenant may ask too, but only DNS decides.
+    let admin_b = w.token(w.officer_b, "tinh-b", &["tenant_admin"]);
+    let (s, _) = w
+        .req(
+            "POST",
+            "/t/tinh-b/api/v1/admin/domains",
+            Some(&admin_b),
+            body(domain),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = w.req("POST", &verify, Some(&admin), None).await;
+    assert_eq!(s, 404, "tinh-b's request replaced tinh-a's unproven one");
+    let (_, claim) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/admin/domains",
+            Some(&admin),
+            body(domain),
+        )
+        .await;
+    let record = claim["record_value"].as_str().unwrap().to_owned();
+    dns.0.lock().unwrap().insert(
+        "_dvc-challenge.dichvucong.tinh-a.gov.vn".into(),
+        vec!["v=spf1 -all".into(), format!("\"{record}\"")],
+    );
+    let (s, b) = w.req("POST", &verify, Some(&admin), None).await;
+    assert_eq!((s, b["verified"].as_bool()), (200, Some(true)), "{b}");
+
+    // Routed: the domain serves tinh-a, and sign-in may come back to it.
+    let (s, procs) = get_host(&w, domain, "/api/v1/procedures").await;
+    assert_eq!(s, 200, "{procs}");
+    assert_eq!(
+        w.db.scalar_i64(&format!(
+            "SELECT count(*) AS n FROM platform.oauth_clients WHERE client_id = 'portal-tinh-a' \
+             AND 'http://{domain}:8080/auth/callback' = ANY(redirect_uris)"
+        )),
+        1
+    );
+    // A proven domain stays its tenant's: another cannot take it, and re-applying the tenant
+    // files (which do not list it) keeps it.
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-b/api/v1/admin/domains",
+            Some(&admin_b),
+            body(domain),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("domain_taken")));
+    w.db.apply_texts(&[(
+        "tinh-a.toml",
+        crate::world::tenant_file("tinh-a", "TA", "province", Some("bo")),
+    )]);
+    assert_eq!(
+        w.db.scalar_i64(&format!(
+            "SELECT count(*) AS n FROM platform.tenant_domains WHERE domain = '{domain}'"
+        )),
+        1
+    );
+    assert_eq!(
+        w.db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.audit_log WHERE action = 'domain.verified'"
+        ),
+        1
+    );
+}

@@ -154,6 +154,14 @@ pub fn account(db: &TestDb, email: &str, name: &str) -> Uuid {
 
 impl World {
     pub async fn new(tweak: impl FnOnce(&mut dvc::config::Settings)) -> Self {
+        Self::with_dns(tweak, Arc::new(dvc::tenancy::domains::NoResolver)).await
+    }
+
+    /// A world whose custom-domain checks ask `dns`.
+    pub async fn with_dns(
+        tweak: impl FnOnce(&mut dvc::config::Settings),
+        dns: Arc<dyn dvc::tenancy::domains::TxtResolver>,
+    ) -> Self {
         let db = TestDb::new();
         db.apply_texts(&[
             ("bo.toml", tenant_file("bo", "BO", "ministry", None)),
@@ -205,18 +213,22 @@ impl World {
         let storage = std::env::temp_dir().join(format!("dvc-attachments-{}", Uuid::new_v4()));
         let storage_root = storage.to_string_lossy().into_owned();
         let db = Arc::new(db);
-        let app = TestApp::spawn_on(db.clone(), move |s| {
-            s.server.port = port;
-            s.auth.master_key = Some(master_b64);
-            s.smtp.port = smtp_port;
-            s.mail.worker_in_process = true;
-            s.sync.secret = Some(SYNC_SECRET.into());
-            s.sync.receiver_base = Some(format!("http://127.0.0.1:{port}"));
-            s.sync.max_backoff_secs = 1;
-            s.dossiers.storage_root = storage_root;
-            s.payments.sandbox = true;
-            tweak(s);
-        })
+        let app = TestApp::spawn_with_dns(
+            db.clone(),
+            move |s| {
+                s.server.port = port;
+                s.auth.master_key = Some(master_b64);
+                s.smtp.port = smtp_port;
+                s.mail.worker_in_process = true;
+                s.sync.secret = Some(SYNC_SECRET.into());
+                s.sync.receiver_base = Some(format!("http://127.0.0.1:{port}"));
+                s.sync.max_backoff_secs = 1;
+                s.dossiers.storage_root = storage_root;
+                s.payments.sandbox = true;
+                tweak(s);
+            },
+            dns,
+        )
         .await;
         // Each province's merchant account at the sandbox gateway of this very server.
         for (tenant_id, merchant_id, secret) in [(a, "TA001", SECRET_A), (b, "TB001", SECRET_B)] {
