@@ -343,14 +343,7 @@ pub async fn domains(
     principal: Principal,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<crate::tenancy::domains::Claim>>, AppError> {
-    principal.require(Role::TenantAdmin)?;
-    let tenant = principal.tenant.tenant.id;
-    Ok(web::Json(
-        state
-            .shared
-            .run(move |c| Ok(crate::tenancy::domains::claims_of(c, tenant)?))
-            .await?,
-    ))
+    Ok(web::Json(domains_of(&state, &principal).await?))
 }
 
 /// Ask for a domain of the tenant's own (Đăng ký tên miền riêng): the answer says which TXT
@@ -363,20 +356,42 @@ pub async fn claim_domain(
     body: web::Json<DomainBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    let claim = request_domain(&state, &principal, &body.domain).await?;
+    Ok(HttpResponse::Created().json(claim))
+}
+
+/// Records a request for a domain (shared with the admin page).
+pub(crate) async fn request_domain(
+    state: &AppState,
+    principal: &Principal,
+    domain: &str,
+) -> Result<crate::tenancy::domains::Claim, AppError> {
     principal.require(Role::TenantAdmin)?;
-    let domain = parse_domain(&body.domain)?;
+    let domain = parse_domain(domain)?;
     let (tenant, by, base) = (
         principal.tenant.tenant.id,
         principal.account,
         state.base_domain.clone(),
     );
-    let claim = state
+    state
         .shared
         .run(move |c| {
             crate::tenancy::domains::claim(c, tenant, &domain, &base, by)?.map_err(domain_problem)
         })
-        .await?;
-    Ok(HttpResponse::Created().json(claim))
+        .await
+}
+
+/// The tenant's domain requests (shared with the admin page).
+pub(crate) async fn domains_of(
+    state: &AppState,
+    principal: &Principal,
+) -> Result<Vec<crate::tenancy::domains::Claim>, AppError> {
+    principal.require(Role::TenantAdmin)?;
+    let tenant = principal.tenant.tenant.id;
+    state
+        .shared
+        .run(move |c| Ok(crate::tenancy::domains::claims_of(c, tenant)?))
+        .await
 }
 
 /// The domain in `…/domains/{domain}/verify` (the tenant may also be in the path).
@@ -397,9 +412,21 @@ pub async fn verify_domain(
     path: web::Path<DomainPath>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<crate::tenancy::domains::Claim>, AppError> {
+    Ok(web::Json(
+        check_domain(&state, &principal, &path.domain).await?,
+    ))
+}
+
+/// Checks a requested domain's TXT record and routes it when proven (shared with the admin
+/// page).
+pub(crate) async fn check_domain(
+    state: &AppState,
+    principal: &Principal,
+    domain: &str,
+) -> Result<crate::tenancy::domains::Claim, AppError> {
     use crate::tenancy::domains;
     principal.require(Role::TenantAdmin)?;
-    let domain = parse_domain(&path.domain)?;
+    let domain = parse_domain(domain)?;
     let (tenant, by) = (principal.tenant.tenant.id, principal.account);
     let d = domain.clone();
     let token = state
@@ -418,10 +445,10 @@ pub async fn verify_domain(
             domains::record_check(c, tenant, &d, &token, &records, by)?.map_err(domain_problem)
         })
         .await?;
-    announce(&state, tenant).await?;
+    announce(state, tenant).await?;
     // The portal's sign-in callback on the new host.
     if let Some(t) = state.registry.by_id(tenant) {
-        let portal = portal_address(&state);
+        let portal = portal_address(state);
         state
             .shared
             .run(move |c| {
@@ -443,7 +470,6 @@ pub async fn verify_domain(
     claims
         .into_iter()
         .find(|c| c.domain == d)
-        .map(web::Json)
         .ok_or(AppError::NotFound {
             what: "domain request",
         })

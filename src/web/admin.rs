@@ -139,7 +139,7 @@ pub async fn page(v: Visitor, q: web::Query<AdminQuery>) -> HttpResponse {
             .get("contact")
             .cloned()
             .unwrap_or_default();
-        const DONE: [&str; 8] = [
+        const DONE: [&str; 10] = [
             "brand",
             "logo",
             "adopted",
@@ -148,7 +148,10 @@ pub async fn page(v: Visitor, q: web::Query<AdminQuery>) -> HttpResponse {
             "revoked",
             "invited",
             "live",
+            "domain",
+            "verified",
         ];
+        let domains = crate::api::onboarding::domains_of(&v.state, user).await?;
         let onboarding =
             crate::api::onboarding::onboarding_of(&v.state, v.tenant.tenant.clone()).await?;
         let complete = onboarding.checklist.iter().all(|i| i.done);
@@ -172,6 +175,7 @@ pub async fn page(v: Visitor, q: web::Query<AdminQuery>) -> HttpResponse {
                 complete,
                 checklist => minijinja::Value::from_serialize(&onboarding.checklist),
                 pending => minijinja::Value::from_serialize(&onboarding.pending_invitations),
+                domains => minijinja::Value::from_serialize(&domains),
             },
         ))
     }
@@ -428,6 +432,33 @@ pub async fn go_live(v: Visitor, form: web::Form<super::session::CsrfForm>) -> H
         v.check_csrf(&form.csrf)?;
         crate::api::onboarding::switch_live(&v.state, v.user()?).await?;
         Ok(v.redirect("/quan-tri?ok=live"))
+    }
+    .await;
+    v.respond(result)
+}
+
+// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DomainForm {
+    csrf: String,
+    domain: String,
+    verify: Option<String>,
+}
+
+/// `POST /quan-tri/ten-mien`: ask for a domain of the tenant's own, or (`verify`) check its
+/// TXT record and route it.
+pub async fn domain(v: Visitor, form: web::Form<DomainForm>) -> HttpResponse {
+    let result = async {
+        admin(&v)?;
+        v.check_csrf(&form.csrf)?;
+        if form.verify.is_some() {
+            crate::api::onboarding::check_domain(&v.state, v.user()?, &form.domain).await?;
+            Ok(v.redirect("/quan-tri?ok=verified"))
+        } else {
+            crate::api::onboarding::request_domain(&v.state, v.user()?, &form.domain).await?;
+            Ok(v.redirect("/quan-tri?ok=domain"))
+        }
     }
     .await;
     v.respond(result)

@@ -69,6 +69,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/quan-tri/thanh-vien", web::post().to(admin::member))
         .route("/quan-tri/loi-moi", web::post().to(admin::invite))
         .route("/quan-tri/mo-cong", web::post().to(admin::go_live))
+        .route("/quan-tri/ten-mien", web::post().to(admin::domain))
         .route("/loi-moi", web::get().to(invitation::page))
         .route("/loi-moi", web::post().to(invitation::accept))
         .route("/can-bo", web::get().to(office::inbox))

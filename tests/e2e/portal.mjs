@@ -309,6 +309,18 @@ try {
   await admin.getByRole('button', { name: 'Giao vai trò', exact: true }).click();
   await admin.getByText('Đã giao vai trò').waitFor();
   await admin.getByRole('cell', { name: NEW_OFFICER, exact: true }).waitFor();
+  // An invitation by mail for someone without the role yet, and a domain of the tenant's own
+  // waiting for its TXT record.
+  await admin.getByLabel('Thư điện tử của người được mời').fill('moi.canbo@example.vn');
+  await admin.getByLabel('Vai trò được mời').selectOption('leader');
+  await admin.getByRole('button', { name: 'Gửi lời mời' }).click();
+  await admin.getByText('Đã gửi thư mời').waitFor();
+  await admin.getByText(/moi\.canbo@example\.vn — Lãnh đạo/).waitFor();
+  await admin.getByLabel('Tên miền', { exact: true }).fill('dichvucong.tinh-a.gov.vn');
+  await admin.getByRole('button', { name: 'Đăng ký tên miền' }).click();
+  await admin.getByText('Đã ghi nhận tên miền').waitFor();
+  await admin.getByText('_dvc-challenge.dichvucong.tinh-a.gov.vn').waitFor();
+  await checkA11y(admin, 'admin (invitation, domain)');
   await screenshot(admin, 'desktop/admin');
   result.granted = NEW_OFFICER;
 

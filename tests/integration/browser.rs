@@ -177,6 +177,17 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
          WHERE a.email = 'hang@example.vn' AND m.role = 'officer'",
     );
     assert_eq!(granted, 1);
+    // One pending invitation and one domain waiting for its TXT record.
+    let invited = w.db.scalar_i64(
+        "SELECT count(*) AS n FROM platform.invitations WHERE email = 'moi.canbo@example.vn' \
+         AND role = 'leader' AND accepted_at IS NULL",
+    );
+    assert_eq!(invited, 1);
+    let claims = w.db.scalar_i64(
+        "SELECT count(*) AS n FROM platform.domain_claims WHERE domain = 'dichvucong.tinh-a.gov.vn' \
+         AND verified_at IS NULL",
+    );
+    assert_eq!(claims, 1);
     let logos =
         w.db.scalar_i64("SELECT count(*) AS n FROM platform.tenant_logos");
     assert_eq!(logos, 1, "the PNG only");
