@@ -410,6 +410,15 @@ fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCod
                     );
                 }
                 register_portals(settings, &pool, &report)?;
+                let mut conn = pool.get()?;
+                for t in &report.tenants {
+                    cli_audit(
+                        &mut conn,
+                        Some(t.id),
+                        "operator.tenant_applied",
+                        serde_json::json!({ "action": format!("{:?}", t.action).to_lowercase() }),
+                    )?;
+                }
                 publish(settings, &report.events());
                 Ok(ExitCode::SUCCESS)
             }
@@ -775,6 +784,12 @@ fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<ExitCode> {
         }
         MailCommand::Retry { id } => {
             if outbox::retry(conn, id)? {
+                cli_audit(
+                    conn,
+                    None,
+                    "operator.mail_retry",
+                    serde_json::json!({ "outbox_id": id }),
+                )?;
                 println!("#{id} queued again");
                 Ok(ExitCode::SUCCESS)
             } else {
@@ -1090,6 +1105,12 @@ fn client(settings: &Settings, command: ClientCommand) -> anyhow::Result<ExitCod
                 .transpose()?
                 .map(|t| t.id);
             dvc::auth::sso::upsert_client(conn, &client_id, &name, tenant_id, &redirect_uris)?;
+            cli_audit(
+                conn,
+                tenant_id,
+                "operator.client_registered",
+                serde_json::json!({ "client_id": client_id, "redirect_uris": redirect_uris }),
+            )?;
             println!(
                 "client {client_id}: {} redirect URI(s)",
                 redirect_uris.len()

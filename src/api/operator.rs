@@ -141,7 +141,7 @@ pub async fn outbox_counts(
     security(("operator_token" = [])), params(FailedParams),
     responses((status = 200, body = [FailedMail]), (status = 401, body = Problem)))]
 pub async fn failed_mail(
-    _: Operator,
+    operator: Operator,
     params: web::Query<FailedParams>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<Vec<FailedMail>>, AppError> {
@@ -152,9 +152,22 @@ pub async fn failed_mail(
             "limit: from 1 to 500",
         ));
     }
+    // The list holds recipients' addresses: who looked is recorded.
+    let by = operator.account;
     let rows = state
         .shared
-        .run(move |c| Ok(outbox::failed(c, limit)?))
+        .run(move |c| {
+            let rows = outbox::failed(c, limit)?;
+            crate::auth::accounts::audit(
+                c,
+                by,
+                None,
+                None,
+                "operator.failed_mail_viewed",
+                serde_json::json!({ "rows": rows.len() }),
+            )?;
+            Ok(rows)
+        })
         .await?;
     Ok(web::Json(
         rows.into_iter()
@@ -177,12 +190,30 @@ pub async fn failed_mail(
     params(("id" = i64, Path, description = "Outbox message id")),
     responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn retry_mail(
-    _: Operator,
+    operator: Operator,
     id: web::Path<i64>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    if state.shared.run(move |c| Ok(outbox::retry(c, id)?)).await? {
+    let by = operator.account;
+    let retried = state
+        .shared
+        .run(move |c| {
+            let retried = outbox::retry(c, id)?;
+            if retried {
+                crate::auth::accounts::audit(
+                    c,
+                    by,
+                    None,
+                    None,
+                    "operator.mail_retry",
+                    serde_json::json!({ "outbox_id": id }),
+                )?;
+            }
+            Ok(retried)
+        })
+        .await?;
+    if retried {
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(AppError::NotFound {
@@ -209,7 +240,7 @@ pub struct UsageParams {
     responses((status = 200, body = [crate::tenancy::usage::UsageRow]),
         (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn usage(
-    _: Operator,
+    operator: Operator,
     params: web::Query<UsageParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -234,9 +265,20 @@ pub async fn usage(
     if params.measure == Some(true) {
         usage::measure_storage(&state).await?;
     }
+    let by = operator.account;
     let rows = state
         .shared
-        .run(move |c| Ok(usage::report(c, month)?))
+        .run(move |c| {
+            crate::auth::accounts::audit(
+                c,
+                by,
+                None,
+                None,
+                "operator.usage_viewed",
+                serde_json::json!({ "month": month.format("%Y-%m").to_string() }),
+            )?;
+            Ok(usage::report(c, month)?)
+        })
         .await?;
     Ok(if csv {
         HttpResponse::Ok()

@@ -410,6 +410,30 @@ async fn usage_is_metered_per_tenant_and_month_for_operators() {
     let (s, _) = w.req("GET", "/api/v1/operator/usage", None, None).await;
     assert_eq!(s, 401);
 
+    // Operators see aggregates, not dossiers: neither the automation token nor an operator's
+    // own sign-in opens a tenant's inbox or a dossier; what they did look at is audited.
+    let (s, _) = w.req("GET", "/t/tinh-a/api/v1/inbox", op, None).await;
+    assert_eq!(s, 401);
+    let operator = account(&w.db, "vanhanh@example.vn", "Vận hành");
+    dvc::auth::roles::grant_operator(&mut w.db.conn(), operator).unwrap();
+    let as_operator = w.token(operator, "tinh-a", &[]);
+    let (s, _) = w
+        .req("GET", "/t/tinh-a/api/v1/inbox", Some(&as_operator), None)
+        .await;
+    assert_eq!(s, 403);
+    let (s, _) = w
+        .req("GET", "/api/v1/operator/outbox/failed", op, None)
+        .await;
+    assert_eq!(s, 200);
+    for action in ["operator.usage_viewed", "operator.failed_mail_viewed"] {
+        assert!(
+            w.db.scalar_i64(&format!(
+                "SELECT count(*) AS n FROM platform.audit_log WHERE action = '{action}'"
+            )) >= 1,
+            "{action} not audited"
+        );
+    }
+
     let metrics = text(&w, "/metrics").await;
     assert!(
         metrics.contains(r#"dvc_tenant_usage{tenant="tinh-a",metric="dossiers_submitted"} 1"#),
