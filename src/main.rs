@@ -364,7 +364,8 @@ fn publish(settings: &Settings, events: &[TenancyEvent]) {
 }
 
 fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCode> {
-    let pool = build_pool_sized(&settings.database, 2);
+    // Export reads with several connections at once (one snapshot).
+    let pool = build_pool_sized(&settings.database, 6);
     match command {
         TenantCommand::Apply {
             path,
@@ -492,8 +493,8 @@ fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCod
             let slug = TenantSlug::parse(&slug)?;
             let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
             let started = std::time::Instant::now();
+            let done = dvc::tenancy::archive::export(&pool, &storage, &slug, &dir)?;
             let mut conn = pool.get()?;
-            let done = dvc::tenancy::archive::export(&mut conn, &storage, &slug, &dir)?;
             let id = done.manifest.tenant.id;
             cli_audit(
                 &mut conn,
@@ -537,8 +538,8 @@ fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCod
             let slug = TenantSlug::parse(&slug)?;
             let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
             let started = std::time::Instant::now();
+            let done = dvc::tenancy::archive::export(&pool, &storage, &slug, &export_to)?;
             let mut conn = pool.get()?;
-            let done = dvc::tenancy::archive::export(&mut conn, &storage, &slug, &export_to)?;
             report_archive(&done, started.elapsed());
             let id = dvc::tenancy::lifecycle::archive(
                 &mut conn,

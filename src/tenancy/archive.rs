@@ -19,6 +19,7 @@ use super::model::TenantStatus;
 use super::names::{SchemaName, TenantSlug};
 use super::onboard::PortalAddress;
 use super::provision::{TENANT_BASELINE_VERSIONS, create_tenant_schema};
+use crate::db::PgPool;
 use crate::db::schema::{tenant_schema_state, tenants};
 use crate::services::storage::{Storage, StorageKey};
 use diesel::connection::SimpleConnection;
@@ -76,6 +77,8 @@ pub enum ArchiveError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Pool(#[from] diesel::r2d2::PoolError),
     #[error("provisioning the schema failed: {0}")]
     Provision(String),
 }
@@ -181,6 +184,57 @@ fn dump(
     Ok(file.finish(path)?)
 }
 
+/// Runs the dumps on up to [`EXPORT_WORKERS`] connections that all read `snapshot` (exported
+/// by the caller's open transaction, as `pg_dump -j` does); returns the entries in job order.
+fn dump_all(
+    pool: &PgPool,
+    snapshot: &str,
+    jobs: &[(String, String)],
+    dir: &Path,
+) -> Result<Vec<FileEntry>, ArchiveError> {
+    // A snapshot id is the server's own (`00000003-0000001B-1`); checked before it is spliced.
+    if snapshot.is_empty() || !snapshot.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        return Err(refused(format!("unexpected snapshot id `{snapshot}`")));
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: std::sync::Mutex<Vec<Option<FileEntry>>> =
+        std::sync::Mutex::new(vec![None; jobs.len()]);
+    let workers = EXPORT_WORKERS.min(jobs.len()).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| -> Result<(), ArchiveError> {
+                    pool.get()?
+                        .build_transaction()
+                        .repeatable_read()
+                        .read_only()
+                        .run(|conn| {
+                            conn.batch_execute(&format!(
+                                "SET TRANSACTION SNAPSHOT '{snapshot}'; SET LOCAL TimeZone = 'UTC'"
+                            ))?;
+                            loop {
+                                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                let Some((query, path)) = jobs.get(i) else {
+                                    return Ok(());
+                                };
+                                let entry = dump(conn, query, dir, path.clone())?;
+                                done.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(entry);
+                            }
+                        })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().map_err(|_| refused("an export worker stopped"))?)
+    })?;
+    done.into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|e| e.ok_or_else(|| refused("a table was not exported")))
+        .collect()
+}
+
 /// A table or column name read from the catalog, fit to splice into SQL.
 fn ident(name: &str) -> Result<String, ArchiveError> {
     let ok = !name.is_empty()
@@ -279,8 +333,11 @@ pub struct Exported {
 }
 
 /// Writes the archive of `slug` into `dir` (created; must be empty if it exists).
+/// Tables are dumped by up to this many connections at once, all reading the same snapshot.
+const EXPORT_WORKERS: usize = 4;
+
 pub fn export(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     storage: &dyn Storage,
     slug: &TenantSlug,
     dir: &Path,
@@ -289,11 +346,12 @@ pub fn export(
         return Err(refused(format!("{} is not empty", dir.display())));
     }
     std::fs::create_dir_all(dir)?;
-    let manifest = conn
+    let manifest = pool
+        .get()?
         .build_transaction()
         .repeatable_read()
         .read_only()
-        .run(|conn| export_snapshot(conn, storage, slug, dir))?;
+        .run(|conn| export_snapshot(conn, pool, storage, slug, dir))?;
     let text = serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other)?;
     std::fs::write(dir.join(MANIFEST), &text)?;
     let bytes = manifest.files.iter().map(|f| f.bytes).sum::<u64>() + text.len() as u64;
@@ -306,6 +364,7 @@ pub fn export(
 
 fn export_snapshot(
     conn: &mut PgConnection,
+    pool: &PgPool,
     storage: &dyn Storage,
     slug: &TenantSlug,
     dir: &Path,
@@ -329,38 +388,33 @@ fn export_snapshot(
         .flatten();
     let schema = slug.schema_name();
     let q = schema.quoted();
-    let mut files = Vec::new();
+    // (query, file) in load order; dumped in parallel below.
+    let mut jobs: Vec<(String, String)> = Vec::new();
     // The registry row without its parent's id, which means nothing elsewhere.
-    files.push(dump(
-        conn,
-        &format!(
+    jobs.push((
+        format!(
             "SELECT (to_jsonb(x) - 'parent_id')::text AS line FROM platform.tenants x \
              WHERE x.id = '{id}'"
         ),
-        dir,
         "platform/tenants.jsonl".into(),
-    )?);
-    files.push(dump(
-        conn,
-        &format!(
+    ));
+    jobs.push((
+        format!(
             "SELECT row_to_json(x)::text AS line FROM (SELECT {ACCOUNT_COLUMNS} FROM platform.accounts \
               WHERE id IN (SELECT account_id FROM platform.memberships WHERE tenant_id = '{id}' \
                            UNION SELECT applicant_id FROM {q}.dossiers WHERE applicant_id IS NOT NULL)) x \
              ORDER BY x.id"
         ),
-        dir,
         "platform/accounts.jsonl".into(),
-    )?);
+    ));
     for (table, order) in PLATFORM_TABLES {
-        files.push(dump(
-            conn,
-            &format!(
+        jobs.push((
+            format!(
                 "SELECT row_to_json(x)::text AS line FROM platform.{table} x \
                  WHERE x.tenant_id = '{id}' ORDER BY {order}"
             ),
-            dir,
             format!("platform/{table}.jsonl"),
-        )?);
+        ));
     }
     for table in tables_in_load_order(conn, &schema)? {
         let name = ident(&table)?;
@@ -368,9 +422,8 @@ fn export_snapshot(
         if order.is_empty() {
             order.push("x".into());
         }
-        files.push(dump(
-            conn,
-            &format!(
+        jobs.push((
+            format!(
                 "SELECT row_to_json(x)::text AS line FROM {q}.{name} x ORDER BY {}",
                 order
                     .iter()
@@ -382,10 +435,12 @@ fn export_snapshot(
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            dir,
             format!("tenant/{table}.jsonl"),
-        )?);
+        ));
     }
+    let snapshot: Name =
+        diesel::sql_query("SELECT pg_export_snapshot() AS name").get_result(conn)?;
+    let mut files = dump_all(pool, &snapshot.name, &jobs, dir)?;
     let keys: Vec<Name> = diesel::sql_query(format!(
         "SELECT storage_key AS name FROM {q}.attachments ORDER BY storage_key"
     ))

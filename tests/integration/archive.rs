@@ -93,7 +93,7 @@ async fn an_archive_round_trips_byte_for_byte_and_a_tampered_one_is_refused() {
     let slug = TenantSlug::parse("tinh-a").unwrap();
     let storage_a = LocalDisk::new(&w.storage);
     let dir = temp("export");
-    let exported = archive::export(&mut w.db.conn(), &storage_a, &slug, &dir).unwrap();
+    let exported = archive::export(&w.db.pool(5), &storage_a, &slug, &dir).unwrap();
     let count = |path: &str| {
         exported
             .manifest
@@ -123,7 +123,7 @@ async fn an_archive_round_trips_byte_for_byte_and_a_tampered_one_is_refused() {
     );
     // Exporting twice gives the same bytes.
     let again = temp("export-again");
-    let second = archive::export(&mut w.db.conn(), &storage_a, &slug, &again).unwrap();
+    let second = archive::export(&w.db.pool(5), &storage_a, &slug, &again).unwrap();
     assert_eq!(comparable(&exported.manifest), comparable(&second.manifest));
 
     // Into a fresh deployment, and out again: identical.
@@ -140,7 +140,7 @@ async fn an_archive_round_trips_byte_for_byte_and_a_tampered_one_is_refused() {
     .unwrap();
     assert_eq!(imported.attachments, 4);
     let round = temp("export-b");
-    let from_b = archive::export(&mut b.conn(), &storage_b, &slug, &round).unwrap();
+    let from_b = archive::export(&b.pool(5), &storage_b, &slug, &round).unwrap();
     assert_eq!(comparable(&exported.manifest), comparable(&from_b.manifest));
     assert_eq!(
         b.scalar_i64(
