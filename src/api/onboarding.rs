@@ -451,15 +451,7 @@ pub(crate) async fn check_domain(
         let portal = portal_address(state);
         state
             .shared
-            .run(move |c| {
-                crate::auth::sso::register_tenant_portal(
-                    c,
-                    &t,
-                    &portal.base_domain,
-                    &portal.public_origin,
-                )?;
-                Ok(())
-            })
+            .run(move |c| Ok(portal.register(c, &t).map(drop)?))
             .await?;
     }
     let d = domain.as_str().to_owned();

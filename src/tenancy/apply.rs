@@ -7,9 +7,9 @@
 use super::files::{Existing, FileError, TenantFile};
 use super::names::{HostName, TenantSlug};
 use super::notify::TenancyEvent;
-use super::provision::create_tenant_schema;
+use super::provision::provision_tenant;
 use crate::db::PgPool;
-use crate::db::schema::{tenant_domains, tenant_schema_state, tenants};
+use crate::db::schema::{tenant_domains, tenants};
 use crate::db::tenant_db::enter_tenant_schema;
 use crate::services::catalog::Procedure;
 use crate::services::catalog::store::{self, FieldUpsert, ProcedureUpsert};
@@ -271,14 +271,7 @@ fn apply_one(
                     changes,
                 ))
                 .execute(conn)?;
-            let version = create_tenant_schema(conn, &schema)?;
-            diesel::insert_into(tenant_schema_state::table)
-                .values((
-                    tenant_schema_state::tenant_id.eq(id),
-                    tenant_schema_state::version.eq(version),
-                    tenant_schema_state::status.eq("ok"),
-                ))
-                .execute(conn)?;
+            provision_tenant(conn, id, &schema)?;
             (id, ApplyAction::Created)
         }
     };

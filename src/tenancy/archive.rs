@@ -18,7 +18,7 @@
 use super::model::TenantStatus;
 use super::names::{SchemaName, TenantSlug};
 use super::onboard::PortalAddress;
-use super::provision::{TENANT_BASELINE_VERSIONS, create_tenant_schema};
+use super::provision::{TENANT_BASELINE_VERSIONS, provision_tenant};
 use crate::db::PgPool;
 use crate::db::schema::{tenant_schema_state, tenants};
 use crate::services::storage::{Storage, StorageKey};
@@ -672,15 +672,8 @@ fn load_rows(
         tenants::purge_after.eq(None::<chrono::DateTime<chrono::Utc>>),
     ))
     .execute(conn)?;
-    let version =
-        create_tenant_schema(conn, &schema).map_err(|e| ArchiveError::Provision(e.to_string()))?;
-    diesel::insert_into(tenant_schema_state::table)
-        .values((
-            tenant_schema_state::tenant_id.eq(manifest.tenant.id),
-            tenant_schema_state::version.eq(version),
-            tenant_schema_state::status.eq("ok"),
-        ))
-        .execute(conn)?;
+    provision_tenant(conn, manifest.tenant.id, &schema)
+        .map_err(|e| ArchiveError::Provision(e.to_string()))?;
     let tables: BTreeSet<String> = tables_in_load_order(conn, &schema)?.into_iter().collect();
     // Keys, foreign keys and indexes are built once after the load, as pg_restore does, not
     // row by row; rebuilding them checks every row, so bad data still fails the import.
@@ -746,12 +739,7 @@ fn load_rows(
         .into_iter()
         .find(|t| t.id == manifest.tenant.id)
         .ok_or_else(|| refused("the tenant row did not load"))?;
-    crate::auth::sso::register_tenant_portal(
-        conn,
-        &tenant,
-        &portal.base_domain,
-        &portal.public_origin,
-    )?;
+    portal.register(conn, &tenant)?;
     crate::auth::accounts::audit(
         conn,
         None,

@@ -110,6 +110,16 @@ fn claim_of(domain: &str, token: &str, verified: bool) -> Claim {
     }
 }
 
+/// Whether `domain` already leads to another tenant.
+fn routed_elsewhere(conn: &mut PgConnection, domain: &HostName, tenant: Uuid) -> QueryResult<bool> {
+    let routed: Option<Uuid> = tenant_domains::table
+        .find(domain.as_str())
+        .select(tenant_domains::tenant_id)
+        .first(conn)
+        .optional()?;
+    Ok(routed.is_some_and(|t| t != tenant))
+}
+
 /// Records the tenant's request for `domain` (again: the same token comes back).
 pub fn claim(
     conn: &mut PgConnection,
@@ -127,12 +137,7 @@ pub fn claim(
         return Ok(Err(DomainError::PlatformDomain(domain.as_str().to_owned())));
     }
     conn.transaction(|conn| {
-        let routed: Option<Uuid> = tenant_domains::table
-            .find(domain.as_str())
-            .select(tenant_domains::tenant_id)
-            .first(conn)
-            .optional()?;
-        if routed.is_some_and(|t| t != tenant) {
+        if routed_elsewhere(conn, domain, tenant)? {
             return Ok(Err(DomainError::Taken(domain.as_str().to_owned())));
         }
         let existing: Option<(Uuid, String, bool)> = domain_claims::table
@@ -227,12 +232,7 @@ pub fn record_check(
                 record: expected_record(token),
             }));
         }
-        let routed: Option<Uuid> = tenant_domains::table
-            .find(domain.as_str())
-            .select(tenant_domains::tenant_id)
-            .first(conn)
-            .optional()?;
-        if routed.is_some_and(|t| t != tenant) {
+        if routed_elsewhere(conn, domain, tenant)? {
             return Ok(Err(DomainError::Taken(domain.as_str().to_owned())));
         }
         diesel::update(domain_claims::table.find(domain.as_str()))

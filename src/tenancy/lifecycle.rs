@@ -20,6 +20,24 @@ pub enum LifecycleError {
     Query(#[from] diesel::result::Error),
 }
 
+/// The tenant's id and status, its row locked until the transaction ends.
+fn lock_status(
+    conn: &mut PgConnection,
+    slug: &TenantSlug,
+) -> Result<(Uuid, TenantStatus), LifecycleError> {
+    let (id, status): (Uuid, String) = tenants::table
+        .filter(tenants::slug.eq(slug.as_str()))
+        .select((tenants::id, tenants::status))
+        .for_update()
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| LifecycleError::NotFound(slug.clone()))?;
+    Ok((
+        id,
+        TenantStatus::parse(&status).unwrap_or(TenantStatus::Archived),
+    ))
+}
+
 /// The moves suspend and resume may make (going live and archiving have their own steps).
 pub fn may_switch(from: TenantStatus, to: TenantStatus) -> bool {
     matches!(
@@ -36,14 +54,7 @@ pub fn set_status(
     status: TenantStatus,
 ) -> Result<Uuid, LifecycleError> {
     conn.transaction(|conn| {
-        let (id, from): (Uuid, String) = tenants::table
-            .filter(tenants::slug.eq(slug.as_str()))
-            .select((tenants::id, tenants::status))
-            .for_update()
-            .first(conn)
-            .optional()?
-            .ok_or_else(|| LifecycleError::NotFound(slug.clone()))?;
-        let from = TenantStatus::parse(&from).unwrap_or(TenantStatus::Archived);
+        let (id, from) = lock_status(conn, slug)?;
         if from == status {
             return Ok(id);
         }
@@ -88,14 +99,7 @@ pub fn archive(
     grace: chrono::Duration,
 ) -> Result<Uuid, LifecycleError> {
     conn.transaction(|conn| {
-        let (id, from): (Uuid, String) = tenants::table
-            .filter(tenants::slug.eq(slug.as_str()))
-            .select((tenants::id, tenants::status))
-            .for_update()
-            .first(conn)
-            .optional()?
-            .ok_or_else(|| LifecycleError::NotFound(slug.clone()))?;
-        let from = TenantStatus::parse(&from).unwrap_or(TenantStatus::Archived);
+        let (id, from) = lock_status(conn, slug)?;
         let children: i64 = tenants::table
             .filter(tenants::parent_id.eq(id))
             .filter(tenants::status.ne(TenantStatus::Archived.as_str()))

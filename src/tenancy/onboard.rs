@@ -5,7 +5,7 @@
 
 use super::model::{Plan, Tenant, TenantKind, TenantStatus};
 use super::names::{HostName, TenantCode, TenantSlug};
-use super::provision::create_tenant_schema;
+use super::provision::provision_tenant;
 use crate::auth::accounts::audit;
 use crate::auth::invitations::{self, InvitationMail};
 use crate::auth::roles::Role;
@@ -139,6 +139,16 @@ pub struct PortalAddress {
 }
 
 impl PortalAddress {
+    /// Registers (or updates) the tenant's portal as a sign-in client for all its hosts.
+    pub fn register(&self, conn: &mut PgConnection, tenant: &Tenant) -> QueryResult<String> {
+        crate::auth::sso::register_tenant_portal(
+            conn,
+            tenant,
+            &self.base_domain,
+            &self.public_origin,
+        )
+    }
+
     pub fn origin_of(&self, slug: &TenantSlug) -> String {
         self.public_origin
             .replace("{host}", &format!("{slug}.{}", self.base_domain.as_str()))
@@ -215,15 +225,7 @@ pub fn create_draft(
             }
             None => Vec::new(),
         };
-        let version = create_tenant_schema(conn, &schema)
-            .map_err(|e| OnboardError::Provision(e.to_string()))?;
-        diesel::insert_into(tenant_schema_state::table)
-            .values((
-                tenant_schema_state::tenant_id.eq(id),
-                tenant_schema_state::version.eq(version),
-                tenant_schema_state::status.eq("ok"),
-            ))
-            .execute(conn)?;
+        provision_tenant(conn, id, &schema).map_err(|e| OnboardError::Provision(e.to_string()))?;
         if let Some((_, parent_slug)) = &parent {
             for procedure in &inherited {
                 store::adopt(conn, procedure, None, None, parent_slug.as_str())?;
@@ -244,12 +246,7 @@ pub fn create_draft(
             domains: Vec::new(),
             plan: new.plan,
         };
-        crate::auth::sso::register_tenant_portal(
-            conn,
-            &tenant,
-            &portal.base_domain,
-            &portal.public_origin,
-        )?;
+        portal.register(conn, &tenant)?;
         let origin = portal.origin_of(&new.slug);
         let invitation = invitations::invite(
             conn,

@@ -43,6 +43,26 @@ pub fn create_tenant_schema(
     Ok(TENANT_BASELINE_VERSIONS.last().map(|v| (*v).to_owned()))
 }
 
+/// Creates a new tenant's schema at the latest version and records it in
+/// `platform.tenant_schema_state`. Must run inside the transaction that registers the tenant.
+pub fn provision_tenant(
+    conn: &mut PgConnection,
+    tenant: uuid::Uuid,
+    schema: &SchemaName,
+) -> Result<(), MigrationError> {
+    use crate::db::schema::tenant_schema_state as state;
+    use diesel::prelude::*;
+    let version = create_tenant_schema(conn, schema)?;
+    diesel::insert_into(state::table)
+        .values((
+            state::tenant_id.eq(tenant),
+            state::version.eq(version),
+            state::status.eq("ok"),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Creates `schema` by running `migrations` one by one, as `dvc migrate` would from an empty
 /// schema. Must run inside a transaction. The reference the baseline is checked against.
 pub fn create_tenant_schema_by_migrating<S: MigrationSource<Pg>>(
