@@ -226,6 +226,16 @@ enum TenantCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Mail an invitation to a role in a tenant (e.g. a new first admin for a draft whose
+    /// invitation expired).
+    Invite {
+        slug: String,
+        #[arg(long)]
+        email: String,
+        /// officer, leader or tenant_admin
+        #[arg(long, default_value = "tenant_admin")]
+        role: String,
+    },
     /// Suspend a tenant: its portal and API answer 403, its data is kept.
     Suspend { slug: String },
     /// Resume a suspended tenant.
@@ -581,6 +591,28 @@ fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCod
                     keys.len()
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        TenantCommand::Invite { slug, email, role } => {
+            let slug = TenantSlug::parse(&slug)?;
+            let email = dvc::mail::Email::parse(&email)?;
+            let role = dvc::auth::roles::Role::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role: officer, leader or tenant_admin"))?;
+            let mut conn = pool.get()?;
+            let tenant = load_all(&mut conn)?
+                .into_iter()
+                .find(|t| t.slug == slug)
+                .ok_or_else(|| anyhow::anyhow!("no tenant `{slug}`"))?;
+            let portal = dvc::tenancy::onboard::PortalAddress {
+                base_domain: dvc::tenancy::HostName::parse(&settings.server.base_domain)?,
+                public_origin: settings.server.public_origin.clone(),
+            };
+            dvc::tenancy::onboard::invite(&mut conn, &tenant, &email, role, &portal, None)?;
+            println!(
+                "{slug}: invitation as {} mailed to {}",
+                role.as_str(),
+                email.as_str()
+            );
             Ok(ExitCode::SUCCESS)
         }
         TenantCommand::Suspend { slug } => {
@@ -1146,9 +1178,25 @@ fn register_portals(
     let mut pooled = pool.get()?;
     let conn: &mut diesel::PgConnection = &mut pooled;
     let all = load_all(conn)?;
+    let portal = dvc::tenancy::onboard::PortalAddress {
+        base_domain: base,
+        public_origin: settings.server.public_origin.clone(),
+    };
     for applied in &report.tenants {
         if let Some(t) = all.iter().find(|t| t.id == applied.id) {
-            dvc::auth::sso::register_tenant_portal(conn, t, &base, &settings.server.public_origin)?;
+            portal.register(conn, t)?;
+            // A draft from a file: its first admin is invited like one made by the API.
+            if let Some(email) = &applied.invite {
+                dvc::tenancy::onboard::invite(
+                    conn,
+                    t,
+                    email,
+                    dvc::auth::roles::Role::TenantAdmin,
+                    &portal,
+                    None,
+                )?;
+                println!("{}: draft; invitation mailed to {}", t.slug, email.as_str());
+            }
         }
     }
     Ok(())

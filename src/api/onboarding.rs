@@ -2,7 +2,7 @@
 //! tenant's admin invites its staff and switches it live; anyone invited accepts.
 
 use super::operator::Operator;
-use crate::auth::invitations::{self, AcceptError, InvitationMail};
+use crate::auth::invitations::{self, AcceptError};
 use crate::auth::principal::Principal;
 use crate::auth::roles::Role;
 use crate::db::TenantDb;
@@ -184,26 +184,11 @@ pub(crate) async fn invite_member(
         AppError::bad_request("invalid_role", "role: officer, leader or tenant_admin")
     })?;
     let tenant = principal.tenant.tenant.clone();
-    let origin = portal_address(state).origin_of(&tenant.slug);
+    let portal = portal_address(state);
     let by = principal.account;
     state
         .shared
-        .run(move |c| {
-            let locale = crate::locale::Locale::parse(&tenant.locale).unwrap_or_default();
-            invitations::invite(
-                c,
-                &InvitationMail {
-                    tenant_id: tenant.id,
-                    tenant_name: &tenant.name_vi,
-                    locale,
-                    portal_origin: &origin,
-                },
-                &email,
-                role,
-                Some(by),
-            )?;
-            Ok(())
-        })
+        .run(move |c| Ok(onboard::invite(c, &tenant, &email, role, &portal, Some(by)).map(drop)?))
         .await
 }
 

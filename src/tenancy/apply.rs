@@ -33,6 +33,8 @@ pub struct AppliedTenant {
     pub procedures: usize,
     /// Time spent in this tenant's transaction (registry, schema, domains, catalog, commit).
     pub elapsed: std::time::Duration,
+    /// Created as a draft: its first admin, to be invited once the portal client exists.
+    pub invite: Option<crate::mail::Email>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -263,12 +265,19 @@ fn apply_one(
         }
         None => {
             let id = Uuid::new_v4();
+            let draft = spec.onboarding.is_some();
             diesel::insert_into(tenants::table)
                 .values((
                     tenants::id.eq(id),
                     tenants::slug.eq(slug.as_str()),
                     tenants::schema_name.eq(schema.as_str()),
                     changes,
+                    tenants::status.eq(if draft {
+                        super::TenantStatus::Draft.as_str()
+                    } else {
+                        super::TenantStatus::Active.as_str()
+                    }),
+                    tenants::live_at.eq((!draft).then(chrono::Utc::now)),
                 ))
                 .execute(conn)?;
             provision_tenant(conn, id, &schema)?;
@@ -337,5 +346,9 @@ fn apply_one(
         action,
         procedures: procedure_rows.len() + inherited.len(),
         elapsed: std::time::Duration::ZERO,
+        invite: match (action, &spec.onboarding) {
+            (ApplyAction::Created, Some(o)) => Some(o.admin_email.clone()),
+            _ => None,
+        },
     })
 }

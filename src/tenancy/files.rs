@@ -43,6 +43,16 @@ pub struct TenantSpec {
     /// Limits the hosting sets for this tenant.
     #[serde(default)]
     pub plan: super::model::Plan,
+    /// `[onboarding] admin_email = "…"`: a new tenant starts as a draft and its first admin
+    /// is invited by mail (ignored once the tenant exists).
+    #[serde(default)]
+    pub onboarding: Option<OnboardingSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingSpec {
+    pub admin_email: crate::mail::Email,
 }
 
 /// `[mail.templates.<template>.<vi|en>]` tables with `subject`, `body` and/or `action`.

@@ -247,17 +247,12 @@ pub fn create_draft(
             plan: new.plan,
         };
         portal.register(conn, &tenant)?;
-        let origin = portal.origin_of(&new.slug);
-        let invitation = invitations::invite(
+        let invitation = invite(
             conn,
-            &InvitationMail {
-                tenant_id: id,
-                tenant_name: &new.name_vi,
-                locale: new.locale,
-                portal_origin: &origin,
-            },
+            &tenant,
             &new.admin_email,
             Role::TenantAdmin,
+            portal,
             actor,
         )?;
         audit(
@@ -278,6 +273,30 @@ pub fn create_draft(
             invitation,
         })
     })
+}
+
+/// Mails an invitation to `role` in `tenant`, linking to its portal, in the tenant's language
+/// (in the caller's transaction).
+pub fn invite(
+    conn: &mut PgConnection,
+    tenant: &Tenant,
+    email: &Email,
+    role: Role,
+    portal: &PortalAddress,
+    actor: Option<Uuid>,
+) -> QueryResult<Uuid> {
+    invitations::invite(
+        conn,
+        &InvitationMail {
+            tenant_id: tenant.id,
+            tenant_name: &tenant.name_vi,
+            locale: Locale::parse(&tenant.locale).unwrap_or_default(),
+            portal_origin: &portal.origin_of(&tenant.slug),
+        },
+        email,
+        role,
+        actor,
+    )
 }
 
 /// A step of the onboarding checklist.

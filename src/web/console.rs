@@ -106,16 +106,6 @@ impl Page {
 }
 
 #[derive(diesel::QueryableByName)]
-struct Usage {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    tenant_id: Uuid,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    dossiers: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    mails: i64,
-}
-
-#[derive(diesel::QueryableByName)]
 struct WebhookCount {
     #[diesel(sql_type = diesel::sql_types::Text)]
     state: String,
@@ -158,16 +148,8 @@ pub async fn console(
             use crate::db::schema::tenant_schema_state as s;
             let versions: Vec<(Uuid, Option<String>, String)> =
                 s::table.select((s::tenant_id, s::version, s::status)).load(c)?;
-            let usage: Vec<Usage> = diesel::sql_query(
-                "SELECT t.id AS tenant_id, \
-                        coalesce((SELECT sum(received) FROM platform.stats_daily d \
-                                   WHERE d.tenant_id = t.id AND d.day >= $1), 0)::bigint AS dossiers, \
-                        (SELECT count(*) FROM platform.outbox o \
-                          WHERE o.tenant_id = t.id AND o.status = 'sent' AND o.sent_at >= $1)::bigint AS mails \
-                   FROM platform.tenants t",
-            )
-            .bind::<diesel::sql_types::Date, _>(month)
-            .load(c)?;
+            // The metered figures, one statement for every tenant.
+            let usage = crate::tenancy::usage::report(c, month)?;
             let mail = crate::mail::outbox::status_counts(c)?;
             let hooks: Vec<WebhookCount> = diesel::sql_query(
                 "SELECT CASE WHEN delivered_at IS NOT NULL THEN 'delivered' \
@@ -213,7 +195,7 @@ pub async fn console(
                 .find(|(id, _, _)| *id == t.id)
                 .map(|(_, v, s)| (v.clone().unwrap_or_default(), s.clone()))
                 .unwrap_or_default();
-            let u = usage.iter().find(|u| u.tenant_id == t.id);
+            let u = usage.iter().find(|u| u.tenant == t.slug.as_str());
             context! {
                 slug => t.slug.as_str(),
                 name => t.name_vi.clone(),
@@ -221,8 +203,11 @@ pub async fn console(
                 status => t.status.as_str(),
                 active => t.status == TenantStatus::Active,
                 version, migration,
-                dossiers => u.map_or(0, |u| u.dossiers),
-                mails => u.map_or(0, |u| u.mails),
+                dossiers => u.map_or(0, |u| u.dossiers_submitted),
+                mails => u.map_or(0, |u| u.mails_sent),
+                accounts => u.map_or(0, |u| u.active_accounts),
+                api_calls => u.map_or(0, |u| u.api_calls),
+                storage_mb => u.map_or(0.0, |u| (u.storage_bytes as f64 / 1e5).round() / 10.0),
                 checklist => checklists.get(&t.id).map(minijinja::Value::from_serialize),
             }
         })

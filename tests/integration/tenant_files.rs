@@ -369,3 +369,101 @@ fn dry_run_prints_what_would_change_and_writes_nothing() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_tenant_file_with_onboarding_creates_a_draft_and_invites_its_admin_once() {
+    let db = TestDb::new();
+    let draft = format!(
+        "{}\n[onboarding]\nadmin_email = \"quantri@gamma.gov.vn\"\n",
+        tenant_toml("gamma", "GAMMA", 1)
+    );
+    let bad = format!(
+        "{}\n[onboarding]\nadmin_email = \"not an address\"\n",
+        tenant_toml("delta", "DELTA", 1)
+    );
+    let refused = dvc(
+        &db,
+        &[
+            "tenant",
+            "apply",
+            temp_dir(&[("delta.toml", bad)]).to_str().unwrap(),
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("delta.toml"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.tenants"),
+        0
+    );
+
+    let dir = temp_dir(&[("gamma.toml", draft)]);
+    for _ in 0..2 {
+        let out = dvc(&db, &["tenant", "apply", dir.to_str().unwrap()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.tenants WHERE slug = 'gamma' AND status = 'draft' \
+             AND live_at IS NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.invitations WHERE email = 'quantri@gamma.gov.vn' \
+             AND role = 'tenant_admin'"
+        ),
+        1,
+        "invited once, not on every apply"
+    );
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.outbox WHERE template = 'tenant_invitation' \
+             AND recipient = 'quantri@gamma.gov.vn'"
+        ),
+        1
+    );
+    // The operator can invite again (an invitation expired), and a bad role is refused.
+    let out = dvc(
+        &db,
+        &[
+            "tenant",
+            "invite",
+            "gamma",
+            "--email",
+            "canbo@gamma.gov.vn",
+            "--role",
+            "officer",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = dvc(
+        &db,
+        &[
+            "tenant",
+            "invite",
+            "gamma",
+            "--email",
+            "x@gamma.gov.vn",
+            "--role",
+            "king",
+        ],
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.invitations"),
+        2
+    );
+}
