@@ -85,11 +85,8 @@ pub(crate) async fn per_account(
     quota: Quota,
 ) -> Result<(), AppError> {
     use sha2::{Digest, Sha256};
-    let subject: String = Sha256::digest(email.to_lowercase().as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let subject =
+        crate::services::text::hex(&Sha256::digest(email.to_lowercase().as_bytes())[..16]);
     enforce(state, bucket, &subject, quota).await
 }
 

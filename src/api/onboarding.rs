@@ -254,19 +254,23 @@ pub async fn accept(
     body: web::Json<AcceptBody>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<AcceptedRole>, AppError> {
-    let role = accept_invitation(&state, &principal, &body.token).await?;
+    let role = accept_invitation(&state, &principal, &body.token)
+        .await?
+        .map_err(invitation_problem)?;
     Ok(web::Json(AcceptedRole {
         role: role.as_str().to_owned(),
     }))
 }
 
+/// Spends an invitation for the signed-in account (shared with the invitation page): the
+/// role, or why not. A malformed token is not looked up.
 pub(crate) async fn accept_invitation(
     state: &AppState,
     principal: &Principal,
     token: &str,
-) -> Result<Role, AppError> {
+) -> Result<Result<Role, AcceptError>, AppError> {
     if !invitations::well_formed(token) {
-        return Err(AppError::NotFound { what: "invitation" });
+        return Ok(Err(AcceptError::Unknown));
     }
     let (tenant, account, token) = (
         principal.tenant.tenant.id,
@@ -280,14 +284,20 @@ pub(crate) async fn accept_invitation(
     match outcome {
         Ok(accepted) => {
             super::auth::revoke_sessions(state, accepted.ended_sessions).await?;
-            Ok(accepted.role)
+            Ok(Ok(accepted.role))
         }
-        Err(AcceptError::Unknown) => Err(AppError::NotFound { what: "invitation" }),
-        Err(AcceptError::OtherAccount | AcceptError::Unverified) => Err(AppError::Forbidden),
-        Err(e @ (AcceptError::Used | AcceptError::Expired)) => Err(AppError::Conflict {
+        Err(refused) => Ok(Err(refused)),
+    }
+}
+
+fn invitation_problem(e: AcceptError) -> AppError {
+    match e {
+        AcceptError::Unknown => AppError::NotFound { what: "invitation" },
+        AcceptError::OtherAccount | AcceptError::Unverified => AppError::Forbidden,
+        e @ (AcceptError::Used | AcceptError::Expired) => AppError::Conflict {
             code: "invitation_spent",
             detail: e.to_string(),
-        }),
+        },
     }
 }
 
@@ -423,11 +433,10 @@ pub(crate) async fn check_domain(
         .txt(&domains::challenge_name(&domain))
         .await
         .map_err(|e| AppError::Unavailable(anyhow::anyhow!("DNS lookup failed: {e}")))?;
-    let d = domain.clone();
-    state
+    let claim = state
         .shared
         .run(move |c| {
-            domains::record_check(c, tenant, &d, &token, &records, by)?.map_err(domain_problem)
+            domains::record_check(c, tenant, &domain, &token, &records, by)?.map_err(domain_problem)
         })
         .await?;
     announce(state, tenant).await?;
@@ -439,15 +448,5 @@ pub(crate) async fn check_domain(
             .run(move |c| Ok(portal.register(c, &t).map(drop)?))
             .await?;
     }
-    let d = domain.as_str().to_owned();
-    let claims = state
-        .shared
-        .run(move |c| Ok(domains::claims_of(c, tenant)?))
-        .await?;
-    claims
-        .into_iter()
-        .find(|c| c.domain == d)
-        .ok_or(AppError::NotFound {
-            what: "domain request",
-        })
+    Ok(claim)
 }

@@ -10,7 +10,6 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 /// Proof that the caller is a platform operator: either a signed-in account holding the
@@ -38,7 +37,7 @@ impl FromRequest for Operator {
                 state.ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
             let token = token.ok_or(AppError::Unauthorized)?;
             if let Some(expected) = state.settings.operator.api_token_sha256.as_deref() {
-                let digest = hex(&Sha256::digest(token.as_bytes()));
+                let digest = crate::services::attachments::checksum(token.as_bytes());
                 if constant_time_eq(
                     digest.as_bytes(),
                     expected.trim().to_ascii_lowercase().as_bytes(),
@@ -78,10 +77,6 @@ impl FromRequest for Operator {
             }
         })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -131,10 +131,7 @@ pub fn check(
 /// Hex SHA-256 of the content, stored with the attachment and checked on export.
 pub fn checksum(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    super::text::hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

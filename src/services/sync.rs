@@ -100,8 +100,7 @@ fn mac(key: &[u8], timestamp: i64, body: &[u8]) -> HmacSha256 {
 /// `v1=<hex>` over `"{timestamp}.{body}"`.
 pub fn sign(key: &[u8], timestamp: i64, body: &[u8]) -> String {
     let tag = mac(key, timestamp, body).finalize().into_bytes();
-    let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    format!("v1={hex}")
+    format!("v1={}", super::text::hex(&tag))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,7 +1,19 @@
-//! Text folding for Vietnamese search: "Giấy phép lao động" and "giay phep lao dong" match.
+//! Text helpers: folding for Vietnamese search ("Giấy phép lao động" and "giay phep lao dong"
+//! match), and lowercase hex for digests and MACs.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
+
+/// Lowercase hexadecimal of `bytes` (digests, MAC tags, checksums).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
 
 /// Lowercases, strips diacritics (including đ → d) and collapses whitespace.
 pub fn fold(s: &str) -> String {

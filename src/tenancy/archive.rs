@@ -22,6 +22,7 @@ use super::provision::{TENANT_BASELINE_VERSIONS, provision_tenant};
 use crate::db::PgPool;
 use crate::db::schema::{tenant_schema_state, tenants};
 use crate::services::storage::{Storage, StorageKey};
+use crate::services::text::hex;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -157,10 +158,6 @@ impl Hashed {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Streams `query` (one text column named `line`) into `dir/path` through a cursor.
 fn dump(
     conn: &mut PgConnection,
@@ -199,7 +196,11 @@ fn dump_all(
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done: std::sync::Mutex<Vec<Option<FileEntry>>> =
         std::sync::Mutex::new(vec![None; jobs.len()]);
-    let workers = EXPORT_WORKERS.min(jobs.len()).max(1);
+    // The caller's transaction holds one of the pool's connections.
+    let spare = usize::try_from(pool.max_size())
+        .unwrap_or(1)
+        .saturating_sub(1);
+    let workers = EXPORT_WORKERS.min(spare).min(jobs.len()).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {

@@ -221,7 +221,7 @@ pub fn record_check(
     token: &str,
     records: &[String],
     actor: Uuid,
-) -> QueryResult<Result<(), DomainError>> {
+) -> QueryResult<Result<Claim, DomainError>> {
     conn.transaction(|conn| {
         diesel::update(domain_claims::table.find(domain.as_str()))
             .set(domain_claims::checked_at.eq(diesel::dsl::now))
@@ -256,7 +256,7 @@ pub fn record_check(
             "domain.verified",
             serde_json::json!({ "domain": domain.as_str() }),
         )?;
-        Ok(Ok(()))
+        Ok(Ok(claim_of(domain.as_str(), token, true)))
     })
 }
 

@@ -196,6 +196,10 @@ pub fn purge(conn: &mut PgConnection, due: &Due) -> Result<Vec<String>, Lifecycl
                 .execute(conn)?;
             }
         }
+        // Archived children keep their rows; they no longer have this parent.
+        diesel::update(tenants::table.filter(tenants::parent_id.eq(due.id)))
+            .set(tenants::parent_id.eq(None::<Uuid>))
+            .execute(conn)?;
         diesel::delete(tenants::table.find(due.id)).execute(conn)?;
         crate::auth::accounts::audit(
             conn,

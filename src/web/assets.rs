@@ -13,13 +13,7 @@ const STYLESHEET: &str = include_str!("../../templates/web/static/dvc.css");
 
 fn etag_of(body: &str) -> String {
     let d = sha2::Sha256::digest(body.as_bytes());
-    format!(
-        "\"{}\"",
-        d[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
+    format!("\"{}\"", crate::services::text::hex(&d[..8]))
 }
 
 fn css(req: &HttpRequest, body: String, etag: String) -> HttpResponse {

@@ -2,7 +2,6 @@
 
 use super::session::Visitor;
 use crate::auth::invitations::{self, AcceptError};
-use crate::error::AppError;
 use actix_web::{HttpResponse, web};
 use minijinja::context;
 use serde::Deserialize;
@@ -11,6 +10,15 @@ use serde::Deserialize;
 #[serde(default)]
 pub struct TokenQuery {
     token: String,
+}
+
+fn refused_status(e: &AcceptError) -> actix_web::http::StatusCode {
+    use actix_web::http::StatusCode;
+    match e {
+        AcceptError::Unknown => StatusCode::NOT_FOUND,
+        AcceptError::OtherAccount | AcceptError::Unverified => StatusCode::FORBIDDEN,
+        AcceptError::Used | AcceptError::Expired => StatusCode::CONFLICT,
+    }
 }
 
 fn problem_key(e: &AcceptError) -> &'static str {
@@ -39,10 +47,9 @@ pub async fn page(v: Visitor, q: web::Query<TokenQuery>) -> HttpResponse {
         } else {
             (Err(AcceptError::Unknown), None)
         };
-        let status = match offer {
+        let status = match &offer {
             Ok(_) => actix_web::http::StatusCode::OK,
-            Err(AcceptError::Unknown) => actix_web::http::StatusCode::NOT_FOUND,
-            Err(_) => actix_web::http::StatusCode::CONFLICT,
+            Err(refused) => refused_status(refused),
         };
         Ok(v.page_with(
             status,
@@ -72,39 +79,26 @@ pub async fn accept(v: Visitor, form: web::Form<AcceptForm>) -> HttpResponse {
     let result = async {
         let user = v.user()?;
         v.check_csrf(&form.csrf)?;
-        let problem = |e: AcceptError, status| {
-            v.page_with(
-                status,
-                "invitation.html",
-                context! { problem => problem_key(&e) },
-            )
-        };
-        match crate::api::onboarding::accept_invitation(&v.state, user, &form.token).await {
-            Ok(role) => Ok(v.page(
-                "invitation.html",
-                context! {
-                    accepted => true,
-                    next => match role {
-                        crate::auth::roles::Role::TenantAdmin => "/quan-tri",
-                        crate::auth::roles::Role::Leader => "/lanh-dao",
-                        crate::auth::roles::Role::Officer => "/can-bo",
+        Ok(
+            match crate::api::onboarding::accept_invitation(&v.state, user, &form.token).await? {
+                Ok(role) => v.page(
+                    "invitation.html",
+                    context! {
+                        accepted => true,
+                        next => match role {
+                            crate::auth::roles::Role::TenantAdmin => "/quan-tri",
+                            crate::auth::roles::Role::Leader => "/lanh-dao",
+                            crate::auth::roles::Role::Officer => "/can-bo",
+                        },
                     },
-                },
-            )),
-            Err(AppError::NotFound { .. }) => Ok(problem(
-                AcceptError::Unknown,
-                actix_web::http::StatusCode::NOT_FOUND,
-            )),
-            Err(AppError::Forbidden) => Ok(problem(
-                AcceptError::OtherAccount,
-                actix_web::http::StatusCode::FORBIDDEN,
-            )),
-            Err(AppError::Conflict { .. }) => Ok(problem(
-                AcceptError::Used,
-                actix_web::http::StatusCode::CONFLICT,
-            )),
-            Err(e) => Err(e),
-        }
+                ),
+                Err(refused) => v.page_with(
+                    refused_status(&refused),
+                    "invitation.html",
+                    context! { problem => problem_key(&refused) },
+                ),
+            },
+        )
     }
     .await;
     v.respond(result)

@@ -40,8 +40,7 @@ pub fn random_token() -> String {
 }
 
 fn digest(token: &str) -> String {
-    let d = sha2::Sha256::digest(token.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    crate::services::text::hex(&sha2::Sha256::digest(token.as_bytes()))
 }
 
 /// What the portal keeps for a signed-in browser.

@@ -153,6 +153,9 @@ async fn a_province_onboards_from_the_invitation_to_its_first_dossier() {
         .req("GET", "/t/tinh-c/api/v1/dossiers", Some(&citizen), None)
         .await;
     assert_eq!((s, b["code"].as_str()), (403, Some("tenant_not_open")));
+    let (s, notice) = get_host(&w, "tinh-c.localhost", "/").await;
+    assert_eq!(s, 403);
+    assert!(notice.contains("đang được chuẩn bị"), "{notice}");
 
     // The first admin's invitation: another account cannot use it; the admin can, once.
     let token = invitation_for(&w, "quantri.c@example.vn").await;
@@ -461,7 +464,7 @@ impl dvc::tenancy::domains::TxtResolver for FakeDns {
     }
 }
 
-async fn get_host(w: &World, host: &str, path: &str) -> (u16, serde_json::Value) {
+async fn get_host(w: &World, host: &str, path: &str) -> (u16, String) {
     let mut resp = awc::Client::default()
         .get(format!("{}{}", w.app.base, path))
         .insert_header(("Host", host))
@@ -471,7 +474,7 @@ async fn get_host(w: &World, host: &str, path: &str) -> (u16, serde_json::Value)
     let body = resp.body().await.unwrap();
     (
         resp.status().as_u16(),
-        serde_json::from_slice(&body).unwrap_or_default(),
+        String::from_utf8_lossy(&body).into_owned(),
     )
 }
 

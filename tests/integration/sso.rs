@@ -319,6 +319,14 @@ async fn sign_in_once_and_the_second_portal_signs_in_silently() {
     let code = query_param(&location, "code").unwrap();
     let tokens = exchange(&mut b, &ALPHA, &code, verifier).await;
     assert_eq!(tokens.status, 200, "{}", tokens.body);
+    assert_eq!(
+        app.db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.usage_accounts u JOIN platform.tenants t \
+             ON t.id = u.tenant_id WHERE t.slug = 'alpha'"
+        ),
+        1,
+        "a portal sign-in counts the account as active at that tenant this month"
+    );
     let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
     let alpha_token = tokens["access_token"].as_str().unwrap().to_owned();
     let id_token = tokens["id_token"].as_str().unwrap().to_owned();

@@ -467,3 +467,111 @@ fn a_tenant_file_with_onboarding_creates_a_draft_and_invites_its_admin_once() {
         2
     );
 }
+
+#[test]
+fn the_cli_exports_imports_archives_purges_and_reports_usage() {
+    let db = TestDb::new();
+    db.apply_two(2, 1);
+    let storage = std::env::temp_dir().join(format!("dvc-cli-storage-{}", uuid::Uuid::new_v4()));
+    let with_storage = |db: &TestDb, args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dvc"))
+            .args(args)
+            .env("DVC__DATABASE__URL", &db.url)
+            .env("DVC__REDIS__PREFIX", &db.name)
+            .env("DVC__LOG__FILTER", "off")
+            .env("DVC_CONFIG_DIR", "/nonexistent")
+            .env("DVC__DOSSIERS__STORAGE_ROOT", &storage)
+            .output()
+            .unwrap()
+    };
+    let archive = std::env::temp_dir().join(format!("dvc-cli-archive-{}", uuid::Uuid::new_v4()));
+    let out = with_storage(
+        &db,
+        &["tenant", "export", "alpha", archive.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    let checksum = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("manifest sha256 "))
+        .expect("the manifest's checksum is printed")
+        .to_owned();
+    // Into another deployment: a wrong checksum is refused, the printed one accepted.
+    let other = TestDb::new();
+    let dir = archive.to_str().unwrap();
+    let refused = with_storage(&other, &["tenant", "import", dir, "--checksum", "00"]);
+    assert!(!refused.status.success());
+    let out = with_storage(&other, &["tenant", "import", dir, "--checksum", &checksum]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        other.scalar_i64("SELECT count(*) AS n FROM t_alpha.procedures"),
+        db.scalar_i64("SELECT count(*) AS n FROM t_alpha.procedures")
+    );
+
+    // Archive with no grace, then purge: gone here, audited.
+    let kept = std::env::temp_dir().join(format!("dvc-cli-archive-{}", uuid::Uuid::new_v4()));
+    let out = with_storage(
+        &db,
+        &[
+            "tenant",
+            "archive",
+            "beta",
+            "--export-to",
+            kept.to_str().unwrap(),
+            "--grace-days",
+            "0",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dry = with_storage(&db, &["tenant", "purge", "--dry-run"]);
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("beta: would be purged"));
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.tenants WHERE slug = 'beta'"),
+        1
+    );
+    assert!(with_storage(&db, &["tenant", "purge"]).status.success());
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.tenants WHERE slug = 'beta'"),
+        0
+    );
+    for action in [
+        "operator.tenant_exported",
+        "operator.tenant_archived",
+        "operator.tenant_purged",
+    ] {
+        assert!(
+            db.scalar_i64(&format!(
+                "SELECT count(*) AS n FROM platform.audit_log WHERE action = '{action}'"
+            )) >= 1,
+            "{action}"
+        );
+    }
+
+    // The usage report: a header and a line per tenant left.
+    let csv = with_storage(&db, &["usage", "--csv"]);
+    assert!(csv.status.success());
+    let csv = String::from_utf8_lossy(&csv.stdout).to_string();
+    assert!(csv.starts_with("tenant,month,dossiers_submitted"), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("alpha,")), "{csv}");
+    assert!(!csv.lines().any(|l| l.starts_with("beta,")), "{csv}");
+    assert!(
+        !with_storage(&db, &["usage", "--month", "2026-13"])
+            .status
+            .success()
+    );
+    for d in [archive, kept, storage] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

@@ -1,4 +1,6 @@
 DROP TABLE platform.usage_accounts;
+DROP INDEX platform.outbox_tenant_sent_idx;
+DROP INDEX platform.dossier_index_tenant_submitted_idx;
 DROP TABLE platform.usage_monthly;
 DROP TABLE platform.domain_claims;
 ALTER TABLE platform.tenant_domains DROP COLUMN verified_at;

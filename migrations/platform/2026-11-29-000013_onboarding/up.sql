@@ -48,6 +48,11 @@ CREATE TABLE platform.usage_monthly (
     storage_checked_at timestamptz,
     PRIMARY KEY (tenant_id, month)
 );
+-- The usage report (and every metrics scrape) counts a month's dossiers and sent mail per
+-- tenant: ranges on these, not scans of each tenant's whole history.
+CREATE INDEX dossier_index_tenant_submitted_idx ON platform.dossier_index (tenant_id, submitted_at);
+CREATE INDEX outbox_tenant_sent_idx ON platform.outbox (tenant_id, sent_at) WHERE status = 'sent';
+
 -- Citizens' accounts that signed in to a tenant's portal in a month (counted, not listed).
 CREATE TABLE platform.usage_accounts (
     tenant_id  uuid NOT NULL REFERENCES platform.tenants (id) ON DELETE CASCADE,

@@ -38,10 +38,7 @@ fn mac(secret: &[u8], params: &Params) -> Hmac<Sha512> {
 pub fn sign(secret: &[u8], params: &mut Params) {
     params.remove(HASH);
     let tag = mac(secret, params).finalize().into_bytes();
-    params.insert(
-        HASH.into(),
-        tag.iter().map(|b| format!("{b:02x}")).collect(),
-    );
+    params.insert(HASH.into(), crate::services::text::hex(&tag));
 }
 
 /// True when the parameters carry a valid signature by `secret` (constant-time compare).
