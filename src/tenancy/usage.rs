@@ -12,7 +12,8 @@ use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamptz};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use uuid::Uuid;
 
 /// The first day of the month `at` falls in, in Vietnam.
@@ -30,26 +31,44 @@ pub fn parse_month(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1)
 }
 
-/// API calls counted by this instance since the last flush.
+/// API calls counted by this instance since the last flush. Counting is on every API
+/// request, so it takes a shared read lock and one atomic add (a mutex here cost a sixth of the
+/// cached catalog's throughput, measured); the write lock is only for a tenant's first call.
 #[derive(Default)]
-pub struct ApiCalls(Mutex<HashMap<Uuid, u64>>);
+pub struct ApiCalls(RwLock<HashMap<Uuid, AtomicU64>>);
 
 impl ApiCalls {
     pub fn count(&self, tenant: Uuid) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *map.entry(tenant).or_default() += 1;
+        if let Some(n) = self.read().get(&tenant) {
+            n.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(tenant)
+            .or_default()
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Uuid, AtomicU64>> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes the counts, leaving zero.
     pub fn take(&self) -> HashMap<Uuid, u64> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+        self.read()
+            .iter()
+            .map(|(t, n)| (*t, n.swap(0, Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 
     /// Puts counts back after a failed flush, so none are lost.
     pub fn restore(&self, counts: HashMap<Uuid, u64>) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
         for (t, n) in counts {
-            *map.entry(t).or_default() += n;
+            map.entry(t).or_default().fetch_add(n, Ordering::Relaxed);
         }
     }
 }
