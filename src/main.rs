@@ -140,6 +140,13 @@ enum ClientCommand {
         tenant: Option<String>,
         #[arg(long = "redirect-uri", required = true)]
         redirect_uris: Vec<String>,
+        /// Where a logout may send the browser back (never a redirect URI of its own).
+        #[arg(long = "post-logout-uri")]
+        post_logout_uris: Vec<String>,
+        /// Its tokens open the account API (password, address, second factor, dossiers in
+        /// every tenant): only for the platform's own apps, never a tenant's client.
+        #[arg(long, conflicts_with = "tenant")]
+        account_api: bool,
     },
 }
 
@@ -1120,8 +1127,15 @@ fn client(settings: &Settings, command: ClientCommand) -> anyhow::Result<ExitCod
             name,
             tenant,
             redirect_uris,
+            post_logout_uris,
+            account_api,
         } => {
-            for uri in &redirect_uris {
+            if client_id.starts_with("portal-") {
+                anyhow::bail!(
+                    "client ids `portal-…` belong to tenant portals, which dvc registers itself"
+                );
+            }
+            for uri in redirect_uris.iter().chain(&post_logout_uris) {
                 let parsed = url::Url::parse(uri)
                     .map_err(|e| anyhow::anyhow!("redirect URI `{uri}`: {e}"))?;
                 let local = matches!(parsed.host_str(), Some(h) if h == "localhost" || h.ends_with(".localhost") || h == "127.0.0.1");
@@ -1137,12 +1151,27 @@ fn client(settings: &Settings, command: ClientCommand) -> anyhow::Result<ExitCod
                 .map(|t| tenant_by_slug(conn, &t))
                 .transpose()?
                 .map(|t| t.id);
-            dvc::auth::sso::upsert_client(conn, &client_id, &name, tenant_id, &redirect_uris)?;
+            dvc::auth::sso::register_client(
+                conn,
+                &dvc::auth::sso::ClientSpec {
+                    client_id: &client_id,
+                    name: &name,
+                    tenant: tenant_id,
+                    redirect_uris: &redirect_uris,
+                    post_logout_redirect_uris: &post_logout_uris,
+                    account_api,
+                },
+            )?;
             cli_audit(
                 conn,
                 tenant_id,
                 "operator.client_registered",
-                serde_json::json!({ "client_id": client_id, "redirect_uris": redirect_uris }),
+                serde_json::json!({
+                    "client_id": client_id,
+                    "redirect_uris": redirect_uris,
+                    "post_logout_redirect_uris": post_logout_uris,
+                    "account_api": account_api,
+                }),
             )?;
             println!(
                 "client {client_id}: {} redirect URI(s)",

@@ -134,6 +134,7 @@ impl Application {
             state.clone(),
             std::time::Duration::from_secs(10),
         ));
+        tokio::spawn(crate::tenancy::domains::run_rechecks(state.clone()));
         let listener = {
             let catalog = catalog.clone();
             let keys_state = state.clone();

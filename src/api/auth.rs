@@ -416,11 +416,11 @@ pub(crate) async fn set_new_password(
     Ok(())
 }
 
-/// The account behind a Bearer access token of any audience (account-level endpoints).
-pub(crate) async fn bearer_account(
+/// The Bearer token of a request, verified for any audience and not revoked.
+async fn verified_bearer(
     req: &HttpRequest,
     state: &AppState,
-) -> Result<(Uuid, String), AppError> {
+) -> Result<crate::auth::tokens::AccessClaims, AppError> {
     let token = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -443,6 +443,41 @@ pub(crate) async fn bearer_account(
     {
         return Err(AppError::Unauthorized);
     }
+    Ok(claims)
+}
+
+/// The account behind a Bearer access token of a client allowed into the account API
+/// (registered with `account_api`). A tenant's token is not enough: it would let whoever
+/// collects a tenant's tokens change the account's password, address or second factor.
+pub(crate) async fn bearer_account(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<(Uuid, String), AppError> {
+    let claims = verified_bearer(req, state).await?;
+    let (account, client_id) = (claims.sub, claims.client_id);
+    let found = state
+        .shared
+        .run(move |c| {
+            let allowed = crate::auth::sso::find_client(c, &client_id)?
+                .is_some_and(|client| client.account_api && client.tenant_id.is_none());
+            Ok(if allowed {
+                crate::auth::sso::profile(c, account)?
+            } else {
+                None
+            })
+        })
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok((account, found.email))
+}
+
+/// The account behind a Bearer access token of any client: for userinfo only, which every
+/// relying party calls with its own token and which tells nothing beyond the profile.
+pub(crate) async fn bearer_any_client(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<(Uuid, String), AppError> {
+    let claims = verified_bearer(req, state).await?;
     let account = claims.sub;
     let profile = state
         .shared
@@ -452,11 +487,25 @@ pub(crate) async fn bearer_account(
     Ok((account, profile.email))
 }
 
+/// Proof of the person behind a token, before a confirmed second factor is replaced.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReauthBody {
+    current_password: String,
+    /// A current code of the authenticator being replaced.
+    code: String,
+}
+
 /// Start setting up an authenticator app (Bật xác thực hai bước). Returns the secret once.
+/// Replacing a confirmed one needs the password and a current code of it; the new one takes
+/// over only once confirmed.
 #[utoipa::path(post, path = "/api/v1/auth/totp", tag = "accounts",
-    responses((status = 200), (status = 401, body = Problem)))]
+    request_body(content = Option<ReauthBody>, description = "required when an authenticator is already confirmed"),
+    responses((status = 200), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem, description = "password or current code wrong or missing")))]
 pub async fn totp_enroll(
     req: HttpRequest,
+    body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (account, email) = bearer_account(&req, &state).await?;
@@ -464,10 +513,48 @@ pub async fn totp_enroll(
         .master_key
         .clone()
         .ok_or_else(|| AppError::Unavailable(anyhow::anyhow!("auth.master_key is not set")))?;
-    let (secret, url) = state
+    let reauth: Option<ReauthBody> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(
+            serde_json::from_slice(&body)
+                .map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?,
+        )
+    };
+    let confirmed = state
         .shared
-        .run(move |c| Ok(crate::auth::totp::enroll(c, &master, account, &email)?))
+        .run(move |c| Ok(crate::auth::totp::enrolled(c, account)?))
         .await?;
+    let code = if confirmed {
+        let reauth = reauth.ok_or(AppError::Forbidden)?;
+        check_current_password(&state, email.clone(), &reauth.current_password).await?;
+        Some(reauth.code)
+    } else {
+        None
+    };
+    let ip = client_ip(&req);
+    let enrolled = state
+        .shared
+        .run(move |c| {
+            if let Some(code) = code {
+                if !crate::auth::totp::verify(c, &master, account, &code, false)? {
+                    return Ok(None);
+                }
+                accounts::audit(
+                    c,
+                    Some(account),
+                    None,
+                    ip.as_deref(),
+                    "totp.replacement_started",
+                    serde_json::json!({}),
+                )?;
+            }
+            Ok(Some(crate::auth::totp::enroll(
+                c, &master, account, &email,
+            )?))
+        })
+        .await?;
+    let (secret, url) = enrolled.ok_or(AppError::Forbidden)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(serde_json::json!({ "secret": secret, "otpauth_url": url })))

@@ -591,7 +591,29 @@ async fn code_grant(f: TokenForm, state: &AppState) -> Result<HttpResponse, AppE
             "code, redirect_uri, client_id and code_verifier are required",
         ));
     };
+    if let Some(refusal) = public_refusal(state, &client_id).await? {
+        return Ok(oauth_error(refusal.0, refusal.1));
+    }
     answer(exchange_code(state, code, &client_id, &redirect_uri, &verifier).await)
+}
+
+/// Why a client may not use the public token endpoint: unknown, or a tenant portal, whose
+/// codes and refresh tokens are redeemed only inside dvc (a tenant admin controls some of its
+/// redirect URIs, so a code sent there must be worth nothing outside).
+async fn public_refusal(state: &AppState, client_id: &str) -> Result<Option<Refusal>, AppError> {
+    let id = client_id.to_owned();
+    let client = state
+        .shared
+        .run(move |c| Ok(sso::find_client(c, &id)?))
+        .await?;
+    Ok(match client {
+        None => Some(Refusal("invalid_client", "unknown client_id")),
+        Some(c) if c.in_process_only => Some(Refusal(
+            "unauthorized_client",
+            "this client's codes and tokens are not redeemable here",
+        )),
+        Some(_) => None,
+    })
 }
 
 /// The authorization-code grant, also used in-process by the portals' own callback.
@@ -605,15 +627,39 @@ pub(crate) async fn exchange_code(
     if code.len() != 43 {
         return Ok(Err(Refusal("invalid_grant", "unknown code")));
     }
-    let taken = state
+    let consumed = state
         .shared
-        .run(move |c| Ok(sso::consume_code(c, &code)?))
+        .run(move |c| {
+            let consumed = sso::consume_code(c, &code)?;
+            if let sso::Consumed::Replayed { session } = &consumed {
+                accounts::audit(
+                    c,
+                    None,
+                    None,
+                    None,
+                    "code.replayed",
+                    serde_json::json!({ "sid": session }),
+                )?;
+            }
+            Ok(consumed)
+        })
         .await?;
-    let Some(taken) = taken else {
-        return Ok(Err(Refusal(
-            "invalid_grant",
-            "the code is unknown, used or expired",
-        )));
+    let taken = match consumed {
+        sso::Consumed::Taken(taken) => taken,
+        sso::Consumed::Replayed { session } => {
+            // Its access tokens die with the session on every instance.
+            super::auth::revoke_sessions(state, vec![session]).await?;
+            return Ok(Err(Refusal(
+                "invalid_grant",
+                "the code was used before: every token issued from it is revoked",
+            )));
+        }
+        sso::Consumed::Invalid => {
+            return Ok(Err(Refusal(
+                "invalid_grant",
+                "the code is unknown, used or expired",
+            )));
+        }
     };
     if taken.client_id != client_id || taken.redirect_uri != redirect_uri {
         return Ok(Err(Refusal(
@@ -663,6 +709,9 @@ async fn refresh_grant(
             "refresh_token and client_id are required",
         ));
     };
+    if let Some(refusal) = public_refusal(state, &client_id).await? {
+        return Ok(oauth_error(refusal.0, refusal.1));
+    }
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     answer(refresh_tokens(state, token, &client_id, ip).await)
 }
@@ -866,7 +915,7 @@ pub async fn logout(
             .shared
             .run(move |c| Ok(sso::find_client(c, &client_id)?))
             .await?;
-        if client.is_some_and(|c| c.allows_redirect(&uri)) {
+        if client.is_some_and(|c| c.allows_logout_return(&uri)) {
             let mut params = Vec::new();
             if let Some(s) = &p.state {
                 params.push(("state", s.as_str()));
@@ -891,8 +940,8 @@ pub async fn userinfo(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    // Verified, and its session not revoked.
-    let (account, _) = super::auth::bearer_account(&req, &state).await?;
+    // Verified, and its session not revoked; any client's token (OpenID Connect Core §5.3).
+    let (account, _) = super::auth::bearer_any_client(&req, &state).await?;
     let profile = state
         .shared
         .run(move |c| Ok(sso::profile(c, account)?))

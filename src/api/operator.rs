@@ -1,7 +1,8 @@
 //! Operator API for the back office: the notification outbox.
 //!
-//! Guarded by a bearer token whose SHA-256 is configured (`operator.api_token_sha256`); when
-//! single sign-on arrives, the platform `operator` role will open the same endpoints.
+//! Guarded by a bearer token whose SHA-256 is configured (`operator.api_token_sha256`), or by
+//! an access token of the operator console's own audience held by an operator signed in with
+//! a second factor.
 
 use crate::error::{AppError, Problem};
 use crate::mail::outbox;
@@ -13,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 /// Proof that the caller is a platform operator: either a signed-in account holding the
-/// `operator` role in a session opened with its second factor, or (for automation) the bearer
+/// `operator` role in a session opened with its second factor, with a token issued to the
+/// operator console (audience `operator-console`), or (for automation) the bearer
 /// token whose SHA-256 is configured in `operator.api_token_sha256`.
 pub struct Operator {
     /// The signed-in operator's account; `None` for the automation token.
@@ -45,12 +47,18 @@ impl FromRequest for Operator {
                     return Ok(Operator { account: None });
                 }
             }
-            let claims = crate::auth::tokens::verify_any_audience(
+            // Only the console's own audience: a token issued to a tenant's portal or to an
+            // outside system never opens the operator API, whoever it belongs to.
+            let claims = crate::auth::tokens::verify(
                 &state.keyring(),
                 &token,
                 state.settings.auth.issuer.trim_end_matches('/'),
+                crate::web::console::CLIENT_ID,
             )
             .map_err(|_| AppError::Unauthorized)?;
+            if claims.client_id != crate::web::console::CLIENT_ID {
+                return Err(AppError::Unauthorized);
+            }
             let revoked = crate::auth::revocation::is_revoked(
                 state.notifier.redis(),
                 &state.settings.redis.prefix,

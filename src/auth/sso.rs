@@ -20,12 +20,24 @@ pub struct Client {
     pub name: String,
     pub tenant_id: Option<Uuid>,
     pub redirect_uris: Vec<String>,
+    /// A tenant portal: its codes and refresh tokens are redeemed inside dvc only, never at the
+    /// public token endpoint (its redirect URIs include domains a tenant admin controls).
+    pub in_process_only: bool,
+    /// Where a logout may return: never a place a code is sent to.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Its tokens open the account API (an explicit allow-list kept by operators).
+    pub account_api: bool,
 }
 
 impl Client {
     /// Redirect URIs match exactly, character for character (no prefixes, no wildcards).
     pub fn allows_redirect(&self, uri: &str) -> bool {
         self.redirect_uris.iter().any(|r| r == uri)
+    }
+
+    /// Same exact match, against the logout return list.
+    pub fn allows_logout_return(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris.iter().any(|r| r == uri)
     }
 }
 
@@ -37,12 +49,27 @@ pub fn find_client(conn: &mut PgConnection, client_id: &str) -> QueryResult<Opti
             oauth_clients::name,
             oauth_clients::tenant_id,
             oauth_clients::redirect_uris,
+            oauth_clients::in_process_only,
+            oauth_clients::post_logout_redirect_uris,
+            oauth_clients::account_api,
         ))
         .first(conn)
         .optional()
 }
 
-/// Registers or updates a client.
+/// What a client is registered with.
+#[derive(Debug, Clone, Default)]
+pub struct ClientSpec<'a> {
+    pub client_id: &'a str,
+    pub name: &'a str,
+    pub tenant: Option<Uuid>,
+    pub redirect_uris: &'a [String],
+    pub post_logout_redirect_uris: &'a [String],
+    pub account_api: bool,
+}
+
+/// Registers or updates an outside client (redeemed at the public token endpoint). A tenant
+/// portal's registration cannot be turned into one: `in_process_only` is never lowered here.
 pub fn upsert_client(
     conn: &mut PgConnection,
     client_id: &str,
@@ -50,20 +77,49 @@ pub fn upsert_client(
     tenant: Option<Uuid>,
     redirect_uris: &[String],
 ) -> QueryResult<()> {
+    register_client(
+        conn,
+        &ClientSpec {
+            client_id,
+            name,
+            tenant,
+            redirect_uris,
+            ..ClientSpec::default()
+        },
+    )
+}
+
+/// Registers or updates an outside client with every attribute.
+pub fn register_client(conn: &mut PgConnection, c: &ClientSpec<'_>) -> QueryResult<()> {
+    write_client(conn, c, false)
+}
+
+fn write_client(conn: &mut PgConnection, c: &ClientSpec<'_>, portal: bool) -> QueryResult<()> {
     diesel::insert_into(oauth_clients::table)
         .values((
-            oauth_clients::client_id.eq(client_id),
-            oauth_clients::name.eq(name),
-            oauth_clients::tenant_id.eq(tenant),
-            oauth_clients::redirect_uris.eq(redirect_uris),
+            oauth_clients::client_id.eq(c.client_id),
+            oauth_clients::name.eq(c.name),
+            oauth_clients::tenant_id.eq(c.tenant),
+            oauth_clients::redirect_uris.eq(c.redirect_uris),
+            oauth_clients::post_logout_redirect_uris.eq(c.post_logout_redirect_uris),
+            oauth_clients::in_process_only.eq(portal),
+            oauth_clients::account_api.eq(c.account_api),
         ))
         .on_conflict(oauth_clients::client_id)
         .do_update()
-        .set((
-            oauth_clients::name.eq(name),
-            oauth_clients::tenant_id.eq(tenant),
-            oauth_clients::redirect_uris.eq(redirect_uris),
-        ))
+        .set(
+            (
+                oauth_clients::name.eq(c.name),
+                oauth_clients::tenant_id.eq(c.tenant),
+                oauth_clients::redirect_uris.eq(c.redirect_uris),
+                oauth_clients::post_logout_redirect_uris.eq(c.post_logout_redirect_uris),
+                // Once a portal, always a portal.
+                oauth_clients::in_process_only
+                    .eq(oauth_clients::in_process_only
+                        .or(portal.into_sql::<diesel::sql_types::Bool>())),
+                oauth_clients::account_api.eq(c.account_api && !portal),
+            ),
+        )
         .execute(conn)
         .map(drop)
 }
@@ -200,11 +256,25 @@ pub struct Code {
     pub nonce: Option<String>,
 }
 
-/// Takes a code once, before it expires, while its session is alive.
-pub fn consume_code(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Code>> {
+/// What presenting an authorization code leads to.
+#[derive(Debug)]
+pub enum Consumed {
+    /// Taken now, for the first time, while its session is alive.
+    Taken(Code),
+    /// Presented again after it was taken (RFC 6749 §4.1.2): the session it signed in is
+    /// ended, with every token issued from it.
+    Replayed { session: Uuid },
+    /// Unknown, expired, or its session ended.
+    Invalid,
+}
+
+/// Takes a code once, before it expires, while its session is alive. A second presentation
+/// ends the session the code belonged to.
+pub fn consume_code(conn: &mut PgConnection, code: &str) -> QueryResult<Consumed> {
+    let hash = token_hash(code);
     let taken: Option<Code> = diesel::update(
         oauth_codes::table
-            .filter(oauth_codes::code_hash.eq(token_hash(code)))
+            .filter(oauth_codes::code_hash.eq(&hash))
             .filter(oauth_codes::used_at.is_null())
             .filter(oauth_codes::expires_at.gt(diesel::dsl::now)),
     )
@@ -220,8 +290,23 @@ pub fn consume_code(conn: &mut PgConnection, code: &str) -> QueryResult<Option<C
     .get_result(conn)
     .optional()?;
     match taken {
-        Some(c) if session_account(conn, c.session_id)?.is_some() => Ok(Some(c)),
-        _ => Ok(None),
+        Some(c) if session_account(conn, c.session_id)?.is_some() => Ok(Consumed::Taken(c)),
+        Some(_) => Ok(Consumed::Invalid),
+        None => {
+            let used: Option<Uuid> = oauth_codes::table
+                .filter(oauth_codes::code_hash.eq(&hash))
+                .filter(oauth_codes::used_at.is_not_null())
+                .select(oauth_codes::session_id)
+                .first(conn)
+                .optional()?;
+            match used {
+                Some(session) => {
+                    end_session(conn, session)?;
+                    Ok(Consumed::Replayed { session })
+                }
+                None => Ok(Consumed::Invalid),
+            }
+        }
     }
 }
 
@@ -385,34 +470,44 @@ pub fn end_account_sessions(conn: &mut PgConnection, account: Uuid) -> QueryResu
 }
 
 /// Registers (or refreshes) a tenant's own portal as a client: `portal-{slug}`, with a
-/// callback on each of the tenant's hosts.
+/// callback on each of the tenant's hosts. Portals redeem codes in-process only.
 pub fn register_tenant_portal(
     conn: &mut PgConnection,
     tenant: &crate::tenancy::Tenant,
     base_domain: &crate::tenancy::HostName,
     public_origin: &str,
 ) -> QueryResult<String> {
-    let client_id = format!("portal-{}", tenant.slug);
-    let hosts = std::iter::once(format!("{}.{}", tenant.slug, base_domain.as_str()))
-        .chain(tenant.domains.iter().map(|d| d.as_str().to_owned()));
-    // The sign-in callback, and the page a logout returns to.
-    let redirect_uris: Vec<String> = hosts
-        .flat_map(|h| {
-            let origin = public_origin.replace("{host}", &h);
-            [
-                format!("{origin}/auth/callback"),
-                format!("{origin}/da-dang-xuat"),
-            ]
-        })
+    let client_id = portal_client_id(&tenant.slug);
+    let origins: Vec<String> = std::iter::once(format!("{}.{}", tenant.slug, base_domain.as_str()))
+        .chain(tenant.domains.iter().map(|d| d.as_str().to_owned()))
+        .map(|h| public_origin.replace("{host}", &h))
         .collect();
-    upsert_client(
+    let redirect_uris: Vec<String> = origins
+        .iter()
+        .map(|o| format!("{o}/auth/callback"))
+        .collect();
+    let logout_returns: Vec<String> = origins
+        .iter()
+        .map(|o| format!("{o}/da-dang-xuat"))
+        .collect();
+    write_client(
         conn,
-        &client_id,
-        &tenant.name_vi,
-        Some(tenant.id),
-        &redirect_uris,
+        &ClientSpec {
+            client_id: &client_id,
+            name: &tenant.name_vi,
+            tenant: Some(tenant.id),
+            redirect_uris: &redirect_uris,
+            post_logout_redirect_uris: &logout_returns,
+            account_api: false,
+        },
+        true,
     )?;
     Ok(client_id)
+}
+
+/// The client id of a tenant's portal.
+pub fn portal_client_id(slug: &crate::tenancy::TenantSlug) -> String {
+    format!("portal-{slug}")
 }
 
 /// Is this the first sign-in from this device (user agent) for an account that signed in

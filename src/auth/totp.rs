@@ -31,7 +31,9 @@ pub fn required(conn: &mut PgConnection, account: Uuid) -> QueryResult<bool> {
 }
 
 /// Starts (or restarts) enrolment: a new secret, not yet confirmed. Returns the base32 secret
-/// and the `otpauth://` URL for authenticator apps.
+/// and the `otpauth://` URL for authenticator apps. When a confirmed factor exists the new
+/// secret waits beside it until a code confirms it, so sign-in keeps needing the old one; the
+/// caller must have made the person prove both the password and a current code first.
 pub fn enroll(
     conn: &mut PgConnection,
     master: &MasterKey,
@@ -46,6 +48,15 @@ pub fn enroll(
         .ok_or_else(|| diesel::result::Error::QueryBuilderError("TOTP secret".into()))?;
     let url = totp.to_url().unwrap_or_default();
     let (sealed, nonce) = master.seal(&bytes);
+    if enrolled(conn, account)? {
+        diesel::update(account_totp::table.find(account))
+            .set((
+                account_totp::pending_enc.eq(Some(&sealed)),
+                account_totp::pending_nonce.eq(Some(&nonce)),
+            ))
+            .execute(conn)?;
+        return Ok((secret.to_base32(), url));
+    }
     diesel::insert_into(account_totp::table)
         .values((
             account_totp::account_id.eq(account),
@@ -83,19 +94,28 @@ pub fn verify(
     code: &str,
     confirming: bool,
 ) -> QueryResult<bool> {
-    let row: Option<(Vec<u8>, Vec<u8>, bool)> = account_totp::table
+    type Row = (Vec<u8>, Vec<u8>, bool, Option<Vec<u8>>, Option<Vec<u8>>);
+    let row: Option<Row> = account_totp::table
         .find(account)
         .select((
             account_totp::secret_enc,
             account_totp::nonce,
             account_totp::confirmed_at.is_not_null(),
+            account_totp::pending_enc,
+            account_totp::pending_nonce,
         ))
         .for_update()
         .first(conn)
         .optional()?;
-    let Some((sealed, nonce, confirmed)) = row else {
+    let Some((sealed, nonce, confirmed, pending, pending_nonce)) = row else {
         return Ok(false);
     };
+    if confirming
+        && confirmed
+        && let (Some(pending), Some(pending_nonce)) = (pending, pending_nonce)
+    {
+        return confirm_replacement(conn, master, account, code, &pending, &pending_nonce);
+    }
     if confirmed == confirming {
         return Ok(false);
     }
@@ -121,4 +141,33 @@ pub fn verify(
             .execute(conn)?;
     }
     Ok(accepted == 1)
+}
+
+/// A replacement's first code: the new secret takes the old one's place.
+fn confirm_replacement(
+    conn: &mut PgConnection,
+    master: &MasterKey,
+    account: Uuid,
+    code: &str,
+    sealed: &[u8],
+    nonce: &[u8],
+) -> QueryResult<bool> {
+    let Ok(secret) = master.open(sealed, nonce) else {
+        return Ok(false);
+    };
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some(step) = build(secret, "").and_then(|t| t.check_current(&code)) else {
+        return Ok(false);
+    };
+    diesel::update(account_totp::table.find(account))
+        .set((
+            account_totp::secret_enc.eq(sealed),
+            account_totp::nonce.eq(nonce),
+            account_totp::pending_enc.eq(None::<Vec<u8>>),
+            account_totp::pending_nonce.eq(None::<Vec<u8>>),
+            account_totp::confirmed_at.eq(Some(chrono::Utc::now())),
+            account_totp::last_step.eq(Some(step as i64)),
+        ))
+        .execute(conn)?;
+    Ok(true)
 }

@@ -128,6 +128,9 @@ diesel::table! {
         tenant_id -> Nullable<Uuid>,
         redirect_uris -> Array<Text>,
         created_at -> Timestamptz,
+        in_process_only -> Bool,
+        post_logout_redirect_uris -> Array<Text>,
+        account_api -> Bool,
     }
 }
 
@@ -151,6 +154,8 @@ diesel::table! {
         nonce -> Bytea,
         confirmed_at -> Nullable<Timestamptz>,
         last_step -> Nullable<Int8>,
+        pending_enc -> Nullable<Bytea>,
+        pending_nonce -> Nullable<Bytea>,
     }
 }
 

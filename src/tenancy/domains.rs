@@ -260,6 +260,156 @@ pub fn record_check(
     })
 }
 
+/// How often a proven domain's record is looked up again: a tenant that lets its domain or
+/// its record go must not keep receiving sign-in codes there.
+pub const RECHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// A proven domain to look up again.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Proven {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub domain: String,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub tenant_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub token: String,
+}
+
+/// Takes up to `limit` proven domains last checked more than `older_than` ago, marking them
+/// checked now, so that instances running this at once share the work instead of repeating it.
+pub fn take_due(
+    conn: &mut PgConnection,
+    older_than: std::time::Duration,
+    limit: i64,
+) -> QueryResult<Vec<Proven>> {
+    diesel::sql_query(
+        "UPDATE platform.domain_claims SET checked_at = now() WHERE domain IN ( \
+           SELECT domain FROM platform.domain_claims \
+           WHERE verified_at IS NOT NULL \
+             AND (checked_at IS NULL OR checked_at < now() - make_interval(secs => $1)) \
+           ORDER BY checked_at NULLS FIRST LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         RETURNING domain, tenant_id, token",
+    )
+    .bind::<diesel::sql_types::Double, _>(older_than.as_secs_f64())
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)
+}
+
+/// Withdraws a proven domain whose record is gone: it no longer routes to the tenant (the
+/// caller reloads the registry and re-registers the portal's sign-in addresses).
+pub fn lapse(conn: &mut PgConnection, proven: &Proven) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        diesel::update(
+            domain_claims::table
+                .find(&proven.domain)
+                .filter(domain_claims::tenant_id.eq(proven.tenant_id)),
+        )
+        .set(domain_claims::verified_at.eq(None::<chrono::DateTime<chrono::Utc>>))
+        .execute(conn)?;
+        // Only the proven route: a domain the tenant files give stays the operator's word.
+        diesel::delete(
+            tenant_domains::table
+                .find(&proven.domain)
+                .filter(tenant_domains::tenant_id.eq(proven.tenant_id))
+                .filter(tenant_domains::verified_at.is_not_null()),
+        )
+        .execute(conn)?;
+        audit(
+            conn,
+            None,
+            Some(proven.tenant_id),
+            None,
+            "domain.lapsed",
+            serde_json::json!({ "domain": proven.domain }),
+        )?;
+        Ok(())
+    })
+}
+
+/// Looks the due proven domains up again and withdraws those whose record is gone. A lookup
+/// that fails (DNS down) keeps the domain until a later check gets an answer. Returns the
+/// domains withdrawn.
+pub async fn recheck(
+    state: &crate::state::AppState,
+    older_than: std::time::Duration,
+) -> anyhow::Result<Vec<String>> {
+    let due = state
+        .shared
+        .run(move |c| Ok(take_due(c, older_than, 100)?))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut lapsed = Vec::new();
+    for proven in due {
+        let Ok(host) = HostName::parse(&proven.domain) else {
+            continue;
+        };
+        match state.dns.txt(&challenge_name(&host)).await {
+            Ok(records) if proves(&records, &proven.token) => {}
+            Ok(_) => {
+                let p = proven.clone();
+                state
+                    .shared
+                    .run(move |c| Ok(lapse(c, &p)?))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                tracing::warn!(domain = %proven.domain, "custom domain's record is gone: withdrawn");
+                lapsed.push(proven);
+            }
+            Err(e) => {
+                tracing::warn!(domain = %proven.domain, error = %e, "custom domain not rechecked");
+            }
+        }
+    }
+    for tenant in lapsed
+        .iter()
+        .map(|p| p.tenant_id)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        refresh_tenant(state, tenant).await?;
+    }
+    Ok(lapsed.into_iter().map(|p| p.domain).collect())
+}
+
+/// After a domain left a tenant: every instance reloads it, and its portal's sign-in client
+/// loses the callback on that host.
+async fn refresh_tenant(state: &crate::state::AppState, tenant: Uuid) -> anyhow::Result<()> {
+    let registry = state.registry.clone();
+    let portal = super::onboard::PortalAddress {
+        base_domain: state.base_domain.clone(),
+        public_origin: state.settings.server.public_origin.clone(),
+    };
+    state
+        .shared
+        .run(move |c| {
+            registry.reload(c)?;
+            if let Some(t) = registry.by_id(tenant) {
+                portal.register(c, &t)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    if let Err(e) = state
+        .notifier
+        .publish(&[super::notify::TenancyEvent::TenantChanged(tenant)])
+        .await
+    {
+        tracing::warn!(error = %e, "tenant change not announced");
+    }
+    Ok(())
+}
+
+/// Rechecks proven domains for as long as the server runs.
+pub async fn run_rechecks(state: actix_web::web::Data<crate::state::AppState>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        if let Err(e) = recheck(&state, RECHECK_EVERY).await {
+            tracing::warn!(error = ?e, "custom domain recheck failed");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,10 +17,16 @@ async fn a_full_online_dossier_lives_its_whole_life_in_two_tenants_at_once() {
     assert!(code_a.starts_with("TA-"), "{code_a}");
     assert!(code_b.starts_with("TB-"), "{code_b}");
 
-    // The citizen's dossiers from one account, across tenants, with any portal's token.
+    // The citizen's dossiers from one account, across tenants, with the platform app's token;
+    // a tenant portal's token is not enough.
     let token_b = w.token(w.citizen, "tinh-b", &[]);
-    let (s, mine) = w
+    let (s, _) = w
         .req("GET", "/api/v1/account/dossiers", Some(&token_b), None)
+        .await;
+    assert_eq!(s, 401);
+    let app_token = w.account_token(w.citizen);
+    let (s, mine) = w
+        .req("GET", "/api/v1/account/dossiers", Some(&app_token), None)
         .await;
     assert_eq!(s, 200, "{mine}");
     let mut tenants: Vec<&str> = mine

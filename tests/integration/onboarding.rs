@@ -628,4 +628,29 @@ async fn a_custom_domain_is_routed_only_once_its_txt_record_proves_control() {
         ),
         1
     );
+
+    // Proven domains are looked up again: while the record stays, so does the domain.
+    let recheck = || dvc::tenancy::domains::recheck(&w.app.app_state, std::time::Duration::ZERO);
+    assert!(recheck().await.unwrap().is_empty());
+    assert_eq!(get_host(&w, domain, "/api/v1/procedures").await.0, 200);
+    // The record goes: the domain leaves the tenant and its portal's sign-in addresses.
+    dns.0
+        .lock()
+        .unwrap()
+        .remove("_dvc-challenge.dichvucong.tinh-a.gov.vn");
+    assert_eq!(recheck().await.unwrap(), vec![domain.to_owned()]);
+    assert_eq!(get_host(&w, domain, "/api/v1/procedures").await.0, 404);
+    assert_eq!(
+        w.db.scalar_i64(&format!(
+            "SELECT count(*) AS n FROM platform.oauth_clients WHERE client_id = 'portal-tinh-a' \
+             AND 'http://{domain}:8080/auth/callback' = ANY(redirect_uris)"
+        )),
+        0
+    );
+    assert_eq!(
+        w.db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.audit_log WHERE action = 'domain.lapsed'"
+        ),
+        1
+    );
 }

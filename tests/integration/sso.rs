@@ -166,13 +166,22 @@ struct Portal {
     redirect: &'static str,
 }
 
+/// Outside systems bound to a tenant (as an operator registers them): their codes are
+/// redeemed at the public token endpoint and their tokens carry that tenant's roles.
 const ALPHA: Portal = Portal {
-    client_id: "portal-alpha",
+    client_id: "site-alpha",
     redirect: "http://alpha.localhost/auth/callback",
 };
 const BETA: Portal = Portal {
-    client_id: "portal-beta",
+    client_id: "site-beta",
     redirect: "http://beta.localhost/auth/callback",
+};
+/// Where a logout from ALPHA may return.
+const ALPHA_SIGNED_OUT: &str = "http://alpha.localhost/da-dang-xuat";
+/// The platform's own app, allowed into the account API.
+const APP: Portal = Portal {
+    client_id: "dvc-app",
+    redirect: "http://app.localhost/cb",
 };
 
 fn authorize_path(p: &Portal, verifier: &str, state: &str) -> String {
@@ -220,15 +229,31 @@ async fn setup() -> (TestApp, Arc<TestDb>) {
             .id
     };
     for (p, tenant) in [(&ALPHA, id("alpha")), (&BETA, id("beta"))] {
-        dvc::auth::sso::upsert_client(
+        dvc::auth::sso::register_client(
             &mut conn,
-            p.client_id,
-            p.client_id,
-            Some(tenant),
-            &[p.redirect.to_owned()],
+            &dvc::auth::sso::ClientSpec {
+                client_id: p.client_id,
+                name: p.client_id,
+                tenant: Some(tenant),
+                redirect_uris: &[p.redirect.to_owned()],
+                post_logout_redirect_uris: &[ALPHA_SIGNED_OUT.to_owned()],
+                account_api: false,
+            },
         )
         .unwrap();
     }
+    dvc::auth::sso::register_client(
+        &mut conn,
+        &dvc::auth::sso::ClientSpec {
+            client_id: APP.client_id,
+            name: "Ứng dụng dvc",
+            tenant: None,
+            redirect_uris: &[APP.redirect.to_owned()],
+            post_logout_redirect_uris: &[],
+            account_api: true,
+        },
+    )
+    .unwrap();
     let reg = dvc::auth::accounts::Registration {
         email: dvc::mail::Email::parse("canbo@example.vn").unwrap(),
         password: dvc::auth::password::Password::parse(PASSWORD, "canbo@example.vn").unwrap(),
@@ -331,11 +356,7 @@ async fn sign_in_once_and_the_second_portal_signs_in_silently() {
     let alpha_token = tokens["access_token"].as_str().unwrap().to_owned();
     let id_token = tokens["id_token"].as_str().unwrap().to_owned();
     let id_token_for_check = id_token.clone();
-    // A code works once.
-    let again = exchange(&mut b, &ALPHA, &code, verifier).await;
-    assert_eq!(again.status, 400);
-    assert!(again.body.contains("invalid_grant"));
-
+    // A code works once (a replay ends the sign-in: see a_replayed_code_revokes_…).
     // Portal beta: the SSO cookie signs in with no password prompt.
     let silent = b.get(&authorize_path(&BETA, verifier, "st-beta")).await;
     assert_eq!(silent.status, 302, "no sign-in page: {}", silent.body);
@@ -433,7 +454,7 @@ async fn bad_authorization_requests_and_exchanges_are_refused() {
         .replace("alpha.localhost%2Fauth", "evil.example%2Fauth");
     let r = b.get(&evil).await;
     assert_eq!((r.status, r.location.is_none()), (400, true));
-    let unknown = authorize_path(&ALPHA, verifier, "s").replace("portal-alpha", "portal-nobody");
+    let unknown = authorize_path(&ALPHA, verifier, "s").replace("site-alpha", "site-nobody");
     assert_eq!(b.get(&unknown).await.status, 400);
     // Without PKCE: back to the client with an error.
     let no_pkce = authorize_path(&ALPHA, verifier, "s").replace("S256", "plain");
@@ -631,11 +652,11 @@ async fn logout_revokes_access_and_refresh_tokens_at_once() {
         .get(&format!(
             "/oauth/logout?client_id={}&post_logout_redirect_uri={}&state=bye",
             ALPHA.client_id,
-            url::form_urlencoded::byte_serialize(ALPHA.redirect.as_bytes()).collect::<String>()
+            url::form_urlencoded::byte_serialize(ALPHA_SIGNED_OUT.as_bytes()).collect::<String>()
         ))
         .await;
     assert_eq!(out.status, 302);
-    assert!(out.location.unwrap().starts_with(ALPHA.redirect));
+    assert!(out.location.unwrap().starts_with(ALPHA_SIGNED_OUT));
     assert_eq!(
         me_status(&app, &access).await,
         401,
@@ -869,6 +890,23 @@ async fn citizen_bearer(b: &mut Browser) -> String {
     format!("Bearer {}", tokens["access_token"].as_str().unwrap())
 }
 
+/// With a live sign-in, `Bearer <access token>` of `client` got silently.
+async fn silent_bearer(b: &mut Browser, client: &Portal) -> String {
+    let r = b.get(&authorize_path(client, VERIFIER, "s")).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let code = query_param(&r.location.unwrap(), "code").unwrap();
+    let tokens = exchange(b, client, &code, VERIFIER).await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    let tokens: serde_json::Value = serde_json::from_str(&tokens.body).unwrap();
+    format!("Bearer {}", tokens["access_token"].as_str().unwrap())
+}
+
+/// The citizen signed in, with a token of the platform's own app (account API).
+async fn citizen_app_bearer(b: &mut Browser) -> String {
+    citizen_bearer(b).await;
+    silent_bearer(b, &APP).await
+}
+
 #[actix_web::test]
 async fn guessing_locks_briefly_and_a_password_reset_lifts_it() {
     let (app, db) = setup().await;
@@ -986,6 +1024,15 @@ async fn officials_get_their_roles_only_with_a_second_factor() {
         )
         .await;
     assert_eq!(me["roles"], serde_json::json!([]));
+    // A tenant's token does not open the account API; the platform app's does.
+    let refused = awc::Client::default()
+        .post(format!("{}/api/v1/auth/totp", app.base))
+        .insert_header(("Authorization", bearer.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    let bearer = silent_bearer(&mut b, &APP).await;
 
     // Set up the authenticator with that token.
     let mut enroll = awc::Client::default()
@@ -1055,7 +1102,7 @@ async fn officials_get_their_roles_only_with_a_second_factor() {
 async fn changing_the_password_needs_the_current_one_and_ends_sessions() {
     let (app, _db) = setup().await;
     let mut b = Browser::new(&app.base);
-    let bearer = citizen_bearer(&mut b).await;
+    let bearer = citizen_app_bearer(&mut b).await;
     let change = |current: &'static str, new: &'static str| {
         let app = &app;
         let bearer = bearer.clone();
@@ -1086,7 +1133,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_sessions() {
 async fn changing_the_address_goes_through_a_link_to_the_new_one() {
     let (app, db) = setup().await;
     let mut b = Browser::new(&app.base);
-    let bearer = citizen_bearer(&mut b).await;
+    let bearer = citizen_app_bearer(&mut b).await;
     let change = |new: &'static str, password: &'static str| {
         let app = &app;
         let bearer = bearer.clone();
@@ -1226,26 +1273,251 @@ async fn operators_reach_the_operator_api_with_their_sso_token() {
         dvc::auth::roles::grant_operator(&mut db.conn(), canbo).unwrap();
     }
     let mut b = Browser::new(&app.base);
-    let operator = sign_in(&mut b, &app.db, &ALPHA, VERIFIER).await;
-    let bearer = format!("Bearer {}", operator["access_token"].as_str().unwrap());
-    let (status, _, counts) = app
-        .call(
-            "GET",
-            "/api/v1/operator/outbox",
-            &[("Authorization", &bearer)],
-        )
-        .await;
+    let outbox = |bearer: String| {
+        let app = &app;
+        async move {
+            app.call(
+                "GET",
+                "/api/v1/operator/outbox",
+                &[("Authorization", &bearer)],
+            )
+            .await
+        }
+    };
+    // The operator's token for a tenant's site is not the operator API's audience.
+    let tenant_token = sign_in(&mut b, &app.db, &ALPHA, VERIFIER).await;
+    let (status, _, _) = outbox(format!(
+        "Bearer {}",
+        tenant_token["access_token"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(status, 401);
+    // The console's own audience is.
+    let bearer = silent_bearer(&mut b, &CONSOLE).await;
+    let (status, _, counts) = outbox(bearer).await;
     assert_eq!(status, 200, "{counts}");
     assert!(counts.is_array());
-    // A citizen's valid token is not enough.
+    // A citizen's valid console token is not enough.
     let mut other = Browser::new(&app.base);
-    let citizen = citizen_bearer(&mut other).await;
-    let (status, _, _) = app
-        .call(
-            "GET",
-            "/api/v1/operator/outbox",
-            &[("Authorization", &citizen)],
-        )
+    citizen_bearer(&mut other).await;
+    let citizen = silent_bearer(&mut other, &CONSOLE).await;
+    assert_eq!(outbox(citizen).await.0, 403);
+}
+
+/// The operator console, registered by the server at start.
+const CONSOLE: Portal = Portal {
+    client_id: "operator-console",
+    redirect: "http://localhost:8080/van-hanh",
+};
+
+/// Issue 15, item 1: a tenant admin who routes a proven domain to a server of their own
+/// receives codes of the tenant's portal there, and must get nothing out of them.
+#[actix_web::test]
+async fn a_code_sent_to_a_tenants_own_domain_buys_no_token() {
+    let (app, db) = setup().await;
+    // Alpha's own portal, with a custom domain its admin controls.
+    let alpha = app
+        .app_state
+        .registry
+        .by_slug(&dvc::tenancy::TenantSlug::parse("alpha").unwrap())
+        .unwrap();
+    let mut owned = (*alpha).clone();
+    owned
+        .domains
+        .push(dvc::tenancy::HostName::parse("evil.example").unwrap());
+    let base = dvc::tenancy::HostName::parse("localhost").unwrap();
+    let portal_id =
+        dvc::auth::sso::register_tenant_portal(&mut db.conn(), &owned, &base, "http://{host}")
+            .unwrap();
+    let portal = Portal {
+        client_id: "portal-alpha",
+        redirect: "http://evil.example/auth/callback",
+    };
+    assert_eq!(portal_id, portal.client_id);
+
+    // The victim is signed in (an operator with a second factor, the worst case).
+    {
+        use diesel::prelude::*;
+        use dvc::db::schema::accounts as a;
+        let canbo: uuid::Uuid = a::table
+            .filter(a::email.eq("canbo@example.vn"))
+            .select(a::id)
+            .first(&mut db.conn())
+            .unwrap();
+        dvc::auth::roles::grant_operator(&mut db.conn(), canbo).unwrap();
+    }
+    let mut victim = Browser::new(&app.base);
+    let site = sign_in(&mut victim, &app.db, &ALPHA, VERIFIER).await;
+    let site_bearer = format!("Bearer {}", site["access_token"].as_str().unwrap());
+
+    // The attacker's link: the code still goes to the registered domain...
+    let attacker_verifier = "attacker-chosen-verifier-0123456789-abcdefghijklmnopq";
+    let r = victim
+        .get(&authorize_path(&portal, attacker_verifier, "x"))
         .await;
-    assert_eq!(status, 403);
+    assert_eq!(r.status, 302, "{}", r.body);
+    let location = r.location.unwrap();
+    assert!(location.starts_with(portal.redirect), "{location}");
+    let code = query_param(&location, "code").unwrap();
+    // ...but the public token endpoint never redeems a portal's code,
+    let mut attacker = Browser::new(&app.base);
+    let r = exchange(&mut attacker, &portal, &code, attacker_verifier).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("unauthorized_client"), "{}", r.body);
+    // nor a portal's refresh token, nor an unknown client's.
+    let r = refresh(&mut attacker, &portal, &"x".repeat(43)).await;
+    assert!(r.body.contains("unauthorized_client"), "{}", r.body);
+    let r = refresh(
+        &mut attacker,
+        &Portal {
+            client_id: "nobody",
+            redirect: "http://x/",
+        },
+        &"x".repeat(43),
+    )
+    .await;
+    assert!(r.body.contains("invalid_client"), "{}", r.body);
+
+    // A token of a tenant's audience opens neither the account API nor the operator API.
+    for (method, path) in [
+        ("GET", "/api/v1/account/dossiers"),
+        ("POST", "/api/v1/auth/totp"),
+        ("GET", "/api/v1/operator/outbox"),
+    ] {
+        let (status, _, body) = app
+            .call(method, path, &[("Authorization", &site_bearer)])
+            .await;
+        assert_eq!(status, 401, "{method} {path}: {body}");
+    }
+    // Userinfo, which every relying party calls with its own token, still answers.
+    let (status, _, me) = app
+        .call("GET", "/oauth/userinfo", &[("Authorization", &site_bearer)])
+        .await;
+    assert_eq!(
+        (status, me["email"].as_str()),
+        (200, Some("canbo@example.vn"))
+    );
+
+    // The sign-out page of a portal is a logout return, not a place codes are sent to...
+    let signed_out = "http://evil.example/da-dang-xuat";
+    let sneaky = authorize_path(
+        &Portal {
+            client_id: "portal-alpha",
+            redirect: signed_out,
+        },
+        attacker_verifier,
+        "x",
+    );
+    assert_eq!(victim.get(&sneaky).await.status, 400);
+    // ...and a redirect URI is not a logout return.
+    let out = victim
+        .get(&format!(
+            "/oauth/logout?client_id=portal-alpha&post_logout_redirect_uri={}",
+            url::form_urlencoded::byte_serialize(portal.redirect.as_bytes()).collect::<String>()
+        ))
+        .await;
+    assert_eq!(out.status, 200, "no redirect to {:?}", out.location);
+}
+
+/// RFC 6749 §4.1.2: a code presented twice revokes what it was exchanged for.
+#[actix_web::test]
+async fn a_replayed_code_revokes_the_tokens_issued_from_it() {
+    let (app, _db) = setup().await;
+    let mut b = Browser::new(&app.base);
+    let r = try_login(&mut b, PASSWORD).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let code = query_param(&r.location.unwrap(), "code").unwrap();
+    let first = exchange(&mut b, &ALPHA, &code, VERIFIER).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let tokens: serde_json::Value = serde_json::from_str(&first.body).unwrap();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(me_status(&app, &access).await, 200);
+
+    let again = exchange(&mut b, &ALPHA, &code, VERIFIER).await;
+    assert_eq!(again.status, 400);
+    assert!(again.body.contains("invalid_grant"), "{}", again.body);
+    assert_eq!(me_status(&app, &access).await, 401, "the access token died");
+    assert_eq!(refresh(&mut b, &ALPHA, &refresh_token).await.status, 400);
+    assert_eq!(
+        app.db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.audit_log WHERE action = 'code.replayed'"
+        ),
+        1
+    );
+}
+
+/// Issue 15, item 2: a token alone cannot swap a confirmed authenticator for the thief's.
+#[actix_web::test]
+async fn replacing_a_confirmed_authenticator_needs_the_password_and_a_current_code() {
+    let (app, db) = setup().await;
+    let mut b = Browser::new(&app.base);
+    sign_in(&mut b, &app.db, &ALPHA, VERIFIER).await;
+    let bearer = silent_bearer(&mut b, &APP).await;
+    let enroll = |body: Option<serde_json::Value>| {
+        let app = &app;
+        let bearer = bearer.clone();
+        async move {
+            let req = awc::Client::default()
+                .post(format!("{}/api/v1/auth/totp", app.base))
+                .insert_header(("Authorization", bearer));
+            let mut resp = match body {
+                Some(b) => req.send_json(&b).await.unwrap(),
+                None => req.send().await.unwrap(),
+            };
+            let status = resp.status().as_u16();
+            let json: serde_json::Value = resp.json().await.unwrap_or_default();
+            (status, json)
+        }
+    };
+    let stored = || {
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.account_totp \
+             WHERE confirmed_at IS NOT NULL AND pending_enc IS NULL",
+        )
+    };
+    let old_secret = || {
+        use diesel::prelude::*;
+        use dvc::db::schema::account_totp as t;
+        t::table
+            .select(t::secret_enc)
+            .first::<Vec<u8>>(&mut db.conn())
+            .unwrap()
+    };
+    let before = old_secret();
+    assert_eq!(enroll(None).await.0, 403, "the token alone is not enough");
+    let next = totp_code(&db, "canbo@example.vn", 30);
+    let wrong_password = serde_json::json!({ "current_password": "not it", "code": next });
+    assert_eq!(enroll(Some(wrong_password)).await.0, 403);
+    let wrong_code = serde_json::json!({ "current_password": PASSWORD, "code": "000000" });
+    assert_eq!(enroll(Some(wrong_code)).await.0, 403);
+    assert_eq!(stored(), 1, "nothing changed");
+
+    let proof = serde_json::json!({ "current_password": PASSWORD, "code": next });
+    let (status, started) = enroll(Some(proof)).await;
+    assert_eq!(status, 200, "{started}");
+    // Pending: the old factor still guards sign-in, and the new one does not open it.
+    assert_eq!(old_secret(), before);
+    let new = totp_rs::Builder::new()
+        .with_secret(totp_rs::Secret::try_from_base32(started["secret"].as_str().unwrap()).unwrap())
+        .build()
+        .unwrap();
+    let new_code = new
+        .generate(chrono::Utc::now().timestamp() as u64)
+        .to_string();
+    let mut other = Browser::new(&app.base);
+    assert_eq!(
+        canbo_login(&mut other, Some(new_code.clone())).await.status,
+        401
+    );
+    // Confirmed with its first code, the new one takes over.
+    let confirmed = awc::Client::default()
+        .post(format!("{}/api/v1/auth/totp/confirm", app.base))
+        .insert_header(("Authorization", bearer.clone()))
+        .send_json(&serde_json::json!({ "code": new_code }))
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status().as_u16(), 204);
+    assert_ne!(old_secret(), before);
+    assert_eq!(stored(), 1);
 }

@@ -284,6 +284,40 @@ impl World {
         .unwrap()
     }
 
+    /// An access token of the platform's own app (registered with `account_api`), the only
+    /// kind the account API takes.
+    pub fn account_token(&self, account: Uuid) -> String {
+        dvc::auth::sso::register_client(
+            &mut self.db.conn(),
+            &dvc::auth::sso::ClientSpec {
+                client_id: "dvc-app",
+                name: "Ứng dụng dvc",
+                tenant: None,
+                redirect_uris: &["http://app.localhost/cb".to_owned()],
+                post_logout_redirect_uris: &[],
+                account_api: true,
+            },
+        )
+        .unwrap();
+        let now = chrono::Utc::now().timestamp();
+        issue(
+            &self.ring,
+            &AccessClaims {
+                iss: "http://localhost:8080".into(),
+                sub: account,
+                aud: "dvc-app".into(),
+                client_id: "dvc-app".into(),
+                sid: Uuid::new_v4(),
+                iat: now,
+                exp: now + 600,
+                nbf: None,
+                jti: Uuid::new_v4(),
+                roles: Vec::new(),
+            },
+        )
+        .unwrap()
+    }
+
     pub async fn req(
         &self,
         method: &str,
