@@ -222,6 +222,8 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => Self::NotFound { what: "resource" },
+            // The database went away mid-request: 503 with Retry-After, never 500.
+            other if crate::db::is_connection_error(&other) => Self::Unavailable(other.into()),
             other => Self::Internal(other.into()),
         }
     }

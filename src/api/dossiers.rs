@@ -846,9 +846,11 @@ pub async fn download(
         .body(bytes))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct LookupParams {
+/// What a public lookup needs. In the body, never the URL: a phone number in a query string
+/// lands in access logs, proxies' logs and browser history.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupBody {
     /// Dossier code.
     code: String,
     /// The applicant's phone number given at submission.
@@ -858,12 +860,13 @@ pub struct LookupParams {
 /// Public status of a dossier by code and phone (Tra cứu hồ sơ). No names, no form data;
 /// rate-limited per address and per code.
 #[utoipa::path(
-    get,
+    post,
     path = "/api/v1/lookup",
     tag = "dossiers",
-    params(LookupParams),
+    request_body = LookupBody,
     responses(
         (status = 200, body = PublicStatus),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
@@ -871,10 +874,10 @@ pub struct LookupParams {
 pub async fn lookup(
     tenant: CurrentTenant,
     req: HttpRequest,
-    params: web::Query<LookupParams>,
+    body: web::Json<LookupBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let p = params.into_inner();
+    let p = body.into_inner();
     let code = parse_code(&p.code)?;
     let ip = req.peer_addr().map(|a| a.ip().to_string());
     let status = lookup_status(&state, &tenant, ip, code, &p.phone).await?;

@@ -193,7 +193,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
                 web::get().to(payments::receipt),
             )
             .route("/inbox", web::get().to(dossiers::inbox))
-            .route("/lookup", web::get().to(dossiers::lookup))
+            .route("/lookup", web::post().to(dossiers::lookup))
             .route("/stats", web::get().to(stats::leader))
             .route("/stats/public", web::get().to(stats::public))
             .route("/sync/events", web::post().to(sync::receive))

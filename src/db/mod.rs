@@ -35,9 +35,15 @@ pub const QUARANTINE_SCHEMA: &str = "dvc_quarantine";
 pub struct DvcConnection {
     conn: PgConnection,
     tenants_seen: HashSet<SchemaName>,
+    /// Its server went away: the pool must not hand it out again.
+    broken: bool,
 }
 
 impl DvcConnection {
+    pub(crate) fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+
     pub(crate) fn note_tenant(&mut self, schema: &SchemaName) {
         if !self.tenants_seen.contains(schema) {
             self.tenants_seen.insert(schema.clone());
@@ -83,6 +89,7 @@ impl ManageConnection for DvcConnectionManager {
         Ok(DvcConnection {
             conn,
             tenants_seen: HashSet::new(),
+            broken: false,
         })
     }
 
@@ -91,7 +98,9 @@ impl ManageConnection for DvcConnectionManager {
     }
 
     fn has_broken(&self, conn: &mut DvcConnection) -> bool {
-        conn.tenants_seen.len() > self.max_tenants || self.inner.has_broken(&mut conn.conn)
+        conn.broken
+            || conn.tenants_seen.len() > self.max_tenants
+            || self.inner.has_broken(&mut conn.conn)
     }
 }
 
@@ -241,10 +250,79 @@ impl SharedDb {
     {
         let pool = self.pool.clone();
         crate::telemetry::spawn_blocking_in_span(move || {
-            let mut conn = pool.get()?;
-            conn.build_transaction().run(f)
+            with_one_retry(&pool, f, |conn, f| conn.build_transaction().run(f))
         })
         .await?
+    }
+}
+
+/// Whether a query failed because the connection itself is gone (the server restarted or
+/// killed the backend, the network dropped): the caller should hear 503 and try again, not
+/// 500, and the connection must not go back to the pool.
+pub fn is_connection_error(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as K, Error as E};
+    match e {
+        E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => true,
+        E::BrokenTransactionManager => true,
+        E::DatabaseError(_, info) => {
+            let m = info.message();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "connection has been closed",
+                "no connection to the server",
+                "the database system is shutting down",
+                "the database system is starting up",
+                "could not receive data from server",
+                "could not send data to server",
+            ]
+            .iter()
+            .any(|needle| m.contains(needle))
+        }
+        _ => false,
+    }
+}
+
+/// Runs `f` in a transaction started by `run`. When the connection turns out dead before `f`
+/// began (an idle pooled connection after a database restart fails at `BEGIN`), the transaction
+/// is retried once on a fresh connection: nothing ran, so nothing can be applied twice. A
+/// connection that failed is never returned to the pool.
+pub(crate) fn with_one_retry<F, T>(
+    pool: &PgPool,
+    f: F,
+    run: impl Fn(
+        &mut DvcConnection,
+        &mut dyn FnMut(&mut PgConnection) -> Result<T, AppError>,
+    ) -> Result<T, AppError>,
+) -> Result<T, AppError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, AppError>,
+{
+    let mut f = Some(f);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut conn = pool.get()?;
+        let mut once = |c: &mut PgConnection| match f.take() {
+            Some(f) => f(c),
+            None => Err(AppError::internal(anyhow::anyhow!(
+                "transaction body ran twice"
+            ))),
+        };
+        let result = run(&mut conn, &mut once);
+        match result {
+            Err(AppError::Unavailable(e))
+                if e.downcast_ref::<diesel::result::Error>()
+                    .is_some_and(is_connection_error) =>
+            {
+                conn.mark_broken();
+                if f.is_none() || attempt > 1 {
+                    return Err(AppError::Unavailable(e));
+                }
+                tracing::warn!(error = %e, "database connection lost before the transaction began; retrying once");
+            }
+            other => return other,
+        }
     }
 }
 

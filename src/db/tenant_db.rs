@@ -60,11 +60,12 @@ impl TenantDb {
     where
         F: FnOnce(&mut PgConnection) -> Result<T, AppError>,
     {
-        let mut conn = self.shard.pool.get()?;
-        conn.note_tenant(&self.schema);
-        conn.transaction(|conn| {
-            enter_tenant_schema(conn, &self.schema)?;
-            f(conn)
+        super::with_one_retry(&self.shard.pool, f, |conn, f| {
+            conn.note_tenant(&self.schema);
+            conn.transaction(|conn| {
+                enter_tenant_schema(conn, &self.schema)?;
+                f(conn)
+            })
         })
     }
 }

@@ -277,7 +277,7 @@ async fn health_readiness_and_openapi() {
         ("/api/v1/dossiers/{code}/actions", "post"),
         ("/api/v1/dossiers/{code}/supplement", "post"),
         ("/api/v1/inbox", "get"),
-        ("/api/v1/lookup", "get"),
+        ("/api/v1/lookup", "post"),
         ("/api/v1/stats", "get"),
         ("/api/v1/stats/public", "get"),
         ("/api/v1/sync/events", "post"),

@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod deploy;
 mod dossiers;
+mod faults;
 mod isolation;
 mod mail;
 mod migrations;
