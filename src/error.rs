@@ -43,6 +43,9 @@ pub enum AppError {
     Conflict { code: &'static str, detail: String },
     #[error("payload too large: {detail}")]
     TooLarge { detail: String },
+    /// An `Idempotency-Key` sent again with a different request.
+    #[error("idempotency key reused for a different request")]
+    KeyReused,
     #[error("service temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -78,6 +81,7 @@ impl AppError {
             Self::Invalid { .. } => "validation_failed",
             Self::Conflict { code, .. } => code,
             Self::TooLarge { .. } => "payload_too_large",
+            Self::KeyReused => "idempotency_key_reused",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -121,6 +125,10 @@ impl AppError {
                 "Conflict with the current state; reload and retry",
             ),
             Self::TooLarge { .. } => ("Dữ liệu gửi lên quá lớn", "Payload too large"),
+            Self::KeyReused => (
+                "Khóa Idempotency-Key đã được dùng cho một yêu cầu khác",
+                "This Idempotency-Key was used for a different request",
+            ),
             Self::Unavailable(_) => (
                 "Dịch vụ tạm thời không khả dụng, vui lòng thử lại sau",
                 "Service temporarily unavailable, please retry",
@@ -188,7 +196,7 @@ impl ResponseError for AppError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::InvalidTenant(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

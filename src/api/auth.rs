@@ -287,6 +287,58 @@ pub async fn verify_email(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResendBody {
+    email: String,
+    /// The portal asking (its branding in the mail), as a slug.
+    #[serde(default)]
+    tenant: Option<String>,
+}
+
+/// Send the verification link again (Gửi lại thư xác nhận). Always 202, whether or not the
+/// address has an account waiting for it.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "accounts", request_body = ResendBody,
+    responses((status = 202), (status = 400, body = Problem), (status = 429, body = Problem)))]
+pub async fn resend_verification(
+    req: HttpRequest,
+    body: web::Json<ResendBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let ResendBody { email, tenant } = body.into_inner();
+    limit(&state, "forgot", client_ip(&req).as_deref()).await?;
+    let tenant = tenant_id(&state, tenant.as_deref())?;
+    let email =
+        Email::parse(&email).map_err(|e| AppError::bad_request("invalid_email", e.to_string()))?;
+    resend_link(&state, client_ip(&req), email, tenant).await?;
+    Ok(HttpResponse::Accepted().finish())
+}
+
+/// Queues a new verification link, at most 5 an hour per address (also used by the sign-in
+/// form when the right password meets an unconfirmed address).
+pub(crate) async fn resend_link(
+    state: &AppState,
+    ip: Option<String>,
+    email: Email,
+    tenant: Option<Uuid>,
+) -> Result<(), AppError> {
+    per_account(state, "verify-resend", email.as_str(), PER_ACCOUNT_RESETS).await?;
+    let links = links(state);
+    state
+        .shared
+        .run(move |c| {
+            Ok(accounts::resend_verification(
+                c,
+                &email,
+                &links,
+                tenant,
+                ip.as_deref(),
+            )?)
+        })
+        .await?;
+    Ok(())
+}
+
 /// Consumes an e-mail verification token.
 pub(crate) async fn confirm_address(
     state: &AppState,
@@ -708,9 +760,18 @@ pub async fn confirm_email(
     body: web::Json<TokenBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req);
-    limit(&state, "token", ip.as_deref()).await?;
-    let token = body.into_inner().token;
+    confirm_new_address(&state, client_ip(&req), body.into_inner().token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Consumes an address-change token: the new address replaces the old, every session ends
+/// (shared with the page the mail links to).
+pub(crate) async fn confirm_new_address(
+    state: &AppState,
+    ip: Option<String>,
+    token: String,
+) -> Result<(), AppError> {
+    limit(state, "token", ip.as_deref()).await?;
     token_shape(&token)?;
     let ended = state
         .shared
@@ -722,6 +783,5 @@ pub async fn confirm_email(
         })
         .await?
         .ok_or_else(invalid_token)?;
-    revoke_sessions(&state, ended).await?;
-    Ok(HttpResponse::NoContent().finish())
+    revoke_sessions(state, ended).await
 }

@@ -14,6 +14,7 @@ use crate::services::dossiers::{
     MyDossier, NewDossier, PublicStatus, Scope, Status, StoredFile,
 };
 use crate::services::forms::FormSchema;
+use crate::services::idempotency::{self, Attempt, Fingerprint, IdempotencyKey, Prior};
 use crate::services::storage::StorageKey;
 use crate::services::sync::Target;
 use crate::state::AppState;
@@ -232,18 +233,21 @@ fn form_schema(proc: &Procedure) -> Result<FormSchema, AppError> {
 
 /// Submit a dossier (Nộp hồ sơ). `application/json` (a [`Submission`]) or
 /// `multipart/form-data` with a `data` part holding it and one part per attached document,
-/// named `doc.{index}` after the procedure's document list.
+/// named `doc.{index}` after the procedure's document list. With an `Idempotency-Key`, the
+/// same request again within 24 hours answers the first dossier instead of filing another.
 #[utoipa::path(
     post,
     path = "/api/v1/dossiers",
     tag = "dossiers",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; a retry with the same key and request gets the first answer")),
     request_body(content = Submission, description = "JSON, or multipart with `data` + `doc.{i}` files"),
     responses(
         (status = 201, body = DossierSummary),
+        (status = 409, body = Problem, description = "the same key is being answered right now", content_type = "application/problem+json"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, description = "field errors", content_type = "application/problem+json"),
+        (status = 422, body = Problem, description = "field errors, or the key reused for another request", content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -253,15 +257,124 @@ pub async fn submit(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    let key = idempotency_key(&req)?;
     let limit = state.settings.dossiers.max_request_mb as usize * 1024 * 1024;
     let Upload { data, files, .. } = upload::read(&req, payload, limit).await?;
+    let retry = key.map(|key| {
+        let data = serde_json::to_vec(&data).unwrap_or_default();
+        let digests: Vec<String> = files
+            .iter()
+            .map(|f| format!("{}:{}:{}", f.index, f.name, attachments::checksum(&f.bytes)))
+            .collect();
+        Attempt {
+            account: principal.account,
+            operation: "submit".into(),
+            key,
+            fingerprint: Fingerprint::of(
+                std::iter::once(data.as_slice()).chain(digests.iter().map(|d| d.as_bytes())),
+            ),
+        }
+    });
     let sub: Submission = serde_json::from_value(data)
         .map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?;
-    let summary = submit_dossier(&state, &principal, sub, files).await?;
+    let submitted = submit_dossier(&state, &principal, sub, files, retry).await?;
     Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/dossiers/{}", summary.code)))
-        .json(summary))
+        .insert_header(("Location", format!("/api/v1/dossiers/{}", submitted.code())))
+        .json(submitted.body()))
 }
+
+/// The `Idempotency-Key` header, when sent.
+pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, AppError> {
+    req.headers()
+        .get("Idempotency-Key")
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|v| IdempotencyKey::parse(v).ok())
+                .ok_or_else(|| {
+                    AppError::bad_request(
+                        "invalid_idempotency_key",
+                        "Idempotency-Key: 1 to 255 visible ASCII characters",
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// A submission's outcome: a new dossier, or the first answer to the same request.
+pub(crate) enum Submitted {
+    New(DossierSummary),
+    Again(serde_json::Value),
+}
+
+impl Submitted {
+    pub(crate) fn code(&self) -> String {
+        match self {
+            Submitted::New(s) => s.code.clone(),
+            Submitted::Again(v) => v["code"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    fn body(&self) -> serde_json::Value {
+        match self {
+            Submitted::New(s) => serde_json::to_value(s).unwrap_or_default(),
+            Submitted::Again(v) => v.clone(),
+        }
+    }
+}
+
+/// What an earlier request with the same key answered, if anything.
+pub(crate) async fn earlier_answer(
+    tenant: &CurrentTenant,
+    attempt: &Attempt,
+) -> Result<Option<serde_json::Value>, AppError> {
+    let a = attempt.clone();
+    match tenant
+        .db
+        .run(move |c| Ok(idempotency::find(c, &a)?))
+        .await?
+    {
+        Prior::None => Ok(None),
+        Prior::Answered { response, .. } => Ok(Some(response)),
+        Prior::Mismatch => Err(AppError::KeyReused),
+    }
+}
+
+/// Inside the transaction that produced `answer`: remembers it for the key, or fails when a
+/// concurrent request with the same key won (the transaction then rolls back).
+pub(crate) fn remember_answer(
+    conn: &mut diesel::PgConnection,
+    attempt: Option<&Attempt>,
+    status: u16,
+    answer: &impl serde::Serialize,
+) -> Result<(), AppError> {
+    let Some(a) = attempt else { return Ok(()) };
+    let body = serde_json::to_value(answer).map_err(AppError::internal)?;
+    if idempotency::remember(conn, a, status, &body)? {
+        Ok(())
+    } else {
+        Err(AppError::Conflict {
+            code: KEY_IN_FLIGHT,
+            detail: "a request with this Idempotency-Key is being answered".into(),
+        })
+    }
+}
+
+/// The portal's review-page nonce as a submission key: a nonce is 43 URL-safe characters, and
+/// only its digest is kept.
+pub(crate) fn portal_attempt(account: Uuid, nonce: &str) -> Attempt {
+    let digest = attachments::checksum(nonce.as_bytes());
+    Attempt {
+        account,
+        operation: "portal-submit".into(),
+        key: IdempotencyKey::parse(&digest).unwrap_or_else(|_| unreachable!("hex digest")),
+        // The nonce belongs to one review page, so the key alone identifies the request.
+        fingerprint: Fingerprint::of([digest.as_bytes()]),
+    }
+}
+
+/// The error code of a key another request just used.
+pub(crate) const KEY_IN_FLIGHT: &str = "idempotency_key_in_flight";
 
 /// Checks a submission (phone, form, files: every error at once), stores its files and
 /// records the dossier; the API and the portal's apply page both submit through here.
@@ -270,8 +383,14 @@ pub(crate) async fn submit_dossier(
     principal: &Principal,
     sub: Submission,
     files: Vec<upload::File>,
-) -> Result<DossierSummary, AppError> {
+    retry: Option<Attempt>,
+) -> Result<Submitted, AppError> {
     let tenant = principal.tenant.clone();
+    if let Some(a) = &retry
+        && let Some(first) = earlier_answer(&tenant, a).await?
+    {
+        return Ok(Submitted::Again(first));
+    }
     let proc = procedure(state, &tenant, &sub.procedure).await?;
     let mut errors = Vec::new();
     let phone = normalize_phone(&sub.phone);
@@ -303,14 +422,32 @@ pub(crate) async fn submit_dossier(
         files: stored.clone(),
     };
     let scope = scope(state, &tenant);
+    let attempt = retry.clone();
     let recorded = tenant
         .db
-        .run(move |conn| store::submit(conn, &scope, &new))
+        .run(move |conn| {
+            let summary = store::submit(conn, &scope, &new)?;
+            remember_answer(conn, attempt.as_ref(), 201, &summary)?;
+            Ok(summary)
+        })
         .await;
     if recorded.is_err() {
         discard(state, &stored);
     }
-    recorded
+    match (recorded, &retry) {
+        (Ok(summary), _) => Ok(Submitted::New(summary)),
+        // The same request, sent twice at once: the other one's dossier is the answer.
+        (Err(AppError::Conflict { code, .. }), Some(a)) if code == KEY_IN_FLIGHT => {
+            match earlier_answer(&tenant, a).await? {
+                Some(first) => Ok(Submitted::Again(first)),
+                None => Err(AppError::Conflict {
+                    code: KEY_IN_FLIGHT,
+                    detail: "a request with this Idempotency-Key is being answered".into(),
+                }),
+            }
+        }
+        (Err(e), _) => Err(e),
+    }
 }
 
 /// My dossiers in this tenant (Hồ sơ của tôi).

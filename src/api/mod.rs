@@ -51,6 +51,7 @@ use utoipa::OpenApi;
         onboarding::verify_domain,
         auth::register,
         auth::verify_email,
+        auth::resend_verification,
         auth::forgot_password,
         auth::reset_password,
         auth::totp_enroll,
@@ -224,10 +225,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/oauth/userinfo", web::get().to(oidc::userinfo))
         .route("/oauth/revoke", web::post().to(oidc::revoke))
         .route("/oauth/logout", web::get().to(oidc::logout))
+        .route("/oauth/logout", web::post().to(oidc::logout_confirmed))
         .service(
             web::scope("/api/v1/auth")
                 .route("/register", web::post().to(auth::register))
                 .route("/verify-email", web::post().to(auth::verify_email))
+                .route(
+                    "/verify-email/resend",
+                    web::post().to(auth::resend_verification),
+                )
                 .route("/password/forgot", web::post().to(auth::forgot_password))
                 .route("/password/reset", web::post().to(auth::reset_password))
                 .route("/password/change", web::post().to(auth::change_password))

@@ -328,8 +328,10 @@ pub async fn login(
     let prefix = state.settings.redis.prefix.clone();
     let redis = state.notifier.redis().clone();
     // A lock for this account from this address refuses without looking at the password.
-    if let (Some(f), Some(ip)) = (&found, &ip) {
-        match lockout::locked_for(&redis, &prefix, f.id, ip).await {
+    // Addresses without an account lock the same way, so a 429 reveals nothing.
+    let subject = lockout::subject(found.as_ref().map(|f| f.id), &email);
+    if let Some(ip) = &ip {
+        match lockout::locked_for(&redis, &prefix, subject, ip).await {
             Ok(Some(wait)) => {
                 return Err(AppError::TooManyRequests {
                     retry_after_secs: wait.as_secs().max(1),
@@ -354,6 +356,15 @@ pub async fn login(
         Some(f) if ok && f.email_verified => f.id,
         Some(f) if ok => {
             let _ = f;
+            // The password is right, so the owner is here: a fresh link goes out (limited per
+            // address), since the first one may be lost or expired.
+            if let Ok(address) = crate::mail::Email::parse(email.trim()) {
+                let tenant = a.client.tenant_id;
+                match super::auth::resend_link(&state, ip.clone(), address, tenant).await {
+                    Ok(()) | Err(AppError::TooManyRequests { .. }) => {}
+                    Err(e) => tracing::warn!(error = %e, "verification link not sent again"),
+                }
+            }
             return login_page(
                 &req,
                 &state,
@@ -361,7 +372,7 @@ pub async fn login(
                 &a.client,
                 &email,
                 Some(
-                    "Vui lòng xác nhận địa chỉ thư điện tử trước khi đăng nhập. / Please confirm your e-mail address first.",
+                    "Vui lòng xác nhận địa chỉ thư điện tử trước khi đăng nhập: chúng tôi vừa gửi lại liên kết xác nhận. / Please confirm your e-mail address first: we have just sent the link again.",
                 ),
                 actix_web::http::StatusCode::FORBIDDEN,
             );
@@ -369,14 +380,14 @@ pub async fn login(
         _ => {
             let ip2 = ip.clone();
             let account = found.as_ref().map(|f| f.id);
-            let lock = match (account, &ip) {
-                (Some(id), Some(ip)) => lockout::record_failure(&redis, &prefix, id, ip)
+            let lock = match &ip {
+                Some(ip) => lockout::record_failure(&redis, &prefix, subject, ip)
                     .await
                     .unwrap_or_else(|e| {
                         tracing::warn!(error = %e, "login lockout unavailable");
                         None
                     }),
-                _ => None,
+                None => None,
             };
             state
                 .shared
@@ -864,15 +875,30 @@ pub async fn revoke(
     Ok(HttpResponse::Ok().finish())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct LogoutParams {
     client_id: Option<String>,
     post_logout_redirect_uri: Option<String>,
     state: Option<String>,
+    id_token_hint: Option<String>,
+}
+
+impl LogoutParams {
+    fn hidden(&self) -> Vec<(&'static str, String)> {
+        [
+            ("client_id", &self.client_id),
+            ("post_logout_redirect_uri", &self.post_logout_redirect_uri),
+            ("state", &self.state),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+        .collect()
+    }
 }
 
 /// `GET /oauth/logout` (RP-initiated logout): ends the SSO session, its refresh tokens and —
-/// through Redis, on every instance — its unexpired access tokens.
+/// through Redis, on every instance — its unexpired access tokens. A link alone must not sign
+/// anyone out: without an `id_token_hint` of this very sign-in, the person is asked first.
 pub async fn logout(
     req: HttpRequest,
     params: web::Query<LogoutParams>,
@@ -880,6 +906,51 @@ pub async fn logout(
 ) -> Result<HttpResponse, AppError> {
     let p = params.into_inner();
     if let Some(session) = session_of(&req) {
+        let hinted = p.id_token_hint.as_deref().and_then(|t| {
+            tokens::verify_id_token_hint(
+                &state.keyring(),
+                t,
+                state.settings.auth.issuer.trim_end_matches('/'),
+            )
+        });
+        if hinted.is_none_or(|claims| claims.sid != session) {
+            return Ok(crate::web::sso::logout_confirm_page(
+                &req,
+                &state,
+                p.hidden(),
+            ));
+        }
+    }
+    end_sign_in(&req, p, &state).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    params: LogoutParams,
+}
+
+/// `POST /oauth/logout`: the person confirmed signing out.
+pub async fn logout_confirmed(
+    req: HttpRequest,
+    form: web::Form<LogoutForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let LogoutForm { csrf, params } = form.into_inner();
+    if let Err(refused) = crate::web::sso::check_form(&req, &state, &csrf) {
+        return Ok(*refused);
+    }
+    end_sign_in(&req, params, &state).await
+}
+
+async fn end_sign_in(
+    req: &HttpRequest,
+    p: LogoutParams,
+    state: &AppState,
+) -> Result<HttpResponse, AppError> {
+    if let Some(session) = session_of(req) {
         let ip = req.peer_addr().map(|a| a.ip().to_string());
         let ended = state
             .shared
@@ -899,13 +970,13 @@ pub async fn logout(
             })
             .await?;
         if ended.is_some() {
-            super::auth::revoke_sessions(&state, vec![session]).await?;
+            super::auth::revoke_sessions(state, vec![session]).await?;
         }
     }
     let clear = Cookie::build(SESSION_COOKIE, "")
         .path("/")
         .http_only(true)
-        .secure(secure(&state))
+        .secure(secure(state))
         .same_site(SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::ZERO)
         .finish();

@@ -4,6 +4,7 @@
 use super::dossiers::scope;
 use crate::auth::principal::Principal;
 use crate::error::{AppError, Problem};
+use crate::services::idempotency::{Attempt, Fingerprint};
 use crate::services::payments::format_vnd;
 use crate::services::payments::gateway::{Notification, Params};
 use crate::services::payments::merchant::{self, Merchant};
@@ -11,7 +12,7 @@ use crate::services::payments::provider::{self, Intent, PaymentProvider};
 use crate::services::payments::store::{self, Answer};
 use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -52,7 +53,7 @@ pub struct CodePath {
     code: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Checkout {
     pub reference: String,
     pub amount_vnd: i64,
@@ -66,25 +67,57 @@ pub struct Checkout {
     path = "/api/v1/dossiers/{code}/payment",
     tag = "payments",
     params(("code" = String, Path)),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key gets the first answer")),
     responses(
         (status = 200, body = Checkout),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, description = "nothing due", content_type = "application/problem+json"),
+        (status = 422, body = Problem, description = "the key reused for another dossier", content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
 pub async fn start(
     principal: Principal,
+    req: HttpRequest,
     path: web::Path<CodePath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    let key = super::dossiers::idempotency_key(&req)?;
     let code = super::dossiers::parse_code(&path.code)?;
+    let retry = key.map(|key| Attempt {
+        account: principal.account,
+        operation: "payment".into(),
+        key,
+        fingerprint: Fingerprint::of([code.as_str().as_bytes()]),
+    });
+    if let Some(a) = &retry
+        && let Some(first) = super::dossiers::earlier_answer(&principal.tenant, a).await?
+    {
+        return Ok(HttpResponse::Ok().json(first));
+    }
     let return_url = format!(
         "{}/t/{}/api/v1/payments/return",
         state.settings.auth.issuer.trim_end_matches('/'),
         principal.tenant.tenant.slug
     );
-    Ok(HttpResponse::Ok().json(checkout(&state, &principal, code, &return_url).await?))
+    let answer = checkout(&state, &principal, code, &return_url).await?;
+    // Kept after the intent's own transaction: a retry that finds no record opens nothing
+    // new anyway, since an open intent of the dossier is continued, not duplicated.
+    if let Some(a) = retry {
+        let body = answer.clone();
+        principal
+            .tenant
+            .db
+            .run(
+                move |c| match super::dossiers::remember_answer(c, Some(&a), 200, &body) {
+                    Err(AppError::Conflict { .. }) => Ok(()),
+                    other => other,
+                },
+            )
+            .await?;
+    }
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 /// Opens a payment intent for the dossier's fee; the browser goes to `checkout_url` and comes

@@ -212,6 +212,54 @@ pub fn register(
     Ok(Some(id))
 }
 
+/// Sends a fresh verification link when `email` belongs to an account not verified yet;
+/// does nothing otherwise (the caller answers the same either way).
+pub fn resend_verification(
+    conn: &mut PgConnection,
+    email: &Email,
+    links: &Links,
+    tenant: Option<Uuid>,
+    ip: Option<&str>,
+) -> QueryResult<bool> {
+    let found: Option<(Uuid, String, String)> = accounts::table
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = lower(")
+                .bind::<diesel::sql_types::Text, _>(email.as_str())
+                .sql(")"),
+        )
+        .filter(accounts::email_verified_at.is_null())
+        .select((accounts::id, accounts::full_name, accounts::locale))
+        .first(conn)
+        .optional()?;
+    let Some((id, full_name, locale)) = found else {
+        return Ok(false);
+    };
+    let token = store_token(conn, id, "verify_email", VERIFY_EMAIL_TTL)?;
+    outbox::enqueue(
+        conn,
+        &NewMail {
+            tenant_id: tenant,
+            template: TemplateKey::AccountVerification,
+            locale: Locale::parse(&locale).unwrap_or_default(),
+            recipient: email.clone(),
+            payload: serde_json::json!({
+                "full_name": full_name,
+                "secret": { "link": links.verify(&token) },
+            }),
+            idempotency_key: format!("verify:{id}:{}", Uuid::new_v4()),
+        },
+    )?;
+    audit(
+        conn,
+        Some(id),
+        tenant,
+        ip,
+        "verification.resent",
+        serde_json::json!({}),
+    )?;
+    Ok(true)
+}
+
 /// Marks the address verified. `None` for an unknown, used or expired token.
 pub fn verify_email(
     conn: &mut PgConnection,
@@ -302,9 +350,13 @@ pub fn reset_password(
     let Some((account, _)) = consume_token(conn, token, "reset_password")? else {
         return Ok(None);
     };
+    // The link came through the mailbox: the address is proven as well.
     diesel::update(accounts::table.find(account))
         .set((
             accounts::password_hash.eq(new_hash),
+            accounts::email_verified_at.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+            >("coalesce(email_verified_at, now())")),
             accounts::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)?;

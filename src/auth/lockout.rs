@@ -24,6 +24,19 @@ pub fn lock_duration(failures: u64) -> Option<Duration> {
     Some(Duration::from_secs(2u64.saturating_pow(exp + 1)).min(MAX_LOCK))
 }
 
+/// Whom the failures of a sign-in count against: the account, or — for an address without
+/// one — a stand-in derived from the address, so that unknown addresses lock exactly like
+/// known ones and a 429 tells nothing about which addresses have accounts.
+pub fn subject(account: Option<Uuid>, email: &str) -> Uuid {
+    account.unwrap_or_else(|| {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("no-account:{}", email.trim().to_lowercase()));
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    })
+}
+
 fn generation_key(prefix: &str, account: Uuid) -> String {
     format!("{prefix}:login-gen:{account}")
 }
@@ -115,6 +128,15 @@ pub async fn clear_account(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_addresses_count_against_a_stable_stand_in() {
+        let known = Uuid::new_v4();
+        assert_eq!(subject(Some(known), "a@b.vn"), known);
+        let x = subject(None, "Khong.Co@Example.vn");
+        assert_eq!(x, subject(None, " khong.co@example.vn "));
+        assert_ne!(x, subject(None, "khac@example.vn"));
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -113,6 +113,25 @@ pub fn issue_id_token(ring: &Keyring, claims: &IdClaims) -> Result<String, Token
     jsonwebtoken::encode(&header, claims, key).map_err(|e| TokenError::Invalid(e.to_string()))
 }
 
+/// Checks an ID token we issued, presented back as `id_token_hint` at logout: signature, key
+/// and issuer, but not its expiry (OpenID Connect RP-Initiated Logout §2 lets a client send an
+/// expired one). Returns its claims.
+pub fn verify_id_token_hint(ring: &Keyring, token: &str, issuer: &str) -> Option<IdClaims> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if header.alg != Algorithm::RS256 {
+        return None;
+    }
+    let key = ring.verifier(header.kid.as_deref()?, Algorithm::RS256)?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[issuer]);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["iss", "sub"]);
+    jsonwebtoken::decode::<IdClaims>(token, key, &validation)
+        .ok()
+        .map(|d| d.claims)
+}
+
 /// Like [`verify`], for endpoints that serve every audience (userinfo): everything but the
 /// audience is pinned.
 pub fn verify_any_audience(

@@ -532,6 +532,18 @@ pub mod tenant {
     }
 
     diesel::table! {
+        idempotency_keys (account_id, operation, key) {
+            account_id -> Uuid,
+            operation -> Text,
+            key -> Text,
+            fingerprint -> Bytea,
+            status -> Int2,
+            response -> Jsonb,
+            created_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
         sync_inbox (event_id) {
             event_id -> Uuid,
             source_tenant -> Text,

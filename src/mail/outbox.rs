@@ -97,6 +97,21 @@ pub fn claim(
     .load(conn)
 }
 
+/// Extends this worker's lease on a row just before it is sent. `false` when the row is no
+/// longer this worker's (its lease ran out and another worker claimed it): sending it now would
+/// deliver it twice.
+pub fn renew(conn: &mut PgConnection, id: i64, worker: &str, lease: Duration) -> QueryResult<bool> {
+    diesel::sql_query(
+        "UPDATE platform.outbox SET locked_until = now() + make_interval(secs => $3)
+         WHERE id = $1 AND locked_by = $2 AND status = 'sending'",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(worker)
+    .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
 /// Marks a row sent and wipes its secrets.
 pub fn mark_sent(
     conn: &mut PgConnection,

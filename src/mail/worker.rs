@@ -62,6 +62,8 @@ enum Outcome {
     Failed(SendFailure),
     /// Not attempted (shutdown or rate limit): give the row back.
     Released(Duration),
+    /// No longer this worker's row: another worker has it.
+    Lost,
 }
 
 pub struct Worker {
@@ -225,6 +227,21 @@ impl Worker {
             Ok(m) => m,
             Err(e) => return Outcome::Failed(SendFailure::Permanent(e)),
         };
+        // Rows wait in the batch behind slow sends and rate limits; the claim's lease may have
+        // run out meanwhile and another worker taken the row. Renew it, or leave it alone.
+        let (id, worker) = (row.id, self.id.clone());
+        let lease = Duration::from_secs(self.mail.lease_secs.max(1));
+        match self
+            .blocking(move |c| outbox::renew(c, id, &worker, lease))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return Outcome::Lost,
+            Err(e) => {
+                tracing::warn!(outbox_id = id, error = %e, "lease not renewed; not sending");
+                return Outcome::Lost;
+            }
+        }
         let message_id = message
             .headers()
             .get_raw("Message-ID")
@@ -278,14 +295,35 @@ impl Worker {
             .map_err(|e| e.to_string())
     }
 
+    /// The server said 250: until this is recorded, a crash means a second delivery, so a
+    /// failed write is tried again at once rather than left to the lease.
+    async fn record_sent(
+        &self,
+        id: i64,
+        worker: String,
+        message_id: String,
+    ) -> anyhow::Result<usize> {
+        let mut last = None;
+        for wait in [0u64, 100, 500, 2000] {
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            let (w, m) = (worker.clone(), message_id.clone());
+            match self
+                .blocking(move |c| outbox::mark_sent(c, id, &w, &m))
+                .await
+            {
+                Ok(n) => return Ok(n),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("mark_sent not attempted")))
+    }
+
     async fn record(&self, row: Claimed, outcome: Outcome) {
         let worker = self.id.clone();
         let id = row.id;
         let result = match outcome {
-            Outcome::Sent(message_id) => {
-                self.blocking(move |c| outbox::mark_sent(c, id, &worker, &message_id))
-                    .await
-            }
+            Outcome::Sent(message_id) => self.record_sent(id, worker, message_id).await,
+            Outcome::Lost => Ok(0),
             Outcome::Released(delay) => {
                 self.blocking(move |c| outbox::release(c, &[id], &worker, delay))
                     .await

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod dossiers;
 pub mod forms;
+pub mod idempotency;
 pub mod payments;
 pub mod reminders;
 pub mod stats;

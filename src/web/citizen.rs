@@ -436,8 +436,25 @@ pub async fn apply_submit(
         v.check_csrf(upload.field("csrf"))?;
         // A second press of the button (the first still running, or done) must not file a
         // second dossier: each review page's nonce is spent once.
-        let once = super::session::Once::claim(&v.state, v.tenant.tenant.id, upload.field("nonce"))
-            .await?;
+        // The review page's nonce is also the submission's idempotency key, kept in the
+        // dossier's own transaction: even when the first send's answer was lost (a crash after
+        // the commit), sending the page again leads to that dossier.
+        let retry = api::portal_attempt(user.account, upload.field("nonce"));
+        let once =
+            match super::session::Once::claim(&v.state, v.tenant.tenant.id, upload.field("nonce"))
+                .await
+            {
+                Err(AppError::Conflict { code, detail }) => {
+                    return match api::earlier_answer(&v.tenant, &retry).await? {
+                        Some(first) => Ok(v.redirect(&format!(
+                            "/ho-so/{}",
+                            first["code"].as_str().unwrap_or_default()
+                        ))),
+                        None => Err(AppError::Conflict { code, detail }),
+                    };
+                }
+                other => other?,
+            };
         if let Some(code) = once.already_done() {
             return Ok(v.redirect(&format!("/ho-so/{code}")));
         }
@@ -448,11 +465,11 @@ pub async fn apply_submit(
         }
         let p = find_procedure(&v, &path).await?;
         let (phone, data) = (sub.phone.clone(), sub.form.clone());
-        let submitted = api::submit_dossier(&v.state, user, sub, upload.files).await;
-        once.settle(&v.state, submitted.as_ref().ok().map(|s| s.code.as_str()))
-            .await?;
+        let submitted = api::submit_dossier(&v.state, user, sub, upload.files, Some(retry)).await;
+        let code = submitted.as_ref().ok().map(|s| s.code());
+        once.settle(&v.state, code.as_deref()).await?;
         match submitted {
-            Ok(summary) => Ok(v.redirect(&format!("/ho-so/{}?moi=1", summary.code))),
+            Ok(s) => Ok(v.redirect(&format!("/ho-so/{}?moi=1", s.code()))),
             Err(AppError::Invalid { errors }) => {
                 if errors.iter().all(|e| e.path.starts_with("/documents/")) {
                     let pairs = pairs_from(&phone, &data);

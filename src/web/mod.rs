@@ -84,6 +84,8 @@ pub fn sso_routes(cfg: &mut web::ServiceConfig) {
         .route("/dang-ky", web::post().to(sso::register))
         .route("/verify-email", web::get().to(sso::verify_form))
         .route("/verify-email", web::post().to(sso::verify))
+        .route("/confirm-email", web::get().to(sso::confirm_email_form))
+        .route("/confirm-email", web::post().to(sso::confirm_email))
         .route("/quen-mat-khau", web::get().to(sso::forgot_form))
         .route("/quen-mat-khau", web::post().to(sso::forgot))
         .route("/reset-password", web::get().to(sso::reset_form))

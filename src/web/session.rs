@@ -51,6 +51,9 @@ pub struct PortalSession {
     pub access: String,
     pub refresh: String,
     pub access_exp: i64,
+    /// Sent back as `id_token_hint` at sign-out, so the provider knows the request is ours.
+    #[serde(default)]
+    pub id_token: String,
 }
 
 /// Redis keys of a tenant start with its id (DESIGN: tenant keys are prefixed).
@@ -719,6 +722,7 @@ pub async fn callback(
             access: tokens.access,
             refresh: tokens.refresh,
             access_exp: chrono::Utc::now().timestamp() + tokens.expires_in,
+            id_token: tokens.id_token,
         };
         redis_set(
             &v.state,
@@ -747,12 +751,14 @@ pub struct CsrfForm {
 pub async fn logout(mut v: Visitor, req: HttpRequest, form: web::Form<CsrfForm>) -> HttpResponse {
     let result = async {
         v.check_csrf(&form.csrf)?;
+        let mut id_token = String::new();
         if let Some(cookie) = req.cookie(SESSION_COOKIE) {
             let key = session_key(&v.state, v.tenant.tenant.id, cookie.value());
             if let Some(s) = redis_take(&v.state, &key)
                 .await?
                 .and_then(|t| serde_json::from_str::<PortalSession>(&t).ok())
             {
+                id_token = s.id_token;
                 let (refresh, client) = (s.refresh, client_id(&v));
                 v.state
                     .shared
@@ -777,6 +783,10 @@ pub async fn logout(mut v: Visitor, req: HttpRequest, form: web::Form<CsrfForm>)
                 "post_logout_redirect_uri",
                 &format!("{}/da-dang-xuat", v.origin()),
             );
+        if !id_token.is_empty() {
+            url.query_pairs_mut()
+                .append_pair("id_token_hint", &id_token);
+        }
         Ok(v.redirect(url.as_str()))
     }
     .await;

@@ -353,6 +353,72 @@ pub async fn verify_form(
     )
 }
 
+/// Asks before signing out, when the request alone does not prove the person wants it.
+pub(crate) fn logout_confirm_page(
+    req: &HttpRequest,
+    state: &AppState,
+    hidden: Vec<(&'static str, String)>,
+) -> HttpResponse {
+    let page = SsoPage::of(req, state, None);
+    page.render(
+        StatusCode::OK,
+        "sso_logout.html",
+        context! {
+            title => page.t("sso.logout_title"),
+            text => page.t("sso.logout_text"),
+            button => page.t("sso.logout_button"),
+            hidden,
+        },
+    )
+}
+
+/// Checks a posted sign-in host form's token, or gives the refusal to answer with.
+pub(crate) fn check_form(
+    req: &HttpRequest,
+    state: &AppState,
+    csrf: &str,
+) -> Result<(), Box<HttpResponse>> {
+    SsoPage::for_form(req, state, None, csrf).map(drop)
+}
+
+/// `GET /confirm-email`: the link an address change mails to the new address. A button, so
+/// that a mail scanner following the link does not spend it.
+pub async fn confirm_email_form(
+    req: HttpRequest,
+    q: web::Query<LocaleQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let page = SsoPage::of(&req, &state, q.ui_locales.as_deref());
+    token_page(
+        &page,
+        StatusCode::OK,
+        "/confirm-email",
+        &token_of(&q),
+        false,
+        None,
+    )
+}
+
+pub async fn confirm_email(
+    req: HttpRequest,
+    form: web::Form<TokenForm>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let page = match SsoPage::for_form(&req, &state, form.ui_locales.as_deref(), &form.csrf) {
+        Ok(page) => page,
+        Err(refused) => return *refused,
+    };
+    match auth::confirm_new_address(&state, ip(&req), form.token.clone()).await {
+        Ok(()) => page.notice(
+            StatusCode::OK,
+            "sso.verified_title",
+            "sso.address_changed",
+            "ok",
+        ),
+        Err(e) => page.error(e),
+    }
+}
+
 // Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
 #[derive(Deserialize, Default)]
 #[serde(default)]

@@ -41,6 +41,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "sso_register.html",
     "sso_notice.html",
     "sso_token.html",
+    "sso_logout.html",
 );
 
 fn locale_of(state: &State) -> Locale {

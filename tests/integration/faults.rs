@@ -59,3 +59,72 @@ async fn a_dead_pooled_connection_is_a_retry_or_a_503_never_a_500() {
         assert_eq!(&statuses[statuses.len() - 2..], [404, 200], "{statuses:?}");
     }
 }
+
+fn work_permit(name: &str) -> serde_json::Value {
+    json!({
+        "procedure": crate::world::WORK_PERMIT,
+        "phone": crate::world::PHONE,
+        "form": { "ho_ten": name, "ngay_sinh": "1990-02-03", "so_ho_chieu": "B1234567" }
+    })
+}
+
+#[actix_web::test]
+async fn a_submission_retried_with_its_key_files_one_dossier() {
+    use crate::world::{PDF, PNG};
+    let w = World::new(|_| {}).await;
+    let token = w.token(w.citizen, "tinh-a", &[]);
+    let files: [(usize, &str, &[u8]); 2] = [(0, "Đơn.pdf", PDF), (1, "anh.png", PNG)];
+    let path = "/t/tinh-a/api/v1/dossiers";
+    let count = || {
+        w.db.scalar_i64("SELECT count(*) AS n FROM t_tinh_a.dossiers")
+    };
+    let send = |key: &'static str, name: &'static str| {
+        let (w, token, files) = (&w, &token, &files);
+        async move {
+            w.multipart_with(
+                path,
+                token,
+                &work_permit(name),
+                files,
+                &[("Idempotency-Key", key)],
+            )
+            .await
+        }
+    };
+
+    let (s, first) = send("retry-4f2a9c1e", "John Smith").await;
+    assert_eq!(s, 201, "{first}");
+    // The answer was lost; the client sends the same request again.
+    let (s, again) = send("retry-4f2a9c1e", "John Smith").await;
+    assert_eq!(s, 201, "{again}");
+    assert_eq!(again["code"], first["code"]);
+    assert_eq!(count(), 1);
+    // The same key for another request is refused, and changes nothing.
+    let (s, other) = send("retry-4f2a9c1e", "Jane Smith").await;
+    assert_eq!(
+        (s, other["code"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    assert_eq!(count(), 1);
+    // A malformed key is refused before anything is read.
+    let (s, bad) = send("khóa có dấu", "John Smith").await;
+    assert_eq!(
+        (s, bad["code"].as_str()),
+        (400, Some("invalid_idempotency_key"))
+    );
+    // Four copies at once, as a flaky network sends them: one dossier.
+    let answers = futures_util::future::join_all((0..4).map(|_| send("burst-77", "An Bình"))).await;
+    let codes: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|(s, b)| {
+            assert_eq!(*s, 201, "{b}");
+            b["code"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(codes.len(), 1, "{answers:?}");
+    assert_eq!(count(), 2);
+    // Without a key, a second send is a second dossier, as before.
+    w.submit_work_permit("tinh-a", w.citizen).await;
+    w.submit_work_permit("tinh-a", w.citizen).await;
+    assert_eq!(count(), 4);
+}

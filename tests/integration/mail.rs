@@ -385,6 +385,33 @@ async fn rows_of_a_worker_that_died_are_delivered_once_after_the_lease() {
     );
 }
 
+/// Issue 15, item 15: a row that waited in a slow worker's batch past its lease, and was taken
+/// by another worker meanwhile, is not sent by the slow one as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_renews_its_lease_before_sending_and_leaves_rows_it_lost() {
+    let room = Mailroom::new();
+    room.enqueue("cham@example.vn", TemplateKey::Test, Locale::Vi, json!({}));
+    let conn = &mut room.db.conn();
+    let slow = outbox::claim(conn, "slow-worker", 10, Duration::ZERO).unwrap();
+    assert_eq!(slow.len(), 1);
+    std::thread::sleep(Duration::from_millis(20));
+    let other = outbox::claim(conn, "other-worker", 10, Duration::from_secs(60)).unwrap();
+    assert_eq!(
+        other.len(),
+        1,
+        "the lapsed lease lets another worker take the row"
+    );
+    let lease = Duration::from_secs(30);
+    assert!(!outbox::renew(conn, slow[0].id, "slow-worker", lease).unwrap());
+    assert!(outbox::renew(conn, other[0].id, "other-worker", lease).unwrap());
+    // The real worker, with the row held by someone else, sends nothing.
+    let (stop, run) = room.worker();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.send(true).unwrap();
+    run.await.unwrap();
+    assert_eq!(room.smtp.messages().len(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_permanent_failure_is_parked_visible_and_retryable() {
     let room = Mailroom::new();

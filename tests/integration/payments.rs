@@ -543,6 +543,31 @@ async fn one_open_intent_one_refund_and_a_paid_fee_cannot_be_changed_by_new_data
     let second = w.req("POST", &pay_path, Some(&token), None).await.1;
     assert_eq!(first["reference"], second["reference"]);
     assert_eq!(w.count("tinh-a", "payments"), 1);
+    // With an Idempotency-Key, a retry gets the first answer; the key is for one dossier only.
+    let keyed = |path: String| {
+        let (base, token) = (w.app.base.clone(), token.clone());
+        async move {
+            let mut r = awc::Client::default()
+                .post(format!("{base}{path}"))
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .insert_header(("Idempotency-Key", "pay-once-1"))
+                .send()
+                .await
+                .unwrap();
+            let body: serde_json::Value = r.json().await.unwrap();
+            (r.status().as_u16(), body)
+        }
+    };
+    let (s, k1) = keyed(pay_path.clone()).await;
+    assert_eq!((s, &k1["reference"]), (200, &first["reference"]), "{k1}");
+    assert_eq!(keyed(pay_path.clone()).await, (200, k1));
+    let other = submit(&w, "tinh-a", 1, "thuong").await;
+    let (s, reused) = keyed(format!("/t/tinh-a/api/v1/dossiers/{other}/payment")).await;
+    assert_eq!(
+        (s, reused["code"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    assert_eq!(w.count("tinh-a", "payments"), 1);
 
     let a = pay(&w, "tinh-a", &code, "approve", "now").await;
     assert_eq!(a.reference, first["reference"].as_str().unwrap());

@@ -114,6 +114,18 @@ impl Browser {
     }
 }
 
+/// Signs out as a person would: the sign-in host asks, the person confirms.
+async fn sign_out(b: &mut Browser) -> Reply {
+    let page = b.get("/oauth/logout").await;
+    if !page.body.contains("action=\"/oauth/logout\"") {
+        return page;
+    }
+    let csrf = hidden_value(&page.body, "csrf");
+    let done = b.post_form("/oauth/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    done
+}
+
 fn query_param(url: &str, name: &str) -> Option<String> {
     url::Url::parse(url)
         .unwrap()
@@ -648,13 +660,22 @@ async fn logout_revokes_access_and_refresh_tokens_at_once() {
     })
     .await;
     assert_eq!(me_status(&other, &access).await, 200);
-    let out = b
-        .get(&format!(
-            "/oauth/logout?client_id={}&post_logout_redirect_uri={}&state=bye",
-            ALPHA.client_id,
-            url::form_urlencoded::byte_serialize(ALPHA_SIGNED_OUT.as_bytes()).collect::<String>()
-        ))
-        .await;
+    let logout = format!(
+        "/oauth/logout?client_id={}&post_logout_redirect_uri={}&state=bye",
+        ALPHA.client_id,
+        url::form_urlencoded::byte_serialize(ALPHA_SIGNED_OUT.as_bytes()).collect::<String>()
+    );
+    // A link alone (no id_token_hint of this sign-in) only asks.
+    let asked = b.get(&logout).await;
+    assert_eq!(asked.status, 200);
+    assert!(
+        asked.body.contains("action=\"/oauth/logout\""),
+        "{}",
+        asked.body
+    );
+    assert_eq!(me_status(&app, &access).await, 200, "nobody signed out yet");
+    let hint = tokens["id_token"].as_str().unwrap();
+    let out = b.get(&format!("{logout}&id_token_hint={hint}")).await;
     assert_eq!(out.status, 302);
     assert!(out.location.unwrap().starts_with(ALPHA_SIGNED_OUT));
     assert_eq!(
@@ -867,13 +888,17 @@ async fn tenant_admins_manage_roles_in_their_own_tenant_only() {
 }
 
 async fn try_login(b: &mut Browser, password: &str) -> Reply {
+    try_login_as(b, "dan@example.vn", password).await
+}
+
+async fn try_login_as(b: &mut Browser, email: &str, password: &str) -> Reply {
     let page = b.get(&authorize_path(&ALPHA, VERIFIER, "s")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let mut form: Vec<(String, String)> = NAMES
         .iter()
         .map(|n| (n.to_string(), hidden_value(&page.body, n)))
         .collect();
-    form.push(("email".into(), "dan@example.vn".into()));
+    form.push(("email".into(), email.into()));
     form.push(("password".into(), password.into()));
     form.push(("csrf".into(), hidden_value(&page.body, "csrf")));
     let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -1077,7 +1102,7 @@ async fn officials_get_their_roles_only_with_a_second_factor() {
     assert_eq!(confirm(now_code).await, 400, "a code works once");
 
     // From now on the password alone is not enough, and a used code is refused.
-    b.get("/oauth/logout").await;
+    sign_out(&mut b).await;
     assert_eq!(canbo_login(&mut b, None).await.status, 401);
     let next = totp_code(&db, "canbo@example.vn", 30);
     let ok = canbo_login(&mut b, Some(next.clone())).await;
@@ -1086,7 +1111,7 @@ async fn officials_get_their_roles_only_with_a_second_factor() {
         roles_after(&mut b, &app, ok).await,
         serde_json::json!(["officer"])
     );
-    b.get("/oauth/logout").await;
+    sign_out(&mut b).await;
     assert_eq!(
         canbo_login(&mut b, Some(next)).await.status,
         401,
@@ -1251,7 +1276,7 @@ async fn a_sign_in_from_a_new_device_is_reported_by_mail() {
     let mut laptop = Browser::with_agent(&app.base, "Mozilla/5.0 (X11; Linux) Firefox/140");
     assert_eq!(try_login(&mut laptop, PASSWORD).await.status, 302);
     assert_eq!(count(), 0, "the first sign-in ever is not news");
-    laptop.get("/oauth/logout").await;
+    sign_out(&mut laptop).await;
     assert_eq!(try_login(&mut laptop, PASSWORD).await.status, 302);
     assert_eq!(count(), 0, "same device again");
     let mut phone = Browser::with_agent(&app.base, "Mozilla/5.0 (Android 15) Chrome/150 Mobile");
@@ -1412,8 +1437,9 @@ async fn a_code_sent_to_a_tenants_own_domain_buys_no_token() {
     // ...and a redirect URI is not a logout return.
     let out = victim
         .get(&format!(
-            "/oauth/logout?client_id=portal-alpha&post_logout_redirect_uri={}",
-            url::form_urlencoded::byte_serialize(portal.redirect.as_bytes()).collect::<String>()
+            "/oauth/logout?client_id=portal-alpha&post_logout_redirect_uri={}&id_token_hint={}",
+            url::form_urlencoded::byte_serialize(portal.redirect.as_bytes()).collect::<String>(),
+            site["id_token"].as_str().unwrap()
         ))
         .await;
     assert_eq!(out.status, 200, "no redirect to {:?}", out.location);
@@ -1520,4 +1546,121 @@ async fn replacing_a_confirmed_authenticator_needs_the_password_and_a_current_co
     assert_eq!(confirmed.status().as_u16(), 204);
     assert_ne!(old_secret(), before);
     assert_eq!(stored(), 1);
+}
+
+/// Issue 15, item 8: the lockout answers the same for addresses with and without an account.
+#[actix_web::test]
+async fn guessing_at_an_unknown_address_locks_like_a_known_one() {
+    let (app, _db) = setup().await;
+    let mut seen = Vec::new();
+    for (email, ip) in [
+        ("dan@example.vn", "127.0.0.21"),
+        ("khong-ai-ca@example.vn", "127.0.0.22"),
+    ] {
+        let mut b = Browser::from_address(&app.base, ip);
+        let mut statuses = Vec::new();
+        for _ in 0..7 {
+            statuses.push(try_login_as(&mut b, email, "sai mật khẩu rồi").await.status);
+        }
+        seen.push(statuses);
+    }
+    assert!(seen[0].contains(&429), "{seen:?}");
+    assert_eq!(seen[0], seen[1]);
+}
+
+/// Issue 15, item 8: an address change's link has a page, and a reset proves the address.
+#[actix_web::test]
+async fn the_address_change_link_opens_a_page_and_a_reset_proves_the_address() {
+    let (app, db) = setup().await;
+    let mut b = Browser::new(&app.base);
+    let bearer = citizen_app_bearer(&mut b).await;
+    let r = awc::Client::default()
+        .post(format!("{}/api/v1/auth/email/change", app.base))
+        .insert_header(("Authorization", bearer))
+        .send_json(
+            &serde_json::json!({"new_email": "dan.2@example.vn", "current_password": PASSWORD}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let link: String = {
+        use diesel::prelude::*;
+        use dvc::db::schema::outbox as o;
+        let payload: serde_json::Value = o::table
+            .filter(o::recipient.eq("dan.2@example.vn"))
+            .select(o::payload)
+            .first(&mut db.conn())
+            .unwrap();
+        payload["secret"]["link"].as_str().unwrap().to_owned()
+    };
+    let path = &link[link.find("/confirm-email").unwrap()..];
+    let page = b.get(path).await;
+    assert_eq!(page.status, 200, "the mailed link has a page");
+    let token = hidden_value(&page.body, "token");
+    let csrf = hidden_value(&page.body, "csrf");
+    let done = b
+        .post_form("/confirm-email", &[("csrf", &csrf), ("token", &token)])
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.accounts WHERE email = 'dan.2@example.vn'"
+        ),
+        1
+    );
+
+    // An address never confirmed is proven by a completed password reset.
+    db.conn()
+        .batch_execute("UPDATE platform.accounts SET email_verified_at = NULL WHERE email = 'dan.2@example.vn'")
+        .unwrap();
+    // The right password on an unconfirmed address sends the link again.
+    let mut c = Browser::new(&app.base);
+    let r = try_login_as(&mut c, "dan.2@example.vn", PASSWORD).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.audit_log WHERE action = 'verification.resent'"
+        ),
+        1
+    );
+    let (s, _, _) = app
+        .call_json(
+            "POST",
+            "/api/v1/auth/password/forgot",
+            &serde_json::json!({ "email": "dan.2@example.vn" }),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let reset_token: String = {
+        use diesel::prelude::*;
+        use dvc::db::schema::outbox as o;
+        let payload: serde_json::Value = o::table
+            .filter(o::recipient.eq("dan.2@example.vn"))
+            .filter(o::template.eq("password_reset"))
+            .select(o::payload)
+            .first(&mut db.conn())
+            .unwrap();
+        let link = payload["secret"]["link"].as_str().unwrap().to_owned();
+        link.rsplit('=').next().unwrap().to_owned()
+    };
+    let (s, _, body) = app
+        .call_json(
+            "POST",
+            "/api/v1/auth/password/reset",
+            &serde_json::json!({ "token": reset_token, "password": "một mật khẩu mới dài" }),
+        )
+        .await;
+    assert_eq!(s, 204, "{body}");
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.accounts WHERE email = 'dan.2@example.vn' AND email_verified_at IS NOT NULL"),
+        1
+    );
+    let (s, _, _) = app
+        .call_json(
+            "POST",
+            "/api/v1/auth/verify-email/resend",
+            &serde_json::json!({ "email": "nobody@example.vn" }),
+        )
+        .await;
+    assert_eq!(s, 202, "the same answer for any address");
 }

@@ -347,6 +347,18 @@ impl World {
         data: &serde_json::Value,
         files: &[(usize, &str, &[u8])],
     ) -> (u16, serde_json::Value) {
+        self.multipart_with(path, token, data, files, &[]).await
+    }
+
+    /// [`multipart`](Self::multipart) with extra headers.
+    pub async fn multipart_with(
+        &self,
+        path: &str,
+        token: &str,
+        data: &serde_json::Value,
+        files: &[(usize, &str, &[u8])],
+        headers: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
         let boundary = format!("----dvc{}", Uuid::new_v4().simple());
         let mut body = Vec::new();
         body.extend_from_slice(
@@ -368,17 +380,18 @@ impl World {
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let resp = self
+        let mut req = self
             .client
             .post(format!("{}{}", self.app.base, path))
             .insert_header(("Authorization", format!("Bearer {token}")))
             .insert_header((
                 "Content-Type",
                 format!("multipart/form-data; boundary={boundary}"),
-            ))
-            .send_body(body)
-            .await
-            .expect("request");
+            ));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        let resp = req.send_body(body).await.expect("request");
         read(resp).await
     }
 
