@@ -16,7 +16,7 @@ OUT=${OUT:-target/bench-auth-results.md}
 export DVC__DATABASE__URL=postgres://postgres:postgres@127.0.0.1:$PG_PORT/$DB
 export DVC__REDIS__PREFIX=$DB DVC__LOG__FILTER=warn DVC_CONFIG_DIR=/nonexistent
 export DVC__AUTH__MASTER_KEY=$(head -c 32 /dev/urandom | base64)
-export DVC__AUTH__PER_IP_PER_MINUTE=100000000
+export DVC__AUTH__PER_IP_PER_MINUTE=1000000
 
 log "building release binaries"
 cargo build --release --quiet --bin dvc --example auth --example tenancy

@@ -435,8 +435,135 @@ impl Settings {
                     .try_parsing(true),
             )
             .build()?
-            .try_deserialize()
+            .try_deserialize::<Self>()
+            .and_then(|s| {
+                s.validate()
+                    .map_err(|e| config::ConfigError::Message(e.to_string()))?;
+                Ok(s)
+            })
     }
+
+    /// Checks what every command relies on (run by [`Settings::load_from`]): rate limits the
+    /// shared limiter can express.
+    pub fn validate(&self) -> Result<(), SettingError> {
+        for (key, value) in [
+            ("auth.per_ip_per_minute", self.auth.per_ip_per_minute),
+            (
+                "dossiers.lookup_per_minute",
+                self.dossiers.lookup_per_minute,
+            ),
+        ] {
+            check_per_minute(value).map_err(|problem| SettingError::new(key, problem))?;
+        }
+        Ok(())
+    }
+
+    /// Checks, before `dvc serve` starts, the secrets it cannot serve without: a missing or
+    /// malformed one stops the process with one line naming the key and its environment
+    /// variable, rather than a server answering 503 to every route that needs it.
+    ///
+    /// Only the `serve` command calls this: tests and tools that build a server from
+    /// [`Settings::default`] may run without a master key.
+    pub fn validate_for_serve(&self) -> Result<(), SettingError> {
+        self.validate()?;
+        match self.auth.master_key.as_deref().map(str::trim) {
+            None | Some("") => {
+                return Err(SettingError::new(
+                    "auth.master_key",
+                    "is not set: give it base64 of 32 random bytes (`openssl rand -base64 32`); \
+                     without it no token can be signed and no payment made",
+                ));
+            }
+            Some(key) => {
+                use base64::Engine as _;
+                let len = base64::engine::general_purpose::STANDARD
+                    .decode(key)
+                    .map_err(|_| SettingError::new("auth.master_key", "is not valid base64"))?
+                    .len();
+                if len != 32 {
+                    return Err(SettingError::new(
+                        "auth.master_key",
+                        format!("must be base64 of exactly 32 bytes, not {len}"),
+                    ));
+                }
+            }
+        }
+        if let Some(sha) = self.operator.api_token_sha256.as_deref() {
+            let sha = sha.trim();
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(SettingError::new(
+                    "operator.api_token_sha256",
+                    "must be the token's SHA-256 as 64 hexadecimal digits \
+                     (`printf %s \"$TOKEN\" | sha256sum`)",
+                ));
+            }
+        }
+        for (key, value) in [
+            ("sync.secret", &self.sync.secret),
+            ("sync.national_secret", &self.sync.national_secret),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return Err(SettingError::new(
+                    key,
+                    "is empty: give it a value or unset it",
+                ));
+            }
+        }
+        if self.sync.national_url.is_some() && self.sync.national_secret.is_none() {
+            return Err(SettingError::new(
+                "sync.national_secret",
+                "is not set, but sync.national_url is: events for the national portal \
+                 could not be signed",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The most requests a minute a rate limit (a setting, or a tenant plan's
+/// `requests_per_minute`) may allow: the shared limiter spaces requests in whole microseconds,
+/// and at this rate its interval (60 µs) is still within 1/60 of the limit.
+pub const MAX_PER_MINUTE: u32 = 1_000_000;
+
+/// Whether the shared rate limiter can express `value` requests a minute.
+pub fn check_per_minute(value: u32) -> Result<(), String> {
+    if value == 0 {
+        Err("must be at least 1 request a minute".into())
+    } else if value > MAX_PER_MINUTE {
+        Err(format!(
+            "must be at most {MAX_PER_MINUTE} requests a minute (the most the rate limiter \
+             can express), not {value}"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A setting that keeps dvc from starting: its key, environment variable and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key} ({}) {problem}", env_var(key))]
+pub struct SettingError {
+    pub key: &'static str,
+    pub problem: String,
+}
+
+impl SettingError {
+    pub fn new(key: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            key,
+            problem: problem.into(),
+        }
+    }
+
+    /// The environment variable that sets the key, e.g. `DVC__AUTH__MASTER_KEY`.
+    pub fn env_var(&self) -> String {
+        env_var(self.key)
+    }
+}
+
+/// `auth.master_key` → `DVC__AUTH__MASTER_KEY`.
+pub fn env_var(key: &str) -> String {
+    format!("DVC__{}", key.to_ascii_uppercase().replace('.', "__"))
 }
 
 #[cfg(test)]
@@ -450,6 +577,100 @@ mod tests {
         assert_eq!(s.server.port, 8080);
         assert!(s.database.url.contains("127.0.0.1:5432"));
         assert_eq!(s.redis.url, "redis://127.0.0.1:6379");
+    }
+
+    const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+    fn serving() -> Settings {
+        let mut s = Settings::default();
+        s.auth.master_key = Some(KEY.into());
+        s
+    }
+
+    #[test]
+    fn serve_needs_a_master_key_of_32_bytes() {
+        assert_eq!(serving().validate_for_serve(), Ok(()));
+        let mut s = Settings::default();
+        let e = s.validate_for_serve().unwrap_err();
+        assert_eq!(
+            (e.key, e.env_var().as_str()),
+            ("auth.master_key", "DVC__AUTH__MASTER_KEY")
+        );
+        let line = e.to_string();
+        assert!(
+            line.starts_with("auth.master_key (DVC__AUTH__MASTER_KEY) is not set"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'));
+        for (key, says) in [
+            ("  ", "is not set"),
+            ("c2hvcnQ=", "exactly 32 bytes, not 5"),
+            ("%%%", "not valid base64"),
+        ] {
+            s.auth.master_key = Some(key.into());
+            let line = s.validate_for_serve().unwrap_err().to_string();
+            assert!(
+                line.contains("DVC__AUTH__MASTER_KEY") && line.contains(says),
+                "{line}"
+            );
+            assert!(
+                !line.contains(key.trim()) || key.trim().is_empty(),
+                "never echoed: {line}"
+            );
+        }
+    }
+
+    #[test]
+    fn serve_refuses_malformed_optional_secrets() {
+        let mut s = serving();
+        s.operator.api_token_sha256 = Some("abc".into());
+        assert_eq!(
+            s.validate_for_serve().unwrap_err().env_var(),
+            "DVC__OPERATOR__API_TOKEN_SHA256"
+        );
+        s.operator.api_token_sha256 = Some(format!(" {} ", "AB".repeat(32)));
+        assert_eq!(s.validate_for_serve(), Ok(()));
+        s.sync.secret = Some(String::new());
+        assert_eq!(s.validate_for_serve().unwrap_err().key, "sync.secret");
+        s.sync.secret = Some("a secret".into());
+        s.sync.national_url = Some("https://dichvucong.gov.vn/api/events".into());
+        assert_eq!(
+            s.validate_for_serve().unwrap_err().env_var(),
+            "DVC__SYNC__NATIONAL_SECRET"
+        );
+        s.sync.national_secret = Some("shared".into());
+        assert_eq!(s.validate_for_serve(), Ok(()));
+    }
+
+    #[test]
+    fn rate_limits_the_limiter_cannot_express_are_refused_on_load() {
+        assert_eq!(check_per_minute(1), Ok(()));
+        assert_eq!(check_per_minute(120_000), Ok(()));
+        assert_eq!(check_per_minute(MAX_PER_MINUTE), Ok(()));
+        assert!(check_per_minute(0).is_err());
+        assert!(check_per_minute(MAX_PER_MINUTE + 1).is_err());
+        let dir = std::env::temp_dir().join(format!("dvc-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("default.toml"),
+            "[auth]\nper_ip_per_minute = 120000000\n",
+        )
+        .unwrap();
+        let e = Settings::load_from(&dir, "nothing")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("auth.per_ip_per_minute (DVC__AUTH__PER_IP_PER_MINUTE) must be at most"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+        let mut s = serving();
+        s.dossiers.lookup_per_minute = 0;
+        assert_eq!(s.validate().unwrap_err().key, "dossiers.lookup_per_minute");
+        assert_eq!(
+            s.validate_for_serve().unwrap_err().key,
+            "dossiers.lookup_per_minute"
+        );
     }
 
     #[test]

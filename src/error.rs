@@ -207,7 +207,13 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Internal(e) | Self::Unavailable(e) => {
-                tracing::error!(code = self.code(), error = ?e, "request failed");
+                // The cause chain on one line (`outer: inner: root`): anyhow's `Debug` is
+                // several lines, and a whole backtrace per request when backtraces are on.
+                tracing::error!(
+                    code = self.code(),
+                    error = %format_args!("{e:#}"),
+                    "request failed"
+                );
             }
             _ => {}
         }

@@ -147,6 +147,13 @@ enum ClientCommand {
         /// every tenant): only for the platform's own apps, never a tenant's client.
         #[arg(long, conflicts_with = "tenant")]
         account_api: bool,
+        /// How it proves itself at the token endpoint: none (PKCE only), client_secret_basic,
+        /// client_secret_post (a secret printed once) or private_key_jwt (with --jwks-file).
+        #[arg(long = "auth-method", default_value = "none")]
+        auth_method: String,
+        /// Its public keys (a JWK set, JSON), for private_key_jwt.
+        #[arg(long = "jwks-file")]
+        jwks_file: Option<std::path::PathBuf>,
     },
 }
 
@@ -258,6 +265,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A server that cannot sign or open secrets would start and answer 503: stop here instead,
+    // with one line naming the key and its environment variable.
+    if matches!(cli.command, Command::Serve)
+        && let Err(e) = settings.validate_for_serve()
+    {
+        eprintln!("dvc: configuration error: {e}");
+        return ExitCode::from(2);
+    }
     dvc::telemetry::init(&settings.log);
     let result = match cli.command {
         Command::Serve => serve(settings),
@@ -1129,7 +1144,32 @@ fn client(settings: &Settings, command: ClientCommand) -> anyhow::Result<ExitCod
             redirect_uris,
             post_logout_uris,
             account_api,
+            auth_method,
+            jwks_file,
         } => {
+            use dvc::auth::client_auth::{self, AuthMethod};
+            let method = AuthMethod::parse(&auth_method).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--auth-method: one of {}",
+                    client_auth::METHODS.join(", ")
+                )
+            })?;
+            let jwks: Option<serde_json::Value> = match (method, &jwks_file) {
+                (AuthMethod::PrivateKeyJwt, Some(path)) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| anyhow::anyhow!("--jwks-file {}: {e}", path.display()))?;
+                    let value: serde_json::Value = serde_json::from_str(&text)?;
+                    serde_json::from_value::<jsonwebtoken::jwk::JwkSet>(value.clone())
+                        .map_err(|e| anyhow::anyhow!("--jwks-file: not a JWK set: {e}"))?;
+                    Some(value)
+                }
+                (AuthMethod::PrivateKeyJwt, None) => {
+                    anyhow::bail!("private_key_jwt needs --jwks-file with the client's public keys")
+                }
+                (_, Some(_)) => anyhow::bail!("--jwks-file is for private_key_jwt only"),
+                _ => None,
+            };
+            let secret = method.uses_secret().then(client_auth::new_secret);
             if client_id.starts_with("portal-") {
                 anyhow::bail!(
                     "client ids `portal-…` belong to tenant portals, which dvc registers itself"
@@ -1160,6 +1200,9 @@ fn client(settings: &Settings, command: ClientCommand) -> anyhow::Result<ExitCod
                     redirect_uris: &redirect_uris,
                     post_logout_redirect_uris: &post_logout_uris,
                     account_api,
+                    auth_method: method,
+                    secret_hash: secret.as_ref().map(|(_, hash)| hash.as_slice()),
+                    jwks: jwks.as_ref(),
                 },
             )?;
             cli_audit(
@@ -1171,8 +1214,13 @@ fn client(settings: &Settings, command: ClientCommand) -> anyhow::Result<ExitCod
                     "redirect_uris": redirect_uris,
                     "post_logout_redirect_uris": post_logout_uris,
                     "account_api": account_api,
+                    "auth_method": method.as_str(),
                 }),
             )?;
+            if let Some((secret, _)) = &secret {
+                // Shown this once: only its digest is kept.
+                println!("client_secret: {secret}");
+            }
             println!(
                 "client {client_id}: {} redirect URI(s)",
                 redirect_uris.len()

@@ -25,6 +25,7 @@ pub fn init(settings: &LogSettings) {
     let logs: BoxedLayer = match settings.format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_ansi(false)
             .json()
             .flatten_event(true)
             .with_current_span(true)
@@ -32,6 +33,10 @@ pub fn init(settings: &LogSettings) {
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
+            .with_ansi(colour(
+                std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ))
             .compact()
             .boxed(),
     };
@@ -45,6 +50,12 @@ pub fn init(settings: &LogSettings) {
         );
     }
     let _ = tracing_subscriber::registry().with(layers).try_init();
+}
+
+/// Colour (ANSI escapes) only for a person at a terminal: a log collector, a file or a pipe
+/// gets plain text, and so does anyone who sets `NO_COLOR` (<https://no-color.org>).
+fn colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 fn otlp_layer(endpoint: &str) -> Option<BoxedLayer> {
@@ -109,4 +120,19 @@ where
 {
     let span = Span::current();
     actix_web::web::block(move || span.in_scope(f)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_at_a_terminal_without_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some(OsStr::new(""))));
+        assert!(!colour(true, Some(OsStr::new("1"))));
+        assert!(!colour(false, None));
+        assert!(!colour(false, Some(OsStr::new("1"))));
+    }
 }

@@ -2,6 +2,7 @@
 //! provider).
 
 pub mod accounts;
+pub mod client_auth;
 pub mod identity;
 pub mod invitations;
 pub mod keys;

@@ -27,9 +27,18 @@ pub struct Client {
     pub post_logout_redirect_uris: Vec<String>,
     /// Its tokens open the account API (an explicit allow-list kept by operators).
     pub account_api: bool,
+    /// How it proves itself at the token endpoint.
+    pub auth_method: String,
+    pub secret_hash: Option<Vec<u8>>,
+    /// Its public keys, for `private_key_jwt`.
+    pub jwks: Option<serde_json::Value>,
 }
 
 impl Client {
+    pub fn auth_method(&self) -> super::client_auth::AuthMethod {
+        super::client_auth::AuthMethod::parse(&self.auth_method).unwrap_or_default()
+    }
+
     /// Redirect URIs match exactly, character for character (no prefixes, no wildcards).
     pub fn allows_redirect(&self, uri: &str) -> bool {
         self.redirect_uris.iter().any(|r| r == uri)
@@ -52,6 +61,9 @@ pub fn find_client(conn: &mut PgConnection, client_id: &str) -> QueryResult<Opti
             oauth_clients::in_process_only,
             oauth_clients::post_logout_redirect_uris,
             oauth_clients::account_api,
+            oauth_clients::auth_method,
+            oauth_clients::secret_hash,
+            oauth_clients::jwks,
         ))
         .first(conn)
         .optional()
@@ -66,6 +78,11 @@ pub struct ClientSpec<'a> {
     pub redirect_uris: &'a [String],
     pub post_logout_redirect_uris: &'a [String],
     pub account_api: bool,
+    pub auth_method: super::client_auth::AuthMethod,
+    /// For the secret methods: the digest of the secret shown once.
+    pub secret_hash: Option<&'a [u8]>,
+    /// For `private_key_jwt`: the client's public keys (a JWK set).
+    pub jwks: Option<&'a serde_json::Value>,
 }
 
 /// Registers or updates an outside client (redeemed at the public token endpoint). A tenant
@@ -104,6 +121,9 @@ fn write_client(conn: &mut PgConnection, c: &ClientSpec<'_>, portal: bool) -> Qu
             oauth_clients::post_logout_redirect_uris.eq(c.post_logout_redirect_uris),
             oauth_clients::in_process_only.eq(portal),
             oauth_clients::account_api.eq(c.account_api),
+            oauth_clients::auth_method.eq(c.auth_method.as_str()),
+            oauth_clients::secret_hash.eq(c.secret_hash),
+            oauth_clients::jwks.eq(c.jwks),
         ))
         .on_conflict(oauth_clients::client_id)
         .do_update()
@@ -118,6 +138,9 @@ fn write_client(conn: &mut PgConnection, c: &ClientSpec<'_>, portal: bool) -> Qu
                     .eq(oauth_clients::in_process_only
                         .or(portal.into_sql::<diesel::sql_types::Bool>())),
                 oauth_clients::account_api.eq(c.account_api && !portal),
+                oauth_clients::auth_method.eq(c.auth_method.as_str()),
+                oauth_clients::secret_hash.eq(c.secret_hash),
+                oauth_clients::jwks.eq(c.jwks),
             ),
         )
         .execute(conn)
@@ -498,7 +521,7 @@ pub fn register_tenant_portal(
             tenant: Some(tenant.id),
             redirect_uris: &redirect_uris,
             post_logout_redirect_uris: &logout_returns,
-            account_api: false,
+            ..ClientSpec::default()
         },
         true,
     )?;

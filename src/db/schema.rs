@@ -131,6 +131,9 @@ diesel::table! {
         in_process_only -> Bool,
         post_logout_redirect_uris -> Array<Text>,
         account_api -> Bool,
+        auth_method -> Text,
+        secret_hash -> Nullable<Bytea>,
+        jwks -> Nullable<Jsonb>,
     }
 }
 

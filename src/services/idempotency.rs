@@ -110,12 +110,20 @@ pub fn remember(
         ))
         .on_conflict_do_nothing()
         .execute(conn)?;
+    // Each new key clears a few expired ones: the table holds about a day of keys.
+    forget_old(conn, 20)?;
     Ok(inserted == 1)
 }
 
-/// Forgets keys past the retention, a batch at a time.
-pub fn forget_old(conn: &mut PgConnection) -> QueryResult<usize> {
-    diesel::delete(k::table.filter(k::created_at.le(cutoff()))).execute(conn)
+/// Forgets up to `batch` keys past the retention.
+pub fn forget_old(conn: &mut PgConnection, batch: i64) -> QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM idempotency_keys WHERE ctid IN ( \
+           SELECT ctid FROM idempotency_keys WHERE created_at <= $1 LIMIT $2)",
+    )
+    .bind::<diesel::sql_types::Timestamptz, _>(cutoff())
+    .bind::<diesel::sql_types::BigInt, _>(batch)
+    .execute(conn)
 }
 
 fn cutoff() -> chrono::DateTime<chrono::Utc> {

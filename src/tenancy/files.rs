@@ -456,6 +456,12 @@ pub fn validate(
                 ));
             }
         }
+        if let Some(n) = s.plan.requests_per_minute
+            && let Err(e) = crate::config::check_per_minute(n)
+        {
+            let at = f.source.find("requests_per_minute").unwrap_or(0);
+            errors.push(f.error_at(at..at, format!("plan.requests_per_minute {e}")));
+        }
         errors.extend(validate_catalog(f));
         errors.extend(validate_mail(f));
     }

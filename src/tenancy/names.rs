@@ -6,6 +6,23 @@ use std::fmt;
 
 const SLUG_MAX: usize = 40;
 
+/// Host labels the platform keeps for its own hosts (`sso.{base_domain}` is the sign-in host
+/// the Helm chart sets up, `www`, `api`, `static`, mail and name servers, …). A host
+/// `{label}.{base_domain}` with one of these labels is never read as a tenant, and no tenant
+/// may take one as its slug, so `{issuer}/t/{slug}/…` keeps working on such a host.
+#[rustfmt::skip]
+pub const RESERVED_LABELS: &[&str] = &[
+    "account", "accounts", "admin", "api", "app", "assets", "auth", "cdn", "console",
+    "dang-nhap", "dns", "docs", "ftp", "help", "id", "imap", "login", "mail", "metrics", "mx",
+    "ns1", "ns2", "oauth", "operator", "pop", "portal", "sandbox", "smtp", "sso", "static",
+    "status", "support", "van-hanh", "webmail", "www",
+];
+
+/// Whether a host label is kept for the platform's own hosts (see [`RESERVED_LABELS`]).
+pub fn is_reserved_label(label: &str) -> bool {
+    RESERVED_LABELS.contains(&label)
+}
+
 /// A tenant's URL name, e.g. `ha-noi` or `molisa-dolab`: lowercase ASCII letters and digits in
 /// hyphen-separated words, starting with a letter, 2–40 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -33,6 +50,11 @@ impl TenantSlug {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
             return Err(err("only lowercase letters a–z, digits and hyphens"));
+        }
+        if is_reserved_label(s) {
+            return Err(err(
+                "reserved for the platform's own hosts (sso, www, api, static, mail, …); choose another slug",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -239,6 +261,36 @@ mod tests {
             &"a".repeat(41),
         ] {
             assert!(TenantSlug::parse(s).is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn platform_labels_are_never_tenant_slugs() {
+        for s in RESERVED_LABELS {
+            let err = TenantSlug::parse(s).unwrap_err().to_string();
+            assert!(err.contains("reserved for the platform"), "{s}: {err}");
+            assert!(err.contains(&format!("`{s}`")), "{err}");
+        }
+        // The Helm chart's sign-in host is `sso.{baseDomain}`.
+        assert!(TenantSlug::parse("sso").is_err());
+        assert!(serde_json::from_str::<TenantSlug>("\"www\"").is_err());
+        // Only whole labels: slugs that merely contain one stay valid.
+        for s in ["sso-ha-noi", "ha-noi-www", "apis", "statistics"] {
+            assert!(TenantSlug::parse(s).is_ok(), "{s}");
+        }
+    }
+
+    #[test]
+    fn reserved_labels_are_well_formed_slugs_otherwise() {
+        // Each entry is something a slug could be, or reserving it would mean nothing.
+        for s in RESERVED_LABELS {
+            assert!(
+                (2..=SLUG_MAX).contains(&s.len())
+                    && s.starts_with(|c: char| c.is_ascii_lowercase())
+                    && s.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{s}"
+            );
         }
     }
 

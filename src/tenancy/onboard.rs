@@ -92,6 +92,11 @@ impl NewTenant {
         };
         let admin_email =
             Email::parse(&r.admin_email).map_err(|e| problems.push(format!("admin_email: {e}")));
+        if let Some(n) = r.plan.and_then(|p| p.requests_per_minute)
+            && let Err(e) = crate::config::check_per_minute(n)
+        {
+            problems.push(format!("plan.requests_per_minute {e}"));
+        }
         match (slug, code, kind, parent, locale, admin_email) {
             (Ok(slug), Ok(code), Ok(kind), Ok(parent), Ok(locale), Ok(admin_email))
                 if problems.is_empty() =>

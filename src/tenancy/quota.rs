@@ -4,7 +4,7 @@
 //! in their plan, and the health and metrics endpoints, are never counted. While Redis is
 //! away nothing is limited: serving matters more.
 
-use super::resolver::{ResolvedTenant, resolve};
+use super::resolver::{ResolvedTenant, resolve_request};
 use crate::auth::rate_limit::Quota;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -63,7 +63,7 @@ fn tenant_of(req: &ServiceRequest, state: &AppState) -> Option<(uuid::Uuid, Stri
         .path()
         .strip_prefix("/t/")
         .and_then(|rest| rest.split('/').next());
-    let tenant = resolve(&state.registry, host, path_slug, &state.base_domain).ok()?;
+    let tenant = resolve_request(state, host, path_slug).ok()?;
     Some((
         tenant.id,
         tenant.slug.as_str().to_owned(),

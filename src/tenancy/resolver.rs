@@ -1,8 +1,12 @@
 //! Finds the tenant a request is for: by its `Host` (a tenant's own domain, or
 //! `{slug}.{base_domain}`), else by a `/t/{slug}/` path prefix.
+//!
+//! The platform's own hosts under the base domain — the issuer's (`sso.{base_domain}` in the
+//! Helm chart) and every reserved label ([`super::names::RESERVED_LABELS`]) — name no tenant:
+//! a request there is resolved by its path, so `{issuer}/t/{slug}/…` reaches `{slug}`.
 
 use super::model::{Tenant, TenantStatus};
-use super::names::{HostName, TenantSlug};
+use super::names::{HostName, TenantSlug, is_reserved_label};
 use super::registry::Registry;
 use crate::db::TenantDb;
 use crate::error::AppError;
@@ -36,12 +40,32 @@ pub enum TenantHint {
 }
 
 /// Pure part of resolution: reads the `Host` header value and the path parameter.
-/// A host under the base domain must carry a well-formed slug; any other host may be a
-/// tenant's own domain.
+/// A host under the base domain must carry a well-formed slug, unless it is one of the
+/// platform's own (a reserved label); any other host may be a tenant's own domain.
 pub fn hint_from(
     host_header: Option<&str>,
     path_slug: Option<&str>,
     base_domain: &HostName,
+) -> Result<(TenantHint, Option<TenantSlug>), AppError> {
+    hint_on(host_header, path_slug, base_domain, None)
+}
+
+/// The host of the issuer URL (`auth.issuer`), e.g. `sso.dichvucong.example.gov.vn` for
+/// `https://sso.dichvucong.example.gov.vn`; `None` when it is not a URL with a host.
+pub fn issuer_host(issuer: &str) -> Option<HostName> {
+    let rest = issuer.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    HostName::from_host_header(host).ok()
+}
+
+/// [`hint_from`], with the issuer's host also exempt from being read as `{slug}.{base_domain}`
+/// (it names no tenant even when its label is not a reserved one).
+pub fn hint_on(
+    host_header: Option<&str>,
+    path_slug: Option<&str>,
+    base_domain: &HostName,
+    issuer_host: Option<&HostName>,
 ) -> Result<(TenantHint, Option<TenantSlug>), AppError> {
     let path_slug = path_slug
         .map(|s| TenantSlug::parse(s).map_err(|e| AppError::InvalidTenant(e.to_string())))
@@ -54,6 +78,10 @@ pub fn hint_from(
     };
     let hint = match host {
         Some(host) => match host.subdomain_of(base_domain) {
+            // A platform host: the tenant, if any, is in the path.
+            Some(label) if is_reserved_label(label) || issuer_host == Some(&host) => {
+                TenantHint::None
+            }
             Some(label) => TenantHint::Slug(
                 TenantSlug::parse(label).map_err(|e| AppError::InvalidTenant(e.to_string()))?,
             ),
@@ -71,7 +99,34 @@ pub fn resolve(
     path_slug: Option<&str>,
     base_domain: &HostName,
 ) -> Result<Arc<Tenant>, AppError> {
-    let (hint, path_slug) = hint_from(host_header, path_slug, base_domain)?;
+    resolve_on(registry, host_header, path_slug, base_domain, None)
+}
+
+/// How a request of this deployment is resolved: [`resolve_on`] with the state's base domain
+/// and issuer host. Everything that resolves a live request's tenant should call this.
+pub fn resolve_request(
+    state: &AppState,
+    host_header: Option<&str>,
+    path_slug: Option<&str>,
+) -> Result<Arc<Tenant>, AppError> {
+    resolve_on(
+        &state.registry,
+        host_header,
+        path_slug,
+        &state.base_domain,
+        issuer_host(&state.settings.auth.issuer).as_ref(),
+    )
+}
+
+/// [`resolve`], with the issuer's host exempt from subdomain-as-slug resolution.
+pub fn resolve_on(
+    registry: &Registry,
+    host_header: Option<&str>,
+    path_slug: Option<&str>,
+    base_domain: &HostName,
+    issuer_host: Option<&HostName>,
+) -> Result<Arc<Tenant>, AppError> {
+    let (hint, path_slug) = hint_on(host_header, path_slug, base_domain, issuer_host)?;
     let by_host = match &hint {
         TenantHint::Domain(host) => registry.by_domain(host),
         TenantHint::Slug(slug) => Some(registry.by_slug(slug).ok_or(AppError::TenantNotFound)?),
@@ -158,12 +213,7 @@ pub(crate) fn extract(req: &HttpRequest) -> Result<CurrentTenant, AppError> {
         })
         .transpose()?
         .or_else(|| req.uri().host());
-    let tenant = resolve(
-        &state.registry,
-        host,
-        req.match_info().get(PATH_PARAM),
-        &state.base_domain,
-    )?;
+    let tenant = resolve_request(state, host, req.match_info().get(PATH_PARAM))?;
     admits(tenant.status, req.path())?;
     if let Some(span) = req.extensions().get::<RootSpan>() {
         span.record("tenant", tenant.slug.as_str());
@@ -203,6 +253,77 @@ mod tests {
         let (hint, path) = hint_from(Some("dvc.gov.vn"), Some("molisa"), &base()).unwrap();
         assert_eq!(hint, TenantHint::None);
         assert_eq!(path, Some(TenantSlug::parse("molisa").unwrap()));
+    }
+
+    #[test]
+    fn platform_hosts_resolve_by_path() {
+        // The Helm chart: baseDomain and issuer `https://sso.{baseDomain}`.
+        let base = HostName::parse("dichvucong.example.gov.vn").unwrap();
+        for host in [
+            "sso.dichvucong.example.gov.vn",
+            "www.dichvucong.example.gov.vn:443",
+            "api.dichvucong.example.gov.vn",
+            "static.dichvucong.example.gov.vn",
+        ] {
+            let (hint, path) = hint_from(Some(host), Some("ha-noi"), &base).unwrap();
+            assert_eq!(hint, TenantHint::None, "{host}");
+            assert_eq!(path, Some(TenantSlug::parse("ha-noi").unwrap()));
+            let (hint, path) = hint_from(Some(host), None, &base).unwrap();
+            assert_eq!((hint, path), (TenantHint::None, None), "{host}");
+        }
+        // A tenant's subdomain is still its own.
+        let (hint, _) = hint_from(Some("ha-noi.dichvucong.example.gov.vn"), None, &base).unwrap();
+        assert_eq!(hint, TenantHint::Slug(TenantSlug::parse("ha-noi").unwrap()));
+    }
+
+    #[test]
+    fn the_issuer_host_names_no_tenant_whatever_its_label() {
+        let issuer = issuer_host("https://xac-thuc.dvc.gov.vn/").unwrap();
+        assert_eq!(issuer.as_str(), "xac-thuc.dvc.gov.vn");
+        let (hint, path) = hint_on(
+            Some("xac-thuc.dvc.gov.vn"),
+            Some("molisa"),
+            &base(),
+            Some(&issuer),
+        )
+        .unwrap();
+        assert_eq!(hint, TenantHint::None);
+        assert_eq!(path, Some(TenantSlug::parse("molisa").unwrap()));
+        // Without the issuer the label would be read as a slug.
+        let (hint, _) = hint_from(Some("xac-thuc.dvc.gov.vn"), None, &base()).unwrap();
+        assert_eq!(
+            hint,
+            TenantHint::Slug(TenantSlug::parse("xac-thuc").unwrap())
+        );
+        // An issuer on a domain of its own (not under the base domain) changes nothing.
+        let own = issuer_host("https://dichvucong.hanoi.gov.vn").unwrap();
+        let (hint, _) =
+            hint_on(Some("dichvucong.hanoi.gov.vn"), None, &base(), Some(&own)).unwrap();
+        assert_eq!(hint, TenantHint::Domain(own.clone()));
+    }
+
+    #[test]
+    fn issuer_hosts_are_read_from_urls() {
+        for (url, host) in [
+            ("http://localhost:8080", Some("localhost")),
+            ("https://SSO.Example.gov.vn/", Some("sso.example.gov.vn")),
+            (
+                "https://sso.example.gov.vn/realm?x=1",
+                Some("sso.example.gov.vn"),
+            ),
+            (
+                "https://u@sso.example.gov.vn:8443",
+                Some("sso.example.gov.vn"),
+            ),
+            ("sso.example.gov.vn", None),
+            ("", None),
+        ] {
+            assert_eq!(
+                issuer_host(url).as_ref().map(HostName::as_str),
+                host,
+                "{url}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod browser;
 mod deploy;
 mod dossiers;
 mod faults;
+mod hardening_config;
 mod isolation;
 mod mail;
 mod migrations;

@@ -23,7 +23,12 @@ fn env_for(cmd: &mut Command, db: &TestDb) {
         .env("DVC__REDIS__URL", crate::common::redis_url())
         .env("DVC__REDIS__PREFIX", &db.name)
         .env("DVC__LOG__FILTER", "warn")
-        .env("DVC_CONFIG_DIR", "/nonexistent");
+        .env("DVC_CONFIG_DIR", "/nonexistent")
+        // `dvc serve` refuses to start without one (a test key).
+        .env(
+            "DVC__AUTH__MASTER_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        );
 }
 
 fn start(db: &TestDb) -> Server {

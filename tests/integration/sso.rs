@@ -250,6 +250,7 @@ async fn setup() -> (TestApp, Arc<TestDb>) {
                 redirect_uris: &[p.redirect.to_owned()],
                 post_logout_redirect_uris: &[ALPHA_SIGNED_OUT.to_owned()],
                 account_api: false,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -263,6 +264,7 @@ async fn setup() -> (TestApp, Arc<TestDb>) {
             redirect_uris: &[APP.redirect.to_owned()],
             post_logout_redirect_uris: &[],
             account_api: true,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -1663,4 +1665,207 @@ async fn the_address_change_link_opens_a_page_and_a_reset_proves_the_address() {
         )
         .await;
     assert_eq!(s, 202, "the same answer for any address");
+}
+
+/// Issue 15, item 12: confidential clients prove themselves with a secret or a signed
+/// assertion (signed here by PyJWT, as an outside system would), exactly as registered.
+#[actix_web::test]
+async fn confidential_clients_authenticate_as_registered() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use dvc::auth::client_auth::{AuthMethod, new_secret};
+    let (app, db) = setup().await;
+    let (secret, digest) = new_secret();
+    // An ES256 key of the outside system; dvc gets only its public half.
+    let key = p256::SecretKey::random(&mut rand_core::OsRng);
+    let point = {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        key.public_key().to_encoded_point(false)
+    };
+    let jwks = serde_json::json!({ "keys": [{
+        "kty": "EC", "crv": "P-256", "kid": "bo-key-1", "use": "sig", "alg": "ES256",
+        "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+        "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+    }]});
+    for (p, method, hash, keys) in [
+        (
+            &SECRET_CLIENT,
+            AuthMethod::SecretBasic,
+            Some(digest.as_slice()),
+            None,
+        ),
+        (&JWT_CLIENT, AuthMethod::PrivateKeyJwt, None, Some(&jwks)),
+    ] {
+        dvc::auth::sso::register_client(
+            &mut db.conn(),
+            &dvc::auth::sso::ClientSpec {
+                client_id: p.client_id,
+                name: p.client_id,
+                redirect_uris: &[p.redirect.to_owned()],
+                auth_method: method,
+                secret_hash: hash,
+                jwks: keys,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    let (_, _, discovery) = app.get(None, "/.well-known/openid-configuration").await;
+    for m in [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ] {
+        assert!(
+            discovery["token_endpoint_auth_methods_supported"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == m),
+            "{discovery}"
+        );
+    }
+
+    let mut b = Browser::new(&app.base);
+    citizen_bearer(&mut b).await;
+    let post = |form: Vec<(&'static str, String)>, basic: Option<String>| {
+        let base = app.base.clone();
+        async move {
+            let mut req = awc::Client::default().post(format!("{base}/oauth/token"));
+            if let Some(basic) = basic {
+                req = req.insert_header(("Authorization", format!("Basic {basic}")));
+            }
+            let mut resp = req.send_form(&form).await.unwrap();
+            let body: serde_json::Value = resp.json().await.unwrap_or_default();
+            (resp.status().as_u16(), body)
+        }
+    };
+    let exchange_form = |p: &Portal, code: &str| {
+        vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.to_owned()),
+            ("redirect_uri", p.redirect.to_owned()),
+            ("client_id", p.client_id.to_owned()),
+            ("code_verifier", VERIFIER.to_owned()),
+        ]
+    };
+
+    // A secret client: nothing, the wrong method or the wrong secret is 401; Basic is it.
+    let code = silent_code(&mut b, &SECRET_CLIENT).await;
+    let (s, body) = post(exchange_form(&SECRET_CLIENT, &code), None).await;
+    assert_eq!((s, body["error"].as_str()), (401, Some("invalid_client")));
+    let mut as_post = exchange_form(&SECRET_CLIENT, &code);
+    as_post.push(("client_secret", secret.clone()));
+    assert_eq!(post(as_post, None).await.0, 401, "registered for Basic");
+    let wrong = base64::engine::general_purpose::STANDARD.encode(format!("bo-app:{secret}x"));
+    assert_eq!(
+        post(exchange_form(&SECRET_CLIENT, &code), Some(wrong))
+            .await
+            .0,
+        401
+    );
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("bo-app:{secret}"));
+    let (s, tokens) = post(exchange_form(&SECRET_CLIENT, &code), Some(basic.clone())).await;
+    assert_eq!(s, 200, "{tokens}");
+    let refresh_form = |p: &Portal, t: &str| {
+        vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", t.to_owned()),
+            ("client_id", p.client_id.to_owned()),
+        ]
+    };
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    assert_eq!(post(refresh_form(&SECRET_CLIENT, rt), None).await.0, 401);
+    assert_eq!(
+        post(refresh_form(&SECRET_CLIENT, rt), Some(basic)).await.0,
+        200
+    );
+
+    // A key client: PyJWT signs the assertion; each assertion works once.
+    let dir = std::env::temp_dir().join(format!("dvc-assert-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem = dir.join("key.pem");
+    {
+        use p256::pkcs8::EncodePrivateKey;
+        std::fs::write(
+            &pem,
+            key.to_pkcs8_pem(p256::pkcs8::LineEnding::LF)
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap();
+    }
+    let sign = |aud: &str| {
+        let out = std::process::Command::new("/usr/bin/python3")
+            .args([
+                "tests/auth/client_assertion.py",
+                pem.to_str().unwrap(),
+                "cong-quoc-gia",
+                aud,
+                "bo-key-1",
+            ])
+            .output()
+            .expect("python3 with PyJWT (scripts/test installs python3-jwt)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let with_assertion = |mut form: Vec<(&'static str, String)>, assertion: String| {
+        form.push((
+            "client_assertion_type",
+            dvc::auth::client_auth::JWT_BEARER.to_owned(),
+        ));
+        form.push(("client_assertion", assertion));
+        form
+    };
+    let endpoint = "http://localhost:8080/oauth/token";
+    let code = silent_code(&mut b, &JWT_CLIENT).await;
+    let other_audience = sign("http://elsewhere.example/token");
+    let (s, _) = post(
+        with_assertion(exchange_form(&JWT_CLIENT, &code), other_audience),
+        None,
+    )
+    .await;
+    assert_eq!(s, 401, "an assertion for another server");
+    let assertion = sign(endpoint);
+    let (s, tokens) = post(
+        with_assertion(exchange_form(&JWT_CLIENT, &code), assertion.clone()),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{tokens}");
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let (s, _) = post(
+        with_assertion(refresh_form(&JWT_CLIENT, rt), assertion),
+        None,
+    )
+    .await;
+    assert_eq!(s, 401, "a replayed assertion");
+    let (s, _) = post(
+        with_assertion(refresh_form(&JWT_CLIENT, rt), sign(endpoint)),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A ministry's own app, registered for `client_secret_basic`.
+const SECRET_CLIENT: Portal = Portal {
+    client_id: "bo-app",
+    redirect: "http://bo-app.localhost/cb",
+};
+/// The national portal, registered for `private_key_jwt`.
+const JWT_CLIENT: Portal = Portal {
+    client_id: "cong-quoc-gia",
+    redirect: "http://dvcqg.localhost/cb",
+};
+
+/// With a live sign-in, a code for `client`.
+async fn silent_code(b: &mut Browser, client: &Portal) -> String {
+    let r = b.get(&authorize_path(client, VERIFIER, "s")).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    query_param(&r.location.unwrap(), "code").unwrap()
 }

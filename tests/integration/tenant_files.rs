@@ -249,20 +249,31 @@ fn applying_registers_each_tenant_portal_as_a_client() {
     );
     use diesel::prelude::*;
     use dvc::db::schema::oauth_clients as c;
-    let uris: Vec<String> = c::table
+    let (uris, returns, in_process): (Vec<String>, Vec<String>, bool) = c::table
         .find("portal-alpha")
-        .select(c::redirect_uris)
+        .select((
+            c::redirect_uris,
+            c::post_logout_redirect_uris,
+            c::in_process_only,
+        ))
         .first(&mut db.conn())
         .unwrap();
     assert_eq!(
         uris,
         [
             "http://alpha.localhost:8080/auth/callback",
-            "http://alpha.localhost:8080/da-dang-xuat",
             "http://dichvucong.alpha.gov.vn:8080/auth/callback",
+        ]
+    );
+    // The sign-out page is where a logout returns, never where a code is sent.
+    assert_eq!(
+        returns,
+        [
+            "http://alpha.localhost:8080/da-dang-xuat",
             "http://dichvucong.alpha.gov.vn:8080/da-dang-xuat"
         ]
     );
+    assert!(in_process, "a portal redeems its codes inside dvc only");
     assert_eq!(
         db.scalar_i64("SELECT count(*) AS n FROM platform.oauth_clients"),
         2

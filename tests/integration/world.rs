@@ -296,6 +296,7 @@ impl World {
                 redirect_uris: &["http://app.localhost/cb".to_owned()],
                 post_logout_redirect_uris: &[],
                 account_api: true,
+                ..Default::default()
             },
         )
         .unwrap();
