@@ -22,6 +22,8 @@ WORK=$(mktemp -d); echo "work: $WORK" >&2
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$WORK"' EXIT
 export DVC__REDIS__PREFIX=$DB DVC__LOG__FILTER=warn DVC_CONFIG_DIR=/nonexistent
 export DVC__DOSSIERS__STORAGE_ROOT=$WORK/storage
+# One master key for both deployments: export signs the manifest, import checks the signature.
+export DVC__AUTH__MASTER_KEY=${DVC__AUTH__MASTER_KEY:-$(head -c 32 /dev/urandom | base64)}
 
 log "building the release binary"
 cargo build --release --quiet --bin dvc
@@ -120,7 +122,7 @@ Run on $(date -u +%Y-%m-%d), $(nproc) cores; RUNS=$RUNS, DOSSIERS=$DOSSIERS (+ $
 | \`dvc tenant export\`: $archive_mb MB archive | $export_ms ms, $export_rate MB/s |
 | \`pg_dump -n\` of the same schema: $dump_mb MB | $dump_ms ms, $dump_rate MB/s |
 | export speed against pg_dump (same data, time ratio) | **$export_vs** |
-| \`dvc tenant import\` (checksums verified, one transaction) | $import_ms ms, $import_rate MB/s |
+| \`dvc tenant import\` (signature and checksums verified, one transaction) | $import_ms ms, $import_rate MB/s |
 | \`psql -f\` restore of the dump | $restore_ms ms, $restore_rate MB/s |
 | import speed against the restore (same data, time ratio) | **$import_vs** |
 MD

@@ -30,9 +30,6 @@ pub struct MetricsSettings {
     pub enabled: bool,
     /// Tenants that get a label of their own; requests of the others count as `other`.
     pub max_tenant_labels: usize,
-    /// Also answer `/metrics` to requests naming a domain (normally only a scraper reaching
-    /// the pod by address gets them; the public ingress does not).
-    pub allow_domain_hosts: bool,
 }
 
 impl Default for MetricsSettings {
@@ -40,7 +37,6 @@ impl Default for MetricsSettings {
         Self {
             enabled: true,
             max_tenant_labels: 200,
-            allow_domain_hosts: false,
         }
     }
 }
@@ -268,6 +264,32 @@ pub struct ServerSettings {
     /// How tenant portals are reached from a browser; `{host}` is a tenant host. Used for the
     /// portals' OpenID Connect redirect URIs (e.g. `https://{host}` in production).
     pub public_origin: String,
+    /// Proxies (CIDRs) whose `Forwarded` / `X-Forwarded-For` names the client: the ingress in
+    /// front of dvc. Empty: the TCP peer is the client. A comma-separated list in the
+    /// environment.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub trusted_proxies: Vec<String>,
+    /// `/metrics` is served on this port only, never on the public one; unset: no metrics.
+    pub metrics_port: Option<u16>,
+}
+
+/// A list in a file, or `a,b,c` from an environment variable.
+fn list_or_csv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Form::deserialize(d)? {
+        Form::List(l) => l,
+        Form::Text(t) => t
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -363,6 +385,8 @@ impl Default for ServerSettings {
             workers: 0,
             shutdown_timeout_secs: 30,
             public_origin: "http://{host}:8080".into(),
+            trusted_proxies: Vec::new(),
+            metrics_port: Some(9464),
         }
     }
 }
@@ -454,6 +478,18 @@ impl Settings {
             ),
         ] {
             check_per_minute(value).map_err(|problem| SettingError::new(key, problem))?;
+        }
+        crate::client_addr::TrustedProxies::parse(&self.server.trusted_proxies)
+            .map_err(|problem| SettingError::new("server.trusted_proxies", problem))?;
+        if self
+            .server
+            .metrics_port
+            .is_some_and(|p| p != 0 && p == self.server.port)
+        {
+            return Err(SettingError::new(
+                "server.metrics_port",
+                "must differ from server.port: metrics stay off the public listener",
+            ));
         }
         Ok(())
     }

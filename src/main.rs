@@ -216,15 +216,19 @@ enum TenantCommand {
         admin_email: String,
     },
     /// Write a tenant's complete archive (rows as JSON lines, attachments, a manifest with
-    /// checksums) into a new or empty folder.
+    /// checksums, signed with a key derived from auth.master_key) into a new or empty folder.
     Export { slug: String, dir: PathBuf },
-    /// Restore a tenant from its archive into this deployment; every checksum is checked
-    /// before anything is written.
+    /// Restore a tenant from its archive into this deployment; the manifest's signature, every
+    /// checksum and every row's tenant are checked before anything is written.
     Import {
         dir: PathBuf,
         /// SHA-256 of manifest.json as `export` printed it: proves the manifest itself whole.
         #[arg(long)]
         checksum: Option<String>,
+        /// Import an archive whose manifest is not signed with this deployment's master key
+        /// (exported before archives were signed, or elsewhere); every other check still applies.
+        #[arg(long)]
+        allow_unsigned: bool,
     },
     /// Export a tenant, then close it: its portal answers 410, and `purge` drops its schema
     /// once the grace period has passed.
@@ -524,34 +528,49 @@ fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCod
         TenantCommand::Export { slug, dir } => {
             let slug = TenantSlug::parse(&slug)?;
             let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
+            let key = manifest_key(settings)?;
             let started = std::time::Instant::now();
-            let done = dvc::tenancy::archive::export(&pool, &storage, &slug, &dir)?;
+            let done = dvc::tenancy::archive::export(&pool, &storage, &slug, &dir, key.as_ref())?;
             let mut conn = pool.get()?;
             let id = done.manifest.tenant.id;
             cli_audit(
                 &mut conn,
                 Some(id),
                 "operator.tenant_exported",
-                serde_json::json!({ "manifest_sha256": done.manifest_sha256, "bytes": done.bytes }),
+                serde_json::json!({
+                    "manifest_sha256": done.manifest_sha256,
+                    "bytes": done.bytes,
+                    "signed": done.signed
+                }),
             )?;
             report_archive(&done, started.elapsed());
             Ok(ExitCode::SUCCESS)
         }
-        TenantCommand::Import { dir, checksum } => {
+        TenantCommand::Import {
+            dir,
+            checksum,
+            allow_unsigned,
+        } => {
             let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
             let portal = dvc::tenancy::onboard::PortalAddress {
                 base_domain: dvc::tenancy::HostName::parse(&settings.server.base_domain)?,
                 public_origin: settings.server.public_origin.clone(),
             };
+            let key = manifest_key(settings)?;
+            let trust = dvc::tenancy::archive::Trust {
+                key: key.as_ref(),
+                checksum: checksum.as_deref(),
+                allow_unsigned,
+            };
             let started = std::time::Instant::now();
-            let done = dvc::tenancy::archive::import(
-                &mut *pool.get()?,
-                &storage,
-                &dir,
-                checksum.as_deref(),
-                &portal,
-            )?;
+            let done =
+                dvc::tenancy::archive::import(&mut *pool.get()?, &storage, &dir, trust, &portal)?;
             publish(settings, &[TenancyEvent::TenantChanged(done.id)]);
+            if let dvc::tenancy::archive::Signature::Unverified(why) = &done.signature {
+                eprintln!(
+                    "warning: imported without a verified signature (--allow-unsigned): {why}"
+                );
+            }
             println!(
                 "{}: imported {} rows and {} attachment(s) in {} ms ({} account(s) already here kept as they were)",
                 done.slug,
@@ -569,8 +588,10 @@ fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCod
         } => {
             let slug = TenantSlug::parse(&slug)?;
             let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
+            let key = manifest_key(settings)?;
             let started = std::time::Instant::now();
-            let done = dvc::tenancy::archive::export(&pool, &storage, &slug, &export_to)?;
+            let done =
+                dvc::tenancy::archive::export(&pool, &storage, &slug, &export_to, key.as_ref())?;
             let mut conn = pool.get()?;
             report_archive(&done, started.elapsed());
             let id = dvc::tenancy::lifecycle::archive(
@@ -696,19 +717,37 @@ fn usage(settings: &Settings, month: Option<&str>, csv: bool) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// The key that signs and checks archive manifests, derived from `auth.master_key`; `None`
+/// when no master key is set (export then writes no signature; import refuses the archive
+/// unless `--allow-unsigned`).
+fn manifest_key(settings: &Settings) -> anyhow::Result<Option<dvc::tenancy::archive::ManifestKey>> {
+    match settings.auth.master_key.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(master) => Ok(Some(dvc::tenancy::archive::ManifestKey::from_master(
+            master,
+        )?)),
+    }
+}
+
 fn report_archive(done: &dvc::tenancy::archive::Exported, elapsed: std::time::Duration) {
     let rows: u64 = done.manifest.files.iter().filter_map(|f| f.rows).sum();
     let secs = elapsed.as_secs_f64().max(1e-6);
     println!(
         "{}: {} files, {} rows, {:.1} MB in {:.2} s ({:.1} MB/s)\nmanifest sha256 {}",
         done.manifest.tenant.slug,
-        done.manifest.files.len() + 1,
+        done.manifest.files.len() + 1 + usize::from(done.signed),
         rows,
         done.bytes as f64 / 1e6,
         secs,
         done.bytes as f64 / 1e6 / secs,
         done.manifest_sha256
     );
+    if !done.signed {
+        eprintln!(
+            "warning: auth.master_key is not set (DVC__AUTH__MASTER_KEY), so the manifest cannot \
+             be signed; importing this archive will need --allow-unsigned"
+        );
+    }
 }
 
 /// Operator actions from the command line are audited like the console's; the actor is the
@@ -1149,10 +1188,7 @@ fn client(settings: &Settings, command: ClientCommand) -> anyhow::Result<ExitCod
         } => {
             use dvc::auth::client_auth::{self, AuthMethod};
             let method = AuthMethod::parse(&auth_method).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--auth-method: one of {}",
-                    client_auth::METHODS.join(", ")
-                )
+                anyhow::anyhow!("--auth-method: one of {}", client_auth::METHODS.join(", "))
             })?;
             let jwks: Option<serde_json::Value> = match (method, &jwks_file) {
                 (AuthMethod::PrivateKeyJwt, Some(path)) => {

@@ -24,6 +24,8 @@ const REGISTRY_REFRESH: Duration = Duration::from_secs(60);
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on a listener of its own, never the public one.
+    metrics: Option<(u16, Server)>,
     state: web::Data<AppState>,
     _listener: ListenerGuard,
     mail_worker: Option<InProcessWorker>,
@@ -129,6 +131,10 @@ impl Application {
             pages: Default::default(),
             api_calls: Default::default(),
             dns,
+            trusted_proxies: crate::client_addr::TrustedProxies::parse(
+                &settings.server.trusted_proxies,
+            )
+            .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?,
         });
         tokio::spawn(crate::tenancy::usage::run(
             state.clone(),
@@ -227,9 +233,37 @@ impl Application {
         .listen(tcp)?
         .run();
         tracing::info!(port, workers, blocking, "dvc listening");
+        let metrics = match (settings.metrics.enabled, settings.server.metrics_port) {
+            (true, Some(metrics_port)) => {
+                let tcp = TcpListener::bind((settings.server.host.as_str(), metrics_port))
+                    .with_context(|| {
+                        format!(
+                            "cannot bind {}:{metrics_port} (server.metrics_port)",
+                            settings.server.host
+                        )
+                    })?;
+                let bound = tcp.local_addr()?.port();
+                let app_state = state.clone();
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(app_state.clone())
+                        .app_data(crate::api::health::MetricsListener)
+                        .route("/metrics", web::get().to(crate::api::health::metrics))
+                })
+                .workers(1)
+                .shutdown_timeout(1)
+                .disable_signals()
+                .listen(tcp)?
+                .run();
+                tracing::info!(port = bound, "metrics listening");
+                Some((bound, server))
+            }
+            _ => None,
+        };
         Ok(Self {
             port,
             server,
+            metrics,
             state,
             _listener: listener,
             mail_worker,
@@ -238,6 +272,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` answers on, when metrics are on.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(p, _)| *p)
     }
 
     pub fn state(&self) -> web::Data<AppState> {
@@ -249,11 +288,20 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Self {
             server,
+            metrics,
             _listener,
             mail_worker,
             ..
         } = self;
+        let metrics = metrics.map(|(_, m)| {
+            let handle = m.handle();
+            (tokio::spawn(m), handle)
+        });
         let served = server.await;
+        if let Some((task, handle)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         if let Some(w) = mail_worker {
             let _ = w.stop.send(true);
             let _ = w.task.await;

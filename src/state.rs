@@ -34,6 +34,8 @@ pub struct AppState {
     pub api_calls: crate::tenancy::usage::ApiCalls,
     /// Checks custom domains' TXT records.
     pub dns: Arc<dyn crate::tenancy::domains::TxtResolver>,
+    /// Whose word about the client's address is taken (`server.trusted_proxies`).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 impl AppState {

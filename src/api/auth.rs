@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    crate::client_addr::of(req)
 }
 
 /// One quota check: 429 with `Retry-After` when over. While Redis is away the limit is not

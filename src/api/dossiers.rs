@@ -1016,7 +1016,7 @@ pub async fn lookup(
 ) -> Result<HttpResponse, AppError> {
     let p = body.into_inner();
     let code = parse_code(&p.code)?;
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = crate::client_addr::of(&req);
     let status = lookup_status(&state, &tenant, ip, code, &p.phone).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

@@ -1,19 +1,38 @@
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use diesel::RunQueryDsl;
-use serde_json::json;
+use serde::Serialize;
 use std::time::Duration;
+use utoipa::ToSchema;
+
+/// `/healthz`: the process answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+/// `/readyz`: whether the dependencies answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ok` or `unreachable`.
+    pub postgres: &'static str,
+    /// `ok` or `unreachable`.
+    pub redis: &'static str,
+    /// Tenants in this instance's registry.
+    pub tenants: usize,
+}
 
 /// The process is alive.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive")))]
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive", body = Health)))]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+    HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// PostgreSQL and Redis are reachable.
 #[utoipa::path(get, path = "/readyz", responses(
-    (status = 200, description = "ready"),
-    (status = 503, description = "a dependency is unreachable")
+    (status = 200, description = "ready", body = Readiness),
+    (status = 503, description = "a dependency is unreachable", body = Readiness)
 ))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let postgres = state
@@ -29,11 +48,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         tokio::time::timeout(Duration::from_secs(2), redis).await,
         Ok(Ok(_))
     );
-    let body = json!({
-        "postgres": if postgres { "ok" } else { "unreachable" },
-        "redis": if redis { "ok" } else { "unreachable" },
-        "tenants": state.registry.len(),
-    });
+    let state_of = |ok: bool| if ok { "ok" } else { "unreachable" };
+    let body = Readiness {
+        postgres: state_of(postgres),
+        redis: state_of(redis),
+        tenants: state.registry.len(),
+    };
     if postgres && redis {
         HttpResponse::Ok().json(body)
     } else {
@@ -44,15 +64,15 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// Prometheus metrics (text format): requests by route, status and tenant; pools; outboxes;
 /// tenant migrations.
 #[utoipa::path(get, path = "/metrics", responses(
-    (status = 200, description = "Prometheus text exposition", content_type = "text/plain")
+    (status = 200, description = "OpenMetrics text exposition",
+        content_type = "application/openmetrics-text", body = String),
+    (status = 404, description = "metrics are off, or were asked for on the public listener \
+        (they are served on `server.metrics_port` only)")
 ))]
 pub async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if !state.settings.metrics.enabled {
-        return HttpResponse::NotFound().finish();
-    }
-    // Through the public ingress the Host is a portal's name: metrics are for the scraper,
-    // which reaches the pod by its address.
-    if !state.settings.metrics.allow_domain_hosts && !scraped_by_address(&req) {
+    // Only on the metrics listener (`server.metrics_port`): whatever a request says about its
+    // host, the public listener never answers them.
+    if !state.settings.metrics.enabled || req.app_data::<MetricsListener>().is_none() {
         return HttpResponse::NotFound().finish();
     }
     let snap = state
@@ -66,15 +86,9 @@ pub async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) ->
         .body(state.metrics.render(snap.as_ref(), &state.pools.usage()))
 }
 
-/// True when the request names the server by IP address or `localhost`, as a scraper does.
-fn scraped_by_address(req: &actix_web::HttpRequest) -> bool {
-    let host = req.connection_info().host().to_owned();
-    let name = host
-        .strip_prefix('[')
-        .and_then(|h| h.split(']').next())
-        .unwrap_or_else(|| host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h));
-    name == "localhost" || name.parse::<std::net::IpAddr>().is_ok()
-}
+/// Marks the application behind the metrics listener.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsListener;
 
 /// Times every request and counts it by method, route pattern, status and tenant.
 pub fn measure<S, B>(

@@ -307,7 +307,7 @@ pub async fn login(
             "Phiên đăng nhập đã hết hạn, vui lòng thử lại.",
         ));
     }
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = crate::client_addr::of(&req);
     super::auth::limit(&state, "login", ip.as_deref()).await?;
     // Per account as well, whatever the address: sign-in attempts on one account from many
     // places are slowed down together (the lockout below is per account *and* address).
@@ -852,7 +852,7 @@ async fn refresh_grant(
             "refresh_token and client_id are required",
         ));
     };
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = crate::client_addr::of(req);
     answer(refresh_tokens(state, token, &client.client_id, ip).await)
 }
 
@@ -1080,7 +1080,7 @@ async fn end_sign_in(
     state: &AppState,
 ) -> Result<HttpResponse, AppError> {
     if let Some(session) = session_of(req) {
-        let ip = req.peer_addr().map(|a| a.ip().to_string());
+        let ip = crate::client_addr::of(req);
         let ended = state
             .shared
             .run(move |c| {

@@ -53,6 +53,12 @@ impl AuthMethod {
     }
 }
 
+/// A token request whose client authentication cannot be read (two client ids, two methods,
+/// a broken `Basic` header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed client authentication")]
+pub struct Malformed;
+
 /// A new client secret and the digest to store.
 pub fn new_secret() -> (String, Vec<u8>) {
     super::accounts::new_token()
@@ -71,14 +77,14 @@ pub struct Presented {
 
 impl Presented {
     /// Reads `Authorization: Basic …`; `Err` when the header is there but malformed.
-    pub fn basic_from_header(value: Option<&str>) -> Result<Option<(String, String)>, ()> {
+    pub fn basic_from_header(value: Option<&str>) -> Result<Option<(String, String)>, Malformed> {
         let Some(v) = value else { return Ok(None) };
         let Some(encoded) = v.strip_prefix("Basic ") else {
             return Ok(None);
         };
-        let decoded = STANDARD.decode(encoded.trim()).map_err(drop)?;
-        let text = String::from_utf8(decoded).map_err(drop)?;
-        let (id, secret) = text.split_once(':').ok_or(())?;
+        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| Malformed)?;
+        let text = String::from_utf8(decoded).map_err(|_| Malformed)?;
+        let (id, secret) = text.split_once(':').ok_or(Malformed)?;
         let unescape = |s: &str| {
             url::form_urlencoded::parse(format!("x={s}").as_bytes())
                 .next()
@@ -89,16 +95,16 @@ impl Presented {
     }
 
     /// The client the request names, wherever it names it; `Err` when two places disagree.
-    pub fn client_id(&self) -> Result<Option<String>, ()> {
+    pub fn client_id(&self) -> Result<Option<String>, Malformed> {
         let from_basic = self.basic.as_ref().map(|(id, _)| id.clone());
         match (&from_basic, &self.client_id) {
-            (Some(a), Some(b)) if a != b => Err(()),
+            (Some(a), Some(b)) if a != b => Err(Malformed),
             _ => Ok(from_basic.or_else(|| self.client_id.clone())),
         }
     }
 
     /// Which method the request used, as far as its shape tells.
-    pub fn method(&self) -> Result<AuthMethod, ()> {
+    pub fn method(&self) -> Result<AuthMethod, Malformed> {
         let used = [
             self.basic.is_some(),
             self.client_secret.is_some(),
@@ -109,7 +115,7 @@ impl Presented {
             [true, false, false] => AuthMethod::SecretBasic,
             [false, true, false] => AuthMethod::SecretPost,
             [false, false, true] => AuthMethod::PrivateKeyJwt,
-            _ => return Err(()),
+            _ => return Err(Malformed),
         })
     }
 }

@@ -1,9 +1,11 @@
 //! A tenant's complete archive: `dvc tenant export` writes it, `dvc tenant import` restores it
 //! into another deployment (or this one, after the tenant was purged).
 //!
-//! Layout (documented for operators in `docs/tenants.md`):
+//! Layout (documented for operators in `docs/onboarding.md`):
 //! - `manifest.json`: format, tenant, schema version, and every other file with its size,
 //!   row count and SHA-256, in load order;
+//! - `manifest.sig`: HMAC-SHA256 of `manifest.json` under a key derived from the deployment's
+//!   master key ([`ManifestKey`]), so the checksums are vouched for by more than themselves;
 //! - `platform/{table}.jsonl`: the tenant's rows of shared tables (its registry row, domains,
 //!   logo, statistics, dossier index, usage, memberships, and the accounts those and its
 //!   dossiers refer to, without password hashes);
@@ -12,25 +14,36 @@
 //! - `attachments/{storage key}`: the files, byte for byte.
 //!
 //! Rows are read in one repeatable-read snapshot with timestamps in UTC, so two exports of the
-//! same data are byte-identical. Import checks every checksum before writing anything, then
-//! loads everything in one transaction: a tampered or partial archive changes nothing.
+//! same data are byte-identical. Import trusts nothing in the archive beyond what it checks,
+//! and checks everything before writing anything: the signature (unless `--allow-unsigned`),
+//! every checksum, that nothing in the folder is a link or a special file, that every shared
+//! row belongs to the manifest's own tenant (one registry row, the tenant itself; memberships
+//! of that tenant for accounts the archive carries) and that every attachment key is under
+//! that tenant's prefix. Then it loads everything in one transaction and writes the files
+//! before it commits: a tampered, foreign or partial archive changes nothing.
+
+mod inspect;
+mod signature;
+
+pub use signature::{ManifestKey, SIGNATURE_FILE, Signature};
 
 use super::model::TenantStatus;
-use super::names::{SchemaName, TenantSlug};
+use super::names::{HostName, SchemaName, TenantSlug};
 use super::onboard::PortalAddress;
 use super::provision::{TENANT_BASELINE_VERSIONS, provision_tenant};
 use crate::db::PgPool;
-use crate::db::schema::{tenant_schema_state, tenants};
+use crate::db::schema::{tenant_domains, tenant_schema_state, tenants};
 use crate::services::storage::{Storage, StorageKey};
 use crate::services::text::hex;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
+use inspect::{ArchiveDir, Contents, Own, RowCheck, owns_key};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, Read, Write};
+use std::path::Path;
 use uuid::Uuid;
 
 pub const FORMAT: &str = "dvc-tenant-archive/1";
@@ -331,17 +344,22 @@ pub struct Exported {
     /// SHA-256 of `manifest.json`: give it to `import --checksum` to prove the archive whole.
     pub manifest_sha256: String,
     pub bytes: u64,
+    /// Whether `manifest.sig` was written (no key, no signature: importing then needs
+    /// `--allow-unsigned`).
+    pub signed: bool,
 }
 
-/// Writes the archive of `slug` into `dir` (created; must be empty if it exists).
 /// Tables are dumped by up to this many connections at once, all reading the same snapshot.
 const EXPORT_WORKERS: usize = 4;
 
+/// Writes the archive of `slug` into `dir` (created; must be empty if it exists), and signs
+/// its manifest with `key` when there is one.
 pub fn export(
     pool: &PgPool,
     storage: &dyn Storage,
     slug: &TenantSlug,
     dir: &Path,
+    key: Option<&ManifestKey>,
 ) -> Result<Exported, ArchiveError> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         return Err(refused(format!("{} is not empty", dir.display())));
@@ -355,11 +373,17 @@ pub fn export(
         .run(|conn| export_snapshot(conn, pool, storage, slug, dir))?;
     let text = serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other)?;
     std::fs::write(dir.join(MANIFEST), &text)?;
-    let bytes = manifest.files.iter().map(|f| f.bytes).sum::<u64>() + text.len() as u64;
+    let mut bytes = manifest.files.iter().map(|f| f.bytes).sum::<u64>() + text.len() as u64;
+    if let Some(key) = key {
+        let signature = key.sign(&text);
+        std::fs::write(dir.join(SIGNATURE_FILE), &signature)?;
+        bytes += signature.len() as u64;
+    }
     Ok(Exported {
         manifest_sha256: hex(&Sha256::digest(&text)),
         manifest,
         bytes,
+        signed: key.is_some(),
     })
 }
 
@@ -513,16 +537,107 @@ impl ArchivePath {
     }
 }
 
-/// Reads the manifest and checks every file against it (and the manifest against
-/// `expected_sha256`, when given). Writes nothing.
-pub fn verify(dir: &Path, expected_sha256: Option<&str>) -> Result<Manifest, ArchiveError> {
-    let text =
-        std::fs::read(dir.join(MANIFEST)).map_err(|e| refused(format!("{MANIFEST}: {e}")))?;
-    if let Some(expected) = expected_sha256
+/// What vouches for an archive on import, besides the checksums of its own manifest.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Trust<'a> {
+    /// This deployment's manifest key (from `auth.master_key`): checks `manifest.sig`.
+    pub key: Option<&'a ManifestKey>,
+    /// SHA-256 of `manifest.json` as export printed it, when the operator has it.
+    pub checksum: Option<&'a str>,
+    /// Accepts an archive whose manifest is not signed with `key` (made before archives were
+    /// signed, or by a deployment with another master key, or with no key here). Every other
+    /// check still applies.
+    pub allow_unsigned: bool,
+}
+
+/// An archive that passed every check that needs no database.
+pub struct Verified {
+    pub manifest: Manifest,
+    pub signature: Signature,
+    folder: ArchiveDir,
+    /// The domains its `tenant_domains` rows claim.
+    domains: Vec<String>,
+}
+
+/// A reader that hashes and counts what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hash: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    fn matches(self, entry: &FileEntry) -> bool {
+        self.bytes == entry.bytes && hex(&self.hash.finalize()) == entry.sha256
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Calls `each` with every non-empty line of `reader` (split on `\n`, a trailing `\r` dropped)
+/// and its number from 1: the one way both the checks and the load read JSON lines.
+fn each_line(
+    reader: &mut impl BufRead,
+    mut each: impl FnMut(usize, &[u8]) -> Result<(), ArchiveError>,
+) -> Result<(), ArchiveError> {
+    let mut buf = Vec::new();
+    let mut n = 0usize;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        n += 1;
+        let mut line = buf.as_slice();
+        line = line.strip_suffix(b"\n").unwrap_or(line);
+        line = line.strip_suffix(b"\r").unwrap_or(line);
+        if !line.is_empty() {
+            each(n, line)?;
+        }
+    }
+}
+
+fn altered(path: &str) -> ArchiveError {
+    refused(format!(
+        "`{path}` does not match its checksum: altered or incomplete"
+    ))
+}
+
+/// Reads the manifest and checks, without writing anything: that the folder holds only files
+/// and folders, the manifest's checksum (when given) and signature, every file against the
+/// manifest, and that every shared row and attachment is the manifest's own tenant's.
+pub fn verify(dir: &Path, trust: Trust) -> Result<Verified, ArchiveError> {
+    let folder = ArchiveDir::walk(dir)?;
+    if !folder.contains(MANIFEST) {
+        return Err(refused(format!("{MANIFEST} is missing")));
+    }
+    let text = folder.read(MANIFEST)?;
+    if let Some(expected) = trust.checksum
         && !hex(&Sha256::digest(&text)).eq_ignore_ascii_case(expected.trim())
     {
         return Err(refused("the manifest's checksum is not the one given"));
     }
+    let sig = if folder.contains(SIGNATURE_FILE) {
+        Some(folder.read(SIGNATURE_FILE)?)
+    } else {
+        None
+    };
+    let signature = signature::check(trust.key, &text, sig.as_deref(), trust.allow_unsigned)?;
     let manifest: Manifest =
         serde_json::from_slice(&text).map_err(|e| refused(format!("{MANIFEST}: {e}")))?;
     if manifest.format != FORMAT {
@@ -531,30 +646,53 @@ pub fn verify(dir: &Path, expected_sha256: Option<&str>) -> Result<Manifest, Arc
             manifest.format
         )));
     }
+    let slug = TenantSlug::parse(&manifest.tenant.slug).map_err(|e| refused(e.to_string()))?;
+    let schema = slug.schema_name();
+    let own = Own {
+        id: manifest.tenant.id,
+        slug: slug.as_str(),
+        code: &manifest.tenant.code,
+        schema: schema.as_str(),
+    };
+    let mut contents = Contents::default();
     let mut seen = BTreeSet::new();
     for f in &manifest.files {
-        if ArchivePath::parse(&f.path).is_none() || !seen.insert(f.path.as_str()) {
+        let parsed = ArchivePath::parse(&f.path);
+        let Some(parsed) = parsed.filter(|_| seen.insert(f.path.as_str())) else {
             return Err(refused(format!("unexpected file `{}`", f.path)));
-        }
-        let path = dir.join(&f.path);
-        let mut hash = Sha256::new();
-        let mut bytes = 0u64;
-        let mut file =
-            std::fs::File::open(&path).map_err(|e| refused(format!("{}: {e}", f.path)))?;
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = std::io::Read::read(&mut file, &mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hash.update(&buf[..n]);
-            bytes += n as u64;
-        }
-        if bytes != f.bytes || hex(&hash.finalize()) != f.sha256 {
+        };
+        if let ArchivePath::Attachment(key) = &parsed
+            && !owns_key(own.id, key)
+        {
             return Err(refused(format!(
-                "`{}` does not match its checksum: altered or incomplete",
-                f.path
+                "`{}` is not a file of this tenant's: its storage keys start with `{}/`",
+                f.path, own.id
             )));
+        }
+        let mut reader =
+            std::io::BufReader::with_capacity(1 << 16, Hashing::new(folder.open(&f.path)?));
+        // The rows are checked in the very bytes that are hashed; a checksum mismatch is
+        // reported first, as it says more.
+        let mut wrong = None;
+        match RowCheck::of(&parsed) {
+            Some(check) => each_line(&mut reader, |n, line| {
+                if wrong.is_none() {
+                    let checked = std::str::from_utf8(line)
+                        .map_err(|e| refused(format!("{} line {n}: {e}", f.path)))
+                        .and_then(|line| contents.check_line(&own, check, &f.path, n, line));
+                    wrong = checked.err();
+                }
+                Ok(())
+            })?,
+            None => {
+                std::io::copy(&mut reader, &mut std::io::sink())?;
+            }
+        }
+        if !reader.into_inner().matches(f) {
+            return Err(altered(&f.path));
+        }
+        if let Some(e) = wrong {
+            return Err(e);
         }
     }
     for required in ["platform/tenants.jsonl", "tenant/dossiers.jsonl"] {
@@ -562,7 +700,13 @@ pub fn verify(dir: &Path, expected_sha256: Option<&str>) -> Result<Manifest, Arc
             return Err(refused(format!("`{required}` is missing")));
         }
     }
-    Ok(manifest)
+    contents.finish()?;
+    Ok(Verified {
+        manifest,
+        signature,
+        folder,
+        domains: contents.domains,
+    })
 }
 
 /// What an import restored.
@@ -574,19 +718,27 @@ pub struct Imported {
     pub attachments: usize,
     /// Accounts that already existed here (matched by id or address) and were kept as they are.
     pub accounts_kept: u64,
+    /// Whether the manifest's signature was verified, or why not (`--allow-unsigned`).
+    pub signature: Signature,
 }
 
-/// Restores a verified archive: refuses a tenant that exists here, a different schema version
-/// or any checksum mismatch before writing; then files first, rows in one transaction (the
-/// files are removed again if it fails).
+/// Restores a verified archive: refuses (see [`verify`]) a tampered, unsigned or foreign
+/// archive, a tenant that exists here, a domain that leads to another tenant here or a
+/// different schema version, before writing anything; then loads the rows in one transaction
+/// and writes the files before it commits (they are removed again if anything fails).
 pub fn import(
     conn: &mut PgConnection,
     storage: &dyn Storage,
     dir: &Path,
-    expected_sha256: Option<&str>,
+    trust: Trust,
     portal: &PortalAddress,
 ) -> Result<Imported, ArchiveError> {
-    let manifest = verify(dir, expected_sha256)?;
+    let Verified {
+        manifest,
+        signature,
+        folder,
+        domains,
+    } = verify(dir, trust)?;
     let slug = TenantSlug::parse(&manifest.tenant.slug).map_err(|e| refused(e.to_string()))?;
     let current = TENANT_BASELINE_VERSIONS.last().map(|v| (*v).to_owned());
     if manifest.schema_version != current {
@@ -607,15 +759,23 @@ pub fn import(
     if clash > 0 {
         return Err(ArchiveError::Exists(slug.as_str().to_owned()));
     }
+    check_domains(conn, &domains)?;
     let mut written = Vec::new();
-    for f in &manifest.files {
-        if let Some(ArchivePath::Attachment(key)) = ArchivePath::parse(&f.path) {
-            let bytes = std::fs::read(dir.join(&f.path))?;
-            storage.put(&key, &bytes)?;
-            written.push(key);
+    let loaded = conn.transaction(|conn| {
+        let counts = load_rows(conn, &manifest, &folder, &slug, portal)?;
+        // The files last, before the rows commit: a refusal while loading writes none.
+        for f in &manifest.files {
+            if let Some(ArchivePath::Attachment(key)) = ArchivePath::parse(&f.path) {
+                let bytes = folder.read(&f.path)?;
+                if bytes.len() as u64 != f.bytes || hex(&Sha256::digest(&bytes)) != f.sha256 {
+                    return Err(altered(&f.path));
+                }
+                storage.put(&key, &bytes)?;
+                written.push(key);
+            }
         }
-    }
-    let loaded = conn.transaction(|conn| load_rows(conn, &manifest, dir, &slug, portal));
+        Ok(counts)
+    });
     match loaded {
         Ok((rows, accounts_kept)) => Ok(Imported {
             id: manifest.tenant.id,
@@ -623,6 +783,7 @@ pub fn import(
             rows,
             attachments: written.len(),
             accounts_kept,
+            signature,
         }),
         Err(e) => {
             for key in &written {
@@ -633,23 +794,73 @@ pub fn import(
     }
 }
 
+/// The archive's domains must be written as the registry reads them (lower case, no final
+/// dot: another spelling would slip past the key and then route as someone else's) and lead
+/// to no tenant here yet.
+fn check_domains(conn: &mut PgConnection, domains: &[String]) -> Result<(), ArchiveError> {
+    if domains.is_empty() {
+        return Ok(());
+    }
+    let routed: BTreeSet<String> = tenant_domains::table
+        .select(tenant_domains::domain)
+        .load::<String>(conn)?
+        .into_iter()
+        .map(|d| HostName::parse(&d).map_or(d, |h| h.as_str().to_owned()))
+        .collect();
+    for domain in domains {
+        let host = HostName::parse(domain)
+            .ok()
+            .filter(|h| h.as_str() == domain)
+            .ok_or_else(|| {
+                refused(format!(
+                    "platform/tenant_domains.jsonl: `{domain}` is not a host name as dvc \
+                     writes them"
+                ))
+            })?;
+        if routed.contains(host.as_str()) {
+            return Err(refused(format!(
+                "platform/tenant_domains.jsonl: `{domain}` already leads to another tenant here"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn load_rows(
     conn: &mut PgConnection,
     manifest: &Manifest,
-    dir: &Path,
+    folder: &ArchiveDir,
     slug: &TenantSlug,
     portal: &PortalAddress,
 ) -> Result<(u64, u64), ArchiveError> {
     let schema = slug.schema_name();
     let q = schema.quoted();
+    let id = manifest.tenant.id;
     let mut rows = 0u64;
     let mut accounts_kept = 0u64;
-    let file = |path: &str| -> PathBuf { dir.join(path) };
-    rows += load_file(
+    let entry = |path: &str| -> Result<&FileEntry, ArchiveError> {
+        manifest
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .ok_or_else(|| refused(format!("`{path}` is missing")))
+    };
+    // Verified to be the tenant's own row alone; the filters below hold that again in SQL.
+    let registered = load_file(
         conn,
-        &file("platform/tenants.jsonl"),
-        "INSERT INTO platform.tenants SELECT * FROM json_populate_recordset(NULL::platform.tenants, $1::json)",
+        folder,
+        entry("platform/tenants.jsonl")?,
+        &format!(
+            "INSERT INTO platform.tenants SELECT r.* FROM \
+             json_populate_recordset(NULL::platform.tenants, $1::json) r \
+             WHERE r.id = '{id}' AND r.schema_name = '{}'",
+            schema.as_str()
+        ),
     )?;
+    if registered != 1 {
+        return Err(refused("the tenant row did not load"));
+    }
+    rows += registered;
     let parent = match &manifest.tenant.parent {
         Some(p) => tenants::table
             .filter(tenants::slug.eq(p))
@@ -658,13 +869,13 @@ fn load_rows(
             .optional()?,
         None => None,
     };
-    diesel::update(tenants::table.find(manifest.tenant.id))
+    diesel::update(tenants::table.find(id))
         .set(tenants::parent_id.eq(parent))
         .execute(conn)?;
     // An archived tenant comes back suspended: the operator decides when it opens again.
     diesel::update(
         tenants::table
-            .find(manifest.tenant.id)
+            .find(id)
             .filter(tenants::status.eq(TenantStatus::Archived.as_str())),
     )
     .set((
@@ -673,21 +884,20 @@ fn load_rows(
         tenants::purge_after.eq(None::<chrono::DateTime<chrono::Utc>>),
     ))
     .execute(conn)?;
-    provision_tenant(conn, manifest.tenant.id, &schema)
-        .map_err(|e| ArchiveError::Provision(e.to_string()))?;
+    provision_tenant(conn, id, &schema).map_err(|e| ArchiveError::Provision(e.to_string()))?;
     let tables: BTreeSet<String> = tables_in_load_order(conn, &schema)?.into_iter().collect();
     // Keys, foreign keys and indexes are built once after the load, as pg_restore does, not
     // row by row; rebuilding them checks every row, so bad data still fails the import.
     let constraints = drop_constraints(conn, &schema)?;
     let secondary = drop_secondary_indexes(conn, &schema)?;
     for f in &manifest.files {
-        let path = file(&f.path);
         match ArchivePath::parse(&f.path) {
             Some(ArchivePath::Tenants | ArchivePath::Attachment(_)) | None => {}
             Some(ArchivePath::Accounts) => {
                 let inserted = load_file(
                     conn,
-                    &path,
+                    folder,
+                    f,
                     &format!(
                         "INSERT INTO platform.accounts ({ACCOUNT_COLUMNS}, password_hash) \
                          SELECT {ACCOUNT_COLUMNS}, '!' FROM json_populate_recordset(NULL::platform.accounts, $1::json) \
@@ -698,21 +908,29 @@ fn load_rows(
                 rows += inserted;
             }
             Some(ArchivePath::Platform("memberships")) => {
+                // Only this tenant's roles, and only for accounts that exist here (the
+                // archive's own, or the ones already here that they matched).
                 rows += load_file(
                     conn,
-                    &path,
-                    "INSERT INTO platform.memberships SELECT r.* FROM \
-                     json_populate_recordset(NULL::platform.memberships, $1::json) r \
-                     WHERE EXISTS (SELECT 1 FROM platform.accounts a WHERE a.id = r.account_id)",
+                    folder,
+                    f,
+                    &format!(
+                        "INSERT INTO platform.memberships SELECT r.* FROM \
+                         json_populate_recordset(NULL::platform.memberships, $1::json) r \
+                         WHERE r.tenant_id = '{id}' \
+                           AND EXISTS (SELECT 1 FROM platform.accounts a WHERE a.id = r.account_id)"
+                    ),
                 )?;
             }
             Some(ArchivePath::Platform(table)) => {
                 rows += load_file(
                     conn,
-                    &path,
+                    folder,
+                    f,
                     &format!(
-                        "INSERT INTO platform.{table} SELECT * FROM \
-                         json_populate_recordset(NULL::platform.{table}, $1::json)"
+                        "INSERT INTO platform.{table} SELECT r.* FROM \
+                         json_populate_recordset(NULL::platform.{table}, $1::json) r \
+                         WHERE r.tenant_id = '{id}'"
                     ),
                 )?;
             }
@@ -723,7 +941,8 @@ fn load_rows(
                 let name = ident(&table)?;
                 rows += load_file(
                     conn,
-                    &path,
+                    folder,
+                    f,
                     &format!(
                         "INSERT INTO {q}.{name} SELECT * FROM \
                          json_populate_recordset(NULL::{q}.{name}, $1::json)"
@@ -738,13 +957,13 @@ fn load_rows(
     reset_sequences(conn, &schema)?;
     let tenant = super::registry::load_all(conn)?
         .into_iter()
-        .find(|t| t.id == manifest.tenant.id)
+        .find(|t| t.id == id)
         .ok_or_else(|| refused("the tenant row did not load"))?;
     portal.register(conn, &tenant)?;
     crate::auth::accounts::audit(
         conn,
         None,
-        Some(manifest.tenant.id),
+        Some(id),
         None,
         "operator.tenant_imported",
         serde_json::json!({ "rows": rows, "from_manifest_created_at": manifest.created_at }),
@@ -753,9 +972,16 @@ fn load_rows(
 }
 
 /// Loads a JSON-lines file with `sql` (which takes a JSON array as `$1`), in batches; returns
-/// the rows inserted.
-fn load_file(conn: &mut PgConnection, path: &Path, sql: &str) -> Result<u64, ArchiveError> {
-    let reader = std::io::BufReader::new(std::fs::File::open(path)?);
+/// the rows inserted. The bytes are hashed again as they are read: a file changed since it was
+/// verified fails the load (and so the transaction).
+fn load_file(
+    conn: &mut PgConnection,
+    folder: &ArchiveDir,
+    entry: &FileEntry,
+    sql: &str,
+) -> Result<u64, ArchiveError> {
+    let mut reader =
+        std::io::BufReader::with_capacity(1 << 16, Hashing::new(folder.open(&entry.path)?));
     let mut batch = String::from("[");
     let mut n = 0usize;
     let mut inserted = 0u64;
@@ -771,21 +997,23 @@ fn load_file(conn: &mut PgConnection, path: &Path, sql: &str) -> Result<u64, Arc
         *n = 0;
         Ok(())
     };
-    for line in reader.lines() {
-        let line = line?;
-        if line.is_empty() {
-            continue;
-        }
+    each_line(&mut reader, |at, line| {
+        let line = std::str::from_utf8(line)
+            .map_err(|e| refused(format!("{} line {at}: {e}", entry.path)))?;
         if n > 0 {
             batch.push(',');
         }
-        batch.push_str(&line);
+        batch.push_str(line);
         n += 1;
         if n == BATCH {
             flush(&mut batch, &mut n)?;
         }
-    }
+        Ok(())
+    })?;
     flush(&mut batch, &mut n)?;
+    if !reader.into_inner().matches(entry) {
+        return Err(altered(&entry.path));
+    }
     Ok(inserted)
 }
 

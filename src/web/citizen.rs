@@ -765,7 +765,7 @@ pub async fn lookup(v: Visitor, req: HttpRequest, form: web::Form<LookupForm>) -
             let e = context! { id => "code", message => v.t("lookup.bad_code") };
             return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, None, vec![e]));
         };
-        let ip = req.peer_addr().map(|a| a.ip().to_string());
+        let ip = crate::client_addr::of(&req);
         match api::lookup_status(&v.state, &v.tenant, ip, code, &form.phone).await {
             Ok(found) => Ok(render(
                 StatusCode::OK,

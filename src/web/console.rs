@@ -268,7 +268,7 @@ pub async fn set_status(
         return page.render(StatusCode::BAD_REQUEST, context! { expired => true });
     };
     let registry = state.registry.clone();
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = crate::client_addr::of(&req);
     let done = state
         .shared
         .run(move |c| {

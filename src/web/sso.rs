@@ -149,7 +149,7 @@ impl SsoPage {
 }
 
 fn ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    crate::client_addr::of(req)
 }
 
 #[derive(Deserialize, Default)]

@@ -348,10 +348,20 @@ async fn metrics_count_requests_by_route_status_and_tenant() {
         app.get(None, "/t/alpha/api/v1/procedures").await;
     }
     app.get(None, "/t/beta/api/v1/procedures/nope!").await;
-    let (status, ctype, _) = app.get(None, "/metrics").await;
-    assert_eq!(status, 200);
+    let mut resp = awc::Client::default()
+        .get(format!("{}/metrics", app.metrics_base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
-    let body = text_of(&app, "/metrics").await;
+    let body = String::from_utf8(resp.body().await.unwrap().to_vec()).unwrap();
     let line = |needle: &str| {
         body.lines()
             .find(|l| l.starts_with("dvc_http_requests_total{") && l.contains(needle))
@@ -374,16 +384,21 @@ async fn metrics_count_requests_by_route_status_and_tenant() {
     );
     assert!(body.contains("dvc_webhook_outbox_events{status=\"pending\"} 0"));
     assert!(body.contains("dvc_metrics_snapshot_ok 1"));
-    // Through a portal's name (the public ingress) there are no metrics.
-    let (status, _, _) = app.get(Some("alpha.localhost"), "/metrics").await;
+    // The public listener has none, whatever the request says about its host (issue 15,
+    // item 6: `Forwarded: host=` used to pass the check).
+    for host in [None, Some("alpha.localhost"), Some("127.0.0.1")] {
+        let (status, _, _) = app.get(host, "/metrics").await;
+        assert_eq!(status, 404, "{host:?}");
+    }
+    let (status, _, _) = app
+        .call("GET", "/metrics", &[("Forwarded", "host=127.0.0.1")])
+        .await;
     assert_eq!(status, 404);
-}
-
-async fn text_of(app: &TestApp, path: &str) -> String {
-    let mut resp = awc::Client::default()
-        .get(format!("{}{}", app.base, path))
+    // Nor does the metrics listener answer anything else.
+    let other = awc::Client::default()
+        .get(format!("{}/t/alpha/api/v1/procedures", app.metrics_base))
         .send()
         .await
         .unwrap();
-    String::from_utf8(resp.body().await.unwrap().to_vec()).unwrap()
+    assert_eq!(other.status().as_u16(), 404);
 }

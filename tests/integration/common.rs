@@ -113,6 +113,7 @@ pub fn settings_for(db: &TestDb) -> Settings {
     s.redis.url = redis_url();
     s.redis.prefix = db.name.clone();
     s.server.port = 0;
+    s.server.metrics_port = Some(0);
     s.server.workers = 2;
     s.server.shutdown_timeout_secs = 1;
     s.log.format = LogFormat::Pretty;
@@ -159,6 +160,8 @@ processing_days = {days}
 
 pub struct TestApp {
     pub base: String,
+    /// Where `/metrics` answers (its own listener).
+    pub metrics_base: String,
     pub db: std::sync::Arc<TestDb>,
     pub app_state: actix_web::web::Data<dvc::state::AppState>,
     client: awc::Client,
@@ -189,6 +192,10 @@ impl TestApp {
             .await
             .expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
+        let metrics_base = format!(
+            "http://127.0.0.1:{}",
+            app.metrics_port().expect("metrics on in tests")
+        );
         let app_state = app.state();
         tokio::spawn(app.run_until_stopped());
         let client = awc::Client::builder()
@@ -196,6 +203,7 @@ impl TestApp {
             .finish();
         Self {
             base,
+            metrics_base,
             db,
             app_state,
             client,

@@ -197,6 +197,7 @@ fn the_image_root_filesystem_runs_dvc_read_only_as_its_user() {
         ("DVC__REDIS__URL", crate::common::redis_url()),
         ("DVC__REDIS__PREFIX", db.name.clone()),
         ("DVC__SERVER__PORT", port.to_string()),
+        ("DVC__SERVER__METRICS_PORT", "0".to_owned()),
         // The chart's Secret: a test key only.
         (
             "DVC__AUTH__MASTER_KEY",

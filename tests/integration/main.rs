@@ -11,6 +11,7 @@ mod deploy;
 mod dossiers;
 mod faults;
 mod hardening_config;
+mod hardening_input;
 mod isolation;
 mod mail;
 mod migrations;

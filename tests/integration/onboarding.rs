@@ -437,7 +437,18 @@ async fn usage_is_metered_per_tenant_and_month_for_operators() {
         );
     }
 
-    let metrics = text(&w, "/metrics").await;
+    let metrics = String::from_utf8(
+        awc::Client::default()
+            .get(format!("{}/metrics", w.app.metrics_base))
+            .send()
+            .await
+            .unwrap()
+            .body()
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
     assert!(
         metrics.contains(r#"dvc_tenant_usage{tenant="tinh-a",metric="dossiers_submitted"} 1"#),
         "{metrics}"

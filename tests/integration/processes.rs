@@ -24,6 +24,7 @@ fn env_for(cmd: &mut Command, db: &TestDb) {
         .env("DVC__REDIS__PREFIX", &db.name)
         .env("DVC__LOG__FILTER", "warn")
         .env("DVC_CONFIG_DIR", "/nonexistent")
+        .env("DVC__SERVER__METRICS_PORT", "0")
         // `dvc serve` refuses to start without one (a test key).
         .env(
             "DVC__AUTH__MASTER_KEY",

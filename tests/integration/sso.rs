@@ -44,6 +44,18 @@ impl Browser {
         }
     }
 
+    /// A browser behind a proxy that says it speaks for `client` (`X-Forwarded-For`).
+    fn forwarded_for(base: &str, client: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            client: awc::Client::builder()
+                .disable_redirects()
+                .add_default_header(("X-Forwarded-For", client.to_owned()))
+                .finish(),
+            cookies: HashMap::new(),
+        }
+    }
+
     /// A browser on another machine: its connections come from `ip` (any 127.x address works
     /// on loopback), so the server sees a different client address.
     fn from_address(base: &str, ip: &str) -> Self {
@@ -1868,4 +1880,45 @@ async fn silent_code(b: &mut Browser, client: &Portal) -> String {
     let r = b.get(&authorize_path(client, VERIFIER, "s")).await;
     assert_eq!(r.status, 302, "{}", r.body);
     query_param(&r.location.unwrap(), "code").unwrap()
+}
+
+/// Issue 15, item 5: behind the chart's ingress, the client is who the trusted proxy says it
+/// is, and nobody else's word counts.
+#[actix_web::test]
+async fn behind_a_trusted_proxy_each_client_is_counted_apart() {
+    let (direct, db) = setup().await;
+    let master = direct.app_state.settings.auth.master_key.clone();
+    let proxied = TestApp::spawn_on(db.clone(), move |s| {
+        s.auth.master_key = master;
+        s.server.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    // Through the trusted proxy: the guesser at 198.51.100.1 locks only itself out.
+    let mut guesser = Browser::forwarded_for(&proxied.base, "198.51.100.1");
+    let mut last = 0;
+    for _ in 0..6 {
+        last = try_login(&mut guesser, "sai mật khẩu rồi").await.status;
+    }
+    assert_eq!(last, 429);
+    let mut owner = Browser::forwarded_for(&proxied.base, "198.51.100.2");
+    assert_eq!(try_login(&mut owner, PASSWORD).await.status, 302);
+    // Without trusted proxies the header is a client's own claim: ignored, so a guesser
+    // cannot slip out of its lock by naming another address.
+    let mut liar = Browser::forwarded_for(&direct.base, "203.0.113.1");
+    for _ in 0..6 {
+        last = try_login(&mut liar, "sai mật khẩu rồi").await.status;
+    }
+    assert_eq!(last, 429);
+    let mut liar_again = Browser::forwarded_for(&direct.base, "203.0.113.2");
+    assert_eq!(
+        try_login(&mut liar_again, "sai mật khẩu rồi").await.status,
+        429
+    );
+    assert!(
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.audit_log \
+             WHERE action = 'login.failed' AND ip = '198.51.100.1'"
+        ) >= 5,
+        "the audit log names the real client"
+    );
 }

@@ -492,6 +492,10 @@ fn the_cli_exports_imports_archives_purges_and_reports_usage() {
             .env("DVC__LOG__FILTER", "off")
             .env("DVC_CONFIG_DIR", "/nonexistent")
             .env("DVC__DOSSIERS__STORAGE_ROOT", &storage)
+            .env(
+                "DVC__AUTH__MASTER_KEY",
+                "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+            )
             .output()
             .unwrap()
     };
