@@ -2,9 +2,9 @@
 //! the request id and, once resolved, the tenant.
 
 use crate::config::{LogFormat, LogSettings};
-use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{Error, HttpMessage};
 use std::sync::OnceLock;
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
@@ -99,8 +99,42 @@ pub fn shutdown() {
 pub struct DvcRootSpan;
 
 impl RootSpanBuilder for DvcRootSpan {
+    /// The fields of `tracing_actix_web::root_span!`, but for the target: query strings carry
+    /// phones, codes and tokens (`/oauth/authorize?code=…`, a payment return), so only the
+    /// names of their parameters reach the log, never their values.
     fn on_request_start(request: &ServiceRequest) -> Span {
-        tracing_actix_web::root_span!(request, tenant = tracing::field::Empty)
+        let route = request.match_pattern().unwrap_or_else(|| "default".into());
+        let method = request.method().as_str().to_owned();
+        let info = request.connection_info();
+        let request_id = request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %method,
+            http.route = %route,
+            http.flavor = ?request.version(),
+            http.scheme = %info.scheme(),
+            http.host = %info.host(),
+            http.client_ip = %info.realip_remote_addr().unwrap_or(""),
+            http.user_agent = %request
+                .headers()
+                .get("User-Agent")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or(""),
+            http.target = %redacted_target(request.uri()),
+            http.status_code = tracing::field::Empty,
+            otel.name = %format!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+            request_id = %request_id,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+            tenant = tracing::field::Empty,
+        )
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
@@ -109,6 +143,32 @@ impl RootSpanBuilder for DvcRootSpan {
             tracing::info!(parent: &span, status = response.status().as_u16(), "request done");
         }
         DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// The path, and of the query only its parameter names: `/lookup?code=…&phone=…`.
+pub fn redacted_target(uri: &actix_web::http::Uri) -> String {
+    let path = uri.path();
+    match uri.query() {
+        None | Some("") => path.to_owned(),
+        Some(query) => {
+            let names: Vec<String> = query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|pair| {
+                    let name = pair.split('=').next().unwrap_or("");
+                    // Names are the client's too: keep them short and plain.
+                    let name: String = name
+                        .chars()
+                        .filter(|c| c.is_ascii_alphanumeric() || "_-.[]%".contains(*c))
+                        .take(40)
+                        .collect();
+                    format!("{name}=…")
+                })
+                .take(20)
+                .collect();
+            format!("{path}?{}", names.join("&"))
+        }
     }
 }
 
@@ -124,8 +184,28 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::colour;
+    use super::{colour, redacted_target};
     use std::ffi::OsStr;
+
+    #[test]
+    fn logged_targets_keep_parameter_names_and_drop_their_values() {
+        let t = |u: &str| redacted_target(&u.parse().unwrap());
+        assert_eq!(
+            t("/t/ha-noi/api/v1/procedures"),
+            "/t/ha-noi/api/v1/procedures"
+        );
+        assert_eq!(
+            t("/api/v1/lookup?code=HNI-261128-0007&phone=0912345678"),
+            "/api/v1/lookup?code=…&phone=…"
+        );
+        let logged = t("/auth/callback?code=abc123secret&state=xyz");
+        assert!(
+            !logged.contains("abc123secret") && !logged.contains("xyz"),
+            "{logged}"
+        );
+        assert_eq!(t("/x?"), "/x");
+        assert_eq!(t("/x?flag"), "/x?flag=…");
+    }
 
     #[test]
     fn colour_only_at_a_terminal_without_no_color() {
