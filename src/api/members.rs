@@ -38,7 +38,8 @@ fn parse(body: MemberBody) -> Result<(Email, Role), AppError> {
 }
 
 /// Members of this tenant (Thành viên của đơn vị). Tenant admins only.
-#[utoipa::path(get, path = "/api/v1/members", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/members", operation_id = "list_members", tag = "accounts",
+    security(("bearer" = [])),
     responses((status = 200, body = [Member]), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list(
     principal: Principal,
@@ -77,69 +78,93 @@ pub(crate) async fn members_of(
         .collect())
 }
 
-/// Grant a role in this tenant (Giao vai trò). Tenant admins only; the member is told by mail.
-#[utoipa::path(post, path = "/api/v1/members", tag = "accounts", request_body = MemberBody,
-    responses((status = 201), (status = 200, description = "already granted"), (status = 400, body = Problem),
-        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+/// Grant a role in this tenant (Giao vai trò). Tenant admins only. A member of this tenant gets
+/// it at once and is told by mail (201, or 200 when they had it); anyone else — with or without
+/// an account, the answer does not say — is sent an invitation to accept (202), so a grant can
+/// neither sign a stranger out nor tell which addresses have accounts.
+#[utoipa::path(post, path = "/api/v1/members", tag = "accounts",
+    security(("bearer" = [])), request_body = MemberBody,
+    responses((status = 201), (status = 200, description = "already granted"),
+        (status = 202, description = "not a member yet: an invitation was mailed"), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn grant(
     principal: Principal,
     body: web::Json<MemberBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     Ok(
-        if grant_role(&state, &principal, body.into_inner()).await? {
-            HttpResponse::Created().finish()
-        } else {
-            HttpResponse::Ok().finish()
+        match grant_role(&state, &principal, body.into_inner()).await? {
+            Granted::Now => HttpResponse::Created().finish(),
+            Granted::Already => HttpResponse::Ok().finish(),
+            Granted::Invited => HttpResponse::Accepted().finish(),
         },
     )
 }
 
-/// Grants a role (mail to the member, their sessions end so new tokens carry it); `false`
-/// when they already had it.
+/// What a grant did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Granted {
+    /// A member got the role (mailed; their sessions end so new tokens carry it).
+    Now,
+    /// The member had it.
+    Already,
+    /// Not a member of this tenant: an invitation went to the address instead.
+    Invited,
+}
+
+/// Grants a role to a member of this tenant, or invites anyone else.
 pub(crate) async fn grant_role(
     state: &AppState,
     principal: &Principal,
     body: MemberBody,
-) -> Result<bool, AppError> {
+) -> Result<Granted, AppError> {
     principal.require(Role::TenantAdmin)?;
     let (email, role) = parse(body)?;
     let tenant = principal.tenant.tenant.clone();
     let by = principal.account;
     let link = state.settings.auth.issuer.clone();
+    let portal = super::onboarding::portal_address(state);
     let granted = state
         .shared
         .run(move |c| {
-            let found = sso::find_login(c, email.as_str())?.ok_or(AppError::NotFound { what: "account" })?;
-            let profile = sso::profile(c, found.id)?.ok_or(AppError::NotFound { what: "account" })?;
-            if !roles::grant(c, found.id, tenant.id, role, Some(by))? {
-                return Ok(None);
+            let member = match sso::find_login(c, email.as_str())? {
+                Some(found) if !roles::roles_in(c, found.id, tenant.id)?.is_empty() => found,
+                _ => {
+                    crate::tenancy::onboard::invite(c, &tenant, &email, role, &portal, Some(by))?;
+                    return Ok(Err(Granted::Invited));
+                }
+            };
+            let profile =
+                sso::profile(c, member.id)?.ok_or(AppError::NotFound { what: "account" })?;
+            if !roles::grant(c, member.id, tenant.id, role, Some(by))? {
+                return Ok(Err(Granted::Already));
             }
             accounts::audit(c, Some(by), Some(tenant.id), None, "role.granted",
-                serde_json::json!({ "account": found.id, "role": role.as_str() }))?;
+                serde_json::json!({ "account": member.id, "role": role.as_str() }))?;
             outbox::enqueue(c, &outbox::NewMail {
                 tenant_id: Some(tenant.id),
                 template: TemplateKey::RoleGranted,
                 locale: crate::locale::Locale::parse(&profile.locale).unwrap_or_default(),
                 recipient: email,
                 payload: serde_json::json!({ "full_name": profile.full_name, "role": role.label_vi(), "link": link }),
-                idempotency_key: format!("role:{}:{}:{}:{}", found.id, tenant.id, role.as_str(), Uuid::new_v4()),
+                idempotency_key: format!("role:{}:{}:{}:{}", member.id, tenant.id, role.as_str(), Uuid::new_v4()),
             })?;
             // Tokens carry roles: the member signs in again to get the new ones.
-            Ok(Some(sso::end_account_sessions(c, found.id)?))
+            Ok(Ok(sso::end_account_sessions(c, member.id)?))
         })
         .await?;
-    Ok(match granted {
-        Some(sessions) => {
+    match granted {
+        Ok(sessions) => {
             super::auth::revoke_sessions(state, sessions).await?;
-            true
+            Ok(Granted::Now)
         }
-        None => false,
-    })
+        Err(other) => Ok(other),
+    }
 }
 
 /// Take a role away (Thu hồi vai trò). Tenant admins only.
-#[utoipa::path(delete, path = "/api/v1/members", tag = "accounts", request_body = MemberBody,
+#[utoipa::path(delete, path = "/api/v1/members", tag = "accounts",
+    security(("bearer" = [])), request_body = MemberBody,
     responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn revoke(

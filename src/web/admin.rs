@@ -330,8 +330,10 @@ pub async fn member(v: Visitor, form: web::Form<MemberForm>) -> HttpResponse {
             members::revoke_role(&v.state, v.user()?, body).await?;
             Ok(v.redirect("/quan-tri?ok=revoked"))
         } else {
-            members::grant_role(&v.state, v.user()?, body).await?;
-            Ok(v.redirect("/quan-tri?ok=granted"))
+            match members::grant_role(&v.state, v.user()?, body).await? {
+                members::Granted::Invited => Ok(v.redirect("/quan-tri?ok=invited")),
+                _ => Ok(v.redirect("/quan-tri?ok=granted")),
+            }
         }
     }
     .await;

@@ -43,6 +43,7 @@ const MINISTRY_LEADER_TOTP = env('MINISTRY_LEADER_TOTP');
 const PROCEDURE = env('PROCEDURE');
 const PHONE = '0912 345 678';
 const NEW_OFFICER = 'hang@example.vn';
+const MEMBER = 'canbo.a2@example.vn';
 
 const PDF = Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n', 'latin1');
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
@@ -303,12 +304,18 @@ try {
     return [r.status, r.headers.get('content-type')];
   }, logoSrc);
   assert.deepEqual(logo, [200, 'image/png']);
-  // (A role ends the member's sign-ins, so the grant goes to another citizen.)
+  // A role for someone not yet a member becomes an invitation (nobody is signed out by a
+  // stranger's grant); a member gets it at once (a role ends the member's sign-ins, so the
+  // grant goes to an official not used here).
   await admin.getByLabel('Thư điện tử', { exact: true }).last().fill(NEW_OFFICER);
   await admin.getByLabel('Vai trò', { exact: true }).selectOption('officer');
   await admin.getByRole('button', { name: 'Giao vai trò', exact: true }).click();
+  await admin.getByText('Đã gửi thư mời').waitFor();
+  await admin.getByLabel('Thư điện tử', { exact: true }).last().fill(MEMBER);
+  await admin.getByLabel('Vai trò', { exact: true }).selectOption('leader');
+  await admin.getByRole('button', { name: 'Giao vai trò', exact: true }).click();
   await admin.getByText('Đã giao vai trò').waitFor();
-  await admin.getByRole('cell', { name: NEW_OFFICER, exact: true }).waitFor();
+  await admin.getByRole('cell', { name: MEMBER, exact: true }).first().waitFor();
   // An invitation by mail for someone without the role yet, and a domain of the tenant's own
   // waiting for its TXT record.
   await admin.getByLabel('Thư điện tử của người được mời').fill('moi.canbo@example.vn');

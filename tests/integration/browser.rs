@@ -174,9 +174,19 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
     assert_eq!(primary, 1);
     let granted = w.db.scalar_i64(
         "SELECT count(*) AS n FROM platform.memberships m JOIN platform.accounts a ON a.id = m.account_id \
-         WHERE a.email = 'hang@example.vn' AND m.role = 'officer'",
+         WHERE a.email = 'canbo.a2@example.vn' AND m.role = 'leader'",
     );
-    assert_eq!(granted, 1);
+    assert_eq!(granted, 1, "a member's new role");
+    let stranger = w.db.scalar_i64(
+        "SELECT (SELECT count(*) FROM platform.invitations WHERE email = 'hang@example.vn' \
+           AND role = 'officer' AND accepted_at IS NULL) \
+         * 10 + (SELECT count(*) FROM platform.memberships m JOIN platform.accounts a \
+           ON a.id = m.account_id WHERE a.email = 'hang@example.vn') AS n",
+    );
+    assert_eq!(
+        stranger, 10,
+        "a citizen not yet a member is invited, not granted"
+    );
     // One pending invitation and one domain waiting for its TXT record.
     let invited = w.db.scalar_i64(
         "SELECT count(*) AS n FROM platform.invitations WHERE email = 'moi.canbo@example.vn' \

@@ -816,6 +816,56 @@ async fn tenant_admins_manage_roles_in_their_own_tenant_only() {
         }
     };
     let leader = serde_json::json!({"email": "lanhdao@example.vn", "role": "leader"});
+    // Issue 15, item 8: someone who is not a member yet is invited, not granted — whether or
+    // not the address has an account, the answer is the same and nobody is signed out.
+    let invitations = || {
+        db.scalar_i64("SELECT count(*) AS n FROM platform.invitations WHERE accepted_at IS NULL")
+    };
+    assert_eq!(
+        call("alpha.localhost", "POST", admin.clone(), leader.clone())
+            .await
+            .0,
+        202
+    );
+    let stranger = serde_json::json!({"email": "khong-ai@example.vn", "role": "leader"});
+    assert_eq!(
+        call("alpha.localhost", "POST", admin.clone(), stranger)
+            .await
+            .0,
+        202
+    );
+    assert_eq!(invitations(), 2);
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.memberships m JOIN platform.accounts a \
+             ON a.id = m.account_id WHERE a.email = 'lanhdao@example.vn'"
+        ),
+        0
+    );
+    // Once a member (an accepted invitation; here granted directly), roles are granted at once.
+    {
+        use diesel::prelude::*;
+        use dvc::db::schema::{accounts as a, tenants as t};
+        let mut conn = db.conn();
+        let lanhdao: uuid::Uuid = a::table
+            .filter(a::email.eq("lanhdao@example.vn"))
+            .select(a::id)
+            .first(&mut conn)
+            .unwrap();
+        let alpha: uuid::Uuid = t::table
+            .filter(t::slug.eq("alpha"))
+            .select(t::id)
+            .first(&mut conn)
+            .unwrap();
+        dvc::auth::roles::grant(
+            &mut conn,
+            lanhdao,
+            alpha,
+            dvc::auth::roles::Role::Officer,
+            None,
+        )
+        .unwrap();
+    }
     assert_eq!(
         call("alpha.localhost", "POST", admin.clone(), leader.clone())
             .await
