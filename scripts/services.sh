@@ -84,3 +84,47 @@ ensure_services() {
   ensure_redis
   ensure_smtp
 }
+
+# schemathesis (PyPI) in its own virtualenv, kept in the user's cache across checkouts, for
+# scripts/schemathesis.sh, which fuzzes the running API against its OpenAPI document and checks
+# the document itself with openapi-spec-validator. schemathesis wants Python 3.12 or later (on
+# 3.11 its generator trips over CPython's "AST constructor recursion depth mismatch"): the
+# newest python3.1x found, pyenv's included, else python3.
+SCHEMATHESIS_VERSION=${SCHEMATHESIS_VERSION:-4.32.5}
+OPENAPI_SPEC_VALIDATOR_VERSION=${OPENAPI_SPEC_VALIDATOR_VERSION:-0.9.0}
+SCHEMATHESIS_VENV=${SCHEMATHESIS_VENV:-"${XDG_CACHE_HOME:-$HOME/.cache}/dvc/schemathesis-$SCHEMATHESIS_VERSION"}
+schemathesis_python() {
+  local py v root
+  for py in python3.14 python3.13 python3.12; do
+    if command -v "$py" >/dev/null && "$py" -c '' 2>/dev/null; then command -v "$py"; return; fi
+  done
+  if command -v pyenv >/dev/null && root=$(pyenv root 2>/dev/null); then
+    v=$(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9])(\.[0-9]+)?$' | sort -V | tail -n1)
+    if [ -n "$v" ] && [ -x "$root/versions/$v/bin/python3" ]; then
+      echo "$root/versions/$v/bin/python3"; return
+    fi
+  fi
+  command -v python3
+}
+ensure_schemathesis() {
+  local py installed
+  py=$(schemathesis_python)
+  installed=$("$SCHEMATHESIS_VENV/bin/python" -c '
+import sys
+from importlib.metadata import version
+print(sys.version.split()[0], version("schemathesis"), version("openapi-spec-validator"))
+' 2>/dev/null || true)
+  if [ "$installed" = "$("$py" -c 'import sys; print(sys.version.split()[0])') $SCHEMATHESIS_VERSION $OPENAPI_SPEC_VALIDATOR_VERSION" ]; then
+    return 0
+  fi
+  log "installing schemathesis $SCHEMATHESIS_VERSION for $("$py" --version 2>&1)"
+  rm -rf "$SCHEMATHESIS_VENV"
+  mkdir -p "$(dirname "$SCHEMATHESIS_VENV")"
+  if ! "$py" -m venv "$SCHEMATHESIS_VENV" 2>/dev/null; then
+    apt_install python3-venv
+    rm -rf "$SCHEMATHESIS_VENV"
+    /usr/bin/python3 -m venv "$SCHEMATHESIS_VENV"
+  fi
+  "$SCHEMATHESIS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
+}

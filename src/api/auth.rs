@@ -212,7 +212,7 @@ impl RegisterBody {
 
 /// Sign up (Đăng ký tài khoản). Always 202: a verification mail goes to a new address.
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterBody,
-    responses((status = 202), (status = 400, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 202), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn register(
     req: HttpRequest,
     body: web::Json<RegisterBody>,
@@ -277,7 +277,7 @@ fn invalid_token() -> AppError {
 
 /// Confirm an e-mail address (Xác nhận địa chỉ thư).
 #[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "accounts", request_body = TokenBody,
-    responses((status = 204), (status = 400, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 204), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn verify_email(
     req: HttpRequest,
     body: web::Json<TokenBody>,
@@ -299,7 +299,7 @@ pub struct ResendBody {
 /// Send the verification link again (Gửi lại thư xác nhận). Always 202, whether or not the
 /// address has an account waiting for it.
 #[utoipa::path(post, path = "/api/v1/auth/verify-email/resend", tag = "accounts", request_body = ResendBody,
-    responses((status = 202), (status = 400, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 202), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn resend_verification(
     req: HttpRequest,
     body: web::Json<ResendBody>,
@@ -363,7 +363,7 @@ pub struct ForgotBody {
 
 /// Ask for a password reset link (Quên mật khẩu). Always 202.
 #[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "accounts", request_body = ForgotBody,
-    responses((status = 202), (status = 400, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 202), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn forgot_password(
     req: HttpRequest,
     body: web::Json<ForgotBody>,
@@ -414,7 +414,7 @@ pub struct ResetBody {
 
 /// Set a new password with a reset link (Đặt lại mật khẩu).
 #[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "accounts", request_body = ResetBody,
-    responses((status = 204), (status = 400, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 204), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn reset_password(
     req: HttpRequest,
     body: web::Json<ResetBody>,
@@ -548,13 +548,22 @@ pub struct ReauthBody {
     code: String,
 }
 
+/// A new authenticator's secret, shown once.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct TotpSecret {
+    /// Base32, for typing into an authenticator app.
+    pub secret: String,
+    /// `otpauth://totp/…`, for a QR code.
+    pub otpauth_url: String,
+}
+
 /// Start setting up an authenticator app (Bật xác thực hai bước). Returns the secret once.
 /// Replacing a confirmed one needs the password and a current code of it; the new one takes
 /// over only once confirmed.
-#[utoipa::path(post, path = "/api/v1/auth/totp", tag = "accounts",
+#[utoipa::path(post, path = "/api/v1/auth/totp", tag = "accounts", security(("bearer" = [])),
     request_body(content = Option<ReauthBody>, description = "required when an authenticator is already confirmed"),
-    responses((status = 200), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem, description = "password or current code wrong or missing")))]
+    responses((status = 200, body = TotpSecret), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "password or current code wrong or missing")))]
 pub async fn totp_enroll(
     req: HttpRequest,
     body: web::Bytes,
@@ -609,7 +618,10 @@ pub async fn totp_enroll(
     let (secret, url) = enrolled.ok_or(AppError::Forbidden)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(serde_json::json!({ "secret": secret, "otpauth_url": url })))
+        .json(TotpSecret {
+            secret,
+            otpauth_url: url,
+        }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -619,8 +631,8 @@ pub struct CodeBody {
 }
 
 /// Confirm the authenticator app with its first code (Xác nhận mã).
-#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "accounts", request_body = CodeBody,
-    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/auth/totp/confirm", tag = "accounts", security(("bearer" = [])), request_body = CodeBody,
+    responses((status = 204), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json")))]
 pub async fn totp_confirm(
     req: HttpRequest,
     body: web::Json<CodeBody>,
@@ -667,8 +679,8 @@ pub struct ChangePasswordBody {
 }
 
 /// Change one's password (Đổi mật khẩu): the current one is required; every session ends.
-#[utoipa::path(post, path = "/api/v1/auth/password/change", tag = "accounts", request_body = ChangePasswordBody,
-    responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/auth/password/change", tag = "accounts", security(("bearer" = [])), request_body = ChangePasswordBody,
+    responses((status = 204), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn change_password(
     req: HttpRequest,
     body: web::Json<ChangePasswordBody>,
@@ -719,8 +731,8 @@ pub struct ChangeEmailBody {
 
 /// Change one's e-mail address (Đổi địa chỉ thư): a link goes to the new address. Always 202
 /// once the password is right, whether or not the new address is free.
-#[utoipa::path(post, path = "/api/v1/auth/email/change", tag = "accounts", request_body = ChangeEmailBody,
-    responses((status = 202), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
+#[utoipa::path(post, path = "/api/v1/auth/email/change", tag = "accounts", security(("bearer" = [])), request_body = ChangeEmailBody,
+    responses((status = 202), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn change_email(
     req: HttpRequest,
     body: web::Json<ChangeEmailBody>,
@@ -754,7 +766,7 @@ pub async fn change_email(
 /// Confirm a new e-mail address with the link sent to it (Xác nhận địa chỉ thư mới). Ends every
 /// session of the account.
 #[utoipa::path(post, path = "/api/v1/auth/email/confirm", tag = "accounts", request_body = TokenBody,
-    responses((status = 204), (status = 400, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 204), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn confirm_email(
     req: HttpRequest,
     body: web::Json<TokenBody>,

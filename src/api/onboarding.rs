@@ -138,6 +138,7 @@ pub async fn operator_checklist(
 
 /// This tenant's onboarding checklist (Tiến độ thiết lập đơn vị). Tenant admins only.
 #[utoipa::path(get, path = "/api/v1/admin/onboarding", tag = "accounts",
+    security(("bearer" = [])),
     responses((status = 200, body = Onboarding), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn admin_checklist(
     principal: Principal,
@@ -158,7 +159,8 @@ pub struct InviteBody {
 }
 
 /// Invite someone by mail to a role in this tenant (Mời tham gia đơn vị). Tenant admins only.
-#[utoipa::path(post, path = "/api/v1/admin/invitations", tag = "accounts", request_body = InviteBody,
+#[utoipa::path(post, path = "/api/v1/admin/invitations", tag = "accounts",
+    security(("bearer" = [])), request_body = InviteBody,
     responses((status = 201), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn invite(
     principal: Principal,
@@ -195,6 +197,7 @@ pub(crate) async fn invite_member(
 /// Open this tenant to citizens (Mở cổng dịch vụ công): a draft goes live once an admin, a
 /// catalog and staff (an officer and a leader) are in place. Tenant admins only.
 #[utoipa::path(post, path = "/api/v1/admin/go-live", tag = "accounts",
+    security(("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem, description = "not a draft, or steps missing")))]
 pub async fn go_live(
@@ -245,7 +248,8 @@ pub struct AcceptedRole {
 
 /// Accept an invitation to this tenant (Nhận lời mời), signed in with the invited address. The
 /// account's sessions end so its next sign-in carries the role.
-#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "accounts", request_body = AcceptBody,
+#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "accounts",
+    security(("bearer" = [])), request_body = AcceptBody,
     responses((status = 200, body = AcceptedRole), (status = 401, body = Problem),
         (status = 403, body = Problem, description = "sent to another address"),
         (status = 404, body = Problem), (status = 409, body = Problem, description = "used or expired")))]
@@ -333,6 +337,7 @@ fn parse_domain(s: &str) -> Result<crate::tenancy::HostName, AppError> {
 
 /// This tenant's own domains and requests (Tên miền riêng). Tenant admins only.
 #[utoipa::path(get, path = "/api/v1/admin/domains", tag = "accounts",
+    security(("bearer" = [])),
     responses((status = 200, body = [crate::tenancy::domains::Claim]), (status = 403, body = Problem)))]
 pub async fn domains(
     principal: Principal,
@@ -343,7 +348,8 @@ pub async fn domains(
 
 /// Ask for a domain of the tenant's own (Đăng ký tên miền riêng): the answer says which TXT
 /// record proves control. Tenant admins only.
-#[utoipa::path(post, path = "/api/v1/admin/domains", tag = "accounts", request_body = DomainBody,
+#[utoipa::path(post, path = "/api/v1/admin/domains", tag = "accounts",
+    security(("bearer" = [])), request_body = DomainBody,
     responses((status = 201, body = crate::tenancy::domains::Claim), (status = 400, body = Problem),
         (status = 403, body = Problem), (status = 409, body = Problem)))]
 pub async fn claim_domain(
@@ -398,6 +404,7 @@ pub struct DomainPath {
 /// Check the TXT record and route the domain to this tenant (Xác minh tên miền). Tenant
 /// admins only.
 #[utoipa::path(post, path = "/api/v1/admin/domains/{domain}/verify", tag = "accounts",
+    security(("bearer" = [])),
     params(("domain" = String, Path)),
     responses((status = 200, body = crate::tenancy::domains::Claim), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "record not found, or domain taken"),

@@ -113,6 +113,7 @@ pub struct FailedMail {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FailedParams {
     /// At most this many rows, 1–500 (default 50).
     limit: Option<i64>,
@@ -226,6 +227,7 @@ pub async fn retry_mail(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsageParams {
     /// `YYYY-MM` (default: this month, Vietnam time).
     month: Option<String>,

@@ -67,7 +67,10 @@ pub struct Checkout {
     path = "/api/v1/dossiers/{code}/payment",
     tag = "payments",
     params(("code" = String, Path)),
-    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key gets the first answer")),
+    params(
+        ("code" = String, Path, description = "dossier code"),
+        ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key gets the first answer"),
+    ),
     responses(
         (status = 200, body = Checkout),
         (status = 400, body = Problem, content_type = "application/problem+json"),

@@ -88,6 +88,7 @@ pub(crate) async fn cached_catalog(
 #[utoipa::path(
     get,
     path = "/api/v1/procedures",
+    operation_id = "list_procedures",
     tag = "catalog",
     params(ListParams),
     responses(
@@ -128,6 +129,7 @@ pub struct CodePath {
 #[utoipa::path(
     get,
     path = "/api/v1/procedures/{code}",
+    operation_id = "show_procedure",
     tag = "catalog",
     params(("code" = String, Path, description = "Procedure code, e.g. `1.000105`")),
     responses(

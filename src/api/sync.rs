@@ -26,7 +26,8 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
         (status = 401, body = Problem, description = "bad or stale signature", content_type = "application/problem+json"),
         (status = 403, body = Problem, description = "sender is not below this tenant", content_type = "application/problem+json"),
         (status = 409, body = Problem, description = "event already recorded (replay)", content_type = "application/problem+json"),
-    )
+    ),
+    security(("sync_signature" = []))
 )]
 pub async fn receive(
     tenant: CurrentTenant,

@@ -26,7 +26,7 @@ pub struct SystemResolver(hickory_resolver::TokioResolver);
 impl SystemResolver {
     pub fn from_system() -> Result<Self, String> {
         let builder = hickory_resolver::Resolver::builder_tokio().map_err(|e| e.to_string())?;
-        Ok(Self(builder.build()))
+        Ok(Self(builder.build().map_err(|e| e.to_string())?))
     }
 }
 
@@ -35,7 +35,14 @@ impl TxtResolver for SystemResolver {
         Box::pin(async move {
             // A fully qualified name, so no search domain is tried.
             match self.0.txt_lookup(format!("{name}.")).await {
-                Ok(found) => Ok(found.iter().map(ToString::to_string).collect()),
+                Ok(found) => Ok(found
+                    .answers()
+                    .iter()
+                    .filter_map(|record| match &record.data {
+                        hickory_resolver::proto::rr::RData::TXT(txt) => Some(txt.to_string()),
+                        _ => None,
+                    })
+                    .collect()),
                 Err(e) if e.is_no_records_found() => Ok(Vec::new()),
                 Err(e) => Err(e.to_string()),
             }
