@@ -3,6 +3,8 @@
 # same read without authentication, and sign-ins against raw argon2id verifications.
 #   bench/auth.sh            # DUR=10 CONNS=64
 set -euo pipefail
+# Metrics on a free port of their own, so instances side by side never collide.
+export DVC__SERVER__METRICS_PORT=${DVC__SERVER__METRICS_PORT:-0}
 cd "$(dirname "$0")/.."
 source scripts/services.sh
 ensure_services

@@ -5,6 +5,8 @@
 #  - statistics of a tenant with 100,000 dossiers, and of a ministry over 50 child tenants.
 #   bench/dossiers.sh            # TENANTS=1000 DUR=10 CONNS=64
 set -euo pipefail
+# Metrics on a free port of their own, so instances side by side never collide.
+export DVC__SERVER__METRICS_PORT=${DVC__SERVER__METRICS_PORT:-0}
 cd "$(dirname "$0")/.."
 source scripts/services.sh
 ensure_services

@@ -3,6 +3,8 @@
 # sender, the cost of enqueueing, and queue lag while the API is under load.
 #   bench/mail.sh            # MESSAGES=1000 WRITES=1000 LAG_SECS=20 LAG_RATE=20
 set -euo pipefail
+# Metrics on a free port of their own, so instances side by side never collide.
+export DVC__SERVER__METRICS_PORT=${DVC__SERVER__METRICS_PORT:-0}
 # `dvc serve` refuses to start without a master key (a throwaway one for the bench).
 export DVC__AUTH__MASTER_KEY=${DVC__AUTH__MASTER_KEY:-$(head -c 32 /dev/urandom | base64)}
 cd "$(dirname "$0")/.."

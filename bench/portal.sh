@@ -4,6 +4,8 @@
 # least half the API's throughput), and each page's weight with everything it loads.
 #   bench/portal.sh              # DUR=10 CONNS=64
 set -euo pipefail
+# Metrics on a free port of their own, so instances side by side never collide.
+export DVC__SERVER__METRICS_PORT=${DVC__SERVER__METRICS_PORT:-0}
 cd "$(dirname "$0")/.."
 source scripts/services.sh
 ensure_services

@@ -3,6 +3,8 @@
 #   bench/run.sh                 # 1,000 tenants, 64 connections, 10 s per measurement
 #   TENANTS=1000 DUR=10 CONNS=64 REUSE_DB=1 bench/run.sh
 set -euo pipefail
+# Metrics on a free port of their own, so instances side by side never collide.
+export DVC__SERVER__METRICS_PORT=${DVC__SERVER__METRICS_PORT:-0}
 # `dvc serve` refuses to start without a master key (a throwaway one for the bench).
 export DVC__AUTH__MASTER_KEY=${DVC__AUTH__MASTER_KEY:-$(head -c 32 /dev/urandom | base64)}
 cd "$(dirname "$0")/.."

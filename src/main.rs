@@ -775,7 +775,10 @@ fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let pool = build_pool_sized(&settings.database, 4);
+        // A connection for every message in flight (and the claim): a message the server
+        // accepted is recorded as sent at once, not after waiting for a connection, which is
+        // the window in which a killed worker leaves it to be delivered again.
+        let pool = build_pool_sized(&settings.database, settings.mail.concurrency as u32 + 2);
         let worker = std::sync::Arc::new(dvc::mail::worker::Worker::new(&settings, pool)?);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let run = tokio::spawn(worker.clone().run(stopped.clone()));
