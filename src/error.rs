@@ -60,6 +60,19 @@ impl AppError {
         }
     }
 
+    /// The error and its causes on one line (`outer: inner: root`), for logs: `Debug` would
+    /// print several lines, and a whole backtrace when backtraces are on.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
         Self::Internal(err.into())
     }
@@ -164,6 +177,12 @@ impl AppError {
             },
         }
     }
+}
+
+/// Whole seconds for `Retry-After`, rounded up: a client told 1 s for a 1.9 s wait would be
+/// refused again.
+pub fn retry_after(wait: std::time::Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 /// RFC 9457 problem details body.
@@ -276,4 +295,31 @@ pub fn path_error_handler(
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
     AppError::bad_request("invalid_path", err.to_string()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        use std::time::Duration;
+        assert_eq!(retry_after(Duration::from_millis(1900)), 2);
+        assert_eq!(retry_after(Duration::from_secs(3)), 3);
+        assert_eq!(retry_after(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after(Duration::ZERO), 1);
+    }
+
+    #[test]
+    fn a_chain_names_every_cause_on_one_line() {
+        let root = std::io::Error::other("connection refused");
+        let e = AppError::Unavailable(anyhow::Error::new(root).context("redis"));
+        let line = e.chain();
+        assert!(!line.contains('\n'), "{line}");
+        assert!(
+            line.starts_with("service temporarily unavailable: redis")
+                && line.ends_with("connection refused"),
+            "{line}"
+        );
+    }
 }

@@ -31,7 +31,7 @@ pub(crate) async fn enforce(
     match state.rate_limiter.check(bucket, subject, quota).await {
         Ok(None) => Ok(()),
         Ok(Some(wait)) => Err(AppError::TooManyRequests {
-            retry_after_secs: wait.as_secs().max(1),
+            retry_after_secs: crate::error::retry_after(wait),
         }),
         Err(e) => {
             tracing::warn!(error = %e, "rate limit unavailable");

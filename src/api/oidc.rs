@@ -335,7 +335,7 @@ pub async fn login(
         match lockout::locked_for(&redis, &prefix, subject, ip).await {
             Ok(Some(wait)) => {
                 return Err(AppError::TooManyRequests {
-                    retry_after_secs: wait.as_secs().max(1),
+                    retry_after_secs: crate::error::retry_after(wait),
                 });
             }
             Ok(None) => {}

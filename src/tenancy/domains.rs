@@ -412,7 +412,7 @@ pub async fn run_rechecks(state: actix_web::web::Data<crate::state::AppState>) {
     loop {
         tick.tick().await;
         if let Err(e) = recheck(&state, RECHECK_EVERY).await {
-            tracing::warn!(error = ?e, "custom domain recheck failed");
+            tracing::warn!(error = %format_args!("{e:#}"), "custom domain recheck failed");
         }
     }
 }

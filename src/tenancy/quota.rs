@@ -101,7 +101,7 @@ where
                         // Counted in the metrics under its tenant like any other answer.
                         req.extensions_mut().insert(ResolvedTenant(slug));
                         let refused = AppError::TooManyRequests {
-                            retry_after_secs: wait.as_secs().max(1),
+                            retry_after_secs: crate::error::retry_after(wait),
                         }
                         .error_response();
                         return Ok(req.into_response(refused).map_into_right_body());

@@ -177,12 +177,12 @@ pub async fn run(state: actix_web::web::Data<crate::state::AppState>, every: std
     loop {
         tick.tick().await;
         if let Err(e) = flush(&state).await {
-            tracing::warn!(error = ?e, "usage flush failed; kept for the next one");
+            tracing::warn!(error = %e.chain(), "usage flush failed; kept for the next one");
         }
         if last_measure.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
             match measure_storage(&state).await {
                 Ok(_) => last_measure = Some(std::time::Instant::now()),
-                Err(e) => tracing::warn!(error = ?e, "storage measurement failed"),
+                Err(e) => tracing::warn!(error = %e.chain(), "storage measurement failed"),
             }
         }
     }

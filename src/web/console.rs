@@ -133,7 +133,7 @@ pub async fn console(
             return page.render(StatusCode::FORBIDDEN, context! { denied => true });
         }
         Err(e) => {
-            tracing::error!(error = ?e, "console access check failed");
+            tracing::error!(error = %e.chain(), "console access check failed");
             return page.render(
                 StatusCode::SERVICE_UNAVAILABLE,
                 context! { unavailable => true },
@@ -166,7 +166,7 @@ pub async fn console(
     let (versions, usage, mail, hooks) = match loaded {
         Ok(x) => x,
         Err(e) => {
-            tracing::error!(error = ?e, "console data failed");
+            tracing::error!(error = %e.chain(), "console data failed");
             return page.render(
                 StatusCode::SERVICE_UNAVAILABLE,
                 context! { unavailable => true },
@@ -181,7 +181,9 @@ pub async fn console(
                 Ok(o) => {
                     checklists.insert(t.id, o.checklist);
                 }
-                Err(e) => tracing::warn!(error = ?e, tenant = %t.slug, "checklist not loaded"),
+                Err(e) => {
+                    tracing::warn!(error = %e.chain(), tenant = %t.slug, "checklist not loaded")
+                }
             }
         }
     }
