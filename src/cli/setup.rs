@@ -1,0 +1,78 @@
+//! `dvc setup` and `dvc migrate`: bringing a deployment's schemas up to date.
+
+use super::*;
+
+pub(super) fn setup(
+    settings: &Settings,
+    tenants: Option<PathBuf>,
+    sandbox_merchants: Vec<String>,
+) -> anyhow::Result<ExitCode> {
+    let mut steps: Vec<Box<dyn FnOnce() -> anyhow::Result<ExitCode> + '_>> =
+        vec![Box::new(|| migrate(settings))];
+    if let Some(path) = tenants {
+        steps.push(Box::new(move || {
+            tenant(
+                settings,
+                TenantCommand::Apply {
+                    path,
+                    dry_run: false,
+                },
+            )
+        }));
+    }
+    steps.push(Box::new(|| keys(settings, KeysCommand::Ensure)));
+    for pair in sandbox_merchants {
+        let (slug, merchant_id) = pair
+            .split_once('=')
+            .map(|(s, m)| (s.to_owned(), m.to_owned()))
+            .ok_or_else(|| anyhow::anyhow!("--sandbox-merchant wants slug=MERCHANT_ID"))?;
+        steps.push(Box::new(move || {
+            payment(
+                settings,
+                PaymentCommand::Merchant {
+                    slug,
+                    merchant_id,
+                    gateway_url: None,
+                    sandbox: true,
+                },
+            )
+        }));
+    }
+    for step in steps {
+        let code = step()?;
+        if code != ExitCode::SUCCESS {
+            return Ok(code);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let url = &settings.database.url;
+    let applied = migrate_platform(url).map_err(|e| anyhow::anyhow!("platform schema: {e}"))?;
+    println!("platform: {applied} migration(s) applied");
+    let report = migrate_tenants(url, settings.migrate.concurrency, || TENANT_MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("tenant migrations: {e}"))?;
+    for t in &report.tenants {
+        match &t.result {
+            Ok(v) => println!(
+                "{:<30} ok      {} applied, at {}",
+                t.slug.as_str(),
+                t.applied,
+                v.as_deref().unwrap_or("-")
+            ),
+            Err(e) => println!("{:<30} FAILED  {e}", t.slug.as_str()),
+        }
+    }
+    let failed = report.failed().count();
+    println!(
+        "{} tenant(s): {} ok, {failed} failed",
+        report.tenants.len(),
+        report.tenants.len() - failed
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
