@@ -15,8 +15,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use dvc::config::Settings;
 use dvc::db::build_pool_sized;
-use dvc::tenancy::apply::apply_files;
-use dvc::tenancy::files;
+use dvc::hosting::apply::apply_files;
+use dvc::hosting::files;
 use std::path::Path;
 use std::time::Instant;
 

@@ -10,6 +10,7 @@ pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hosting;
 pub mod locale;
 pub mod mail;
 pub mod metrics;

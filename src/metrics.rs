@@ -56,7 +56,7 @@ pub struct Snapshot {
     pub webhooks_oldest_pending_secs: f64,
     pub migrations: Vec<(String, i64)>,
     /// This month's usage per tenant.
-    pub usage: Vec<crate::tenancy::usage::UsageRow>,
+    pub usage: Vec<crate::hosting::usage::UsageRow>,
 }
 
 pub struct Metrics {
@@ -334,9 +334,9 @@ pub fn snapshot(conn: &mut diesel::PgConnection) -> diesel::QueryResult<Snapshot
         webhooks_failed: w.failed,
         webhooks_oldest_pending_secs: w.oldest,
         migrations,
-        usage: crate::tenancy::usage::report(
+        usage: crate::hosting::usage::report(
             conn,
-            crate::tenancy::usage::month_of(chrono::Utc::now()),
+            crate::hosting::usage::month_of(chrono::Utc::now()),
         )?,
     })
 }

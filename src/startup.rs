@@ -42,13 +42,13 @@ struct InProcessWorker {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        Self::build_with(settings, crate::tenancy::domains::system_or_none()).await
+        Self::build_with(settings, crate::hosting::domains::system_or_none()).await
     }
 
     /// As [`build`](Self::build), with the resolver that checks custom domains' TXT records.
     pub async fn build_with(
         settings: Settings,
-        dns: Arc<dyn crate::tenancy::domains::TxtResolver>,
+        dns: Arc<dyn crate::hosting::domains::TxtResolver>,
     ) -> anyhow::Result<Self> {
         let base_domain = HostName::parse(&settings.server.base_domain)
             .context("server.base_domain is not a valid host name")?;
@@ -136,11 +136,11 @@ impl Application {
             )
             .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?,
         });
-        tokio::spawn(crate::tenancy::usage::run(
+        tokio::spawn(crate::hosting::usage::run(
             state.clone(),
             std::time::Duration::from_secs(10),
         ));
-        tokio::spawn(crate::tenancy::domains::run_rechecks(state.clone()));
+        tokio::spawn(crate::hosting::domains::run_rechecks(state.clone()));
         let listener = {
             let catalog = catalog.clone();
             let keys_state = state.clone();

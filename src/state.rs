@@ -31,9 +31,9 @@ pub struct AppState {
     /// Rendered public pages (see `web::cache`).
     pub pages: crate::web::cache::PageCache,
     /// API calls counted since the last flush (see `tenancy::usage`).
-    pub api_calls: crate::tenancy::usage::ApiCalls,
+    pub api_calls: crate::hosting::usage::ApiCalls,
     /// Checks custom domains' TXT records.
-    pub dns: Arc<dyn crate::tenancy::domains::TxtResolver>,
+    pub dns: Arc<dyn crate::hosting::domains::TxtResolver>,
     /// Whose word about the client's address is taken (`server.trusted_proxies`).
     pub trusted_proxies: crate::client_addr::TrustedProxies,
 }

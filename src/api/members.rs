@@ -130,7 +130,7 @@ pub(crate) async fn grant_role(
             let member = match sso::find_login(c, email.as_str())? {
                 Some(found) if !roles::roles_in(c, found.id, tenant.id)?.is_empty() => found,
                 _ => {
-                    crate::tenancy::onboard::invite(c, &tenant, &email, role, &portal, Some(by))?;
+                    crate::hosting::onboard::invite(c, &tenant, &email, role, &portal, Some(by))?;
                     return Ok(Err(Granted::Invited));
                 }
             };

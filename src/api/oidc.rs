@@ -821,7 +821,7 @@ pub(crate) async fn exchange_code(
             if let Some(tenant) =
                 sso::find_client(c, &client_for_refresh)?.and_then(|c| c.tenant_id)
             {
-                crate::tenancy::usage::record_active_account(c, tenant, account)?;
+                crate::hosting::usage::record_active_account(c, tenant, account)?;
             }
             Ok(sso::issue_refresh(
                 c,

@@ -7,12 +7,12 @@ use crate::auth::principal::Principal;
 use crate::auth::roles::Role;
 use crate::db::TenantDb;
 use crate::error::{AppError, Problem};
+use crate::hosting::onboard::{
+    self, ChecklistItem, GoLiveError, NewTenant, NewTenantRequest, OnboardError, PortalAddress,
+};
 use crate::mail::Email;
 use crate::state::AppState;
 use crate::tenancy::notify::TenancyEvent;
-use crate::tenancy::onboard::{
-    self, ChecklistItem, GoLiveError, NewTenant, NewTenantRequest, OnboardError, PortalAddress,
-};
 use crate::tenancy::{Tenant, TenantSlug};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -312,8 +312,8 @@ pub struct DomainBody {
     pub domain: String,
 }
 
-fn domain_problem(e: crate::tenancy::domains::DomainError) -> AppError {
-    use crate::tenancy::domains::DomainError as D;
+fn domain_problem(e: crate::hosting::domains::DomainError) -> AppError {
+    use crate::hosting::domains::DomainError as D;
     match e {
         D::PlatformDomain(_) => AppError::bad_request("platform_domain", e.to_string()),
         D::Taken(_) => AppError::Conflict {
@@ -338,11 +338,11 @@ fn parse_domain(s: &str) -> Result<crate::tenancy::HostName, AppError> {
 /// This tenant's own domains and requests (Tên miền riêng). Tenant admins only.
 #[utoipa::path(get, path = "/api/v1/admin/domains", tag = "accounts",
     security(("bearer" = [])),
-    responses((status = 200, body = [crate::tenancy::domains::Claim]), (status = 403, body = Problem)))]
+    responses((status = 200, body = [crate::hosting::domains::Claim]), (status = 403, body = Problem)))]
 pub async fn domains(
     principal: Principal,
     state: web::Data<AppState>,
-) -> Result<web::Json<Vec<crate::tenancy::domains::Claim>>, AppError> {
+) -> Result<web::Json<Vec<crate::hosting::domains::Claim>>, AppError> {
     Ok(web::Json(domains_of(&state, &principal).await?))
 }
 
@@ -350,7 +350,7 @@ pub async fn domains(
 /// record proves control. Tenant admins only.
 #[utoipa::path(post, path = "/api/v1/admin/domains", tag = "accounts",
     security(("bearer" = [])), request_body = DomainBody,
-    responses((status = 201, body = crate::tenancy::domains::Claim), (status = 400, body = Problem),
+    responses((status = 201, body = crate::hosting::domains::Claim), (status = 400, body = Problem),
         (status = 403, body = Problem), (status = 409, body = Problem)))]
 pub async fn claim_domain(
     principal: Principal,
@@ -366,7 +366,7 @@ pub(crate) async fn request_domain(
     state: &AppState,
     principal: &Principal,
     domain: &str,
-) -> Result<crate::tenancy::domains::Claim, AppError> {
+) -> Result<crate::hosting::domains::Claim, AppError> {
     principal.require(Role::TenantAdmin)?;
     let domain = parse_domain(domain)?;
     let (tenant, by, base) = (
@@ -377,7 +377,7 @@ pub(crate) async fn request_domain(
     state
         .shared
         .run(move |c| {
-            crate::tenancy::domains::claim(c, tenant, &domain, &base, by)?.map_err(domain_problem)
+            crate::hosting::domains::claim(c, tenant, &domain, &base, by)?.map_err(domain_problem)
         })
         .await
 }
@@ -386,12 +386,12 @@ pub(crate) async fn request_domain(
 pub(crate) async fn domains_of(
     state: &AppState,
     principal: &Principal,
-) -> Result<Vec<crate::tenancy::domains::Claim>, AppError> {
+) -> Result<Vec<crate::hosting::domains::Claim>, AppError> {
     principal.require(Role::TenantAdmin)?;
     let tenant = principal.tenant.tenant.id;
     state
         .shared
-        .run(move |c| Ok(crate::tenancy::domains::claims_of(c, tenant)?))
+        .run(move |c| Ok(crate::hosting::domains::claims_of(c, tenant)?))
         .await
 }
 
@@ -406,14 +406,14 @@ pub struct DomainPath {
 #[utoipa::path(post, path = "/api/v1/admin/domains/{domain}/verify", tag = "accounts",
     security(("bearer" = [])),
     params(("domain" = String, Path)),
-    responses((status = 200, body = crate::tenancy::domains::Claim), (status = 404, body = Problem),
+    responses((status = 200, body = crate::hosting::domains::Claim), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "record not found, or domain taken"),
         (status = 503, body = Problem, description = "DNS did not answer")))]
 pub async fn verify_domain(
     principal: Principal,
     path: web::Path<DomainPath>,
     state: web::Data<AppState>,
-) -> Result<web::Json<crate::tenancy::domains::Claim>, AppError> {
+) -> Result<web::Json<crate::hosting::domains::Claim>, AppError> {
     Ok(web::Json(
         check_domain(&state, &principal, &path.domain).await?,
     ))
@@ -425,8 +425,8 @@ pub(crate) async fn check_domain(
     state: &AppState,
     principal: &Principal,
     domain: &str,
-) -> Result<crate::tenancy::domains::Claim, AppError> {
-    use crate::tenancy::domains;
+) -> Result<crate::hosting::domains::Claim, AppError> {
+    use crate::hosting::domains;
     principal.require(Role::TenantAdmin)?;
     let domain = parse_domain(domain)?;
     let (tenant, by) = (principal.tenant.tenant.id, principal.account);

@@ -242,14 +242,14 @@ pub struct UsageParams {
 /// accounts, mail sent, API calls, storage. As JSON or CSV.
 #[utoipa::path(get, path = "/api/v1/operator/usage", tag = "operator",
     security(("operator_token" = [])), params(UsageParams),
-    responses((status = 200, body = [crate::tenancy::usage::UsageRow]),
+    responses((status = 200, body = [crate::hosting::usage::UsageRow]),
         (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn usage(
     operator: Operator,
     params: web::Query<UsageParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    use crate::tenancy::usage;
+    use crate::hosting::usage;
     let month = match params.month.as_deref() {
         None => usage::month_of(chrono::Utc::now()),
         Some(m) => usage::parse_month(m)

@@ -88,7 +88,7 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
         TenantCommand::Apply {
             path,
             dry_run: true,
-        } => match dvc::tenancy::apply::plan_path(&pool, &path) {
+        } => match dvc::hosting::apply::plan_path(&pool, &path) {
             Ok(plan) => {
                 for t in &plan {
                     let verdict = if t.create {
@@ -177,7 +177,7 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
             locale,
             admin_email,
         } => {
-            use dvc::tenancy::onboard::{NewTenant, NewTenantRequest, PortalAddress};
+            use dvc::hosting::onboard::{NewTenant, NewTenantRequest, PortalAddress};
             let new = NewTenant::parse(NewTenantRequest {
                 slug,
                 code,
@@ -196,7 +196,7 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
             };
             let started = std::time::Instant::now();
             let created =
-                dvc::tenancy::onboard::create_draft(&mut *pool.get()?, &new, None, &portal)?;
+                dvc::hosting::onboard::create_draft(&mut *pool.get()?, &new, None, &portal)?;
             publish(settings, &[TenancyEvent::TenantChanged(created.id)]);
             println!(
                 "{}: draft created in {} ms, {} inherited procedure(s), invitation mailed to {}",
@@ -212,7 +212,7 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
             let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
             let key = manifest_key(settings)?;
             let started = std::time::Instant::now();
-            let done = dvc::tenancy::archive::export(&pool, &storage, &slug, &dir, key.as_ref())?;
+            let done = dvc::hosting::archive::export(&pool, &storage, &slug, &dir, key.as_ref())?;
             let mut conn = pool.get()?;
             let id = done.manifest.tenant.id;
             cli_audit(
@@ -234,21 +234,21 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
             allow_unsigned,
         } => {
             let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
-            let portal = dvc::tenancy::onboard::PortalAddress {
+            let portal = dvc::hosting::onboard::PortalAddress {
                 base_domain: dvc::tenancy::HostName::parse(&settings.server.base_domain)?,
                 public_origin: settings.server.public_origin.clone(),
             };
             let key = manifest_key(settings)?;
-            let trust = dvc::tenancy::archive::Trust {
+            let trust = dvc::hosting::archive::Trust {
                 key: key.as_ref(),
                 checksum: checksum.as_deref(),
                 allow_unsigned,
             };
             let started = std::time::Instant::now();
             let done =
-                dvc::tenancy::archive::import(&mut *pool.get()?, &storage, &dir, trust, &portal)?;
+                dvc::hosting::archive::import(&mut *pool.get()?, &storage, &dir, trust, &portal)?;
             publish(settings, &[TenancyEvent::TenantChanged(done.id)]);
-            if let dvc::tenancy::archive::Signature::Unverified(why) = &done.signature {
+            if let dvc::hosting::archive::Signature::Unverified(why) = &done.signature {
                 eprintln!(
                     "warning: imported without a verified signature (--allow-unsigned): {why}"
                 );
@@ -273,10 +273,10 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
             let key = manifest_key(settings)?;
             let started = std::time::Instant::now();
             let done =
-                dvc::tenancy::archive::export(&pool, &storage, &slug, &export_to, key.as_ref())?;
+                dvc::hosting::archive::export(&pool, &storage, &slug, &export_to, key.as_ref())?;
             let mut conn = pool.get()?;
             report_archive(&done, started.elapsed());
-            let id = dvc::tenancy::lifecycle::archive(
+            let id = dvc::hosting::lifecycle::archive(
                 &mut conn,
                 &slug,
                 chrono::Duration::days(i64::from(grace_days)),
@@ -296,12 +296,12 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
         TenantCommand::Purge { dry_run } => {
             let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
             let mut conn = pool.get()?;
-            for due in dvc::tenancy::lifecycle::due_for_purge(&mut conn)? {
+            for due in dvc::hosting::lifecycle::due_for_purge(&mut conn)? {
                 if dry_run {
                     println!("{}: would be purged", due.slug);
                     continue;
                 }
-                let keys = dvc::tenancy::lifecycle::purge(&mut conn, &due)?;
+                let keys = dvc::hosting::lifecycle::purge(&mut conn, &due)?;
                 for key in keys
                     .iter()
                     .filter_map(|k| dvc::services::storage::StorageKey::parse(k))
@@ -328,11 +328,11 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
                 .into_iter()
                 .find(|t| t.slug == slug)
                 .ok_or_else(|| anyhow::anyhow!("no tenant `{slug}`"))?;
-            let portal = dvc::tenancy::onboard::PortalAddress {
+            let portal = dvc::hosting::onboard::PortalAddress {
                 base_domain: dvc::tenancy::HostName::parse(&settings.server.base_domain)?,
                 public_origin: settings.server.public_origin.clone(),
             };
-            dvc::tenancy::onboard::invite(&mut conn, &tenant, &email, role, &portal, None)?;
+            dvc::hosting::onboard::invite(&mut conn, &tenant, &email, role, &portal, None)?;
             println!(
                 "{slug}: invitation as {} mailed to {}",
                 role.as_str(),
@@ -374,16 +374,16 @@ pub(super) fn change_status(
 /// unless `--allow-unsigned`).
 pub(super) fn manifest_key(
     settings: &Settings,
-) -> anyhow::Result<Option<dvc::tenancy::archive::ManifestKey>> {
+) -> anyhow::Result<Option<dvc::hosting::archive::ManifestKey>> {
     match settings.auth.master_key.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(master) => Ok(Some(dvc::tenancy::archive::ManifestKey::from_master(
+        Some(master) => Ok(Some(dvc::hosting::archive::ManifestKey::from_master(
             master,
         )?)),
     }
 }
 
-pub(super) fn report_archive(done: &dvc::tenancy::archive::Exported, elapsed: std::time::Duration) {
+pub(super) fn report_archive(done: &dvc::hosting::archive::Exported, elapsed: std::time::Duration) {
     let rows: u64 = done.manifest.files.iter().filter_map(|f| f.rows).sum();
     let secs = elapsed.as_secs_f64().max(1e-6);
     println!(
@@ -408,13 +408,13 @@ pub(super) fn report_archive(done: &dvc::tenancy::archive::Exported, elapsed: st
 pub(super) fn register_portals(
     settings: &Settings,
     pool: &dvc::db::PgPool,
-    report: &dvc::tenancy::apply::ApplyReport,
+    report: &dvc::hosting::apply::ApplyReport,
 ) -> anyhow::Result<()> {
     let base = dvc::tenancy::HostName::parse(&settings.server.base_domain)?;
     let mut pooled = pool.get()?;
     let conn: &mut diesel::PgConnection = &mut pooled;
     let all = load_all(conn)?;
-    let portal = dvc::tenancy::onboard::PortalAddress {
+    let portal = dvc::hosting::onboard::PortalAddress {
         base_domain: base,
         public_origin: settings.server.public_origin.clone(),
     };
@@ -423,7 +423,7 @@ pub(super) fn register_portals(
             portal.register(conn, t)?;
             // A draft from a file: its first admin is invited like one made by the API.
             if let Some(email) = &applied.invite {
-                dvc::tenancy::onboard::invite(
+                dvc::hosting::onboard::invite(
                     conn,
                     t,
                     email,

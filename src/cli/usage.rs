@@ -7,7 +7,7 @@ pub(super) fn usage(
     month: Option<&str>,
     csv: bool,
 ) -> anyhow::Result<ExitCode> {
-    use dvc::tenancy::usage;
+    use dvc::hosting::usage;
     let month = match month {
         None => usage::month_of(chrono::Utc::now()),
         Some(m) => usage::parse_month(m).ok_or_else(|| anyhow::anyhow!("--month: YYYY-MM"))?,

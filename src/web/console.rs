@@ -149,7 +149,7 @@ pub async fn console(
             let versions: Vec<(Uuid, Option<String>, String)> =
                 s::table.select((s::tenant_id, s::version, s::status)).load(c)?;
             // The metered figures, one statement for every tenant.
-            let usage = crate::tenancy::usage::report(c, month)?;
+            let usage = crate::hosting::usage::report(c, month)?;
             let mail = crate::mail::outbox::status_counts(c)?;
             let hooks: Vec<WebhookCount> = diesel::sql_query(
                 "SELECT CASE WHEN delivered_at IS NOT NULL THEN 'delivered' \
@@ -274,7 +274,7 @@ pub async fn set_status(
     let done = state
         .shared
         .run(move |c| {
-            let id = crate::tenancy::lifecycle::set_status(c, &slug, status)
+            let id = crate::hosting::lifecycle::set_status(c, &slug, status)
                 .map_err(|e| AppError::bad_request("invalid_tenant", e.to_string()))?;
             crate::auth::accounts::audit(
                 c,

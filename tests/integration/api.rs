@@ -106,7 +106,7 @@ async fn unknown_suspended_and_malformed_tenants_get_clear_errors() {
 
     let mut conn = app.db.conn();
     let slug = dvc::tenancy::TenantSlug::parse("beta").unwrap();
-    dvc::tenancy::lifecycle::set_status(&mut conn, &slug, dvc::tenancy::TenantStatus::Suspended)
+    dvc::hosting::lifecycle::set_status(&mut conn, &slug, dvc::tenancy::TenantStatus::Suspended)
         .unwrap();
     app.app_state.registry.reload(&mut conn).unwrap();
     let (status, ctype, body) = app.get(Some("beta.localhost"), "/api/v1/procedures").await;

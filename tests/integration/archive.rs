@@ -9,13 +9,13 @@ use crate::common::TestDb;
 use crate::world::{QUICK, World, account, tenant_file};
 use base64::Engine;
 use diesel::connection::SimpleConnection;
-use dvc::services::storage::{LocalDisk, Storage, StorageKey};
-use dvc::tenancy::TenantSlug;
-use dvc::tenancy::archive::{
+use dvc::hosting::archive::{
     self, ArchiveError, Exported, Manifest, ManifestKey, SIGNATURE_FILE, Signature, Trust,
 };
-use dvc::tenancy::lifecycle;
-use dvc::tenancy::onboard::PortalAddress;
+use dvc::hosting::lifecycle;
+use dvc::hosting::onboard::PortalAddress;
+use dvc::services::storage::{LocalDisk, Storage, StorageKey};
+use dvc::tenancy::TenantSlug;
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
 

@@ -4,8 +4,8 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use dvc::config::{LogFormat, Settings};
 use dvc::db::{PgPool, build_pool_sized};
-use dvc::tenancy::apply::{ApplyReport, apply_files};
-use dvc::tenancy::files;
+use dvc::hosting::apply::{ApplyReport, apply_files};
+use dvc::hosting::files;
 use dvc::tenancy::migrator::migrate_platform;
 use std::path::Path;
 use uuid::Uuid;
@@ -60,7 +60,7 @@ impl TestDb {
     /// Applies tenant files from a folder.
     pub fn apply_dir(&self, dir: &Path) -> ApplyReport {
         let pool = self.pool(2);
-        dvc::tenancy::apply::apply_path(&pool, dir).expect("apply tenant files")
+        dvc::hosting::apply::apply_path(&pool, dir).expect("apply tenant files")
     }
 
     /// Applies tenant files given as (file name, text).
@@ -175,7 +175,7 @@ impl TestApp {
         Self::spawn_with_dns(
             db,
             tweak,
-            std::sync::Arc::new(dvc::tenancy::domains::NoResolver),
+            std::sync::Arc::new(dvc::hosting::domains::NoResolver),
         )
         .await
     }
@@ -183,7 +183,7 @@ impl TestApp {
     pub async fn spawn_with_dns(
         db: std::sync::Arc<TestDb>,
         tweak: impl FnOnce(&mut Settings),
-        dns: std::sync::Arc<dyn dvc::tenancy::domains::TxtResolver>,
+        dns: std::sync::Arc<dyn dvc::hosting::domains::TxtResolver>,
     ) -> Self {
         let mut settings = settings_for(&db);
         tweak(&mut settings);

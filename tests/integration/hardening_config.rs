@@ -108,7 +108,7 @@ async fn the_charts_issuer_host_reaches_tenants_by_path() {
         (404, Some("tenant_not_resolved"))
     );
     // And no tenant can take a platform label as its slug.
-    let err = dvc::tenancy::files::parse(
+    let err = dvc::hosting::files::parse(
         std::path::Path::new("sso.toml"),
         &tenant_toml("sso", "SSO", 1),
     )
@@ -461,8 +461,8 @@ fn a_tenant_plan_the_limiter_cannot_express_is_refused() {
         "{}\n[plan]\nrequests_per_minute = 120000000\n",
         tenant_toml("alpha", "ALPHA", 1)
     );
-    let file = dvc::tenancy::files::parse(std::path::Path::new("alpha.toml"), &text).unwrap();
-    let err = dvc::tenancy::apply::apply_files(&db.pool(2), vec![file])
+    let file = dvc::hosting::files::parse(std::path::Path::new("alpha.toml"), &text).unwrap();
+    let err = dvc::hosting::apply::apply_files(&db.pool(2), vec![file])
         .map(|_| ())
         .unwrap_err();
     let problems = err

@@ -639,8 +639,8 @@ fn a_broken_override_is_refused_with_its_location() {
         ),
     ] {
         let text = format!("{}\n{bad}", tenant_toml("alpha", "ALPHA", 1));
-        let parsed = dvc::tenancy::files::parse(std::path::Path::new("alpha.toml"), &text).unwrap();
-        let err = dvc::tenancy::apply::apply_files(&db.pool(1), vec![parsed]).unwrap_err();
+        let parsed = dvc::hosting::files::parse(std::path::Path::new("alpha.toml"), &text).unwrap();
+        let err = dvc::hosting::apply::apply_files(&db.pool(1), vec![parsed]).unwrap_err();
         let problems = err.problems().join("\n");
         assert!(problems.contains(why), "{problems}");
         assert!(problems.starts_with("alpha.toml:"), "{problems}");

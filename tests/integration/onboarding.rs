@@ -371,8 +371,8 @@ async fn usage_is_metered_per_tenant_and_month_for_operators() {
             .first(&mut conn)
             .unwrap()
     };
-    dvc::tenancy::usage::record_active_account(&mut conn, a, w.citizen).unwrap();
-    dvc::tenancy::usage::record_active_account(&mut conn, a, w.citizen).unwrap();
+    dvc::hosting::usage::record_active_account(&mut conn, a, w.citizen).unwrap();
+    dvc::hosting::usage::record_active_account(&mut conn, a, w.citizen).unwrap();
 
     assert!(
         eventually(Duration::from_secs(20), || async {
@@ -459,7 +459,7 @@ async fn usage_is_metered_per_tenant_and_month_for_operators() {
 #[derive(Default)]
 struct FakeDns(std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>);
 
-impl dvc::tenancy::domains::TxtResolver for FakeDns {
+impl dvc::hosting::domains::TxtResolver for FakeDns {
     fn txt<'a>(
         &'a self,
         name: &'a str,
@@ -641,7 +641,7 @@ async fn a_custom_domain_is_routed_only_once_its_txt_record_proves_control() {
     );
 
     // Proven domains are looked up again: while the record stays, so does the domain.
-    let recheck = || dvc::tenancy::domains::recheck(&w.app.app_state, std::time::Duration::ZERO);
+    let recheck = || dvc::hosting::domains::recheck(&w.app.app_state, std::time::Duration::ZERO);
     assert!(recheck().await.unwrap().is_empty());
     assert_eq!(get_host(&w, domain, "/api/v1/procedures").await.0, 200);
     // The record goes: the domain leaves the tenant and its portal's sign-in addresses.

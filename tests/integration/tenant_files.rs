@@ -42,7 +42,7 @@ fn demo_tenants_apply_and_reapply_idempotently() {
         second
             .tenants
             .iter()
-            .all(|t| t.action == dvc::tenancy::apply::ApplyAction::Updated)
+            .all(|t| t.action == dvc::hosting::apply::ApplyAction::Updated)
     );
     assert_eq!(count("SELECT count(*) AS n FROM platform.tenants"), tenants);
     assert_eq!(count("SELECT count(*) AS n FROM t_ha_noi.procedures"), hn);
@@ -77,8 +77,8 @@ fn a_child_inherits_its_parents_procedures_with_its_own_fee_and_time() {
         "kind = \"province\"\n",
         "kind = \"province\"\nparent = \"molisa\"\n",
     ) + "\n[[inherit]]\ncode = \"9.999999\"\nfee_vnd = 1\n";
-    let parsed = dvc::tenancy::files::parse(Path::new("con.toml"), &bad).unwrap();
-    let err = dvc::tenancy::apply::apply_files(&db.pool(1), vec![parsed]).unwrap_err();
+    let parsed = dvc::hosting::files::parse(Path::new("con.toml"), &bad).unwrap();
+    let err = dvc::hosting::apply::apply_files(&db.pool(1), vec![parsed]).unwrap_err();
     assert!(err.to_string().contains("9.999999"), "{err}");
     assert_eq!(
         row("SELECT count(*) AS n FROM platform.tenants WHERE slug = 'con'"),
@@ -87,8 +87,8 @@ fn a_child_inherits_its_parents_procedures_with_its_own_fee_and_time() {
     // Inheriting without a parent is refused when the file is checked.
     let orphan =
         crate::common::tenant_toml("mo-coi", "MOC", 1) + "\n[[inherit]]\ncode = \"1.000454\"\n";
-    let parsed = dvc::tenancy::files::parse(Path::new("mo-coi.toml"), &orphan).unwrap();
-    let err = dvc::tenancy::apply::apply_files(&db.pool(1), vec![parsed]).unwrap_err();
+    let parsed = dvc::hosting::files::parse(Path::new("mo-coi.toml"), &orphan).unwrap();
+    let err = dvc::hosting::apply::apply_files(&db.pool(1), vec![parsed]).unwrap_err();
     assert!(
         err.problems()
             .iter()

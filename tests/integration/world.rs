@@ -154,13 +154,13 @@ pub fn account(db: &TestDb, email: &str, name: &str) -> Uuid {
 
 impl World {
     pub async fn new(tweak: impl FnOnce(&mut dvc::config::Settings)) -> Self {
-        Self::with_dns(tweak, Arc::new(dvc::tenancy::domains::NoResolver)).await
+        Self::with_dns(tweak, Arc::new(dvc::hosting::domains::NoResolver)).await
     }
 
     /// A world whose custom-domain checks ask `dns`.
     pub async fn with_dns(
         tweak: impl FnOnce(&mut dvc::config::Settings),
-        dns: Arc<dyn dvc::tenancy::domains::TxtResolver>,
+        dns: Arc<dyn dvc::hosting::domains::TxtResolver>,
     ) -> Self {
         let db = TestDb::new();
         db.apply_texts(&[

@@ -1,9 +1,9 @@
 //! Tenant lifecycle: draft → active ⇄ suspended → archived → (purged). Data is kept until an
 //! archived tenant's grace period ends.
 
-use super::model::TenantStatus;
-use super::names::TenantSlug;
 use crate::db::schema::tenants;
+use crate::tenancy::TenantStatus;
+use crate::tenancy::names::TenantSlug;
 use diesel::prelude::*;
 use uuid::Uuid;
 

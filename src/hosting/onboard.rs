@@ -3,9 +3,6 @@
 //! its first admin by mail, all in one transaction. The admin then sets the tenant up and
 //! switches it live once the checklist's required steps are done.
 
-use super::model::{Plan, Tenant, TenantKind, TenantStatus};
-use super::names::{HostName, TenantCode, TenantSlug};
-use super::provision::provision_tenant;
 use crate::auth::accounts::audit;
 use crate::auth::invitations::{self, InvitationMail};
 use crate::auth::roles::Role;
@@ -14,6 +11,9 @@ use crate::db::tenant_db::enter_tenant_schema;
 use crate::locale::Locale;
 use crate::mail::Email;
 use crate::services::catalog::store;
+use crate::tenancy::names::{HostName, TenantCode, TenantSlug};
+use crate::tenancy::provision::provision_tenant;
+use crate::tenancy::{Plan, Tenant, TenantKind, TenantStatus};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -1,11 +1,11 @@
 //! Tenant files (`tenants/*.toml`): parsing and validation with file- and line-located errors.
 //! The format is documented in `docs/tenants.md`.
 
-use super::model::TenantKind;
-use super::names::{HostName, TenantCode, TenantSlug};
 use crate::services::catalog::{FieldCode, OnlineLevel, ProcedureCode};
 use crate::services::dossiers::workflow::DecideRole;
 use crate::services::forms::FormSchema;
+use crate::tenancy::TenantKind;
+use crate::tenancy::names::{HostName, TenantCode, TenantSlug};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -42,7 +42,7 @@ pub struct TenantSpec {
     pub mail: Option<Spanned<MailSpec>>,
     /// Limits the hosting sets for this tenant.
     #[serde(default)]
-    pub plan: super::model::Plan,
+    pub plan: crate::tenancy::Plan,
     /// `[onboarding] admin_email = "…"`: a new tenant starts as a draft and its first admin
     /// is invited by mail (ignored once the tenant exists).
     #[serde(default)]

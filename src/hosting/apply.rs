@@ -5,15 +5,15 @@
 //! own transaction: registry row, schema (when new), domains and catalog together.
 
 use super::files::{Existing, FileError, TenantFile};
-use super::names::{HostName, TenantSlug};
-use super::notify::TenancyEvent;
-use super::provision::provision_tenant;
 use crate::db::PgPool;
 use crate::db::schema::{tenant_domains, tenants};
 use crate::db::tenant_db::enter_tenant_schema;
 use crate::services::catalog::Procedure;
 use crate::services::catalog::store::{self, FieldUpsert, ProcedureUpsert};
 use crate::services::dossiers::workflow::DecideRole;
+use crate::tenancy::names::{HostName, TenantSlug};
+use crate::tenancy::notify::TenancyEvent;
+use crate::tenancy::provision::provision_tenant;
 use diesel::prelude::*;
 use std::collections::HashMap;
 use std::path::Path;
@@ -273,9 +273,9 @@ fn apply_one(
                     tenants::schema_name.eq(schema.as_str()),
                     changes,
                     tenants::status.eq(if draft {
-                        super::TenantStatus::Draft.as_str()
+                        crate::tenancy::TenantStatus::Draft.as_str()
                     } else {
-                        super::TenantStatus::Active.as_str()
+                        crate::tenancy::TenantStatus::Active.as_str()
                     }),
                     tenants::live_at.eq((!draft).then(chrono::Utc::now)),
                 ))

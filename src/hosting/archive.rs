@@ -27,14 +27,14 @@ mod signature;
 
 pub use signature::{ManifestKey, SIGNATURE_FILE, Signature};
 
-use super::model::TenantStatus;
-use super::names::{HostName, SchemaName, TenantSlug};
 use super::onboard::PortalAddress;
-use super::provision::{TENANT_BASELINE_VERSIONS, provision_tenant};
 use crate::db::PgPool;
 use crate::db::schema::{tenant_domains, tenant_schema_state, tenants};
 use crate::services::storage::{Storage, StorageKey};
 use crate::services::text::hex;
+use crate::tenancy::TenantStatus;
+use crate::tenancy::names::{HostName, SchemaName, TenantSlug};
+use crate::tenancy::provision::{TENANT_BASELINE_VERSIONS, provision_tenant};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -955,7 +955,7 @@ fn load_rows(
         conn.batch_execute(definition)?;
     }
     reset_sequences(conn, &schema)?;
-    let tenant = super::registry::load_all(conn)?
+    let tenant = crate::tenancy::registry::load_all(conn)?
         .into_iter()
         .find(|t| t.id == id)
         .ok_or_else(|| refused("the tenant row did not load"))?;

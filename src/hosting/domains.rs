@@ -3,9 +3,9 @@
 //! `_dvc-challenge.{domain} TXT "dvc-verify={token}"`, and asks dvc to check. Domains written
 //! in tenant files are the operator's word and need no proof.
 
-use super::names::HostName;
 use crate::auth::accounts::audit;
 use crate::db::schema::{domain_claims, tenant_domains};
+use crate::tenancy::names::HostName;
 use diesel::prelude::*;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -398,7 +398,7 @@ async fn refresh_tenant(state: &crate::state::AppState, tenant: Uuid) -> anyhow:
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     if let Err(e) = state
         .notifier
-        .publish(&[super::notify::TenancyEvent::TenantChanged(tenant)])
+        .publish(&[crate::tenancy::notify::TenancyEvent::TenantChanged(tenant)])
         .await
     {
         tracing::warn!(error = %e, "tenant change not announced");
