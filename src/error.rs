@@ -8,7 +8,20 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-pub use crate::services::forms::FieldError;
+/// One problem with submitted data: what validation (of a form, a document, a phone) reports
+/// and a 422 answer lists. Defined here, below the services that produce it, so that errors
+/// depend on nothing above them.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// JSON Pointer to the offending value, e.g. "/workers/0/passport".
+    pub path: String,
+    /// Stable machine code: "required", "type", "min_length", "max_length", "pattern",
+    /// "format", "minimum", "maximum", "enum", "min_items", "max_items", "unknown_field", "date".
+    pub code: String,
+    /// Vietnamese message naming the field's title, e.g. "Họ và tên: bắt buộc nhập".
+    pub message: String,
+    pub message_en: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

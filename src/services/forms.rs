@@ -69,18 +69,8 @@ pub struct FormSchema {
 #[error("{0}")]
 pub struct SchemaError(pub String);
 
-/// One problem with submitted data.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct FieldError {
-    /// JSON Pointer to the offending value, e.g. "/workers/0/passport".
-    pub path: String,
-    /// Stable machine code: "required", "type", "min_length", "max_length", "pattern",
-    /// "format", "minimum", "maximum", "enum", "min_items", "max_items", "unknown_field", "date".
-    pub code: String,
-    /// Vietnamese message naming the field's title, e.g. "Họ và tên: bắt buộc nhập".
-    pub message: String,
-    pub message_en: String,
-}
+/// One problem with submitted data (defined with the errors, which carry it to the caller).
+pub use crate::error::FieldError;
 
 /// A field as the portal renders it.
 #[derive(Debug, Clone, serde::Serialize)]
