@@ -5,6 +5,7 @@
 //! tenant's tables through [`db::TenantDb`].
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod client_addr;
 pub mod config;

@@ -1,235 +1,21 @@
 //! Dossier API: submit, follow, process, rate; the public lookup; a citizen's dossiers across
 //! every tenant.
 
-use super::upload::{self, Upload};
+use crate::app::dossiers::*;
+use crate::app::upload::{self, Upload};
 use crate::auth::principal::Principal;
-use crate::auth::roles::Role;
-use crate::error::{AppError, FieldError, Problem};
+use crate::error::{AppError, Problem};
 use crate::services::attachments;
-use crate::services::catalog::Procedure;
-use crate::services::dossiers::code::normalize_phone;
 use crate::services::dossiers::store::{self, BulkAction, InboxFilter};
 use crate::services::dossiers::{
-    Action, ActionRequest, BulkResult, Caller, DossierCode, DossierDetail, DossierSummary,
-    MyDossier, NewDossier, PublicStatus, Scope, Status, StoredFile,
+    BulkResult, DossierDetail, DossierSummary, MyDossier, PublicStatus, Status,
 };
-use crate::services::forms::FormSchema;
-use crate::services::idempotency::{self, Attempt, Fingerprint, IdempotencyKey, Prior};
+use crate::services::idempotency::{Attempt, Fingerprint};
 use crate::services::storage::StorageKey;
-use crate::services::sync::Target;
 use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Datelike;
-use serde::Deserialize;
-use std::sync::Arc;
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-
-/// Where this tenant's events go: its parent portal (in this deployment) and the national
-/// portal, as configured.
-pub(crate) fn scope(state: &AppState, tenant: &CurrentTenant) -> Scope {
-    let t = &tenant.tenant;
-    let sync = &state.settings.sync;
-    let mut targets = Vec::new();
-    if sync.secret.is_some()
-        && let Some(parent) = t.parent_id.and_then(|p| state.registry.by_id(p))
-    {
-        let base = sync
-            .receiver_base
-            .as_deref()
-            .unwrap_or(&state.settings.auth.issuer);
-        targets.push(Target {
-            endpoint: format!("parent:{}", parent.slug),
-            url: format!(
-                "{}/t/{}/api/v1/sync/events",
-                base.trim_end_matches('/'),
-                parent.slug
-            ),
-        });
-    }
-    if let (Some(url), Some(_)) = (&sync.national_url, &sync.national_secret) {
-        targets.push(Target {
-            endpoint: "national".into(),
-            url: url.clone(),
-        });
-    }
-    Scope {
-        tenant_id: t.id,
-        tenant_slug: t.slug.as_str().to_owned(),
-        tenant_code: t.code.as_str().to_owned(),
-        links_base: state.settings.auth.issuer.clone(),
-        due_soon_days: state.settings.dossiers.due_soon_days,
-        sync_targets: Arc::new(targets),
-    }
-}
-
-pub(crate) fn caller(p: &Principal) -> Caller {
-    Caller {
-        account: p.account,
-        officer: p.has(Role::Officer),
-        leader: p.has(Role::Leader),
-    }
-}
-
-pub(crate) fn parse_code(s: &str) -> Result<DossierCode, AppError> {
-    DossierCode::parse(s).map_err(|e| AppError::bad_request("invalid_dossier_code", e.to_string()))
-}
-
-/// The submission's JSON part (`data` in a multipart body, or the whole JSON body).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Submission {
-    /// Procedure code, e.g. `1.000105`.
-    pub(crate) procedure: String,
-    /// The applicant's phone: notifications and the second factor of public lookup.
-    pub(crate) phone: String,
-    /// Form data, checked against the procedure's form schema.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub(crate) form: serde_json::Value,
-}
-
-fn field_error(path: String, code: &str, vi: &str, en: &str) -> FieldError {
-    FieldError {
-        path,
-        code: code.to_owned(),
-        message: vi.to_owned(),
-        message_en: en.to_owned(),
-    }
-}
-
-/// Checks files against the procedure's documents; `require_mandatory` for a first submission.
-fn check_files(
-    proc: &Procedure,
-    files: &[upload::File],
-    require_mandatory: bool,
-    errors: &mut Vec<FieldError>,
-) -> Vec<(usize, attachments::FileKind)> {
-    let mut accepted = Vec::new();
-    for f in files {
-        let path = format!("/documents/{}", f.index);
-        let Some(doc) = proc.documents.get(f.index) else {
-            errors.push(field_error(
-                path,
-                "unknown_document",
-                "Giấy tờ không có trong danh mục của thủ tục",
-                "No such document in this procedure",
-            ));
-            continue;
-        };
-        let checked = attachments::display_name(&f.name)
-            .and_then(|name| attachments::check(&name, &f.bytes, &doc.accept, doc.max_size_mb));
-        match checked {
-            Ok(kind) => accepted.push((f.index, kind)),
-            Err(e) => {
-                let text = e.to_string();
-                let (vi, en) = text.split_once(" / ").unwrap_or((&text, &text));
-                errors.push(field_error(
-                    path,
-                    "invalid_file",
-                    &format!("{}: {vi}", doc.name),
-                    en,
-                ));
-            }
-        }
-    }
-    if require_mandatory {
-        for (i, doc) in proc.documents.iter().enumerate() {
-            if doc.required && !files.iter().any(|f| f.index == i) {
-                errors.push(field_error(
-                    format!("/documents/{i}"),
-                    "required",
-                    &format!("{}: bắt buộc đính kèm", doc.name),
-                    &format!(
-                        "{}: required",
-                        doc.name_en.as_deref().unwrap_or(doc.name.as_str())
-                    ),
-                ));
-            }
-        }
-    }
-    accepted
-}
-
-/// Writes accepted files to storage (off the async workers).
-async fn store_files(
-    state: &AppState,
-    tenant: Uuid,
-    files: Vec<upload::File>,
-    kinds: Vec<(usize, attachments::FileKind)>,
-) -> Result<Vec<StoredFile>, AppError> {
-    let storage = state.storage.clone();
-    let year = chrono::Utc::now().year();
-    web::block(move || {
-        let mut stored = Vec::with_capacity(files.len());
-        for (f, (_, kind)) in files.into_iter().zip(kinds) {
-            let key = StorageKey::generate(tenant, year);
-            storage.put(&key, &f.bytes).map_err(AppError::internal)?;
-            stored.push(StoredFile {
-                document_index: Some(f.index as i32),
-                file_name: f.name.trim().to_owned(),
-                kind,
-                size: f.bytes.len() as i64,
-                sha256: attachments::checksum(&f.bytes),
-                key,
-            });
-        }
-        Ok::<_, AppError>(stored)
-    })
-    .await?
-}
-
-/// 413 when these files would take the tenant past its plan's storage (checked before
-/// anything is stored; two uploads at the same moment may both pass: the quota is a soft one).
-async fn within_storage_quota(
-    tenant: &CurrentTenant,
-    files: &[upload::File],
-) -> Result<(), AppError> {
-    let Some(quota_mb) = tenant.tenant.plan.storage_mb else {
-        return Ok(());
-    };
-    let incoming: i64 = files.iter().map(|f| f.bytes.len() as i64).sum();
-    if incoming == 0 {
-        return Ok(());
-    }
-    let used = tenant.db.run(|conn| Ok(store::storage_used(conn)?)).await?;
-    if used + incoming > i64::from(quota_mb) * 1024 * 1024 {
-        return Err(AppError::TooLarge {
-            detail: format!(
-                "this portal's storage ({quota_mb} MiB) is full / dung lượng lưu trữ của cổng ({quota_mb} MiB) đã hết"
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// Forgets files whose dossier was not recorded (best effort: an orphan file harms nobody).
-fn discard(state: &AppState, files: &[StoredFile]) {
-    for f in files {
-        if let Err(e) = state.storage.delete(&f.key) {
-            tracing::warn!(error = %e, "could not remove an unrecorded attachment");
-        }
-    }
-}
-
-async fn procedure(
-    state: &AppState,
-    tenant: &CurrentTenant,
-    code: &str,
-) -> Result<Procedure, AppError> {
-    super::procedures::cached_catalog(state, tenant)
-        .await?
-        .procedures()
-        .iter()
-        .find(|p| p.code == code)
-        .cloned()
-        .ok_or_else(|| AppError::bad_request("unknown_procedure", "procedure: no such procedure"))
-}
-
-fn form_schema(proc: &Procedure) -> Result<FormSchema, AppError> {
-    FormSchema::parse(&proc.form_schema).map_err(AppError::internal)
-}
 
 /// Submit a dossier (Nộp hồ sơ). `application/json` (a [`Submission`]) or
 /// `multipart/form-data` with a `data` part holding it and one part per attached document,
@@ -283,173 +69,6 @@ pub async fn submit(
         .json(submitted.body()))
 }
 
-/// The `Idempotency-Key` header, when sent.
-pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, AppError> {
-    req.headers()
-        .get("Idempotency-Key")
-        .map(|v| {
-            v.to_str()
-                .ok()
-                .and_then(|v| IdempotencyKey::parse(v).ok())
-                .ok_or_else(|| {
-                    AppError::bad_request(
-                        "invalid_idempotency_key",
-                        "Idempotency-Key: 1 to 255 visible ASCII characters",
-                    )
-                })
-        })
-        .transpose()
-}
-
-/// A submission's outcome: a new dossier, or the first answer to the same request.
-pub(crate) enum Submitted {
-    New(DossierSummary),
-    Again(serde_json::Value),
-}
-
-impl Submitted {
-    pub(crate) fn code(&self) -> String {
-        match self {
-            Submitted::New(s) => s.code.clone(),
-            Submitted::Again(v) => v["code"].as_str().unwrap_or_default().to_owned(),
-        }
-    }
-
-    fn body(&self) -> serde_json::Value {
-        match self {
-            Submitted::New(s) => serde_json::to_value(s).unwrap_or_default(),
-            Submitted::Again(v) => v.clone(),
-        }
-    }
-}
-
-/// What an earlier request with the same key answered, if anything.
-pub(crate) async fn earlier_answer(
-    tenant: &CurrentTenant,
-    attempt: &Attempt,
-) -> Result<Option<serde_json::Value>, AppError> {
-    let a = attempt.clone();
-    match tenant
-        .db
-        .run(move |c| Ok(idempotency::find(c, &a)?))
-        .await?
-    {
-        Prior::None => Ok(None),
-        Prior::Answered { response, .. } => Ok(Some(response)),
-        Prior::Mismatch => Err(AppError::KeyReused),
-    }
-}
-
-/// Inside the transaction that produced `answer`: remembers it for the key, or fails when a
-/// concurrent request with the same key won (the transaction then rolls back).
-pub(crate) fn remember_answer(
-    conn: &mut diesel::PgConnection,
-    attempt: Option<&Attempt>,
-    status: u16,
-    answer: &impl serde::Serialize,
-) -> Result<(), AppError> {
-    let Some(a) = attempt else { return Ok(()) };
-    let body = serde_json::to_value(answer).map_err(AppError::internal)?;
-    if idempotency::remember(conn, a, status, &body)? {
-        Ok(())
-    } else {
-        Err(AppError::Conflict {
-            code: KEY_IN_FLIGHT,
-            detail: "a request with this Idempotency-Key is being answered".into(),
-        })
-    }
-}
-
-/// The portal's review-page nonce as a submission key: a nonce is 43 URL-safe characters, and
-/// only its digest is kept.
-pub(crate) fn portal_attempt(account: Uuid, nonce: &str) -> Attempt {
-    let digest = attachments::checksum(nonce.as_bytes());
-    Attempt {
-        account,
-        operation: "portal-submit".into(),
-        key: IdempotencyKey::parse(&digest).unwrap_or_else(|_| unreachable!("hex digest")),
-        // The nonce belongs to one review page, so the key alone identifies the request.
-        fingerprint: Fingerprint::of([digest.as_bytes()]),
-    }
-}
-
-/// The error code of a key another request just used.
-pub(crate) const KEY_IN_FLIGHT: &str = "idempotency_key_in_flight";
-
-/// Checks a submission (phone, form, files: every error at once), stores its files and
-/// records the dossier; the API and the portal's apply page both submit through here.
-pub(crate) async fn submit_dossier(
-    state: &AppState,
-    principal: &Principal,
-    sub: Submission,
-    files: Vec<upload::File>,
-    retry: Option<Attempt>,
-) -> Result<Submitted, AppError> {
-    let tenant = principal.tenant.clone();
-    if let Some(a) = &retry
-        && let Some(first) = earlier_answer(&tenant, a).await?
-    {
-        return Ok(Submitted::Again(first));
-    }
-    let proc = procedure(state, &tenant, &sub.procedure).await?;
-    let mut errors = Vec::new();
-    let phone = normalize_phone(&sub.phone);
-    if phone.is_none() {
-        errors.push(field_error(
-            "/phone".into(),
-            "format",
-            "Số điện thoại: không hợp lệ (10 chữ số, bắt đầu bằng 0)",
-            "Phone: invalid (10 digits starting with 0)",
-        ));
-    }
-    if let Err(mut e) = form_schema(&proc)?.validate(&sub.form) {
-        for fe in &mut e {
-            fe.path = format!("/form{}", fe.path);
-        }
-        errors.append(&mut e);
-    }
-    let kinds = check_files(&proc, &files, true, &mut errors);
-    if !errors.is_empty() {
-        return Err(AppError::Invalid { errors });
-    }
-    within_storage_quota(&tenant, &files).await?;
-    let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
-    let new = NewDossier {
-        procedure_code: proc.code.clone(),
-        applicant: principal.account,
-        phone_digits: phone.unwrap_or_default(),
-        form_data: sub.form,
-        files: stored.clone(),
-    };
-    let scope = scope(state, &tenant);
-    let attempt = retry.clone();
-    let recorded = tenant
-        .db
-        .run(move |conn| {
-            let summary = store::submit(conn, &scope, &new)?;
-            remember_answer(conn, attempt.as_ref(), 201, &summary)?;
-            Ok(summary)
-        })
-        .await;
-    if recorded.is_err() {
-        discard(state, &stored);
-    }
-    match (recorded, &retry) {
-        (Ok(summary), _) => Ok(Submitted::New(summary)),
-        // The same request, sent twice at once: the other one's dossier is the answer.
-        (Err(AppError::Conflict { code, .. }), Some(a)) if code == KEY_IN_FLIGHT => {
-            match earlier_answer(&tenant, a).await? {
-                Some(first) => Ok(Submitted::Again(first)),
-                None => Err(AppError::Conflict {
-                    code: KEY_IN_FLIGHT,
-                    detail: "a request with this Idempotency-Key is being answered".into(),
-                }),
-            }
-        }
-        (Err(e), _) => Err(e),
-    }
-}
-
 /// My dossiers in this tenant (Hồ sơ của tôi).
 #[utoipa::path(
     get,
@@ -470,19 +89,6 @@ pub async fn mine(
         .run(move |conn| store::mine(conn, &scope, account))
         .await?;
     Ok(HttpResponse::Ok().json(list))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct InboxParams {
-    /// Only this status.
-    status: Option<String>,
-    /// Only dossiers assigned to this officer (`me` for the caller).
-    assignee: Option<String>,
-    /// Only this procedure.
-    procedure: Option<String>,
-    page: Option<u32>,
-    per_page: Option<u32>,
 }
 
 /// Officers' inbox: open dossiers, overdue first (Hộp hồ sơ cần xử lý).
@@ -544,11 +150,6 @@ pub async fn inbox(
     Ok(HttpResponse::Ok().json(list))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CodePath {
-    code: String,
-}
-
 /// One dossier: data, files, history and the caller's possible actions (Chi tiết hồ sơ).
 #[utoipa::path(
     get,
@@ -577,29 +178,6 @@ pub async fn show(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ActionBody {
-    pub(crate) action: Action,
-    /// The version the caller saw; a stale one gets 409.
-    pub(crate) version: i32,
-    #[serde(default)]
-    pub(crate) note: Option<String>,
-    /// For `request_supplement`: what the applicant must add.
-    #[serde(default)]
-    pub(crate) missing: Vec<String>,
-}
-
-fn check_note(note: &Option<String>) -> Result<(), AppError> {
-    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        return Err(AppError::bad_request(
-            "invalid_note",
-            "note: at most 2000 characters",
-        ));
-    }
-    Ok(())
-}
-
 /// Take a workflow action (Xử lý hồ sơ): receive, start_review, request_supplement, approve,
 /// reject, return (officers and leaders), withdraw (the applicant, before receipt).
 #[utoipa::path(
@@ -624,60 +202,6 @@ pub async fn act(
     let code = parse_code(&path.code)?;
     let summary = take_action(&state, &principal, code, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(summary))
-}
-
-/// A workflow action by an official or the applicant (the API and the back office).
-pub(crate) async fn take_action(
-    state: &AppState,
-    principal: &Principal,
-    code: DossierCode,
-    b: ActionBody,
-) -> Result<DossierSummary, AppError> {
-    check_note(&b.note)?;
-    if b.action == Action::Resubmit {
-        return Err(AppError::bad_request(
-            "use_supplement_endpoint",
-            "answer a supplement request at /dossiers/{code}/supplement",
-        ));
-    }
-    if b.missing.len() > 50 || b.missing.iter().any(|m| m.chars().count() > 300) {
-        return Err(AppError::bad_request(
-            "invalid_missing",
-            "missing: at most 50 items of 300 characters",
-        ));
-    }
-    let req = ActionRequest {
-        action: b.action,
-        version: b.version,
-        note: b.note.filter(|n| !n.trim().is_empty()),
-        missing: b
-            .missing
-            .into_iter()
-            .map(|m| m.trim().to_owned())
-            .filter(|m| !m.is_empty())
-            .collect(),
-        form_data: None,
-        files: vec![],
-    };
-    let scope = scope(state, &principal.tenant);
-    let who = caller(principal);
-    principal
-        .tenant
-        .db
-        .run(move |conn| store::act(conn, &scope, &code, &who, &req))
-        .await
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SupplementBody {
-    pub(crate) version: i32,
-    #[serde(default)]
-    pub(crate) note: Option<String>,
-    /// Corrected form data (replaces the old data; checked against the schema).
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub(crate) form: Option<serde_json::Value>,
 }
 
 /// Answer a supplement request on the same dossier (Bổ sung hồ sơ): JSON, or multipart with a
@@ -711,67 +235,6 @@ pub async fn supplement(
     Ok(HttpResponse::Ok().json(summary))
 }
 
-/// The applicant's answer to a supplement request: new data and files, checked like a
-/// submission, on the same dossier.
-pub(crate) async fn answer_supplement(
-    state: &AppState,
-    principal: &Principal,
-    code: DossierCode,
-    body: SupplementBody,
-    files: Vec<upload::File>,
-) -> Result<DossierSummary, AppError> {
-    let tenant = principal.tenant.clone();
-    check_note(&body.note)?;
-    // The procedure decides what the new data and files must look like.
-    let who = caller(principal);
-    let lookup_code = code.clone();
-    let procedure_code = tenant
-        .db
-        .run(move |conn| store::procedure_of(conn, &lookup_code, &who))
-        .await?;
-    let proc = procedure(state, &tenant, &procedure_code).await?;
-    let mut errors = Vec::new();
-    if let Some(form) = &body.form
-        && let Err(mut e) = form_schema(&proc)?.validate(form)
-    {
-        for fe in &mut e {
-            fe.path = format!("/form{}", fe.path);
-        }
-        errors.append(&mut e);
-    }
-    let kinds = check_files(&proc, &files, false, &mut errors);
-    if !errors.is_empty() {
-        return Err(AppError::Invalid { errors });
-    }
-    within_storage_quota(&tenant, &files).await?;
-    let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
-    let request = ActionRequest {
-        action: Action::Resubmit,
-        version: body.version,
-        note: body.note,
-        missing: vec![],
-        form_data: body.form,
-        files: stored.clone(),
-    };
-    let scope = scope(state, &tenant);
-    let done = tenant
-        .db
-        .run(move |conn| store::act(conn, &scope, &code, &who, &request))
-        .await;
-    if done.is_err() {
-        discard(state, &stored);
-    }
-    done
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AssignBody {
-    assignee: Uuid,
-    #[serde(default)]
-    version: Option<i32>,
-}
-
 /// Assign a dossier to an officer (Phân công xử lý).
 #[utoipa::path(
     post,
@@ -802,22 +265,6 @@ pub async fn assign(
         .run(move |conn| store::assign(conn, &scope, &code, &who, b.assignee, b.version))
         .await?;
     Ok(HttpResponse::Ok().json(s))
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BulkKind {
-    Receive,
-    Assign,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BulkBody {
-    action: BulkKind,
-    codes: Vec<String>,
-    #[serde(default)]
-    assignee: Option<Uuid>,
 }
 
 /// Receive or assign many dossiers at once (Tiếp nhận / phân công hàng loạt); each succeeds or
@@ -870,15 +317,6 @@ pub async fn bulk(
     Ok(HttpResponse::Ok().json(results))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FeedbackBody {
-    /// 1 (very dissatisfied) to 5 (very satisfied).
-    rating: i16,
-    #[serde(default)]
-    comment: Option<String>,
-}
-
 /// Rate a returned dossier, once (Đánh giá mức độ hài lòng).
 #[utoipa::path(
     post,
@@ -902,44 +340,6 @@ pub async fn feedback(
     let b = body.into_inner();
     rate_dossier(&state, &principal, code, b.rating, b.comment).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// The applicant's one rating of a returned dossier.
-pub(crate) async fn rate_dossier(
-    state: &AppState,
-    principal: &Principal,
-    code: DossierCode,
-    rating: i16,
-    comment: Option<String>,
-) -> Result<(), AppError> {
-    if comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
-        return Err(AppError::bad_request(
-            "invalid_comment",
-            "comment: at most 2000 characters",
-        ));
-    }
-    let who = caller(principal);
-    let scope = scope(state, &principal.tenant);
-    principal
-        .tenant
-        .db
-        .run(move |conn| {
-            store::rate(
-                conn,
-                &scope,
-                &code,
-                &who,
-                rating,
-                comment.as_deref().filter(|c| !c.trim().is_empty()),
-            )
-        })
-        .await
-}
-
-#[derive(Debug, Deserialize)]
-pub struct AttachmentPath {
-    code: String,
-    id: Uuid,
 }
 
 /// Download an attachment (its applicant and the tenant's officials only).
@@ -983,17 +383,6 @@ pub async fn download(
         .body(bytes))
 }
 
-/// What a public lookup needs. In the body, never the URL: a phone number in a query string
-/// lands in access logs, proxies' logs and browser history.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LookupBody {
-    /// Dossier code.
-    code: String,
-    /// The applicant's phone number given at submission.
-    phone: String,
-}
-
 /// Public status of a dossier by code and phone (Tra cứu hồ sơ). No names, no form data;
 /// rate-limited per address and per code.
 #[utoipa::path(
@@ -1023,37 +412,6 @@ pub async fn lookup(
         .json(status))
 }
 
-/// Public status by code and phone, rate-limited per address and per code.
-pub(crate) async fn lookup_status(
-    state: &AppState,
-    tenant: &CurrentTenant,
-    ip: Option<String>,
-    code: DossierCode,
-    phone: &str,
-) -> Result<PublicStatus, AppError> {
-    let quota = crate::auth::rate_limit::Quota {
-        limit: state.settings.dossiers.lookup_per_minute.max(1),
-        period: std::time::Duration::from_secs(60),
-    };
-    if let Some(ip) = &ip {
-        super::auth::enforce(state, "lookup-ip", ip, quota).await?;
-    }
-    // Per code too, so guessing one dossier's phone from many addresses is as slow.
-    super::auth::enforce(
-        state,
-        "lookup-code",
-        &format!("{}:{}", tenant.tenant.id, code),
-        quota,
-    )
-    .await?;
-    let phone = normalize_phone(phone).ok_or(AppError::NotFound { what: "dossier" })?;
-    let scope = scope(state, tenant);
-    tenant
-        .db
-        .run(move |conn| store::lookup(conn, &scope, &code, &phone))
-        .await
-}
-
 /// The signed-in citizen's dossiers in every tenant (Hồ sơ của tôi trên mọi cổng). Takes an
 /// access token of any tenant portal.
 #[utoipa::path(
@@ -1067,7 +425,7 @@ pub async fn across_tenants(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let (account, _) = super::auth::bearer_account(&req, &state).await?;
+    let (account, _) = crate::app::auth::bearer_account(&req, &state).await?;
     let rows = state
         .shared
         .run(move |conn| store::across_tenants(conn, account))

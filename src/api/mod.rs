@@ -14,9 +14,7 @@ pub mod procedures;
 pub mod sandbox;
 pub mod stats;
 pub mod sync;
-pub(crate) mod upload;
-
-use crate::error::Problem;
+pub(crate) use crate::error::Problem;
 use crate::tenancy::resolver::PATH_PARAM;
 use actix_web::{HttpResponse, web};
 use utoipa::OpenApi;
@@ -457,13 +455,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/.well-known/openid-configuration",
             web::get().to(oidc::discovery),
         )
-        .route("/oauth/authorize", web::get().to(oidc::authorize))
-        .route("/oauth/authorize", web::post().to(oidc::login))
         .route("/oauth/token", web::post().to(oidc::token))
         .route("/oauth/userinfo", web::get().to(oidc::userinfo))
         .route("/oauth/revoke", web::post().to(oidc::revoke))
-        .route("/oauth/logout", web::get().to(oidc::logout))
-        .route("/oauth/logout", web::post().to(oidc::logout_confirmed))
         .service(
             web::scope("/api/v1/auth")
                 .route("/register", web::post().to(auth::register))

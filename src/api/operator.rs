@@ -53,10 +53,10 @@ impl FromRequest for Operator {
                 &state.keyring(),
                 &token,
                 state.settings.auth.issuer.trim_end_matches('/'),
-                crate::web::console::CLIENT_ID,
+                crate::auth::sso::CONSOLE_CLIENT_ID,
             )
             .map_err(|_| AppError::Unauthorized)?;
-            if claims.client_id != crate::web::console::CLIENT_ID {
+            if claims.client_id != crate::auth::sso::CONSOLE_CLIENT_ID {
                 return Err(AppError::Unauthorized);
             }
             let revoked = crate::auth::revocation::is_revoked(

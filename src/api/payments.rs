@@ -1,65 +1,16 @@
 //! Online payment of fees: the intent and redirect, the gateway's IPN and return URL, the
 //! receipt, refunds and the daily reconciliation report.
 
-use super::dossiers::scope;
+use crate::app::payments::*;
 use crate::auth::principal::Principal;
 use crate::error::{AppError, Problem};
 use crate::services::idempotency::{Attempt, Fingerprint};
 use crate::services::payments::format_vnd;
-use crate::services::payments::gateway::{Notification, Params};
-use crate::services::payments::merchant::{self, Merchant};
-use crate::services::payments::provider::{self, Intent, PaymentProvider};
-use crate::services::payments::store::{self, Answer};
+use crate::services::payments::gateway::Params;
+use crate::services::payments::store::{self};
 use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-const RECEIPT_PAGE: &str = include_str!("../../templates/web/receipt.html");
-
-/// The tenant's merchant account and its provider; 503 when payment is not set up.
-/// Where this tenant's payment gateway takes browsers (for the pay button's CSP).
-pub(crate) async fn gateway_origin(state: &AppState, tenant: &CurrentTenant) -> Option<String> {
-    merchant_of(state, tenant)
-        .await
-        .ok()
-        .map(|(m, _)| crate::web::view::origin_of(&m.gateway_url))
-}
-
-async fn merchant_of(
-    state: &AppState,
-    tenant: &CurrentTenant,
-) -> Result<(Merchant, &'static dyn PaymentProvider), AppError> {
-    let master = state
-        .master_key
-        .clone()
-        .ok_or_else(|| AppError::Unavailable(anyhow::anyhow!("auth.master_key is not set")))?;
-    let id = tenant.tenant.id;
-    let m = state
-        .shared
-        .run(move |conn| merchant::for_tenant(conn, &master, id))
-        .await?
-        .ok_or(AppError::NotFound {
-            what: "payment gateway of this tenant",
-        })?;
-    let p = provider::for_name(&m.provider)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("provider {}", m.provider)))?;
-    Ok((m, p))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CodePath {
-    code: String,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Checkout {
-    pub reference: String,
-    pub amount_vnd: i64,
-    /// Send the citizen's browser here.
-    pub checkout_url: String,
-}
 
 /// Start paying a dossier's fee (Thanh toán trực tuyến): a new intent and the gateway page.
 #[utoipa::path(
@@ -86,8 +37,8 @@ pub async fn start(
     path: web::Path<CodePath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let key = super::dossiers::idempotency_key(&req)?;
-    let code = super::dossiers::parse_code(&path.code)?;
+    let key = crate::app::dossiers::idempotency_key(&req)?;
+    let code = crate::app::dossiers::parse_code(&path.code)?;
     let retry = key.map(|key| Attempt {
         account: principal.account,
         operation: "payment".into(),
@@ -95,7 +46,7 @@ pub async fn start(
         fingerprint: Fingerprint::of([code.as_str().as_bytes()]),
     });
     if let Some(a) = &retry
-        && let Some(first) = super::dossiers::earlier_answer(&principal.tenant, a).await?
+        && let Some(first) = crate::app::dossiers::earlier_answer(&principal.tenant, a).await?
     {
         return Ok(HttpResponse::Ok().json(first));
     }
@@ -113,7 +64,7 @@ pub async fn start(
             .tenant
             .db
             .run(
-                move |c| match super::dossiers::remember_answer(c, Some(&a), 200, &body) {
+                move |c| match crate::app::dossiers::remember_answer(c, Some(&a), 200, &body) {
                     Err(AppError::Conflict { .. }) => Ok(()),
                     other => other,
                 },
@@ -121,81 +72,6 @@ pub async fn start(
             .await?;
     }
     Ok(HttpResponse::Ok().json(answer))
-}
-
-/// Opens a payment intent for the dossier's fee; the browser goes to `checkout_url` and comes
-/// back to `return_url` (the API's return endpoint, or the portal's page).
-pub(crate) async fn checkout(
-    state: &AppState,
-    principal: &Principal,
-    code: crate::services::dossiers::DossierCode,
-    return_url: &str,
-) -> Result<Checkout, AppError> {
-    let tenant = principal.tenant.clone();
-    let (m, p) = merchant_of(state, &tenant).await?;
-    // An open intent may have been decided at the gateway without dvc hearing of it (no IPN
-    // yet): ask first, so a declined attempt makes room for a new one and a paid one is not
-    // paid again.
-    let account = principal.account;
-    let lookup = code.clone();
-    if let Some(open) = tenant
-        .db
-        .run(move |conn| store::open_intent(conn, &lookup, account))
-        .await?
-    {
-        query_and_settle(state, &tenant, &m, p, &open).await;
-    }
-    let sc = scope(state, &tenant);
-    let provider_name = m.provider.clone();
-    let intent = tenant
-        .db
-        .run(move |conn| store::create_intent(conn, &sc, &code, account, &provider_name))
-        .await?;
-    let url = p.checkout_url(
-        &m,
-        &Intent {
-            reference: &intent.reference,
-            amount_vnd: intent.amount_vnd,
-            order_info: &intent.order_info,
-            return_url,
-            locale: &intent.locale,
-        },
-    );
-    Ok(Checkout {
-        reference: intent.reference,
-        amount_vnd: intent.amount_vnd,
-        checkout_url: url,
-    })
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IpnAnswer {
-    #[serde(rename = "RspCode")]
-    pub code: &'static str,
-    #[serde(rename = "Message")]
-    pub message: &'static str,
-}
-
-fn params(q: &str) -> Params {
-    url::form_urlencoded::parse(q.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-/// Settles a gateway message for this tenant (signature checked with this tenant's secret).
-async fn settle_message(
-    state: &AppState,
-    tenant: &CurrentTenant,
-    raw: Params,
-    source: &'static str,
-) -> Result<Answer, AppError> {
-    let (m, p) = merchant_of(state, tenant).await?;
-    let verified: Option<Notification> = p.verify(&m, &raw);
-    let sc = scope(state, tenant);
-    tenant
-        .db
-        .run(move |conn| store::apply(conn, &sc, &m.merchant_id, verified.as_ref(), source, &raw))
-        .await
 }
 
 /// The gateway's server-to-server notification (IPN). Idempotent; answers in the gateway's
@@ -218,14 +94,6 @@ pub async fn ipn(
     }))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReturnStatus {
-    pub reference: String,
-    /// `pending`, `paid`, `failed`, `cancelled` or `refunded`, as dvc knows it.
-    pub status: String,
-    pub verified: bool,
-}
-
 /// Where the gateway sends the citizen back. It never settles anything by itself (a browser
 /// carries it, and may forge it); while the payment is pending it asks the gateway directly.
 #[utoipa::path(
@@ -243,78 +111,6 @@ pub async fn back(
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(answer))
-}
-
-/// The browser is back from the gateway: notes what it carries (signed or not) and, while
-/// the payment is still pending, asks the gateway. The payment's status as dvc knows it.
-pub(crate) async fn returned(
-    state: &AppState,
-    tenant: &CurrentTenant,
-    query: &str,
-) -> Result<ReturnStatus, AppError> {
-    let raw = params(query);
-    let (m, p) = merchant_of(state, tenant).await?;
-    let verified = p.verify(&m, &raw).is_some();
-    let reference = raw
-        .get("txn_ref")
-        .cloned()
-        .ok_or(AppError::NotFound { what: "payment" })?;
-    let lookup = reference.clone();
-    let logged = raw.clone();
-    let status = tenant
-        .db
-        .run(move |conn| store::note_return(conn, &lookup, &logged, verified))
-        .await?
-        .ok_or(AppError::NotFound { what: "payment" })?;
-    let status = if status == "pending" {
-        query_and_settle(state, tenant, &m, p, &reference)
-            .await
-            .unwrap_or(status)
-    } else {
-        status
-    };
-    Ok(ReturnStatus {
-        reference,
-        status,
-        verified,
-    })
-}
-
-/// Asks the gateway about a pending payment and settles it from the signed answer; the
-/// payment's status afterwards.
-pub(crate) async fn query_and_settle(
-    state: &AppState,
-    tenant: &CurrentTenant,
-    m: &Merchant,
-    p: &'static dyn PaymentProvider,
-    reference: &str,
-) -> Option<String> {
-    let answer = match p.query(m, reference).await {
-        Ok(Some(n)) => n,
-        Ok(None) => return None,
-        Err(e) => {
-            tracing::warn!(reference, error = %e, "payment status query failed");
-            return None;
-        }
-    };
-    let raw = answer.to_params();
-    let sc = scope(state, tenant);
-    let merchant_id = m.merchant_id.clone();
-    let lookup = reference.to_owned();
-    tenant
-        .db
-        .run(move |conn| {
-            store::apply(conn, &sc, &merchant_id, Some(&answer), "query", &raw)?;
-            store::status_of(conn, &lookup)
-        })
-        .await
-        .ok()
-        .flatten()
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ReferencePath {
-    reference: String,
 }
 
 /// The electronic receipt (Biên lai điện tử), printable.
@@ -374,12 +170,6 @@ pub async fn receipt(
     Ok(super::html::page(html))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefundBody {
-    reason: String,
-}
-
 /// Refund a paid fee (Hoàn phí), with a reason; the gateway is asked first.
 #[utoipa::path(
     post,
@@ -403,7 +193,7 @@ pub async fn refund(
     if !principal.is_official() {
         return Err(AppError::Forbidden);
     }
-    let code = super::dossiers::parse_code(&path.code)?;
+    let code = crate::app::dossiers::parse_code(&path.code)?;
     let reason = body.into_inner().reason.trim().to_owned();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(AppError::bad_request(
@@ -438,30 +228,6 @@ pub async fn refund(
         });
     }
     Ok(HttpResponse::NoContent().finish())
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DayParams {
-    /// Local day (YYYY-MM-DD); default today.
-    date: Option<chrono::NaiveDate>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Mismatch {
-    pub reference: String,
-    pub ours: String,
-    pub amount_vnd: i64,
-    /// What the gateway says: `paid`, `failed`, `cancelled`, `unknown`, or `pending`.
-    pub gateway: String,
-    pub gateway_amount_vnd: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Reconciliation {
-    pub date: chrono::NaiveDate,
-    pub payments: usize,
-    pub mismatches: Vec<Mismatch>,
 }
 
 /// The day's payments checked against the gateway (Đối soát giao dịch).

@@ -83,7 +83,7 @@ async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
         })
         .await?;
     // The decision redirects the browser back to the merchant's page: the form may lead there.
-    let back_to = crate::web::view::origin_of(&return_url);
+    let back_to = crate::services::payments::gateway::origin_of(&return_url);
     let html = super::html::render(
         PAY_PAGE,
         minijinja::context! {

@@ -13,6 +13,14 @@ fn later(d: Duration) -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now() + chrono::Duration::from_std(d).unwrap_or_default()
 }
 
+/// The operator console's own client: its one redirect URI is the console on the auth host, and
+/// only tokens of this audience open the operator API.
+pub const CONSOLE_CLIENT_ID: &str = "operator-console";
+
+pub fn console_redirect(issuer: &str) -> String {
+    format!("{}/van-hanh", issuer.trim_end_matches('/'))
+}
+
 /// A registered client (a tenant portal or an outside system).
 #[derive(Debug, Clone, Queryable)]
 pub struct Client {

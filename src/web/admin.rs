@@ -4,7 +4,7 @@
 
 use super::contrast::{self, Rgb};
 use super::session::Visitor;
-use crate::api::{catalog_admin, members};
+use crate::app::{catalog_admin, members};
 use crate::auth::roles::Role;
 use crate::error::AppError;
 use crate::locale::Locale;
@@ -92,7 +92,7 @@ pub async fn page(v: Visitor, q: web::Query<AdminQuery>) -> HttpResponse {
             .collect();
         let suggestion =
             (!warnings.is_empty()).then(|| contrast::darken_until_readable(primary).to_hex());
-        let catalog = crate::api::procedures::cached_catalog(&v.state, &v.tenant).await?;
+        let catalog = crate::app::procedures::cached_catalog(&v.state, &v.tenant).await?;
         let own_codes: std::collections::HashSet<&str> = catalog
             .procedures()
             .iter()
@@ -151,9 +151,9 @@ pub async fn page(v: Visitor, q: web::Query<AdminQuery>) -> HttpResponse {
             "domain",
             "verified",
         ];
-        let domains = crate::api::onboarding::domains_of(&v.state, user).await?;
+        let domains = crate::app::onboarding::domains_of(&v.state, user).await?;
         let onboarding =
-            crate::api::onboarding::onboarding_of(&v.state, v.tenant.tenant.clone()).await?;
+            crate::app::onboarding::onboarding_of(&v.state, v.tenant.tenant.clone()).await?;
         let complete = onboarding.checklist.iter().all(|i| i.done);
         let notice =
             q.ok.as_deref()
@@ -351,7 +351,7 @@ pub async fn logo(v: Visitor, req: actix_web::HttpRequest, payload: web::Payload
     let result = async {
         admin(&v)?;
         let up =
-            crate::api::upload::read_form(&req, payload, MAX_LOGO_BYTES + 4096, &["csrf"]).await?;
+            crate::app::upload::read_form(&req, payload, MAX_LOGO_BYTES + 4096, &["csrf"]).await?;
         v.check_csrf(up.field("csrf"))?;
         let file = up
             .files
@@ -420,7 +420,7 @@ pub async fn invite(v: Visitor, form: web::Form<InviteForm>) -> HttpResponse {
     let result = async {
         admin(&v)?;
         v.check_csrf(&form.csrf)?;
-        crate::api::onboarding::invite_member(&v.state, v.user()?, &form.email, &form.role).await?;
+        crate::app::onboarding::invite_member(&v.state, v.user()?, &form.email, &form.role).await?;
         Ok(v.redirect("/quan-tri?ok=invited"))
     }
     .await;
@@ -432,7 +432,7 @@ pub async fn go_live(v: Visitor, form: web::Form<super::session::CsrfForm>) -> H
     let result = async {
         admin(&v)?;
         v.check_csrf(&form.csrf)?;
-        crate::api::onboarding::switch_live(&v.state, v.user()?).await?;
+        crate::app::onboarding::switch_live(&v.state, v.user()?).await?;
         Ok(v.redirect("/quan-tri?ok=live"))
     }
     .await;
@@ -455,10 +455,10 @@ pub async fn domain(v: Visitor, form: web::Form<DomainForm>) -> HttpResponse {
         admin(&v)?;
         v.check_csrf(&form.csrf)?;
         if form.verify.is_some() {
-            crate::api::onboarding::check_domain(&v.state, v.user()?, &form.domain).await?;
+            crate::app::onboarding::check_domain(&v.state, v.user()?, &form.domain).await?;
             Ok(v.redirect("/quan-tri?ok=verified"))
         } else {
-            crate::api::onboarding::request_domain(&v.state, v.user()?, &form.domain).await?;
+            crate::app::onboarding::request_domain(&v.state, v.user()?, &form.domain).await?;
             Ok(v.redirect("/quan-tri?ok=domain"))
         }
     }

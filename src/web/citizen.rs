@@ -4,8 +4,8 @@
 
 use super::forms::{self, FormField};
 use super::session::Visitor;
-use crate::api::dossiers::{self as api, Submission, SupplementBody};
-use crate::api::upload;
+use crate::app::dossiers::{self as api, Submission, SupplementBody};
+use crate::app::upload;
 use crate::error::{AppError, FieldError};
 use crate::locale::Locale;
 use crate::services::catalog::{OnlineLevel, Procedure};
@@ -56,7 +56,7 @@ fn item(p: &Procedure, locale: Locale) -> ProcedureItem {
 async fn catalog(
     v: &Visitor,
 ) -> Result<std::sync::Arc<crate::services::catalog::cache::CachedCatalog>, AppError> {
-    crate::api::procedures::cached_catalog(&v.state, &v.tenant).await
+    crate::app::procedures::cached_catalog(&v.state, &v.tenant).await
 }
 
 async fn find_procedure(v: &Visitor, code: &str) -> Result<Procedure, AppError> {
@@ -587,7 +587,7 @@ async fn dossier_page(
         StatusCode::UNPROCESSABLE_ENTITY
     };
     let gateway = if can_pay {
-        crate::api::payments::gateway_origin(&v.state, &v.tenant)
+        crate::app::payments::gateway_origin(&v.state, &v.tenant)
             .await
             .unwrap_or_default()
     } else {
@@ -853,7 +853,7 @@ pub async fn pay(
         v.check_csrf(&form.csrf)?;
         let code = super::session::page_code(&path)?;
         let back = format!("{}/ho-so/{code}/thanh-toan/ket-qua", v.origin());
-        let checkout = crate::api::payments::checkout(&v.state, user, code, &back).await?;
+        let checkout = crate::app::payments::checkout(&v.state, user, code, &back).await?;
         Ok(v.redirect(&checkout.checkout_url))
     }
     .await;
@@ -880,7 +880,7 @@ pub async fn paid(v: Visitor, req: HttpRequest, path: web::Path<String>) -> Http
             return Err(AppError::NotFound { what: "payment" });
         }
         let answer =
-            crate::api::payments::returned(&v.state, &v.tenant, req.query_string()).await?;
+            crate::app::payments::returned(&v.state, &v.tenant, req.query_string()).await?;
         let outcome = if answer.status == "paid" {
             "thanh-toan"
         } else {

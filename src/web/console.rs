@@ -7,7 +7,7 @@
 use super::i18n;
 use super::session::random_token;
 use super::sso::SsoPage;
-use crate::api::oidc::SESSION_COOKIE;
+use crate::app::oidc::SESSION_COOKIE;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::tenancy::TenantStatus;
@@ -20,11 +20,7 @@ use minijinja::context;
 use serde::Deserialize;
 use uuid::Uuid;
 
-pub const CLIENT_ID: &str = "operator-console";
-
-pub fn client_redirect(issuer: &str) -> String {
-    format!("{}/van-hanh", issuer.trim_end_matches('/'))
-}
+pub use crate::auth::sso::{CONSOLE_CLIENT_ID as CLIENT_ID, console_redirect as client_redirect};
 
 /// The signed-in operator, or why not.
 enum Access {
@@ -177,7 +173,7 @@ pub async fn console(
     let mut checklists = std::collections::HashMap::new();
     for t in state.registry.all() {
         if t.status == TenantStatus::Draft {
-            match crate::api::onboarding::onboarding_of(&state, t.clone()).await {
+            match crate::app::onboarding::onboarding_of(&state, t.clone()).await {
                 Ok(o) => {
                     checklists.insert(t.id, o.checklist);
                 }

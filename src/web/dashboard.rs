@@ -33,7 +33,7 @@ pub async fn dashboard(v: Visitor, q: web::Query<DashboardQuery>) -> HttpRespons
         let today = calendar::local_date(chrono::Utc::now());
         let from = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
         let to = today.succ_opt().unwrap_or(today);
-        let report = crate::api::stats::report(&v.state, tenants.clone(), from, to).await?;
+        let report = crate::app::stats::report(&v.state, tenants.clone(), from, to).await?;
         let ids: Vec<uuid::Uuid> = tenants.iter().map(|t| t.id).collect();
         let (months, totals) = v
             .state

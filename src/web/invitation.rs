@@ -80,7 +80,7 @@ pub async fn accept(v: Visitor, form: web::Form<AcceptForm>) -> HttpResponse {
         let user = v.user()?;
         v.check_csrf(&form.csrf)?;
         Ok(
-            match crate::api::onboarding::accept_invitation(&v.state, user, &form.token).await? {
+            match crate::app::onboarding::accept_invitation(&v.state, user, &form.token).await? {
                 Ok(role) => v.page(
                     "invitation.html",
                     context! {

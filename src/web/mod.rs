@@ -18,6 +18,7 @@ pub mod i18n;
 mod invitation;
 pub mod office;
 pub mod session;
+mod signin;
 pub mod sso;
 pub mod view;
 
@@ -80,7 +81,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The single sign-on host's pages (sign-up, e-mail verification, password reset).
 pub fn sso_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/dang-ky", web::get().to(sso::register_form))
+    cfg.route("/oauth/authorize", web::get().to(signin::authorize))
+        .route("/oauth/authorize", web::post().to(signin::login))
+        .route("/oauth/logout", web::get().to(signin::logout))
+        .route("/oauth/logout", web::post().to(signin::logout_confirmed))
+        .route("/dang-ky", web::get().to(sso::register_form))
         .route("/dang-ky", web::post().to(sso::register))
         .route("/verify-email", web::get().to(sso::verify_form))
         .route("/verify-email", web::post().to(sso::verify))

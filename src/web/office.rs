@@ -3,7 +3,7 @@
 
 use super::forms;
 use super::session::Visitor;
-use crate::api::dossiers::{self as api, ActionBody};
+use crate::app::dossiers::{self as api, ActionBody};
 use crate::error::AppError;
 use crate::services::dossiers::store::{self, BulkAction, InboxFilter};
 use crate::services::dossiers::{Action, DossierCode, Status};
@@ -139,7 +139,7 @@ async fn page(
         .db
         .run(move |conn| store::detail(conn, &scope, &code, &who))
         .await?;
-    let schema = crate::api::procedures::cached_catalog(&v.state, &v.tenant)
+    let schema = crate::app::procedures::cached_catalog(&v.state, &v.tenant)
         .await?
         .procedures()
         .iter()

@@ -6,7 +6,7 @@
 
 use super::i18n;
 use super::view;
-use crate::api::oidc;
+use crate::app::oidc;
 use crate::auth::principal::{self, Principal};
 use crate::auth::roles::Role;
 use crate::error::AppError;

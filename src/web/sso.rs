@@ -6,7 +6,7 @@
 use super::forms::{FormField, id_of};
 use super::session::{CSRF_COOKIE, LANG_COOKIE, random_token};
 use super::{i18n, view};
-use crate::api::auth::{self, RegisterBody};
+use crate::app::auth::{self, RegisterBody};
 use crate::error::AppError;
 use crate::locale::Locale;
 use crate::state::AppState;
@@ -556,7 +556,7 @@ pub struct LoginView<'a> {
     pub error: Option<&'a str>,
 }
 
-/// The OIDC sign-in page, in the shared style (used by `api::oidc`).
+/// The OIDC sign-in page, in the shared style (used by `web::signin`).
 pub fn login_page(
     req: &HttpRequest,
     state: &AppState,

@@ -157,12 +157,7 @@ pub fn html(status: StatusCode, body: String, issuer_origin: &str, https: bool) 
     resp.body(body)
 }
 
-/// The scheme and host of a URL (`http://localhost:8080`), for the CSP's form targets.
-pub fn origin_of(url: &str) -> String {
-    url::Url::parse(url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default()
-}
+pub use crate::services::payments::gateway::origin_of;
 
 #[cfg(test)]
 mod tests {

@@ -118,6 +118,14 @@ impl Notification {
     }
 }
 
+/// The scheme and host of a URL (`http://localhost:8080`): where a gateway page or a return
+/// address may send a form (the CSP's form targets).
+pub fn origin_of(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

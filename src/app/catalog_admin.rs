@@ -1,0 +1,181 @@
+//! Use cases behind `api::catalog_admin` and the portal pages that do the same (moved out of the
+//! JSON adapter so both adapters call them).
+
+use crate::auth::principal::Principal;
+use crate::auth::roles::Role;
+use crate::error::AppError;
+use crate::services::catalog::store::{self};
+use crate::services::catalog::{OnlineLevel, ProcedureCode, RequiredDocument};
+use crate::services::dossiers::DecideRole;
+use crate::state::AppState;
+use crate::tenancy::CurrentTenant;
+use crate::tenancy::notify::TenancyEvent;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NameBody {
+    pub(crate) vi: String,
+    #[serde(default)]
+    pub(crate) en: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcedureBody {
+    pub(crate) name: NameBody,
+    pub(crate) field: String,
+    pub(crate) online_level: OnlineLevel,
+    pub(crate) processing_days: u16,
+    #[serde(default)]
+    pub(crate) fee_vnd: u32,
+    #[serde(default)]
+    pub(crate) documents: Vec<RequiredDocument>,
+    /// JSON Schema subset with Vietnamese titles (see docs/tenants.md).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub(crate) form_schema: Option<serde_json::Value>,
+    #[serde(default)]
+    pub(crate) decide_role: Option<DecideRole>,
+    #[serde(default = "yes")]
+    pub(crate) active: bool,
+    #[serde(default)]
+    pub(crate) fee_rule: crate::services::payments::FeeRule,
+    #[serde(default = "yes")]
+    pub(crate) pay_before_processing: bool,
+}
+
+pub(crate) fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodePath {
+    pub(crate) code: String,
+}
+
+pub(crate) fn text(s: &str, what: &str, max: usize) -> Result<(), AppError> {
+    let n = s.trim().chars().count();
+    if n == 0 || n > max || s.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            "invalid_body",
+            format!("{what}: 1–{max} characters, no control characters"),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) async fn changed(state: &AppState, tenant: &CurrentTenant) {
+    state.catalog.invalidate(tenant.tenant.id);
+    if let Err(e) = state
+        .notifier
+        .publish(&[TenancyEvent::CatalogChanged(tenant.tenant.id)])
+        .await
+    {
+        // Other instances still reload within the registry refresh period.
+        tracing::warn!(error = %e, "catalog change not announced");
+    }
+}
+
+/// 403 unless the caller administers this tenant; then the procedure code from the path.
+pub(crate) fn admin_and_code(
+    principal: &Principal,
+    path: &CodePath,
+) -> Result<ProcedureCode, AppError> {
+    admin_code(principal, &path.code)
+}
+
+pub(crate) fn admin_code(principal: &Principal, code: &str) -> Result<ProcedureCode, AppError> {
+    principal.require(Role::TenantAdmin)?;
+    ProcedureCode::parse(code)
+        .map_err(|e| AppError::bad_request("invalid_procedure_code", e.to_string()))
+}
+
+pub(crate) fn field_missing(field: &str) -> AppError {
+    AppError::bad_request(
+        "unknown_field",
+        format!("field `{field}` does not exist in this tenant's catalog"),
+    )
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InheritBody {
+    /// This tenant's fee in đồng (default: the parent's).
+    #[serde(default)]
+    pub(crate) fee_vnd: Option<u32>,
+    /// This tenant's time limit in working days (default: the parent's).
+    #[serde(default)]
+    pub(crate) processing_days: Option<u16>,
+}
+
+/// Adopts (or refreshes) a procedure of the parent tenant with this tenant's fee and time
+/// limit.
+pub(crate) async fn adopt(
+    state: &AppState,
+    principal: &Principal,
+    code: &str,
+    fee_vnd: Option<u32>,
+    processing_days: Option<u16>,
+) -> Result<Option<crate::services::catalog::Procedure>, AppError> {
+    let code = admin_code(principal, code)?;
+    let tenant = principal.tenant.clone();
+    let parent = tenant
+        .tenant
+        .parent_id
+        .and_then(|p| state.registry.by_id(p))
+        .ok_or(AppError::NotFound {
+            what: "parent tenant",
+        })?;
+    // Read from the parent's schema, write into ours: two tenant-scoped transactions.
+    let parent_code = code.clone();
+    let source = crate::db::TenantDb::for_tenant(&state.pools, &parent)
+        .run(move |conn| Ok(store::find_active(conn, parent_code.as_str())?))
+        .await?
+        .ok_or(AppError::NotFound {
+            what: "procedure in the parent catalog",
+        })?;
+    let parent_slug = parent.slug.as_str().to_owned();
+    let saved = tenant
+        .db
+        .run(move |conn| {
+            store::adopt(
+                conn,
+                &source,
+                fee_vnd.map(i64::from),
+                processing_days.map(i32::from),
+                &parent_slug,
+            )?;
+            Ok(store::find_any(conn, &source.code)?)
+        })
+        .await?;
+    changed(state, &tenant).await;
+    Ok(saved)
+}
+
+/// Takes a procedure off the portal; its dossiers stay.
+pub(crate) async fn withdraw_procedure(
+    state: &AppState,
+    principal: &Principal,
+    code: &str,
+) -> Result<(), AppError> {
+    let code = admin_code(principal, code)?;
+    let tenant = principal.tenant.clone();
+    let found = tenant
+        .db
+        .run(move |conn| Ok(store::set_active(conn, code.as_str(), false)?))
+        .await?;
+    if !found {
+        return Err(AppError::NotFound { what: "procedure" });
+    }
+    changed(state, &tenant).await;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldBody {
+    pub(crate) code: String,
+    pub(crate) name: NameBody,
+}

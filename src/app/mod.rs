@@ -1,0 +1,14 @@
+//! Use cases: what the JSON API and the HTML portal both do — submit a dossier, act on it,
+//! pay, onboard, manage members and the catalog, sign in. An adapter (`api`, `web`) extracts
+//! its input, calls one of these and maps the outcome; adapters never call each other.
+
+pub mod auth;
+pub mod catalog_admin;
+pub mod dossiers;
+pub mod members;
+pub mod oidc;
+pub mod onboarding;
+pub mod payments;
+pub mod procedures;
+pub mod stats;
+pub mod upload;
