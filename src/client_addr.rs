@@ -142,15 +142,15 @@ fn parse_hop(s: &str) -> Option<IpAddr> {
 pub fn of(req: &actix_web::HttpRequest) -> Option<String> {
     let peer = req.peer_addr()?.ip();
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let trusted = req
-        .app_data::<actix_web::web::Data<crate::state::AppState>>()
-        .map(|s| s.trusted_proxies.clone())
-        .unwrap_or_default();
-    Some(
-        trusted
-            .client(peer, header("forwarded"), header("x-forwarded-for"))
-            .to_string(),
-    )
+    let client = match req.app_data::<actix_web::web::Data<crate::state::AppState>>() {
+        Some(state) => {
+            state
+                .trusted_proxies
+                .client(peer, header("forwarded"), header("x-forwarded-for"))
+        }
+        None => peer,
+    };
+    Some(client.to_string())
 }
 
 #[cfg(test)]

@@ -186,20 +186,15 @@ pub fn register(
         )?;
         return Ok(None);
     }
-    let token = store_token(conn, id, "verify_email", VERIFY_EMAIL_TTL)?;
-    outbox::enqueue(
+    queue_verification(
         conn,
-        &NewMail {
-            tenant_id: tenant,
-            template: TemplateKey::AccountVerification,
-            locale: reg.locale,
-            recipient: reg.email.clone(),
-            payload: serde_json::json!({
-                "full_name": reg.full_name,
-                "secret": { "link": links.verify(&token) },
-            }),
-            idempotency_key: format!("verify:{id}"),
-        },
+        id,
+        &reg.email,
+        &reg.full_name,
+        reg.locale,
+        links,
+        tenant,
+        format!("verify:{id}"),
     )?;
     audit(
         conn,
@@ -212,6 +207,58 @@ pub fn register(
     Ok(Some(id))
 }
 
+/// Who an address belongs to, for the mails sent to it: id, name, language, and whether the
+/// address is verified.
+fn mail_identity(
+    conn: &mut PgConnection,
+    email: &Email,
+) -> QueryResult<Option<(Uuid, String, String, bool)>> {
+    accounts::table
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = lower(")
+                .bind::<diesel::sql_types::Text, _>(email.as_str())
+                .sql(")"),
+        )
+        .select((
+            accounts::id,
+            accounts::full_name,
+            accounts::locale,
+            accounts::email_verified_at.is_not_null(),
+        ))
+        .first(conn)
+        .optional()
+}
+
+/// A new single-use verification link, mailed in the outbox (same transaction).
+#[allow(clippy::too_many_arguments)]
+fn queue_verification(
+    conn: &mut PgConnection,
+    account: Uuid,
+    email: &Email,
+    full_name: &str,
+    locale: Locale,
+    links: &Links,
+    tenant: Option<Uuid>,
+    idempotency_key: String,
+) -> QueryResult<()> {
+    let token = store_token(conn, account, "verify_email", VERIFY_EMAIL_TTL)?;
+    outbox::enqueue(
+        conn,
+        &NewMail {
+            tenant_id: tenant,
+            template: TemplateKey::AccountVerification,
+            locale,
+            recipient: email.clone(),
+            payload: serde_json::json!({
+                "full_name": full_name,
+                "secret": { "link": links.verify(&token) },
+            }),
+            idempotency_key,
+        },
+    )
+    .map(drop)
+}
+
 /// Sends a fresh verification link when `email` belongs to an account not verified yet;
 /// does nothing otherwise (the caller answers the same either way).
 pub fn resend_verification(
@@ -221,34 +268,15 @@ pub fn resend_verification(
     tenant: Option<Uuid>,
     ip: Option<&str>,
 ) -> QueryResult<bool> {
-    let found: Option<(Uuid, String, String)> = accounts::table
-        .filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = lower(")
-                .bind::<diesel::sql_types::Text, _>(email.as_str())
-                .sql(")"),
-        )
-        .filter(accounts::email_verified_at.is_null())
-        .select((accounts::id, accounts::full_name, accounts::locale))
-        .first(conn)
-        .optional()?;
-    let Some((id, full_name, locale)) = found else {
+    let Some((id, full_name, locale, verified)) = mail_identity(conn, email)? else {
         return Ok(false);
     };
-    let token = store_token(conn, id, "verify_email", VERIFY_EMAIL_TTL)?;
-    outbox::enqueue(
-        conn,
-        &NewMail {
-            tenant_id: tenant,
-            template: TemplateKey::AccountVerification,
-            locale: Locale::parse(&locale).unwrap_or_default(),
-            recipient: email.clone(),
-            payload: serde_json::json!({
-                "full_name": full_name,
-                "secret": { "link": links.verify(&token) },
-            }),
-            idempotency_key: format!("verify:{id}:{}", Uuid::new_v4()),
-        },
-    )?;
+    if verified {
+        return Ok(false);
+    }
+    let locale = Locale::parse(&locale).unwrap_or_default();
+    let key = format!("verify:{id}:{}", Uuid::new_v4());
+    queue_verification(conn, id, email, &full_name, locale, links, tenant, key)?;
     audit(
         conn,
         Some(id),
@@ -294,16 +322,7 @@ pub fn request_reset(
     tenant: Option<Uuid>,
     ip: Option<&str>,
 ) -> QueryResult<()> {
-    let found: Option<(Uuid, String, String)> = accounts::table
-        .filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(email) = lower(")
-                .bind::<diesel::sql_types::Text, _>(email.as_str())
-                .sql(")"),
-        )
-        .select((accounts::id, accounts::full_name, accounts::locale))
-        .first(conn)
-        .optional()?;
-    let Some((id, full_name, locale)) = found else {
+    let Some((id, full_name, locale, _)) = mail_identity(conn, email)? else {
         audit(
             conn,
             None,

@@ -342,15 +342,19 @@ pub async fn verify_form(
     q: web::Query<LocaleQuery>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let page = SsoPage::of(&req, &state, q.ui_locales.as_deref());
-    token_page(
-        &page,
-        StatusCode::OK,
-        "/verify-email",
-        &token_of(&q),
-        false,
-        None,
-    )
+    confirm_button_page(&req, &state, &q, "/verify-email")
+}
+
+/// The page a mailed link opens: a button that posts its token to `action`, so that a mail
+/// scanner following the link does not spend it.
+fn confirm_button_page(
+    req: &HttpRequest,
+    state: &AppState,
+    q: &LocaleQuery,
+    action: &str,
+) -> HttpResponse {
+    let page = SsoPage::of(req, state, q.ui_locales.as_deref());
+    token_page(&page, StatusCode::OK, action, &token_of(q), false, None)
 }
 
 /// Asks before signing out, when the request alone does not prove the person wants it.
@@ -388,15 +392,7 @@ pub async fn confirm_email_form(
     q: web::Query<LocaleQuery>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let page = SsoPage::of(&req, &state, q.ui_locales.as_deref());
-    token_page(
-        &page,
-        StatusCode::OK,
-        "/confirm-email",
-        &token_of(&q),
-        false,
-        None,
-    )
+    confirm_button_page(&req, &state, &q, "/confirm-email")
 }
 
 pub async fn confirm_email(
