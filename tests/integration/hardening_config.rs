@@ -268,11 +268,13 @@ fn a_server_error_is_one_plain_log_line_with_its_causes() {
         .next()
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no port in {line:?}"));
-    // Issue 15, item 11: a query string's values never reach the access log.
+    // Issue 15, item 11: a query string's values never reach the access log. (Asked of the
+    // health check, not the catalog: a catalog read here would be cached and answer the
+    // request below from memory.)
     let query_status = get_status(
         port,
         "alpha.localhost",
-        "/api/v1/procedures?q=0912345678&token=tok_SECRET_42",
+        "/healthz?q=0912345678&token=tok_SECRET_42",
     );
     // The tenant's tables are gone: its catalog is a server fault.
     db.conn()
@@ -285,7 +287,7 @@ fn a_server_error_is_one_plain_log_line_with_its_causes() {
     assert_eq!(query_status, 200, "{log}");
     assert_eq!(status, 500, "{log}");
     assert!(
-        log.contains("/api/v1/procedures?q=…&token=…"),
+        log.contains("/healthz?q=…&token=…"),
         "the parameters' names are logged:\n{log}"
     );
     assert!(
