@@ -142,12 +142,9 @@ fn parse_hop(s: &str) -> Option<IpAddr> {
 pub fn of(req: &actix_web::HttpRequest) -> Option<String> {
     let peer = req.peer_addr()?.ip();
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let client = match req.app_data::<actix_web::web::Data<crate::state::AppState>>() {
-        Some(state) => {
-            state
-                .trusted_proxies
-                .client(peer, header("forwarded"), header("x-forwarded-for"))
-        }
+    // Registered as its own app data by `startup` (`server.trusted_proxies`).
+    let client = match req.app_data::<actix_web::web::Data<TrustedProxies>>() {
+        Some(proxies) => proxies.client(peer, header("forwarded"), header("x-forwarded-for")),
         None => peer,
     };
     Some(client.to_string())

@@ -269,7 +269,7 @@ impl From<diesel::result::Error> for AppError {
         match e {
             diesel::result::Error::NotFound => Self::NotFound { what: "resource" },
             // The database went away mid-request: 503 with Retry-After, never 500.
-            other if crate::db::is_connection_error(&other) => Self::Unavailable(other.into()),
+            other if is_connection_error(&other) => Self::Unavailable(other.into()),
             other => Self::Internal(other.into()),
         }
     }
@@ -308,6 +308,34 @@ pub fn path_error_handler(
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
     AppError::bad_request("invalid_path", err.to_string()).into()
+}
+
+/// Whether a query failed because the connection itself is gone (the server restarted or
+/// killed the backend, the network dropped): the caller should hear 503 and try again, not
+/// 500, and the connection must not go back to the pool. (Here, below `db`, because the
+/// conversion into [`AppError`] asks it too.)
+pub fn is_connection_error(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as K, Error as E};
+    match e {
+        E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => true,
+        E::BrokenTransactionManager => true,
+        E::DatabaseError(_, info) => {
+            let m = info.message();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "connection has been closed",
+                "no connection to the server",
+                "the database system is shutting down",
+                "the database system is starting up",
+                "could not receive data from server",
+                "could not send data to server",
+            ]
+            .iter()
+            .any(|needle| m.contains(needle))
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]

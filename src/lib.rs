@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod hosting;
+pub mod http;
 pub mod locale;
 pub mod mail;
 pub mod metrics;

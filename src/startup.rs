@@ -131,16 +131,17 @@ impl Application {
             pages: Default::default(),
             api_calls: Default::default(),
             dns,
-            trusted_proxies: crate::client_addr::TrustedProxies::parse(
-                &settings.server.trusted_proxies,
-            )
-            .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?,
         });
-        tokio::spawn(crate::hosting::usage::run(
+        // Read by `client_addr::of`, which sits below the state and so cannot see it.
+        let trusted_proxies = web::Data::new(
+            crate::client_addr::TrustedProxies::parse(&settings.server.trusted_proxies)
+                .map_err(|e| anyhow::anyhow!("server.trusted_proxies: {e}"))?,
+        );
+        tokio::spawn(crate::app::upkeep::run_usage(
             state.clone(),
             std::time::Duration::from_secs(10),
         ));
-        tokio::spawn(crate::hosting::domains::run_rechecks(state.clone()));
+        tokio::spawn(crate::app::upkeep::run_domain_rechecks(state.clone()));
         let listener = {
             let catalog = catalog.clone();
             let keys_state = state.clone();
@@ -213,10 +214,11 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 // Inside the measuring, so refused requests are counted too.
-                .wrap(crate::tenancy::quota::TenantQuota)
+                .wrap(crate::http::quota::TenantQuota)
                 .wrap_fn(crate::api::health::measure)
                 .wrap(TracingLogger::<DvcRootSpan>::new())
                 .app_data(app_state.clone())
+                .app_data(trusted_proxies.clone())
                 .configure(|cfg| {
                     if sandbox {
                         crate::api::sandbox::routes(cfg);

@@ -28,14 +28,12 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Where statistics are read: a replica when `database.read_url` is set, else the primary.
     pub stats_db: SharedDb,
-    /// Rendered public pages (see `web::cache`).
-    pub pages: crate::web::cache::PageCache,
+    /// Rendered public pages (see `services::catalog::pages`).
+    pub pages: crate::services::catalog::pages::PageCache,
     /// API calls counted since the last flush (see `tenancy::usage`).
     pub api_calls: crate::hosting::usage::ApiCalls,
     /// Checks custom domains' TXT records.
     pub dns: Arc<dyn crate::hosting::domains::TxtResolver>,
-    /// Whose word about the client's address is taken (`server.trusted_proxies`).
-    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 impl AppState {

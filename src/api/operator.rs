@@ -266,9 +266,9 @@ pub async fn usage(
         }
     };
     // This instance's latest counts first, so the figures are current.
-    usage::flush(&state).await?;
+    crate::app::upkeep::flush_usage(&state).await?;
     if params.measure == Some(true) {
-        usage::measure_storage(&state).await?;
+        crate::app::upkeep::measure_storage(&state).await?;
     }
     let by = operator.account;
     let rows = state

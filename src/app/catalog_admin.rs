@@ -130,7 +130,8 @@ pub(crate) async fn adopt(
         })?;
     // Read from the parent's schema, write into ours: two tenant-scoped transactions.
     let parent_code = code.clone();
-    let source = crate::db::TenantDb::for_tenant(&state.pools, &parent)
+    let source = parent
+        .db(&state.pools)
         .run(move |conn| Ok(store::find_active(conn, parent_code.as_str())?))
         .await?
         .ok_or(AppError::NotFound {

@@ -11,4 +11,5 @@ pub mod onboarding;
 pub mod payments;
 pub mod procedures;
 pub mod stats;
+pub mod upkeep;
 pub mod upload;

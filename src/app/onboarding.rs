@@ -4,7 +4,6 @@
 use crate::auth::invitations::{self, AcceptError};
 use crate::auth::principal::Principal;
 use crate::auth::roles::Role;
-use crate::db::TenantDb;
 use crate::error::AppError;
 use crate::hosting::onboard::{self, ChecklistItem, GoLiveError, PortalAddress};
 use crate::mail::Email;
@@ -56,7 +55,8 @@ pub(crate) async fn onboarding_of(
     state: &AppState,
     tenant: Arc<Tenant>,
 ) -> Result<Onboarding, AppError> {
-    let offered = TenantDb::for_tenant(&state.pools, &tenant)
+    let offered = tenant
+        .db(&state.pools)
         .run(|c| Ok(onboard::offered_procedures(c)?))
         .await?;
     let t = tenant.clone();

@@ -61,7 +61,7 @@ pub(crate) async fn report(
         }
         let current = CurrentTenant {
             tenant: t.clone(),
-            db: crate::db::TenantDb::for_tenant(&state.pools, t),
+            db: t.db(&state.pools),
         };
         let catalog = crate::app::procedures::cached_catalog(state, &current).await?;
         for p in catalog.procedures() {

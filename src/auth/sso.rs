@@ -206,6 +206,18 @@ pub fn profile(conn: &mut PgConnection, account: Uuid) -> QueryResult<Option<Pro
         .optional()
 }
 
+/// Remembers the language an account chose, so it follows the person to other browsers.
+pub fn set_locale(
+    conn: &mut PgConnection,
+    account: Uuid,
+    locale: crate::locale::Locale,
+) -> QueryResult<()> {
+    diesel::update(accounts::table.find(account))
+        .set(accounts::locale.eq(locale.as_str()))
+        .execute(conn)
+        .map(drop)
+}
+
 pub fn create_session(
     conn: &mut PgConnection,
     account: Uuid,

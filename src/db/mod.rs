@@ -1,13 +1,15 @@
 //! Database access: the pool, the shared (platform) handle and the tenant-scoped handle.
 
 pub mod schema;
+mod schema_name;
 pub(crate) mod tenant_db;
 
+pub use crate::error::is_connection_error;
+pub use schema_name::{InvalidSchemaName, SchemaName};
 pub use tenant_db::TenantDb;
 
 use crate::config::DatabaseSettings;
 use crate::error::AppError;
-use crate::tenancy::SchemaName;
 use diesel::PgConnection;
 use diesel::connection::{CacheSize, Connection, SimpleConnection};
 use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection};
@@ -253,33 +255,6 @@ impl SharedDb {
             with_one_retry(&pool, f, |conn, f| conn.build_transaction().run(f))
         })
         .await?
-    }
-}
-
-/// Whether a query failed because the connection itself is gone (the server restarted or
-/// killed the backend, the network dropped): the caller should hear 503 and try again, not
-/// 500, and the connection must not go back to the pool.
-pub fn is_connection_error(e: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind as K, Error as E};
-    match e {
-        E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => true,
-        E::BrokenTransactionManager => true,
-        E::DatabaseError(_, info) => {
-            let m = info.message();
-            [
-                "terminating connection",
-                "server closed the connection",
-                "connection has been closed",
-                "no connection to the server",
-                "the database system is shutting down",
-                "the database system is starting up",
-                "could not receive data from server",
-                "could not send data to server",
-            ]
-            .iter()
-            .any(|needle| m.contains(needle))
-        }
-        _ => false,
     }
 }
 

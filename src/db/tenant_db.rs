@@ -1,8 +1,7 @@
 //! The only way to reach a tenant's tables.
 
-use super::{Pools, Shard};
+use super::{Pools, SchemaName, Shard};
 use crate::error::AppError;
-use crate::tenancy::{SchemaName, Tenant};
 use diesel::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -20,12 +19,12 @@ pub struct TenantDb {
 }
 
 impl TenantDb {
-    /// Built for a tenant record that came out of the registry (the resolver does this for
-    /// every request; workers and the CLI do it for the tenant they work on).
-    pub fn for_tenant(pools: &Pools, tenant: &Tenant) -> Self {
+    /// Built for a tenant record that came out of the registry (see `Tenant::db`: the
+    /// resolver does this for every request; workers and the CLI for the tenant they work on).
+    pub fn for_tenant(pools: &Pools, tenant_id: uuid::Uuid, schema: &SchemaName) -> Self {
         Self {
-            shard: pools.for_tenant(tenant.id).clone(),
-            schema: tenant.schema.clone(),
+            shard: pools.for_tenant(tenant_id).clone(),
+            schema: schema.clone(),
         }
     }
 

@@ -133,61 +133,6 @@ pub fn record_storage(conn: &mut PgConnection, tenant: Uuid, bytes: i64) -> Quer
         .map(drop)
 }
 
-/// Measures every tenant's attachments and stores the figures (one scoped transaction each).
-pub async fn measure_storage(
-    state: &crate::state::AppState,
-) -> Result<usize, crate::error::AppError> {
-    let mut measured = 0;
-    for tenant in state.registry.all() {
-        let id = tenant.id;
-        crate::db::TenantDb::for_tenant(&state.pools, &tenant)
-            .run(move |c| {
-                let bytes = crate::services::dossiers::store::storage_used(c)?;
-                Ok(record_storage(c, id, bytes)?)
-            })
-            .await?;
-        measured += 1;
-    }
-    Ok(measured)
-}
-
-/// Adds this instance's counted API calls to the database; on failure they are kept for the
-/// next try.
-pub async fn flush(state: &crate::state::AppState) -> Result<(), crate::error::AppError> {
-    let counts = state.api_calls.take();
-    if counts.is_empty() {
-        return Ok(());
-    }
-    let month = month_of(chrono::Utc::now());
-    let kept = counts.clone();
-    let done = state
-        .shared
-        .run(move |c| Ok(c.transaction(|c| add_api_calls(c, month, &counts))?))
-        .await;
-    if done.is_err() {
-        state.api_calls.restore(kept);
-    }
-    done
-}
-
-/// Flushes API calls every `every`, and measures storage at start and hourly.
-pub async fn run(state: actix_web::web::Data<crate::state::AppState>, every: std::time::Duration) {
-    let mut tick = tokio::time::interval(every);
-    let mut last_measure: Option<std::time::Instant> = None;
-    loop {
-        tick.tick().await;
-        if let Err(e) = flush(&state).await {
-            tracing::warn!(error = %e.chain(), "usage flush failed; kept for the next one");
-        }
-        if last_measure.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
-            match measure_storage(&state).await {
-                Ok(_) => last_measure = Some(std::time::Instant::now()),
-                Err(e) => tracing::warn!(error = %e.chain(), "storage measurement failed"),
-            }
-        }
-    }
-}
-
 /// One tenant's month.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName, serde::Serialize, utoipa::ToSchema)]
 pub struct UsageRow {

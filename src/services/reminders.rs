@@ -2,8 +2,8 @@
 //! yet assigned to anyone) gets one mail a day. The outbox idempotency key holds it to once a
 //! day however many workers run the job.
 
+use crate::db::Pools;
 use crate::db::schema::{accounts, memberships};
-use crate::db::{Pools, TenantDb};
 use crate::error::AppError;
 use crate::locale::Locale;
 use crate::mail::outbox::{self, NewMail};
@@ -29,7 +29,7 @@ pub fn send_digests(pools: &Pools, today: NaiveDate) -> Result<usize, AppError> 
         .filter(|t| t.status == crate::tenancy::TenantStatus::Active)
     {
         let tenant_id = tenant.id;
-        queued += TenantDb::for_tenant(pools, tenant).run_blocking(|conn| {
+        queued += tenant.db(pools).run_blocking(|conn| {
             let overdue = store::overdue_by_assignee(conn, today)?;
             let new_count = store::awaiting_receipt(conn)?;
             let officers: Vec<Uuid> = memberships::table

@@ -1,5 +1,6 @@
 //! Tenancy core: who the tenants are, how a request finds its tenant, and how tenant schemas
-//! are created and migrated. The operator's work on tenants (files, onboarding, archives,
+//! are created and migrated. (The actix extractor that hands a request its tenant, and the
+//! per-tenant quota, are in `http`.) The operator's work on tenants (files, onboarding, archives,
 //! domains, usage) is in `hosting`, above.
 
 pub mod migrator;
@@ -7,7 +8,6 @@ mod model;
 pub mod names;
 pub mod notify;
 pub mod provision;
-pub mod quota;
 pub mod registry;
 pub mod resolver;
 

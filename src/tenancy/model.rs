@@ -99,3 +99,10 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_mb: Option<u32>,
 }
+
+impl Tenant {
+    /// The handle to this tenant's tables.
+    pub fn db(&self, pools: &crate::db::Pools) -> crate::db::TenantDb {
+        crate::db::TenantDb::for_tenant(pools, self.id, &self.schema)
+    }
+}

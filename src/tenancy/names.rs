@@ -1,6 +1,7 @@
 //! Validated names. Anything that names a tenant, a schema or a host is parsed into one of these
 //! first; the rest of the code only ever sees valid values.
 
+pub use crate::db::SchemaName;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -66,7 +67,9 @@ impl TenantSlug {
     /// The PostgreSQL schema holding this tenant's tables: `t_` + slug with `-` as `_`.
     /// Slugs contain no `_`, so two slugs never share a schema.
     pub fn schema_name(&self) -> SchemaName {
-        SchemaName(format!("t_{}", self.0.replace('-', "_")))
+        // A slug's characters and length always make a valid schema name.
+        SchemaName::parse(&format!("t_{}", self.0.replace('-', "_")))
+            .expect("a tenant slug always makes a valid schema name")
     }
 }
 
@@ -84,47 +87,6 @@ impl From<TenantSlug> for String {
 }
 
 impl fmt::Display for TenantSlug {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The name of a tenant schema (`t_…`). Only built from a [`TenantSlug`] or read back from the
-/// registry after re-validation, never from request input.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SchemaName(String);
-
-impl SchemaName {
-    /// Re-validates a name stored in the registry.
-    pub fn parse(s: &str) -> Result<Self, NameError> {
-        let ok = s.len() <= 2 + SLUG_MAX
-            && s.starts_with("t_")
-            && s.len() > 2
-            && s[2..]
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(NameError(format!(
-                "invalid tenant schema name `{}`",
-                printable(s)
-            )))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Double-quoted identifier for DDL. The characters are already restricted; quoting keeps
-    /// it safe even so.
-    pub fn quoted(&self) -> String {
-        format!("\"{}\"", self.0)
-    }
-}
-
-impl fmt::Display for SchemaName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }

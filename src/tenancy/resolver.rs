@@ -10,12 +10,7 @@ use super::names::{HostName, TenantSlug, is_reserved_label};
 use super::registry::Registry;
 use crate::db::TenantDb;
 use crate::error::AppError;
-use crate::state::AppState;
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
-use std::future::{Ready, ready};
 use std::sync::Arc;
-use tracing_actix_web::RootSpan;
 
 /// The resolved tenant of a request, with the only handle that reaches its tables.
 #[derive(Clone)]
@@ -102,22 +97,6 @@ pub fn resolve(
     resolve_on(registry, host_header, path_slug, base_domain, None)
 }
 
-/// How a request of this deployment is resolved: [`resolve_on`] with the state's base domain
-/// and issuer host. Everything that resolves a live request's tenant should call this.
-pub fn resolve_request(
-    state: &AppState,
-    host_header: Option<&str>,
-    path_slug: Option<&str>,
-) -> Result<Arc<Tenant>, AppError> {
-    resolve_on(
-        &state.registry,
-        host_header,
-        path_slug,
-        &state.base_domain,
-        issuer_host(&state.settings.auth.issuer).as_ref(),
-    )
-}
-
 /// [`resolve`], with the issuer's host exempt from subdomain-as-slug resolution.
 pub fn resolve_on(
     registry: &Registry,
@@ -189,39 +168,6 @@ pub fn open_while_draft(path: &str) -> bool {
             path.strip_prefix(p)
                 .is_some_and(|rest| rest.is_empty() || p.ends_with('/') || rest.starts_with('/'))
         })
-}
-
-impl FromRequest for CurrentTenant {
-    type Error = AppError;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(extract(req))
-    }
-}
-
-pub(crate) fn extract(req: &HttpRequest) -> Result<CurrentTenant, AppError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
-    let host = req
-        .headers()
-        .get(actix_web::http::header::HOST)
-        .map(|v| {
-            v.to_str()
-                .map_err(|_| AppError::InvalidTenant("Host header is not ASCII".into()))
-        })
-        .transpose()?
-        .or_else(|| req.uri().host());
-    let tenant = resolve_request(state, host, req.match_info().get(PATH_PARAM))?;
-    admits(tenant.status, req.path())?;
-    if let Some(span) = req.extensions().get::<RootSpan>() {
-        span.record("tenant", tenant.slug.as_str());
-    }
-    req.extensions_mut()
-        .insert(ResolvedTenant(tenant.slug.as_str().to_owned()));
-    let db = TenantDb::for_tenant(&state.pools, &tenant);
-    Ok(CurrentTenant { tenant, db })
 }
 
 #[cfg(test)]

@@ -116,7 +116,8 @@ pub async fn page(v: Visitor, q: web::Query<AdminQuery>) -> HttpResponse {
             .parent_id
             .and_then(|p| v.state.registry.by_id(p))
         {
-            let theirs = crate::db::TenantDb::for_tenant(&v.state.pools, &parent)
+            let theirs = parent
+                .db(&v.state.pools)
                 .run(|c| Ok(crate::services::catalog::store::load_active(c)?))
                 .await?;
             for p in theirs {

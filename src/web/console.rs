@@ -49,7 +49,7 @@ async fn access(req: &HttpRequest, state: &AppState) -> Result<Access, AppError>
         .await?;
     Ok(match found {
         None => Access::SignIn,
-        Some((account, true)) => match crate::auth::principal::ensure_live(state, session).await {
+        Some((account, true)) => match crate::http::principal::ensure_live(state, session).await {
             Ok(()) => Access::Operator(account),
             Err(AppError::Unauthorized) => Access::SignIn,
             // Redis away: say so, rather than send the browser round the sign-in host forever.

@@ -7,7 +7,6 @@
 
 pub mod admin;
 pub mod assets;
-pub mod cache;
 pub mod charts;
 pub mod citizen;
 pub mod console;

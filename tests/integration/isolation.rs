@@ -106,7 +106,7 @@ fn tenant_scope_does_not_leak_into_the_pooled_connection() {
         .by_slug(&dvc::tenancy::TenantSlug::parse("beta").unwrap())
         .unwrap();
     let count = |t: &dvc::tenancy::Tenant| -> i64 {
-        dvc::db::TenantDb::for_tenant(&dvc::db::Pools::single(pool.clone()), t)
+        t.db(&dvc::db::Pools::single(pool.clone()))
             .run_blocking(|conn| {
                 Ok(dvc::db::schema::tenant::procedures::table
                     .count()
@@ -145,7 +145,7 @@ fn a_connection_is_retired_after_serving_too_many_tenants() {
         let t = registry
             .by_slug(&dvc::tenancy::TenantSlug::parse(tenant).unwrap())
             .unwrap();
-        dvc::db::TenantDb::for_tenant(&dvc::db::Pools::single(pool.clone()), &t)
+        t.db(&dvc::db::Pools::single(pool.clone()))
             .run_blocking(|conn| {
                 Ok(
                     diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(

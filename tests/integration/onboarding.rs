@@ -641,7 +641,7 @@ async fn a_custom_domain_is_routed_only_once_its_txt_record_proves_control() {
     );
 
     // Proven domains are looked up again: while the record stays, so does the domain.
-    let recheck = || dvc::hosting::domains::recheck(&w.app.app_state, std::time::Duration::ZERO);
+    let recheck = || dvc::app::upkeep::recheck_domains(&w.app.app_state, std::time::Duration::ZERO);
     assert!(recheck().await.unwrap().is_empty());
     assert_eq!(get_host(&w, domain, "/api/v1/procedures").await.0, 200);
     // The record goes: the domain leaves the tenant and its portal's sign-in addresses.

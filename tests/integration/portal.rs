@@ -60,7 +60,7 @@ async fn public_pages_carry_strict_headers_and_a_token_of_their_own() {
     let (a, b) = (form_token(&first), form_token(&second));
     assert_ne!(a, b);
     for html in [&first, &second] {
-        assert!(!html.contains(dvc::web::cache::TOKEN_HOLE));
+        assert!(!html.contains(dvc::services::catalog::pages::TOKEN_HOLE));
         assert!(!html.contains("style=") && !html.contains("<script"));
     }
     // A browser that has a token keeps it.

@@ -1,6 +1,7 @@
 //! The procedure catalog of a tenant: domain types, querying (pure), storage and caching.
 
 pub mod cache;
+pub mod pages;
 pub mod store;
 
 use super::text::SearchTerms;

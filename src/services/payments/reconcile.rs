@@ -8,7 +8,7 @@ use super::provider;
 use super::store;
 use crate::auth::keys::MasterKey;
 use crate::config::Settings;
-use crate::db::{Pools, TenantDb};
+use crate::db::Pools;
 use crate::services::dossiers::Scope;
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,7 +101,7 @@ async fn tenant_pass(
     let Some(p) = provider::for_name(&m.provider) else {
         return Ok(0);
     };
-    let db = TenantDb::for_tenant(pools, tenant);
+    let db = tenant.db(pools);
     let pending = db
         .run(move |conn| Ok(store::pending(conn, cutoff)?))
         .await?;

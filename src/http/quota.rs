@@ -4,10 +4,11 @@
 //! in their plan, and the health and metrics endpoints, are never counted. While Redis is
 //! away nothing is limited: serving matters more.
 
-use super::resolver::{ResolvedTenant, resolve_request};
+use super::tenant::resolve_request;
 use crate::auth::rate_limit::Quota;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::tenancy::resolver::ResolvedTenant;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{HttpMessage, ResponseError, web};

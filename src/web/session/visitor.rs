@@ -1,112 +1,24 @@
-//! Who is looking at a portal page. Each tenant portal is an OpenID Connect client of the
-//! platform's sign-in host (authorization code + PKCE, done server-side), so signing in once
-//! signs in on every portal. The portal keeps the tokens in Redis under an opaque cookie, not
-//! in the browser; the access token is refreshed (rotated) when it is about to expire, and a
-//! sign-in ended anywhere (logout, revocation) ends the portal session on the next request.
+//! The `Visitor` extractor and how a portal page answers: layout chrome, cookies, redirects,
+//! friendly error pages, and the pages stored for visitors who are not signed in.
 
-use super::i18n;
-use super::view;
-use crate::app::oidc;
-use crate::auth::principal::{self, Principal};
+use super::portal_sign_in::LOGIN_COOKIE;
+use super::store::*;
+use crate::auth::principal::Principal;
 use crate::auth::roles::Role;
 use crate::error::AppError;
 use crate::locale::Locale;
 use crate::services::catalog::cache::CachedCatalog;
 use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
+use crate::web::i18n;
+use crate::web::view;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieAge};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::LocalBoxFuture;
-use serde::{Deserialize, Serialize};
-use sha2::Digest;
+use serde::Deserialize;
 use std::sync::Arc;
-use uuid::Uuid;
-
-pub const SESSION_COOKIE: &str = "dvc_portal";
-pub const CSRF_COOKIE: &str = "dvc_form";
-pub const LANG_COOKIE: &str = "dvc_lang";
-/// A portal session lasts this long without a visit.
-const SESSION_TTL_SECS: u64 = 12 * 3600;
-/// Refresh the access token when it has less than this left.
-const REFRESH_MARGIN_SECS: i64 = 60;
-
-/// 32 random bytes, URL-safe: cookies, CSRF tokens, OAuth `state` and PKCE verifiers.
-pub fn random_token() -> String {
-    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
-}
-
-fn digest(token: &str) -> String {
-    crate::services::text::hex(&sha2::Sha256::digest(token.as_bytes()))
-}
-
-/// What the portal keeps for a signed-in browser.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PortalSession {
-    pub account: Uuid,
-    pub name: String,
-    pub access: String,
-    pub refresh: String,
-    pub access_exp: i64,
-    /// Sent back as `id_token_hint` at sign-out, so the provider knows the request is ours.
-    #[serde(default)]
-    pub id_token: String,
-}
-
-/// Redis keys of a tenant start with its id (DESIGN: tenant keys are prefixed).
-fn session_key(state: &AppState, tenant: Uuid, cookie: &str) -> String {
-    format!(
-        "{}:t:{tenant}:portal:{}",
-        state.settings.redis.prefix,
-        digest(cookie)
-    )
-}
-
-fn login_key(state: &AppState, tenant: Uuid, oauth_state: &str) -> String {
-    format!(
-        "{}:t:{tenant}:portal-login:{}",
-        state.settings.redis.prefix,
-        digest(oauth_state)
-    )
-}
-
-/// The shared Redis connection; Redis away is a 503 (sessions cannot be checked without it).
-async fn redis_conn(state: &AppState) -> Result<redis::aio::ConnectionManager, AppError> {
-    state
-        .notifier
-        .redis()
-        .conn()
-        .await
-        .map_err(|e| AppError::Unavailable(e.into()))
-}
-
-async fn redis_query<T: redis::FromRedisValue>(
-    state: &AppState,
-    cmd: &redis::Cmd,
-) -> Result<T, AppError> {
-    cmd.query_async(&mut redis_conn(state).await?)
-        .await
-        .map_err(|e| AppError::Unavailable(e.into()))
-}
-
-async fn redis_get(state: &AppState, key: &str) -> Result<Option<String>, AppError> {
-    redis_query(state, redis::cmd("GET").arg(key)).await
-}
-
-async fn redis_set(state: &AppState, key: &str, value: &str, ttl: u64) -> Result<(), AppError> {
-    redis_query(
-        state,
-        redis::cmd("SET").arg(key).arg(value).arg("EX").arg(ttl),
-    )
-    .await
-}
-
-async fn redis_take(state: &AppState, key: &str) -> Result<Option<String>, AppError> {
-    redis_query(state, redis::cmd("GETDEL").arg(key)).await
-}
 
 /// The request's visitor: the tenant, the language, the signed-in caller if any, and the
 /// form token. Cookies it must set or clear ride along to the response.
@@ -120,12 +32,12 @@ pub struct Visitor {
     /// POST the page the form is on.
     pub path: String,
     /// The address without its query: what a stored public page is known by.
-    bare_path: String,
+    pub(super) bare_path: String,
     /// Whether the language came from this browser's own choice (its cookie).
-    chosen_locale: bool,
-    csrf: String,
-    cookies: Vec<Cookie<'static>>,
-    host: String,
+    pub(super) chosen_locale: bool,
+    pub(super) csrf: String,
+    pub(super) cookies: Vec<Cookie<'static>>,
+    pub(super) host: String,
 }
 
 impl Visitor {
@@ -133,7 +45,7 @@ impl Visitor {
         self.state.settings.auth.issuer.starts_with("https://")
     }
 
-    fn cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
+    pub(super) fn cookie(&self, name: &'static str, value: String) -> Cookie<'static> {
         Cookie::build(name, value)
             .path("/")
             .http_only(true)
@@ -184,7 +96,7 @@ impl Visitor {
             .replace("{host}", &self.host)
     }
 
-    fn issuer_origin(&self) -> String {
+    pub(super) fn issuer_origin(&self) -> String {
         view::origin_of(&self.state.settings.auth.issuer)
     }
 
@@ -194,7 +106,7 @@ impl Visitor {
         self.chrome_with(&self.csrf)
     }
 
-    fn chrome_with(&self, csrf: &str) -> minijinja::Value {
+    pub(super) fn chrome_with(&self, csrf: &str) -> minijinja::Value {
         let t = &self.tenant.tenant;
         let name = match (self.locale, &t.name_en) {
             (Locale::En, Some(en)) => en.clone(),
@@ -273,14 +185,14 @@ impl Visitor {
                 .get(&self.tenant.tenant, catalog, self.locale, &self.bare_path)?;
         Some(self.finish(view::html(
             StatusCode::OK,
-            html.replace(super::cache::TOKEN_HOLE, &self.csrf),
+            html.replace(crate::services::catalog::pages::TOKEN_HOLE, &self.csrf),
             &self.issuer_origin(),
             self.https(),
         )))
     }
 
     /// A public page that depends only on the tenant, its catalog, the language and the
-    /// address: rendered once for everyone not signed in (see `web::cache`).
+    /// address: rendered once for everyone not signed in (see `services::catalog::pages`).
     pub fn page_cached(
         &self,
         catalog: &Arc<CachedCatalog>,
@@ -290,7 +202,7 @@ impl Visitor {
         if self.user.is_some() {
             return self.page(template, ctx);
         }
-        let chrome = self.chrome_with(super::cache::TOKEN_HOLE);
+        let chrome = self.chrome_with(crate::services::catalog::pages::TOKEN_HOLE);
         let ctx = minijinja::context! { ..ctx, ..minijinja::context! { chrome => chrome, locale => self.locale.as_str() } };
         match view::render(template, ctx) {
             Ok(body) => {
@@ -304,7 +216,7 @@ impl Visitor {
                 );
                 self.finish(view::html(
                     StatusCode::OK,
-                    html.replace(super::cache::TOKEN_HOLE, &self.csrf),
+                    html.replace(crate::services::catalog::pages::TOKEN_HOLE, &self.csrf),
                     &self.issuer_origin(),
                     self.https(),
                 ))
@@ -315,7 +227,11 @@ impl Visitor {
 
     /// The redirect to the sign-in host, with the cookie that ties the coming callback to
     /// this browser.
-    fn redirect_with_login_cookie(&self, location: &str, browser: String) -> HttpResponse {
+    pub(super) fn redirect_with_login_cookie(
+        &self,
+        location: &str,
+        browser: String,
+    ) -> HttpResponse {
         let mut resp = self.redirect(location);
         let mut c = self.cookie(LOGIN_COOKIE, browser);
         c.set_path("/auth/callback");
@@ -333,7 +249,7 @@ impl Visitor {
         )
     }
 
-    fn finish(&self, mut resp: HttpResponse) -> HttpResponse {
+    pub(super) fn finish(&self, mut resp: HttpResponse) -> HttpResponse {
         for c in &self.cookies {
             let _ = resp.add_cookie(c);
         }
@@ -475,7 +391,7 @@ impl FromRequest for Visitor {
     type Future = LocalBoxFuture<'static, Result<Self, NoPortal>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let tenant = crate::tenancy::resolver::extract(req);
+        let tenant = crate::http::tenant::current_tenant(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let session_cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
         let csrf_cookie = req.cookie(CSRF_COOKIE).map(|c| c.value().to_owned());
@@ -541,202 +457,11 @@ impl FromRequest for Visitor {
     }
 }
 
-fn expired(name: &'static str) -> Cookie<'static> {
+pub(super) fn expired(name: &'static str) -> Cookie<'static> {
     Cookie::build(name, "")
         .path("/")
         .max_age(CookieAge::ZERO)
         .finish()
-}
-
-fn client_id(v: &Visitor) -> String {
-    format!("portal-{}", v.tenant.tenant.slug)
-}
-
-/// The signed-in caller of a portal session, refreshing its access token when due. `None`
-/// when the session is gone, ended or can no longer be refreshed.
-async fn load_user(v: &Visitor, cookie: &str) -> Result<Option<(Principal, String)>, AppError> {
-    let state = &v.state;
-    let key = session_key(state, v.tenant.tenant.id, cookie);
-    let Some(text) = redis_get(state, &key).await? else {
-        return Ok(None);
-    };
-    let Ok(mut s) = serde_json::from_str::<PortalSession>(&text) else {
-        return Ok(None);
-    };
-    let now = chrono::Utc::now().timestamp();
-    if s.access_exp - now < REFRESH_MARGIN_SECS {
-        match oidc::refresh_tokens(state, s.refresh.clone(), &client_id(v), None).await? {
-            Ok(tokens) => {
-                s.access = tokens.access;
-                s.refresh = tokens.refresh;
-                s.access_exp = now + tokens.expires_in;
-                redis_set(
-                    state,
-                    &key,
-                    &serde_json::to_string(&s).map_err(AppError::internal)?,
-                    SESSION_TTL_SECS,
-                )
-                .await?;
-            }
-            Err(_) => return Ok(None),
-        }
-    }
-    let Ok(user) = principal::from_token(state, v.tenant.clone(), &s.access) else {
-        return Ok(None);
-    };
-    match principal::ensure_live(state, user.session).await {
-        Ok(()) => Ok(Some((user, s.name))),
-        Err(AppError::Unauthorized) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-#[derive(Deserialize)]
-pub struct LoginQuery {
-    next: Option<String>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct PendingLogin {
-    verifier: String,
-    next: String,
-    /// Digest of the `dvc_login` cookie set on the browser that started the sign-in: a code
-    /// and state carried to another browser (login CSRF) are refused there.
-    browser: String,
-}
-
-pub const LOGIN_COOKIE: &str = "dvc_login";
-
-fn callback_uri(v: &Visitor) -> String {
-    format!("{}/auth/callback", v.origin())
-}
-
-/// `GET /dang-nhap`: off to the sign-in host (which answers at once when the browser is
-/// already signed in there: that is the single sign-on).
-pub async fn login(v: Visitor, q: web::Query<LoginQuery>) -> HttpResponse {
-    let result = async {
-        let oauth_state = random_token();
-        let verifier = random_token();
-        let browser = random_token();
-        let pending = PendingLogin {
-            verifier: verifier.clone(),
-            next: safe_next(q.next.as_deref()),
-            browser: digest(&browser),
-        };
-        redis_set(
-            &v.state,
-            &login_key(&v.state, v.tenant.tenant.id, &oauth_state),
-            &serde_json::to_string(&pending).map_err(AppError::internal)?,
-            600,
-        )
-        .await?;
-        let mut url = url::Url::parse(&format!(
-            "{}/oauth/authorize",
-            v.state.settings.auth.issuer.trim_end_matches('/')
-        ))
-        .map_err(AppError::internal)?;
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &client_id(&v))
-            .append_pair("redirect_uri", &callback_uri(&v))
-            .append_pair("scope", "openid")
-            .append_pair("state", &oauth_state)
-            .append_pair(
-                "code_challenge",
-                &crate::auth::pkce::challenge_of(&verifier),
-            )
-            .append_pair("code_challenge_method", "S256")
-            .append_pair("ui_locales", v.locale.as_str());
-        Ok(v.redirect_with_login_cookie(url.as_str(), browser))
-    }
-    .await;
-    v.respond(result)
-}
-
-#[derive(Deserialize)]
-pub struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-}
-
-/// `GET /auth/callback`: the sign-in host's answer. The code is exchanged in-process (this
-/// server is also the provider), the tokens stay on the server.
-pub async fn callback(
-    mut v: Visitor,
-    req: HttpRequest,
-    q: web::Query<CallbackQuery>,
-) -> HttpResponse {
-    let q = q.into_inner();
-    let result = async {
-        let (Some(code), Some(oauth_state)) = (q.code, q.state) else {
-            return Err(AppError::bad_request("sign_in_failed", "no code"));
-        };
-        let pending = redis_take(
-            &v.state,
-            &login_key(&v.state, v.tenant.tenant.id, &oauth_state),
-        )
-        .await?
-        .and_then(|t| serde_json::from_str::<PendingLogin>(&t).ok())
-        .ok_or_else(|| AppError::bad_request("csrf", "unknown or used sign-in state"))?;
-        let same_browser = req
-            .cookie(LOGIN_COOKIE)
-            .is_some_and(|c| digest(c.value()) == pending.browser);
-        if !same_browser {
-            return Err(AppError::bad_request(
-                "csrf",
-                "sign-in started in another browser",
-            ));
-        }
-        let tokens = oidc::exchange_code(
-            &v.state,
-            code,
-            &client_id(&v),
-            &callback_uri(&v),
-            &pending.verifier,
-        )
-        .await?
-        .map_err(|r| AppError::bad_request("sign_in_failed", r.1))?;
-        let user = principal::from_token(&v.state, v.tenant.clone(), &tokens.access)?;
-        let account = user.account;
-        let profile = v
-            .state
-            .shared
-            .run(move |c| Ok(crate::auth::sso::profile(c, account)?))
-            .await?;
-        let name = profile
-            .as_ref()
-            .map(|p| p.full_name.clone())
-            .unwrap_or_default();
-        // The account's language follows it to a browser that has not chosen one.
-        if !v.chosen_locale
-            && let Some(l) = profile.as_ref().and_then(|p| Locale::parse(&p.locale))
-        {
-            let mut c = v.cookie(LANG_COOKIE, l.as_str().to_owned());
-            c.set_max_age(CookieAge::days(365));
-            v.add_cookie(c);
-        }
-        let cookie = random_token();
-        let session = PortalSession {
-            account,
-            name,
-            access: tokens.access,
-            refresh: tokens.refresh,
-            access_exp: chrono::Utc::now().timestamp() + tokens.expires_in,
-            id_token: tokens.id_token,
-        };
-        redis_set(
-            &v.state,
-            &session_key(&v.state, v.tenant.tenant.id, &cookie),
-            &serde_json::to_string(&session).map_err(AppError::internal)?,
-            SESSION_TTL_SECS,
-        )
-        .await?;
-        let c = v.cookie(SESSION_COOKIE, cookie);
-        v.add_cookie(c);
-        Ok(v.redirect(&pending.next))
-    }
-    .await;
-    v.respond(result)
 }
 
 // Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
@@ -744,156 +469,6 @@ pub async fn callback(
 #[serde(default)]
 pub struct CsrfForm {
     pub csrf: String,
-}
-
-/// `POST /dang-xuat`: ends the portal session and the sign-in itself (every portal), then
-/// shows the signed-out page.
-pub async fn logout(mut v: Visitor, req: HttpRequest, form: web::Form<CsrfForm>) -> HttpResponse {
-    let result = async {
-        v.check_csrf(&form.csrf)?;
-        let mut id_token = String::new();
-        if let Some(cookie) = req.cookie(SESSION_COOKIE) {
-            let key = session_key(&v.state, v.tenant.tenant.id, cookie.value());
-            if let Some(s) = redis_take(&v.state, &key)
-                .await?
-                .and_then(|t| serde_json::from_str::<PortalSession>(&t).ok())
-            {
-                id_token = s.id_token;
-                let (refresh, client) = (s.refresh, client_id(&v));
-                v.state
-                    .shared
-                    .run(move |c| {
-                        if let Some(family) = crate::auth::sso::family_of(c, &refresh, &client)? {
-                            crate::auth::sso::revoke_family(c, family)?;
-                        }
-                        Ok(())
-                    })
-                    .await?;
-            }
-        }
-        v.add_cookie(expired(SESSION_COOKIE));
-        let mut url = url::Url::parse(&format!(
-            "{}/oauth/logout",
-            v.state.settings.auth.issuer.trim_end_matches('/')
-        ))
-        .map_err(AppError::internal)?;
-        url.query_pairs_mut()
-            .append_pair("client_id", &client_id(&v))
-            .append_pair(
-                "post_logout_redirect_uri",
-                &format!("{}/da-dang-xuat", v.origin()),
-            );
-        if !id_token.is_empty() {
-            url.query_pairs_mut()
-                .append_pair("id_token_hint", &id_token);
-        }
-        Ok(v.redirect(url.as_str()))
-    }
-    .await;
-    v.respond(result)
-}
-
-pub async fn signed_out(v: Visitor) -> HttpResponse {
-    v.page("signed_out.html", minijinja::context! {})
-}
-
-// Missing fields read as empty, so a forged form gets the friendly refusal, not a bare 400.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct LanguageForm {
-    csrf: String,
-    lang: String,
-    next: Option<String>,
-}
-
-/// `POST /ngon-ngu`: switches the language, remembered in a cookie and on the account.
-pub async fn language(mut v: Visitor, form: web::Form<LanguageForm>) -> HttpResponse {
-    let result = async {
-        v.check_csrf(&form.csrf)?;
-        let locale = Locale::parse(&form.lang)
-            .ok_or_else(|| AppError::bad_request("invalid_locale", "vi or en"))?;
-        if let Some(user) = &v.user {
-            let account = user.account;
-            v.state
-                .shared
-                .run(move |c| {
-                    use crate::db::schema::accounts as a;
-                    use diesel::prelude::*;
-                    diesel::update(a::table.find(account))
-                        .set(a::locale.eq(locale.as_str()))
-                        .execute(c)?;
-                    Ok(())
-                })
-                .await?;
-        }
-        let mut c = v.cookie(LANG_COOKIE, locale.as_str().to_owned());
-        c.set_max_age(CookieAge::days(365));
-        v.add_cookie(c);
-        Ok(v.redirect(&safe_next(form.next.as_deref())))
-    }
-    .await;
-    v.respond(result)
-}
-
-/// A form that may be sent once (its nonce): the first request claims it; a repeat finds the
-/// outcome of the first (or that it is still running).
-pub struct Once {
-    key: Option<String>,
-    done: Option<String>,
-}
-
-impl Once {
-    pub async fn claim(state: &AppState, tenant: Uuid, nonce: &str) -> Result<Once, AppError> {
-        if nonce.len() != 43 {
-            return Err(AppError::bad_request("csrf", "form without its nonce"));
-        }
-        let key = format!(
-            "{}:t:{tenant}:once:{}",
-            state.settings.redis.prefix,
-            digest(nonce)
-        );
-        let claimed: Option<String> = redis_query(
-            state,
-            redis::cmd("SET")
-                .arg(&key)
-                .arg("")
-                .arg("NX")
-                .arg("EX")
-                .arg(3600),
-        )
-        .await?;
-        if claimed.is_some() {
-            return Ok(Once {
-                key: Some(key),
-                done: None,
-            });
-        }
-        match redis_get(state, &key).await?.filter(|o| !o.is_empty()) {
-            Some(code) => Ok(Once {
-                key: None,
-                done: Some(code),
-            }),
-            None => Err(AppError::Conflict {
-                code: "in_progress",
-                detail: "this form is already being sent".into(),
-            }),
-        }
-    }
-
-    /// The outcome of an earlier send of the same form.
-    pub fn already_done(&self) -> Option<&str> {
-        self.done.as_deref()
-    }
-
-    /// Records what the send produced (`Some(code)`), or frees the nonce when it was refused,
-    /// so the corrected form can be sent again.
-    pub async fn settle(self, state: &AppState, outcome: Option<&str>) -> Result<(), AppError> {
-        let Some(key) = self.key else { return Ok(()) };
-        match outcome {
-            Some(code) => redis_set(state, &key, code, 3600).await,
-            None => redis_query(state, redis::cmd("DEL").arg(&key)).await,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -931,12 +506,5 @@ mod tests {
         );
         assert_eq!(page_of_form("/quan-tri/thanh-vien"), "/quan-tri");
         assert_eq!(page_of_form("/dang-xuat"), "/");
-    }
-
-    #[test]
-    fn tokens_are_long_and_different() {
-        let (a, b) = (random_token(), random_token());
-        assert_eq!(a.len(), 43);
-        assert_ne!(a, b);
     }
 }

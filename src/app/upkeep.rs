@@ -1,0 +1,148 @@
+//! Upkeep the server does while it runs, on the whole deployment's state: custom domains
+//! looked up again (a lapsed TXT record withdraws the domain), and API calls and storage
+//! metered. The rules and the SQL are in `hosting::{domains, usage}`; this is their schedule.
+
+use crate::error::AppError;
+use crate::hosting::{domains, usage};
+use crate::state::AppState;
+use crate::tenancy::names::HostName;
+use diesel::Connection;
+use uuid::Uuid;
+
+/// Looks the due proven domains up again and withdraws those whose record is gone. A lookup
+/// that fails (DNS down) keeps the domain until a later check gets an answer. Returns the
+/// domains withdrawn.
+pub async fn recheck_domains(
+    state: &AppState,
+    older_than: std::time::Duration,
+) -> anyhow::Result<Vec<String>> {
+    let due = state
+        .shared
+        .run(move |c| Ok(domains::take_due(c, older_than, 100)?))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut lapsed = Vec::new();
+    for proven in due {
+        let Ok(host) = HostName::parse(&proven.domain) else {
+            continue;
+        };
+        match state.dns.txt(&domains::challenge_name(&host)).await {
+            Ok(records) if domains::proves(&records, &proven.token) => {}
+            Ok(_) => {
+                let p = proven.clone();
+                state
+                    .shared
+                    .run(move |c| Ok(domains::lapse(c, &p)?))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                tracing::warn!(domain = %proven.domain, "custom domain's record is gone: withdrawn");
+                lapsed.push(proven);
+            }
+            Err(e) => {
+                tracing::warn!(domain = %proven.domain, error = %e, "custom domain not rechecked");
+            }
+        }
+    }
+    for tenant in lapsed
+        .iter()
+        .map(|p| p.tenant_id)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        refresh_tenant(state, tenant).await?;
+    }
+    Ok(lapsed.into_iter().map(|p| p.domain).collect())
+}
+
+/// After a domain left a tenant: every instance reloads it, and its portal's sign-in client
+/// loses the callback on that host.
+async fn refresh_tenant(state: &AppState, tenant: Uuid) -> anyhow::Result<()> {
+    let registry = state.registry.clone();
+    let portal = crate::hosting::onboard::PortalAddress {
+        base_domain: state.base_domain.clone(),
+        public_origin: state.settings.server.public_origin.clone(),
+    };
+    state
+        .shared
+        .run(move |c| {
+            registry.reload(c)?;
+            if let Some(t) = registry.by_id(tenant) {
+                portal.register(c, &t)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    if let Err(e) = state
+        .notifier
+        .publish(&[crate::tenancy::notify::TenancyEvent::TenantChanged(tenant)])
+        .await
+    {
+        tracing::warn!(error = %e, "tenant change not announced");
+    }
+    Ok(())
+}
+
+/// Rechecks proven domains for as long as the server runs.
+pub async fn run_domain_rechecks(state: actix_web::web::Data<AppState>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        if let Err(e) = recheck_domains(&state, domains::RECHECK_EVERY).await {
+            tracing::warn!(error = %format_args!("{e:#}"), "custom domain recheck failed");
+        }
+    }
+}
+
+/// Measures every tenant's attachments and stores the figures (one scoped transaction each).
+pub async fn measure_storage(state: &AppState) -> Result<usize, AppError> {
+    let mut measured = 0;
+    for tenant in state.registry.all() {
+        let id = tenant.id;
+        tenant
+            .db(&state.pools)
+            .run(move |c| {
+                let bytes = crate::services::dossiers::store::storage_used(c)?;
+                Ok(usage::record_storage(c, id, bytes)?)
+            })
+            .await?;
+        measured += 1;
+    }
+    Ok(measured)
+}
+
+/// Adds this instance's counted API calls to the database; on failure they are kept for the
+/// next try.
+pub async fn flush_usage(state: &AppState) -> Result<(), AppError> {
+    let counts = state.api_calls.take();
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let month = usage::month_of(chrono::Utc::now());
+    let kept = counts.clone();
+    let done = state
+        .shared
+        .run(move |c| Ok(c.transaction(|c| usage::add_api_calls(c, month, &counts))?))
+        .await;
+    if done.is_err() {
+        state.api_calls.restore(kept);
+    }
+    done
+}
+
+/// Flushes API calls every `every`, and measures storage at start and hourly.
+pub async fn run_usage(state: actix_web::web::Data<AppState>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    let mut last_measure: Option<std::time::Instant> = None;
+    loop {
+        tick.tick().await;
+        if let Err(e) = flush_usage(&state).await {
+            tracing::warn!(error = %e.chain(), "usage flush failed; kept for the next one");
+        }
+        if last_measure.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(3600)) {
+            match measure_storage(&state).await {
+                Ok(_) => last_measure = Some(std::time::Instant::now()),
+                Err(e) => tracing::warn!(error = %e.chain(), "storage measurement failed"),
+            }
+        }
+    }
+}
