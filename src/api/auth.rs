@@ -3,7 +3,6 @@
 
 use crate::app::auth::*;
 use crate::auth::accounts::{self};
-use crate::auth::password::{self, Password};
 use crate::error::{AppError, Problem};
 use crate::mail::Email;
 use crate::state::AppState;
@@ -193,39 +192,8 @@ pub async fn change_password(
     body: web::Json<ChangePasswordBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let (account, email) = bearer_account(&req, &state).await?;
-    let ChangePasswordBody {
-        current_password,
-        new_password,
-    } = body.into_inner();
-    let new_password = Password::parse(&new_password, &email)
-        .map_err(|e| AppError::bad_request("weak_password", e.to_string()))?;
-    check_current_password(&state, email, &current_password).await?;
-    let hash = crate::auth::password::off_thread(move || password::hash(&new_password)).await?;
-    let ip = client_ip(&req);
-    let ended = state
-        .shared
-        .run(move |c| {
-            use crate::db::schema::accounts as a;
-            use diesel::prelude::*;
-            diesel::update(a::table.find(account))
-                .set((
-                    a::password_hash.eq(&hash),
-                    a::updated_at.eq(diesel::dsl::now),
-                ))
-                .execute(c)?;
-            accounts::audit(
-                c,
-                Some(account),
-                None,
-                ip.as_deref(),
-                "password.changed",
-                serde_json::json!({}),
-            )?;
-            Ok(crate::auth::sso::end_account_sessions(c, account)?)
-        })
-        .await?;
-    revoke_sessions(&state, ended).await?;
+    let who = bearer_account(&req, &state).await?;
+    crate::app::auth::change_password(&state, client_ip(&req), who, body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

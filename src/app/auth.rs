@@ -5,6 +5,7 @@ use crate::auth::accounts::{self, AccountKind, Links, Registration};
 use crate::auth::identity::{CitizenId, TaxCode};
 use crate::auth::password::{self, Password};
 use crate::auth::rate_limit::Quota;
+use crate::auth::sign_in::{self, SignIn};
 use crate::error::AppError;
 use crate::locale::Locale;
 use crate::mail::Email;
@@ -90,21 +91,57 @@ pub(crate) async fn per_account(
     enforce(state, bucket, &subject, quota).await
 }
 
-/// 403 unless `attempt` is the account's current password (checked off the worker threads).
+/// 403 unless `attempt` is the account's current password (the sign-in's own check).
 pub(crate) async fn check_current_password(
     state: &AppState,
     email: String,
     attempt: &str,
 ) -> Result<(), AppError> {
-    let stored = state
-        .shared
-        .run(move |c| Ok(crate::auth::sso::find_login(c, &email)?.map(|l| l.password_hash)))
-        .await?;
-    let attempt = Password::attempt(attempt);
-    let ok =
-        crate::auth::password::off_thread(move || password::verify(&attempt, stored.as_deref()))
-            .await?;
+    let ok = sign_in::check_password(&state.shared, email, Password::attempt(attempt)).await?;
     ok.then_some(()).ok_or(AppError::Forbidden)
+}
+
+/// Sign-in attempts per account, whatever the address: attempts on one account from many
+/// places are slowed down together (the lockout is per account *and* address).
+const PER_ACCOUNT_LOGINS: Quota = Quota {
+    limit: 60,
+    period: Duration::from_secs(60),
+};
+
+/// Signing in on the sign-in host: the rate limits, then the policy (`auth::sign_in`). When
+/// the right password meets an unconfirmed address, the owner is here: a fresh link goes out
+/// (limited per address, branded for `tenant`), since the first one may be lost or expired.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    attempt: sign_in::Attempt,
+    tenant: Option<Uuid>,
+) -> Result<SignIn, AppError> {
+    limit(state, "login", attempt.ip.as_deref()).await?;
+    per_account(
+        state,
+        "login-account",
+        attempt.email.trim(),
+        PER_ACCOUNT_LOGINS,
+    )
+    .await?;
+    let (ip, email) = (attempt.ip.clone(), attempt.email.trim().to_owned());
+    let deps = sign_in::Deps {
+        db: &state.shared,
+        redis: state.notifier.redis(),
+        prefix: &state.settings.redis.prefix,
+        master_key: state.master_key.clone(),
+        issuer: &state.settings.auth.issuer,
+    };
+    let outcome = sign_in::sign_in(&deps, attempt).await?;
+    if let SignIn::Unverified { .. } = outcome
+        && let Ok(address) = Email::parse(&email)
+    {
+        match resend_link(state, ip, address, tenant).await {
+            Ok(()) | Err(AppError::TooManyRequests { .. }) => {}
+            Err(e) => tracing::warn!(error = %e, "verification link not sent again"),
+        }
+    }
+    Ok(outcome)
 }
 
 pub(crate) fn links(state: &AppState) -> Links {
@@ -500,6 +537,39 @@ pub struct CodeBody {
 pub struct ChangePasswordBody {
     pub(crate) current_password: String,
     pub(crate) new_password: String,
+}
+
+/// Changes a signed-in account's password: the current one first; every session ends.
+pub(crate) async fn change_password(
+    state: &AppState,
+    ip: Option<String>,
+    (account, email): (Uuid, String),
+    body: ChangePasswordBody,
+) -> Result<(), AppError> {
+    let ChangePasswordBody {
+        current_password,
+        new_password,
+    } = body;
+    let new_password = Password::parse(&new_password, &email)
+        .map_err(|e| AppError::bad_request("weak_password", e.to_string()))?;
+    check_current_password(state, email, &current_password).await?;
+    let hash = crate::auth::password::off_thread(move || password::hash(&new_password)).await?;
+    let ended = state
+        .shared
+        .run(move |c| {
+            accounts::set_password(c, account, &hash)?;
+            accounts::audit(
+                c,
+                Some(account),
+                None,
+                ip.as_deref(),
+                "password.changed",
+                serde_json::json!({}),
+            )?;
+            Ok(crate::auth::sso::end_account_sessions(c, account)?)
+        })
+        .await?;
+    revoke_sessions(state, ended).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -359,6 +359,18 @@ pub fn request_reset(
     )
 }
 
+/// Replaces an account's password hash (from [`super::password::hash`]). Every change of a
+/// password goes through here; only [`register`] writes the first hash, with the new row.
+pub fn set_password(conn: &mut PgConnection, account: Uuid, new_hash: &str) -> QueryResult<()> {
+    diesel::update(accounts::table.find(account))
+        .set((
+            accounts::password_hash.eq(new_hash),
+            accounts::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Sets a new password with a reset token. `None` for an unknown, used or expired token.
 pub fn reset_password(
     conn: &mut PgConnection,
@@ -369,15 +381,12 @@ pub fn reset_password(
     let Some((account, _)) = consume_token(conn, token, "reset_password")? else {
         return Ok(None);
     };
+    set_password(conn, account, new_hash)?;
     // The link came through the mailbox: the address is proven as well.
     diesel::update(accounts::table.find(account))
-        .set((
-            accounts::password_hash.eq(new_hash),
-            accounts::email_verified_at.eq(diesel::dsl::sql::<
-                diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
-            >("coalesce(email_verified_at, now())")),
-            accounts::updated_at.eq(diesel::dsl::now),
-        ))
+        .set(accounts::email_verified_at.eq(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        >("coalesce(email_verified_at, now())")))
         .execute(conn)?;
     // Every other reset link of this account dies with this one.
     diesel::update(

@@ -13,6 +13,7 @@ pub mod principal;
 pub mod rate_limit;
 pub mod revocation;
 pub mod roles;
+pub mod sign_in;
 pub mod sso;
 pub mod tokens;
 pub mod totp;

@@ -1,21 +1,21 @@
 //! The sign-in host's pages: the authorization request and its sign-in form, and
 //! signing out (OpenID Connect, `/oauth/authorize` and `/oauth/logout`).
 //!
-//! Over 600 lines: most of it is the sign-in form's one policy (CSRF, rate limits, lockout,
-//! password, second factor, session); it becomes `auth::sign_in` in the architecture work.
+//! The sign-in policy itself (lockout, password, second factor, session) is `auth::sign_in`,
+//! reached through the `app::auth::sign_in` use case; this file holds the OAuth request
+//! checks, the form token and the pages.
 
 use crate::app::oidc::*;
-use crate::auth::password::{self, Password};
-use crate::auth::rate_limit::Quota;
+use crate::auth::password::Password;
+use crate::auth::sign_in::{Attempt, SignIn};
 use crate::auth::tokens::{self};
-use crate::auth::{accounts, lockout, pkce, sso};
+use crate::auth::{accounts, pkce, sso};
 use crate::error::AppError;
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use std::time::Duration;
 use uuid::Uuid;
 
 const CSRF_COOKIE: &str = "dvc_csrf";
@@ -258,7 +258,8 @@ pub struct LoginForm {
     params: AuthorizeParams,
 }
 
-/// `POST /oauth/authorize`: the sign-in form.
+/// `POST /oauth/authorize`: the sign-in form. The policy is `auth::sign_in`; this checks the
+/// form token and turns each outcome into a page, an error or a code with a session cookie.
 pub async fn login(
     req: HttpRequest,
     form: web::Form<LoginForm>,
@@ -283,228 +284,60 @@ pub async fn login(
             "Phiên đăng nhập đã hết hạn, vui lòng thử lại.",
         ));
     }
-    let ip = crate::client_addr::of(&req);
-    crate::app::auth::limit(&state, "login", ip.as_deref()).await?;
-    // Per account as well, whatever the address: sign-in attempts on one account from many
-    // places are slowed down together (the lockout below is per account *and* address).
-    crate::app::auth::per_account(
-        &state,
-        "login-account",
-        email.trim(),
-        Quota {
-            limit: 60,
-            period: Duration::from_secs(60),
-        },
-    )
-    .await?;
-    let lookup_email = email.trim().to_owned();
-    let found = state
-        .shared
-        .run(move |c| Ok(sso::find_login(c, &lookup_email)?))
-        .await?;
-    let prefix = state.settings.redis.prefix.clone();
-    let redis = state.notifier.redis().clone();
-    // A lock for this account from this address refuses without looking at the password.
-    // Addresses without an account lock the same way, so a 429 reveals nothing.
-    let subject = lockout::subject(found.as_ref().map(|f| f.id), &email);
-    if let Some(ip) = &ip {
-        match lockout::locked_for(&redis, &prefix, subject, ip).await {
-            Ok(Some(wait)) => {
-                return Err(AppError::TooManyRequests {
-                    retry_after_secs: crate::error::retry_after(wait),
-                });
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "login lockout unavailable"),
-        }
-    }
-    let attempt = Password::attempt(&password);
-    let stored = found.as_ref().map(|f| f.password_hash.clone());
-    // The dummy hash for unknown accounts keeps the answer time the same.
-    let ok =
-        crate::auth::password::off_thread(move || password::verify(&attempt, stored.as_deref()))
-            .await?;
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let account = match found {
-        Some(f) if ok && f.email_verified => f.id,
-        Some(f) if ok => {
-            let _ = f;
-            // The password is right, so the owner is here: a fresh link goes out (limited per
-            // address), since the first one may be lost or expired.
-            if let Ok(address) = crate::mail::Email::parse(email.trim()) {
-                let tenant = a.client.tenant_id;
-                match crate::app::auth::resend_link(&state, ip.clone(), address, tenant).await {
-                    Ok(()) | Err(AppError::TooManyRequests { .. }) => {}
-                    Err(e) => tracing::warn!(error = %e, "verification link not sent again"),
-                }
-            }
-            return login_page(
-                &req,
-                &state,
-                &params,
-                &a.client,
-                &email,
-                Some(
-                    "Vui lòng xác nhận địa chỉ thư điện tử trước khi đăng nhập: chúng tôi vừa gửi lại liên kết xác nhận. / Please confirm your e-mail address first: we have just sent the link again.",
-                ),
-                actix_web::http::StatusCode::FORBIDDEN,
-            );
-        }
-        _ => {
-            let ip2 = ip.clone();
-            let account = found.as_ref().map(|f| f.id);
-            let lock = match &ip {
-                Some(ip) => lockout::record_failure(&redis, &prefix, subject, ip)
-                    .await
-                    .unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "login lockout unavailable");
-                        None
-                    }),
-                None => None,
-            };
-            state
-                .shared
-                .run(move |c| {
-                    accounts::audit(
-                        c,
-                        account,
-                        None,
-                        ip2.as_deref(),
-                        "login.failed",
-                        serde_json::json!({}),
-                    )?;
-                    if let Some(d) = lock {
-                        accounts::audit(
-                            c,
-                            account,
-                            None,
-                            ip2.as_deref(),
-                            "login.locked",
-                            serde_json::json!({ "seconds": d.as_secs() }),
-                        )?;
-                    }
-                    Ok(())
-                })
-                .await?;
-            return login_page(
-                &req,
-                &state,
-                &params,
-                &a.client,
-                &email,
-                Some("Thư điện tử hoặc mật khẩu không đúng. / Wrong e-mail or password."),
-                actix_web::http::StatusCode::UNAUTHORIZED,
-            );
-        }
+    let attempt = Attempt {
+        email: email.clone(),
+        password: Password::attempt(&password),
+        totp,
+        ip: crate::client_addr::of(&req),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     };
-    // Second factor: officials and operators with TOTP set up must give a code; until they set
-    // it up they are signed in, but their tokens carry no roles.
-    let master = state.master_key.clone();
-    let code = totp.filter(|c| !c.trim().is_empty());
-    let factor = state
-        .shared
-        .run(move |c| {
-            if !crate::auth::totp::required(c, account)?
-                || !crate::auth::totp::enrolled(c, account)?
-            {
-                return Ok(Some(false));
-            }
-            let (Some(master), Some(code)) = (master, code) else {
-                return Ok(None);
-            };
-            Ok(crate::auth::totp::verify(c, &master, account, &code, false)?.then_some(true))
-        })
-        .await?;
-    let Some(mfa) = factor else {
-        if let Some(ip) = &ip {
-            let _ = lockout::record_failure(&redis, &prefix, account, ip).await;
-        }
-        let ip2 = ip.clone();
-        state
-            .shared
-            .run(move |c| {
-                Ok(accounts::audit(
-                    c,
-                    Some(account),
-                    None,
-                    ip2.as_deref(),
-                    "login.second_factor_failed",
-                    serde_json::json!({}),
-                )?)
-            })
-            .await?;
-        return login_page(
+    let again = |message: &str, status| {
+        login_page(
             &req,
             &state,
             &params,
             &a.client,
             &email,
-            Some(
-                "Cần mã xác thực đúng từ ứng dụng xác thực. / A valid authenticator code is required.",
-            ),
-            actix_web::http::StatusCode::UNAUTHORIZED,
-        );
+            Some(message),
+            status,
+        )
     };
-    if let Some(ip) = &ip
-        && let Err(e) = lockout::record_success(&redis, &prefix, account, ip).await
-    {
-        tracing::warn!(error = %e, "login lockout unavailable");
+    use actix_web::http::StatusCode;
+    match crate::app::auth::sign_in(&state, attempt, a.client.tenant_id).await? {
+        SignIn::Ok(signed_in) => {
+            let mut resp = issue_code(&state, &a, signed_in.session, signed_in.account).await?;
+            let cookie = Cookie::build(SESSION_COOKIE, signed_in.session.to_string())
+                .path("/")
+                .http_only(true)
+                .secure(secure(&state))
+                .same_site(SameSite::Lax)
+                .max_age(actix_web::cookie::time::Duration::seconds(
+                    sso::SESSION_TTL.as_secs() as i64,
+                ))
+                .finish();
+            resp.add_cookie(&cookie).map_err(AppError::internal)?;
+            Ok(resp)
+        }
+        SignIn::Locked { retry_after } => Err(AppError::TooManyRequests {
+            retry_after_secs: crate::error::retry_after(retry_after),
+        }),
+        SignIn::Refused => again(
+            "Thư điện tử hoặc mật khẩu không đúng. / Wrong e-mail or password.",
+            StatusCode::UNAUTHORIZED,
+        ),
+        SignIn::Unverified { .. } => again(
+            "Vui lòng xác nhận địa chỉ thư điện tử trước khi đăng nhập: chúng tôi vừa gửi lại liên kết xác nhận. / Please confirm your e-mail address first: we have just sent the link again.",
+            StatusCode::FORBIDDEN,
+        ),
+        SignIn::NeedTotp => again(
+            "Cần mã xác thực đúng từ ứng dụng xác thực. / A valid authenticator code is required.",
+            StatusCode::UNAUTHORIZED,
+        ),
     }
-    let issuer_for_mail = state.settings.auth.issuer.trim_end_matches('/').to_owned();
-    let session = state
-        .shared
-        .run(move |c| {
-            // One transaction (SharedDb::run): the session, its audit entry and any mail.
-            if sso::is_new_device(c, account, user_agent.as_deref())?
-                && let Some(p) = sso::profile(c, account)?
-                && let Ok(recipient) = crate::mail::Email::parse(&p.email)
-            {
-                crate::mail::outbox::enqueue(
-                    c,
-                    &crate::mail::outbox::NewMail {
-                        tenant_id: None,
-                        template: crate::mail::TemplateKey::NewDeviceSignIn,
-                        locale: crate::locale::Locale::parse(&p.locale).unwrap_or_default(),
-                        recipient,
-                        payload: serde_json::json!({
-                            "full_name": p.full_name,
-                            "device": user_agent.as_deref().unwrap_or("?").chars().take(120).collect::<String>(),
-                            "ip": ip.as_deref().unwrap_or("?"),
-                            "time": chrono::Utc::now().format("%d/%m/%Y %H:%M UTC").to_string(),
-                            "link": format!("{}/reset-password", issuer_for_mail),
-                        }),
-                        idempotency_key: format!("new-device:{}", Uuid::new_v4()),
-                    },
-                )?;
-            }
-            let s = sso::create_session(c, account, ip.as_deref(), user_agent.as_deref(), mfa)?;
-            accounts::audit(
-                c,
-                Some(account),
-                None,
-                ip.as_deref(),
-                "login",
-                serde_json::json!({ "sid": s }),
-            )?;
-            Ok(s)
-        })
-        .await?;
-    let mut resp = issue_code(&state, &a, session, account).await?;
-    let cookie = Cookie::build(SESSION_COOKIE, session.to_string())
-        .path("/")
-        .http_only(true)
-        .secure(secure(&state))
-        .same_site(SameSite::Lax)
-        .max_age(actix_web::cookie::time::Duration::seconds(
-            sso::SESSION_TTL.as_secs() as i64,
-        ))
-        .finish();
-    resp.add_cookie(&cookie).map_err(AppError::internal)?;
-    Ok(resp)
 }
 
 #[derive(Debug, Clone, Deserialize)]
