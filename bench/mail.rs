@@ -9,7 +9,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use dvc::config::Settings;
-use dvc::db::{Pools, TenantDb, build_pool_sized};
+use dvc::db::{Pools, build_pool_sized};
 use dvc::locale::Locale;
 use dvc::mail::outbox::{self, NewMail};
 use dvc::mail::templates::{Brand, Renderer};
@@ -136,7 +136,7 @@ fn enqueue_cost(url: &str, writes: usize) {
     let registry = dvc::tenancy::Registry::new();
     registry.reload(&mut pool.get().unwrap()).unwrap();
     let tenant = registry.all().into_iter().next().expect("a tenant");
-    let db = TenantDb::for_tenant(&Pools::single(pool), &tenant);
+    let db = tenant.db(&Pools::single(pool));
     let write = |i: usize, with_mail: bool| {
         let t = Instant::now();
         db.run_blocking(|conn| {

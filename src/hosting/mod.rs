@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod archive;
+pub mod branding;
 pub mod domains;
 pub mod files;
 pub mod lifecycle;

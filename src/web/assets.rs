@@ -93,15 +93,7 @@ pub async fn logo(
     let id = tenant.tenant.id;
     let found = state
         .shared
-        .run(move |c| {
-            use crate::db::schema::tenant_logos as l;
-            use diesel::prelude::*;
-            Ok(l::table
-                .find(id)
-                .select((l::media_type, l::bytes))
-                .first::<(String, Vec<u8>)>(c)
-                .optional()?)
-        })
+        .run(move |c| Ok(crate::hosting::branding::logo(c, id)?))
         .await?;
     let (media_type, bytes) = found.ok_or(crate::error::AppError::NotFound { what: "logo" })?;
     Ok(HttpResponse::Ok()
