@@ -1,5 +1,8 @@
 //! Layered configuration: built-in defaults → `config/default.toml` → `config/{DVC_ENV}.toml`
 //! → environment variables `DVC__SECTION__KEY`. Secrets come only from the environment.
+//!
+//! (Long because it is one table: every setting with its default, its documentation and its
+//! validation, kept together so `docs/configuration.md` has one place to follow.)
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

@@ -1,6 +1,7 @@
 //! Account endpoints on the auth host: sign-up, e-mail verification, password reset.
 //! Every answer is the same whether or not an address has an account.
 
+use crate::app::accounts::*;
 use crate::app::auth::*;
 use crate::auth::accounts::{self};
 use crate::error::{AppError, Problem};
@@ -193,7 +194,7 @@ pub async fn change_password(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let who = bearer_account(&req, &state).await?;
-    crate::app::auth::change_password(&state, client_ip(&req), who, body.into_inner()).await?;
+    crate::app::accounts::change_password(&state, client_ip(&req), who, body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -2,6 +2,7 @@
 //! pay, onboard, manage members and the catalog, sign in. An adapter (`api`, `web`) extracts
 //! its input, calls one of these and maps the outcome; adapters never call each other.
 
+pub mod accounts;
 pub mod auth;
 pub mod catalog_admin;
 pub mod dossiers;

@@ -1,5 +1,8 @@
 //! Tenant files (`tenants/*.toml`): parsing and validation with file- and line-located errors.
 //! The format is documented in `docs/tenants.md`.
+//!
+//! (Long because the file format is one grammar: each section's type, its line-located
+//! checks and its errors sit side by side so a format change is made in one place.)
 
 use crate::services::catalog::{FieldCode, OnlineLevel, ProcedureCode};
 use crate::services::dossiers::workflow::DecideRole;
