@@ -8,6 +8,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod client_addr;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -50,6 +50,16 @@ impl Application {
         settings: Settings,
         dns: Arc<dyn crate::hosting::domains::TxtResolver>,
     ) -> anyhow::Result<Self> {
+        Self::build_wired(settings, dns, Arc::new(crate::clock::SystemClock)).await
+    }
+
+    /// As [`build_with`](Self::build_with), with the clock deadlines and expiry are read from
+    /// (tests set the time instead of waiting for it).
+    pub async fn build_wired(
+        settings: Settings,
+        dns: Arc<dyn crate::hosting::domains::TxtResolver>,
+        clock: Arc<dyn crate::clock::Clock>,
+    ) -> anyhow::Result<Self> {
         let base_domain = HostName::parse(&settings.server.base_domain)
             .context("server.base_domain is not a valid host name")?;
         let pools = Pools::build(&settings.database);
@@ -131,6 +141,7 @@ impl Application {
             pages: Default::default(),
             api_calls: Default::default(),
             dns,
+            clock,
         });
         // Read by `client_addr::of`, which sits below the state and so cannot see it.
         let trusted_proxies = web::Data::new(

@@ -34,9 +34,16 @@ pub struct AppState {
     pub api_calls: crate::hosting::usage::ApiCalls,
     /// Checks custom domains' TXT records.
     pub dns: Arc<dyn crate::hosting::domains::TxtResolver>,
+    /// What time it is for deadlines and expiry; the system's, except in tests.
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl AppState {
+    /// The time, as deadlines and expiry see it (see [`crate::clock`]).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     pub fn keyring(&self) -> Arc<crate::auth::keys::Keyring> {
         self.keyring
             .read()

@@ -24,7 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("database and Redis", &["db", "redis_conn"]),
     (
         "foundations",
-        &["config", "error", "telemetry", "locale", "client_addr"],
+        &["config", "error", "telemetry", "locale", "client_addr", "clock"],
     ),
 ];
 

@@ -161,9 +161,10 @@ pub(crate) async fn accept_invitation(
         principal.account,
         token.to_owned(),
     );
+    let now = state.now();
     let outcome = state
         .shared
-        .run(move |c| Ok(invitations::accept(c, tenant, &token, account)?))
+        .run(move |c| Ok(invitations::accept(c, tenant, &token, account, now)?))
         .await?;
     match outcome {
         Ok(accepted) => {

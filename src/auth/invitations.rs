@@ -105,6 +105,7 @@ pub fn accept(
     tenant: Uuid,
     token: &str,
     account: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Result<Accepted, AcceptError>, diesel::result::Error> {
     conn.transaction(|conn| {
         let found: Option<(Uuid, String, String, chrono::DateTime<chrono::Utc>, bool)> =
@@ -128,14 +129,7 @@ pub fn accept(
             .find(account)
             .select((accounts::email, accounts::email_verified_at.is_not_null()))
             .first(conn)?;
-        let outcome = check(
-            used,
-            expires_at,
-            chrono::Utc::now(),
-            &email,
-            &address,
-            verified,
-        );
+        let outcome = check(used, expires_at, now, &email, &address, verified);
         if let Err(e) = outcome {
             return Ok(Err(e));
         }
@@ -176,6 +170,7 @@ pub fn peek(
     conn: &mut PgConnection,
     tenant: Uuid,
     token: &str,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> QueryResult<Result<Role, AcceptError>> {
     let found: Option<(String, chrono::DateTime<chrono::Utc>, bool)> = invitations::table
         .filter(invitations::token_hash.eq(token_hash(token)))
@@ -190,7 +185,7 @@ pub fn peek(
     Ok(match found {
         None => Err(AcceptError::Unknown),
         Some((_, _, true)) => Err(AcceptError::Used),
-        Some((_, exp, _)) if exp <= chrono::Utc::now() => Err(AcceptError::Expired),
+        Some((_, exp, _)) if exp <= now => Err(AcceptError::Expired),
         Some((role, _, _)) => Role::parse(&role).ok_or(AcceptError::Unknown),
     })
 }

@@ -35,11 +35,12 @@ pub async fn page(v: Visitor, q: web::Query<TokenQuery>) -> HttpResponse {
         let (tenant, account) = (v.tenant.tenant.id, user.account);
         let token = q.token.clone();
         let (offer, profile) = if invitations::well_formed(&token) {
+            let now = v.state.now();
             v.state
                 .shared
                 .run(move |c| {
                     Ok((
-                        invitations::peek(c, tenant, &token)?,
+                        invitations::peek(c, tenant, &token, now)?,
                         crate::auth::sso::profile(c, account)?,
                     ))
                 })

@@ -164,6 +164,8 @@ pub struct TestApp {
     pub metrics_base: String,
     pub db: std::sync::Arc<TestDb>,
     pub app_state: actix_web::web::Data<dvc::state::AppState>,
+    /// The server's clock: the system's until a test sets or advances it.
+    pub clock: std::sync::Arc<dvc::clock::ShiftedClock>,
     client: awc::Client,
 }
 
@@ -188,7 +190,8 @@ impl TestApp {
         let mut settings = settings_for(&db);
         tweak(&mut settings);
         dvc::telemetry::init(&settings.log);
-        let app = dvc::Application::build_with(settings, dns)
+        let clock = std::sync::Arc::new(dvc::clock::ShiftedClock::new());
+        let app = dvc::Application::build_wired(settings, dns, clock.clone())
             .await
             .expect("build app");
         let base = format!("http://127.0.0.1:{}", app.port());
@@ -206,6 +209,7 @@ impl TestApp {
             metrics_base,
             db,
             app_state,
+            clock,
             client,
         }
     }

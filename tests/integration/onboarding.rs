@@ -665,3 +665,47 @@ async fn a_custom_domain_is_routed_only_once_its_txt_record_proves_control() {
         1
     );
 }
+
+/// Issue 16 (a clock passed in): the server's time is set forward instead of waiting a week.
+#[actix_web::test]
+async fn an_invitation_is_refused_once_its_week_is_over_and_nothing_is_granted() {
+    let w = world().await;
+    let op = Some(OPERATOR_TOKEN);
+    let admin = account(&w.db, "quantri.c@example.vn", "Quản trị C");
+    let (s, created) = w
+        .req(
+            "POST",
+            "/api/v1/operator/tenants",
+            op,
+            Some(province("quantri.c@example.vn")),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let token = invitation_for(&w, "quantri.c@example.vn").await;
+    let as_admin = w.token(admin, "tinh-c", &[]);
+    let body = serde_json::json!({ "token": token });
+
+    // Eight days on (the server's clock set forward, nobody waits), it has lapsed: refused,
+    // and no role is granted. (The first test accepts the same invitation in time.)
+    w.app.clock.advance(chrono::Duration::days(8));
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-c/api/v1/invitations/accept",
+            Some(&as_admin),
+            Some(body),
+        )
+        .await;
+    assert_eq!(
+        (s, b["code"].as_str()),
+        (409, Some("invitation_spent")),
+        "{b}"
+    );
+    assert_eq!(b["detail"], "this invitation has expired", "{b}");
+    assert_eq!(
+        w.db.scalar_i64(&format!(
+            "SELECT count(*) AS n FROM platform.memberships WHERE account_id = '{admin}'"
+        )),
+        0
+    );
+}
