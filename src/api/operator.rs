@@ -95,7 +95,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct OutboxCount {
     /// Tenant slug, or null for platform mail.
     pub tenant: Option<String>,
-    pub status: String,
+    pub status: outbox::OutboxStatus,
     pub count: i64,
     /// Age in seconds of the oldest message of this group not sent yet.
     pub oldest_unsent_secs: Option<f64>,

@@ -5,9 +5,9 @@ use crate::app::payments::*;
 use crate::auth::principal::Principal;
 use crate::error::{AppError, Problem};
 use crate::services::idempotency::{Attempt, Fingerprint};
-use crate::services::payments::format_vnd;
 use crate::services::payments::gateway::Params;
 use crate::services::payments::store::{self};
+use crate::services::payments::{IntentStatus, format_vnd};
 use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -263,21 +263,26 @@ pub async fn reconciliation(
             .await
             .map_err(|e| AppError::Unavailable(anyhow::anyhow!(e)))?;
         let (gateway, gateway_amount) = match &theirs {
-            None => ("unknown/pending".to_owned(), None),
-            Some(n) if n.succeeded() => ("paid".to_owned(), Some(n.amount_vnd)),
-            Some(n) if n.response_code == "24" => ("cancelled".to_owned(), Some(n.amount_vnd)),
-            Some(n) => ("failed".to_owned(), Some(n.amount_vnd)),
+            None => (GatewayStatus::UnknownOrPending, None),
+            Some(n) if n.succeeded() => (GatewayStatus::Paid, Some(n.amount_vnd)),
+            Some(n) if n.response_code == crate::services::payments::gateway::code::CANCELLED => {
+                (GatewayStatus::Cancelled, Some(n.amount_vnd))
+            }
+            Some(n) => (GatewayStatus::Failed, Some(n.amount_vnd)),
         };
-        let agrees = match (ours.as_str(), gateway.as_str()) {
-            ("paid" | "refunded", "paid") => gateway_amount == Some(*amount),
-            ("pending", "unknown/pending") => true,
-            ("failed", "failed") | ("cancelled", "cancelled") => true,
+        let agrees = match (ours, gateway) {
+            (IntentStatus::Paid | IntentStatus::Refunded, GatewayStatus::Paid) => {
+                gateway_amount == Some(*amount)
+            }
+            (IntentStatus::Pending, GatewayStatus::UnknownOrPending) => true,
+            (IntentStatus::Failed, GatewayStatus::Failed)
+            | (IntentStatus::Cancelled, GatewayStatus::Cancelled) => true,
             _ => false,
         };
         if !agrees {
             mismatches.push(Mismatch {
                 reference: reference.clone(),
-                ours: ours.clone(),
+                ours: *ours,
                 amount_vnd: *amount,
                 gateway,
                 gateway_amount_vnd: gateway_amount,

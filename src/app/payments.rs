@@ -4,6 +4,7 @@
 use crate::app::dossiers::scope;
 use crate::auth::principal::Principal;
 use crate::error::AppError;
+use crate::services::payments::IntentStatus;
 use crate::services::payments::gateway::{Notification, Params};
 use crate::services::payments::merchant::{self, Merchant};
 use crate::services::payments::provider::{self, Intent, PaymentProvider};
@@ -136,8 +137,8 @@ pub(crate) async fn settle_message(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReturnStatus {
     pub reference: String,
-    /// `pending`, `paid`, `failed`, `cancelled` or `refunded`, as dvc knows it.
-    pub status: String,
+    /// As dvc knows it.
+    pub status: IntentStatus,
     pub verified: bool,
 }
 
@@ -162,7 +163,7 @@ pub(crate) async fn returned(
         .run(move |conn| store::note_return(conn, &lookup, &logged, verified))
         .await?
         .ok_or(AppError::NotFound { what: "payment" })?;
-    let status = if status == "pending" {
+    let status = if status == IntentStatus::Pending {
         query_and_settle(state, tenant, &m, p, &reference)
             .await
             .unwrap_or(status)
@@ -184,7 +185,7 @@ pub(crate) async fn query_and_settle(
     m: &Merchant,
     p: &'static dyn PaymentProvider,
     reference: &str,
-) -> Option<String> {
+) -> Option<IntentStatus> {
     let answer = match p.query(m, reference).await {
         Ok(Some(n)) => n,
         Ok(None) => return None,
@@ -226,13 +227,24 @@ pub struct DayParams {
     pub(crate) date: Option<chrono::NaiveDate>,
 }
 
+/// What the gateway says of a payment when asked (reconciliation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GatewayStatus {
+    /// The gateway has no decision on it (it answered nothing).
+    #[serde(rename = "unknown/pending")]
+    UnknownOrPending,
+    Paid,
+    Cancelled,
+    Failed,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Mismatch {
     pub reference: String,
-    pub ours: String,
+    pub ours: IntentStatus,
     pub amount_vnd: i64,
-    /// What the gateway says: `paid`, `failed`, `cancelled`, `unknown`, or `pending`.
-    pub gateway: String,
+    pub gateway: GatewayStatus,
     pub gateway_amount_vnd: Option<i64>,
 }
 
@@ -241,4 +253,21 @@ pub struct Reconciliation {
     pub date: chrono::NaiveDate,
     pub payments: usize,
     pub mismatches: Vec<Mismatch>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_statuses_keep_their_names() {
+        for (s, name) in [
+            (GatewayStatus::UnknownOrPending, "unknown/pending"),
+            (GatewayStatus::Paid, "paid"),
+            (GatewayStatus::Cancelled, "cancelled"),
+            (GatewayStatus::Failed, "failed"),
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), name);
+        }
+    }
 }

@@ -7,7 +7,7 @@
 //! "{timestamp}.{body}")>` with `X-Dvc-Timestamp` (Unix seconds) and `X-Dvc-Source` (slug);
 //! receivers refuse stale timestamps and event ids they have seen.
 
-use super::dossiers::Scope;
+use super::dossiers::{Scope, Status};
 use crate::db::schema::tenant::{child_dossiers, sync_inbox};
 use crate::db::schema::webhook_outbox;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -32,6 +32,8 @@ pub struct Target {
 }
 
 /// What a parent portal learns about a dossier event.
+// Both ends run this code: a status the receiver does not know (it is a release behind) makes
+// the body invalid, and the sender retries it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DossierEvent {
@@ -41,8 +43,8 @@ pub struct DossierEvent {
     pub dossier_code: String,
     pub procedure_code: String,
     pub seq: i32,
-    pub from_status: Option<String>,
-    pub status: String,
+    pub from_status: Option<Status>,
+    pub status: Status,
     pub at: DateTime<Utc>,
     pub submitted_at: DateTime<Utc>,
     pub due_date: Option<NaiveDate>,
@@ -182,7 +184,7 @@ pub fn receive(conn: &mut PgConnection, ev: &DossierEvent) -> QueryResult<Receip
     .bind::<Text, _>(&ev.source_tenant)
     .bind::<Text, _>(&ev.dossier_code)
     .bind::<Text, _>(&ev.procedure_code)
-    .bind::<Text, _>(&ev.status)
+    .bind::<Text, _>(ev.status)
     .bind::<Integer, _>(ev.seq)
     .bind::<Timestamptz, _>(ev.submitted_at)
     .bind::<Nullable<Date>, _>(ev.due_date)
@@ -201,7 +203,7 @@ pub struct ChildDossier {
     pub source_tenant: String,
     pub dossier_code: String,
     pub procedure_code: String,
-    pub status: String,
+    pub status: Status,
     pub last_seq: i32,
     pub submitted_at: DateTime<Utc>,
     pub due_date: Option<NaiveDate>,
@@ -223,7 +225,7 @@ pub fn child_dossiers(
             String,
             String,
             String,
-            String,
+            Status,
             i32,
             DateTime<Utc>,
             Option<NaiveDate>,

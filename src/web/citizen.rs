@@ -576,7 +576,8 @@ async fn dossier_page(
     let supplement = d.summary.status == Status::SupplementRequested;
     let can_rate = d.summary.status == Status::Returned && d.rating.is_none();
     let can_withdraw = d.actions.contains(&Action::Withdraw);
-    let can_pay = d.payment_status == "due" && d.summary.status != Status::Withdrawn;
+    let can_pay = d.payment_status == crate::services::payments::PaymentStatus::Due
+        && d.summary.status != Status::Withdrawn;
     let docs = p
         .as_ref()
         .map(|p| documents(p, v.locale, errors))
@@ -881,7 +882,7 @@ pub async fn paid(v: Visitor, req: HttpRequest, path: web::Path<String>) -> Http
         }
         let answer =
             crate::app::payments::returned(&v.state, &v.tenant, req.query_string()).await?;
-        let outcome = if answer.status == "paid" {
+        let outcome = if answer.status == crate::services::payments::IntentStatus::Paid {
             "thanh-toan"
         } else {
             "thanh-toan-loi"

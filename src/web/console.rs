@@ -101,16 +101,6 @@ impl Page {
     }
 }
 
-#[derive(diesel::QueryableByName)]
-struct WebhookCount {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    state: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    count: i64,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
-    oldest_secs: Option<f64>,
-}
-
 #[derive(Deserialize)]
 pub struct ConsoleQuery {
     ok: Option<String>,
@@ -142,20 +132,13 @@ pub async fn console(
         .shared
         .run(move |c| {
             use crate::db::schema::tenant_schema_state as s;
-            let versions: Vec<(Uuid, Option<String>, String)> =
-                s::table.select((s::tenant_id, s::version, s::status)).load(c)?;
+            let versions: Vec<(Uuid, Option<String>, String)> = s::table
+                .select((s::tenant_id, s::version, s::status))
+                .load(c)?;
             // The metered figures, one statement for every tenant.
             let usage = crate::hosting::usage::report(c, month)?;
             let mail = crate::mail::outbox::status_counts(c)?;
-            let hooks: Vec<WebhookCount> = diesel::sql_query(
-                "SELECT CASE WHEN delivered_at IS NOT NULL THEN 'delivered' \
-                             WHEN failed_at IS NOT NULL THEN 'failed' ELSE 'pending' END AS state, \
-                        count(*)::bigint AS count, \
-                        max(extract(epoch FROM now() - created_at)) FILTER \
-                            (WHERE delivered_at IS NULL AND failed_at IS NULL)::float8 AS oldest_secs \
-                   FROM platform.webhook_outbox GROUP BY 1 ORDER BY 1",
-            )
-            .load(c)?;
+            let hooks = crate::services::sync::delivery::state_counts(c)?;
             Ok((versions, usage, mail, hooks))
         })
         .await;

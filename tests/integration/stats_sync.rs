@@ -861,8 +861,8 @@ fn event(source: &str, dossier: Uuid, seq: i32, status: &str) -> DossierEvent {
         dossier_code: "TA-261129-0042".into(),
         procedure_code: QUICK.into(),
         seq,
-        from_status: Some("received".into()),
-        status: status.into(),
+        from_status: Some("received".parse().unwrap()),
+        status: status.parse().unwrap(),
         at: now,
         submitted_at: now - Days::hours(2),
         due_date: Some(local_date(now) + Days::days(5)),
@@ -916,7 +916,7 @@ async fn tampered_replayed_stale_and_foreign_events_are_refused() {
     let ts = Utc::now().timestamp();
     let sig = sign(&derive_key(SYNC_SECRET, "tinh-a", "bo"), ts, &signed);
     let mut forged = honest.clone();
-    forged.status = "rejected".into();
+    forged.status = "rejected".parse().unwrap();
     assert_eq!(
         post_event(
             &w,

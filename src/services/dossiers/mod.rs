@@ -133,8 +133,7 @@ pub struct DossierDetail {
     /// Actions the caller may take now.
     pub actions: Vec<Action>,
     pub rating: Option<i16>,
-    /// `none` (no fee), `due`, `paid` or `refunded`.
-    pub payment_status: String,
+    pub payment_status: crate::services::payments::PaymentStatus,
     pub payments: Vec<crate::services::payments::store::PaymentView>,
 }
 

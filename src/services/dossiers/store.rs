@@ -17,6 +17,7 @@ use crate::locale::Locale;
 use crate::mail::outbox::{self, NewMail};
 use crate::mail::{Email, TemplateKey};
 use crate::services::calendar::{self, Calendar};
+use crate::services::payments::{IntentStatus, PaymentStatus};
 use crate::services::stats::{self, Delta};
 use crate::services::sync;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -37,7 +38,7 @@ struct Row {
     channel: String,
     form_data: serde_json::Value,
     fee_vnd: i64,
-    status: String,
+    status: Status,
     version: i32,
     assignee_id: Option<Uuid>,
     submitted_at: DateTime<Utc>,
@@ -47,22 +48,17 @@ struct Row {
     missing: serde_json::Value,
     resolved_at: Option<DateTime<Utc>>,
     result_note: Option<String>,
-    payment_status: String,
+    payment_status: PaymentStatus,
 }
 
 impl Row {
-    fn status(&self) -> Result<Status, AppError> {
-        Status::parse(&self.status)
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("status {}", self.status)))
-    }
-
     fn summary(
         &self,
         procedure_name: String,
         today: NaiveDate,
         due_soon_days: u32,
     ) -> Result<DossierSummary, AppError> {
-        let status = self.status()?;
+        let status = self.status;
         // While the clock is paused for a supplement, the dossier is judged as of the pause.
         let today = self.paused_on.map_or(today, |p| p.min(today));
         Ok(DossierSummary {
@@ -247,8 +243,8 @@ fn record_event(
             dossier_events::seq.eq(ev.seq),
             dossier_events::actor_id.eq(actor),
             dossier_events::actor_role.eq(actor_role),
-            dossier_events::from_status.eq(ev.from.map(Status::as_str)),
-            dossier_events::to_status.eq(ev.to.as_str()),
+            dossier_events::from_status.eq(ev.from),
+            dossier_events::to_status.eq(ev.to),
             dossier_events::note.eq(note),
             dossier_events::details.eq(details),
             dossier_events::at.eq(ev.at),
@@ -268,8 +264,8 @@ fn record_event(
             dossier_code: ev.code.to_owned(),
             procedure_code: ev.procedure_code.to_owned(),
             seq: ev.seq,
-            from_status: ev.from.map(|s| s.as_str().to_owned()),
-            status: ev.to.as_str().to_owned(),
+            from_status: ev.from,
+            status: ev.to,
             at: ev.at,
             submitted_at: ev.submitted_at,
             due_date: ev.due_date,
@@ -284,7 +280,7 @@ fn update_index(conn: &mut PgConnection, scope: &Scope, ev: &Recorded<'_>) -> Qu
             .filter(dossier_index::dossier_id.eq(ev.dossier)),
     )
     .set((
-        dossier_index::status.eq(ev.to.as_str()),
+        dossier_index::status.eq(ev.to),
         dossier_index::updated_at.eq(ev.at),
     ))
     .execute(conn)
@@ -326,8 +322,8 @@ pub fn submit(
             dossiers::channel.eq("online"),
             dossiers::form_data.eq(&new.form_data),
             dossiers::fee_vnd.eq(fee),
-            dossiers::payment_status.eq(if fee > 0 { "due" } else { "none" }),
-            dossiers::status.eq(Status::Submitted.as_str()),
+            dossiers::payment_status.eq(PaymentStatus::for_fee(fee)),
+            dossiers::status.eq(Status::Submitted),
             dossiers::submitted_at.eq(now),
             dossiers::updated_at.eq(now),
         ))
@@ -341,7 +337,7 @@ pub fn submit(
             dossier_index::code.eq(code.as_str()),
             dossier_index::procedure_code.eq(&new.procedure_code),
             dossier_index::procedure_name.eq(&proc.name_vi),
-            dossier_index::status.eq(Status::Submitted.as_str()),
+            dossier_index::status.eq(Status::Submitted),
             dossier_index::submitted_at.eq(now),
             dossier_index::updated_at.eq(now),
         ))
@@ -487,7 +483,7 @@ pub fn detail(
         .select(feedback::rating)
         .first::<i16>(conn)
         .optional()?;
-    let status = row.status()?;
+    let status = row.status;
     Ok(DossierDetail {
         summary: row.summary(proc.name_vi, today, scope.due_soon_days)?,
         applicant_name: row.applicant_name.clone(),
@@ -500,7 +496,7 @@ pub fn detail(
         events,
         actions: workflow::available(status, actor, proc.decide_role),
         rating,
-        payment_status: row.payment_status.clone(),
+        payment_status: row.payment_status,
         payments: crate::services::payments::store::for_dossier(conn, row.id)?,
     })
 }
@@ -521,26 +517,26 @@ fn events(conn: &mut PgConnection, dossier: Uuid) -> Result<Vec<EventView>, AppE
         .load::<(
             i32,
             DateTime<Utc>,
-            Option<String>,
-            String,
+            Option<Status>,
+            Status,
             String,
             Option<String>,
             serde_json::Value,
         )>(conn)?;
-    rows.into_iter()
-        .map(|(seq, at, from, to, actor_role, note, details)| {
-            Ok(EventView {
+    Ok(rows
+        .into_iter()
+        .map(
+            |(seq, at, from_status, to_status, actor_role, note, details)| EventView {
                 seq,
                 at,
-                from_status: from.as_deref().and_then(Status::parse),
-                to_status: Status::parse(&to)
-                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("status {to}")))?,
+                from_status,
+                to_status,
                 actor_role,
                 note,
                 details,
-            })
-        })
-        .collect()
+            },
+        )
+        .collect())
 }
 
 /// Applies one workflow action with optimistic concurrency, and everything it causes.
@@ -553,7 +549,7 @@ pub fn act(
 ) -> Result<DossierSummary, AppError> {
     let (row, actor) = visible_row(conn, code, caller)?;
     let proc = procedure_facts(conn, &row.procedure_code)?;
-    let from = row.status()?;
+    let from = row.status;
     let to =
         workflow::transition(from, req.action, actor, proc.decide_role).map_err(|e| match e {
             WorkflowError::WrongRole { .. } => AppError::Forbidden,
@@ -568,7 +564,7 @@ pub fn act(
     if req.action == Action::Receive
         && proc.online_full
         && proc.pay_before_processing
-        && row.payment_status == "due"
+        && row.payment_status == PaymentStatus::Due
     {
         return Err(AppError::Conflict {
             code: "payment_required",
@@ -585,7 +581,6 @@ pub fn act(
     let today = calendar::local_date(now);
     let cal = Calendar::vietnam();
     let mut change = Change {
-        status: to.as_str(),
         version: row.version + 1,
         updated_at: now,
         ..Default::default()
@@ -631,7 +626,7 @@ pub fn act(
             .filter(dossiers::id.eq(row.id))
             .filter(dossiers::version.eq(req.version)),
     )
-    .set(&change)
+    .set((dossiers::status.eq(to), &change))
     .execute(conn)?;
     if updated == 0 {
         // Someone else acted between our read and our write.
@@ -677,7 +672,7 @@ pub fn act(
     }
     notify_applicant(conn, scope, &row, &proc, req, to, due_date, change.version)?;
     let mut updated_row = row.clone();
-    updated_row.status = to.as_str().to_owned();
+    updated_row.status = to;
     updated_row.version = change.version;
     updated_row.due_date = due_date;
     if let Some(a) = change.assignee_id {
@@ -701,10 +696,10 @@ fn stale(current: i32) -> AppError {
     }
 }
 
+/// What an action changes besides the status (set with it).
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = dossiers)]
 struct Change {
-    status: &'static str,
     version: i32,
     updated_at: DateTime<Utc>,
     received_at: Option<Option<DateTime<Utc>>>,
@@ -717,7 +712,7 @@ struct Change {
     returned_at: Option<Option<DateTime<Utc>>>,
     result_note: Option<Option<String>>,
     fee_vnd: Option<i64>,
-    payment_status: Option<&'static str>,
+    payment_status: Option<PaymentStatus>,
 }
 
 /// New form data may change the fee (a listed worker more, another category). Unpaid, the
@@ -736,7 +731,10 @@ fn refigure_fee(
     if fee == row.fee_vnd {
         return Ok(());
     }
-    if matches!(row.payment_status.as_str(), "paid" | "refunded") {
+    if matches!(
+        row.payment_status,
+        PaymentStatus::Paid | PaymentStatus::Refunded
+    ) {
         return Err(AppError::Conflict {
             code: "fee_changed",
             detail: format!(
@@ -749,15 +747,15 @@ fn refigure_fee(
     diesel::update(
         payments::table
             .filter(payments::dossier_id.eq(row.id))
-            .filter(payments::status.eq("pending")),
+            .filter(payments::status.eq(IntentStatus::Pending)),
     )
     .set((
-        payments::status.eq("cancelled"),
+        payments::status.eq(IntentStatus::Cancelled),
         payments::response_code.eq("fee_changed"),
     ))
     .execute(conn)?;
     change.fee_vnd = Some(fee);
-    change.payment_status = Some(if fee > 0 { "due" } else { "none" });
+    change.payment_status = Some(PaymentStatus::for_fee(fee));
     Ok(())
 }
 
@@ -791,7 +789,7 @@ fn notify_applicant(
         Locale::En => proc.name_en.clone().unwrap_or_else(|| proc.name_vi.clone()),
         Locale::Vi => proc.name_vi.clone(),
     };
-    let outcome = match (row.status()?, locale) {
+    let outcome = match (row.status, locale) {
         (Status::Approved, Locale::Vi) => "chấp thuận",
         (Status::Approved, Locale::En) => "approved",
         (_, Locale::Vi) => "từ chối",
@@ -811,7 +809,7 @@ fn notify_applicant(
         // A `partial` procedure hands the result over at the office.
         "pickup": (!proc.online_full).then_some(true),
         "link": scope.dossier_link(&row.code),
-        "status": to.as_str(),
+        "status": to,
     });
     outbox::enqueue(
         conn,
@@ -853,7 +851,7 @@ pub fn assign(
         ));
     }
     let (row, _) = visible_row(conn, code, caller)?;
-    let status = row.status()?;
+    let status = row.status;
     if !status.is_open() {
         return Err(AppError::Conflict {
             code: "invalid_transition",
@@ -959,13 +957,9 @@ pub enum BulkAction {
     Assign(Uuid),
 }
 
-/// Statuses officers still owe work on, as stored.
-fn open_statuses() -> Vec<&'static str> {
-    Status::ALL
-        .into_iter()
-        .filter(|s| s.is_open())
-        .map(Status::as_str)
-        .collect()
+/// Statuses officers still owe work on.
+fn open_statuses() -> Vec<Status> {
+    Status::ALL.into_iter().filter(|s| s.is_open()).collect()
 }
 
 /// Summaries of loaded rows with their procedure names, judged as of today.
@@ -998,7 +992,7 @@ pub fn inbox(
         .filter(dossiers::status.eq_any(open))
         .into_boxed();
     if let Some(s) = filter.status {
-        q = q.filter(dossiers::status.eq(s.as_str()));
+        q = q.filter(dossiers::status.eq(s));
     }
     if let Some(a) = filter.assignee {
         q = q.filter(dossiers::assignee_id.eq(a));
@@ -1052,6 +1046,8 @@ pub fn across_tenants(
             dossier_index::submitted_at,
             dossier_index::updated_at,
         ))
+        // The status is read as text: this list spans every tenant, so a row this release
+        // cannot name (written by a newer one) is left out instead of failing the whole list.
         .load::<(
             Uuid,
             String,
@@ -1114,7 +1110,7 @@ pub fn lookup(
         _ => return Err(AppError::NotFound { what: "dossier" }),
     };
     let name = procedure_facts(conn, &row.procedure_code)?.name_vi;
-    let status = row.status()?;
+    let status = row.status;
     let timeline = events(conn, row.id)?
         .into_iter()
         .filter(|e| e.from_status != Some(e.to_status))
@@ -1164,7 +1160,7 @@ pub fn rate(
     let row = load_row(conn, code)?
         .filter(|r| r.applicant_id == Some(caller.account))
         .ok_or(AppError::NotFound { what: "dossier" })?;
-    if row.status()? != Status::Returned {
+    if row.status != Status::Returned {
         return Err(AppError::Conflict {
             code: "not_returned",
             detail: "a dossier can be rated once its result is returned".into(),
@@ -1238,7 +1234,7 @@ pub fn overdue_by_assignee(
 /// Dossiers submitted and not yet received.
 pub fn awaiting_receipt(conn: &mut PgConnection) -> QueryResult<i64> {
     dossiers::table
-        .filter(dossiers::status.eq(Status::Submitted.as_str()))
+        .filter(dossiers::status.eq(Status::Submitted))
         .count()
         .get_result(conn)
 }

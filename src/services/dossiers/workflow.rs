@@ -6,10 +6,31 @@
 //! submitted → withdrawn (by the applicant, before it is received)
 //! ```
 
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+/// A dossier's status.
+// Stored as text under the names it has in JSON: `dossiers.status`, `dossier_events`, the
+// shared `dossier_index` and a parent's `child_dossiers`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    AsExpression,
+    FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Submitted,
@@ -99,6 +120,28 @@ impl Status {
             self,
             Self::Approved | Self::Rejected | Self::Returned | Self::Withdrawn
         )
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse(s).ok_or_else(|| format!("unknown dossier status `{s}`"))
+    }
+}
+
+impl ToSql<Text, Pg> for Status {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+    }
+}
+
+/// A name this release does not know (a row written by a newer one) is an error of the query,
+/// answered as a 500, never a panic.
+impl FromSql<Text, Pg> for Status {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        Ok(std::str::from_utf8(value.as_bytes())?.parse()?)
     }
 }
 
@@ -393,5 +436,21 @@ mod tests {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
         assert_eq!(Status::parse("paid"), None);
+    }
+
+    #[test]
+    fn stored_and_sent_under_the_same_names() {
+        for s in Status::ALL {
+            assert_eq!(s.as_str().parse::<Status>(), Ok(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(
+                serde_json::from_value::<Status>(s.as_str().into()).unwrap(),
+                s
+            );
+        }
+        // What the store reads back for a name it does not know: an error, not a panic.
+        assert!("paid".parse::<Status>().unwrap_err().contains("`paid`"));
+        assert!("In_Review".parse::<Status>().is_err());
+        assert!(serde_json::from_value::<Status>("paid".into()).is_err());
     }
 }

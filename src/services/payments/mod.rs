@@ -10,6 +10,11 @@ pub mod provider;
 pub mod reconcile;
 pub mod store;
 
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::pg::{Pg, PgValue};
+use diesel::serialize::{self, Output, ToSql};
+use diesel::sql_types::Text;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -70,7 +75,11 @@ impl FeeRule {
 }
 
 /// Where a dossier stands with its fee.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+// Stored as text (`dossiers.payment_status`) under the names it has in JSON.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, AsExpression, FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     /// No fee.
@@ -81,6 +90,8 @@ pub enum PaymentStatus {
 }
 
 impl PaymentStatus {
+    pub const ALL: [PaymentStatus; 4] = [Self::None, Self::Due, Self::Paid, Self::Refunded];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::None => "none",
@@ -89,7 +100,83 @@ impl PaymentStatus {
             Self::Refunded => "refunded",
         }
     }
+
+    /// Where a dossier with this fee starts (and returns to when new data changes the fee).
+    pub fn for_fee(fee_vnd: i64) -> Self {
+        if fee_vnd > 0 { Self::Due } else { Self::None }
+    }
 }
+
+/// One payment's status: `pending` until the gateway decides it; a paid one goes through
+/// `refunding` to `refunded` (or back to `paid` when the gateway refuses the refund).
+// Stored as text (`payments.status`) under the names it has in JSON.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, AsExpression, FromSqlRow,
+)]
+#[diesel(sql_type = Text)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentStatus {
+    Pending,
+    Paid,
+    Failed,
+    Cancelled,
+    Refunding,
+    Refunded,
+}
+
+impl IntentStatus {
+    pub const ALL: [IntentStatus; 6] = [
+        Self::Pending,
+        Self::Paid,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Refunding,
+        Self::Refunded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Refunding => "refunding",
+            Self::Refunded => "refunded",
+        }
+    }
+}
+
+/// The text mapping of both status enums: stored under the names they have in JSON; a name
+/// this release does not know is an error of the query (a 500), never a panic.
+macro_rules! stored_as_text {
+    ($ty:ident, $what:literal) => {
+        impl std::str::FromStr for $ty {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                Self::ALL
+                    .into_iter()
+                    .find(|x| x.as_str() == s)
+                    .ok_or_else(|| format!(concat!("unknown ", $what, " `{}`"), s))
+            }
+        }
+
+        impl ToSql<Text, Pg> for $ty {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+                <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
+            }
+        }
+
+        impl FromSql<Text, Pg> for $ty {
+            fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+                Ok(std::str::from_utf8(value.as_bytes())?.parse()?)
+            }
+        }
+    };
+}
+
+stored_as_text!(PaymentStatus, "payment status");
+stored_as_text!(IntentStatus, "payment intent status");
 
 /// What a verified notification does to a payment (pure).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +192,7 @@ pub enum Settlement {
 }
 
 pub fn settle(
-    status: &str,
+    status: IntentStatus,
     expected_amount: i64,
     merchant: &str,
     n: &gateway::Notification,
@@ -113,7 +200,7 @@ pub fn settle(
     if n.merchant != merchant || n.amount_vnd != expected_amount {
         return Settlement::Mismatch;
     }
-    if status != "pending" {
+    if status != IntentStatus::Pending {
         return Settlement::AlreadySettled;
     }
     if n.succeeded() {
@@ -168,25 +255,55 @@ mod tests {
             transaction_no: "1".into(),
             bank_code: "NCB".into(),
         };
-        assert_eq!(settle("pending", 600_000, "M1", &n), Settlement::Paid);
         assert_eq!(
-            settle("paid", 600_000, "M1", &n),
+            settle(IntentStatus::Pending, 600_000, "M1", &n),
+            Settlement::Paid
+        );
+        assert_eq!(
+            settle(IntentStatus::Paid, 600_000, "M1", &n),
             Settlement::AlreadySettled
         );
         assert_eq!(
-            settle("failed", 600_000, "M1", &n),
+            settle(IntentStatus::Failed, 600_000, "M1", &n),
             Settlement::AlreadySettled
         );
-        assert_eq!(settle("pending", 500_000, "M1", &n), Settlement::Mismatch);
-        assert_eq!(settle("pending", 600_000, "M2", &n), Settlement::Mismatch);
+        assert_eq!(
+            settle(IntentStatus::Pending, 500_000, "M1", &n),
+            Settlement::Mismatch
+        );
+        assert_eq!(
+            settle(IntentStatus::Pending, 600_000, "M2", &n),
+            Settlement::Mismatch
+        );
         let declined = gateway::Notification {
             response_code: "51".into(),
             ..n
         };
         assert_eq!(
-            settle("pending", 600_000, "M1", &declined),
+            settle(IntentStatus::Pending, 600_000, "M1", &declined),
             Settlement::Failed
         );
+    }
+
+    #[test]
+    fn statuses_are_stored_and_sent_under_the_same_names() {
+        for s in PaymentStatus::ALL {
+            assert_eq!(s.as_str().parse::<PaymentStatus>(), Ok(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in IntentStatus::ALL {
+            assert_eq!(s.as_str().parse::<IntentStatus>(), Ok(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(
+                serde_json::from_value::<IntentStatus>(s.as_str().into()).unwrap(),
+                s
+            );
+        }
+        // An unknown stored name is an error, not a panic (the two sets differ).
+        assert!("pending".parse::<PaymentStatus>().is_err());
+        assert!("due".parse::<IntentStatus>().unwrap_err().contains("`due`"));
+        assert_eq!(PaymentStatus::for_fee(1), PaymentStatus::Due);
+        assert_eq!(PaymentStatus::for_fee(0), PaymentStatus::None);
     }
 
     #[test]

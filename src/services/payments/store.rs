@@ -3,14 +3,14 @@
 //! receipt mail.
 
 use super::gateway::{Notification, Params};
-use super::{Settlement, format_vnd, settle};
+use super::{IntentStatus, PaymentStatus, Settlement, format_vnd, settle};
 use crate::db::schema::tenant::{dossiers, payment_notifications, payments, procedures};
 use crate::error::AppError;
 use crate::locale::Locale;
 use crate::mail::outbox::{self, NewMail};
 use crate::mail::{Email, TemplateKey};
 use crate::services::calendar;
-use crate::services::dossiers::{DossierCode, Scope};
+use crate::services::dossiers::{DossierCode, Scope, Status};
 use crate::services::stats::{self, Delta};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -22,7 +22,7 @@ use uuid::Uuid;
 pub struct PaymentView {
     pub reference: String,
     pub amount_vnd: i64,
-    pub status: String,
+    pub status: IntentStatus,
     pub receipt_no: Option<String>,
     pub transaction_no: Option<String>,
     pub bank_code: Option<String>,
@@ -35,7 +35,7 @@ pub struct PaymentView {
 type PaymentRow = (
     String,
     i64,
-    String,
+    IntentStatus,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -92,7 +92,8 @@ pub fn create_intent(
     account: Uuid,
     provider: &str,
 ) -> Result<NewIntent, AppError> {
-    let found: Option<(Uuid, i64, String, String, Option<Uuid>, String)> = dossiers::table
+    type Found = (Uuid, i64, PaymentStatus, String, Option<Uuid>, Status);
+    let found: Option<Found> = dossiers::table
         .filter(dossiers::code.eq(code.as_str()))
         .select((
             dossiers::id,
@@ -108,10 +109,10 @@ pub fn create_intent(
     let (id, fee, status, locale, _, dossier_status) = found
         .filter(|r| r.4 == Some(account))
         .ok_or(AppError::NotFound { what: "dossier" })?;
-    if status != "due" || dossier_status == "withdrawn" {
+    if status != PaymentStatus::Due || dossier_status == Status::Withdrawn {
         return Err(AppError::Conflict {
             code: "nothing_to_pay",
-            detail: format!("the dossier's fee is `{status}`, not due"),
+            detail: format!("the dossier's fee is `{}`, not due", status.as_str()),
         });
     }
     let order_info = format!("Thanh toan phi ho so {code}");
@@ -119,7 +120,7 @@ pub fn create_intent(
     // it, so two tabs or a second click never lead to two charges.
     let open: Option<(String, i64)> = payments::table
         .filter(payments::dossier_id.eq(id))
-        .filter(payments::status.eq("pending"))
+        .filter(payments::status.eq(IntentStatus::Pending))
         .select((payments::reference, payments::amount_vnd))
         .first(conn)
         .optional()?;
@@ -143,7 +144,7 @@ pub fn create_intent(
             payments::dossier_id.eq(id),
             payments::reference.eq(&reference),
             payments::amount_vnd.eq(fee),
-            payments::status.eq("pending"),
+            payments::status.eq(IntentStatus::Pending),
             payments::provider.eq(provider),
         ))
         .execute(conn)?;
@@ -165,7 +166,7 @@ pub fn open_intent(
         .inner_join(dossiers::table)
         .filter(dossiers::code.eq(code.as_str()))
         .filter(dossiers::applicant_id.eq(account))
-        .filter(payments::status.eq("pending"))
+        .filter(payments::status.eq(IntentStatus::Pending))
         .select(payments::reference)
         .first(conn)
         .optional()?)
@@ -238,7 +239,7 @@ pub fn apply(
         record(conn, None, source, raw, false, "invalid_signature")?;
         return Ok(Answer::InvalidSignature);
     };
-    let found: Option<(Uuid, Uuid, i64, String)> = payments::table
+    let found: Option<(Uuid, Uuid, i64, IntentStatus)> = payments::table
         .filter(payments::reference.eq(&n.reference))
         .select((
             payments::id,
@@ -255,14 +256,14 @@ pub fn apply(
     };
     let now = Utc::now();
     let mut duplicate_charge = false;
-    let answer = match settle(&status, amount, merchant_id, n) {
+    let answer = match settle(status, amount, merchant_id, n) {
         Settlement::Mismatch => Answer::InvalidAmount,
         Settlement::AlreadySettled => Answer::AlreadyConfirmed,
         Settlement::Failed => {
             let to = if n.response_code == super::gateway::code::CANCELLED {
-                "cancelled"
+                IntentStatus::Cancelled
             } else {
-                "failed"
+                IntentStatus::Failed
             };
             diesel::update(payments::table.find(payment))
                 .set((
@@ -313,7 +314,7 @@ fn mark_paid(
     let receipt_no = format!("{}-BL-{}-{seq:06}", scope.tenant_code, today.format("%Y"));
     diesel::update(payments::table.find(payment))
         .set((
-            payments::status.eq("paid"),
+            payments::status.eq(IntentStatus::Paid),
             payments::transaction_no.eq(&n.transaction_no),
             payments::bank_code.eq(&n.bank_code),
             payments::response_code.eq(&n.response_code),
@@ -325,10 +326,10 @@ fn mark_paid(
     let updated: Option<Paid> = diesel::update(
         dossiers::table
             .filter(dossiers::id.eq(dossier))
-            .filter(dossiers::payment_status.eq("due")),
+            .filter(dossiers::payment_status.eq(PaymentStatus::Due)),
     )
     .set((
-        dossiers::payment_status.eq("paid"),
+        dossiers::payment_status.eq(PaymentStatus::Paid),
         dossiers::updated_at.eq(now),
     ))
     .returning((
@@ -469,13 +470,13 @@ pub fn begin_refund(
         payments::table
             .filter(payments::dossier_id.eq(dossier))
             .filter(
-                payments::status.eq("paid").or(payments::status
-                    .eq("refunding")
+                payments::status.eq(IntentStatus::Paid).or(payments::status
+                    .eq(IntentStatus::Refunding)
                     .and(payments::refunded_at.lt(stale))),
             ),
     )
     .set((
-        payments::status.eq("refunding"),
+        payments::status.eq(IntentStatus::Refunding),
         payments::refunded_at.eq(Utc::now()),
     ))
     .returning((payments::id, payments::reference, payments::amount_vnd))
@@ -499,7 +500,7 @@ pub fn finish_refund(
     if !accepted {
         diesel::update(payments::table.find(payment))
             .set((
-                payments::status.eq("paid"),
+                payments::status.eq(IntentStatus::Paid),
                 payments::refunded_at.eq(None::<DateTime<Utc>>),
             ))
             .execute(conn)?;
@@ -509,10 +510,10 @@ pub fn finish_refund(
     let dossier: Uuid = diesel::update(
         payments::table
             .filter(payments::id.eq(payment))
-            .filter(payments::status.eq("refunding")),
+            .filter(payments::status.eq(IntentStatus::Refunding)),
     )
     .set((
-        payments::status.eq("refunded"),
+        payments::status.eq(IntentStatus::Refunded),
         payments::refunded_at.eq(Utc::now()),
         payments::refund_reason.eq(reason),
         payments::refunded_by.eq(by),
@@ -520,7 +521,7 @@ pub fn finish_refund(
     .returning(payments::dossier_id)
     .get_result(conn)?;
     diesel::update(dossiers::table.find(dossier))
-        .set(dossiers::payment_status.eq("refunded"))
+        .set(dossiers::payment_status.eq(PaymentStatus::Refunded))
         .execute(conn)?;
     record(conn, Some(payment), "refund", raw, true, "refunded")?;
     Ok(())
@@ -532,7 +533,7 @@ pub fn pending(
     older_than: DateTime<Utc>,
 ) -> QueryResult<Vec<(String, DateTime<Utc>)>> {
     payments::table
-        .filter(payments::status.eq("pending"))
+        .filter(payments::status.eq(IntentStatus::Pending))
         .filter(payments::created_at.lt(older_than))
         .order(payments::created_at)
         .limit(200)
@@ -546,10 +547,10 @@ pub fn expire(conn: &mut PgConnection, reference: &str) -> QueryResult<bool> {
     let id: Option<Uuid> = diesel::update(
         payments::table
             .filter(payments::reference.eq(reference))
-            .filter(payments::status.eq("pending")),
+            .filter(payments::status.eq(IntentStatus::Pending)),
     )
     .set((
-        payments::status.eq("cancelled"),
+        payments::status.eq(IntentStatus::Cancelled),
         payments::response_code.eq("expired"),
         payments::settled_at.eq(Utc::now()),
     ))
@@ -573,7 +574,7 @@ pub fn expire(conn: &mut PgConnection, reference: &str) -> QueryResult<bool> {
 pub fn of_day(
     conn: &mut PgConnection,
     day: chrono::NaiveDate,
-) -> QueryResult<Vec<(String, String, i64)>> {
+) -> QueryResult<Vec<(String, IntentStatus, i64)>> {
     let start = calendar::end_of_working_day(day) - chrono::Duration::hours(17);
     let end = start + chrono::Duration::days(1);
     payments::table
@@ -584,7 +585,10 @@ pub fn of_day(
         .load(conn)
 }
 
-pub fn status_of(conn: &mut PgConnection, reference: &str) -> Result<Option<String>, AppError> {
+pub fn status_of(
+    conn: &mut PgConnection,
+    reference: &str,
+) -> Result<Option<IntentStatus>, AppError> {
     Ok(payments::table
         .filter(payments::reference.eq(reference))
         .select(payments::status)
@@ -613,8 +617,8 @@ pub fn note_return(
     reference: &str,
     raw: &Params,
     verified: bool,
-) -> Result<Option<String>, AppError> {
-    let found: Option<(Uuid, String)> = payments::table
+) -> Result<Option<IntentStatus>, AppError> {
+    let found: Option<(Uuid, IntentStatus)> = payments::table
         .filter(payments::reference.eq(reference))
         .select((payments::id, payments::status))
         .first(conn)

@@ -6,11 +6,77 @@
 use super::{derive_key, sign};
 use crate::config::SyncSettings;
 use crate::db::PgPool;
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Jsonb, Text, Uuid as SqlUuid};
 use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
+
+/// Where a queued webhook stands. The table keeps no status column: it follows from
+/// `delivered_at` and `failed_at` (parked after the last attempt), and is named only in counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, FromSqlRow)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 3] = [Self::Pending, Self::Delivered, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for DeliveryState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| format!("unknown webhook state `{s}`"))
+    }
+}
+
+/// Read from the text [`state_counts`] computes; an unknown name is an error, never a panic.
+impl FromSql<Text, Pg> for DeliveryState {
+    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+        Ok(std::str::from_utf8(value.as_bytes())?.parse()?)
+    }
+}
+
+/// Queued webhooks of every tenant by state, for operators.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct StateCount {
+    #[diesel(sql_type = Text)]
+    pub state: DeliveryState,
+    #[diesel(sql_type = BigInt)]
+    pub count: i64,
+    /// Age in seconds of the oldest event not delivered yet (none for `delivered`).
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+    pub oldest_secs: Option<f64>,
+}
+
+pub fn state_counts(conn: &mut PgConnection) -> QueryResult<Vec<StateCount>> {
+    diesel::sql_query(
+        "SELECT CASE WHEN delivered_at IS NOT NULL THEN 'delivered' \
+                     WHEN failed_at IS NOT NULL THEN 'failed' ELSE 'pending' END AS state, \
+                count(*)::bigint AS count, \
+                max(extract(epoch FROM now() - created_at)) FILTER \
+                    (WHERE delivered_at IS NULL AND failed_at IS NULL)::float8 AS oldest_secs \
+           FROM platform.webhook_outbox GROUP BY 1 ORDER BY 1",
+    )
+    .load(conn)
+}
 
 #[derive(Debug, QueryableByName)]
 struct Due {
@@ -216,6 +282,20 @@ fn http_client() -> awc::Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn states_read_back_from_their_names() {
+        for s in DeliveryState::ALL {
+            assert_eq!(s.as_str().parse::<DeliveryState>(), Ok(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert!(
+            "sent"
+                .parse::<DeliveryState>()
+                .unwrap_err()
+                .contains("`sent`")
+        );
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
