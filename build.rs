@@ -23,13 +23,14 @@ fn main() {
         let text = std::fs::read_to_string(&up).expect("up.sql");
         // diesel's rule: the version is the part before the first `_`, without dashes.
         let version = name.split('_').next().unwrap_or_default().replace('-', "");
-        writeln!(sql, "-- {name}\n{text}\n").unwrap();
+        writeln!(sql, "-- {name}\n{text}\n").expect("writing to a String");
         versions.push(version);
     }
-    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("tenant_baseline.rs");
+    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("tenant_baseline.rs");
     let code = format!(
         "/// All tenant migrations, in order.\npub const TENANT_BASELINE_SQL: &str = {sql:?};\n\
          /// Their versions, in order.\npub const TENANT_BASELINE_VERSIONS: &[&str] = &{versions:?};\n"
     );
-    std::fs::write(out, code).unwrap();
+    std::fs::write(out, code).expect("writing the baseline");
 }

@@ -11,6 +11,8 @@
 //! twice: `/open/…` resolves the tenant only; `/auth/…` also requires a verified access token
 //! for that tenant and checks its session against Redis — the authentication cost, side by side.
 
+#![allow(clippy::unwrap_used)] // a panic here is a failed test or bench, not an outage
+
 use actix_web::{App, HttpResponse, HttpServer, web};
 use dvc::auth::principal::Principal;
 use dvc::config::Settings;
@@ -47,7 +49,8 @@ fn main() -> anyhow::Result<()> {
                 s.server.port = 0;
                 let app = dvc::Application::build(s.clone()).await?;
                 let state = app.state();
-                let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+                let workers =
+                    std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
                 HttpServer::new(move || {
                     App::new()
                         .app_data(state.clone())
@@ -126,7 +129,7 @@ fn main() -> anyhow::Result<()> {
             let n: usize = args.get(1).and_then(|p| p.parse().ok()).unwrap_or(200);
             let p = dvc::auth::password::Password::parse("một mật khẩu đủ dài", "a@b.vn")?;
             let hash = dvc::auth::password::hash(&p);
-            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
             let started = std::time::Instant::now();
             std::thread::scope(|scope| {
                 for _ in 0..threads {

@@ -11,6 +11,8 @@
 //! ```
 //! Settings come from the environment (`DVC__DATABASE__URL`, `DVC__AUTH__MASTER_KEY`, …).
 
+#![allow(clippy::unwrap_used)] // a panic here is a failed test or bench, not an outage
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use dvc::config::Settings;

@@ -1,6 +1,8 @@
 //! Baseline for the benchmarks: a bare actix-web JSON "hello" with the same worker count as dvc.
 //! `cargo run --release --example hello -- 18081`
 
+#![allow(clippy::unwrap_used)] // a panic here is a failed test or bench, not an outage
+
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 #[actix_web::main]

@@ -6,6 +6,8 @@
 //! cargo run --release --example mail -- lag <db-url> <seconds> <per-second>
 //! ```
 
+#![allow(clippy::unwrap_used)] // a panic here is a failed test or bench, not an outage
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use dvc::config::Settings;
@@ -248,7 +250,7 @@ async fn main() {
             let (url, writes) = (arg(1), num(2, 2000) as usize);
             tokio::task::spawn_blocking(move || enqueue_cost(&url, writes))
                 .await
-                .unwrap()
+                .unwrap();
         }
         "lag" => lag(&arg(1), num(2, 20), num(3, 20)).await,
         _ => eprintln!("usage: see the comment at the top of bench/mail.rs"),

@@ -7,6 +7,8 @@
 //! cargo run --release --example tenancy -- provision <db-url> <new>   # dvc vs plain SQL
 //! ```
 
+#![allow(clippy::unwrap_used)] // a panic here is a failed test or bench, not an outage
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel_migrations::FileBasedMigrations;

@@ -444,8 +444,7 @@ impl Settings {
     /// Loads the layers from `DVC_CONFIG_DIR` (default `config/`) and the process environment.
     pub fn load() -> Result<Self, config::ConfigError> {
         let dir = std::env::var_os("DVC_CONFIG_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("config"));
+            .map_or_else(|| PathBuf::from("config"), PathBuf::from);
         let env = std::env::var("DVC_ENV").unwrap_or_else(|_| "local".into());
         Self::load_from(&dir, &env)
     }

@@ -159,7 +159,10 @@ impl Metrics {
         let Some(t) = tenant else {
             return String::new();
         };
-        let mut seen = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = self
+            .tenants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if seen.contains(t) {
             t.to_owned()
         } else if seen.len() < self.max_tenants {

@@ -162,7 +162,7 @@ impl Application {
                     Arc::new(move |event| {
                         match event {
                             TenancyEvent::TenantChanged(id) | TenancyEvent::CatalogChanged(id) => {
-                                catalog.invalidate(id)
+                                catalog.invalidate(id);
                             }
                             TenancyEvent::KeysChanged => {}
                             TenancyEvent::All => catalog.clear(),
@@ -184,7 +184,7 @@ impl Application {
             })?;
         let port = tcp.local_addr()?.port();
         let workers = match settings.server.workers {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            0 => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             n => n,
         };
         // Blocking threads beyond the pool size only queue on the pool and context-switch.
@@ -321,7 +321,7 @@ impl Application {
             let _ = w.reminders.await;
             let _ = tokio::task::spawn_blocking(move || {
                 let _ = w.webhooks.join();
-                w.payments.map(|p| p.join())
+                w.payments.map(std::thread::JoinHandle::join)
             })
             .await;
         }
@@ -344,7 +344,10 @@ fn spawn_keyring_reload(state: web::Data<AppState>, master: Option<Arc<MasterKey
     tokio::spawn(async move {
         match load_keyring(&state.shared, master).await {
             Ok(ring) => {
-                *state.keyring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
+                *state
+                    .keyring
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(ring);
                 state.verified_tokens.clear();
             }
             Err(e) => tracing::warn!(error = %e, "signing keys reload failed"),

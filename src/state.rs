@@ -47,7 +47,7 @@ impl AppState {
     pub fn keyring(&self) -> Arc<crate::auth::keys::Keyring> {
         self.keyring
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 }

@@ -55,7 +55,7 @@ pub fn init(settings: &LogSettings) {
 /// Colour (ANSI escapes) only for a person at a terminal: a log collector, a file or a pipe
 /// gets plain text, and so does anyone who sets `NO_COLOR` (<https://no-color.org>).
 fn colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
-    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+    stderr_is_terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
 fn otlp_layer(endpoint: &str) -> Option<BoxedLayer> {

@@ -6,6 +6,8 @@
 //! tests (`#[cfg(test)] mod tests` at its end) are left out, since a test may build whatever it
 //! needs. `DVC_ARCH_SRC=<dir>` points the check at another tree (e.g. an older checkout).
 
+#![allow(clippy::unwrap_used)] // a panic here is a failed test or bench, not an outage
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -24,7 +26,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("database and Redis", &["db", "redis_conn"]),
     (
         "foundations",
-        &["config", "error", "telemetry", "locale", "client_addr", "clock"],
+        &[
+            "config",
+            "error",
+            "telemetry",
+            "locale",
+            "client_addr",
+            "clock",
+        ],
     ),
 ];
 
@@ -244,7 +253,10 @@ fn cycle(imports: &[Import]) -> Option<Vec<String>> {
         done: &mut BTreeSet<&'a str>,
     ) -> Option<Vec<String>> {
         if let Some(at) = path.iter().position(|n| *n == node) {
-            let mut cycle: Vec<String> = path[at..].iter().map(|s| s.to_string()).collect();
+            let mut cycle: Vec<String> = path[at..]
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect();
             cycle.push(node.to_owned());
             return Some(cycle);
         }
@@ -271,9 +283,10 @@ fn cycle(imports: &[Import]) -> Option<Vec<String>> {
 }
 
 fn src_dir() -> PathBuf {
-    std::env::var_os("DVC_ARCH_SRC")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
+    std::env::var_os("DVC_ARCH_SRC").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        PathBuf::from,
+    )
 }
 
 #[test]

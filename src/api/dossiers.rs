@@ -57,7 +57,8 @@ pub async fn submit(
             operation: "submit".into(),
             key,
             fingerprint: Fingerprint::of(
-                std::iter::once(data.as_slice()).chain(digests.iter().map(|d| d.as_bytes())),
+                std::iter::once(data.as_slice())
+                    .chain(digests.iter().map(std::string::String::as_bytes)),
             ),
         }
     });

@@ -247,7 +247,7 @@ impl utoipa::Modify for ProblemResponses {
                 .insert((*name).to_owned(), RefOr::T(response.build()));
         }
 
-        for (path, item) in openapi.paths.paths.iter_mut() {
+        for (path, item) in &mut openapi.paths.paths {
             let operations: [&mut Option<Operation>; 5] = [
                 &mut item.get,
                 &mut item.put,
@@ -283,7 +283,7 @@ impl utoipa::Modify for ProblemResponses {
                 }
                 // Whatever answers 401 reads a bearer token unless it says otherwise.
                 let declares_401 = op.responses.responses.contains_key("401");
-                if declares_401 && op.security.as_ref().is_none_or(|s| s.is_empty()) {
+                if declares_401 && op.security.as_ref().is_none_or(std::vec::Vec::is_empty) {
                     op.security = Some(vec![SecurityRequirement::new(
                         "bearer",
                         Vec::<String>::new(),
@@ -495,6 +495,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Unmatched routes answer problem+json too.
+#[allow(clippy::unused_async)] // actix handlers are async
 pub async fn not_found() -> Result<HttpResponse, crate::error::AppError> {
     Err(crate::error::AppError::NotFound { what: "route" })
 }

@@ -115,7 +115,9 @@ pub async fn children(
         .run(move |conn| {
             Ok(sync::child_dossiers(
                 conn,
-                source.as_ref().map(|s| s.as_str()),
+                source
+                    .as_ref()
+                    .map(super::super::tenancy::names::TenantSlug::as_str),
                 500,
             )?)
         })

@@ -184,8 +184,7 @@ pub(crate) async fn issue_tokens(
     let audience = client
         .tenant_id
         .and_then(|t| state.registry.by_id(t))
-        .map(|t| t.slug.as_str().to_owned())
-        .unwrap_or_else(|| client.client_id.clone());
+        .map_or_else(|| client.client_id.clone(), |t| t.slug.as_str().to_owned());
     let ring = state.keyring();
     let now = chrono::Utc::now().timestamp();
     let ttl = state.settings.auth.access_token_ttl_secs as i64;

@@ -96,8 +96,7 @@ impl Upload {
         self.fields
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
+            .map_or("", |(_, v)| v.as_str())
     }
 }
 
@@ -272,7 +271,7 @@ async fn read_with(
                 data = Some(
                     serde_json::from_slice(&bytes)
                         .map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?,
-                )
+                );
             }
             Some(_) if bytes.is_empty() && file_name.as_deref().is_none_or(str::is_empty) => {}
             Some(index) => {

@@ -83,7 +83,9 @@ pub async fn off_thread<T: Send + 'static>(
 ) -> Result<T, actix_web::error::BlockingError> {
     static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
     let permits = PERMITS.get_or_init(|| {
-        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        )
     });
     let _permit = permits.acquire().await;
     crate::telemetry::spawn_blocking_in_span(f).await

@@ -22,12 +22,18 @@ fn key(token: &str) -> [u8; 32] {
 impl VerifiedTokens {
     /// Claims of `token` if it was verified before and has not expired.
     pub fn get(&self, token: &str, now: i64) -> Option<AccessClaims> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         entries.get(&key(token)).filter(|c| c.exp > now).cloned()
     }
 
     pub fn put(&self, token: &str, claims: &AccessClaims) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if entries.len() >= CAPACITY {
             entries.clear();
         }
@@ -38,7 +44,7 @@ impl VerifiedTokens {
     pub fn clear(&self) {
         self.entries
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
     }
 }

@@ -57,7 +57,7 @@ pub(super) fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
         reminders.await?;
         let _ = tokio::task::spawn_blocking(move || {
             let _ = webhooks.join();
-            payments.map(|p| p.join())
+            payments.map(std::thread::JoinHandle::join)
         })
         .await;
         Ok(ExitCode::SUCCESS)
@@ -78,7 +78,7 @@ pub(super) async fn shutdown_signal() {
                 None => std::future::pending::<()>().await,
             }
         };
-        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        tokio::select! { _ = ctrl_c => {}, () = term => {} }
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;

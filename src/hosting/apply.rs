@@ -243,7 +243,7 @@ fn apply_one(
     };
     let contact = serde_json::to_value(&spec.contact)?;
     let plan = serde_json::to_value(spec.plan)?;
-    let name_en = spec.name.en.as_ref().map(|t| t.as_str());
+    let name_en = spec.name.en.as_ref().map(super::files::Text::as_str);
     let changes = (
         tenants::code.eq(spec.code.get_ref().as_str()),
         tenants::kind.eq(spec.kind.as_str()),
@@ -297,7 +297,7 @@ fn apply_one(
             FieldUpsert {
                 code: f.code.as_str(),
                 name_vi: f.name.vi.as_str(),
-                name_en: f.name.en.as_ref().map(|t| t.as_str()),
+                name_en: f.name.en.as_ref().map(super::files::Text::as_str),
             }
         })
         .collect();
@@ -309,7 +309,7 @@ fn apply_one(
             Ok(ProcedureUpsert {
                 code: p.code.as_str(),
                 name_vi: p.name.vi.as_str(),
-                name_en: p.name.en.as_ref().map(|t| t.as_str()),
+                name_en: p.name.en.as_ref().map(super::files::Text::as_str),
                 field_code: p.field.as_str(),
                 online_level: p.online_level.0,
                 processing_days: i32::from(p.processing_days),

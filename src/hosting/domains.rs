@@ -340,7 +340,14 @@ mod tests {
     #[test]
     fn only_the_exact_record_proves_control() {
         let token = "abc_DEF-123";
-        let ok = |r: &[&str]| proves(&r.iter().map(|s| s.to_string()).collect::<Vec<_>>(), token);
+        let ok = |r: &[&str]| {
+            proves(
+                &r.iter()
+                    .map(std::string::ToString::to_string)
+                    .collect::<Vec<_>>(),
+                token,
+            )
+        };
         assert!(ok(&["dvc-verify=abc_DEF-123"]));
         assert!(ok(&["v=spf1 -all", "\"dvc-verify=abc_DEF-123\""]));
         assert!(!ok(&[]));

@@ -609,7 +609,7 @@ fn order_parents_first(files: Vec<TenantFile>) -> Result<Vec<TenantFile>, Vec<Fi
             return Err(pending
                 .iter()
                 .map(|f| {
-                    let span = f.spec.parent.as_ref().map_or(0..0, |p| p.span());
+                    let span = f.spec.parent.as_ref().map_or(0..0, toml::Spanned::span);
                     f.error_at(span, "parent chain forms a cycle")
                 })
                 .collect());

@@ -75,8 +75,9 @@ impl NewTenant {
         let slug = TenantSlug::parse(&r.slug).map_err(|e| problems.push(format!("slug: {e}")));
         let code = TenantCode::parse(&r.code).map_err(|e| problems.push(format!("code: {e}")));
         let kind = TenantKind::parse(&r.kind).ok_or_else(|| {
-            problems
-                .push("kind: national, ministry, division, province, department or district".into())
+            problems.push(
+                "kind: national, ministry, division, province, department or district".into(),
+            );
         });
         let parent = r
             .parent

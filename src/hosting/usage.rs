@@ -45,14 +45,16 @@ impl ApiCalls {
         }
         self.0
             .write()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .entry(tenant)
             .or_default()
             .fetch_add(1, Ordering::Relaxed);
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Uuid, AtomicU64>> {
-        self.0.read().unwrap_or_else(|e| e.into_inner())
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Takes the counts, leaving zero.
@@ -66,7 +68,10 @@ impl ApiCalls {
 
     /// Puts counts back after a failed flush, so none are lost.
     pub fn restore(&self, counts: HashMap<Uuid, u64>) {
-        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for (t, n) in counts {
             map.entry(t).or_default().fetch_add(n, Ordering::Relaxed);
         }

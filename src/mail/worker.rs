@@ -155,8 +155,8 @@ impl Worker {
             };
             if batch.is_empty() {
                 tokio::select! {
-                    _ = wake.notified() => {}
-                    _ = tokio::time::sleep(poll) => {}
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(poll) => {}
                     _ = shutdown.changed() => {}
                 }
                 continue;

@@ -113,7 +113,7 @@ pub async fn run(pools: Pools, digest_hour: u32, mut shutdown: watch::Receiver<b
             }
         }
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+            () = tokio::time::sleep(Duration::from_secs(300)) => {}
             _ = shutdown.changed() => {}
         }
     }

@@ -101,14 +101,17 @@ where
                 scope.spawn(|| -> Result<(), MigrationError> {
                     let mut conn = connect(url)?;
                     loop {
-                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                        let next = queue
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .pop_front();
                         let Some((id, slug, schema)) = next else {
                             return Ok(());
                         };
                         let outcome = migrate_one(&mut conn, id, &slug, &schema, source())?;
                         outcomes
                             .lock()
-                            .unwrap_or_else(|e| e.into_inner())
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .push(outcome);
                     }
                 })
@@ -122,7 +125,9 @@ where
             })
             .collect::<Result<Vec<()>, _>>()
     })?;
-    let mut tenants = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut tenants = outcomes
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     tenants.sort_by(|a, b| a.slug.cmp(&b.slug));
     Ok(MigrationReport { tenants })
 }

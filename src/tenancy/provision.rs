@@ -79,5 +79,5 @@ pub fn create_tenant_schema_by_migrating<S: MigrationSource<Pg>>(
 /// Latest migration recorded in the ledger on the current search path.
 pub fn current_version(conn: &mut PgConnection) -> Result<Option<String>, MigrationError> {
     let applied = conn.applied_migrations()?;
-    Ok(applied.iter().max().map(|v| v.to_string()))
+    Ok(applied.iter().max().map(std::string::ToString::to_string))
 }

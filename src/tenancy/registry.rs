@@ -46,7 +46,7 @@ impl Registry {
         // A poisoned lock only means a reload panicked; the old snapshot is still whole.
         self.snapshot
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -118,7 +118,10 @@ impl Registry {
             snap.by_slug.insert(t.slug.clone(), t);
         }
         let n = snap.by_slug.len();
-        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(snap);
         Ok(n)
     }
 }

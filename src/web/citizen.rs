@@ -290,6 +290,8 @@ fn apply_page(
     ))
 }
 
+// A `Result` although every level passes today: an information-only level will refuse here.
+#[allow(clippy::unnecessary_wraps)]
 fn online(p: &Procedure) -> Result<(), AppError> {
     // Every listed level is online today; an information-only procedure would stop here.
     match p.online_level {
@@ -466,7 +468,10 @@ pub async fn apply_submit(
         let p = find_procedure(&v, &path).await?;
         let (phone, data) = (sub.phone.clone(), sub.form.clone());
         let submitted = api::submit_dossier(&v.state, user, sub, upload.files, Some(retry)).await;
-        let code = submitted.as_ref().ok().map(|s| s.code());
+        let code = submitted
+            .as_ref()
+            .ok()
+            .map(super::super::app::dossiers::Submitted::code);
         once.settle(&v.state, code.as_deref()).await?;
         match submitted {
             Ok(s) => Ok(v.redirect(&format!("/ho-so/{}?moi=1", s.code()))),

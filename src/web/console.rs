@@ -161,7 +161,7 @@ pub async fn console(
                     checklists.insert(t.id, o.checklist);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e.chain(), tenant = %t.slug, "checklist not loaded")
+                    tracing::warn!(error = %e.chain(), tenant = %t.slug, "checklist not loaded");
                 }
             }
         }

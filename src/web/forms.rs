@@ -240,15 +240,13 @@ fn value(info: &FieldInfo, name: &str, form: &HashMap<&str, &str>) -> Option<Val
             Some(match kind {
                 "number" if info.kind == "integer" => text
                     .parse::<i64>()
-                    .map(Value::from)
-                    .unwrap_or_else(|_| Value::String(text.to_owned())),
+                    .map_or_else(|_| Value::String(text.to_owned()), Value::from),
                 "number" => text
                     .replace(',', ".")
                     .parse::<f64>()
                     .ok()
                     .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-                    .unwrap_or_else(|| Value::String(text.to_owned())),
+                    .map_or_else(|| Value::String(text.to_owned()), Value::Number),
                 _ => Value::String(text.to_owned()),
             })
         }
@@ -267,8 +265,7 @@ pub fn summary(fields: &[FormField]) -> Vec<(String, String)> {
                     .options
                     .iter()
                     .find(|(v, _)| *v == f.value)
-                    .map(|(_, l)| l.clone())
-                    .unwrap_or_else(|| f.value.clone());
+                    .map_or_else(|| f.value.clone(), |(_, l)| l.clone());
                 out.push((f.label.clone(), shown));
             }
             "select" => {}

@@ -62,8 +62,7 @@ impl Catalog {
 pub fn t(locale: Locale, key: &str) -> String {
     Catalog::of(locale)
         .get(key)
-        .map(str::to_owned)
-        .unwrap_or_else(|| key.to_owned())
+        .map_or_else(|| key.to_owned(), str::to_owned)
 }
 
 fn group(digits: &str, sep: char) -> String {

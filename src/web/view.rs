@@ -72,16 +72,12 @@ fn num(state: &State, v: Value) -> String {
     let locale = locale_of(state);
     match i64::try_from(v.clone()) {
         Ok(n) => i18n::integer(locale, n),
-        Err(_) => f64::try_from(v)
-            .map(|x| i18n::decimal(locale, x, 1))
-            .unwrap_or_else(|_| "–".into()),
+        Err(_) => f64::try_from(v).map_or_else(|_| "–".into(), |x| i18n::decimal(locale, x, 1)),
     }
 }
 
 fn vnd(state: &State, v: Value) -> String {
-    i64::try_from(v)
-        .map(|n| i18n::vnd(locale_of(state), n))
-        .unwrap_or_else(|_| "–".into())
+    i64::try_from(v).map_or_else(|_| "–".into(), |n| i18n::vnd(locale_of(state), n))
 }
 
 /// Accepts `2026-11-29` or an RFC 3339 moment (shown as its Vietnam date).
@@ -90,15 +86,17 @@ fn date(state: &State, v: &str) -> String {
     if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
         return i18n::date(locale, d);
     }
-    chrono::DateTime::parse_from_rfc3339(v)
-        .map(|at| i18n::date(locale, i18n::vietnam_time(at.to_utc()).date_naive()))
-        .unwrap_or_else(|_| v.to_owned())
+    chrono::DateTime::parse_from_rfc3339(v).map_or_else(
+        |_| v.to_owned(),
+        |at| i18n::date(locale, i18n::vietnam_time(at.to_utc()).date_naive()),
+    )
 }
 
 fn datetime(state: &State, v: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(v)
-        .map(|at| i18n::datetime(locale_of(state), at.to_utc()))
-        .unwrap_or_else(|_| v.to_owned())
+    chrono::DateTime::parse_from_rfc3339(v).map_or_else(
+        |_| v.to_owned(),
+        |at| i18n::datetime(locale_of(state), at.to_utc()),
+    )
 }
 
 pub fn env() -> &'static Environment<'static> {

@@ -618,7 +618,7 @@ async fn an_archive_restores_only_its_own_tenants_shared_rows() {
             rows.push(serde_json::json!({
                 "tenant_id": bo, "media_type": "image/png", "bytes": "\\x89504e47",
                 "sha256": "abc", "updated_at": "2026-01-01T00:00:00+00:00"
-            }))
+            }));
         },
         &["platform/tenant_logos.jsonl line 1", "tenant_id"],
     );
@@ -660,7 +660,7 @@ async fn an_archive_restores_only_its_own_tenants_shared_rows() {
                 rows.push(serde_json::json!({
                     "domain": domain, "tenant_id": own,
                     "verified_at": "2026-01-01T00:00:00+00:00"
-                }))
+                }));
             },
             &[domain, words],
         );

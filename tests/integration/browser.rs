@@ -210,9 +210,7 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
         "SELECT count(*) AS n FROM platform.tenants WHERE slug = 'tinh-b' AND status = 'active'",
     );
     assert_eq!(active, 1);
-    let files = std::fs::read_dir(&w.storage)
-        .map(|d| d.count())
-        .unwrap_or(0);
+    let files = std::fs::read_dir(&w.storage).map_or(0, std::iter::Iterator::count);
     assert!(files > 0, "the accepted PDF is stored");
     for shot in [
         "phone/home",

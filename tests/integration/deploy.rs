@@ -209,7 +209,7 @@ fn the_image_root_filesystem_runs_dvc_read_only_as_its_user() {
             .entrypoint
             .iter()
             .cloned()
-            .chain(args.iter().map(|a| a.to_string()))
+            .chain(args.iter().map(std::string::ToString::to_string))
             .collect();
         in_image(&root, &stage, &extra, &argv)
     };

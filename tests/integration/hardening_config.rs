@@ -21,15 +21,17 @@ fn chart_domains() -> (String, String) {
         values
             .lines()
             .find_map(|l| l.trim().strip_prefix(key)?.strip_prefix(':'))
-            .map(|v| {
-                v.split('#')
-                    .next()
-                    .unwrap()
-                    .trim()
-                    .trim_matches('"')
-                    .to_owned()
-            })
-            .unwrap_or_else(|| panic!("no {key} in values.yaml"))
+            .map_or_else(
+                || panic!("no {key} in values.yaml"),
+                |v| {
+                    v.split('#')
+                        .next()
+                        .unwrap()
+                        .trim()
+                        .trim_matches('"')
+                        .to_owned()
+                },
+            )
     };
     (value("baseDomain"), value("issuer"))
 }
@@ -467,11 +469,7 @@ fn a_tenant_plan_the_limiter_cannot_express_is_refused() {
     let err = dvc::hosting::apply::apply_files(&db.pool(2), vec![file])
         .map(|_| ())
         .unwrap_err();
-    let problems = err
-        .problems()
-        .iter()
-        .map(|p| p.to_string())
-        .collect::<Vec<_>>();
+    let problems = err.problems().clone();
     assert!(
         problems
             .iter()

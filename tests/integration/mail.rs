@@ -61,7 +61,7 @@ impl Mailroom {
     }
 
     fn enqueue(&self, to: &str, template: TemplateKey, locale: Locale, payload: serde_json::Value) {
-        self.enqueue_for(self.alpha, to, template, locale, payload)
+        self.enqueue_for(self.alpha, to, template, locale, payload);
     }
 
     fn enqueue_for(

@@ -1,5 +1,7 @@
 //! Integration tests: the real server against real PostgreSQL and Redis.
 
+#![allow(clippy::unwrap_used)] // a panic here is a failed test or bench, not an outage
+
 mod common;
 
 mod accounts;

@@ -76,18 +76,14 @@ async fn an_upload_past_the_storage_quota_gets_413_and_keeps_nothing() {
     let send = || w.multipart("/t/tinh-a/api/v1/dossiers", &token, &data, &files);
     let (status, body) = send().await;
     assert_eq!(status, 201, "{body}");
-    let files_before = std::fs::read_dir(&w.storage)
-        .map(|d| d.count())
-        .unwrap_or(0);
+    let files_before = std::fs::read_dir(&w.storage).map_or(0, std::iter::Iterator::count);
     let (status, body) = send().await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["code"], "payload_too_large");
     assert_eq!(w.count("tinh-a", "dossiers"), 1);
     assert_eq!(w.count("tinh-a", "attachments"), 1);
     assert_eq!(
-        std::fs::read_dir(&w.storage)
-            .map(|d| d.count())
-            .unwrap_or(0),
+        std::fs::read_dir(&w.storage).map_or(0, std::iter::Iterator::count),
         files_before
     );
     // The other province has no such plan.

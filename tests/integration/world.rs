@@ -278,7 +278,7 @@ impl World {
                 exp: now + 600,
                 nbf: None,
                 jti: Uuid::new_v4(),
-                roles: roles.iter().map(|r| r.to_string()).collect(),
+                roles: roles.iter().map(std::string::ToString::to_string).collect(),
             },
         )
         .unwrap()

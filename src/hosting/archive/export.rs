@@ -127,7 +127,9 @@ fn dump_all(
                                     return Ok(());
                                 };
                                 let entry = dump(conn, query, dir, path.clone())?;
-                                done.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(entry);
+                                done.lock()
+                                    .unwrap_or_else(std::sync::PoisonError::into_inner)[i] =
+                                    Some(entry);
                             }
                         })
                 })
@@ -138,7 +140,7 @@ fn dump_all(
             .try_for_each(|h| h.join().map_err(|_| refused("an export worker stopped"))?)
     })?;
     done.into_inner()
-        .unwrap_or_else(|e| e.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .into_iter()
         .map(|e| e.ok_or_else(|| refused("a table was not exported")))
         .collect()

@@ -57,7 +57,9 @@ impl CachedCatalog {
     }
 
     fn hot_pages(&self) -> std::sync::MutexGuard<'_, HashMap<(Option<FieldCode>, u32), Bytes>> {
-        self.hot_pages.lock().unwrap_or_else(|e| e.into_inner())
+        self.hot_pages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -79,7 +81,7 @@ impl CatalogCache {
     pub fn get(&self, tenant: Uuid) -> Option<Arc<CachedCatalog>> {
         self.entries
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&tenant)
             .cloned()
     }
@@ -90,26 +92,38 @@ impl CatalogCache {
 
     /// Stores a freshly loaded catalog unless an invalidation happened since `ticket`.
     pub fn store(&self, tenant: Uuid, ticket: LoadTicket, catalog: Arc<CachedCatalog>) {
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if self.generation.load(Ordering::Acquire) == ticket.0 {
             entries.insert(tenant, catalog);
         }
     }
 
     pub fn invalidate(&self, tenant: Uuid) {
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.remove(&tenant);
     }
 
     pub fn clear(&self) {
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.clear();
     }
 
     pub fn len(&self) -> usize {
-        self.entries.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {

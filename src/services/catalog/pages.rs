@@ -37,7 +37,10 @@ impl PageCache {
         locale: Locale,
         path: &str,
     ) -> Option<Arc<String>> {
-        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let entries = self
+            .entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let e = entries.get(&(tenant.id, locale, path.to_owned()))?;
         let same = e.tenant.upgrade().is_some_and(|t| Arc::ptr_eq(&t, tenant))
             && e.catalog
@@ -54,7 +57,10 @@ impl PageCache {
         path: &str,
         html: Arc<String>,
     ) {
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if entries.len() >= MAX_ENTRIES {
             // Crude but bounded: a full cache starts over (entries are cheap to rebuild).
             entries.clear();

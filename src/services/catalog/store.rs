@@ -167,7 +167,11 @@ impl PageRow {
 pub fn query_page(conn: &mut PgConnection, q: &ProcedureQuery) -> QueryResult<ProcedurePage> {
     let rows: Vec<PageRow> = diesel::sql_query(PAGE_SQL)
         .bind::<Nullable<Text>, _>(q.field.as_ref().map(|f| f.as_str().to_owned()))
-        .bind::<Nullable<Text>, _>(q.terms.as_ref().map(|t| t.like_pattern()))
+        .bind::<Nullable<Text>, _>(
+            q.terms
+                .as_ref()
+                .map(super::super::text::SearchTerms::like_pattern),
+        )
         .bind::<BigInt, _>(i64::from(q.per_page))
         .bind::<BigInt, _>(q.offset() as i64)
         .load(conn)?;

@@ -57,11 +57,11 @@ impl Row {
         procedure_name: String,
         today: NaiveDate,
         due_soon_days: u32,
-    ) -> Result<DossierSummary, AppError> {
+    ) -> DossierSummary {
         let status = self.status;
         // While the clock is paused for a supplement, the dossier is judged as of the pause.
         let today = self.paused_on.map_or(today, |p| p.min(today));
-        Ok(DossierSummary {
+        DossierSummary {
             code: self.code.clone(),
             procedure_code: self.procedure_code.clone(),
             procedure_name,
@@ -80,7 +80,7 @@ impl Row {
             ),
             assignee_id: self.assignee_id,
             version: self.version,
-        })
+        }
     }
 }
 
@@ -485,7 +485,7 @@ pub fn detail(
         .optional()?;
     let status = row.status;
     Ok(DossierDetail {
-        summary: row.summary(proc.name_vi, today, scope.due_soon_days)?,
+        summary: row.summary(proc.name_vi, today, scope.due_soon_days),
         applicant_name: row.applicant_name.clone(),
         channel: row.channel.clone(),
         fee_vnd: row.fee_vnd,
@@ -666,7 +666,7 @@ pub fn act(
             let seconds = row
                 .received_at
                 .map_or(0, |r| (now - r).num_seconds().max(0));
-            stats::record(conn, key, Delta::resolved(on_time, seconds))?
+            stats::record(conn, key, Delta::resolved(on_time, seconds))?;
         }
         _ => {}
     }
@@ -684,7 +684,7 @@ pub fn act(
     if let Some(r) = change.resolved_at {
         updated_row.resolved_at = r;
     }
-    updated_row.summary(proc.name_vi, today, scope.due_soon_days)
+    Ok(updated_row.summary(proc.name_vi, today, scope.due_soon_days))
 }
 
 fn stale(current: i32) -> AppError {
@@ -897,7 +897,7 @@ pub fn assign(
     r.assignee_id = Some(assignee);
     r.version = expected + 1;
     let name = procedure_facts(conn, &r.procedure_code)?.name_vi;
-    r.summary(name, calendar::local_date(now), scope.due_soon_days)
+    Ok(r.summary(name, calendar::local_date(now), scope.due_soon_days))
 }
 
 /// Receives or assigns many dossiers; each one succeeds or fails on its own (a savepoint
@@ -963,7 +963,7 @@ fn open_statuses() -> Vec<Status> {
 }
 
 /// Summaries of loaded rows with their procedure names, judged as of today.
-fn summaries(rows: Vec<(Row, String)>, scope: &Scope) -> Result<Vec<DossierSummary>, AppError> {
+fn summaries(rows: Vec<(Row, String)>, scope: &Scope) -> Vec<DossierSummary> {
     let today = calendar::local_date(Utc::now());
     rows.into_iter()
         .map(|(r, name)| r.summary(name, today, scope.due_soon_days))
@@ -1009,7 +1009,7 @@ pub fn inbox(
         .offset(filter.offset)
         .select((Row::as_select(), procedures::name_vi))
         .load(conn)?;
-    summaries(rows, scope)
+    Ok(summaries(rows, scope))
 }
 
 /// The caller's own dossiers in this tenant, newest first.
@@ -1025,7 +1025,7 @@ pub fn mine(
         .limit(200)
         .select((Row::as_select(), procedures::name_vi))
         .load(conn)?;
-    summaries(rows, scope)
+    Ok(summaries(rows, scope))
 }
 
 /// A citizen's dossiers in every tenant (shared index; no tenant schema is touched).

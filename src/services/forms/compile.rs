@@ -212,7 +212,7 @@ impl Compiler {
         if role == Role::Root && ty != "object" {
             return Err(fail(path, "the root schema must be of type `object`"));
         }
-        for (key, _) in members.iter() {
+        for (key, _) in members {
             let key = key.as_str();
             if key == "type" || ANNOTATIONS.contains(&key) || specific.contains(&key) {
                 continue;

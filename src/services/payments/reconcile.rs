@@ -45,7 +45,7 @@ async fn run(
             Err(e) => tracing::warn!(error = %e, "payment reconciliation failed"),
         }
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
+            () = tokio::time::sleep(every) => {}
             _ = shutdown.changed() => {}
         }
     }
@@ -74,7 +74,7 @@ pub async fn once(
         match tenant_pass(pools, settings, master, &tenant, cutoff, ttl).await {
             Ok(n) => queried += n,
             Err(e) => {
-                tracing::warn!(tenant = %tenant.slug, error = %e, "reconciliation pass failed")
+                tracing::warn!(tenant = %tenant.slug, error = %e, "reconciliation pass failed");
             }
         }
     }

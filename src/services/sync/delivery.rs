@@ -154,7 +154,7 @@ impl Deliverer {
             };
             if batch.is_empty() {
                 tokio::select! {
-                    _ = tokio::time::sleep(self.poll) => {}
+                    () = tokio::time::sleep(self.poll) => {}
                     _ = shutdown.changed() => {}
                 }
                 continue;

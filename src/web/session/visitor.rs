@@ -402,8 +402,7 @@ impl FromRequest for Visitor {
             actix_web::http::Method::GET => req
                 .uri()
                 .path_and_query()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_else(|| "/".into()),
+                .map_or_else(|| "/".into(), |p| p.as_str().to_owned()),
             _ => page_of_form(req.path()),
         };
         let bare_path = req.path().to_owned();
