@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod branding;
 pub mod catalog_admin;
 pub mod dossiers;
 pub mod members;

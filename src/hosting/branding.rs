@@ -1,7 +1,7 @@
-//! A tenant's logo, kept in the shared schema beside its registry row (the portal serves it
-//! before any tenant table is touched, and archives carry it).
+//! A tenant's branding: colours and contact in its registry row, and its logo kept in the shared
+//! schema beside it (the portal serves it before any tenant table is touched; archives carry it).
 
-use crate::db::schema::tenant_logos as l;
+use crate::db::schema::{tenant_logos as l, tenants as t};
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -40,4 +40,21 @@ pub fn put_logo(
         ))
         .execute(conn)
         .map(drop)
+}
+
+/// Replaces the tenant's branding (colours, the logo's digest) and, when given, its contact.
+pub fn set_branding(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    branding: &serde_json::Value,
+    contact: Option<&serde_json::Value>,
+) -> QueryResult<()> {
+    let row = diesel::update(t::table.find(tenant));
+    match contact {
+        Some(contact) => row
+            .set((t::branding.eq(branding), t::contact.eq(contact)))
+            .execute(conn),
+        None => row.set(t::branding.eq(branding)).execute(conn),
+    }
+    .map(drop)
 }

@@ -64,6 +64,18 @@ fn with_advisory_lock<T>(
     Ok(out)
 }
 
+/// Every tenant's schema version and last migration outcome (`ok` or `failed`), as recorded
+/// in `platform.tenant_schema_state`.
+pub fn schema_states(
+    conn: &mut diesel::PgConnection,
+) -> diesel::QueryResult<Vec<(uuid::Uuid, Option<String>, String)>> {
+    use crate::db::schema::tenant_schema_state as s;
+    use diesel::prelude::*;
+    s::table
+        .select((s::tenant_id, s::version, s::status))
+        .load(conn)
+}
+
 /// Creates the `platform` schema if needed and applies its pending migrations.
 pub fn migrate_platform(url: &str) -> Result<usize, MigrationError> {
     let mut conn = connect(url)?;

@@ -4,11 +4,11 @@
 
 use super::contrast::{self, Rgb};
 use super::session::Visitor;
-use crate::app::{catalog_admin, members};
+use crate::app::{branding, catalog_admin, members};
 use crate::auth::roles::Role;
 use crate::error::AppError;
+use crate::hosting::branding as hosting_branding;
 use crate::locale::Locale;
-use crate::tenancy::notify::TenancyEvent;
 use actix_web::{HttpResponse, web};
 use minijinja::context;
 use serde::Deserialize;
@@ -28,44 +28,6 @@ fn colour(v: &Visitor, key: &str) -> Option<Rgb> {
         .get(key)
         .and_then(|c| c.as_str())
         .and_then(Rgb::parse_hex)
-}
-
-/// Writes a change of this tenant's registry row (and whatever goes with it) in one
-/// transaction with its audit entry, then makes every instance see it: this one reloads its
-/// registry at once (the redirect that follows must show the change), the others hear of it.
-async fn change_tenant<F>(
-    v: &Visitor,
-    action: &'static str,
-    detail: serde_json::Value,
-    write: F,
-) -> Result<(), AppError>
-where
-    F: FnOnce(&mut diesel::PgConnection, uuid::Uuid) -> diesel::QueryResult<()> + Send + 'static,
-{
-    use diesel::Connection;
-    let (tenant, by) = (v.tenant.tenant.id, v.user()?.account);
-    let registry = v.state.registry.clone();
-    v.state
-        .shared
-        .run(move |c| {
-            c.transaction(|c| {
-                write(c, tenant)?;
-                crate::auth::accounts::audit(c, Some(by), Some(tenant), None, action, detail)
-            })?;
-            registry.reload(c)?;
-            Ok(())
-        })
-        .await?;
-    if let Err(e) = v
-        .state
-        .notifier
-        .publish(&[TenancyEvent::TenantChanged(tenant)])
-        .await
-    {
-        // Other instances reload within the registry refresh period anyway.
-        tracing::warn!(error = %e, action, "tenant change not announced");
-    }
-    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -238,13 +200,9 @@ pub async fn branding(v: Visitor, form: web::Form<BrandForm>) -> HttpResponse {
             };
         }
         let detail = serde_json::json!({ "branding": branding, "contact": contact });
-        change_tenant(&v, "tenant.branding", detail, move |c, tenant| {
-            use crate::db::schema::tenants as t;
-            use diesel::prelude::*;
-            diesel::update(t::table.find(tenant))
-                .set((t::branding.eq(&branding), t::contact.eq(&contact)))
-                .execute(c)
-                .map(|_| ())
+        let (tenant, by) = (v.tenant.tenant.id, v.user()?.account);
+        branding::change_tenant(&v.state, tenant, by, "tenant.branding", detail, move |c| {
+            hosting_branding::set_branding(c, tenant, &branding, Some(&contact))
         })
         .await?;
         Ok(v.redirect("/quan-tri?ok=brand"))
@@ -376,29 +334,10 @@ pub async fn logo(v: Visitor, req: actix_web::HttpRequest, payload: web::Payload
             b.insert("logo_sha256".into(), sha.clone().into());
         }
         let detail = serde_json::json!({ "sha256": sha, "bytes": file.bytes.len() });
-        change_tenant(&v, "tenant.logo", detail, move |c, tenant| {
-            use crate::db::schema::{tenant_logos as l, tenants as t};
-            use diesel::prelude::*;
-            diesel::insert_into(l::table)
-                .values((
-                    l::tenant_id.eq(tenant),
-                    l::media_type.eq(kind.media_type()),
-                    l::bytes.eq(&file.bytes),
-                    l::sha256.eq(&sha),
-                ))
-                .on_conflict(l::tenant_id)
-                .do_update()
-                .set((
-                    l::media_type.eq(kind.media_type()),
-                    l::bytes.eq(&file.bytes),
-                    l::sha256.eq(&sha),
-                    l::updated_at.eq(diesel::dsl::now),
-                ))
-                .execute(c)?;
-            diesel::update(t::table.find(tenant))
-                .set(t::branding.eq(&branding))
-                .execute(c)
-                .map(|_| ())
+        let (tenant, by) = (v.tenant.tenant.id, v.user()?.account);
+        branding::change_tenant(&v.state, tenant, by, "tenant.logo", detail, move |c| {
+            hosting_branding::put_logo(c, tenant, kind.media_type(), &file.bytes, &sha)?;
+            hosting_branding::set_branding(c, tenant, &branding, None)
         })
         .await?;
         Ok(v.redirect("/quan-tri?ok=logo"))

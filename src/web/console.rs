@@ -131,10 +131,7 @@ pub async fn console(
     let loaded = state
         .shared
         .run(move |c| {
-            use crate::db::schema::tenant_schema_state as s;
-            let versions: Vec<(Uuid, Option<String>, String)> = s::table
-                .select((s::tenant_id, s::version, s::status))
-                .load(c)?;
+            let versions = crate::tenancy::migrator::schema_states(c)?;
             // The metered figures, one statement for every tenant.
             let usage = crate::hosting::usage::report(c, month)?;
             let mail = crate::mail::outbox::status_counts(c)?;
