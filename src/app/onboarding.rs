@@ -19,7 +19,7 @@ use uuid::Uuid;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Onboarding {
     pub slug: String,
-    pub status: String,
+    pub status: crate::tenancy::TenantStatus,
     pub checklist: Vec<ChecklistItem>,
     /// Invitations not accepted yet (and not expired).
     pub pending_invitations: Vec<invitations::Pending>,
@@ -72,7 +72,7 @@ pub(crate) async fn onboarding_of(
     facts.procedures = offered;
     Ok(Onboarding {
         slug: tenant.slug.as_str().to_owned(),
-        status: tenant.status.as_str().to_owned(),
+        status: tenant.status,
         checklist: onboard::checklist(&facts),
         pending_invitations: pending,
     })

@@ -3,6 +3,8 @@
 pub mod schema;
 mod schema_name;
 pub(crate) mod tenant_db;
+mod text_enum;
+pub(crate) use text_enum::text_enum;
 
 pub use crate::error::is_connection_error;
 pub use schema_name::{InvalidSchemaName, SchemaName};

@@ -273,9 +273,9 @@ fn apply_one(
                     tenants::schema_name.eq(schema.as_str()),
                     changes,
                     tenants::status.eq(if draft {
-                        crate::tenancy::TenantStatus::Draft.as_str()
+                        crate::tenancy::TenantStatus::Draft
                     } else {
-                        crate::tenancy::TenantStatus::Active.as_str()
+                        crate::tenancy::TenantStatus::Active
                     }),
                     tenants::live_at.eq((!draft).then(chrono::Utc::now)),
                 ))

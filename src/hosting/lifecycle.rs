@@ -63,7 +63,7 @@ pub fn set_status(
         }
         diesel::update(tenants::table.find(id))
             .set((
-                tenants::status.eq(status.as_str()),
+                tenants::status.eq(status),
                 tenants::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
@@ -102,7 +102,7 @@ pub fn archive(
         let (id, from) = lock_status(conn, slug)?;
         let children: i64 = tenants::table
             .filter(tenants::parent_id.eq(id))
-            .filter(tenants::status.ne(TenantStatus::Archived.as_str()))
+            .filter(tenants::status.ne(TenantStatus::Archived))
             .count()
             .get_result(conn)?;
         if from == TenantStatus::Archived || children > 0 {
@@ -113,7 +113,7 @@ pub fn archive(
         }
         diesel::update(tenants::table.find(id))
             .set((
-                tenants::status.eq(TenantStatus::Archived.as_str()),
+                tenants::status.eq(TenantStatus::Archived),
                 tenants::archived_at.eq(diesel::dsl::now),
                 tenants::purge_after.eq(chrono::Utc::now() + grace),
                 tenants::updated_at.eq(diesel::dsl::now),
@@ -132,7 +132,7 @@ pub struct Due {
 
 pub fn due_for_purge(conn: &mut PgConnection) -> Result<Vec<Due>, LifecycleError> {
     let rows: Vec<(Uuid, String)> = tenants::table
-        .filter(tenants::status.eq(TenantStatus::Archived.as_str()))
+        .filter(tenants::status.eq(TenantStatus::Archived))
         .filter(tenants::purge_after.le(diesel::dsl::now))
         .select((tenants::id, tenants::slug))
         .order(tenants::slug)
@@ -164,7 +164,7 @@ pub fn purge(conn: &mut PgConnection, due: &Due) -> Result<Vec<String>, Lifecycl
     conn.transaction(|conn| {
         let still_due: i64 = tenants::table
             .find(due.id)
-            .filter(tenants::status.eq(TenantStatus::Archived.as_str()))
+            .filter(tenants::status.eq(TenantStatus::Archived))
             .filter(tenants::purge_after.le(diesel::dsl::now))
             .count()
             .get_result(conn)?;

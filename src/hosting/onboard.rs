@@ -11,6 +11,7 @@ use crate::db::tenant_db::enter_tenant_schema;
 use crate::locale::Locale;
 use crate::mail::Email;
 use crate::services::catalog::store;
+use crate::tenancy::migrator::SchemaState;
 use crate::tenancy::names::{HostName, TenantCode, TenantSlug};
 use crate::tenancy::provision::provision_tenant;
 use crate::tenancy::{Plan, Tenant, TenantKind, TenantStatus};
@@ -196,7 +197,7 @@ pub fn create_draft(
             Some(p) => Some(
                 tenants::table
                     .filter(tenants::slug.eq(p.as_str()))
-                    .filter(tenants::status.ne(TenantStatus::Archived.as_str()))
+                    .filter(tenants::status.ne(TenantStatus::Archived))
                     .select(tenants::id)
                     .first::<Uuid>(conn)
                     .optional()?
@@ -219,7 +220,7 @@ pub fn create_draft(
                 tenants::name_en.eq(new.name_en.as_deref()),
                 tenants::locale.eq(new.locale.as_str()),
                 tenants::plan.eq(serde_json::to_value(new.plan).unwrap_or_default()),
-                tenants::status.eq(TenantStatus::Draft.as_str()),
+                tenants::status.eq(TenantStatus::Draft),
                 tenants::live_at.eq(None::<chrono::DateTime<chrono::Utc>>),
             ))
             .execute(conn)?;
@@ -412,9 +413,9 @@ pub fn platform_facts(conn: &mut PgConnection, tenant: &Tenant) -> QueryResult<F
     let provisioned = tenant_schema_state::table
         .find(tenant.id)
         .select(tenant_schema_state::status)
-        .first::<String>(conn)
+        .first::<SchemaState>(conn)
         .optional()?
-        .is_some_and(|s| s == "ok");
+        == Some(SchemaState::Ok);
     let portal_registered = oauth_clients::table
         .filter(oauth_clients::tenant_id.eq(tenant.id))
         .count()
@@ -475,10 +476,10 @@ pub fn go_live(
         let changed = diesel::update(
             tenants::table
                 .find(tenant)
-                .filter(tenants::status.eq(TenantStatus::Draft.as_str())),
+                .filter(tenants::status.eq(TenantStatus::Draft)),
         )
         .set((
-            tenants::status.eq(TenantStatus::Active.as_str()),
+            tenants::status.eq(TenantStatus::Active),
             tenants::live_at.eq(diesel::dsl::now),
             tenants::updated_at.eq(diesel::dsl::now),
         ))

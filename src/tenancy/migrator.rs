@@ -64,11 +64,21 @@ fn with_advisory_lock<T>(
     Ok(out)
 }
 
+crate::db::text_enum! {
+    /// How a tenant's schema came out of its last migration (`tenant_schema_state.status`).
+    pub enum SchemaState("migration state") {
+        /// At the version recorded beside it.
+        Ok = "ok",
+        /// The last attempt failed; `error` and `attempts` say how and how often.
+        Failed = "failed",
+    }
+}
+
 /// Every tenant's schema version and last migration outcome (`ok` or `failed`), as recorded
 /// in `platform.tenant_schema_state`.
 pub fn schema_states(
     conn: &mut diesel::PgConnection,
-) -> diesel::QueryResult<Vec<(uuid::Uuid, Option<String>, String)>> {
+) -> diesel::QueryResult<Vec<(uuid::Uuid, Option<String>, SchemaState)>> {
     use crate::db::schema::tenant_schema_state as s;
     use diesel::prelude::*;
     s::table
@@ -211,14 +221,14 @@ fn record_state(
             .values((
                 s::tenant_id.eq(tenant_id),
                 s::version.eq(version),
-                s::status.eq("ok"),
+                s::status.eq(SchemaState::Ok),
                 s::attempts.eq(0),
             ))
             .on_conflict(s::tenant_id)
             .do_update()
             .set((
                 s::version.eq(version),
-                s::status.eq("ok"),
+                s::status.eq(SchemaState::Ok),
                 s::error.eq(None::<String>),
                 s::attempts.eq(0),
                 s::updated_at.eq(now),
@@ -227,14 +237,14 @@ fn record_state(
         Some(err) => diesel::insert_into(s::tenant_schema_state)
             .values((
                 s::tenant_id.eq(tenant_id),
-                s::status.eq("failed"),
+                s::status.eq(SchemaState::Failed),
                 s::error.eq(err),
                 s::attempts.eq(1),
             ))
             .on_conflict(s::tenant_id)
             .do_update()
             .set((
-                s::status.eq("failed"),
+                s::status.eq(SchemaState::Failed),
                 s::error.eq(err),
                 s::attempts.eq(s::attempts + 1),
                 s::updated_at.eq(now),

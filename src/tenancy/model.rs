@@ -40,32 +40,22 @@ impl TenantKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum TenantStatus {
-    /// Being set up: only its admins' pages, sign-in and invitations answer.
-    Draft,
-    Active,
-    /// Portal shows a notice, API answers 403; data kept.
-    Suspended,
-    /// Exported and closed; the schema is dropped once the grace period ends.
-    Archived,
+crate::db::text_enum! {
+    /// Where a tenant is in its life; stored in `platform.tenants.status`.
+    pub enum TenantStatus("tenant status") {
+        /// Being set up: only its admins' pages, sign-in and invitations answer.
+        Draft = "draft",
+        Active = "active",
+        /// Portal shows a notice, API answers 403; data kept.
+        Suspended = "suspended",
+        /// Exported and closed; the schema is dropped once the grace period ends.
+        Archived = "archived",
+    }
 }
 
 impl TenantStatus {
-    pub const ALL: [TenantStatus; 4] = [Self::Draft, Self::Active, Self::Suspended, Self::Archived];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Active => "active",
-            Self::Suspended => "suspended",
-            Self::Archived => "archived",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 }
 

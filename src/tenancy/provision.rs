@@ -57,7 +57,7 @@ pub fn provision_tenant(
         .values((
             state::tenant_id.eq(tenant),
             state::version.eq(version),
-            state::status.eq("ok"),
+            state::status.eq(super::migrator::SchemaState::Ok),
         ))
         .execute(conn)?;
     Ok(())

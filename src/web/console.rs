@@ -15,7 +15,6 @@ use crate::tenancy::notify::TenancyEvent;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Datelike;
-use diesel::prelude::*;
 use minijinja::context;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -171,7 +170,7 @@ pub async fn console(
             let (version, migration) = versions
                 .iter()
                 .find(|(id, _, _)| *id == t.id)
-                .map(|(_, v, s)| (v.clone().unwrap_or_default(), s.clone()))
+                .map(|(_, v, s)| (v.clone().unwrap_or_default(), s.as_str()))
                 .unwrap_or_default();
             let u = usage.iter().find(|u| u.tenant == t.slug.as_str());
             context! {
