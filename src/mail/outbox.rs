@@ -5,11 +5,7 @@ use super::address::Email;
 use super::templates::TemplateKey;
 use crate::db::schema::{outbox, tenants};
 use crate::locale::Locale;
-use diesel::deserialize::{self, FromSql, FromSqlRow};
-use diesel::expression::AsExpression;
-use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
-use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use std::time::Duration;
 use uuid::Uuid;
@@ -18,73 +14,16 @@ use uuid::Uuid;
 /// commits, so a rolled-back change wakes nobody and sends nothing.
 pub const NOTIFY_CHANNEL: &str = "dvc_outbox";
 
-/// Where an outbox message stands: `pending` → `sending` (claimed under a lease) → `sent`, back
-/// to `pending` for a retry, or parked as `failed`.
-// Stored as text (`platform.outbox.status`) under the names it has in JSON. The worker's
-// statements below spell these names in their SQL, where the partial indexes on `status` can
-// see them.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-    AsExpression,
-    FromSqlRow,
-)]
-#[diesel(sql_type = Text)]
-#[serde(rename_all = "snake_case")]
-pub enum OutboxStatus {
-    Pending,
-    Sending,
-    Sent,
-    Failed,
-}
-
-impl OutboxStatus {
-    pub const ALL: [OutboxStatus; 4] = [Self::Pending, Self::Sending, Self::Sent, Self::Failed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sending => "sending",
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-/// As text, padded like a `str` (`dvc mail status` prints it in a column).
-impl std::fmt::Display for OutboxStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
-    }
-}
-
-impl std::str::FromStr for OutboxStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|x| x.as_str() == s)
-            .ok_or_else(|| format!("unknown outbox status `{s}`"))
-    }
-}
-
-impl ToSql<Text, Pg> for OutboxStatus {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
-    }
-}
-
-/// An unknown stored name is an error of the query, never a panic.
-impl FromSql<Text, Pg> for OutboxStatus {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        Ok(std::str::from_utf8(value.as_bytes())?.parse()?)
+// Stored as text (`platform.outbox.status`). The worker's statements below spell these names
+// in their SQL, where the partial indexes on `status` can see them.
+crate::db::text_enum! {
+    /// Where an outbox message stands: `pending` → `sending` (claimed under a lease) → `sent`,
+    /// back to `pending` for a retry, or parked as `failed`.
+    pub enum OutboxStatus("outbox status") {
+        Pending = "pending",
+        Sending = "sending",
+        Sent = "sent",
+        Failed = "failed",
     }
 }
 
@@ -348,7 +287,7 @@ mod tests {
 
     #[test]
     fn statuses_are_stored_and_sent_under_the_same_names() {
-        for s in OutboxStatus::ALL {
+        for &s in OutboxStatus::ALL {
             assert_eq!(s.as_str().parse::<OutboxStatus>(), Ok(s));
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
             assert_eq!(format!("{s:<8}|"), format!("{:<8}|", s.as_str()));

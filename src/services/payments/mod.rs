@@ -10,11 +10,6 @@ pub mod provider;
 pub mod reconcile;
 pub mod store;
 
-use diesel::deserialize::{self, FromSql, FromSqlRow};
-use diesel::expression::AsExpression;
-use diesel::pg::{Pg, PgValue};
-use diesel::serialize::{self, Output, ToSql};
-use diesel::sql_types::Text;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -74,109 +69,37 @@ impl FeeRule {
     }
 }
 
-/// Where a dossier stands with its fee.
-// Stored as text (`dossiers.payment_status`) under the names it has in JSON.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, AsExpression, FromSqlRow,
-)]
-#[diesel(sql_type = Text)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    /// No fee.
-    None,
-    Due,
-    Paid,
-    Refunded,
+crate::db::text_enum! {
+    /// Where a dossier stands with its fee (`dossiers.payment_status`).
+    pub enum PaymentStatus("payment status") {
+        /// No fee.
+        None = "none",
+        Due = "due",
+        Paid = "paid",
+        Refunded = "refunded",
+    }
 }
 
 impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 4] = [Self::None, Self::Due, Self::Paid, Self::Refunded];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Due => "due",
-            Self::Paid => "paid",
-            Self::Refunded => "refunded",
-        }
-    }
-
     /// Where a dossier with this fee starts (and returns to when new data changes the fee).
     pub fn for_fee(fee_vnd: i64) -> Self {
         if fee_vnd > 0 { Self::Due } else { Self::None }
     }
 }
 
-/// One payment's status: `pending` until the gateway decides it; a paid one goes through
-/// `refunding` to `refunded` (or back to `paid` when the gateway refuses the refund).
-// Stored as text (`payments.status`) under the names it has in JSON.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, AsExpression, FromSqlRow,
-)]
-#[diesel(sql_type = Text)]
-#[serde(rename_all = "snake_case")]
-pub enum IntentStatus {
-    Pending,
-    Paid,
-    Failed,
-    Cancelled,
-    Refunding,
-    Refunded,
-}
-
-impl IntentStatus {
-    pub const ALL: [IntentStatus; 6] = [
-        Self::Pending,
-        Self::Paid,
-        Self::Failed,
-        Self::Cancelled,
-        Self::Refunding,
-        Self::Refunded,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Paid => "paid",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-            Self::Refunding => "refunding",
-            Self::Refunded => "refunded",
-        }
+crate::db::text_enum! {
+    /// One payment's status (`payments.status`): `pending` until the gateway decides it; a
+    /// paid one goes through `refunding` to `refunded` (or back to `paid` when the gateway
+    /// refuses the refund).
+    pub enum IntentStatus("payment intent status") {
+        Pending = "pending",
+        Paid = "paid",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        Refunding = "refunding",
+        Refunded = "refunded",
     }
 }
-
-/// The text mapping of both status enums: stored under the names they have in JSON; a name
-/// this release does not know is an error of the query (a 500), never a panic.
-macro_rules! stored_as_text {
-    ($ty:ident, $what:literal) => {
-        impl std::str::FromStr for $ty {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, String> {
-                Self::ALL
-                    .into_iter()
-                    .find(|x| x.as_str() == s)
-                    .ok_or_else(|| format!(concat!("unknown ", $what, " `{}`"), s))
-            }
-        }
-
-        impl ToSql<Text, Pg> for $ty {
-            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-                <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
-            }
-        }
-
-        impl FromSql<Text, Pg> for $ty {
-            fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-                Ok(std::str::from_utf8(value.as_bytes())?.parse()?)
-            }
-        }
-    };
-}
-
-stored_as_text!(PaymentStatus, "payment status");
-stored_as_text!(IntentStatus, "payment intent status");
 
 /// What a verified notification does to a payment (pure).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,11 +210,11 @@ mod tests {
 
     #[test]
     fn statuses_are_stored_and_sent_under_the_same_names() {
-        for s in PaymentStatus::ALL {
+        for &s in PaymentStatus::ALL {
             assert_eq!(s.as_str().parse::<PaymentStatus>(), Ok(s));
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
-        for s in IntentStatus::ALL {
+        for &s in IntentStatus::ALL {
             assert_eq!(s.as_str().parse::<IntentStatus>(), Ok(s));
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
             assert_eq!(
