@@ -135,7 +135,7 @@ pub async fn receipt(
     let r = principal
         .tenant
         .db
-        .run(move |conn| store::receipt(conn, &reference, account, official))
+        .run(move |conn| Ok(store::receipt(conn, &reference, account, official)?))
         .await?;
     let t = &principal.tenant.tenant;
     let local = |at: chrono::DateTime<chrono::Utc>| {
@@ -205,7 +205,7 @@ pub async fn refund(
     let (m, p) = merchant_of(&state, &tenant).await?;
     let (payment, reference, amount) = tenant
         .db
-        .run(move |conn| store::begin_refund(conn, &code))
+        .run(move |conn| Ok(store::begin_refund(conn, &code)?))
         .await?;
     let asked = p.refund(&m, &reference, amount, &reason).await;
     let by = principal.account;
@@ -219,7 +219,11 @@ pub async fn refund(
     let accepted = asked.map_err(|e| AppError::Unavailable(anyhow::anyhow!(e)))?;
     tenant
         .db
-        .run(move |conn| store::finish_refund(conn, payment, by, &reason, &raw, accepted))
+        .run(move |conn| {
+            Ok(store::finish_refund(
+                conn, payment, by, &reason, &raw, accepted,
+            )?)
+        })
         .await?;
     if !accepted {
         return Err(AppError::Conflict {

@@ -76,7 +76,7 @@ pub(crate) async fn checkout(
     let lookup = code.clone();
     if let Some(open) = tenant
         .db
-        .run(move |conn| store::open_intent(conn, &lookup, account))
+        .run(move |conn| Ok(store::open_intent(conn, &lookup, account)?))
         .await?
     {
         query_and_settle(state, &tenant, &m, p, &open).await;
@@ -85,7 +85,15 @@ pub(crate) async fn checkout(
     let provider_name = m.provider.clone();
     let intent = tenant
         .db
-        .run(move |conn| store::create_intent(conn, &sc, &code, account, &provider_name))
+        .run(move |conn| {
+            Ok(store::create_intent(
+                conn,
+                &sc,
+                &code,
+                account,
+                &provider_name,
+            )?)
+        })
         .await?;
     let url = p.checkout_url(
         &m,
@@ -130,7 +138,16 @@ pub(crate) async fn settle_message(
     let sc = scope(state, tenant);
     tenant
         .db
-        .run(move |conn| store::apply(conn, &sc, &m.merchant_id, verified.as_ref(), source, &raw))
+        .run(move |conn| {
+            Ok(store::apply(
+                conn,
+                &sc,
+                &m.merchant_id,
+                verified.as_ref(),
+                source,
+                &raw,
+            )?)
+        })
         .await
 }
 
@@ -160,7 +177,7 @@ pub(crate) async fn returned(
     let logged = raw.clone();
     let status = tenant
         .db
-        .run(move |conn| store::note_return(conn, &lookup, &logged, verified))
+        .run(move |conn| Ok(store::note_return(conn, &lookup, &logged, verified)?))
         .await?
         .ok_or(AppError::NotFound { what: "payment" })?;
     let status = if status == IntentStatus::Pending {
@@ -202,7 +219,7 @@ pub(crate) async fn query_and_settle(
         .db
         .run(move |conn| {
             store::apply(conn, &sc, &merchant_id, Some(&answer), "query", &raw)?;
-            store::status_of(conn, &lookup)
+            Ok(store::status_of(conn, &lookup)?)
         })
         .await
         .ok()
@@ -268,6 +285,27 @@ mod tests {
             (GatewayStatus::Failed, "failed"),
         ] {
             assert_eq!(serde_json::to_value(s).unwrap(), name);
+        }
+    }
+}
+
+/// What a payment refusal tells the caller: the stable problem codes of the API.
+impl From<store::PaymentError> for AppError {
+    fn from(e: store::PaymentError) -> Self {
+        use store::PaymentError as E;
+        match e {
+            E::DossierNotFound => AppError::NotFound { what: "dossier" },
+            E::ReceiptNotFound => AppError::NotFound { what: "receipt" },
+            E::NothingToPay(_) => AppError::Conflict {
+                code: "nothing_to_pay",
+                detail: e.to_string(),
+            },
+            E::NothingToRefund => AppError::Conflict {
+                code: "nothing_to_refund",
+                detail: e.to_string(),
+            },
+            // Keeps the database's own mapping (a lost connection is 503, not 500).
+            E::Database(e) => e.into(),
         }
     }
 }

@@ -122,7 +122,7 @@ async fn tenant_pass(
                 let (sc, mid) = (scope.clone(), m.merchant_id.clone());
                 let raw = n.to_params();
                 if let Err(e) = db
-                    .run(move |conn| store::apply(conn, &sc, &mid, Some(&n), "query", &raw))
+                    .run(move |conn| Ok(store::apply(conn, &sc, &mid, Some(&n), "query", &raw)?))
                     .await
                 {
                     tracing::warn!(%reference, error = %e, "settling from a status query failed");

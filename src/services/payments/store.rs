@@ -5,7 +5,6 @@
 use super::gateway::{Notification, Params};
 use super::{IntentStatus, PaymentStatus, Settlement, format_vnd, settle};
 use crate::db::schema::tenant::{dossiers, payment_notifications, payments, procedures};
-use crate::error::AppError;
 use crate::locale::Locale;
 use crate::mail::outbox::{self, NewMail};
 use crate::mail::{Email, TemplateKey};
@@ -85,13 +84,30 @@ pub struct NewIntent {
     pub locale: String,
 }
 
+/// Why a payment operation did not happen. The use cases (`app::payments`) say it to the
+/// caller; this layer knows nothing of HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    /// No dossier of that code (or not the caller's).
+    #[error("no such dossier")]
+    DossierNotFound,
+    #[error("no such receipt")]
+    ReceiptNotFound,
+    #[error("the dossier's fee is `{0}`, not due")]
+    NothingToPay(PaymentStatus),
+    #[error("the dossier has no paid payment, or its refund is under way")]
+    NothingToRefund,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
 pub fn create_intent(
     conn: &mut PgConnection,
     scope: &Scope,
     code: &DossierCode,
     account: Uuid,
     provider: &str,
-) -> Result<NewIntent, AppError> {
+) -> Result<NewIntent, PaymentError> {
     type Found = (Uuid, i64, PaymentStatus, String, Option<Uuid>, Status);
     let found: Option<Found> = dossiers::table
         .filter(dossiers::code.eq(code.as_str()))
@@ -108,12 +124,9 @@ pub fn create_intent(
         .optional()?;
     let (id, fee, status, locale, _, dossier_status) = found
         .filter(|r| r.4 == Some(account))
-        .ok_or(AppError::NotFound { what: "dossier" })?;
+        .ok_or(PaymentError::DossierNotFound)?;
     if status != PaymentStatus::Due || dossier_status == Status::Withdrawn {
-        return Err(AppError::Conflict {
-            code: "nothing_to_pay",
-            detail: format!("the dossier's fee is `{}`, not due", status.as_str()),
-        });
+        return Err(PaymentError::NothingToPay(status));
     }
     let order_info = format!("Thanh toan phi ho so {code}");
     // One open intent per dossier (the dossier row is locked above): paying again continues
@@ -161,7 +174,7 @@ pub fn open_intent(
     conn: &mut PgConnection,
     code: &DossierCode,
     account: Uuid,
-) -> Result<Option<String>, AppError> {
+) -> Result<Option<String>, PaymentError> {
     Ok(payments::table
         .inner_join(dossiers::table)
         .filter(dossiers::code.eq(code.as_str()))
@@ -234,7 +247,7 @@ pub fn apply(
     verified: Option<&Notification>,
     source: &str,
     raw: &Params,
-) -> Result<Answer, AppError> {
+) -> Result<Answer, PaymentError> {
     let Some(n) = verified else {
         record(conn, None, source, raw, false, "invalid_signature")?;
         return Ok(Answer::InvalidSignature);
@@ -305,7 +318,7 @@ fn mark_paid(
     amount: i64,
     n: &Notification,
     now: DateTime<Utc>,
-) -> Result<bool, AppError> {
+) -> Result<bool, PaymentError> {
     let seq: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
         "nextval('receipt_numbers')",
     ))
@@ -420,7 +433,7 @@ pub fn receipt(
     reference: &str,
     account: Uuid,
     official: bool,
-) -> Result<Receipt, AppError> {
+) -> Result<Receipt, PaymentError> {
     let (row, dossier_code, applicant, name, procedure_name): (
         PaymentRow,
         String,
@@ -440,9 +453,9 @@ pub fn receipt(
         ))
         .first(conn)
         .optional()?
-        .ok_or(AppError::NotFound { what: "receipt" })?;
+        .ok_or(PaymentError::ReceiptNotFound)?;
     if !(official || applicant == Some(account)) {
-        return Err(AppError::NotFound { what: "receipt" });
+        return Err(PaymentError::ReceiptNotFound);
     }
     Ok(Receipt {
         payment: view(row),
@@ -458,13 +471,13 @@ pub fn receipt(
 pub fn begin_refund(
     conn: &mut PgConnection,
     code: &DossierCode,
-) -> Result<(Uuid, String, i64), AppError> {
+) -> Result<(Uuid, String, i64), PaymentError> {
     let dossier: Uuid = dossiers::table
         .filter(dossiers::code.eq(code.as_str()))
         .select(dossiers::id)
         .first(conn)
         .optional()?
-        .ok_or(AppError::NotFound { what: "dossier" })?;
+        .ok_or(PaymentError::DossierNotFound)?;
     let stale = Utc::now() - chrono::Duration::minutes(2);
     let taken: Option<(Uuid, String, i64)> = diesel::update(
         payments::table
@@ -482,10 +495,7 @@ pub fn begin_refund(
     .returning((payments::id, payments::reference, payments::amount_vnd))
     .get_result(conn)
     .optional()?;
-    taken.ok_or(AppError::Conflict {
-        code: "nothing_to_refund",
-        detail: "the dossier has no paid payment, or its refund is under way".into(),
-    })
+    taken.ok_or(PaymentError::NothingToRefund)
 }
 
 /// Ends a refund the gateway accepted (`refunded`) or refused (back to `paid`).
@@ -496,7 +506,7 @@ pub fn finish_refund(
     reason: &str,
     raw: &Params,
     accepted: bool,
-) -> Result<(), AppError> {
+) -> Result<(), PaymentError> {
     if !accepted {
         diesel::update(payments::table.find(payment))
             .set((
@@ -588,7 +598,7 @@ pub fn of_day(
 pub fn status_of(
     conn: &mut PgConnection,
     reference: &str,
-) -> Result<Option<IntentStatus>, AppError> {
+) -> Result<Option<IntentStatus>, PaymentError> {
     Ok(payments::table
         .filter(payments::reference.eq(reference))
         .select(payments::status)
@@ -617,7 +627,7 @@ pub fn note_return(
     reference: &str,
     raw: &Params,
     verified: bool,
-) -> Result<Option<IntentStatus>, AppError> {
+) -> Result<Option<IntentStatus>, PaymentError> {
     let found: Option<(Uuid, IntentStatus)> = payments::table
         .filter(payments::reference.eq(reference))
         .select((payments::id, payments::status))
