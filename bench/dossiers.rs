@@ -162,8 +162,12 @@ fn setup_stats(children: usize) -> anyhow::Result<()> {
 /// payment (each settles a different payment) to `out`.
 fn payments(tenants: usize, per_tenant: usize, out: &str) -> anyhow::Result<()> {
     let s = settings();
-    let master =
-        dvc::auth::keys::MasterKey::parse(s.auth.master_key.as_deref().unwrap_or_default())?;
+    let master = dvc::auth::keys::MasterKey::parse(
+        s.auth
+            .master_key
+            .as_ref()
+            .map_or("", |k| secrecy::ExposeSecret::expose_secret(k)),
+    )?;
     let mut c = conn(&s);
     let mut lines = String::new();
     for i in 1..=tenants {
@@ -222,8 +226,12 @@ fn payments(tenants: usize, per_tenant: usize, out: &str) -> anyhow::Result<()> 
 /// `slug token` lines, one per tenant, for wrk's Lua script.
 fn tokens(role: &str, out: &str) -> anyhow::Result<()> {
     let s = settings();
-    let master =
-        dvc::auth::keys::MasterKey::parse(s.auth.master_key.as_deref().unwrap_or_default())?;
+    let master = dvc::auth::keys::MasterKey::parse(
+        s.auth
+            .master_key
+            .as_ref()
+            .map_or("", |k| secrecy::ExposeSecret::expose_secret(k)),
+    )?;
     let mut c = conn(&s);
     let ring = dvc::auth::keys::Keyring::load(&mut c, Some(&master))?;
     let slugs: Vec<String> = dvc::db::schema::tenants::table

@@ -84,10 +84,11 @@ pub async fn mine(
 ) -> Result<HttpResponse, AppError> {
     let scope = scope(&state, &principal.tenant);
     let account = principal.account;
+    let now = state.now();
     let list = principal
         .tenant
         .db
-        .run(move |conn| store::mine(conn, &scope, account))
+        .run(move |conn| Ok(store::mine(conn, &scope, account, now)?))
         .await?;
     Ok(HttpResponse::Ok().json(list))
 }
@@ -143,10 +144,11 @@ pub async fn inbox(
         offset: i64::from((page - 1) * per_page),
     };
     let scope = scope(&state, &principal.tenant);
+    let now = state.now();
     let list = principal
         .tenant
         .db
-        .run(move |conn| store::inbox(conn, &scope, &filter))
+        .run(move |conn| Ok(store::inbox(conn, &scope, &filter, now)?))
         .await?;
     Ok(HttpResponse::Ok().json(list))
 }
@@ -171,10 +173,11 @@ pub async fn show(
     let code = parse_code(&path.code)?;
     let scope = scope(&state, &principal.tenant);
     let who = caller(&principal);
+    let now = state.now();
     let detail = principal
         .tenant
         .db
-        .run(move |conn| store::detail(conn, &scope, &code, &who))
+        .run(move |conn| Ok(store::detail(conn, &scope, &code, &who, now)?))
         .await?;
     Ok(HttpResponse::Ok().json(detail))
 }
@@ -260,10 +263,15 @@ pub async fn assign(
     let scope = scope(&state, &principal.tenant);
     let who = caller(&principal);
     let b = body.into_inner();
+    let now = state.now();
     let s = principal
         .tenant
         .db
-        .run(move |conn| store::assign(conn, &scope, &code, &who, b.assignee, b.version))
+        .run(move |conn| {
+            Ok(store::assign(
+                conn, &scope, &code, &who, b.assignee, b.version, now,
+            )?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(s))
 }
@@ -310,10 +318,11 @@ pub async fn bulk(
     };
     let scope = scope(&state, &principal.tenant);
     let who = caller(&principal);
+    let now = state.now();
     let results = principal
         .tenant
         .db
-        .run(move |conn| store::bulk(conn, &scope, &who, &codes, action))
+        .run(move |conn| Ok(store::bulk(conn, &scope, &who, &codes, action, now)?))
         .await?;
     Ok(HttpResponse::Ok().json(results))
 }
@@ -363,7 +372,7 @@ pub async fn download(
     let (key, name, media_type) = principal
         .tenant
         .db
-        .run(move |conn| store::attachment(conn, &code, &who, id))
+        .run(move |conn| Ok(store::attachment(conn, &code, &who, id)?))
         .await?;
     let key = StorageKey::parse(&key)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("malformed storage key")))?;
@@ -429,7 +438,7 @@ pub async fn across_tenants(
     let (account, _) = crate::app::auth::bearer_account(&req, &state).await?;
     let rows = state
         .shared
-        .run(move |conn| store::across_tenants(conn, account))
+        .run(move |conn| Ok(store::across_tenants(conn, account)?))
         .await?;
     let list: Vec<MyDossier> = rows
         .into_iter()

@@ -11,10 +11,11 @@ use crate::error::{AppError, FieldError};
 use crate::services::attachments;
 use crate::services::catalog::Procedure;
 use crate::services::dossiers::code::normalize_phone;
+use crate::services::dossiers::error::{BadInput, Conflict};
 use crate::services::dossiers::store::{self};
 use crate::services::dossiers::{
-    Action, ActionRequest, Caller, DossierCode, DossierSummary, NewDossier, PublicStatus, Scope,
-    StoredFile,
+    Action, ActionRequest, Caller, DossierCode, DossierError, DossierSummary, NewDossier,
+    PublicStatus, Scope, StoredFile,
 };
 use crate::services::forms::FormSchema;
 use crate::services::idempotency::{self, Attempt, Fingerprint, IdempotencyKey, Prior};
@@ -64,6 +65,40 @@ pub(crate) fn scope(state: &AppState, tenant: &CurrentTenant) -> Scope {
         links_base: state.settings.auth.issuer.clone(),
         due_soon_days: state.settings.dossiers.due_soon_days,
         sync_targets: Arc::new(targets),
+    }
+}
+
+/// What the dossier store refused, as the HTTP answer: the status and stable `code` clients
+/// match on, the store's message as the detail. Database failures answer as any other's do
+/// (a lost connection is a 503).
+impl From<DossierError> for AppError {
+    fn from(e: DossierError) -> Self {
+        match e {
+            DossierError::NotFound { what } => AppError::NotFound { what },
+            DossierError::UnknownApplicant => AppError::Unauthorized,
+            DossierError::Forbidden => AppError::Forbidden,
+            DossierError::Conflict(c) => AppError::Conflict {
+                code: match c {
+                    Conflict::Stale { .. } => "version_conflict",
+                    Conflict::Transition(_) | Conflict::NotAssignable(_) => "invalid_transition",
+                    Conflict::PaymentRequired => "payment_required",
+                    Conflict::FeeChanged { .. } => "fee_changed",
+                    Conflict::NotReturned => "not_returned",
+                    Conflict::AlreadyRated => "already_rated",
+                },
+                detail: c.to_string(),
+            },
+            DossierError::BadInput(b) => AppError::BadRequest {
+                code: match b {
+                    BadInput::MissingItems => "missing_items_required",
+                    BadInput::AssigneeNotOfficer => "assignee_not_officer",
+                    BadInput::Rating => "invalid_rating",
+                },
+                detail: b.to_string(),
+            },
+            e @ DossierError::FeeRule(_) => AppError::internal(e),
+            DossierError::Database(e) => AppError::from(e),
+        }
     }
 }
 
@@ -163,7 +198,7 @@ pub(crate) async fn store_files(
     kinds: Vec<(usize, attachments::FileKind)>,
 ) -> Result<Vec<StoredFile>, AppError> {
     let storage = state.storage.clone();
-    let year = chrono::Utc::now().year();
+    let year = state.now().year();
     web::block(move || {
         let mut stored = Vec::with_capacity(files.len());
         for (f, (_, kind)) in files.into_iter().zip(kinds) {
@@ -374,10 +409,11 @@ pub(crate) async fn submit_dossier(
     };
     let scope = scope(state, &tenant);
     let attempt = retry.clone();
+    let now = state.now();
     let recorded = tenant
         .db
         .run(move |conn| {
-            let summary = store::submit(conn, &scope, &new)?;
+            let summary = store::submit(conn, &scope, &new, now)?;
             remember_answer(conn, attempt.as_ref(), 201, &summary)?;
             Ok(summary)
         })
@@ -477,10 +513,11 @@ pub(crate) async fn take_action(
     };
     let scope = scope(state, &principal.tenant);
     let who = caller(principal);
+    let now = state.now();
     principal
         .tenant
         .db
-        .run(move |conn| store::act(conn, &scope, &code, &who, &req))
+        .run(move |conn| Ok(store::act(conn, &scope, &code, &who, &req, now)?))
         .await
 }
 
@@ -512,7 +549,7 @@ pub(crate) async fn answer_supplement(
     let lookup_code = code.clone();
     let procedure_code = tenant
         .db
-        .run(move |conn| store::procedure_of(conn, &lookup_code, &who))
+        .run(move |conn| Ok(store::procedure_of(conn, &lookup_code, &who)?))
         .await?;
     let proc = procedure(state, &tenant, &procedure_code).await?;
     let mut errors = Vec::new();
@@ -539,9 +576,10 @@ pub(crate) async fn answer_supplement(
         files: stored.clone(),
     };
     let scope = scope(state, &tenant);
+    let now = state.now();
     let done = tenant
         .db
-        .run(move |conn| store::act(conn, &scope, &code, &who, &request))
+        .run(move |conn| Ok(store::act(conn, &scope, &code, &who, &request, now)?))
         .await;
     if done.is_err() {
         discard(state, &stored);
@@ -598,18 +636,20 @@ pub(crate) async fn rate_dossier(
     }
     let who = caller(principal);
     let scope = scope(state, &principal.tenant);
+    let now = state.now();
     principal
         .tenant
         .db
         .run(move |conn| {
-            store::rate(
+            Ok(store::rate(
                 conn,
                 &scope,
                 &code,
                 &who,
                 rating,
                 comment.as_deref().filter(|c| !c.trim().is_empty()),
-            )
+                now,
+            )?)
         })
         .await
 }
@@ -656,8 +696,9 @@ pub(crate) async fn lookup_status(
     .await?;
     let phone = normalize_phone(phone).ok_or(AppError::NotFound { what: "dossier" })?;
     let scope = scope(state, tenant);
+    let now = state.now();
     tenant
         .db
-        .run(move |conn| store::lookup(conn, &scope, &code, &phone))
+        .run(move |conn| Ok(store::lookup(conn, &scope, &code, &phone, now)?))
         .await
 }

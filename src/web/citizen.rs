@@ -521,7 +521,7 @@ pub async fn my_dossiers(v: Visitor) -> HttpResponse {
         let rows = v
             .state
             .shared
-            .run(move |c| store::across_tenants(c, account))
+            .run(move |c| Ok(store::across_tenants(c, account)?))
             .await?;
         let here = v.tenant.tenant.id;
         let list: Vec<_> = rows
@@ -572,10 +572,11 @@ async fn dossier_page(
     let scope = api::scope(&v.state, &v.tenant);
     let who = api::caller(user);
     // The store lets only the applicant and the tenant's officials see a dossier.
+    let now = v.state.now();
     let d = v
         .tenant
         .db
-        .run(move |conn| store::detail(conn, &scope, &code, &who))
+        .run(move |conn| Ok(store::detail(conn, &scope, &code, &who, now)?))
         .await?;
     let p = find_procedure(v, &d.summary.procedure_code).await.ok();
     let supplement = d.summary.status == Status::SupplementRequested;
@@ -823,7 +824,7 @@ pub async fn download(v: Visitor, path: web::Path<(String, uuid::Uuid)>) -> Http
         let (key, name, media_type) = v
             .tenant
             .db
-            .run(move |conn| store::attachment(conn, &code, &who, id))
+            .run(move |conn| Ok(store::attachment(conn, &code, &who, id)?))
             .await?;
         let key = crate::services::storage::StorageKey::parse(&key)
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("malformed storage key")))?;

@@ -45,10 +45,11 @@ pub async fn inbox(v: Visitor, q: web::Query<InboxQuery>) -> HttpResponse {
             offset: 0,
         };
         let scope = api::scope(&v.state, &v.tenant);
+        let now = v.state.now();
         let list = v
             .tenant
             .db
-            .run(move |conn| store::inbox(conn, &scope, &filter))
+            .run(move |conn| Ok(store::inbox(conn, &scope, &filter, now)?))
             .await?;
         let statuses = [
             "submitted",
@@ -109,10 +110,11 @@ pub async fn bulk(v: Visitor, body: web::Bytes) -> HttpResponse {
             .collect::<Result<Vec<_>, _>>()?;
         let scope = api::scope(&v.state, &v.tenant);
         let who = api::caller(v.user()?);
+        let now = v.state.now();
         let results = v
             .tenant
             .db
-            .run(move |conn| store::bulk(conn, &scope, &who, &codes, action))
+            .run(move |conn| Ok(store::bulk(conn, &scope, &who, &codes, action, now)?))
             .await?;
         let done = results
             .iter()
@@ -134,10 +136,11 @@ async fn page(
     official(v)?;
     let scope = api::scope(&v.state, &v.tenant);
     let who = api::caller(v.user()?);
+    let now = v.state.now();
     let d = v
         .tenant
         .db
-        .run(move |conn| store::detail(conn, &scope, &code, &who))
+        .run(move |conn| Ok(store::detail(conn, &scope, &code, &who, now)?))
         .await?;
     let schema = crate::app::procedures::cached_catalog(&v.state, &v.tenant)
         .await?

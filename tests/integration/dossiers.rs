@@ -887,3 +887,58 @@ async fn statistics_are_read_from_the_configured_replica() {
         200
     );
 }
+
+/// Issue 16 (time comes from the clock): the store takes the server's time, so a deadline
+/// over a holiday is tested on any day. Received on Friday 13/02/2026, the eve of the Tết
+/// Bính Ngọ break, the work permit's 5 working days skip the five days off.
+#[actix_web::test]
+async fn the_due_date_is_counted_from_the_servers_clock_across_tet() {
+    use chrono::{Datelike, NaiveDate, Weekday};
+    let w = World::new(|_| {}).await;
+    let friday = NaiveDate::from_ymd_opt(2026, 2, 13).unwrap();
+    assert_eq!(friday.weekday(), Weekday::Fri);
+    // 09:00 in Vietnam (UTC+7).
+    w.app
+        .clock
+        .set(friday.and_hms_opt(2, 0, 0).unwrap().and_utc());
+
+    let code = w.submit_work_permit("tinh-a", w.citizen).await;
+    // The code carries the local day of submission.
+    assert!(code.starts_with("TA-260213-"), "{code}");
+    let (s, b) = w
+        .act(
+            "tinh-a",
+            &code,
+            w.officer_a,
+            &["officer"],
+            "receive",
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(
+        b["received_at"]
+            .as_str()
+            .is_some_and(|at| at.starts_with("2026-02-13T02:")),
+        "{b}"
+    );
+
+    // The expected date, counted here by hand: the days off of config/holidays/2026.toml
+    // that fall in reach (Monday 16 to Friday 20 February), weekends, and the procedure's
+    // `processing_days = 5` counted from the day after receipt.
+    let days_off: Vec<NaiveDate> = (16..=20)
+        .map(|d| NaiveDate::from_ymd_opt(2026, 2, d).unwrap())
+        .collect();
+    let mut due = friday;
+    let mut left = 5;
+    while left > 0 {
+        due = due.succ_opt().unwrap();
+        let weekend = matches!(due.weekday(), Weekday::Sat | Weekday::Sun);
+        if !weekend && !days_off.contains(&due) {
+            left -= 1;
+        }
+    }
+    assert_eq!(due, NaiveDate::from_ymd_opt(2026, 2, 27).unwrap());
+    assert_eq!(b["due_date"], due.to_string(), "{b}");
+    assert_eq!(b["timeliness"], "on_time", "{b}");
+}

@@ -2,9 +2,10 @@
 //!
 //! `workflow` and `code` are pure; `store` runs inside a tenant-scoped transaction and writes
 //! the dossier, its event, the statistics, the mail and the upward-sync rows together, so an
-//! accepted change is never half-recorded.
+//! accepted change is never half-recorded. What it refuses is a [`DossierError`].
 
 pub mod code;
+pub mod error;
 pub mod store;
 pub mod workflow;
 
@@ -13,6 +14,7 @@ use crate::services::calendar::Timeliness;
 use crate::services::storage::StorageKey;
 use chrono::{DateTime, NaiveDate, Utc};
 pub use code::DossierCode;
+pub use error::DossierError;
 use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;

@@ -1,0 +1,201 @@
+//! The rows a change writes beside the dossier's own, in the same transaction: the daily
+//! code sequence, attachments, the event (with the cross-tenant index and the upward-sync
+//! row it moves) and the mail owed to the applicant.
+
+use super::{ProcedureFacts, Row};
+use crate::db::schema::dossier_index;
+use crate::db::schema::tenant::{attachments, dossier_events, dossier_sequences};
+use crate::locale::Locale;
+use crate::mail::outbox::{self, NewMail};
+use crate::mail::{Email, TemplateKey};
+use crate::services::dossiers::workflow::{Action, Status};
+use crate::services::dossiers::{ActionRequest, Scope, StoredFile};
+use crate::services::sync;
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+/// Next number of the local day, safe under concurrency: the upsert takes the row lock, so
+/// two submissions never read the same value.
+pub(super) fn next_sequence(conn: &mut PgConnection, day: NaiveDate) -> QueryResult<i32> {
+    diesel::insert_into(dossier_sequences::table)
+        .values((
+            dossier_sequences::day.eq(day),
+            dossier_sequences::last.eq(1),
+        ))
+        .on_conflict(dossier_sequences::day)
+        .do_update()
+        .set(dossier_sequences::last.eq(dossier_sequences::last + 1))
+        .returning(dossier_sequences::last)
+        .get_result(conn)
+}
+
+pub(super) fn insert_files(
+    conn: &mut PgConnection,
+    dossier: Uuid,
+    by: Uuid,
+    files: &[StoredFile],
+) -> QueryResult<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = files
+        .iter()
+        .map(|f| {
+            (
+                attachments::id.eq(Uuid::new_v4()),
+                attachments::dossier_id.eq(dossier),
+                attachments::document_index.eq(f.document_index),
+                attachments::file_name.eq(&f.file_name),
+                attachments::media_type.eq(f.kind.media_type()),
+                attachments::size_bytes.eq(f.size),
+                attachments::sha256.eq(&f.sha256),
+                attachments::storage_key.eq(f.key.as_str()),
+                attachments::uploaded_by.eq(Some(by)),
+            )
+        })
+        .collect();
+    diesel::insert_into(attachments::table)
+        .values(rows)
+        .execute(conn)
+        .map(drop)
+}
+
+/// An event as recorded, for sync.
+pub(super) struct Recorded<'a> {
+    pub(super) dossier: Uuid,
+    pub(super) code: &'a str,
+    pub(super) procedure_code: &'a str,
+    pub(super) seq: i32,
+    pub(super) from: Option<Status>,
+    pub(super) to: Status,
+    pub(super) at: DateTime<Utc>,
+    pub(super) submitted_at: DateTime<Utc>,
+    pub(super) due_date: Option<NaiveDate>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn record_event(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    ev: &Recorded<'_>,
+    actor: Option<Uuid>,
+    actor_role: &str,
+    note: Option<&str>,
+    details: serde_json::Value,
+) -> QueryResult<()> {
+    diesel::insert_into(dossier_events::table)
+        .values((
+            dossier_events::dossier_id.eq(ev.dossier),
+            dossier_events::seq.eq(ev.seq),
+            dossier_events::actor_id.eq(actor),
+            dossier_events::actor_role.eq(actor_role),
+            dossier_events::from_status.eq(ev.from),
+            dossier_events::to_status.eq(ev.to),
+            dossier_events::note.eq(note),
+            dossier_events::details.eq(details),
+            dossier_events::at.eq(ev.at),
+        ))
+        .execute(conn)?;
+    // The submission itself wrote the index row; later events move its status.
+    if ev.seq > 1 {
+        update_index(conn, scope, ev)?;
+    }
+    sync::queue(
+        conn,
+        scope,
+        &sync::DossierEvent {
+            event_id: Uuid::new_v4(),
+            source_tenant: scope.tenant_slug.clone(),
+            dossier_id: ev.dossier,
+            dossier_code: ev.code.to_owned(),
+            procedure_code: ev.procedure_code.to_owned(),
+            seq: ev.seq,
+            from_status: ev.from,
+            status: ev.to,
+            at: ev.at,
+            submitted_at: ev.submitted_at,
+            due_date: ev.due_date,
+        },
+    )
+}
+
+fn update_index(conn: &mut PgConnection, scope: &Scope, ev: &Recorded<'_>) -> QueryResult<()> {
+    diesel::update(
+        dossier_index::table
+            .filter(dossier_index::tenant_id.eq(scope.tenant_id))
+            .filter(dossier_index::dossier_id.eq(ev.dossier)),
+    )
+    .set((
+        dossier_index::status.eq(ev.to),
+        dossier_index::updated_at.eq(ev.at),
+    ))
+    .execute(conn)
+    .map(drop)
+}
+
+/// Queues the mail an action owes the applicant, in the action's transaction.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn notify_applicant(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    row: &Row,
+    proc: &ProcedureFacts,
+    req: &ActionRequest,
+    to: Status,
+    due: Option<NaiveDate>,
+    seq: i32,
+) -> QueryResult<()> {
+    let template = match req.action {
+        Action::Receive => TemplateKey::DossierReceived,
+        Action::RequestSupplement => TemplateKey::SupplementRequested,
+        Action::Return => TemplateKey::ResultReady,
+        _ => return Ok(()),
+    };
+    let Some(recipient) = row
+        .applicant_email
+        .as_deref()
+        .and_then(|e| Email::parse(e).ok())
+    else {
+        return Ok(());
+    };
+    let locale = Locale::parse(&row.locale).unwrap_or_default();
+    let procedure_name = match locale {
+        Locale::En => proc.name_en.clone().unwrap_or_else(|| proc.name_vi.clone()),
+        Locale::Vi => proc.name_vi.clone(),
+    };
+    let outcome = match (row.status, locale) {
+        (Status::Approved, Locale::Vi) => "chấp thuận",
+        (Status::Approved, Locale::En) => "approved",
+        (_, Locale::Vi) => "từ chối",
+        (_, Locale::En) => "rejected",
+    };
+    let payload = serde_json::json!({
+        "applicant_name": row.applicant_name,
+        "dossier_code": row.code,
+        "procedure_name": procedure_name,
+        "due_date": due.map(|d| match locale {
+            Locale::Vi => d.format("%d/%m/%Y").to_string(),
+            Locale::En => d.format("%Y-%m-%d").to_string(),
+        }),
+        "missing": req.missing,
+        "note": req.note,
+        "outcome": outcome,
+        // A `partial` procedure hands the result over at the office.
+        "pickup": (!proc.online_full).then_some(true),
+        "link": scope.dossier_link(&row.code),
+        "status": to,
+    });
+    outbox::enqueue(
+        conn,
+        &NewMail {
+            tenant_id: Some(scope.tenant_id),
+            template,
+            locale,
+            recipient,
+            payload,
+            idempotency_key: format!("dossier:{}:{seq}", row.id),
+        },
+    )?;
+    Ok(())
+}

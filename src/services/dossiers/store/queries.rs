@@ -1,0 +1,360 @@
+//! What only reads: one dossier, the inbox, a citizen's lists, the public lookup, files, and
+//! the counts the digest and the storage quota need. Timeliness is judged as of the `now`
+//! the caller passes.
+
+use super::{Row, procedure_facts, timeliness, visible_row};
+use crate::db::schema::dossier_index;
+use crate::db::schema::tenant::{attachments, dossier_events, dossiers, feedback, procedures};
+use crate::services::calendar;
+use crate::services::dossiers::code::{DossierCode, lookup_hash};
+use crate::services::dossiers::error::DossierError;
+use crate::services::dossiers::workflow::{self, Status};
+use crate::services::dossiers::{
+    AttachmentInfo, Caller, DossierDetail, DossierSummary, EventView, MyDossier, PublicStatus,
+    Scope, TimelineStep,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+/// The procedure of a dossier the caller may see.
+pub fn procedure_of(
+    conn: &mut PgConnection,
+    code: &DossierCode,
+    caller: &Caller,
+) -> Result<String, DossierError> {
+    Ok(visible_row(conn, code, caller)?.0.procedure_code)
+}
+
+/// One dossier with its files, history and the actions the caller may take.
+pub fn detail(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    code: &DossierCode,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> Result<DossierDetail, DossierError> {
+    let (row, actor) = visible_row(conn, code, caller)?;
+    let proc = procedure_facts(conn, &row.procedure_code)?;
+    let today = calendar::local_date(now);
+    let files = attachments::table
+        .filter(attachments::dossier_id.eq(row.id))
+        .order((
+            attachments::document_index.asc(),
+            attachments::created_at.asc(),
+        ))
+        .select((
+            attachments::id,
+            attachments::document_index,
+            attachments::file_name,
+            attachments::media_type,
+            attachments::size_bytes,
+            attachments::sha256,
+        ))
+        .load::<(Uuid, Option<i32>, String, String, i64, String)>(conn)?
+        .into_iter()
+        .map(
+            |(id, document_index, file_name, media_type, size_bytes, sha256)| AttachmentInfo {
+                id,
+                document_index,
+                file_name,
+                media_type,
+                size_bytes,
+                sha256,
+            },
+        )
+        .collect();
+    let events = events(conn, row.id)?;
+    let rating = feedback::table
+        .find(row.id)
+        .select(feedback::rating)
+        .first::<i16>(conn)
+        .optional()?;
+    let status = row.status;
+    Ok(DossierDetail {
+        summary: row.summary(proc.name_vi, today, scope.due_soon_days),
+        applicant_name: row.applicant_name.clone(),
+        channel: row.channel.clone(),
+        fee_vnd: row.fee_vnd,
+        form_data: row.form_data.clone(),
+        missing: serde_json::from_value(row.missing.clone()).unwrap_or_default(),
+        result_note: row.result_note.clone(),
+        attachments: files,
+        events,
+        actions: workflow::available(status, actor, proc.decide_role),
+        rating,
+        payment_status: row.payment_status,
+        payments: crate::services::payments::store::for_dossier(conn, row.id)?,
+    })
+}
+
+fn events(conn: &mut PgConnection, dossier: Uuid) -> QueryResult<Vec<EventView>> {
+    let rows = dossier_events::table
+        .filter(dossier_events::dossier_id.eq(dossier))
+        .order(dossier_events::seq)
+        .select((
+            dossier_events::seq,
+            dossier_events::at,
+            dossier_events::from_status,
+            dossier_events::to_status,
+            dossier_events::actor_role,
+            dossier_events::note,
+            dossier_events::details,
+        ))
+        .load::<(
+            i32,
+            DateTime<Utc>,
+            Option<Status>,
+            Status,
+            String,
+            Option<String>,
+            serde_json::Value,
+        )>(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(seq, at, from_status, to_status, actor_role, note, details)| EventView {
+                seq,
+                at,
+                from_status,
+                to_status,
+                actor_role,
+                note,
+                details,
+            },
+        )
+        .collect())
+}
+
+/// Statuses officers still owe work on.
+fn open_statuses() -> Vec<Status> {
+    Status::ALL.into_iter().filter(|s| s.is_open()).collect()
+}
+
+/// Summaries of loaded rows with their procedure names, judged as of `now`.
+fn summaries(rows: Vec<(Row, String)>, scope: &Scope, now: DateTime<Utc>) -> Vec<DossierSummary> {
+    let today = calendar::local_date(now);
+    rows.into_iter()
+        .map(|(r, name)| r.summary(name, today, scope.due_soon_days))
+        .collect()
+}
+
+/// Filters of the officers' inbox.
+#[derive(Debug, Clone, Default)]
+pub struct InboxFilter {
+    pub status: Option<Status>,
+    pub assignee: Option<Uuid>,
+    pub procedure: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Open dossiers, overdue (earliest due date) first, then those awaiting receipt.
+pub fn inbox(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    filter: &InboxFilter,
+    now: DateTime<Utc>,
+) -> Result<Vec<DossierSummary>, DossierError> {
+    let open = open_statuses();
+    let mut q = dossiers::table
+        .inner_join(procedures::table)
+        .filter(dossiers::status.eq_any(open))
+        .into_boxed();
+    if let Some(s) = filter.status {
+        q = q.filter(dossiers::status.eq(s));
+    }
+    if let Some(a) = filter.assignee {
+        q = q.filter(dossiers::assignee_id.eq(a));
+    }
+    if let Some(p) = &filter.procedure {
+        q = q.filter(dossiers::procedure_code.eq(p.clone()));
+    }
+    let rows: Vec<(Row, String)> = q
+        .order((
+            dossiers::due_date.asc().nulls_last(),
+            dossiers::submitted_at.asc(),
+        ))
+        .limit(filter.limit)
+        .offset(filter.offset)
+        .select((Row::as_select(), procedures::name_vi))
+        .load(conn)?;
+    Ok(summaries(rows, scope, now))
+}
+
+/// The caller's own dossiers in this tenant, newest first.
+pub fn mine(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    account: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<DossierSummary>, DossierError> {
+    let rows: Vec<(Row, String)> = dossiers::table
+        .inner_join(procedures::table)
+        .filter(dossiers::applicant_id.eq(account))
+        .order(dossiers::submitted_at.desc())
+        .limit(200)
+        .select((Row::as_select(), procedures::name_vi))
+        .load(conn)?;
+    Ok(summaries(rows, scope, now))
+}
+
+/// A citizen's dossiers in every tenant (shared index; no tenant schema is touched).
+pub fn across_tenants(
+    conn: &mut PgConnection,
+    account: Uuid,
+) -> Result<Vec<(Uuid, MyDossier)>, DossierError> {
+    let rows = dossier_index::table
+        .filter(dossier_index::account_id.eq(account))
+        .order(dossier_index::submitted_at.desc())
+        .limit(500)
+        .select((
+            dossier_index::tenant_id,
+            dossier_index::code,
+            dossier_index::procedure_code,
+            dossier_index::procedure_name,
+            dossier_index::status,
+            dossier_index::submitted_at,
+            dossier_index::updated_at,
+        ))
+        // The status is read as text: this list spans every tenant, so a row this release
+        // cannot name (written by a newer one) is left out instead of failing the whole list.
+        .load::<(
+            Uuid,
+            String,
+            String,
+            String,
+            String,
+            DateTime<Utc>,
+            DateTime<Utc>,
+        )>(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(t, code, pc, pn, st, sub, upd)| {
+            let status = Status::parse(&st)?;
+            Some((
+                t,
+                MyDossier {
+                    tenant: String::new(),
+                    code,
+                    procedure_code: pc,
+                    procedure_name: pn,
+                    status,
+                    status_label: status.label_vi(),
+                    submitted_at: sub,
+                    updated_at: upd,
+                },
+            ))
+        })
+        .collect())
+}
+
+/// Bytes of every attachment this tenant keeps (its plan's storage quota).
+pub fn storage_used(conn: &mut PgConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Used {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        bytes: i64,
+    }
+    // (The sum of a bigint is a numeric in PostgreSQL: cast back, the total fits.)
+    diesel::sql_query("SELECT coalesce(sum(size_bytes), 0)::bigint AS bytes FROM attachments")
+        .get_result::<Used>(conn)
+        .map(|u| u.bytes)
+}
+
+/// Public status by code and the applicant's phone digits. A wrong phone looks exactly like
+/// an unknown code.
+pub fn lookup(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    code: &DossierCode,
+    phone_digits: &str,
+    now: DateTime<Utc>,
+) -> Result<PublicStatus, DossierError> {
+    let found: Option<(Row, Vec<u8>)> = dossiers::table
+        .filter(dossiers::code.eq(code.as_str()))
+        .select((Row::as_select(), dossiers::lookup_hash))
+        .first(conn)
+        .optional()?;
+    let expected = lookup_hash(code, phone_digits);
+    let row = match found {
+        Some((row, hash)) if constant_time_eq(&hash, &expected) => row,
+        _ => return Err(DossierError::NotFound { what: "dossier" }),
+    };
+    let name = procedure_facts(conn, &row.procedure_code)?.name_vi;
+    let status = row.status;
+    let timeline = events(conn, row.id)?
+        .into_iter()
+        .filter(|e| e.from_status != Some(e.to_status))
+        .map(|e| TimelineStep {
+            status: e.to_status,
+            at: e.at,
+        })
+        .collect();
+    Ok(PublicStatus {
+        code: row.code.clone(),
+        procedure_name: name,
+        status,
+        status_label: status.label_vi(),
+        status_label_en: status.label_en(),
+        submitted_at: row.submitted_at,
+        due_date: row.due_date,
+        timeliness: timeliness(
+            status,
+            row.due_date,
+            row.resolved_at,
+            calendar::local_date(now),
+            scope.due_soon_days,
+        ),
+        timeline,
+    })
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// An attachment's storage key, if the caller may see the dossier it belongs to.
+pub fn attachment(
+    conn: &mut PgConnection,
+    code: &DossierCode,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<(String, String, String), DossierError> {
+    let (row, _) = visible_row(conn, code, caller)?;
+    attachments::table
+        .filter(attachments::id.eq(id))
+        .filter(attachments::dossier_id.eq(row.id))
+        .select((
+            attachments::storage_key,
+            attachments::file_name,
+            attachments::media_type,
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or(DossierError::NotFound { what: "attachment" })
+}
+
+/// Overdue open dossiers per assignee (None: not yet assigned), for the daily digest.
+pub fn overdue_by_assignee(
+    conn: &mut PgConnection,
+    today: NaiveDate,
+) -> QueryResult<Vec<(Option<Uuid>, i64)>> {
+    use diesel::dsl::count_star;
+    let open = open_statuses();
+    dossiers::table
+        .filter(dossiers::status.eq_any(open))
+        .filter(dossiers::due_date.lt(today))
+        .filter(dossiers::paused_on.is_null())
+        .group_by(dossiers::assignee_id)
+        .select((dossiers::assignee_id, count_star()))
+        .load(conn)
+}
+
+/// Dossiers submitted and not yet received.
+pub fn awaiting_receipt(conn: &mut PgConnection) -> QueryResult<i64> {
+    dossiers::table
+        .filter(dossiers::status.eq(Status::Submitted))
+        .count()
+        .get_result(conn)
+}
