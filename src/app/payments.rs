@@ -272,23 +272,6 @@ pub struct Reconciliation {
     pub mismatches: Vec<Mismatch>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gateway_statuses_keep_their_names() {
-        for (s, name) in [
-            (GatewayStatus::UnknownOrPending, "unknown/pending"),
-            (GatewayStatus::Paid, "paid"),
-            (GatewayStatus::Cancelled, "cancelled"),
-            (GatewayStatus::Failed, "failed"),
-        ] {
-            assert_eq!(serde_json::to_value(s).unwrap(), name);
-        }
-    }
-}
-
 /// What a payment refusal tells the caller: the stable problem codes of the API.
 impl From<store::PaymentError> for AppError {
     fn from(e: store::PaymentError) -> Self {
@@ -306,6 +289,23 @@ impl From<store::PaymentError> for AppError {
             },
             // Keeps the database's own mapping (a lost connection is 503, not 500).
             E::Database(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_statuses_keep_their_names() {
+        for (s, name) in [
+            (GatewayStatus::UnknownOrPending, "unknown/pending"),
+            (GatewayStatus::Paid, "paid"),
+            (GatewayStatus::Cancelled, "cancelled"),
+            (GatewayStatus::Failed, "failed"),
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), name);
         }
     }
 }
