@@ -6,73 +6,30 @@
 //! submitted → withdrawn (by the applicant, before it is received)
 //! ```
 
-use diesel::deserialize::{self, FromSql, FromSqlRow};
-use diesel::expression::AsExpression;
-use diesel::pg::{Pg, PgValue};
-use diesel::serialize::{self, Output, ToSql};
-use diesel::sql_types::Text;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A dossier's status.
 // Stored as text under the names it has in JSON: `dossiers.status`, `dossier_events`, the
-// shared `dossier_index` and a parent's `child_dossiers`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    ToSchema,
-    AsExpression,
-    FromSqlRow,
-)]
-#[diesel(sql_type = Text)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Submitted,
-    Received,
-    InReview,
-    SupplementRequested,
-    Resubmitted,
-    Approved,
-    Rejected,
-    Returned,
-    Withdrawn,
+// shared `dossier_index` and a parent's `child_dossiers`. A name this release does not know (a
+// row written by a newer one) is an error of the query, answered as a 500, never a panic.
+crate::db::text_enum! {
+    /// A dossier's status.
+    pub enum Status("dossier status") {
+        Submitted = "submitted",
+        Received = "received",
+        InReview = "in_review",
+        SupplementRequested = "supplement_requested",
+        Resubmitted = "resubmitted",
+        Approved = "approved",
+        Rejected = "rejected",
+        Returned = "returned",
+        Withdrawn = "withdrawn",
+    }
 }
 
 impl Status {
-    pub const ALL: [Status; 9] = [
-        Self::Submitted,
-        Self::Received,
-        Self::InReview,
-        Self::SupplementRequested,
-        Self::Resubmitted,
-        Self::Approved,
-        Self::Rejected,
-        Self::Returned,
-        Self::Withdrawn,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Submitted => "submitted",
-            Self::Received => "received",
-            Self::InReview => "in_review",
-            Self::SupplementRequested => "supplement_requested",
-            Self::Resubmitted => "resubmitted",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-            Self::Returned => "returned",
-            Self::Withdrawn => "withdrawn",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.as_str() == s)
+        s.parse().ok()
     }
 
     /// Vietnamese label shown to citizens and officers.
@@ -120,28 +77,6 @@ impl Status {
             self,
             Self::Approved | Self::Rejected | Self::Returned | Self::Withdrawn
         )
-    }
-}
-
-impl std::str::FromStr for Status {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::parse(s).ok_or_else(|| format!("unknown dossier status `{s}`"))
-    }
-}
-
-impl ToSql<Text, Pg> for Status {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        <str as ToSql<Text, Pg>>::to_sql(self.as_str(), out)
-    }
-}
-
-/// A name this release does not know (a row written by a newer one) is an error of the query,
-/// answered as a 500, never a panic.
-impl FromSql<Text, Pg> for Status {
-    fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        Ok(std::str::from_utf8(value.as_bytes())?.parse()?)
     }
 }
 
@@ -372,7 +307,7 @@ mod tests {
             (Status::Approved, Action::Return),
             (Status::Rejected, Action::Return),
         ];
-        for s in Status::ALL {
+        for &s in Status::ALL {
             for a in Action::ALL {
                 let ok = transition(s, a, all, DecideRole::Leader).is_ok();
                 assert_eq!(ok, allowed.contains(&(s, a)), "{s:?} {a:?}");
@@ -432,7 +367,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for s in Status::ALL {
+        for &s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
         assert_eq!(Status::parse("paid"), None);
@@ -440,7 +375,7 @@ mod tests {
 
     #[test]
     fn stored_and_sent_under_the_same_names() {
-        for s in Status::ALL {
+        for &s in Status::ALL {
             assert_eq!(s.as_str().parse::<Status>(), Ok(s));
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
             assert_eq!(

@@ -128,7 +128,11 @@ fn events(conn: &mut PgConnection, dossier: Uuid) -> QueryResult<Vec<EventView>>
 
 /// Statuses officers still owe work on.
 fn open_statuses() -> Vec<Status> {
-    Status::ALL.into_iter().filter(|s| s.is_open()).collect()
+    Status::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.is_open())
+        .collect()
 }
 
 /// Summaries of loaded rows with their procedure names, judged as of `now`.
