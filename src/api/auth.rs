@@ -4,7 +4,9 @@
 use crate::app::accounts::*;
 use crate::app::auth::*;
 use crate::auth::accounts::{self};
+use crate::client_addr;
 use crate::error::{AppError, Problem};
+use crate::http::bearer::bearer_account;
 use crate::mail::Email;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -17,7 +19,7 @@ pub async fn register(
     body: web::Json<RegisterBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    register_account(&state, client_ip(&req), body.into_inner()).await?;
+    register_account(&state, client_addr::of(&req), body.into_inner()).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "check_your_email" })))
 }
 
@@ -29,7 +31,7 @@ pub async fn verify_email(
     body: web::Json<TokenBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    confirm_address(&state, client_ip(&req), body.into_inner().token).await?;
+    confirm_address(&state, client_addr::of(&req), body.into_inner().token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -43,11 +45,11 @@ pub async fn resend_verification(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let ResendBody { email, tenant } = body.into_inner();
-    limit(&state, "forgot", client_ip(&req).as_deref()).await?;
+    limit(&state, "forgot", client_addr::of(&req).as_deref()).await?;
     let tenant = tenant_id(&state, tenant.as_deref())?;
     let email =
         Email::parse(&email).map_err(|e| AppError::bad_request("invalid_email", e.to_string()))?;
-    resend_link(&state, client_ip(&req), email, tenant).await?;
+    resend_link(&state, client_addr::of(&req), email, tenant).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -60,7 +62,13 @@ pub async fn forgot_password(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let body = body.into_inner();
-    request_reset(&state, client_ip(&req), &body.email, body.tenant.as_deref()).await?;
+    request_reset(
+        &state,
+        client_addr::of(&req),
+        &body.email,
+        body.tenant.as_deref(),
+    )
+    .await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "check_your_email" })))
 }
 
@@ -73,7 +81,7 @@ pub async fn reset_password(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let ResetBody { token, password } = body.into_inner();
-    set_new_password(&state, client_ip(&req), token, password).await?;
+    set_new_password(&state, client_addr::of(&req), token, password).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -113,7 +121,7 @@ pub async fn totp_enroll(
     } else {
         None
     };
-    let ip = client_ip(&req);
+    let ip = client_addr::of(&req);
     let enrolled = state
         .shared
         .run(move |c| {
@@ -194,7 +202,8 @@ pub async fn change_password(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let who = bearer_account(&req, &state).await?;
-    crate::app::accounts::change_password(&state, client_ip(&req), who, body.into_inner()).await?;
+    crate::app::accounts::change_password(&state, client_addr::of(&req), who, body.into_inner())
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -216,7 +225,7 @@ pub async fn change_email(
         .map_err(|e| AppError::bad_request("invalid_email", e.to_string()))?;
     check_current_password(&state, email, &current_password).await?;
     let links = links(&state);
-    let ip = client_ip(&req);
+    let ip = client_addr::of(&req);
     state
         .shared
         .run(move |c| {
@@ -241,6 +250,6 @@ pub async fn confirm_email(
     body: web::Json<TokenBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    confirm_new_address(&state, client_ip(&req), body.into_inner().token).await?;
+    confirm_new_address(&state, client_addr::of(&req), body.into_inner().token).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,9 +2,10 @@
 //! every tenant.
 
 use crate::app::dossiers::*;
-use crate::app::upload::{self, Upload};
 use crate::auth::principal::Principal;
 use crate::error::{AppError, Problem};
+use crate::http::headers::idempotency_key;
+use crate::http::upload::{self, Upload};
 use crate::services::attachments;
 use crate::services::dossiers::store::{self, BulkAction, InboxFilter};
 use crate::services::dossiers::{
@@ -435,7 +436,7 @@ pub async fn across_tenants(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let (account, _) = crate::app::auth::bearer_account(&req, &state).await?;
+    let (account, _) = crate::http::bearer::bearer_account(&req, &state).await?;
     let rows = state
         .shared
         .run(move |conn| Ok(store::across_tenants(conn, account)?))

@@ -296,7 +296,7 @@ pub async fn userinfo(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     // Verified, and its session not revoked; any client's token (OpenID Connect Core §5.3).
-    let (account, _) = crate::app::auth::bearer_any_client(&req, &state).await?;
+    let (account, _) = crate::http::bearer::bearer_any_client(&req, &state).await?;
     let profile = state
         .shared
         .run(move |c| Ok(sso::profile(c, account)?))

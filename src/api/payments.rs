@@ -37,7 +37,7 @@ pub async fn start(
     path: web::Path<CodePath>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let key = crate::app::dossiers::idempotency_key(&req)?;
+    let key = crate::http::headers::idempotency_key(&req)?;
     let code = crate::app::dossiers::parse_code(&path.code)?;
     let retry = key.map(|key| Attempt {
         account: principal.account,

@@ -1,6 +1,6 @@
 //! Who is calling, and how hard: sign-in (through `auth::sign_in`), rate limits and quotas,
-//! ending sessions everywhere, and the bearer checks of the account API. The account's own
-//! life (sign-up, address, password, second factor) is `app::accounts`.
+//! ending sessions everywhere. The account's own life (sign-up, address, password, second
+//! factor) is `app::accounts`; the account API's bearer checks are `http::bearer`.
 
 use crate::auth::accounts::Links;
 use crate::auth::password::Password;
@@ -10,13 +10,8 @@ use crate::error::AppError;
 use crate::mail::Email;
 use crate::state::AppState;
 use crate::tenancy::TenantSlug;
-use actix_web::HttpRequest;
 use std::time::Duration;
 use uuid::Uuid;
-
-pub(crate) fn client_ip(req: &HttpRequest) -> Option<String> {
-    crate::client_addr::of(req)
-}
 
 /// One quota check: 429 with `Retry-After` when over. While Redis is away the limit is not
 /// enforced: being able to sign up and sign in matters more.
@@ -157,75 +152,4 @@ pub(crate) fn tenant_id(state: &AppState, slug: Option<&str>) -> Result<Option<U
             .ok_or(AppError::TenantNotFound)
     })
     .transpose()
-}
-
-/// The Bearer token of a request, verified for any audience and not revoked.
-pub(crate) async fn verified_bearer(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<crate::auth::tokens::AccessClaims, AppError> {
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(AppError::Unauthorized)?;
-    let claims = crate::auth::tokens::verify_any_audience(
-        &state.keyring(),
-        token,
-        state.settings.auth.issuer.trim_end_matches('/'),
-    )
-    .map_err(|_| AppError::Unauthorized)?;
-    if crate::auth::revocation::is_revoked(
-        state.notifier.redis(),
-        &state.settings.redis.prefix,
-        claims.sid,
-    )
-    .await
-    .map_err(|e| AppError::Unavailable(e.into()))?
-    {
-        return Err(AppError::Unauthorized);
-    }
-    Ok(claims)
-}
-
-/// The account behind a Bearer access token of a client allowed into the account API
-/// (registered with `account_api`). A tenant's token is not enough: it would let whoever
-/// collects a tenant's tokens change the account's password, address or second factor.
-pub(crate) async fn bearer_account(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<(Uuid, String), AppError> {
-    let claims = verified_bearer(req, state).await?;
-    let (account, client_id) = (claims.sub, claims.client_id);
-    let found = state
-        .shared
-        .run(move |c| {
-            let allowed = crate::auth::sso::find_client(c, &client_id)?
-                .is_some_and(|client| client.account_api && client.tenant_id.is_none());
-            Ok(if allowed {
-                crate::auth::sso::profile(c, account)?
-            } else {
-                None
-            })
-        })
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    Ok((account, found.email))
-}
-
-/// The account behind a Bearer access token of any client: for userinfo only, which every
-/// relying party calls with its own token and which tells nothing beyond the profile.
-pub(crate) async fn bearer_any_client(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<(Uuid, String), AppError> {
-    let claims = verified_bearer(req, state).await?;
-    let account = claims.sub;
-    let profile = state
-        .shared
-        .run(move |c| Ok(crate::auth::sso::profile(c, account)?))
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    Ok((account, profile.email))
 }

@@ -4,11 +4,11 @@
 //! Over 600 lines: submission (files, idempotency) and the officers' actions share their
 //! scope and caller helpers; split into `submit` and `process` when either grows.
 
-use crate::app::upload;
 use crate::auth::principal::Principal;
 use crate::auth::roles::Role;
 use crate::error::{AppError, FieldError};
 use crate::services::attachments;
+use crate::services::attachments::UploadedFile;
 use crate::services::catalog::Procedure;
 use crate::services::dossiers::code::normalize_phone;
 use crate::services::dossiers::error::{BadInput, Conflict};
@@ -23,7 +23,7 @@ use crate::services::storage::StorageKey;
 use crate::services::sync::Target;
 use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
-use actix_web::{HttpRequest, web};
+use actix_web::web;
 use chrono::Datelike;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -140,7 +140,7 @@ pub(crate) fn field_error(path: String, code: &str, vi: &str, en: &str) -> Field
 /// Checks files against the procedure's documents; `require_mandatory` for a first submission.
 pub(crate) fn check_files(
     proc: &Procedure,
-    files: &[upload::File],
+    files: &[UploadedFile],
     require_mandatory: bool,
     errors: &mut Vec<FieldError>,
 ) -> Vec<(usize, attachments::FileKind)> {
@@ -194,7 +194,7 @@ pub(crate) fn check_files(
 pub(crate) async fn store_files(
     state: &AppState,
     tenant: Uuid,
-    files: Vec<upload::File>,
+    files: Vec<UploadedFile>,
     kinds: Vec<(usize, attachments::FileKind)>,
 ) -> Result<Vec<StoredFile>, AppError> {
     let storage = state.storage.clone();
@@ -222,7 +222,7 @@ pub(crate) async fn store_files(
 /// anything is stored; two uploads at the same moment may both pass: the quota is a soft one).
 pub(crate) async fn within_storage_quota(
     tenant: &CurrentTenant,
-    files: &[upload::File],
+    files: &[UploadedFile],
 ) -> Result<(), AppError> {
     let Some(quota_mb) = tenant.tenant.plan.storage_mb else {
         return Ok(());
@@ -267,24 +267,6 @@ pub(crate) async fn procedure(
 
 pub(crate) fn form_schema(proc: &Procedure) -> Result<FormSchema, AppError> {
     FormSchema::parse(&proc.form_schema).map_err(AppError::internal)
-}
-
-/// The `Idempotency-Key` header, when sent.
-pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, AppError> {
-    req.headers()
-        .get("Idempotency-Key")
-        .map(|v| {
-            v.to_str()
-                .ok()
-                .and_then(|v| IdempotencyKey::parse(v).ok())
-                .ok_or_else(|| {
-                    AppError::bad_request(
-                        "invalid_idempotency_key",
-                        "Idempotency-Key: 1 to 255 visible ASCII characters",
-                    )
-                })
-        })
-        .transpose()
 }
 
 /// A submission's outcome: a new dossier, or the first answer to the same request.
@@ -368,7 +350,7 @@ pub(crate) async fn submit_dossier(
     state: &AppState,
     principal: &Principal,
     sub: Submission,
-    files: Vec<upload::File>,
+    files: Vec<UploadedFile>,
     retry: Option<Attempt>,
 ) -> Result<Submitted, AppError> {
     let tenant = principal.tenant.clone();
@@ -540,7 +522,7 @@ pub(crate) async fn answer_supplement(
     principal: &Principal,
     code: DossierCode,
     body: SupplementBody,
-    files: Vec<upload::File>,
+    files: Vec<UploadedFile>,
 ) -> Result<DossierSummary, AppError> {
     let tenant = principal.tenant.clone();
     check_note(&body.note)?;

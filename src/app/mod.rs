@@ -14,4 +14,3 @@ pub mod payments;
 pub mod procedures;
 pub mod stats;
 pub mod upkeep;
-pub mod upload;

@@ -52,13 +52,7 @@ fn verify(req: &HttpRequest) -> Result<Principal, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("AppState missing")))?;
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(AppError::Unauthorized)?;
-    from_token(state, tenant, token)
+    from_token(state, tenant, super::bearer::token_of(req)?)
 }
 
 /// The caller an access token names at this tenant (signature, issuer, audience, expiry

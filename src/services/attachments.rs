@@ -134,6 +134,14 @@ pub fn checksum(bytes: &[u8]) -> String {
     super::text::hex(&Sha256::digest(bytes))
 }
 
+/// One uploaded file as it arrived: the document it answers (its index in the procedure's
+/// list), the browser's file name (display only) and the content. Nothing is checked yet.
+pub struct UploadedFile {
+    pub index: usize,
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
 #[cfg(test)]
 pub(crate) mod samples {
     /// Smallest files each sniffer recognises.

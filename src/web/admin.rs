@@ -310,7 +310,7 @@ pub async fn logo(v: Visitor, req: actix_web::HttpRequest, payload: web::Payload
     let result = async {
         admin(&v)?;
         let up =
-            crate::app::upload::read_form(&req, payload, MAX_LOGO_BYTES + 4096, &["csrf"]).await?;
+            crate::http::upload::read_form(&req, payload, MAX_LOGO_BYTES + 4096, &["csrf"]).await?;
         v.check_csrf(up.field("csrf"))?;
         let file = up
             .files

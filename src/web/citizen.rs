@@ -5,8 +5,8 @@
 use super::forms::{self, FormField};
 use super::session::Visitor;
 use crate::app::dossiers::{self as api, Submission, SupplementBody};
-use crate::app::upload;
 use crate::error::{AppError, FieldError};
+use crate::http::upload;
 use crate::locale::Locale;
 use crate::services::catalog::{OnlineLevel, Procedure};
 use crate::services::dossiers::code::normalize_phone;

@@ -12,13 +12,7 @@ use futures_util::StreamExt;
 use std::cell::Cell;
 use std::rc::Rc;
 
-/// One uploaded file: the document it answers, the browser's file name (display only) and the
-/// content.
-pub struct File {
-    pub index: usize,
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
+pub use crate::services::attachments::UploadedFile as File;
 
 pub struct Upload {
     pub data: serde_json::Value,
