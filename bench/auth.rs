@@ -69,7 +69,10 @@ fn main() -> anyhow::Result<()> {
             use diesel::prelude::*;
             let s = settings();
             let master = dvc::auth::keys::MasterKey::parse(
-                s.auth.master_key.as_deref().unwrap_or_default(),
+                s.auth
+                    .master_key
+                    .as_ref()
+                    .map_or("", secrecy::ExposeSecret::expose_secret),
             )?;
             let mut conn = PgConnection::establish(&s.database.url)?;
             let ring = dvc::auth::keys::Keyring::load(&mut conn, Some(&master))?;

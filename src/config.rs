@@ -1,10 +1,16 @@
 //! Layered configuration: built-in defaults → `config/default.toml` → `config/{DVC_ENV}.toml`
 //! → environment variables `DVC__SECTION__KEY`. Secrets come only from the environment.
 //!
+//! Secrets never print: they are [`SecretString`]s, whose `Debug` is a redaction and which are
+//! read only through an explicit [`ExposeSecret::expose_secret`] (and never serialized). The
+//! connection URLs stay text, but their `Debug` hides the password they may carry.
+//!
 //! (Long because it is one table: every setting with its default, its documentation and its
 //! validation, kept together so `docs/configuration.md` has one place to follow.)
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,13 +108,15 @@ impl Default for DossierSettings {
 pub struct SyncSettings {
     /// Secret from which each tenant's webhook signing key is derived
     /// (`DVC__SYNC__SECRET`, environment only). Unset: no events are queued.
-    pub secret: Option<String>,
+    #[serde(skip_serializing)]
+    pub secret: Option<SecretString>,
     /// Where this deployment's own tenants receive events (default: `auth.issuer`).
     pub receiver_base: Option<String>,
     /// The national portal's receiving endpoint, if this deployment reports to it.
     pub national_url: Option<String>,
     /// Its shared secret (`DVC__SYNC__NATIONAL_SECRET`).
-    pub national_secret: Option<String>,
+    #[serde(skip_serializing)]
+    pub national_secret: Option<SecretString>,
     /// Signed events older (or newer) than this are refused as replays.
     pub replay_window_secs: u64,
     /// Delivery attempts before an event is parked as failed.
@@ -138,7 +146,8 @@ pub struct AuthSettings {
     pub issuer: String,
     /// Base64 of 32 random bytes that encrypt the signing keys at rest
     /// (`DVC__AUTH__MASTER_KEY`, environment only). Without it dvc can verify but not sign.
-    pub master_key: Option<String>,
+    #[serde(skip_serializing)]
+    pub master_key: Option<SecretString>,
     pub access_token_ttl_secs: u64,
     /// Sign-ups, reset requests and token uses per client address and minute (offices and
     /// mobile networks put many people behind one address, so not too low).
@@ -162,6 +171,10 @@ impl Default for AuthSettings {
 pub struct OperatorSettings {
     /// Hex SHA-256 of the operator API token (`DVC__OPERATOR__API_TOKEN_SHA256`); the API
     /// under `/api/v1/operator` is off while this is unset.
+    ///
+    /// Plain text, not a [`SecretString`]: a digest is what may be shown (it is what the
+    /// operator writes down, computed with `sha256sum`), and it opens nothing by itself — the
+    /// API hashes the bearer token it receives. A random token cannot be guessed back from it.
     pub api_token_sha256: Option<String>,
 }
 
@@ -185,7 +198,8 @@ pub struct SmtpSettings {
     /// From the environment only (`DVC__SMTP__USERNAME`).
     pub username: Option<String>,
     /// From the environment only (`DVC__SMTP__PASSWORD`).
-    pub password: Option<String>,
+    #[serde(skip_serializing)]
+    pub password: Option<SecretString>,
     pub timeout_secs: u64,
     /// Pooled SMTP connections per worker.
     pub pool_size: u32,
@@ -295,7 +309,8 @@ fn list_or_csv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
     })
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `Debug` by hand (below): the URLs may carry a password.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DatabaseSettings {
     pub url: String,
@@ -317,12 +332,94 @@ pub struct DatabaseSettings {
     pub read_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `Debug` by hand (below): the URL may carry a password.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RedisSettings {
     pub url: String,
     /// Prefix of every Redis key and channel this deployment uses.
     pub prefix: String,
+}
+
+// The connection URLs stay `String`s rather than secrets: every test, bench and tool points its
+// settings at its own database by assigning one, and diesel, libpq and redis take them as text,
+// so a wrapper would spread `expose_secret()` far for little. What must not happen is a password
+// in debug output, so these two `Debug`s are written by hand and show each URL through
+// `RedactedUrl`. They destructure `self`: a new field does not compile until it is shown here.
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self {
+            url,
+            pool_size,
+            pool_shards,
+            connect_timeout_secs,
+            max_lifetime_secs,
+            statement_cache,
+            max_tenants_per_connection,
+            read_url,
+        } = self;
+        f.debug_struct("DatabaseSettings")
+            .field("url", &RedactedUrl(url))
+            .field("pool_size", pool_size)
+            .field("pool_shards", pool_shards)
+            .field("connect_timeout_secs", connect_timeout_secs)
+            .field("max_lifetime_secs", max_lifetime_secs)
+            .field("statement_cache", statement_cache)
+            .field("max_tenants_per_connection", max_tenants_per_connection)
+            .field("read_url", &read_url.as_deref().map(RedactedUrl))
+            .finish()
+    }
+}
+
+impl fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Self { url, prefix } = self;
+        f.debug_struct("RedisSettings")
+            .field("url", &RedactedUrl(url))
+            .field("prefix", prefix)
+            .finish()
+    }
+}
+
+/// A connection URL that prints without its password: the password of its authority and the
+/// value of any query parameter named like one (libpq's `password`/`sslpassword`, redis's
+/// `pass`) become `***`. Text that is not a URL (a libpq `key=value` string), or a URL with no
+/// host to hold the mask, is not shown at all.
+struct RedactedUrl<'a>(&'a str);
+
+impl fmt::Debug for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match redact_url(self.0) {
+            Some(url) => fmt::Debug::fmt(url.as_str(), f),
+            None => f.write_str("[redacted]"),
+        }
+    }
+}
+
+fn redact_url(raw: &str) -> Option<String> {
+    const MASK: &str = "***";
+    let names_secret = |key: &str| key.to_ascii_lowercase().contains("pass");
+    let mut url = url::Url::parse(raw).ok()?;
+    if url.password().is_some() {
+        // Refused only where the URL has no host (`postgres://u:p@/db?host=/run/postgresql`).
+        url.set_password(Some(MASK)).ok()?;
+    }
+    if url.query_pairs().any(|(key, _)| names_secret(&key)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if names_secret(&key) {
+                    MASK.to_owned()
+                } else {
+                    value.into_owned()
+                };
+                (key.into_owned(), value)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    Some(url.into())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -450,16 +547,21 @@ impl Settings {
     }
 
     pub fn load_from(dir: &std::path::Path, env: &str) -> Result<Self, config::ConfigError> {
+        Self::load_layers(dir, env, environment())
+    }
+
+    /// [`Settings::load_from`] with the environment layer given (tests pass one built from a
+    /// map rather than the process environment).
+    fn load_layers(
+        dir: &std::path::Path,
+        env: &str,
+        environment: config::Environment,
+    ) -> Result<Self, config::ConfigError> {
         config::Config::builder()
             .add_source(config::Config::try_from(&Settings::default())?)
             .add_source(config::File::from(dir.join("default.toml")).required(false))
             .add_source(config::File::from(dir.join(format!("{env}.toml"))).required(false))
-            .add_source(
-                config::Environment::with_prefix("DVC")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
-            )
+            .add_source(environment)
             .build()?
             .try_deserialize::<Self>()
             .and_then(|s| {
@@ -504,7 +606,12 @@ impl Settings {
     /// [`Settings::default`] may run without a master key.
     pub fn validate_for_serve(&self) -> Result<(), SettingError> {
         self.validate()?;
-        match self.auth.master_key.as_deref().map(str::trim) {
+        match self
+            .auth
+            .master_key
+            .as_ref()
+            .map(|key| key.expose_secret().trim())
+        {
             None | Some("") => {
                 return Err(SettingError::new(
                     "auth.master_key",
@@ -540,7 +647,10 @@ impl Settings {
             ("sync.secret", &self.sync.secret),
             ("sync.national_secret", &self.sync.national_secret),
         ] {
-            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.expose_secret().trim().is_empty())
+            {
                 return Err(SettingError::new(
                     key,
                     "is empty: give it a value or unset it",
@@ -556,6 +666,14 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// The environment layer: `DVC__SECTION__KEY` variables.
+fn environment() -> config::Environment {
+    config::Environment::with_prefix("DVC")
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
 }
 
 /// The most requests a minute a rate limit (a setting, or a tenant plan's
@@ -668,7 +786,7 @@ mod tests {
         );
         s.operator.api_token_sha256 = Some(format!(" {} ", "AB".repeat(32)));
         assert_eq!(s.validate_for_serve(), Ok(()));
-        s.sync.secret = Some(String::new());
+        s.sync.secret = Some(String::new().into());
         assert_eq!(s.validate_for_serve().unwrap_err().key, "sync.secret");
         s.sync.secret = Some("a secret".into());
         s.sync.national_url = Some("https://dichvucong.gov.vn/api/events".into());
@@ -709,6 +827,123 @@ mod tests {
             s.validate_for_serve().unwrap_err().key,
             "dossiers.lookup_per_minute"
         );
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let mut s = Settings::default();
+        s.auth.master_key = Some(KEY.into());
+        s.sync.secret = Some("sync-secret-value".into());
+        s.sync.national_secret = Some("national-secret-value".into());
+        s.smtp.username = Some("mailer".into());
+        s.smtp.password = Some("smtp-password-value".into());
+        s.database.url = "postgres://dvc:db%40password@db.internal:5432/dvc".into();
+        s.database.read_url =
+            Some("postgres://dvc@replica:5432/dvc?sslmode=require&password=replica-pw".into());
+        s.redis.url = "redis://:redis-password@cache:6379/0".into();
+        let shown = format!("{s:?}");
+        for secret in [
+            KEY,
+            "sync-secret-value",
+            "national-secret-value",
+            "smtp-password-value",
+            "db%40password",
+            "db@password",
+            "replica-pw",
+            "redis-password",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        // What is not secret still shows, and a redaction says where a secret was.
+        for shown_part in [
+            "postgres://dvc:***@db.internal:5432/dvc",
+            "postgres://dvc@replica:5432/dvc?sslmode=require&password=***",
+            "redis://:***@cache:6379/0",
+            "mailer",
+            "REDACTED",
+        ] {
+            assert!(shown.contains(shown_part), "{shown_part} not in {shown}");
+        }
+        let pretty = format!("{s:#?}");
+        assert!(!pretty.contains("smtp-password-value") && !pretty.contains("redis-password"));
+    }
+
+    #[test]
+    fn urls_print_without_their_passwords() {
+        for (url, shown) in [
+            ("redis://127.0.0.1:6379", Some("redis://127.0.0.1:6379")),
+            (
+                "postgres://postgres:postgres@127.0.0.1:5432/dvc",
+                Some("postgres://postgres:***@127.0.0.1:5432/dvc"),
+            ),
+            (
+                "redis+unix:///run/redis.sock?db=1&pass=hunter2",
+                Some("redis+unix:///run/redis.sock?db=1&pass=***"),
+            ),
+            (
+                "postgres://u@db/dvc?sslpassword=hunter2",
+                Some("postgres://u@db/dvc?sslpassword=***"),
+            ),
+            // No host to hold the masked password: nothing of it is shown.
+            ("postgres://u:hunter2@/dvc?host=/run/postgresql", None),
+            ("host=db user=dvc password=hunter2", None),
+        ] {
+            assert_eq!(redact_url(url).as_deref(), shown, "{url}");
+            assert!(!format!("{:?}", RedactedUrl(url)).contains("hunter2"));
+        }
+    }
+
+    #[test]
+    fn secrets_load_from_files_and_the_environment() {
+        let dir = std::env::temp_dir().join(format!("dvc-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("default.toml"),
+            "[sync]\nsecret = \"from-a-file\"\n[smtp]\npassword = \"smtp-from-a-file\"\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(&dir, "nothing").unwrap();
+        assert_eq!(
+            s.sync.secret.as_ref().map(ExposeSecret::expose_secret),
+            Some("from-a-file")
+        );
+        assert_eq!(
+            s.smtp.password.as_ref().map(ExposeSecret::expose_secret),
+            Some("smtp-from-a-file")
+        );
+        assert!(s.auth.master_key.is_none() && s.sync.national_secret.is_none());
+
+        // The environment over the same files; a secret made of digits (parsed as a number
+        // there) still arrives as text. (Not with a leading zero: `try_parsing` has always
+        // read `0123` as the number 123.)
+        let env = environment().source(Some(
+            [
+                ("DVC__AUTH__MASTER_KEY", KEY),
+                ("DVC__SYNC__SECRET", "from-the-environment"),
+                ("DVC__SYNC__NATIONAL_SECRET", "123456789"),
+                ("DVC__SMTP__PASSWORD", "smtp-from-the-environment"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        ));
+        let s = Settings::load_layers(&dir, "nothing", env).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
+        let exposed = |v: &Option<SecretString>| v.as_ref().map(|v| v.expose_secret().to_owned());
+        assert_eq!(exposed(&s.auth.master_key).as_deref(), Some(KEY));
+        assert_eq!(
+            exposed(&s.sync.secret).as_deref(),
+            Some("from-the-environment")
+        );
+        assert_eq!(
+            exposed(&s.sync.national_secret).as_deref(),
+            Some("123456789")
+        );
+        assert_eq!(
+            exposed(&s.smtp.password).as_deref(),
+            Some("smtp-from-the-environment")
+        );
+        assert_eq!(s.validate_for_serve(), Ok(()));
     }
 
     #[test]

@@ -78,8 +78,8 @@ impl Application {
         let master = settings
             .auth
             .master_key
-            .as_deref()
-            .map(MasterKey::parse)
+            .as_ref()
+            .map(MasterKey::from_secret)
             .transpose()
             .context("auth.master_key")?
             .map(Arc::new);

@@ -7,6 +7,7 @@ use crate::services::sync::{self, ChildDossier, DossierEvent, Receipt, VerifyErr
 use crate::state::AppState;
 use crate::tenancy::{CurrentTenant, TenantSlug};
 use actix_web::{HttpRequest, HttpResponse, web};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use std::time::Duration;
 use utoipa::IntoParams;
@@ -39,7 +40,8 @@ pub async fn receive(
         .settings
         .sync
         .secret
-        .as_deref()
+        .as_ref()
+        .map(ExposeSecret::expose_secret)
         .ok_or(AppError::NotFound { what: "sync" })?;
     let source = header(&req, sync::SOURCE_HEADER)
         .and_then(|s| TenantSlug::parse(s).ok())

@@ -14,6 +14,7 @@ use diesel::prelude::*;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use p256::elliptic_curve::sec1::ToEncodedPoint;
 use p256::pkcs8::{EncodePrivateKey, LineEnding};
+use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -28,6 +29,11 @@ impl MasterKey {
             .map_err(|_| KeyError::MasterKey)?;
         let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::MasterKey)?;
         Ok(Self(arr))
+    }
+
+    /// From the `auth.master_key` setting, as [`MasterKey::parse`].
+    pub fn from_secret(b64: &SecretString) -> Result<Self, KeyError> {
+        Self::parse(b64.expose_secret())
     }
 
     fn cipher(&self) -> Aes256Gcm {

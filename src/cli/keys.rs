@@ -30,10 +30,10 @@ pub(super) fn keys(settings: &Settings, command: KeysCommand) -> anyhow::Result<
         }
         KeysCommand::Rotate | KeysCommand::Ensure => {
             let master =
-                settings.auth.master_key.as_deref().ok_or_else(|| {
+                settings.auth.master_key.as_ref().ok_or_else(|| {
                     anyhow::anyhow!("set DVC__AUTH__MASTER_KEY (base64 of 32 bytes)")
                 })?;
-            let master = dvc::auth::keys::MasterKey::parse(master)?;
+            let master = dvc::auth::keys::MasterKey::from_secret(master)?;
             let kid = dvc::auth::keys::rotate(conn, &master)?;
             dvc::auth::accounts::audit(
                 conn,

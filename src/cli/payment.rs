@@ -26,11 +26,11 @@ pub(super) fn payment(settings: &Settings, command: PaymentCommand) -> anyhow::R
         gateway_url,
         sandbox,
     } = command;
-    let master = dvc::auth::keys::MasterKey::parse(
+    let master = dvc::auth::keys::MasterKey::from_secret(
         settings
             .auth
             .master_key
-            .as_deref()
+            .as_ref()
             .ok_or_else(|| anyhow::anyhow!("set DVC__AUTH__MASTER_KEY (base64 of 32 bytes)"))?,
     )?;
     if merchant_id.is_empty()

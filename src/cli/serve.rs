@@ -34,8 +34,8 @@ pub(super) fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
         let master = settings
             .auth
             .master_key
-            .as_deref()
-            .map(dvc::auth::keys::MasterKey::parse)
+            .as_ref()
+            .map(dvc::auth::keys::MasterKey::from_secret)
             .transpose()?
             .map(std::sync::Arc::new);
         let payments = dvc::services::payments::reconcile::spawn(

@@ -4,6 +4,7 @@
 //! further when an arm grows logic of its own.
 
 use super::*;
+use secrecy::ExposeSecret;
 
 #[derive(Subcommand)]
 pub(crate) enum TenantCommand {
@@ -375,7 +376,12 @@ pub(super) fn change_status(
 pub(super) fn manifest_key(
     settings: &Settings,
 ) -> anyhow::Result<Option<dvc::hosting::archive::ManifestKey>> {
-    match settings.auth.master_key.as_deref().map(str::trim) {
+    match settings
+        .auth
+        .master_key
+        .as_ref()
+        .map(|master| master.expose_secret().trim())
+    {
         None | Some("") => Ok(None),
         Some(master) => Ok(Some(dvc::hosting::archive::ManifestKey::from_master(
             master,

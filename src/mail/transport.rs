@@ -4,6 +4,7 @@ use crate::config::{SmtpSettings, SmtpTls};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
 pub type Transport = AsyncSmtpTransport<Tokio1Executor>;
@@ -19,7 +20,10 @@ pub fn build(settings: &SmtpSettings) -> Result<Transport, lettre::transport::sm
         .timeout(Some(Duration::from_secs(settings.timeout_secs.max(1))))
         .pool_config(PoolConfig::new().max_size(settings.pool_size.max(1)));
     if let (Some(user), Some(pass)) = (&settings.username, &settings.password) {
-        builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            pass.expose_secret().to_owned(),
+        ));
     }
     Ok(builder.build())
 }

@@ -255,7 +255,7 @@ async fn an_independent_verifier_accepts_our_tokens_from_the_jwks_alone() {
     let (master_b64, master) = master();
     rotate(&mut db.conn(), &master).unwrap();
     let app = TestApp::spawn_on(db.clone(), move |s| {
-        s.auth.master_key = Some(master_b64);
+        s.auth.master_key = Some(master_b64.into());
     })
     .await;
     let (status, _, jwks) = app.get(None, "/.well-known/jwks.json").await;

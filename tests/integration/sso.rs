@@ -326,7 +326,7 @@ async fn setup() -> (TestApp, Arc<TestDb>) {
     conn.batch_execute("UPDATE platform.accounts SET email_verified_at = now()")
         .unwrap();
     let app = TestApp::spawn_on(db.clone(), move |s| {
-        s.auth.master_key = Some(master_b64);
+        s.auth.master_key = Some(master_b64.into());
     })
     .await;
     (app, db)

@@ -217,7 +217,7 @@ impl World {
             db.clone(),
             move |s| {
                 s.server.port = port;
-                s.auth.master_key = Some(master_b64);
+                s.auth.master_key = Some(master_b64.into());
                 s.smtp.port = smtp_port;
                 s.mail.worker_in_process = true;
                 s.sync.secret = Some(SYNC_SECRET.into());

@@ -10,6 +10,7 @@ use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Jsonb, Text, Uuid as SqlUuid};
+use secrecy::ExposeSecret;
 use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -190,11 +191,13 @@ impl Deliverer {
 
     fn key(&self, due: &Due) -> Option<Vec<u8>> {
         if due.endpoint == "national" {
-            return Some(self.settings.national_secret.as_ref()?.as_bytes().to_vec());
+            let secret = self.settings.national_secret.as_ref()?;
+            return Some(secret.expose_secret().as_bytes().to_vec());
         }
         let parent = due.endpoint.strip_prefix("parent:")?;
         let source = due.body.get("source_tenant")?.as_str()?;
-        Some(derive_key(self.settings.secret.as_deref()?, source, parent))
+        let secret = self.settings.secret.as_ref()?;
+        Some(derive_key(secret.expose_secret(), source, parent))
     }
 
     async fn post(&self, client: &awc::Client, due: &Due) -> Result<(), String> {
