@@ -1,6 +1,5 @@
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
-use diesel::RunQueryDsl;
 use serde::Serialize;
 use std::time::Duration;
 use utoipa::ToSchema;
@@ -35,11 +34,7 @@ pub async fn healthz() -> HttpResponse {
     (status = 503, description = "a dependency is unreachable", body = Readiness)
 ))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let postgres = state
-        .shared
-        .run(|conn| Ok(diesel::sql_query("SELECT 1").execute(conn)?))
-        .await
-        .is_ok();
+    let postgres = state.shared.ping().await;
     let redis = async {
         let mut conn = state.notifier.redis().conn().await?;
         redis::cmd("PING").query_async::<String>(&mut conn).await

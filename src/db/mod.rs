@@ -238,6 +238,14 @@ impl SharedDb {
         Self { pool }
     }
 
+    /// Whether the database answers a trivial statement (readiness).
+    pub async fn ping(&self) -> bool {
+        use diesel::RunQueryDsl;
+        self.run(|conn| Ok(diesel::sql_query("SELECT 1").execute(conn)?))
+            .await
+            .is_ok()
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -326,6 +326,25 @@ struct CountRow {
     paid_amount: i64,
 }
 
+/// The procedure codes a tenant received most dossiers for, most first (the portal's home
+/// page lists them).
+pub fn most_received(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    use crate::db::schema::stats_daily as s;
+    use diesel::dsl::sum;
+    let rows: Vec<(String, Option<i64>)> = s::table
+        .filter(s::tenant_id.eq(tenant))
+        .group_by(s::procedure_code)
+        .select((s::procedure_code, sum(s::received)))
+        .order(sum(s::received).desc())
+        .limit(limit)
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(code, _)| code).collect())
+}
+
 /// Counters of `tenants` over `[from, to)`, per (procedure, field).
 pub fn counts(
     conn: &mut PgConnection,

@@ -75,19 +75,7 @@ async fn most_used(v: &Visitor) -> Result<Vec<String>, AppError> {
     let tenant = v.tenant.tenant.id;
     v.state
         .stats_db
-        .run(move |c| {
-            use crate::db::schema::stats_daily as s;
-            use diesel::dsl::sum;
-            use diesel::prelude::*;
-            let rows: Vec<(String, Option<i64>)> = s::table
-                .filter(s::tenant_id.eq(tenant))
-                .group_by(s::procedure_code)
-                .select((s::procedure_code, sum(s::received)))
-                .order(sum(s::received).desc())
-                .limit(8)
-                .load(c)?;
-            Ok(rows.into_iter().map(|(code, _)| code).collect())
-        })
+        .run(move |c| Ok(crate::services::stats::most_received(c, tenant, 8)?))
         .await
 }
 
