@@ -332,6 +332,43 @@ fn top_level_modules_form_no_cycle() {
     }
 }
 
+/// Lines of the library's code (comments and unit tests left out) under `dir` that mention one
+/// of `words`.
+fn mentions(dir: &str, words: &[&str]) -> Vec<String> {
+    let src = src_dir();
+    let mut files = Vec::new();
+    rust_files(&src.join(dir), &mut files);
+    let mut found = Vec::new();
+    for path in files {
+        let code = code_of(&std::fs::read_to_string(&path).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            if words.iter().any(|w| line.contains(w)) {
+                let file = path.strip_prefix(&src).unwrap().display();
+                found.push(format!("src/{file}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn adapters_hold_no_sql() {
+    // A page or an endpoint extracts its input, calls a use case and maps the outcome; the
+    // queries live in the stores below.
+    let sql = [
+        mentions("api", &["diesel", "db::schema"]),
+        mentions("web", &["diesel", "db::schema"]),
+    ]
+    .concat();
+    assert!(sql.is_empty(), "SQL in an adapter:\n{}", sql.join("\n"));
+}
+
+#[test]
+fn use_cases_never_see_an_http_request() {
+    let http = mentions("app", &["HttpRequest", "HttpResponse"]);
+    assert!(http.is_empty(), "HTTP in a use case:\n{}", http.join("\n"));
+}
+
 // The checker itself, on made-up code.
 
 fn import(from: &str, to: &str) -> Import {

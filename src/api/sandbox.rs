@@ -3,14 +3,13 @@
 //! the real gateways — with the awkward cases on buttons: decline, cancel, a late IPN, a
 //! duplicate IPN, no IPN at all.
 
-use crate::db::schema::sandbox_transactions as st;
 use crate::error::AppError;
 use crate::services::payments::format_vnd;
 use crate::services::payments::gateway::{self, Notification, Params, code};
 use crate::services::payments::merchant::{self, Merchant};
+use crate::services::payments::sandbox_book as book;
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
-use diesel::prelude::*;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -65,22 +64,7 @@ async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
     let (merchant_id, reference) = (m.merchant_id.clone(), txn_ref.clone());
     state
         .shared
-        .run(move |conn| {
-            diesel::insert_into(st::table)
-                .values((
-                    st::merchant_id.eq(&merchant_id),
-                    st::txn_ref.eq(&reference),
-                    st::amount_vnd.eq(amount / 100),
-                    st::status.eq("pending"),
-                    st::transaction_no.eq(format!(
-                        "{}",
-                        14_000_000 + rand::random::<u32>() % 1_000_000
-                    )),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)?;
-            Ok(())
-        })
+        .run(move |conn| Ok(book::open(conn, &merchant_id, &reference, amount / 100)?))
         .await?;
     // The decision redirects the browser back to the merchant's page: the form may lead there.
     let back_to = crate::services::payments::gateway::origin_of(&return_url);
@@ -145,18 +129,7 @@ async fn decide(
     let (merchant_id, reference) = (m.merchant_id.clone(), d.txn_ref.clone());
     let decided: Option<(i64, String)> = state
         .shared
-        .run(move |conn| {
-            Ok(diesel::update(
-                st::table
-                    .filter(st::merchant_id.eq(&merchant_id))
-                    .filter(st::txn_ref.eq(&reference))
-                    .filter(st::status.eq("pending")),
-            )
-            .set((st::status.eq(status), st::decided_at.eq(diesel::dsl::now)))
-            .returning((st::amount_vnd, st::transaction_no))
-            .get_result(conn)
-            .optional()?)
-        })
+        .run(move |conn| Ok(book::decide(conn, &merchant_id, &reference, status)?))
         .await?;
     let (amount, tx) = decided.ok_or_else(|| refuse("no such pending transaction"))?;
     let signed = notification(&m, &d.txn_ref, amount, status, &tx);
@@ -219,14 +192,7 @@ async fn lookup(
     let (merchant_id, reference) = (m.merchant_id.clone(), txn_ref.to_owned());
     state
         .shared
-        .run(move |conn| {
-            Ok(st::table
-                .filter(st::merchant_id.eq(&merchant_id))
-                .filter(st::txn_ref.eq(&reference))
-                .select((st::amount_vnd, st::status, st::transaction_no))
-                .first(conn)
-                .optional()?)
-        })
+        .run(move |conn| Ok(book::find(conn, &merchant_id, &reference)?))
         .await
 }
 
@@ -271,16 +237,7 @@ async fn refund(
     let (merchant_id, reference) = (m.merchant_id.clone(), txn_ref.clone());
     let done = state
         .shared
-        .run(move |conn| {
-            Ok(diesel::update(
-                st::table
-                    .filter(st::merchant_id.eq(&merchant_id))
-                    .filter(st::txn_ref.eq(&reference))
-                    .filter(st::status.eq_any(["approved", "refunded"])),
-            )
-            .set(st::status.eq("refunded"))
-            .execute(conn)?)
-        })
+        .run(move |conn| Ok(book::refund(conn, &merchant_id, &reference)?))
         .await?;
     Ok(signed_json(
         &m,
@@ -288,7 +245,7 @@ async fn refund(
             ("txn_ref".into(), txn_ref),
             (
                 "response_code".into(),
-                if done > 0 { code::SUCCESS } else { "94" }.into(),
+                if done { code::SUCCESS } else { "94" }.into(),
             ),
         ]),
     ))

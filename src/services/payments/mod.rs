@@ -8,6 +8,7 @@ pub mod gateway;
 pub mod merchant;
 pub mod provider;
 pub mod reconcile;
+pub mod sandbox_book;
 pub mod store;
 
 use serde::{Deserialize, Serialize};
