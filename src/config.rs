@@ -547,28 +547,34 @@ impl Settings {
     }
 
     pub fn load_from(dir: &std::path::Path, env: &str) -> Result<Self, config::ConfigError> {
-        Self::load_layers(dir, env, environment())
+        Self::load_layers(dir, env, environment(), &|var| std::env::var(var).ok())
     }
 
     /// [`Settings::load_from`] with the environment layer given (tests pass one built from a
-    /// map rather than the process environment).
+    /// map rather than the process environment), and `raw` reading a variable as it is spelt.
     fn load_layers(
         dir: &std::path::Path,
         env: &str,
         environment: config::Environment,
+        raw: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, config::ConfigError> {
-        config::Config::builder()
+        let mut builder = config::Config::builder()
             .add_source(config::Config::try_from(&Settings::default())?)
             .add_source(config::File::from(dir.join("default.toml")).required(false))
             .add_source(config::File::from(dir.join(format!("{env}.toml"))).required(false))
-            .add_source(environment)
-            .build()?
-            .try_deserialize::<Self>()
-            .and_then(|s| {
-                s.validate()
-                    .map_err(|e| config::ConfigError::Message(e.to_string()))?;
-                Ok(s)
-            })
+            .add_source(environment);
+        // The environment layer reads values that look like numbers as numbers (`0123` would
+        // arrive as `123`): secrets are taken again exactly as their variables spell them.
+        for (var, key) in SECRET_VARIABLES {
+            if let Some(value) = raw(var) {
+                builder = builder.set_override(key, value)?;
+            }
+        }
+        builder.build()?.try_deserialize::<Self>().and_then(|s| {
+            s.validate()
+                .map_err(|e| config::ConfigError::Message(e.to_string()))?;
+            Ok(s)
+        })
     }
 
     /// Checks what every command relies on (run by [`Settings::load_from`]): rate limits the
@@ -667,6 +673,14 @@ impl Settings {
         Ok(())
     }
 }
+
+/// The settings that hold secrets, with the variables that set them.
+const SECRET_VARIABLES: [(&str, &str); 4] = [
+    ("DVC__AUTH__MASTER_KEY", "auth.master_key"),
+    ("DVC__SYNC__SECRET", "sync.secret"),
+    ("DVC__SYNC__NATIONAL_SECRET", "sync.national_secret"),
+    ("DVC__SMTP__PASSWORD", "smtp.password"),
+];
 
 /// The environment layer: `DVC__SECTION__KEY` variables.
 fn environment() -> config::Environment {
@@ -913,31 +927,26 @@ mod tests {
         );
         assert!(s.auth.master_key.is_none() && s.sync.national_secret.is_none());
 
-        // The environment over the same files; a secret made of digits (parsed as a number
-        // there) still arrives as text. (Not with a leading zero: `try_parsing` has always
-        // read `0123` as the number 123.)
-        let env = environment().source(Some(
-            [
-                ("DVC__AUTH__MASTER_KEY", KEY),
-                ("DVC__SYNC__SECRET", "from-the-environment"),
-                ("DVC__SYNC__NATIONAL_SECRET", "123456789"),
-                ("DVC__SMTP__PASSWORD", "smtp-from-the-environment"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
-        ));
-        let s = Settings::load_layers(&dir, "nothing", env).unwrap();
+        // The environment over the same files; secrets that look like numbers (which the
+        // environment layer parses) arrive exactly as spelt, leading zero and all.
+        let vars: std::collections::HashMap<String, String> = [
+            ("DVC__AUTH__MASTER_KEY", KEY),
+            ("DVC__SYNC__SECRET", "1e5"),
+            ("DVC__SYNC__NATIONAL_SECRET", "0123456789"),
+            ("DVC__SMTP__PASSWORD", "smtp-from-the-environment"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let env = environment().source(Some(vars.clone()));
+        let s = Settings::load_layers(&dir, "nothing", env, &|var| vars.get(var).cloned()).unwrap();
         std::fs::remove_dir_all(dir).unwrap();
         let exposed = |v: &Option<SecretString>| v.as_ref().map(|v| v.expose_secret().to_owned());
         assert_eq!(exposed(&s.auth.master_key).as_deref(), Some(KEY));
-        assert_eq!(
-            exposed(&s.sync.secret).as_deref(),
-            Some("from-the-environment")
-        );
+        assert_eq!(exposed(&s.sync.secret).as_deref(), Some("1e5"));
         assert_eq!(
             exposed(&s.sync.national_secret).as_deref(),
-            Some("123456789")
+            Some("0123456789")
         );
         assert_eq!(
             exposed(&s.smtp.password).as_deref(),
