@@ -25,7 +25,6 @@ macro_rules! text_enum {
             Hash,
             serde::Serialize,
             serde::Deserialize,
-            utoipa::ToSchema,
             diesel::expression::AsExpression,
             diesel::deserialize::FromSqlRow,
         )]
@@ -43,6 +42,19 @@ macro_rules! text_enum {
                 }
             }
         }
+
+        // Written out rather than derived: utoipa's derive does not see a variant's serde
+        // rename made by this macro and would document the Rust names (`Active`).
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         /// As text, padded like a `str` (so it lines up in a column).
         impl std::fmt::Display for $name {
@@ -103,5 +115,17 @@ mod tests {
         assert_eq!("blue".parse::<Light>().unwrap_err(), "unknown light `blue`");
         assert!("Red".parse::<Light>().is_err());
         assert!(serde_json::from_str::<Light>("\"amber\"").is_err());
+    }
+
+    #[test]
+    fn the_openapi_schema_lists_the_stored_names() {
+        use utoipa::{PartialSchema, ToSchema};
+        let schema = serde_json::to_value(Light::schema()).unwrap();
+        assert_eq!(schema["type"], "string");
+        assert_eq!(
+            schema["enum"],
+            serde_json::json!(["red", "amber_light", "green"])
+        );
+        assert_eq!(Light::name(), "Light");
     }
 }

@@ -1,6 +1,10 @@
 //! Citizens' pages: the catalog, applying (form → review with documents → submit), their
 //! dossiers, a dossier's timeline with the supplement answer and the rating, the public
 //! lookup. Every rule is the API's: pages call the same functions.
+//!
+//! (Long because each page is a small handler with its form type, sharing the catalog, apply
+//! and review helpers here; split by page group — catalog, applying, my dossiers — when one
+//! grows.)
 
 use super::forms::{self, FormField};
 use super::session::Visitor;

@@ -1,6 +1,9 @@
 //! Payment records in the tenant's schema: intents, every notification as received, and
 //! settlement — idempotent, in one transaction with the dossier, the statistics and the
 //! receipt mail.
+//!
+//! (Over 600 lines: intents, notifications, settlement and refunds are steps over the same
+//! rows, row types and receipt; split by step, each file would need the others' types.)
 
 use super::gateway::{Notification, Params};
 use super::{IntentStatus, PaymentStatus, Settlement, format_vnd, settle};
