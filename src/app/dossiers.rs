@@ -62,6 +62,11 @@ pub(crate) fn scope(state: &AppState, tenant: &CurrentTenant) -> Scope {
         tenant_id: t.id,
         tenant_slug: t.slug.as_str().to_owned(),
         tenant_code: t.code.as_str().to_owned(),
+        code_prefix: t
+            .agency_id
+            .as_ref()
+            .map_or_else(|| t.code.as_str(), |a| a.as_str())
+            .to_owned(),
         links_base: state.settings.auth.issuer.clone(),
         due_soon_days: state.settings.dossiers.due_soon_days,
         sync_targets: Arc::new(targets),
@@ -85,14 +90,33 @@ impl From<DossierError> for AppError {
                     Conflict::FeeChanged { .. } => "fee_changed",
                     Conflict::NotReturned => "not_returned",
                     Conflict::AlreadyRated => "already_rated",
+                    Conflict::NotExtendable(_) => "not_extendable",
                 },
                 detail: c.to_string(),
+            },
+            // Field errors a form can show beside the field (422).
+            DossierError::BadInput(BadInput::ReasonRequired) => AppError::Invalid {
+                errors: vec![field_error(
+                    "/note".into(),
+                    "required",
+                    "Lý do: bắt buộc",
+                    "Reason: required",
+                )],
+            },
+            DossierError::BadInput(b @ BadInput::NewDueDate { .. }) => AppError::Invalid {
+                errors: vec![field_error(
+                    "/due_date".into(),
+                    "minimum",
+                    "Ngày hẹn mới: phải là ngày làm việc sau ngày hẹn cũ",
+                    &b.to_string(),
+                )],
             },
             DossierError::BadInput(b) => AppError::BadRequest {
                 code: match b {
                     BadInput::MissingItems => "missing_items_required",
                     BadInput::AssigneeNotOfficer => "assignee_not_officer",
                     BadInput::Rating => "invalid_rating",
+                    BadInput::ReasonRequired | BadInput::NewDueDate { .. } => "invalid_input",
                 },
                 detail: b.to_string(),
             },

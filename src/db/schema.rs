@@ -22,6 +22,7 @@ diesel::table! {
         live_at -> Nullable<Timestamptz>,
         archived_at -> Nullable<Timestamptz>,
         purge_after -> Nullable<Timestamptz>,
+        agency_id -> Nullable<Text>,
     }
 }
 
@@ -267,13 +268,15 @@ diesel::table! {
     platform.dossier_index (tenant_id, dossier_id) {
         tenant_id -> Uuid,
         dossier_id -> Uuid,
-        account_id -> Uuid,
+        account_id -> Nullable<Uuid>,
         code -> Text,
         procedure_code -> Text,
         procedure_name -> Text,
         status -> Text,
         submitted_at -> Timestamptz,
         updated_at -> Timestamptz,
+        claim_hash -> Nullable<Bytea>,
+        claim_email -> Nullable<Text>,
     }
 }
 
@@ -447,6 +450,9 @@ pub mod tenant {
             result_note -> Nullable<Text>,
             updated_at -> Timestamptz,
             payment_status -> Text,
+            applicant_id_number -> Nullable<Text>,
+            applicant_phone -> Nullable<Text>,
+            refusal_reason -> Nullable<Text>,
         }
     }
 

@@ -255,6 +255,7 @@ fn apply_one(
         tenants::contact.eq(&contact),
         tenants::mail_templates.eq(&mail_templates),
         tenants::plan.eq(&plan),
+        tenants::agency_id.eq(spec.agency_id.as_ref().map(|a| a.get_ref().as_str())),
     );
     let (id, action) = match ids.get(slug) {
         Some(&id) => {

@@ -8,7 +8,7 @@ use crate::services::catalog::{FieldCode, OnlineLevel, ProcedureCode};
 use crate::services::dossiers::workflow::DecideRole;
 use crate::services::forms::FormSchema;
 use crate::tenancy::TenantKind;
-use crate::tenancy::names::{HostName, TenantCode, TenantSlug};
+use crate::tenancy::names::{AgencyId, HostName, TenantCode, TenantSlug};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -21,6 +21,9 @@ use toml::Spanned;
 pub struct TenantSpec {
     pub slug: Spanned<TenantSlug>,
     pub code: Spanned<TenantCode>,
+    /// The national electronic identifier (`000.00.24.H29`): dossier codes start with it.
+    #[serde(default)]
+    pub agency_id: Option<Spanned<AgencyId>>,
     pub kind: TenantKind,
     #[serde(default)]
     pub parent: Option<Spanned<TenantSlug>>,

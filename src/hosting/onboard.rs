@@ -243,6 +243,7 @@ pub fn create_draft(
             slug: new.slug.clone(),
             schema,
             code: new.code.clone(),
+            agency_id: None,
             kind: new.kind,
             parent_id: parent.as_ref().map(|(id, _)| *id),
             name_vi: new.name_vi.clone(),

@@ -170,6 +170,7 @@ type TenantRow = (
     serde_json::Value,
     serde_json::Value,
     serde_json::Value,
+    Option<String>,
 );
 
 fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, ApplyError> {
@@ -189,6 +190,7 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
             tenants::contact,
             tenants::mail_templates,
             tenants::plan,
+            tenants::agency_id,
         ))
         .first(conn)
         .optional()?;
@@ -204,6 +206,7 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
         contact,
         mail_templates,
         plan,
+        agency_id,
     )) = row
     else {
         return Ok(Planned {
@@ -222,6 +225,12 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
     let mut out = Vec::new();
     change(&mut out, "code", &code, spec.code.get_ref().as_str());
     change(&mut out, "kind", &kind, spec.kind.as_str());
+    change(
+        &mut out,
+        "agency_id",
+        agency_id.as_deref().unwrap_or("—"),
+        spec.agency_id.as_ref().map_or("—", |a| a.get_ref().as_str()),
+    );
     let parent_slug: Option<String> = match parent_id {
         Some(p) => tenants::table
             .find(p)

@@ -28,11 +28,14 @@ pub enum TemplateKey {
     PaymentReceipt,
     OfficerDigest,
     TenantInvitation,
+    CompletionRequested,
+    DossierRefused,
+    DossierDelayed,
     Test,
 }
 
 impl TemplateKey {
-    pub const ALL: [TemplateKey; 12] = [
+    pub const ALL: [TemplateKey; 15] = [
         Self::AccountVerification,
         Self::PasswordReset,
         Self::NewDeviceSignIn,
@@ -44,6 +47,9 @@ impl TemplateKey {
         Self::PaymentReceipt,
         Self::OfficerDigest,
         Self::TenantInvitation,
+        Self::CompletionRequested,
+        Self::DossierRefused,
+        Self::DossierDelayed,
         Self::Test,
     ];
 
@@ -60,6 +66,9 @@ impl TemplateKey {
             Self::PaymentReceipt => "payment_receipt",
             Self::OfficerDigest => "officer_digest",
             Self::TenantInvitation => "tenant_invitation",
+            Self::CompletionRequested => "completion_requested",
+            Self::DossierRefused => "dossier_refused",
+            Self::DossierDelayed => "dossier_delayed",
             Self::Test => "test",
         }
     }
@@ -164,6 +173,12 @@ const MESSAGES: &[(&str, &str)] = message_templates!(
     "officer_digest.en.txt",
     "tenant_invitation.vi.txt",
     "tenant_invitation.en.txt",
+    "completion_requested.vi.txt",
+    "completion_requested.en.txt",
+    "dossier_refused.vi.txt",
+    "dossier_refused.en.txt",
+    "dossier_delayed.vi.txt",
+    "dossier_delayed.en.txt",
     "test.vi.txt",
     "test.en.txt",
 );

@@ -12,6 +12,6 @@ pub mod registry;
 pub mod resolver;
 
 pub use model::{Plan, Tenant, TenantKind, TenantStatus};
-pub use names::{HostName, SchemaName, TenantCode, TenantSlug};
+pub use names::{AgencyId, HostName, SchemaName, TenantCode, TenantSlug};
 pub use registry::Registry;
 pub use resolver::CurrentTenant;

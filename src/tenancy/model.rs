@@ -1,4 +1,4 @@
-use super::names::{HostName, SchemaName, TenantCode, TenantSlug};
+use super::names::{AgencyId, HostName, SchemaName, TenantCode, TenantSlug};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -66,6 +66,8 @@ pub struct Tenant {
     pub slug: TenantSlug,
     pub schema: SchemaName,
     pub code: TenantCode,
+    /// The national electronic identifier, when the tenant has one: it opens dossier codes.
+    pub agency_id: Option<AgencyId>,
     pub kind: TenantKind,
     pub parent_id: Option<Uuid>,
     pub name_vi: String,

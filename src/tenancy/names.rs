@@ -129,6 +129,52 @@ impl From<TenantCode> for String {
     }
 }
 
+/// The receiving agency's electronic identifier in the national list (mã định danh điện tử
+/// của cơ quan, Decision 20/2020/QĐ-TTg): four levels, the first at the right — `000.00.24.H29`
+/// is unit 24 under province H29. It opens the agency's dossier codes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AgencyId(String);
+
+impl AgencyId {
+    pub fn parse(s: &str) -> Result<Self, NameError> {
+        let parts: Vec<&str> = s.split('.').collect();
+        let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+        let ok = parts.len() == 4
+            && digits(parts[0], 3)
+            && digits(parts[1], 2)
+            && digits(parts[2], 2)
+            && parts[3].len() == 3
+            && parts[3].as_bytes()[0].is_ascii_uppercase()
+            && parts[3][1..].bytes().all(|b| b.is_ascii_digit());
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(NameError(format!(
+                "invalid agency identifier `{}`: the national format is like `000.00.24.H29`",
+                printable(s)
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AgencyId {
+    type Error = NameError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<AgencyId> for String {
+    fn from(s: AgencyId) -> Self {
+        s.0
+    }
+}
+
 /// A DNS host name as sent in a `Host` header (port removed, lowercased).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -301,6 +347,26 @@ mod tests {
             if let Ok(slug) = TenantSlug::parse(&s) {
                 prop_assert!(slug.as_str().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
             }
+        }
+    }
+
+    #[test]
+    fn agency_identifiers_follow_the_national_format() {
+        for ok in ["000.00.24.H29", "000.00.00.G12", "123.45.67.K01"] {
+            assert_eq!(AgencyId::parse(ok).unwrap().as_str(), ok);
+        }
+        for bad in [
+            "",
+            "H29",
+            "000.00.24.h29",
+            "000.00.24.H2",
+            "000.0.24.H29",
+            "000.00.24.H29.1",
+            "000-00-24-H29",
+            "00a.00.24.H29",
+            "000.00.24.929",
+        ] {
+            assert!(AgencyId::parse(bad).is_err(), "{bad}");
         }
     }
 }

@@ -2,7 +2,7 @@
 //! database round trip, reloaded when a change is announced (see [`super::notify`]).
 
 use super::model::{Tenant, TenantKind, TenantStatus};
-use super::names::{HostName, SchemaName, TenantCode, TenantSlug};
+use super::names::{AgencyId, HostName, SchemaName, TenantCode, TenantSlug};
 use crate::db::schema::{tenant_domains, tenants};
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -35,6 +35,7 @@ type TenantRow = (
     String,
     serde_json::Value,
     serde_json::Value,
+    Option<String>,
 );
 
 impl Registry {
@@ -145,6 +146,7 @@ pub fn load_all(conn: &mut PgConnection) -> QueryResult<Vec<Tenant>> {
             tenants::status,
             tenants::contact,
             tenants::plan,
+            tenants::agency_id,
         ))
         .load(conn)?;
     let domains: Vec<(Uuid, String)> = tenant_domains::table
@@ -186,6 +188,7 @@ fn tenant_from_row(row: TenantRow, domains: Vec<HostName>) -> Result<Tenant, Str
         status,
         contact,
         plan,
+        agency_id,
     ) = row;
     // The portal's footer shows the contact with the branding.
     if let Some(b) = branding.as_object_mut() {
@@ -199,6 +202,10 @@ fn tenant_from_row(row: TenantRow, domains: Vec<HostName>) -> Result<Tenant, Str
     Ok(Tenant {
         id,
         code: TenantCode::parse(&code).map_err(|e| e.to_string())?,
+        agency_id: agency_id
+            .map(|a| AgencyId::parse(&a))
+            .transpose()
+            .map_err(|e| e.to_string())?,
         kind: TenantKind::parse(&kind).ok_or_else(|| format!("unknown kind {kind}"))?,
         status: TenantStatus::parse(&status).ok_or_else(|| format!("unknown status {status}"))?,
         slug,

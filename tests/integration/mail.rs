@@ -123,7 +123,9 @@ fn sample_payload(key: TemplateKey) -> serde_json::Value {
         "paid_at": "28/11/2026 10:00", "role": "cán bộ", "device": "Firefox trên Linux",
         "ip": "127.0.0.1", "time": "28/11/2026 10:00", "expires_minutes": 30, "expires_days": 7,
         "date": "28/11/2026", "new_count": 4, "overdue_count": 1,
-        "link": "https://alpha.localhost/h/ALPHA-261128-0007"
+        "link": "https://alpha.localhost/h/ALPHA-261128-0007",
+        "reason": "Thủ tục không thuộc thẩm quyền", "agency": "Sở Lao động Alpha",
+        "old_due_date": "05/12/2026", "new_due_date": "12/12/2026"
     });
     match key {
         TemplateKey::PasswordReset => json!({

@@ -1,5 +1,8 @@
-//! Human dossier codes: `HNI-261128-0007` — tenant code, local date (yymmdd), daily sequence.
+//! Human dossier codes: the receiving agency's electronic identifier (or, for a tenant without
+//! one, its short code), the local date (yymmdd) and the daily sequence —
+//! `000.00.24.H29-261128-0007`, or `HNI-261128-0007` as codes were before agencies had one.
 
+use crate::tenancy::AgencyId;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -12,10 +15,11 @@ pub struct DossierCode(String);
 pub struct DossierCodeError;
 
 impl DossierCode {
-    /// The code of the `seq`-th dossier of `day` in the tenant whose code is `tenant_code`.
-    pub fn new(tenant_code: &str, day: NaiveDate, seq: u32) -> Self {
+    /// The code of the `seq`-th dossier of `day` received by the agency whose identifier (or
+    /// tenant code) is `prefix`.
+    pub fn new(prefix: &str, day: NaiveDate, seq: u32) -> Self {
         Self(format!(
-            "{tenant_code}-{:02}{:02}{:02}-{seq:04}",
+            "{prefix}-{:02}{:02}{:02}-{seq:04}",
             day.year() % 100,
             day.month(),
             day.day()
@@ -31,8 +35,9 @@ impl DossierCode {
         else {
             return Err(DossierCodeError);
         };
-        let ok = (2..=10).contains(&tenant.len())
-            && tenant.bytes().all(|b| b.is_ascii_alphanumeric())
+        let short_code =
+            (2..=10).contains(&tenant.len()) && tenant.bytes().all(|b| b.is_ascii_alphanumeric());
+        let ok = (short_code || AgencyId::parse(tenant).is_ok())
             && date.len() == 6
             && date.bytes().all(|b| b.is_ascii_digit())
             && (4..=7).contains(&seq.len())
@@ -116,9 +121,22 @@ mod tests {
             "../x-261128-0007",
             "H-261128-0007",
             "HNI-261128-0007-1",
+            "000.00.24.h29x-261128-0007",
+            "000.00.24-261128-0007",
+            "..-261128-0007",
         ] {
             assert!(DossierCode::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn codes_open_with_the_agency_identifier() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let c = DossierCode::new("000.00.24.H29", day, 42);
+        assert_eq!(c.as_str(), "000.00.24.H29-261207-0042");
+        assert_eq!(DossierCode::parse(" 000.00.24.h29-261207-0042").unwrap(), c);
+        // Codes issued before the agency had an identifier keep working.
+        assert!(DossierCode::parse("HNI-261207-0042").is_ok());
     }
 
     #[test]

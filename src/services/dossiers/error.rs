@@ -49,6 +49,9 @@ pub enum Conflict {
     NotReturned,
     #[error("this dossier has already been rated")]
     AlreadyRated,
+    /// Only a received dossier still waiting for its decision has an appointment to move.
+    #[error("a `{}` dossier has no appointment to move", .0.as_str())]
+    NotExtendable(Status),
 }
 
 /// Input refused by the store's own checks (the rest is checked before it is called).
@@ -60,6 +63,12 @@ pub enum BadInput {
     AssigneeNotOfficer,
     #[error("rating: from 1 to 5")]
     Rating,
+    /// A refusal at receipt, or an apology for delay, states its reason.
+    #[error("note: give the reason")]
+    ReasonRequired,
+    /// An extension moves the appointment later than it was.
+    #[error("due_date: the new date must be a working day after {current}")]
+    NewDueDate { current: chrono::NaiveDate },
 }
 
 /// The role is checked before the status (see [`super::workflow::transition`]), so a role

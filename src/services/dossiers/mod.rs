@@ -4,6 +4,7 @@
 //! the dossier, its event, the statistics, the mail and the upward-sync rows together, so an
 //! accepted change is never half-recorded. What it refuses is a [`DossierError`].
 
+pub mod channel;
 pub mod code;
 pub mod error;
 pub mod store;
@@ -13,6 +14,7 @@ use crate::services::attachments::FileKind;
 use crate::services::calendar::Timeliness;
 use crate::services::storage::StorageKey;
 use chrono::{DateTime, NaiveDate, Utc};
+pub use channel::Channel;
 pub use code::DossierCode;
 pub use error::DossierError;
 use serde::Serialize;
@@ -27,7 +29,10 @@ pub use workflow::{Action, Actor, DecideRole, Status};
 pub struct Scope {
     pub tenant_id: Uuid,
     pub tenant_slug: String,
+    /// The tenant's short code (payment references and receipt numbers).
     pub tenant_code: String,
+    /// What the tenant's dossier codes start with: its agency identifier, else its code.
+    pub code_prefix: String,
     /// Base of links in mail (the public origin of the portal).
     pub links_base: String,
     pub due_soon_days: u32,
@@ -111,6 +116,9 @@ pub struct EventView {
     pub at: DateTime<Utc>,
     pub from_status: Option<Status>,
     pub to_status: Status,
+    /// The name of whoever acted (absent for the system).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
     pub actor_role: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -123,7 +131,13 @@ pub struct DossierDetail {
     #[serde(flatten)]
     pub summary: DossierSummary,
     pub applicant_name: String,
-    pub channel: String,
+    pub channel: Channel,
+    /// CCCD or tax code recorded at the counter (online applicants' are on their account).
+    pub applicant_id_number: Option<String>,
+    pub applicant_phone: Option<String>,
+    pub applicant_email: Option<String>,
+    /// Why the desk refused it at receipt (while `refused`).
+    pub refusal_reason: Option<String>,
     pub fee_vnd: i64,
     #[schema(value_type = Object)]
     pub form_data: serde_json::Value,

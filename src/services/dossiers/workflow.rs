@@ -3,8 +3,13 @@
 //!
 //! ```text
 //! submitted → received → in_review → (supplement_requested ⇄ resubmitted) → approved | rejected → returned
-//! submitted → withdrawn (by the applicant, before it is received)
+//! submitted ⇄ incomplete (the desk asks to complete the dossier; the clock has not started)
+//! submitted | incomplete → refused (the desk refuses it at receipt, with a reason)
+//! submitted | incomplete → withdrawn (by the applicant, before it is received)
 //! ```
+//!
+//! The completeness check comes before the clock: `receive` (from `submitted`, or from
+//! `incomplete` when the missing papers are handed in at the counter) starts it.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -24,6 +29,8 @@ crate::db::text_enum! {
         Rejected = "rejected",
         Returned = "returned",
         Withdrawn = "withdrawn",
+        Incomplete = "incomplete",
+        Refused = "refused",
     }
 }
 
@@ -44,6 +51,8 @@ impl Status {
             Self::Rejected => "Đã có kết quả (từ chối)",
             Self::Returned => "Đã trả kết quả",
             Self::Withdrawn => "Đã rút hồ sơ",
+            Self::Incomplete => "Chờ bổ sung, hoàn thiện hồ sơ",
+            Self::Refused => "Từ chối tiếp nhận",
         }
     }
 
@@ -58,6 +67,8 @@ impl Status {
             Self::Rejected => "Decided (rejected)",
             Self::Returned => "Result returned",
             Self::Withdrawn => "Withdrawn",
+            Self::Incomplete => "Incomplete, awaiting completion",
+            Self::Refused => "Refused at receipt",
         }
     }
 
@@ -68,15 +79,20 @@ impl Status {
 
     /// Nothing more will happen to the dossier.
     pub fn is_closed(self) -> bool {
-        matches!(self, Self::Returned | Self::Withdrawn)
+        matches!(self, Self::Returned | Self::Withdrawn | Self::Refused)
     }
 
     /// Officers still owe work on it (it belongs in their inbox).
     pub fn is_open(self) -> bool {
         !matches!(
             self,
-            Self::Approved | Self::Rejected | Self::Returned | Self::Withdrawn
+            Self::Approved | Self::Rejected | Self::Returned | Self::Withdrawn | Self::Refused
         )
+    }
+
+    /// The desk has not yet received it: the legal clock has not started.
+    pub fn before_receipt(self) -> bool {
+        matches!(self, Self::Submitted | Self::Incomplete)
     }
 }
 
@@ -91,10 +107,17 @@ pub enum Action {
     Reject,
     Return,
     Withdraw,
+    /// Before receipt: ask the applicant to complete the dossier (Phiếu yêu cầu bổ sung,
+    /// hoàn thiện hồ sơ).
+    RequestCompletion,
+    /// The applicant sends what the desk asked for, online.
+    Complete,
+    /// Before receipt: refuse to accept it, with the reason (Phiếu từ chối tiếp nhận).
+    Refuse,
 }
 
 impl Action {
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 11] = [
         Self::Receive,
         Self::StartReview,
         Self::RequestSupplement,
@@ -103,6 +126,9 @@ impl Action {
         Self::Reject,
         Self::Return,
         Self::Withdraw,
+        Self::RequestCompletion,
+        Self::Complete,
+        Self::Refuse,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -115,6 +141,9 @@ impl Action {
             Self::Reject => "reject",
             Self::Return => "return",
             Self::Withdraw => "withdraw",
+            Self::RequestCompletion => "request_completion",
+            Self::Complete => "complete",
+            Self::Refuse => "refuse",
         }
     }
 
@@ -122,14 +151,17 @@ impl Action {
     fn edge(self) -> (&'static [Status], Status) {
         use Status::*;
         match self {
-            Self::Receive => (&[Submitted], Received),
+            Self::Receive => (&[Submitted, Incomplete], Received),
             Self::StartReview => (&[Received, Resubmitted], InReview),
             Self::RequestSupplement => (&[InReview], SupplementRequested),
             Self::Resubmit => (&[SupplementRequested], Resubmitted),
             Self::Approve => (&[InReview], Approved),
             Self::Reject => (&[InReview], Rejected),
             Self::Return => (&[Approved, Rejected], Returned),
-            Self::Withdraw => (&[Submitted], Withdrawn),
+            Self::Withdraw => (&[Submitted, Incomplete], Withdrawn),
+            Self::RequestCompletion => (&[Submitted], Incomplete),
+            Self::Complete => (&[Incomplete], Submitted),
+            Self::Refuse => (&[Submitted, Incomplete], Refused),
         }
     }
 
@@ -191,11 +223,14 @@ enum Who {
 
 fn who_may(action: Action) -> Who {
     match action {
-        Action::Resubmit | Action::Withdraw => Who::Applicant,
+        Action::Resubmit | Action::Withdraw | Action::Complete => Who::Applicant,
         Action::Approve | Action::Reject => Who::Decider,
-        Action::Receive | Action::StartReview | Action::RequestSupplement | Action::Return => {
-            Who::Officer
-        }
+        Action::Receive
+        | Action::StartReview
+        | Action::RequestSupplement
+        | Action::Return
+        | Action::RequestCompletion
+        | Action::Refuse => Who::Officer,
     }
 }
 
@@ -298,6 +333,12 @@ mod tests {
         let allowed: &[(Status, Action)] = &[
             (Status::Submitted, Action::Receive),
             (Status::Submitted, Action::Withdraw),
+            (Status::Submitted, Action::RequestCompletion),
+            (Status::Submitted, Action::Refuse),
+            (Status::Incomplete, Action::Receive),
+            (Status::Incomplete, Action::Complete),
+            (Status::Incomplete, Action::Refuse),
+            (Status::Incomplete, Action::Withdraw),
             (Status::Received, Action::StartReview),
             (Status::Resubmitted, Action::StartReview),
             (Status::InReview, Action::RequestSupplement),
@@ -355,7 +396,7 @@ mod tests {
             officer: true,
             leader: true,
         };
-        for s in [Status::Returned, Status::Withdrawn] {
+        for s in [Status::Returned, Status::Withdrawn, Status::Refused] {
             assert!(available(s, all, DecideRole::Leader).is_empty());
             assert!(s.is_closed() && !s.is_open());
         }
@@ -363,6 +404,29 @@ mod tests {
             available(Status::InReview, OFFICER, DecideRole::Leader),
             vec![Action::RequestSupplement]
         );
+    }
+
+    #[test]
+    fn the_desk_checks_completeness_before_the_clock() {
+        let d = DecideRole::Leader;
+        let s = transition(Status::Submitted, Action::RequestCompletion, OFFICER, d).unwrap();
+        assert_eq!(s, Status::Incomplete);
+        assert!(s.before_receipt() && s.is_open() && !s.is_resolved());
+        // The applicant completes online, or hands the papers in and the desk receives.
+        assert_eq!(
+            transition(s, Action::Complete, APPLICANT, d),
+            Ok(Status::Submitted)
+        );
+        assert!(transition(s, Action::Complete, OFFICER, d).is_err());
+        assert_eq!(
+            transition(s, Action::Receive, OFFICER, d),
+            Ok(Status::Received)
+        );
+        // Refusal at receipt closes it without a decision; once received it is too late.
+        let refused = transition(s, Action::Refuse, OFFICER, d).unwrap();
+        assert!(refused.is_closed() && !refused.is_resolved());
+        assert!(transition(Status::Received, Action::Refuse, OFFICER, d).is_err());
+        assert!(transition(Status::Submitted, Action::Refuse, APPLICANT, d).is_err());
     }
 
     #[test]

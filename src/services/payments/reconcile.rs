@@ -109,6 +109,7 @@ async fn tenant_pass(
         tenant_id: tenant.id,
         tenant_slug: tenant.slug.as_str().to_owned(),
         tenant_code: tenant.code.as_str().to_owned(),
+        code_prefix: tenant.code.as_str().to_owned(),
         links_base: settings.auth.issuer.clone(),
         due_soon_days: settings.dossiers.due_soon_days,
         sync_targets: Arc::default(),

@@ -13,6 +13,7 @@ use crate::services::calendar::{self, Calendar};
 use crate::services::dossiers::code::{DossierCode, lookup_hash};
 use crate::services::dossiers::error::{BadInput, Conflict, DossierError};
 use crate::services::dossiers::workflow::{self, Action, Status};
+use crate::services::dossiers::Channel;
 use crate::services::dossiers::{
     ActionRequest, BulkOutcome, BulkResult, Caller, DossierSummary, NewDossier, Scope,
 };
@@ -42,7 +43,7 @@ pub fn submit(
         .fee(proc.fee_vnd, &new.form_data);
     let today = calendar::local_date(now);
     let seq = next_sequence(conn, today)?;
-    let code = DossierCode::new(&scope.tenant_code, today, seq as u32);
+    let code = DossierCode::new(&scope.code_prefix, today, seq as u32);
     let id = Uuid::new_v4();
     diesel::insert_into(dossiers::table)
         .values((
@@ -164,8 +165,15 @@ pub fn act(
     {
         return Err(Conflict::PaymentRequired.into());
     }
-    if req.action == Action::RequestSupplement && req.missing.is_empty() {
+    if matches!(
+        req.action,
+        Action::RequestSupplement | Action::RequestCompletion
+    ) && req.missing.is_empty()
+    {
         return Err(BadInput::MissingItems.into());
+    }
+    if req.action == Action::Refuse && req.note.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return Err(BadInput::ReasonRequired.into());
     }
     let today = calendar::local_date(now);
     let cal = Calendar::vietnam();
@@ -183,7 +191,28 @@ pub fn act(
             if row.assignee_id.is_none() {
                 change.assignee_id = Some(Some(caller.account));
             }
-            details = serde_json::json!({ "due_date": due });
+            if from == Status::Incomplete {
+                // The papers the desk asked for were handed in: nothing is missing any more.
+                change.missing = Some(serde_json::json!([]));
+            }
+            details = serde_json::json!({ "due_date": due, "files": req.files.len() });
+        }
+        Action::RequestCompletion => {
+            // Before receipt the clock has not started, so there is nothing to pause.
+            change.missing = Some(serde_json::json!(req.missing));
+            details = serde_json::json!({ "missing": req.missing });
+        }
+        Action::Complete => {
+            change.missing = Some(serde_json::json!([]));
+            change.form_data = req.form_data.clone();
+            if let Some(form) = &req.form_data {
+                refigure_fee(conn, &proc, &row, form, &mut change)?;
+            }
+            details = serde_json::json!({ "files": req.files.len() });
+        }
+        Action::Refuse => {
+            change.refusal_reason = Some(req.note.clone());
+            details = serde_json::json!({ "reason": req.note });
         }
         Action::RequestSupplement => {
             change.paused_on = Some(Some(today));
@@ -252,7 +281,7 @@ pub fn act(
         field: &proc.field_code,
     };
     match req.action {
-        Action::Receive => stats::record(conn, key, Delta::received(row.channel == "online"))?,
+        Action::Receive => stats::record(conn, key, Delta::received(row.channel == Channel::Online))?,
         Action::Approve | Action::Reject => {
             let on_time = row.due_date.is_none_or(|d| today <= d);
             let seconds = row
@@ -294,6 +323,7 @@ struct Change {
     resolved_at: Option<Option<DateTime<Utc>>>,
     returned_at: Option<Option<DateTime<Utc>>>,
     result_note: Option<Option<String>>,
+    refusal_reason: Option<Option<String>>,
     fee_vnd: Option<i64>,
     payment_status: Option<PaymentStatus>,
 }

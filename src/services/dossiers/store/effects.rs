@@ -149,6 +149,8 @@ pub(super) fn notify_applicant(
     let template = match req.action {
         Action::Receive => TemplateKey::DossierReceived,
         Action::RequestSupplement => TemplateKey::SupplementRequested,
+        Action::RequestCompletion => TemplateKey::CompletionRequested,
+        Action::Refuse => TemplateKey::DossierRefused,
         Action::Return => TemplateKey::ResultReady,
         _ => return Ok(()),
     };
@@ -180,6 +182,7 @@ pub(super) fn notify_applicant(
         }),
         "missing": req.missing,
         "note": req.note,
+        "reason": req.note,
         "outcome": outcome,
         // A `partial` procedure hands the result over at the office.
         "pickup": (!proc.online_full).then_some(true),

@@ -18,6 +18,7 @@ pub use queries::{
     overdue_by_assignee, procedure_of, storage_used,
 };
 
+use super::Channel;
 use super::code::DossierCode;
 use super::workflow::{Actor, DecideRole, Status};
 use super::{Caller, DossierError, DossierSummary};
@@ -39,7 +40,7 @@ struct Row {
     applicant_name: String,
     applicant_email: Option<String>,
     locale: String,
-    channel: String,
+    channel: Channel,
     form_data: serde_json::Value,
     fee_vnd: i64,
     status: Status,
@@ -53,6 +54,9 @@ struct Row {
     resolved_at: Option<DateTime<Utc>>,
     result_note: Option<String>,
     payment_status: PaymentStatus,
+    applicant_id_number: Option<String>,
+    applicant_phone: Option<String>,
+    refusal_reason: Option<String>,
 }
 
 impl Row {

@@ -74,7 +74,11 @@ pub fn detail(
     Ok(DossierDetail {
         summary: row.summary(proc.name_vi, today, scope.due_soon_days),
         applicant_name: row.applicant_name.clone(),
-        channel: row.channel.clone(),
+        channel: row.channel,
+        applicant_id_number: row.applicant_id_number.clone(),
+        applicant_phone: row.applicant_phone.clone(),
+        applicant_email: row.applicant_email.clone(),
+        refusal_reason: row.refusal_reason.clone(),
         fee_vnd: row.fee_vnd,
         form_data: row.form_data.clone(),
         missing: serde_json::from_value(row.missing.clone()).unwrap_or_default(),
@@ -97,6 +101,7 @@ fn events(conn: &mut PgConnection, dossier: Uuid) -> QueryResult<Vec<EventView>>
             dossier_events::at,
             dossier_events::from_status,
             dossier_events::to_status,
+            dossier_events::actor_id,
             dossier_events::actor_role,
             dossier_events::note,
             dossier_events::details,
@@ -106,18 +111,33 @@ fn events(conn: &mut PgConnection, dossier: Uuid) -> QueryResult<Vec<EventView>>
             DateTime<Utc>,
             Option<Status>,
             Status,
+            Option<Uuid>,
             String,
             Option<String>,
             serde_json::Value,
         )>(conn)?;
+    // Who acted, by name, for the processing-control record (accounts are shared).
+    let mut ids: Vec<Uuid> = rows.iter().filter_map(|r| r.4).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names: std::collections::HashMap<Uuid, String> = crate::db::schema::accounts::table
+        .filter(crate::db::schema::accounts::id.eq_any(&ids))
+        .select((
+            crate::db::schema::accounts::id,
+            crate::db::schema::accounts::full_name,
+        ))
+        .load::<(Uuid, String)>(conn)?
+        .into_iter()
+        .collect();
     Ok(rows
         .into_iter()
         .map(
-            |(seq, at, from_status, to_status, actor_role, note, details)| EventView {
+            |(seq, at, from_status, to_status, actor_id, actor_role, note, details)| EventView {
                 seq,
                 at,
                 from_status,
                 to_status,
+                actor_name: actor_id.and_then(|a| names.get(&a).cloned()),
                 actor_role,
                 note,
                 details,
