@@ -437,6 +437,7 @@ pub async fn across_tenants(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (account, _) = crate::http::bearer::bearer_account(&req, &state).await?;
+    crate::app::desk::claim(&state, account).await?;
     let rows = state
         .shared
         .run(move |conn| Ok(store::across_tenants(conn, account)?))

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod catalog_admin;
+pub mod desk;
 pub mod dossiers;
 pub mod health;
 pub(crate) mod html;
@@ -76,6 +77,9 @@ use utoipa::OpenApi;
         dossiers::download,
         dossiers::lookup,
         dossiers::across_tenants,
+        desk::register,
+        desk::extend,
+        desk::claim,
         stats::leader,
         stats::public,
         sync::receive,
@@ -96,7 +100,8 @@ use utoipa::OpenApi;
         (name = "dossiers", description = "Hồ sơ — dossiers: submission, processing, tracking"),
         (name = "statistics", description = "Thống kê — statistics"),
         (name = "sync", description = "Đồng bộ lên cấp trên — upward sync"),
-        (name = "payments", description = "Thanh toán trực tuyến — online payment")
+        (name = "payments", description = "Thanh toán trực tuyến — online payment"),
+        (name = "desk", description = "Bộ phận một cửa — the one-stop desk: counter and postal intake, appointments, slips")
     )
 )]
 pub struct ApiDoc;
@@ -404,6 +409,8 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             .route("/dossiers/bulk", web::post().to(dossiers::bulk))
             .route("/dossiers/{code}", web::get().to(dossiers::show))
             .route("/dossiers/{code}/actions", web::post().to(dossiers::act))
+            .route("/dossiers/{code}/extend", web::post().to(desk::extend))
+            .route("/desk/dossiers", web::post().to(desk::register))
             .route(
                 "/dossiers/{code}/supplement",
                 web::post().to(dossiers::supplement),
@@ -477,6 +484,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/account/dossiers",
             web::get().to(dossiers::across_tenants),
+        )
+        .route(
+            "/api/v1/account/dossiers/claim",
+            web::post().to(desk::claim),
         )
         .service(
             web::scope("/api/v1/operator")

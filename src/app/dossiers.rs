@@ -14,8 +14,8 @@ use crate::services::dossiers::code::normalize_phone;
 use crate::services::dossiers::error::{BadInput, Conflict};
 use crate::services::dossiers::store::{self};
 use crate::services::dossiers::{
-    Action, ActionRequest, Caller, DossierCode, DossierError, DossierSummary, NewDossier,
-    PublicStatus, Scope, StoredFile,
+    Action, ActionRequest, Applicant, Caller, Channel, DossierCode, DossierError, DossierSummary,
+    NewDossier, PublicStatus, Scope, StoredFile,
 };
 use crate::services::forms::FormSchema;
 use crate::services::idempotency::{self, Attempt, Fingerprint, IdempotencyKey, Prior};
@@ -408,7 +408,8 @@ pub(crate) async fn submit_dossier(
     let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
     let new = NewDossier {
         procedure_code: proc.code.clone(),
-        applicant: principal.account,
+        applicant: Applicant::Account(principal.account),
+        channel: Channel::Online,
         phone_digits: phone.unwrap_or_default(),
         form_data: sub.form,
         files: stored.clone(),

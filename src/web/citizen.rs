@@ -510,6 +510,8 @@ fn pairs_from(phone: &str, data: &serde_json::Value) -> Vec<(String, String)> {
 pub async fn my_dossiers(v: Visitor) -> HttpResponse {
     let result = async {
         let account = v.user()?.account;
+        // Dossiers a desk registered for this person join the list once they prove them.
+        let claimed = crate::app::desk::claim(&v.state, account).await?;
         let rows = v
             .state
             .shared
@@ -540,7 +542,14 @@ pub async fn my_dossiers(v: Visitor) -> HttpResponse {
             .collect();
         Ok(v.page(
             "dossiers.html",
-            context! { nav => "dossiers", dossiers => list },
+            context! {
+                nav => "dossiers",
+                dossiers => list,
+                claimed => (claimed > 0).then(|| super::i18n::fill(
+                    &v.t("dossiers.claimed"),
+                    &[("n", claimed.to_string())],
+                )),
+            },
         ))
     }
     .await;

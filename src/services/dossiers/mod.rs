@@ -5,6 +5,7 @@
 //! accepted change is never half-recorded. What it refuses is a [`DossierError`].
 
 pub mod channel;
+pub mod claims;
 pub mod code;
 pub mod error;
 pub mod store;
@@ -13,8 +14,8 @@ pub mod workflow;
 use crate::services::attachments::FileKind;
 use crate::services::calendar::Timeliness;
 use crate::services::storage::StorageKey;
-use chrono::{DateTime, NaiveDate, Utc};
 pub use channel::Channel;
+use chrono::{DateTime, NaiveDate, Utc};
 pub use code::DossierCode;
 pub use error::DossierError;
 use serde::Serialize;
@@ -74,10 +75,44 @@ pub struct StoredFile {
 #[derive(Debug, Clone)]
 pub struct NewDossier {
     pub procedure_code: String,
-    pub applicant: Uuid,
+    pub applicant: Applicant,
+    pub channel: Channel,
     pub phone_digits: String,
     pub form_data: serde_json::Value,
     pub files: Vec<StoredFile>,
+}
+
+/// Who a dossier is for.
+#[derive(Debug, Clone)]
+pub enum Applicant {
+    /// Signed in and applying online.
+    Account(Uuid),
+    /// Registered by an officer of the desk for someone who came in person or wrote by post.
+    AtDesk(DeskApplicant),
+}
+
+/// An applicant as the desk recorded them; they may have no account (and no e-mail).
+#[derive(Debug, Clone)]
+pub struct DeskApplicant {
+    pub full_name: String,
+    /// CCCD or tax code, already checked.
+    pub id_number: String,
+    pub email: Option<crate::mail::Email>,
+    pub locale: crate::locale::Locale,
+    /// The officer who registered it.
+    pub officer: Uuid,
+}
+
+/// What proves a counter applicant's claim to their dossiers once they have an account: the
+/// identity number and the phone the desk recorded, neither kept in the shared index in clear.
+pub fn claim_hash(id_number: &str, phone_digits: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"dvc-claim\0");
+    h.update(id_number.trim().as_bytes());
+    h.update([0]);
+    h.update(phone_digits.as_bytes());
+    h.finalize().to_vec()
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

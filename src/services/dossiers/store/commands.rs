@@ -13,9 +13,8 @@ use crate::services::calendar::{self, Calendar};
 use crate::services::dossiers::code::{DossierCode, lookup_hash};
 use crate::services::dossiers::error::{BadInput, Conflict, DossierError};
 use crate::services::dossiers::workflow::{self, Action, Status};
-use crate::services::dossiers::Channel;
 use crate::services::dossiers::{
-    ActionRequest, BulkOutcome, BulkResult, Caller, DossierSummary, NewDossier, Scope,
+    ActionRequest, Applicant, BulkOutcome, BulkResult, Caller, DossierSummary, NewDossier, Scope,
 };
 use crate::services::payments::{IntentStatus, PaymentStatus};
 use crate::services::stats::{self, Delta};
@@ -32,12 +31,12 @@ pub fn submit(
     now: DateTime<Utc>,
 ) -> Result<DossierSummary, DossierError> {
     let proc = procedure_facts(conn, &new.procedure_code)?;
-    let (full_name, email, locale): (String, String, String) = accounts::table
-        .find(new.applicant)
-        .select((accounts::full_name, accounts::email, accounts::locale))
-        .first(conn)
-        .optional()?
-        .ok_or(DossierError::UnknownApplicant)?;
+    let applicant = who_applies(conn, &new.applicant)?;
+    let (full_name, email, locale) = (
+        applicant.full_name.clone(),
+        applicant.email.clone().unwrap_or_default(),
+        applicant.locale.clone(),
+    );
     let fee = crate::services::payments::FeeRule::parse(&proc.fee_rule)
         .map_err(DossierError::FeeRule)?
         .fee(proc.fee_vnd, &new.form_data);
@@ -50,12 +49,14 @@ pub fn submit(
             dossiers::id.eq(id),
             dossiers::code.eq(code.as_str()),
             dossiers::procedure_code.eq(&new.procedure_code),
-            dossiers::applicant_id.eq(Some(new.applicant)),
+            dossiers::applicant_id.eq(applicant.account),
             dossiers::applicant_name.eq(&full_name),
-            dossiers::applicant_email.eq(Some(&email)),
+            dossiers::applicant_email.eq(applicant.email.as_deref()),
+            dossiers::applicant_id_number.eq(applicant.id_number.as_deref()),
+            dossiers::applicant_phone.eq(&new.phone_digits),
             dossiers::locale.eq(&locale),
             dossiers::lookup_hash.eq(lookup_hash(&code, &new.phone_digits)),
-            dossiers::channel.eq("online"),
+            dossiers::channel.eq(new.channel),
             dossiers::form_data.eq(&new.form_data),
             dossiers::fee_vnd.eq(fee),
             dossiers::payment_status.eq(PaymentStatus::for_fee(fee)),
@@ -64,12 +65,25 @@ pub fn submit(
             dossiers::updated_at.eq(now),
         ))
         .execute(conn)?;
-    insert_files(conn, id, new.applicant, &new.files)?;
+    insert_files(conn, id, applicant.acting, &new.files)?;
+    // A desk applicant without an account is indexed under what lets them claim it later.
+    let claim = applicant.account.is_none().then(|| {
+        super::super::claim_hash(
+            applicant.id_number.as_deref().unwrap_or(""),
+            &new.phone_digits,
+        )
+    });
     diesel::insert_into(dossier_index::table)
         .values((
             dossier_index::tenant_id.eq(scope.tenant_id),
             dossier_index::dossier_id.eq(id),
-            dossier_index::account_id.eq(new.applicant),
+            dossier_index::account_id.eq(applicant.account),
+            dossier_index::claim_hash.eq(claim),
+            dossier_index::claim_email.eq(applicant
+                .account
+                .is_none()
+                .then_some(applicant.email.as_deref())
+                .flatten()),
             dossier_index::code.eq(code.as_str()),
             dossier_index::procedure_code.eq(&new.procedure_code),
             dossier_index::procedure_name.eq(&proc.name_vi),
@@ -92,10 +106,10 @@ pub fn submit(
             submitted_at: now,
             due_date: None,
         },
-        Some(new.applicant),
-        "applicant",
+        Some(applicant.acting),
+        applicant.role,
         None,
-        serde_json::json!({ "files": new.files.len() }),
+        serde_json::json!({ "files": new.files.len(), "channel": new.channel }),
     )?;
     if fee > 0
         && let Ok(recipient) = Email::parse(&email)
@@ -137,6 +151,61 @@ pub fn submit(
         assignee_id: None,
         version: 1,
     })
+}
+
+/// The applicant of a new dossier as it will be recorded, and who is acting.
+struct WhoApplies {
+    account: Option<Uuid>,
+    full_name: String,
+    email: Option<String>,
+    locale: String,
+    id_number: Option<String>,
+    /// Who the first event names: the applicant online, the officer at the desk.
+    acting: Uuid,
+    role: &'static str,
+}
+
+fn who_applies(conn: &mut PgConnection, applicant: &Applicant) -> Result<WhoApplies, DossierError> {
+    match applicant {
+        Applicant::Account(id) => {
+            let (full_name, email, locale, citizen_id, tax_code): (
+                String,
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+            ) = accounts::table
+                .find(id)
+                .select((
+                    accounts::full_name,
+                    accounts::email,
+                    accounts::locale,
+                    accounts::citizen_id,
+                    accounts::tax_code,
+                ))
+                .first(conn)
+                .optional()?
+                .ok_or(DossierError::UnknownApplicant)?;
+            Ok(WhoApplies {
+                account: Some(*id),
+                full_name,
+                email: Some(email),
+                locale,
+                id_number: citizen_id.or(tax_code),
+                acting: *id,
+                role: "applicant",
+            })
+        }
+        Applicant::AtDesk(d) => Ok(WhoApplies {
+            account: None,
+            full_name: d.full_name.clone(),
+            email: d.email.as_ref().map(|e| e.as_str().to_owned()),
+            locale: d.locale.as_str().to_owned(),
+            id_number: Some(d.id_number.clone()),
+            acting: d.officer,
+            role: "officer",
+        }),
+    }
 }
 
 /// Applies one workflow action with optimistic concurrency, and everything it causes.
@@ -281,7 +350,7 @@ pub fn act(
         field: &proc.field_code,
     };
     match req.action {
-        Action::Receive => stats::record(conn, key, Delta::received(row.channel == Channel::Online))?,
+        Action::Receive => stats::record(conn, key, Delta::received(row.channel))?,
         Action::Approve | Action::Reject => {
             let on_time = row.due_date.is_none_or(|d| today <= d);
             let seconds = row
@@ -547,4 +616,117 @@ pub fn rate(
         Delta::rating(rating),
     )?;
     Ok(())
+}
+
+/// Moves the appointment of a received dossier that will be (or already is) late, with the
+/// reason: the apology slip (Phiếu xin lỗi và hẹn lại ngày trả kết quả) is made from the event
+/// this writes, and the applicant is told by mail in the same transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn extend(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    code: &DossierCode,
+    caller: &Caller,
+    new_due: NaiveDate,
+    reason: &str,
+    version: i32,
+    now: DateTime<Utc>,
+) -> Result<DossierSummary, DossierError> {
+    if !(caller.officer || caller.leader) {
+        return Err(DossierError::Forbidden);
+    }
+    let (row, _) = visible_row(conn, code, caller)?;
+    let status = row.status;
+    let Some(old_due) = row
+        .due_date
+        .filter(|_| status.is_open() && !status.before_receipt())
+    else {
+        return Err(Conflict::NotExtendable(status).into());
+    };
+    if reason.trim().is_empty() {
+        return Err(BadInput::ReasonRequired.into());
+    }
+    if new_due <= old_due || !Calendar::vietnam().is_working_day(new_due) {
+        return Err(BadInput::NewDueDate { current: old_due }.into());
+    }
+    if row.version != version {
+        return Err(Conflict::Stale {
+            current: row.version,
+        }
+        .into());
+    }
+    let updated = diesel::update(
+        dossiers::table
+            .filter(dossiers::id.eq(row.id))
+            .filter(dossiers::version.eq(version)),
+    )
+    .set((
+        dossiers::due_date.eq(Some(new_due)),
+        dossiers::version.eq(version + 1),
+        dossiers::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(Conflict::Stale {
+            current: version + 1,
+        }
+        .into());
+    }
+    record_event(
+        conn,
+        scope,
+        &Recorded {
+            dossier: row.id,
+            code: &row.code,
+            procedure_code: &row.procedure_code,
+            seq: version + 1,
+            from: Some(status),
+            to: status,
+            at: now,
+            submitted_at: row.submitted_at,
+            due_date: Some(new_due),
+        },
+        Some(caller.account),
+        if caller.leader { "leader" } else { "officer" },
+        Some(reason.trim()),
+        serde_json::json!({ "extended": { "from": old_due, "to": new_due } }),
+    )?;
+    let proc = procedure_facts(conn, &row.procedure_code)?;
+    if let Some(recipient) = row
+        .applicant_email
+        .as_deref()
+        .and_then(|e| Email::parse(e).ok())
+    {
+        let locale = Locale::parse(&row.locale).unwrap_or_default();
+        let day = |d: NaiveDate| match locale {
+            Locale::Vi => d.format("%d/%m/%Y").to_string(),
+            Locale::En => d.format("%Y-%m-%d").to_string(),
+        };
+        outbox::enqueue(
+            conn,
+            &NewMail {
+                tenant_id: Some(scope.tenant_id),
+                template: TemplateKey::DossierDelayed,
+                locale,
+                recipient,
+                payload: serde_json::json!({
+                    "applicant_name": row.applicant_name,
+                    "dossier_code": row.code,
+                    "procedure_name": match locale {
+                        Locale::En => proc.name_en.clone().unwrap_or_else(|| proc.name_vi.clone()),
+                        Locale::Vi => proc.name_vi.clone(),
+                    },
+                    "old_due_date": day(old_due),
+                    "new_due_date": day(new_due),
+                    "reason": reason.trim(),
+                    "link": scope.dossier_link(&row.code),
+                }),
+                idempotency_key: format!("dossier:{}:{}", row.id, version + 1),
+            },
+        )?;
+    }
+    let mut r = row;
+    r.due_date = Some(new_due);
+    r.version = version + 1;
+    Ok(r.summary(proc.name_vi, calendar::local_date(now), scope.due_soon_days))
 }

@@ -12,7 +12,7 @@ mod commands;
 mod effects;
 mod queries;
 
-pub use commands::{BulkAction, act, assign, bulk, rate, submit};
+pub use commands::{BulkAction, act, assign, bulk, extend, rate, submit};
 pub use queries::{
     InboxFilter, across_tenants, attachment, awaiting_receipt, detail, inbox, lookup, mine,
     overdue_by_assignee, procedure_of, storage_used,
