@@ -307,6 +307,8 @@ diesel::table! {
         field_code -> Text,
         received -> Int4,
         received_online -> Int4,
+        received_counter -> Int4,
+        received_postal -> Int4,
         resolved -> Int4,
         resolved_on_time -> Int4,
         processing_seconds -> Int8,

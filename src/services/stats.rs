@@ -2,8 +2,13 @@
 //! in its own transaction into the shared schema (they are published figures, without personal
 //! data), so a period's figures — and a ministry's roll-up over every tenant below it — are one
 //! indexed query.
+//!
+//! Received dossiers are counted per intake channel (online, at the one-stop desk, by post):
+//! `received` is always `received_online + received_counter + received_postal`, so the online
+//! share is the share of what really came online.
 
 use crate::db::schema::{stats_daily, stats_open};
+use crate::services::dossiers::Channel;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Text, Uuid as SqlUuid};
@@ -17,6 +22,8 @@ use uuid::Uuid;
 pub struct Delta {
     pub received: i32,
     pub received_online: i32,
+    pub received_counter: i32,
+    pub received_postal: i32,
     pub resolved: i32,
     pub resolved_on_time: i32,
     pub processing_seconds: i64,
@@ -29,10 +36,13 @@ pub struct Delta {
 }
 
 impl Delta {
-    pub fn received(online: bool) -> Self {
+    /// One dossier received, counted under the channel it came through.
+    pub fn received(channel: Channel) -> Self {
         Self {
             received: 1,
-            received_online: i32::from(online),
+            received_online: i32::from(channel == Channel::Online),
+            received_counter: i32::from(channel == Channel::Counter),
+            received_postal: i32::from(channel == Channel::Postal),
             in_progress: 1,
             ..Self::default()
         }
@@ -85,6 +95,8 @@ pub fn record(conn: &mut PgConnection, k: Key<'_>, d: Delta) -> QueryResult<()> 
             s::field_code.eq(k.field),
             s::received.eq(d.received),
             s::received_online.eq(d.received_online),
+            s::received_counter.eq(d.received_counter),
+            s::received_postal.eq(d.received_postal),
             s::resolved.eq(d.resolved),
             s::resolved_on_time.eq(d.resolved_on_time),
             s::processing_seconds.eq(d.processing_seconds),
@@ -98,6 +110,8 @@ pub fn record(conn: &mut PgConnection, k: Key<'_>, d: Delta) -> QueryResult<()> 
         .set((
             s::received.eq(s::received + d.received),
             s::received_online.eq(s::received_online + d.received_online),
+            s::received_counter.eq(s::received_counter + d.received_counter),
+            s::received_postal.eq(s::received_postal + d.received_postal),
             s::resolved.eq(s::resolved + d.resolved),
             s::resolved_on_time.eq(s::resolved_on_time + d.resolved_on_time),
             s::processing_seconds.eq(s::processing_seconds + d.processing_seconds),
@@ -127,8 +141,14 @@ pub fn record(conn: &mut PgConnection, k: Key<'_>, d: Delta) -> QueryResult<()> 
 /// Raw counters: they add up across days, procedures and tenants.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Counts {
+    /// Every dossier received, whatever its channel.
     pub received: i64,
+    /// Received through the online portal or the API.
     pub received_online: i64,
+    /// Received at the one-stop desk (Bộ phận một cửa).
+    pub received_counter: i64,
+    /// Received by post.
+    pub received_postal: i64,
     pub resolved: i64,
     pub resolved_on_time: i64,
     pub processing_seconds: i64,
@@ -145,6 +165,8 @@ impl std::ops::AddAssign for Counts {
     fn add_assign(&mut self, o: Self) {
         self.received += o.received;
         self.received_online += o.received_online;
+        self.received_counter += o.received_counter;
+        self.received_postal += o.received_postal;
         self.resolved += o.resolved;
         self.resolved_on_time += o.resolved_on_time;
         self.processing_seconds += o.processing_seconds;
@@ -164,7 +186,12 @@ pub struct Figures {
     pub counts: Counts,
     pub late: i64,
     pub on_time_share: Option<f64>,
+    /// Received online ÷ received.
     pub online_share: Option<f64>,
+    /// Received at the one-stop desk ÷ received.
+    pub counter_share: Option<f64>,
+    /// Received by post ÷ received.
+    pub postal_share: Option<f64>,
     pub average_processing_days: Option<f64>,
     pub satisfaction: Option<f64>,
 }
@@ -177,6 +204,8 @@ impl From<Counts> for Figures {
             late: c.resolved - c.resolved_on_time,
             on_time_share: ratio(c.resolved_on_time, c.resolved),
             online_share: ratio(c.received_online, c.received),
+            counter_share: ratio(c.received_counter, c.received),
+            postal_share: ratio(c.received_postal, c.received),
             average_processing_days: ratio(c.processing_seconds, c.resolved * 86_400),
             satisfaction: ratio(c.rating_sum, c.rating_count),
         }
@@ -280,19 +309,21 @@ impl TenantCounts {
 pub const COUNTS_SQL: &str = "\
 SELECT procedure_code AS code, field_code AS field,
        sum(received)::int8 AS received, sum(received_online)::int8 AS received_online,
+       sum(received_counter)::int8 AS received_counter,
+       sum(received_postal)::int8 AS received_postal,
        sum(resolved)::int8 AS resolved, sum(resolved_on_time)::int8 AS resolved_on_time,
        sum(processing_seconds)::int8 AS processing_seconds,
        sum(rating_sum)::int8 AS rating_sum, sum(rating_count)::int8 AS rating_count,
        sum(in_progress)::int8 AS in_progress, sum(paid_count)::int8 AS paid_count,
        sum(paid_amount)::int8 AS paid_amount
 FROM (
-    SELECT procedure_code, field_code, received, received_online, resolved, resolved_on_time,
-           processing_seconds, rating_sum, rating_count, 0 AS in_progress, paid_count,
-           paid_amount
+    SELECT procedure_code, field_code, received, received_online, received_counter,
+           received_postal, resolved, resolved_on_time, processing_seconds, rating_sum,
+           rating_count, 0 AS in_progress, paid_count, paid_amount
     FROM platform.stats_daily
     WHERE tenant_id = ANY($1) AND day >= $2 AND day < $3
     UNION ALL
-    SELECT procedure_code, field_code, 0, 0, 0, 0, 0, 0, 0, in_progress, 0, 0
+    SELECT procedure_code, field_code, 0, 0, 0, 0, 0, 0, 0, 0, 0, in_progress, 0, 0
     FROM platform.stats_open
     WHERE tenant_id = ANY($1)
 ) x
@@ -308,6 +339,10 @@ struct CountRow {
     received: i64,
     #[diesel(sql_type = BigInt)]
     received_online: i64,
+    #[diesel(sql_type = BigInt)]
+    received_counter: i64,
+    #[diesel(sql_type = BigInt)]
+    received_postal: i64,
     #[diesel(sql_type = BigInt)]
     resolved: i64,
     #[diesel(sql_type = BigInt)]
@@ -365,6 +400,8 @@ pub fn counts(
                 Counts {
                     received: r.received,
                     received_online: r.received_online,
+                    received_counter: r.received_counter,
+                    received_postal: r.received_postal,
                     resolved: r.resolved,
                     resolved_on_time: r.resolved_on_time,
                     processing_seconds: r.processing_seconds,
@@ -518,6 +555,104 @@ mod tests {
         assert_eq!(f.on_time_share, Some(0.75));
         assert_eq!(f.online_share, Some(1.0));
         assert_eq!(f.average_processing_days, Some(2.0));
+    }
+
+    #[test]
+    fn a_receipt_counts_once_under_its_channel() {
+        for channel in Channel::ALL {
+            let d = Delta::received(*channel);
+            assert_eq!(d.received, 1);
+            assert_eq!(d.in_progress, 1);
+            assert_eq!(
+                d.received_online + d.received_counter + d.received_postal,
+                1,
+                "{channel:?}"
+            );
+        }
+        assert_eq!(Delta::received(Channel::Online).received_online, 1);
+        assert_eq!(Delta::received(Channel::Counter).received_counter, 1);
+        assert_eq!(Delta::received(Channel::Postal).received_postal, 1);
+        // Other transitions receive nothing.
+        for d in [Delta::resolved(true, 60), Delta::paid(1), Delta::rating(5)] {
+            assert_eq!(
+                (
+                    d.received,
+                    d.received_online,
+                    d.received_counter,
+                    d.received_postal
+                ),
+                (0, 0, 0, 0)
+            );
+        }
+    }
+
+    /// Counts from receipts through `channels`, the way `record` adds deltas up.
+    fn received_through(channels: &[Channel]) -> Counts {
+        let mut c = Counts::default();
+        for ch in channels {
+            let d = Delta::received(*ch);
+            c += Counts {
+                received: d.received.into(),
+                received_online: d.received_online.into(),
+                received_counter: d.received_counter.into(),
+                received_postal: d.received_postal.into(),
+                in_progress: d.in_progress.into(),
+                ..Counts::default()
+            };
+        }
+        c
+    }
+
+    #[test]
+    fn shares_by_channel_are_of_everything_received() {
+        use Channel::{Counter, Online, Postal};
+        let c = received_through(&[
+            Online, Counter, Counter, Postal, Online, Online, Counter, Online,
+        ]);
+        assert_eq!(
+            (
+                c.received,
+                c.received_online,
+                c.received_counter,
+                c.received_postal
+            ),
+            (8, 4, 3, 1)
+        );
+        let f: Figures = c.into();
+        assert_eq!(f.online_share, Some(0.5));
+        assert_eq!(f.counter_share, Some(0.38));
+        assert_eq!(f.postal_share, Some(0.13));
+        // Nothing received: no share is invented.
+        let f: Figures = Counts::default().into();
+        assert_eq!(
+            (f.online_share, f.counter_share, f.postal_share),
+            (None, None, None)
+        );
+        // All at the desk: the online share is zero, not absent.
+        let f: Figures = received_through(&[Counter, Counter]).into();
+        assert_eq!(
+            (f.online_share, f.counter_share, f.postal_share),
+            (Some(0.0), Some(1.0), Some(0.0))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn channels_add_up_to_what_was_received(picks in proptest::collection::vec(0usize..3, 0..200)) {
+            let channels: Vec<Channel> = picks.iter().map(|i| Channel::ALL[*i]).collect();
+            let c = received_through(&channels);
+            let n = |ch: Channel| channels.iter().filter(|x| **x == ch).count() as i64;
+            proptest::prop_assert_eq!(c.received, channels.len() as i64);
+            proptest::prop_assert_eq!(c.received_online, n(Channel::Online));
+            proptest::prop_assert_eq!(c.received_counter, n(Channel::Counter));
+            proptest::prop_assert_eq!(c.received_postal, n(Channel::Postal));
+            let f: Figures = c.into();
+            if c.received > 0 {
+                let total = f.online_share.unwrap() + f.counter_share.unwrap() + f.postal_share.unwrap();
+                // Each share is rounded to two places.
+                proptest::prop_assert!((total - 1.0).abs() <= 0.015, "{total}");
+            }
+        }
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! The leader's dashboard: this year's figures for the tenant (rolled up over the tenants
-//! below it), drawn as server-rendered SVG with the numbers also in tables.
+//! below it), drawn as server-rendered SVG with the numbers also in tables: received, resolved,
+//! on time, satisfaction, per month, per field, per intake channel (online, at the one-stop
+//! desk, by post) and per unit.
 
 use super::charts::{self, Series};
 use super::i18n;
 use super::session::Visitor;
 use crate::auth::roles::Role;
 use crate::error::AppError;
+use crate::services::dossiers::Channel;
 use crate::services::{calendar, stats};
 use actix_web::{HttpResponse, web};
 use chrono::{Datelike, NaiveDate};
@@ -137,6 +140,72 @@ pub async fn dashboard(v: Visitor, q: web::Query<DashboardQuery>) -> HttpRespons
             &fmt,
             &v.t("dashboard.no_ratings"),
         );
+        // Received per channel: the counts add up to `received`, the shares to about 100 %.
+        let by_channel: Vec<(Channel, i64, Option<f64>)> = vec![
+            (
+                Channel::Online,
+                total.counts.received_online,
+                total.online_share,
+            ),
+            (
+                Channel::Counter,
+                total.counts.received_counter,
+                total.counter_share,
+            ),
+            (
+                Channel::Postal,
+                total.counts.received_postal,
+                total.postal_share,
+            ),
+        ];
+        let channel_names: Vec<String> = by_channel
+            .iter()
+            .map(|(c, _, _)| v.t(&format!("channel.{}", c.as_str())))
+            .collect();
+        let channel_points: Vec<Series> = by_channel
+            .iter()
+            .zip(&channel_names)
+            .map(|((_, n, _), label)| Series {
+                label,
+                value: *n as f64,
+            })
+            .collect();
+        let per_channel = charts::bars(
+            "per-channel",
+            &v.t("channel.heading"),
+            &i18n::fill(
+                &v.t("channel.desc"),
+                &[
+                    (
+                        "online",
+                        i18n::integer(locale, total.counts.received_online),
+                    ),
+                    (
+                        "counter",
+                        i18n::integer(locale, total.counts.received_counter),
+                    ),
+                    (
+                        "postal",
+                        i18n::integer(locale, total.counts.received_postal),
+                    ),
+                ],
+            ),
+            &channel_points,
+            &fmt,
+            &v.t("dashboard.no_data"),
+        );
+        let channels: Vec<_> = by_channel
+            .iter()
+            .zip(&channel_names)
+            .map(|((c, n, share), name)| {
+                context! {
+                    code => c.as_str(),
+                    name,
+                    received => n,
+                    share => share.map(|s| s * 100.0),
+                }
+            })
+            .collect();
         let fields: Vec<_> = report
             .by_field
             .iter()
@@ -170,11 +239,14 @@ pub async fn dashboard(v: Visitor, q: web::Query<DashboardQuery>) -> HttpRespons
                     late => total.late,
                     on_time => total.on_time_share.map(|s| s * 100.0),
                     online => total.online_share.map(|s| s * 100.0),
+                    received_online => total.counts.received_online,
+                    received_counter => total.counts.received_counter,
+                    received_postal => total.counts.received_postal,
                     days => total.average_processing_days,
                     satisfaction => total.satisfaction,
                 },
-                per_month, on_time, per_field, satisfaction,
-                fields, month_rows, per_tenant,
+                per_month, on_time, per_field, satisfaction, per_channel,
+                fields, month_rows, per_tenant, channels,
             },
         ))
     }

@@ -1,0 +1,3 @@
+ALTER TABLE platform.stats_daily
+    DROP COLUMN received_postal,
+    DROP COLUMN received_counter;
