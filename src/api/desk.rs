@@ -96,3 +96,49 @@ pub async fn claim(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     let claimed = desk::claim(&state, account).await?;
     Ok(HttpResponse::Ok().json(Claimed { claimed }))
 }
+
+/// A dossier's slip as PDF (`receipt`, `completion_request`, `refusal`, `apology`,
+/// `processing_record`), for its applicant or the tenant's officials; 404 for a slip the
+/// dossier does not have yet. `?lang=en` for the English version.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dossiers/{code}/slips/{kind}",
+    tag = "desk",
+    params(("code" = String, Path), ("kind" = String, Path), ("lang" = Option<String>, Query)),
+    responses(
+        (status = 200, content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn slip(
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    q: web::Query<SlipQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let (code, kind) = path.into_inner();
+    let code = parse_code(&code)?;
+    let kind = crate::app::slips::parse_kind(&kind).ok_or(AppError::NotFound { what: "slip" })?;
+    let locale = q
+        .lang
+        .as_deref()
+        .and_then(crate::locale::Locale::parse)
+        .unwrap_or_default();
+    let data = crate::app::slips::slip(&state, &principal, code, kind, locale).await?;
+    let file = format!("{}-{}.pdf", data.dossier_code, kind.slug());
+    let bytes = crate::services::slips::pdf(&data).map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header(("Cache-Control", "private, no-store"))
+        .insert_header((
+            "Content-Disposition",
+            format!("inline; filename=\"{file}\""),
+        ))
+        .body(bytes))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct SlipQuery {
+    lang: Option<String>,
+}

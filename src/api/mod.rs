@@ -80,6 +80,7 @@ use utoipa::OpenApi;
         desk::register,
         desk::extend,
         desk::claim,
+        desk::slip,
         stats::leader,
         stats::public,
         sync::receive,
@@ -410,6 +411,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             .route("/dossiers/{code}", web::get().to(dossiers::show))
             .route("/dossiers/{code}/actions", web::post().to(dossiers::act))
             .route("/dossiers/{code}/extend", web::post().to(desk::extend))
+            .route("/dossiers/{code}/slips/{kind}", web::get().to(desk::slip))
             .route("/desk/dossiers", web::post().to(desk::register))
             .route(
                 "/dossiers/{code}/supplement",

@@ -144,17 +144,33 @@ fn check_applicant(
     .filter(|_| name_ok)
 }
 
-/// Registers a dossier at the desk: applicant, form and scans checked like an online
-/// submission (every error at once, 422, nothing stored), then recorded as `submitted` on
-/// its channel, waiting for the completeness check.
-pub(crate) async fn register(
+/// An intake that passed every check.
+struct Checked {
+    procedure: crate::services::catalog::Procedure,
+    channel: Channel,
+    applicant: DeskApplicant,
+    phone: String,
+    kinds: Vec<(usize, crate::services::attachments::FileKind)>,
+}
+
+/// Checks an intake without its scans (the portal's first step): every field error at once.
+pub(crate) async fn check(
     state: &AppState,
     principal: &Principal,
-    intake: DeskIntake,
-    files: Vec<UploadedFile>,
-) -> Result<DossierSummary, AppError> {
+    intake: &DeskIntake,
+) -> Result<(), AppError> {
+    validate(state, principal, intake, &[]).await.map(drop)
+}
+
+/// Applicant, channel, procedure, form and scans, checked like an online submission.
+async fn validate(
+    state: &AppState,
+    principal: &Principal,
+    intake: &DeskIntake,
+    files: &[UploadedFile],
+) -> Result<Checked, AppError> {
     officer_of_tenant(principal)?;
-    let tenant = principal.tenant.clone();
+    let tenant = &principal.tenant;
     let mut errors = Vec::new();
     let channel = match intake.channel.parse::<Channel>() {
         Ok(c @ (Channel::Counter | Channel::Postal)) => Some(c),
@@ -169,7 +185,7 @@ pub(crate) async fn register(
         }
     };
     let applicant = check_applicant(&intake.applicant, principal.account, &mut errors);
-    let proc = match crate::app::dossiers::procedure(state, &tenant, &intake.procedure).await {
+    let proc = match crate::app::dossiers::procedure(state, tenant, &intake.procedure).await {
         Ok(p) => Some(p),
         Err(AppError::BadRequest { .. }) => {
             errors.push(field_error(
@@ -191,20 +207,37 @@ pub(crate) async fn register(
             errors.append(&mut e);
         }
         // Missing papers are what the completeness check asks for, not an error of intake.
-        kinds = check_files(proc, &files, false, &mut errors);
+        kinds = check_files(proc, files, false, &mut errors);
     }
-    let (Some(proc), Some(channel), Some((applicant, phone)), true) =
-        (proc, channel, applicant, errors.is_empty())
-    else {
-        return Err(AppError::Invalid { errors });
-    };
+    match (proc, channel, applicant, errors.is_empty()) {
+        (Some(procedure), Some(channel), Some((applicant, phone)), true) => Ok(Checked {
+            procedure,
+            channel,
+            applicant,
+            phone,
+            kinds,
+        }),
+        _ => Err(AppError::Invalid { errors }),
+    }
+}
+
+/// Registers a dossier at the desk: checked as [`validate`] says (422, nothing stored), then
+/// recorded as `submitted` on its channel, waiting for the completeness check.
+pub(crate) async fn register(
+    state: &AppState,
+    principal: &Principal,
+    intake: DeskIntake,
+    files: Vec<UploadedFile>,
+) -> Result<DossierSummary, AppError> {
+    let checked = validate(state, principal, &intake, &files).await?;
+    let tenant = principal.tenant.clone();
     within_storage_quota(&tenant, &files).await?;
-    let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
+    let stored = store_files(state, tenant.tenant.id, files, checked.kinds).await?;
     let new = NewDossier {
-        procedure_code: proc.code.clone(),
-        applicant: Applicant::AtDesk(applicant),
-        channel,
-        phone_digits: phone,
+        procedure_code: checked.procedure.code.clone(),
+        applicant: Applicant::AtDesk(checked.applicant),
+        channel: checked.channel,
+        phone_digits: checked.phone,
         form_data: intake.form,
         files: stored.clone(),
     };

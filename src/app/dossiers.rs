@@ -554,7 +554,7 @@ pub(crate) async fn answer_supplement(
     // The procedure decides what the new data and files must look like.
     let who = caller(principal);
     let lookup_code = code.clone();
-    let procedure_code = tenant
+    let (procedure_code, status) = tenant
         .db
         .run(move |conn| Ok(store::procedure_of(conn, &lookup_code, &who)?))
         .await?;
@@ -575,7 +575,12 @@ pub(crate) async fn answer_supplement(
     within_storage_quota(&tenant, &files).await?;
     let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
     let request = ActionRequest {
-        action: Action::Resubmit,
+        // Completing a dossier the desk has not received yet answers the same way.
+        action: if status == crate::services::dossiers::Status::Incomplete {
+            Action::Complete
+        } else {
+            Action::Resubmit
+        },
         version: body.version,
         note: body.note,
         missing: vec![],

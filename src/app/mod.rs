@@ -13,5 +13,6 @@ pub mod oidc;
 pub mod onboarding;
 pub mod payments;
 pub mod procedures;
+pub mod slips;
 pub mod stats;
 pub mod upkeep;

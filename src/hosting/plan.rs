@@ -229,7 +229,9 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
         &mut out,
         "agency_id",
         agency_id.as_deref().unwrap_or("—"),
-        spec.agency_id.as_ref().map_or("—", |a| a.get_ref().as_str()),
+        spec.agency_id
+            .as_ref()
+            .map_or("—", |a| a.get_ref().as_str()),
     );
     let parent_slug: Option<String> = match parent_id {
         Some(p) => tenants::table

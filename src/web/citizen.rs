@@ -25,7 +25,7 @@ use std::collections::HashMap;
 
 /// A procedure as the pages list it.
 #[derive(Serialize)]
-struct ProcedureItem {
+pub(super) struct ProcedureItem {
     code: String,
     name: String,
     field: String,
@@ -35,7 +35,7 @@ struct ProcedureItem {
     online: bool,
 }
 
-fn item(p: &Procedure, locale: Locale) -> ProcedureItem {
+pub(super) fn item(p: &Procedure, locale: Locale) -> ProcedureItem {
     let (name, field) = match locale {
         Locale::En => (
             p.name_en.clone().unwrap_or_else(|| p.name.clone()),
@@ -63,7 +63,7 @@ async fn catalog(
     crate::app::procedures::cached_catalog(&v.state, &v.tenant).await
 }
 
-async fn find_procedure(v: &Visitor, code: &str) -> Result<Procedure, AppError> {
+pub(super) async fn find_procedure(v: &Visitor, code: &str) -> Result<Procedure, AppError> {
     catalog(v)
         .await?
         .procedures()
@@ -151,7 +151,7 @@ pub async fn home(v: Visitor, q: web::Query<HomeQuery>) -> HttpResponse {
 }
 
 #[derive(Serialize)]
-struct DocumentItem {
+pub(super) struct DocumentItem {
     name: String,
     required: bool,
     accept: String,
@@ -159,7 +159,7 @@ struct DocumentItem {
     error: Option<String>,
 }
 
-fn documents(p: &Procedure, locale: Locale, errors: &[FieldError]) -> Vec<DocumentItem> {
+pub(super) fn documents(p: &Procedure, locale: Locale, errors: &[FieldError]) -> Vec<DocumentItem> {
     p.documents
         .iter()
         .enumerate()
@@ -184,7 +184,7 @@ fn documents(p: &Procedure, locale: Locale, errors: &[FieldError]) -> Vec<Docume
         .collect()
 }
 
-fn message(e: &FieldError, locale: Locale) -> String {
+pub(super) fn message(e: &FieldError, locale: Locale) -> String {
     match locale {
         Locale::Vi => e.message.clone(),
         Locale::En => e.message_en.clone(),
@@ -212,7 +212,7 @@ pub async fn procedure(v: Visitor, path: web::Path<String>) -> HttpResponse {
     v.respond(result)
 }
 
-fn schema_of(p: &Procedure) -> Result<FormSchema, AppError> {
+pub(super) fn schema_of(p: &Procedure) -> Result<FormSchema, AppError> {
     FormSchema::parse(&p.form_schema).map_err(AppError::internal)
 }
 
@@ -234,7 +234,7 @@ fn phone_field(v: &Visitor, value: &str, errors: &[FieldError]) -> FormField {
 }
 
 /// The error list at the top of a form: each message links to its field.
-fn summary_of(errors: &[FieldError], locale: Locale) -> Vec<minijinja::Value> {
+pub(super) fn summary_of(errors: &[FieldError], locale: Locale) -> Vec<minijinja::Value> {
     errors
         .iter()
         .map(|e| {
@@ -302,13 +302,13 @@ pub async fn apply_form(v: Visitor, path: web::Path<String>) -> HttpResponse {
     v.respond(result)
 }
 
-fn pairs_of(body: &web::Bytes) -> Vec<(String, String)> {
+pub(super) fn pairs_of(body: &web::Bytes) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
-fn value_of<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn value_of<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
@@ -580,7 +580,12 @@ async fn dossier_page(
         .run(move |conn| Ok(store::detail(conn, &scope, &code, &who, now)?))
         .await?;
     let p = find_procedure(v, &d.summary.procedure_code).await.ok();
-    let supplement = d.summary.status == Status::SupplementRequested;
+    // The desk's request to complete the dossier is answered the same way as a supplement.
+    let supplement = matches!(
+        d.summary.status,
+        Status::SupplementRequested | Status::Incomplete
+    );
+    let slips = super::office::slip_links(&d, v.locale);
     let can_rate = d.summary.status == Status::Returned && d.rating.is_none();
     let can_withdraw = d.actions.contains(&Action::Withdraw);
     let can_pay = d.payment_status == crate::services::payments::PaymentStatus::Due
@@ -610,6 +615,7 @@ async fn dossier_page(
             created,
             notice,
             supplement,
+            slips,
             can_rate,
             can_withdraw,
             can_pay,
@@ -733,10 +739,22 @@ pub async fn withdraw(
     v.respond(result)
 }
 
-pub async fn lookup_form(v: Visitor) -> HttpResponse {
+#[derive(Deserialize)]
+pub struct LookupQuery {
+    /// The code, when the page is opened from a slip's QR code.
+    ma: Option<String>,
+}
+
+pub async fn lookup_form(v: Visitor, q: web::Query<LookupQuery>) -> HttpResponse {
+    // Only a well-formed code is echoed back into the page.
+    let code =
+        q.ma.as_deref()
+            .and_then(|c| DossierCode::parse(c).ok())
+            .map(|c| c.to_string())
+            .unwrap_or_default();
     v.page(
         "lookup.html",
-        context! { nav => "lookup", code => "", phone => "" },
+        context! { nav => "lookup", code, phone => "" },
     )
 }
 

@@ -12,6 +12,7 @@ pub mod citizen;
 pub mod console;
 pub mod contrast;
 pub mod dashboard;
+mod desk;
 pub mod forms;
 pub mod i18n;
 mod invitation;
@@ -46,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(citizen::paid),
         )
         .route("/ho-so/{code}/tep/{id}", web::get().to(citizen::download))
+        .route("/ho-so/{code}/phieu/{slip}", web::get().to(desk::slip))
         .route("/tra-cuu", web::get().to(citizen::lookup_form))
         .route("/tra-cuu", web::post().to(citizen::lookup))
         .route("/tai-khoan", web::get().to(citizen::account))
@@ -75,7 +77,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/can-bo", web::get().to(office::inbox))
         .route("/can-bo/nhan", web::post().to(office::bulk))
         .route("/can-bo/ho-so/{code}", web::get().to(office::dossier))
-        .route("/can-bo/ho-so/{code}", web::post().to(office::act));
+        .route("/can-bo/ho-so/{code}", web::post().to(office::act))
+        .route("/can-bo/ho-so/{code}/hen-lai", web::post().to(desk::extend))
+        .route("/can-bo/tiep-nhan", web::get().to(desk::choose))
+        .route("/can-bo/tiep-nhan/{procedure}", web::get().to(desk::form))
+        .route("/can-bo/tiep-nhan/{procedure}", web::post().to(desk::check))
+        .route(
+            "/can-bo/tiep-nhan/{procedure}/gui",
+            web::post().to(desk::register),
+        );
 }
 
 /// The single sign-on host's pages (sign-up, e-mail verification, password reset).

@@ -53,6 +53,7 @@ pub async fn inbox(v: Visitor, q: web::Query<InboxQuery>) -> HttpResponse {
             .await?;
         let statuses = [
             "submitted",
+            "incomplete",
             "received",
             "in_review",
             "supplement_requested",
@@ -166,9 +167,14 @@ async fn page(
     let actions: Vec<&str> = d
         .actions
         .iter()
-        .filter(|a| !matches!(a, Action::Withdraw | Action::Resubmit))
+        .filter(|a| !matches!(a, Action::Withdraw | Action::Resubmit | Action::Complete))
         .map(|a| a.as_str())
         .collect();
+    let slips = slip_links(&d, v.locale);
+    // An appointment can be moved while the dossier is received and waiting for its result.
+    let can_extend = d.summary.due_date.is_some()
+        && d.summary.status.is_open()
+        && !d.summary.status.before_receipt();
     Ok(v.page_with(
         status,
         "process.html",
@@ -179,8 +185,43 @@ async fn page(
             actions,
             notice,
             errors,
+            slips,
+            can_extend,
+            channel => match v.locale {
+                crate::locale::Locale::Vi => d.channel.label_vi(),
+                crate::locale::Locale::En => d.channel.label_en(),
+            },
         },
     ))
+}
+
+/// The slips a dossier has now, as (address, title) for its page.
+pub(super) fn slip_links(
+    d: &crate::services::dossiers::DossierDetail,
+    locale: crate::locale::Locale,
+) -> Vec<(String, &'static str)> {
+    crate::app::slips::available(d)
+        .into_iter()
+        .map(|k| {
+            (
+                format!("/ho-so/{}/phieu/{}", d.summary.code, k.slug()),
+                k.title(locale),
+            )
+        })
+        .collect()
+}
+
+/// The processing page again, with the field errors of a form on it (422).
+pub(super) async fn page_with_errors(
+    v: &Visitor,
+    code: DossierCode,
+    errors: &[crate::error::FieldError],
+) -> Result<HttpResponse, AppError> {
+    let messages = errors
+        .iter()
+        .map(|e| context! { message => super::citizen::message(e, v.locale) })
+        .collect();
+    page(v, code, None, messages, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 pub async fn dossier(
@@ -234,6 +275,7 @@ pub async fn act(v: Visitor, path: web::Path<String>, form: web::Form<ActForm>) 
         };
         match api::take_action(&v.state, v.user()?, code.clone(), body).await {
             Ok(_) => Ok(v.redirect(&format!("/can-bo/ho-so/{code}?ok=1"))),
+            Err(AppError::Invalid { errors }) => page_with_errors(&v, code, &errors).await,
             Err(
                 e @ (AppError::Conflict { .. } | AppError::BadRequest { .. } | AppError::Forbidden),
             ) => {

@@ -17,13 +17,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-/// The procedure of a dossier the caller may see.
+/// The procedure and status of a dossier the caller may see.
 pub fn procedure_of(
     conn: &mut PgConnection,
     code: &DossierCode,
     caller: &Caller,
-) -> Result<String, DossierError> {
-    Ok(visible_row(conn, code, caller)?.0.procedure_code)
+) -> Result<(String, Status), DossierError> {
+    let row = visible_row(conn, code, caller)?.0;
+    Ok((row.procedure_code, row.status))
 }
 
 /// One dossier with its files, history and the actions the caller may take.
