@@ -9,6 +9,7 @@ pub mod forms;
 pub mod idempotency;
 pub mod payments;
 pub mod reminders;
+pub mod slips;
 pub mod stats;
 pub mod storage;
 pub mod sync;
