@@ -2,9 +2,13 @@
 //! of their value (`/form/ho_ten`, `/form/workers/0/name`), so the schema validator's errors
 //! land on the input they concern, and what the user typed is shown again when a field is
 //! wrong. Pure: no I/O.
+//!
+//! Dates are typed and shown day first (`dd/mm/yyyy`, `services::forms::dates`) and stored
+//! ISO: [`parse`] turns a typed day into `yyyy-mm-dd` before the schema sees it, [`build`]
+//! shows a stored one as `dd/mm/yyyy`, so [`summary`] does too.
 
 use crate::locale::Locale;
-use crate::services::forms::{FieldError, FieldInfo};
+use crate::services::forms::{FieldError, FieldInfo, dates};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -22,8 +26,12 @@ pub struct FormField {
     /// A safe `id` for the label and error (`f-form-ho_ten`).
     pub id: String,
     pub label: String,
-    /// `text`, `email`, `tel`, `date`, `number`, `select`, `checkbox`, `group`, `list`.
+    /// `text`, `email`, `tel`, `date`, `number`, `select`, `checkbox`, `group`, `list`. A
+    /// `date` is rendered as a text input for `dd/mm/yyyy` (`inputmode="numeric"`), its value
+    /// already day first.
     pub input: &'static str,
+    /// The input's `autocomplete` token where the browser can help (`bday`).
+    pub autocomplete: Option<&'static str>,
     pub required: bool,
     pub step: Option<&'static str>,
     pub options: Vec<(String, String)>,
@@ -70,6 +78,50 @@ pub fn id_of(pointer: &str) -> String {
     id
 }
 
+/// A birth date, by its name or title: the browser may offer the person's own (`bday`).
+fn is_birth_date(info: &FieldInfo) -> bool {
+    let name = info.name.to_lowercase();
+    let title = info.title.to_lowercase();
+    name.contains("ngay_sinh")
+        || name.contains("birth")
+        || title.contains("ngày sinh")
+        || info
+            .title_en
+            .as_deref()
+            .is_some_and(|t| t.to_lowercase().contains("birth"))
+}
+
+/// The `autocomplete` token of a field the template does not already know by its input
+/// (it gives every `tel` input `tel`).
+fn autocomplete_of(info: &FieldInfo, input: &str) -> Option<&'static str> {
+    (input == "date" && is_birth_date(info)).then_some("bday")
+}
+
+/// The field's error in the visitor's language. A date input's refusal says how to type a
+/// date (the schema's own message speaks of the API's ISO form), unless the text had the shape
+/// of a date and only the day does not exist, which the schema says itself.
+fn error_text(
+    info: &FieldInfo,
+    input: &str,
+    value: &str,
+    e: &FieldError,
+    locale: Locale,
+) -> String {
+    let date_refused = input == "date"
+        && matches!(e.code.as_str(), "date" | "type")
+        && !dates::is_impossible_typed_date(value);
+    match (date_refused, locale) {
+        (true, Locale::Vi) => format!("{}: {}", info.title, dates::TYPE_IT_VI),
+        (true, Locale::En) => format!(
+            "{}: {}",
+            info.title_en.as_deref().unwrap_or(&info.title),
+            dates::TYPE_IT_EN
+        ),
+        (false, Locale::Vi) => e.message.clone(),
+        (false, Locale::En) => e.message_en.clone(),
+    }
+}
+
 fn scalar_text(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) => s.clone(),
@@ -113,23 +165,25 @@ fn field(
     extra_rows: &HashMap<String, usize>,
 ) -> FormField {
     let input = input_of(info);
+    let mut value_text = scalar_text(value);
+    if input == "date" {
+        value_text = dates::display_date(&value_text);
+    }
     let error = errors
         .iter()
         .find(|e| e.path == name)
-        .map(|e| match locale {
-            Locale::Vi => e.message.clone(),
-            Locale::En => e.message_en.clone(),
-        });
+        .map(|e| error_text(info, input, &value_text, e, locale));
     let mut f = FormField {
         name: name.to_owned(),
         id: id_of(name),
         label: label(info, locale),
         input,
+        autocomplete: autocomplete_of(info, input),
         required: info.required,
         step: (info.kind == "number").then_some("any"),
         options: info.options.clone(),
         hint: info.description.clone(),
-        value: scalar_text(value),
+        value: value_text,
         checked: value == Some(&Value::Bool(true)),
         error,
         ..FormField::default()
@@ -182,7 +236,9 @@ fn field(
 
 /// The form data a submitted HTML form describes, typed by the schema. Blank inputs are left
 /// out (so a required one is reported as missing); a number that does not parse is kept as
-/// text so the validator reports it. Array rows that are entirely blank are dropped.
+/// text so the validator reports it, and so is a date that is not a day of the calendar; a
+/// typed day (`01/05/1990`, `1/5/1990`, `01-05-1990`, `01.05.1990`) becomes ISO `1990-05-01`.
+/// Array rows that are entirely blank are dropped.
 pub fn parse(infos: &[FieldInfo], base: &str, pairs: &[(String, String)]) -> Value {
     let by_name: HashMap<&str, &str> = pairs
         .iter()
@@ -247,13 +303,17 @@ fn value(info: &FieldInfo, name: &str, form: &HashMap<&str, &str>) -> Option<Val
                     .ok()
                     .and_then(serde_json::Number::from_f64)
                     .map_or_else(|| Value::String(text.to_owned()), Value::Number),
+                "date" => {
+                    Value::String(dates::typed_to_iso(text).unwrap_or_else(|| text.to_owned()))
+                }
                 _ => Value::String(text.to_owned()),
             })
         }
     }
 }
 
-/// The data as label/value lines for the review step.
+/// The data as label/value lines (the review step, the officer's page): labels of options,
+/// dates as `dd/mm/yyyy` (as [`build`] left them).
 pub fn summary(fields: &[FormField]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for f in fields {
@@ -388,6 +448,155 @@ mod tests {
         assert_eq!(list.rows[1].children[0].value, "B");
         assert_eq!(list.rows[2].children[0].value, "");
         assert_eq!(list.rows[0].children[0].id, "f-form-nguoi-0-ten");
+    }
+
+    #[test]
+    fn dates_are_typed_day_first_and_stored_iso() {
+        let s = schema();
+        for typed in [
+            "01/05/1990",
+            "1/5/1990",
+            "01-05-1990",
+            "01.05.1990",
+            " 1990-05-01 ",
+        ] {
+            let data = parse(
+                &s.fields(),
+                "/form",
+                &pairs(&[
+                    ("/form/ho_ten", "An"),
+                    ("/form/so_thang", "1"),
+                    ("/form/ngay", typed),
+                ]),
+            );
+            assert_eq!(data["ngay"], "1990-05-01", "{typed}");
+            assert!(s.validate(&data).is_ok(), "{typed}");
+        }
+        // Shown back day first, as a text input for the numeric keypad.
+        let data = json!({"ho_ten": "An", "ngay": "1990-05-01"});
+        let fields = build(
+            &s.fields(),
+            "/form",
+            &data,
+            &[],
+            Locale::En,
+            &HashMap::new(),
+        );
+        let date = fields.iter().find(|f| f.name == "/form/ngay").unwrap();
+        assert_eq!((date.input, date.value.as_str()), ("date", "01/05/1990"));
+        assert_eq!(date.autocomplete, None);
+        // The review and the officer's page read it day first, in both languages.
+        for locale in [Locale::Vi, Locale::En] {
+            let fields = build(&s.fields(), "/form", &data, &[], locale, &HashMap::new());
+            assert!(
+                summary(&fields).contains(&("Ngày".into(), "01/05/1990".into())),
+                "{locale:?}"
+            );
+        }
+    }
+
+    /// The errors of `typed` in the date input, as the portal would show them on the field.
+    fn date_error(typed: &str, locale: Locale) -> (String, String) {
+        let s = schema();
+        let data = parse(
+            &s.fields(),
+            "/form",
+            &pairs(&[
+                ("/form/ho_ten", "An"),
+                ("/form/so_thang", "1"),
+                ("/form/ngay", typed),
+            ]),
+        );
+        let mut errors = s.validate(&data).unwrap_err();
+        for e in &mut errors {
+            e.path = format!("/form{}", e.path);
+        }
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let fields = build(
+            &s.fields(),
+            "/form",
+            &data,
+            &errors,
+            locale,
+            &HashMap::new(),
+        );
+        let f = fields.iter().find(|f| f.name == "/form/ngay").unwrap();
+        (f.value.clone(), f.error.clone().unwrap())
+    }
+
+    #[test]
+    fn a_day_the_calendar_lacks_is_refused_on_its_field_in_both_languages() {
+        let (value, vi) = date_error("31/02/2026", Locale::Vi);
+        assert_eq!(value, "31/02/2026", "what was typed comes back");
+        assert_eq!(vi, "Ngày: không có ngày này trên lịch (ngày/tháng/năm)");
+        let (_, en) = date_error("31/02/2026", Locale::En);
+        assert_eq!(en, "Ngày: no such day on the calendar (day/month/year)");
+        // Text that is no date at all: told how to type one, not the API's ISO form.
+        let (value, vi) = date_error("mùng 1 tháng 5", Locale::Vi);
+        assert_eq!(value, "mùng 1 tháng 5");
+        assert_eq!(
+            vi,
+            "Ngày: nhập ngày theo dạng ngày/tháng/năm, ví dụ 01/05/1990"
+        );
+        let (_, en) = date_error("1990", Locale::En);
+        assert_eq!(en, "Ngày: type the date as day/month/year, e.g. 01/05/1990");
+    }
+
+    #[test]
+    fn a_birth_date_lets_the_browser_offer_the_persons_own() {
+        let s = FormSchema::parse(&json!({
+            "type": "object",
+            "properties": {
+                "ngay_sinh": {"type": "string", "format": "date", "title": "Ngày sinh"},
+                "ngay_cap": {"type": "string", "format": "date", "title": "Ngày cấp", "title_en": "Date of issue"}
+            }
+        }))
+        .unwrap();
+        let fields = build(
+            &s.fields(),
+            "/form",
+            &json!({}),
+            &[],
+            Locale::Vi,
+            &HashMap::new(),
+        );
+        assert_eq!(fields[0].autocomplete, Some("bday"));
+        assert_eq!(fields[1].autocomplete, None);
+    }
+
+    #[test]
+    fn a_date_input_is_text_for_day_month_year_with_its_hint() {
+        let s = FormSchema::parse(&json!({
+            "type": "object", "required": ["ngay_sinh"],
+            "properties": {"ngay_sinh": {"type": "string", "format": "date", "title": "Ngày sinh"}}
+        }))
+        .unwrap();
+        let data = json!({"ngay_sinh": "1990-05-01"});
+        for (locale, code, hint) in [
+            (Locale::Vi, "vi", "Ngày/tháng/năm, ví dụ 01/05/1990"),
+            (Locale::En, "en", "Day/month/year, e.g. 01/05/1990"),
+        ] {
+            let fields = build(&s.fields(), "/form", &data, &[], locale, &HashMap::new());
+            let html = super::super::view::env()
+                .render_str(
+                    "{% from 'macros.html' import field %}{{ field(f) }}",
+                    minijinja::context! { locale => code, f => fields[0].clone() },
+                )
+                .unwrap();
+            for part in [
+                r#"type="text""#,
+                r#"inputmode="numeric""#,
+                r#"autocomplete="bday""#,
+                r#"value="01/05/1990""#,
+                r#"aria-describedby="f-form-ngay_sinh-format ""#,
+                r#"<p class="hint" id="f-form-ngay_sinh-format">"#,
+                r#"pattern="\d{1,2}[\/.\-]\d{1,2}[\/.\-]\d{4}""#,
+                hint,
+            ] {
+                assert!(html.contains(part), "{part} missing in {html}");
+            }
+            assert!(!html.contains(r#"type="date""#), "{html}");
+        }
     }
 
     #[test]

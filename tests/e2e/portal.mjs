@@ -150,11 +150,12 @@ try {
   assert.equal(await page.getByLabel('Số hộ chiếu').getAttribute('aria-invalid'), 'true');
 
   await page.getByLabel('Số điện thoại nhận thông báo').fill(PHONE);
-  await page.getByLabel('Ngày sinh').fill('1990-05-01');
+  await page.getByLabel('Ngày sinh').fill('01/05/1990');
   await page.getByLabel('Số hộ chiếu').fill('B1234567');
   assert.equal(await submit(page, () => page.getByRole('button', { name: 'Tiếp tục' }).click()), 200);
   await page.getByRole('heading', { name: 'Xem lại và đính kèm giấy tờ' }).waitFor();
   await page.getByText('Nguyễn Văn Lao Động').waitFor();
+  await page.getByText('01/05/1990').waitFor(); // typed day first, shown day first (stored ISO)
   await checkA11y(page, 'review');
 
   // A picture where a PDF is required is refused and nothing is kept; then the PDF.

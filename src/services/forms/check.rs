@@ -3,6 +3,7 @@
 
 use super::FieldError;
 use super::compile::MAX_NAME_CHARS;
+use super::dates;
 use super::json::push_pointer;
 use super::model::{Field, Format, Kind, ObjectSchema, TextSchema};
 use serde_json::{Map, Value};
@@ -78,21 +79,7 @@ fn is_phone(s: &str) -> bool {
 
 /// `YYYY-MM-DD` naming a day that exists (no 2023-02-29).
 fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    let shape = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    if !shape {
-        return false;
-    }
-    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
-    let year = i32::try_from(num(0..4)).unwrap_or(0);
-    chrono::NaiveDate::from_ymd_opt(year, num(5..7), num(8..10)).is_some()
+    dates::parse_iso(s).is_some()
 }
 
 #[derive(Clone, Copy)]
@@ -300,7 +287,11 @@ impl Checker {
             return;
         }
         if t.format == Some(Format::Date) {
-            if !is_date(s) {
+            if dates::is_impossible_typed_date(s) {
+                // 31/02/2026: what the portal's date inputs send when the day does not exist
+                // (it turns real days into ISO dates before checking).
+                self.push(label, "date", dates::NO_SUCH_DAY_VI, dates::NO_SUCH_DAY_EN);
+            } else if !is_date(s) {
                 self.push(
                     label,
                     "date",
@@ -542,6 +533,17 @@ mod tests {
         assert_eq!(
             e[0].message,
             "Ngày sinh: ngày không hợp lệ (định dạng YYYY-MM-DD)"
+        );
+        // What the portal sends when the typed day does not exist: said so, in both languages.
+        let e = schema.validate(&json!({"f": "31/02/2026"})).unwrap_err();
+        assert_eq!(e[0].code, "date");
+        assert_eq!(
+            e[0].message,
+            "Ngày sinh: không có ngày này trên lịch (ngày/tháng/năm)"
+        );
+        assert_eq!(
+            e[0].message_en,
+            "Ngày sinh: no such day on the calendar (day/month/year)"
         );
     }
 

@@ -23,10 +23,11 @@
 //! The parts: [`FormSchema`] and its errors in `schema`, the compiled form of a schema in
 //! `model`, reading (and refusing) a schema in `compile`, checking submitted data in `check`,
 //! the fields as the portal renders them in `fields`, and JSON that keeps its members' order in
-//! `json`.
+//! `json`; dates as people type and read them (`dd/mm/yyyy`, stored ISO) in `dates`.
 
 mod check;
 mod compile;
+pub mod dates;
 mod fields;
 #[cfg(test)]
 mod fixtures;
