@@ -74,7 +74,7 @@ ensure_smtp() {
 # themselves), dkimpy for DKIM signatures, PyJWT for tokens verified through the JWKS alone.
 ensure_test_tools() {
   apt_install python3-aiosmtpd python3-dkim python3-jwt python3-cryptography openssl \
-    python3-yaml python3-jsonschema pgbouncer
+    python3-yaml python3-jsonschema pgbouncer poppler-utils
 }
 
 ensure_services() {

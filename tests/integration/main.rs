@@ -24,6 +24,7 @@ mod pgbouncer;
 mod portal;
 mod processes;
 mod quota;
+mod slips;
 mod sso;
 mod stats_sync;
 mod tenant_files;

@@ -275,3 +275,77 @@ pub(crate) mod fixtures {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+    use super::fixtures::data;
+    use super::*;
+    use minijinja::{Environment, context};
+
+    /// The portal's `slip.html` (with its layout) renders a composed slip: every block, the
+    /// QR code unescaped, and nothing a strict CSP would block.
+    #[test]
+    fn the_portal_template_renders_every_kind() {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+        env.add_template(
+            "layout.html",
+            include_str!("../../../templates/web/portal/layout.html"),
+        )
+        .unwrap();
+        env.add_template(
+            "slip.html",
+            include_str!("../../../templates/web/portal/slip.html"),
+        )
+        .unwrap();
+        env.add_function("t", |key: &str| key.to_owned());
+        env.add_filter("urlencode", |v: String| v);
+        for kind in SlipKind::ALL {
+            for locale in Locale::ALL {
+                let d = data(kind, locale);
+                let slip = compose(&d);
+                let html = env
+                    .get_template("slip.html")
+                    .unwrap()
+                    .render(context! {
+                        slip => &slip,
+                        qr => qr_svg(&d.lookup_url),
+                        pdf_href => "/ho-so/x/phieu/tiep-nhan.pdf",
+                        back_href => "/ho-so/x",
+                        locale => locale.as_str(),
+                    })
+                    .unwrap();
+                let name = format!("{kind:?} {locale:?}");
+                assert!(html.contains(kind.title(Locale::Vi)), "{name}");
+                assert!(
+                    html.contains("<svg xmlns="),
+                    "{name}: the QR code is not escaped"
+                );
+                // minijinja escapes "/" as "&#x2f;", in attributes too.
+                let href = "/ho-so/x/phieu/tiep-nhan.pdf".replace('/', "&#x2f;");
+                assert!(html.contains(&format!("href=\"{href}\"")), "{name}");
+                assert!(html.contains(&slip.qr_caption), "{name}");
+                assert!(
+                    html.contains(&format!("lang=\"{}\"", locale.as_str())),
+                    "{name}"
+                );
+                assert!(
+                    !html.contains("style=") && !html.contains("<script"),
+                    "{name}"
+                );
+                for block in &slip.blocks {
+                    let sample = match block {
+                        Block::Paragraph { text } => text.clone(),
+                        Block::Fields { rows } => rows[0].1.clone(),
+                        Block::List { items, .. } => items[0].clone(),
+                        Block::Table { headers, .. } => format!("<th scope=\"col\">{}", headers[0]),
+                    };
+                    let sample = sample.replace('/', "&#x2f;");
+                    assert!(html.contains(&sample), "{name}: {sample}");
+                }
+            }
+        }
+    }
+}
