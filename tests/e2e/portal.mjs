@@ -340,7 +340,10 @@ try {
   const unitRow = ministry.getByRole('row', { name: /Đơn vị TA/ });
   await unitRow.waitFor();
   assert.match(await unitRow.innerText(), /Đơn vị TA\s+1\s+1/, 'one received, one resolved at the province');
-  assert.equal(await ministry.locator('svg[role="img"]').count(), 4);
+  assert.equal(await ministry.locator('svg[role="img"]').count(), 5);
+  // Received per intake channel: the province's one dossier came online.
+  const online = ministry.getByRole('row', { name: /^Trực tuyến/ });
+  assert.match(await online.innerText(), /Trực tuyến\s+1\s+100\s*%/, 'one received online, 100 %');
   await checkA11y(ministry, 'dashboard (roll-up)');
   await screenshot(ministry, 'desktop/dashboard');
   await ministry.getByRole('button', { name: 'English' }).click();
