@@ -113,13 +113,13 @@ pub async fn claim(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
 )]
 pub async fn slip(
     principal: Principal,
-    path: web::Path<(String, String)>,
+    path: web::Path<SlipPath>,
     q: web::Query<SlipQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let (code, kind) = path.into_inner();
-    let code = parse_code(&code)?;
-    let kind = crate::app::slips::parse_kind(&kind).ok_or(AppError::NotFound { what: "slip" })?;
+    let code = parse_code(&path.code)?;
+    let kind =
+        crate::app::slips::parse_kind(&path.kind).ok_or(AppError::NotFound { what: "slip" })?;
     let locale = q
         .lang
         .as_deref()
@@ -136,6 +136,13 @@ pub async fn slip(
             format!("inline; filename=\"{file}\""),
         ))
         .body(bytes))
+}
+
+// Named, not a tuple: the tenant's scope has a path parameter of its own.
+#[derive(Debug, serde::Deserialize)]
+pub struct SlipPath {
+    code: String,
+    kind: String,
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

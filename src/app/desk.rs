@@ -270,6 +270,16 @@ pub(crate) async fn extend(
     b: ExtendBody,
 ) -> Result<DossierSummary, AppError> {
     officer_of_tenant(principal)?;
+    if b.reason.trim().is_empty() {
+        return Err(AppError::Invalid {
+            errors: vec![field_error(
+                "/reason".into(),
+                "required",
+                "Lý do: bắt buộc",
+                "Reason: required",
+            )],
+        });
+    }
     if b.reason.chars().count() > 2000 {
         return Err(AppError::Invalid {
             errors: vec![field_error(

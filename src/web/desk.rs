@@ -379,9 +379,16 @@ pub async fn extend(
 
 /// `GET /ho-so/{code}/phieu/{slip}`: a slip as a print-friendly page, or as PDF when the last
 /// segment ends in `.pdf` — for the applicant and for the tenant's officials alike.
-pub async fn slip(v: Visitor, path: web::Path<(String, String)>) -> HttpResponse {
+// Named, not a tuple: a tenant's scope may have a path parameter of its own.
+#[derive(Deserialize)]
+pub struct SlipPath {
+    code: String,
+    slip: String,
+}
+
+pub async fn slip(v: Visitor, path: web::Path<SlipPath>) -> HttpResponse {
     let result = async {
-        let (code, slip) = path.into_inner();
+        let SlipPath { code, slip } = path.into_inner();
         let code = super::session::page_code(&code)?;
         let (slug, as_pdf) = match slip.strip_suffix(".pdf") {
             Some(slug) => (slug.to_owned(), true),

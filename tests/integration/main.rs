@@ -11,6 +11,7 @@ mod auth;
 mod browser;
 mod channel_stats;
 mod deploy;
+mod desk;
 mod dossiers;
 mod faults;
 mod hardening_config;
