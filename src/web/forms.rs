@@ -312,6 +312,52 @@ fn value(info: &FieldInfo, name: &str, form: &HashMap<&str, &str>) -> Option<Val
     }
 }
 
+/// `errors` as the form's fields word them (see [`build`]): a date input's refusal says how
+/// to type a date instead of the API's ISO form. For the list at the top of the form, so it
+/// says what the fields say.
+pub fn portal_errors(
+    infos: &[FieldInfo],
+    base: &str,
+    data: &Value,
+    errors: &[FieldError],
+) -> Vec<FieldError> {
+    fn collect(fields: &[FormField], out: &mut HashMap<String, String>) {
+        for f in fields {
+            if let Some(e) = &f.error {
+                out.insert(f.name.clone(), e.clone());
+            }
+            collect(&f.children, out);
+            collect(&f.rows, out);
+        }
+    }
+    let none = HashMap::new();
+    let (mut vi, mut en) = (HashMap::new(), HashMap::new());
+    collect(
+        &build(infos, base, data, errors, Locale::Vi, &none),
+        &mut vi,
+    );
+    collect(
+        &build(infos, base, data, errors, Locale::En, &none),
+        &mut en,
+    );
+    errors
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            // Only the first error of a field is shown on it; the others keep their words.
+            if errors.iter().find(|x| x.path == e.path).map(|x| &x.code) == Some(&e.code) {
+                if let Some(m) = vi.get(&e.path) {
+                    e.message.clone_from(m);
+                }
+                if let Some(m) = en.get(&e.path) {
+                    e.message_en.clone_from(m);
+                }
+            }
+            e
+        })
+        .collect()
+}
+
 /// The data as label/value lines (the review step, the officer's page): labels of options,
 /// dates as `dd/mm/yyyy` (as [`build`] left them).
 pub fn summary(fields: &[FormField]) -> Vec<(String, String)> {
@@ -540,6 +586,39 @@ mod tests {
         );
         let (_, en) = date_error("1990", Locale::En);
         assert_eq!(en, "Ngày: type the date as day/month/year, e.g. 01/05/1990");
+    }
+
+    #[test]
+    fn the_list_at_the_top_says_what_the_fields_say() {
+        let s = schema();
+        let data = parse(
+            &s.fields(),
+            "/form",
+            &pairs(&[("/form/so_thang", "0"), ("/form/ngay", "hôm qua")]),
+        );
+        let mut errors = s.validate(&data).unwrap_err();
+        for e in &mut errors {
+            e.path = format!("/form{}", e.path);
+        }
+        let listed = portal_errors(&s.fields(), "/form", &data, &errors);
+        assert_eq!(listed.len(), errors.len());
+        let date = listed.iter().find(|e| e.path == "/form/ngay").unwrap();
+        assert_eq!(
+            date.message,
+            "Ngày: nhập ngày theo dạng ngày/tháng/năm, ví dụ 01/05/1990"
+        );
+        assert_eq!(
+            date.message_en,
+            "Ngày: type the date as day/month/year, e.g. 01/05/1990"
+        );
+        // Other errors keep their words.
+        for (a, b) in listed
+            .iter()
+            .zip(&errors)
+            .filter(|(a, _)| a.path != "/form/ngay")
+        {
+            assert_eq!(a, b);
+        }
     }
 
     #[test]
