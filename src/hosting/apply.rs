@@ -132,17 +132,20 @@ pub fn apply_files(pool: &PgPool, files: Vec<TenantFile>) -> Result<ApplyReport,
 }
 
 fn load_existing(conn: &mut PgConnection) -> QueryResult<Existing> {
-    let rows: Vec<(String, String)> = tenants::table
-        .select((tenants::slug, tenants::code))
+    let rows: Vec<(String, String, Option<String>)> = tenants::table
+        .select((tenants::slug, tenants::code, tenants::agency_id))
         .load(conn)?;
     let domain_rows: Vec<(String, String)> = tenant_domains::table
         .inner_join(tenants::table)
         .select((tenant_domains::domain, tenants::slug))
         .load(conn)?;
     let mut existing = Existing::default();
-    for (slug, code) in rows {
+    for (slug, code, agency_id) in rows {
         if let Ok(slug) = TenantSlug::parse(&slug) {
             existing.slugs.insert(slug.clone());
+            if let Some(a) = agency_id {
+                existing.agency_ids.insert(a, slug.clone());
+            }
             existing.codes.insert(code, slug);
         }
     }

@@ -412,6 +412,8 @@ pub struct Existing {
     pub domains: HashMap<HostName, TenantSlug>,
     /// Registered tenant codes and the slug owning each.
     pub codes: HashMap<String, TenantSlug>,
+    /// Registered agency identifiers and the slug owning each.
+    pub agency_ids: HashMap<String, TenantSlug>,
 }
 
 /// Checks a set of files against each other and the database; on success returns them ordered
@@ -423,6 +425,7 @@ pub fn validate(
     let mut errors = Vec::new();
     let mut slugs: HashMap<TenantSlug, &TenantFile> = HashMap::new();
     let mut codes: HashMap<&str, &TenantSlug> = HashMap::new();
+    let mut agency_ids: HashMap<&str, &TenantSlug> = HashMap::new();
     let mut domains: HashMap<&HostName, &TenantSlug> = HashMap::new();
     for f in &files {
         let s = &f.spec;
@@ -446,6 +449,20 @@ pub fn validate(
                 s.code.span(),
                 format!("tenant code `{code}` already belongs to `{owner}`"),
             ));
+        }
+        // Two agencies with one identifier would issue the same dossier codes.
+        if let Some(agency) = &s.agency_id {
+            let id = agency.get_ref().as_str();
+            let owner = agency_ids
+                .insert(id, slug)
+                .cloned()
+                .or_else(|| existing.agency_ids.get(id).cloned());
+            if let Some(owner) = owner.filter(|o| o != slug) {
+                errors.push(f.error_at(
+                    agency.span(),
+                    format!("agency identifier `{id}` already belongs to `{owner}`"),
+                ));
+            }
         }
         for d in &s.domains {
             let owner = domains
@@ -690,6 +707,31 @@ processing_days = 20
         assert_eq!(errs[0].path, p("b"));
         assert_eq!(errs[0].line, 3);
         assert!(errs[0].message.contains("unknown parent"));
+    }
+
+    #[test]
+    fn agency_identifiers_are_checked_and_unique() {
+        let with = |slug: &str, code: &str, id: &str| {
+            MINIMAL
+                .replace(
+                    "slug = \"ha-noi\"",
+                    &format!("slug = \"{slug}\"\nagency_id = \"{id}\""),
+                )
+                .replace("HNI", code)
+        };
+        let bad = parse(&p("a"), &with("ha-noi", "HNI", "H29")).unwrap_err();
+        assert!(bad.message.contains("000.00.24.H29"), "{bad}");
+        assert_eq!(bad.line, 3, "{bad}");
+        let a = parse(&p("a"), &with("ha-noi", "HNI", "000.00.24.H29")).unwrap();
+        assert_eq!(
+            a.spec.agency_id.as_ref().map(|a| a.get_ref().as_str()),
+            Some("000.00.24.H29")
+        );
+        let b = parse(&p("b"), &with("ha-noi-b", "HNB", "000.00.24.H29")).unwrap();
+        let errs = validate(vec![a, b], &Existing::default()).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!((errs[0].path.clone(), errs[0].line), (p("b"), 3));
+        assert!(errs[0].message.contains("already belongs to `ha-noi`"));
     }
 
     #[test]

@@ -1,3 +1,4 @@
+DROP INDEX platform.tenants_agency_id_key;
 DROP INDEX platform.dossier_index_claim_idx;
 DELETE FROM platform.dossier_index WHERE account_id IS NULL;
 ALTER TABLE platform.dossier_index DROP COLUMN claim_email;

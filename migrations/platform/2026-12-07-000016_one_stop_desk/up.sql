@@ -10,3 +10,7 @@ ALTER TABLE platform.dossier_index ADD COLUMN claim_hash bytea;
 ALTER TABLE platform.dossier_index ADD COLUMN claim_email text;
 CREATE INDEX dossier_index_claim_idx ON platform.dossier_index (claim_hash)
     WHERE account_id IS NULL;
+
+-- An identifier names one agency: two tenants sharing it would issue the same codes.
+CREATE UNIQUE INDEX tenants_agency_id_key ON platform.tenants (agency_id)
+    WHERE agency_id IS NOT NULL;
