@@ -97,6 +97,8 @@ struct Layout<'f> {
     fonts: &'f Fonts,
     pages: Vec<Vec<Op>>,
     y: f32,
+    /// The label column of every `Fields` block, so their values line up.
+    label_w: f32,
 }
 
 impl<'f> Layout<'f> {
@@ -275,11 +277,7 @@ impl<'f> Layout<'f> {
     }
 
     fn fields(&mut self, rows: &[(String, String)]) {
-        let longest = rows
-            .iter()
-            .map(|(l, _)| self.fonts.regular.width(&format!("{}:", nfc(l)), BODY))
-            .fold(0.0_f32, f32::max);
-        let label_w = (longest + 8.0).min(WIDTH * 0.42);
+        let label_w = self.label_w;
         let value_x = LEFT + label_w;
         let value_w = WIDTH - label_w;
         for (label, value) in rows {
@@ -562,10 +560,21 @@ fn nfc(s: &str) -> String {
 
 /// The slip's pages as drawing operations.
 fn layout(c: &Composed, fonts: &Fonts) -> Vec<Vec<Op>> {
+    let longest = c
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Fields { rows } => Some(rows),
+            _ => None,
+        })
+        .flatten()
+        .map(|(label, _)| fonts.regular.width(&nfc(&format!("{label}:")), BODY))
+        .fold(0.0_f32, f32::max);
     let mut l = Layout {
         fonts,
         pages: vec![Vec::new()],
         y: TOP,
+        label_w: (longest + 8.0).min(WIDTH * 0.42),
     };
     l.header(c);
     l.title(c);
