@@ -277,7 +277,11 @@ fn apply_page(
             p => item(p, v.locale),
             phone => phone_field(v, phone, errors),
             fields,
-            errors => summary_of(errors, v.locale),
+            // The list at the top words a date's error as the field does.
+            errors => summary_of(
+                &forms::portal_errors(&schema.fields(), "/form", data, errors),
+                v.locale,
+            ),
         },
     ))
 }

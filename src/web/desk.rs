@@ -85,7 +85,7 @@ fn text_field(
         label: v.t(&format!("desk.{key}")),
         input,
         required,
-        hint: Some(v.t(&format!("desk.{key}_hint"))).filter(|h| !h.is_empty() && h != key),
+        hint: Some(v.t(&format!("desk.{key}_hint"))),
         value: value.to_owned(),
         error: errors
             .iter()
@@ -169,7 +169,11 @@ fn intake_page(
             applicant => applicant_fields(v, typed, errors),
             english => typed.applicant.locale.as_deref() == Some("en"),
             fields,
-            errors => summary_of(errors, v.locale),
+            // The list at the top words a date's error as the field does.
+            errors => summary_of(
+                &forms::portal_errors(&schema.fields(), "/form", data, errors),
+                v.locale,
+            ),
         },
     ))
 }

@@ -525,3 +525,61 @@ async fn mine(w: &World, who: Uuid) -> Vec<String> {
         .map(|d| d["code"].as_str().unwrap().to_owned())
         .collect()
 }
+
+#[actix_web::test]
+async fn an_online_applicant_completes_what_the_desk_asked_for_before_receipt() {
+    let w = World::new(|_| {}).await;
+    let code = w.submit_work_permit("tinh-a", w.citizen).await;
+    let (s, b) = w
+        .act(
+            "tinh-a",
+            &code,
+            w.officer_a,
+            &["officer"],
+            "request_completion",
+            json!({ "missing": ["Bản sao hộ chiếu có chứng thực"] }),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    // The applicant may not receive their own dossier, nor refuse it.
+    for action in ["receive", "refuse"] {
+        let (s, _) = w
+            .act(
+                "tinh-a",
+                &code,
+                w.citizen,
+                &[],
+                action,
+                json!({ "note": "x" }),
+            )
+            .await;
+        assert_eq!(s, 403, "{action}");
+    }
+    let version = w.version("tinh-a", &code).await;
+    let (s, b) = w
+        .multipart(
+            &format!("/t/tinh-a/api/v1/dossiers/{code}/supplement"),
+            &w.token(w.citizen, "tinh-a", &[]),
+            &json!({ "version": version, "note": "Đã bổ sung bản sao" }),
+            &[(0, "ho-chieu.pdf", PDF)],
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["status"], "submitted", "back to the desk: {b}");
+    assert!(b["due_date"].is_null());
+    let d = detail(&w, &code).await;
+    assert_eq!(d["missing"], json!([]));
+    assert_eq!(d["attachments"].as_array().unwrap().len(), 3, "{d}");
+    let (s, b) = w
+        .act(
+            "tinh-a",
+            &code,
+            w.officer_a,
+            &["officer"],
+            "receive",
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["due_date"].is_string());
+}
