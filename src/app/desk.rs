@@ -334,3 +334,49 @@ pub(crate) async fn claim(state: &AppState, account: uuid::Uuid) -> Result<usize
 pub fn claim_key(id_number: &str, phone: &str) -> Option<Vec<u8>> {
     Some(claim_hash(id_number, &normalize_phone(phone)?))
 }
+
+/// Receives an incomplete dossier when the missing papers are handed in at the counter, with
+/// their scans, in one step: the scans are checked like any upload (422, nothing stored) and
+/// recorded with the receipt.
+pub(crate) async fn receive_with_scans(
+    state: &AppState,
+    principal: &Principal,
+    code: DossierCode,
+    version: i32,
+    files: Vec<UploadedFile>,
+) -> Result<DossierSummary, AppError> {
+    officer_of_tenant(principal)?;
+    let tenant = principal.tenant.clone();
+    let who = crate::app::dossiers::caller(principal);
+    let lookup = code.clone();
+    let (procedure_code, _) = tenant
+        .db
+        .run(move |conn| Ok(store::procedure_of(conn, &lookup, &who)?))
+        .await?;
+    let proc = crate::app::dossiers::procedure(state, &tenant, &procedure_code).await?;
+    let mut errors = Vec::new();
+    let kinds = check_files(&proc, &files, false, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Invalid { errors });
+    }
+    within_storage_quota(&tenant, &files).await?;
+    let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
+    let request = crate::services::dossiers::ActionRequest {
+        action: crate::services::dossiers::Action::Receive,
+        version,
+        note: None,
+        missing: vec![],
+        form_data: None,
+        files: stored.clone(),
+    };
+    let scope = scope(state, &tenant);
+    let now = state.now();
+    let done = tenant
+        .db
+        .run(move |conn| Ok(store::act(conn, &scope, &code, &who, &request, now)?))
+        .await;
+    if done.is_err() {
+        discard(state, &stored);
+    }
+    done
+}

@@ -432,3 +432,33 @@ pub async fn slip(v: Visitor, path: web::Path<SlipPath>) -> HttpResponse {
     .await;
     v.respond(result)
 }
+
+/// `POST /can-bo/ho-so/{code}/nhan-giay-to`: the papers the desk asked for are handed in at the
+/// counter; their scans are attached and the dossier received in one step.
+pub async fn receive_with_scans(
+    v: Visitor,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> HttpResponse {
+    let result = async {
+        official(&v)?;
+        let code = super::session::page_code(&path)?;
+        let limit = v.state.settings.dossiers.max_request_mb as usize * 1024 * 1024;
+        let up = upload::read_form(&req, payload, limit, &["csrf", "version"]).await?;
+        v.check_csrf(up.field("csrf"))?;
+        let version = up
+            .field("version")
+            .parse()
+            .map_err(|_| AppError::bad_request("invalid_version", "version"))?;
+        match desk::receive_with_scans(&v.state, v.user()?, code.clone(), version, up.files).await {
+            Ok(_) => Ok(v.redirect(&format!("/can-bo/ho-so/{code}?ok=1"))),
+            Err(AppError::Invalid { errors }) => {
+                super::office::page_with_errors(&v, code, &errors).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    v.respond(result)
+}

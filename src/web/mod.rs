@@ -79,6 +79,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/can-bo/ho-so/{code}", web::get().to(office::dossier))
         .route("/can-bo/ho-so/{code}", web::post().to(office::act))
         .route("/can-bo/ho-so/{code}/hen-lai", web::post().to(desk::extend))
+        .route(
+            "/can-bo/ho-so/{code}/nhan-giay-to",
+            web::post().to(desk::receive_with_scans),
+        )
         .route("/can-bo/tiep-nhan", web::get().to(desk::choose))
         .route("/can-bo/tiep-nhan/{procedure}", web::get().to(desk::form))
         .route("/can-bo/tiep-nhan/{procedure}", web::post().to(desk::check))

@@ -143,14 +143,24 @@ async fn page(
         .db
         .run(move |conn| Ok(store::detail(conn, &scope, &code, &who, now)?))
         .await?;
-    let schema = crate::app::procedures::cached_catalog(&v.state, &v.tenant)
+    let procedure = crate::app::procedures::cached_catalog(&v.state, &v.tenant)
         .await?
         .procedures()
         .iter()
         .find(|p| p.code == d.summary.procedure_code)
+        .cloned();
+    let schema = procedure
+        .as_ref()
         .map(|p| FormSchema::parse(&p.form_schema))
         .transpose()
         .map_err(AppError::internal)?;
+    // Papers the desk asked for may be handed in at the counter: their scans come with receipt.
+    let scan_documents = match &procedure {
+        Some(p) if d.summary.status == crate::services::dossiers::Status::Incomplete => {
+            super::citizen::documents(p, v.locale, &[])
+        }
+        _ => vec![],
+    };
     let lines = schema
         .map(|s| {
             let fields = forms::build(
@@ -187,6 +197,7 @@ async fn page(
             errors,
             slips,
             can_extend,
+            scan_documents,
             channel => match v.locale {
                 crate::locale::Locale::Vi => d.channel.label_vi(),
                 crate::locale::Locale::En => d.channel.label_en(),
