@@ -3,6 +3,10 @@
 //! across two tenants, processing by an officer and a leader, the rating, axe-core on every
 //! main page in both languages, screenshots. Afterwards the database must hold exactly what the
 //! browser did: one dossier, returned and rated, and nothing from the refused attempts.
+//!
+//! The one-stop desk in a real browser too (`tests/e2e/desk.mjs`): an officer registers a
+//! walk-in's dossier with two scans, asks for it to be completed, receives it, the slips read
+//! back with pdftotext; the applicant signs up with what the desk recorded and claims it.
 
 use crate::world::{WORK_PERMIT, World};
 use base64::Engine;
@@ -65,8 +69,9 @@ fn base32(bytes: &[u8]) -> String {
     out
 }
 
-#[actix_web::test]
-async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
+/// A world served on a real port, its tenants' portals at `{slug}.localhost:{port}` and
+/// registered with the single sign-on; returns it with the port.
+async fn browser_world() -> (World, String) {
     let w = World::new(|s| {
         let port = s.server.port;
         s.server.public_origin = format!("http://{{host}}:{port}");
@@ -88,6 +93,39 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
         )
         .unwrap();
     }
+    (w, port)
+}
+
+/// Where the scripts put screenshots and downloads.
+fn artifacts() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts")
+}
+
+/// Runs a browser script (`node tests/e2e/...`) to its end; returns its `RESULT` line's JSON.
+async fn run_script(mut cmd: Command) -> serde_json::Value {
+    cmd.env("E2E_ARTIFACTS", artifacts());
+    // The server runs on this thread's runtime: wait for the browser off it.
+    let out = actix_web::rt::task::spawn_blocking(move || cmd.output())
+        .await
+        .unwrap()
+        .expect("node (scripts/test installs it with ensure_browser)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .map(|j| serde_json::from_str(j).unwrap())
+        .expect("a RESULT line")
+}
+
+#[actix_web::test]
+async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
+    let (w, port) = browser_world().await;
     let officer_totp = sign_in_with_totp(&w, w.officer_a);
     let leader_totp = sign_in_with_totp(&w, w.leader_a);
     let ministry_totp = sign_in_with_totp(&w, w.leader_bo);
@@ -102,7 +140,7 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
     dvc::auth::roles::grant_operator(&mut w.db.conn(), operator).unwrap();
     let operator_totp = sign_in_with_totp(&w, operator);
     let citizen = format!("cong.dan.{}@example.vn", Uuid::new_v4().simple());
-    let artifacts = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts");
+    let artifacts = artifacts();
     let mut cmd = Command::new("node");
     cmd.arg("tests/e2e/portal.mjs")
         .env("BASE_A", format!("http://tinh-a.localhost:{port}"))
@@ -122,25 +160,8 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
         .env("OPERATOR_TOTP", operator_totp)
         .env("ADMIN_TOTP", admin_totp)
         .env("MINISTRY_LEADER_EMAIL", "lanhdao.bo@example.vn")
-        .env("MINISTRY_LEADER_TOTP", ministry_totp)
-        .env("E2E_ARTIFACTS", &artifacts);
-    // The server runs on this thread's runtime: wait for the browser off it.
-    let out = actix_web::rt::task::spawn_blocking(move || cmd.output())
-        .await
-        .unwrap()
-        .expect("node (scripts/test installs it with ensure_browser)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: serde_json::Value = stdout
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .map(|j| serde_json::from_str(j).unwrap())
-        .expect("a RESULT line");
+        .env("MINISTRY_LEADER_TOTP", ministry_totp);
+    let result = run_script(cmd).await;
     let code = result["code"].as_str().unwrap();
     assert_eq!(result["silent_sign_in"], true);
     assert_eq!(result["signed_out_everywhere"], true);
@@ -222,5 +243,72 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
         "desktop/console",
     ] {
         assert!(artifacts.join(format!("{shot}.png")).exists(), "{shot}");
+    }
+}
+
+#[actix_web::test]
+async fn a_desk_officer_registers_a_walk_in_and_the_applicant_claims_it_in_a_real_browser() {
+    let (w, port) = browser_world().await;
+    let officer_totp = sign_in_with_totp(&w, w.officer_a);
+    // The address the desk records, and the applicant later signs up with.
+    let applicant = format!("hoa.{}@example.vn", Uuid::new_v4().simple());
+    let mut cmd = Command::new("node");
+    cmd.arg("tests/e2e/desk.mjs")
+        .env("BASE_A", format!("http://tinh-a.localhost:{port}"))
+        .env("MAILDIR", &w.smtp.maildir)
+        .env("PASSWORD", PASSWORD)
+        .env("OFFICER_EMAIL", "canbo.a@example.vn")
+        .env("OFFICER_TOTP", officer_totp)
+        .env("PROCEDURE", WORK_PERMIT)
+        .env("APPLICANT_EMAIL", &applicant);
+    let result = run_script(cmd).await;
+    let code = result["code"].as_str().unwrap();
+    assert!(code.starts_with("TA-"), "{code}");
+    assert_eq!(result["refused_cccd"], true);
+    assert_eq!(result["receipt_pdf"], true);
+    assert_eq!(result["claimed"], true);
+    assert_eq!(result["applicant_sees_receipt"], true);
+
+    // The account the applicant created in the browser.
+    let account: Uuid = dvc::db::schema::accounts::table
+        .filter(dvc::db::schema::accounts::email.eq(&applicant))
+        .select(dvc::db::schema::accounts::id)
+        .first(&mut w.db.conn())
+        .expect("the applicant's account");
+    // Exactly one dossier (the refused step stored nothing): at the counter, received, with
+    // both scans, and now the account's.
+    assert_eq!(w.count("tinh-a", "dossiers"), 1);
+    assert_eq!(w.count("tinh-b", "dossiers"), 0);
+    let dossier = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM t_tinh_a.dossiers WHERE code = '{code}' AND channel = 'counter' \
+         AND status = 'received' AND applicant_id = '{account}' AND due_date IS NOT NULL"
+    ));
+    assert_eq!(dossier, 1, "the counter dossier, received and claimed");
+    let scans = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM t_tinh_a.attachments a JOIN t_tinh_a.dossiers d \
+         ON d.id = a.dossier_id WHERE d.code = '{code}'"
+    ));
+    assert_eq!(scans, 2, "two scans of the application");
+    assert_eq!(w.count("tinh-a", "attachments"), 2);
+    let indexed = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM platform.dossier_index WHERE code = '{code}' \
+         AND account_id = '{account}'"
+    ));
+    assert_eq!(indexed, 1, "the shared index knows whose it is now");
+    for shot in [
+        "desktop/desk-intake",
+        "desktop/desk-intake-errors",
+        "desktop/desk-scans",
+        "desktop/desk-processing-received",
+        "desktop/desk-slip-completion",
+        "phone/desk-claimed",
+    ] {
+        assert!(artifacts().join(format!("{shot}.png")).exists(), "{shot}");
+    }
+    for pdf in ["bo-sung", "tiep-nhan"] {
+        assert!(
+            artifacts().join(format!("desk/{code}-{pdf}.pdf")).exists(),
+            "{pdf}"
+        );
     }
 }
