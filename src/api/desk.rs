@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 #[utoipa::path(
     post,
     path = "/api/v1/desk/dossiers",
+    operation_id = "register_at_desk",
     tag = "desk",
     request_body(content = DeskIntake, description = "JSON, or multipart with `data` + `doc.{i}` scans"),
     responses(
@@ -51,6 +52,7 @@ pub async fn register(
 #[utoipa::path(
     post,
     path = "/api/v1/dossiers/{code}/extend",
+    operation_id = "extend_appointment",
     tag = "desk",
     params(("code" = String, Path)),
     request_body = ExtendBody,
@@ -84,6 +86,7 @@ pub struct Claimed {
 #[utoipa::path(
     post,
     path = "/api/v1/account/dossiers/claim",
+    operation_id = "claim_desk_dossiers",
     tag = "desk",
     responses(
         (status = 200, body = Claimed),
@@ -103,6 +106,7 @@ pub async fn claim(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
 #[utoipa::path(
     get,
     path = "/api/v1/dossiers/{code}/slips/{kind}",
+    operation_id = "dossier_slip",
     tag = "desk",
     params(("code" = String, Path), ("kind" = String, Path), ("lang" = Option<String>, Query)),
     responses(

@@ -48,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/ho-so/{code}/tep/{id}", web::get().to(citizen::download))
         .route("/ho-so/{code}/phieu/{slip}", web::get().to(desk::slip))
+        .route("/thong-ke", web::get().to(citizen::public_stats))
         .route("/tra-cuu", web::get().to(citizen::lookup_form))
         .route("/tra-cuu", web::post().to(citizen::lookup))
         .route("/tai-khoan", web::get().to(citizen::account))

@@ -34,6 +34,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "desk_intake.html",
     "desk_scan.html",
     "slip.html",
+    "public_stats.html",
     "account.html",
     "dashboard.html",
     "admin.html",

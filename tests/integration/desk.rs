@@ -583,3 +583,58 @@ async fn an_online_applicant_completes_what_the_desk_asked_for_before_receipt() 
     assert_eq!(s, 200, "{b}");
     assert!(b["due_date"].is_string());
 }
+
+async fn page(w: &World, path: &str) -> (u16, String) {
+    let mut resp = awc::Client::default()
+        .get(format!("{}{path}", w.app.base))
+        .insert_header(("Host", "tinh-a.localhost"))
+        .insert_header(("Accept", "text/html"))
+        .send()
+        .await
+        .unwrap();
+    let body = resp.body().limit(1 << 20).await.unwrap();
+    (
+        resp.status().as_u16(),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+#[actix_web::test]
+async fn the_public_page_shows_dossiers_by_channel_and_slips_lead_to_the_lookup() {
+    let w = World::new(|_| {}).await;
+    let (s, b) = register(&w, &walk_in(None), &[(0, "don.pdf", PDF)]).await;
+    assert_eq!(s, 201, "{b}");
+    let counter = b["code"].as_str().unwrap().to_owned();
+    let online = w.submit_work_permit("tinh-a", w.citizen).await;
+    for code in [&counter, &online] {
+        let (s, b) = w
+            .act(
+                "tinh-a",
+                code,
+                w.officer_a,
+                &["officer"],
+                "receive",
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let (s, html) = page(&w, "/thong-ke").await;
+    assert_eq!(s, 200, "{html}");
+    for row in [
+        "<th scope=\"row\">Trực tuyến</th><td>1</td><td>50 %</td>",
+        "<th scope=\"row\">Trực tiếp tại Bộ phận một cửa</th><td>1</td><td>50 %</td>",
+        "<th scope=\"row\">Qua dịch vụ bưu chính</th><td>0</td><td>0 %</td>",
+    ] {
+        assert!(html.contains(row), "{row} not in\n{html}");
+    }
+    // The QR code of a slip opens the public lookup with the code filled in (never the phone).
+    let (s, html) = page(&w, &format!("/tra-cuu?ma={counter}")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains(&format!("value=\"{counter}\"")), "{html}");
+    let (_, html) = page(&w, "/tra-cuu?ma=%3Cscript%3E").await;
+    assert!(
+        !html.contains("<script>"),
+        "only a well-formed code is echoed"
+    );
+}
