@@ -927,16 +927,28 @@ pub async fn paid(v: Visitor, req: HttpRequest, path: web::Path<String>) -> Http
 pub async fn public_stats(v: Visitor) -> HttpResponse {
     let result = async {
         let today = crate::services::calendar::local_date(v.state.now());
-        let from = chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&today), 1, 1)
-            .unwrap_or(today);
+        let from =
+            chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&today), 1, 1).unwrap_or(today);
         let to = today.succ_opt().unwrap_or(today);
         let report =
             crate::app::stats::report(&v.state, vec![v.tenant.tenant.clone()], from, to).await?;
         let t = &report.total;
         let channels: Vec<_> = [
-            ("desk.channel_online", t.counts.received_online, t.online_share),
-            ("desk.channel_counter", t.counts.received_counter, t.counter_share),
-            ("desk.channel_postal", t.counts.received_postal, t.postal_share),
+            (
+                "desk.channel_online",
+                t.counts.received_online,
+                t.online_share,
+            ),
+            (
+                "desk.channel_counter",
+                t.counts.received_counter,
+                t.counter_share,
+            ),
+            (
+                "desk.channel_postal",
+                t.counts.received_postal,
+                t.postal_share,
+            ),
         ]
         .into_iter()
         .map(|(key, count, share)| context! { label => v.t(key), count, share })
