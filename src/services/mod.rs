@@ -8,6 +8,7 @@ pub mod dossiers;
 pub mod forms;
 pub mod idempotency;
 pub mod payments;
+pub mod processes;
 pub mod reminders;
 pub mod slips;
 pub mod stats;
