@@ -95,6 +95,8 @@ pub async fn put_procedure(
                     inherited_from: None,
                     fee_rule: &b.fee_rule,
                     pay_before_processing: b.pay_before_processing,
+                    // Processes are declared in tenant files for now: a definition sent here has none.
+                    process: None,
                 }],
             )?;
             Ok(store::find_any(conn, code.as_str())?)

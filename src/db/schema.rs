@@ -416,6 +416,24 @@ pub mod tenant {
             inherited_from -> Nullable<Text>,
             fee_rule -> Text,
             pay_before_processing -> Bool,
+            process -> Nullable<Jsonb>,
+        }
+    }
+
+    diesel::table! {
+        agencies (code) {
+            code -> Text,
+            name_vi -> Text,
+            name_en -> Nullable<Text>,
+            address -> Nullable<Text>,
+        }
+    }
+
+    diesel::table! {
+        unit_members (unit_code, account_id, role) {
+            unit_code -> Text,
+            account_id -> Uuid,
+            role -> Text,
         }
     }
 

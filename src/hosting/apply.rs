@@ -305,10 +305,30 @@ fn apply_one(
             }
         })
         .collect();
+    // Checked with the file: every step names a unit declared beside it.
+    let processes: Vec<Option<crate::services::processes::Process>> = spec
+        .procedures
+        .iter()
+        .map(|p| p.get_ref().process.as_ref().map(|x| x.get_ref().to_process()))
+        .collect();
+    let unit_rows: Vec<(&str, &str, Option<&str>)> = spec
+        .units
+        .iter()
+        .map(|u| {
+            let u = u.get_ref();
+            (
+                u.code.as_str(),
+                u.name.vi.as_str(),
+                u.name.en.as_ref().map(super::files::Text::as_str),
+            )
+        })
+        .collect();
+    store::upsert_units(conn, &unit_rows)?;
     let procedure_rows = spec
         .procedures
         .iter()
-        .map(|p| {
+        .zip(&processes)
+        .map(|(p, process)| {
             let p = p.get_ref();
             Ok(ProcedureUpsert {
                 code: p.code.as_str(),
@@ -328,6 +348,7 @@ fn apply_one(
                 inherited_from: None,
                 fee_rule: &p.fee_rule,
                 pay_before_processing: p.pay_before_processing,
+                process: process.as_ref(),
             })
         })
         .collect::<Result<Vec<_>, serde_json::Error>>()?;

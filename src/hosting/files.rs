@@ -7,6 +7,7 @@
 use crate::services::catalog::{FieldCode, OnlineLevel, ProcedureCode};
 use crate::services::dossiers::workflow::DecideRole;
 use crate::services::forms::FormSchema;
+use crate::services::processes::{Budget, Process, Step, StepAction, StepRole, UnitCode};
 use crate::tenancy::TenantKind;
 use crate::tenancy::names::{AgencyId, HostName, TenantCode, TenantSlug};
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,10 @@ pub struct TenantSpec {
     pub branding: Branding,
     #[serde(default)]
     pub contact: Contact,
+    /// The tenant's units (the one-stop desk, divisions, the leadership, the clerk's office):
+    /// what a procedure's process steps name.
+    #[serde(default)]
+    pub units: Vec<Spanned<UnitSpec>>,
     #[serde(default)]
     pub fields: Vec<Spanned<FieldSpec>>,
     #[serde(default)]
@@ -106,6 +111,52 @@ pub struct Contact {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct UnitSpec {
+    pub code: UnitCode,
+    pub name: Names,
+}
+
+/// `[procedures.process]`: the ordered steps of the procedure's dossiers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessSpec {
+    pub steps: Vec<StepSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    pub code: Text,
+    pub name: Names,
+    pub unit: UnitCode,
+    pub role: StepRole,
+    pub actions: Vec<StepAction>,
+    /// `{ days = 2 }` or `{ hours = 4 }`.
+    pub budget: Budget,
+}
+
+impl ProcessSpec {
+    pub fn to_process(&self) -> Process {
+        Process {
+            steps: self
+                .steps
+                .iter()
+                .map(|s| Step {
+                    code: s.code.as_str().to_owned(),
+                    name_vi: s.name.vi.as_str().to_owned(),
+                    name_en: s.name.en.as_ref().map(|t| t.as_str().to_owned()),
+                    unit: s.unit.clone(),
+                    role: s.role,
+                    actions: s.actions.clone(),
+                    budget: s.budget,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FieldSpec {
     pub code: FieldCode,
     pub name: Names,
@@ -139,6 +190,9 @@ pub struct ProcedureSpec {
     /// For `full` procedures: processing starts once paid (default true).
     #[serde(default = "yes")]
     pub pay_before_processing: bool,
+    /// The steps between the tenant's units; absent keeps the fixed path.
+    #[serde(default)]
+    pub process: Option<Spanned<ProcessSpec>>,
 }
 
 /// `[[inherit]]`: a procedure of the parent's catalog, adapted.
@@ -515,6 +569,30 @@ fn validate_catalog(f: &TenantFile) -> Vec<FileError> {
             ));
         }
     }
+    let mut units = HashSet::new();
+    for u in &f.spec.units {
+        if !units.insert(u.get_ref().code.clone()) {
+            errors.push(f.error_at(
+                u.span(),
+                format!("unit `{}` is declared twice", u.get_ref().code),
+            ));
+        }
+    }
+    for p in &f.spec.procedures {
+        let proc = p.get_ref();
+        if let Some(process) = &proc.process {
+            for e in process
+                .get_ref()
+                .to_process()
+                .check(u32::from(proc.processing_days), &units)
+            {
+                errors.push(f.error_at(
+                    process.span(),
+                    format!("procedure `{}`: process: {e}", proc.code),
+                ));
+            }
+        }
+    }
     let mut procedure_codes = HashSet::new();
     for i in &f.spec.inherit {
         let code = &i.get_ref().code;
@@ -707,6 +785,66 @@ processing_days = 20
         assert_eq!(errs[0].path, p("b"));
         assert_eq!(errs[0].line, 3);
         assert!(errs[0].message.contains("unknown parent"));
+    }
+
+    /// MINIMAL with units and a four-step process for its 20-day procedure.
+    fn with_process(budget_of_review: &str, unit_of_review: &str) -> String {
+        let units = r#"
+[[units]]
+code = "mot-cua"
+name = { vi = "Bộ phận một cửa" }
+
+[[units]]
+code = "phong-viec-lam"
+name = { vi = "Phòng Việc làm", en = "Employment division" }
+
+[[units]]
+code = "lanh-dao"
+name = { vi = "Lãnh đạo Sở" }
+"#;
+        let process = format!(
+            r#"
+[procedures.process]
+steps = [
+  {{ code = "tiep-nhan", name = {{ vi = "Tiếp nhận" }}, unit = "mot-cua", role = "officer", actions = ["forward"], budget = {{ hours = 4 }} }},
+  {{ code = "tham-dinh", name = {{ vi = "Thẩm định" }}, unit = "{unit_of_review}", role = "officer", actions = ["forward", "return", "ask_opinion", "request_supplement"], budget = {budget_of_review} }},
+  {{ code = "ky-duyet", name = {{ vi = "Ký duyệt" }}, unit = "lanh-dao", role = "leader", actions = ["return", "decide"], budget = {{ days = 2 }} }},
+]
+"#
+        );
+        MINIMAL.replace("[[fields]]", &format!("{units}\n[[fields]]")) + &process
+    }
+
+    #[test]
+    fn processes_are_read_and_checked_against_units_and_the_time_limit() {
+        let ok = parse(&p("a"), &with_process("{ days = 17 }", "phong-viec-lam")).unwrap();
+        let files = validate(vec![ok], &Existing::default()).unwrap();
+        let spec = files[0].spec.procedures[0].get_ref();
+        let process = spec.process.as_ref().unwrap().get_ref().to_process();
+        assert_eq!(process.steps.len(), 3);
+        assert_eq!(process.budget_hours(), 4 + 17 * 8 + 2 * 8);
+        assert_eq!(files[0].spec.units.len(), 3);
+        // Over the 20 days, and a unit nobody declared: both said, at the process's line.
+        let bad = parse(&p("b"), &with_process("{ days = 18 }", "phong-khac")).unwrap();
+        let line = bad
+            .source
+            .lines()
+            .position(|l| l == "[procedures.process]")
+            .unwrap()
+            + 1;
+        let errs = validate(vec![bad], &Existing::default()).unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(errs.iter().all(|e| e.line == line), "{errs:?}");
+        assert!(errs[0].message.contains("unit `phong-khac`"), "{errs:?}");
+        assert!(
+            errs[1].message.contains("more than the time limit of 20"),
+            "{errs:?}"
+        );
+        // An action the grammar does not know is a parse error at its place.
+        let unknown =
+            with_process("{ days = 1 }", "phong-viec-lam").replace("\"decide\"", "\"sign\"");
+        let e = parse(&p("c"), &unknown).unwrap_err();
+        assert!(e.message.contains("sign"), "{e}");
     }
 
     #[test]

@@ -29,4 +29,5 @@ mod slips;
 mod sso;
 mod stats_sync;
 mod tenant_files;
+mod unit_processes;
 mod world;

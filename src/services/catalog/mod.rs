@@ -155,6 +155,10 @@ pub struct Procedure {
     pub fee_rule: crate::services::payments::FeeRule,
     /// For `full` procedures: processing starts once the fee is paid.
     pub pay_before_processing: bool,
+    /// The steps its dossiers go through, when the tenant declared them (else the fixed path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub process: Option<crate::services::processes::Process>,
     #[serde(skip)]
     pub search_text: String,
 }
@@ -249,6 +253,7 @@ mod tests {
             inherited_from: None,
             fee_rule: Default::default(),
             pay_before_processing: true,
+            process: None,
             search_text: fold(&format!("{code} {name}")),
         }
     }

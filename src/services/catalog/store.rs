@@ -14,7 +14,7 @@ WITH matched AS (
     SELECT p.code, p.name_vi, p.name_en, p.field_code, f.name_vi AS field_name_vi,
            f.name_en AS field_name_en, p.online_level, p.processing_days, p.fee_vnd,
            p.documents, p.search_text, p.form_schema, p.decide_role, p.inherited_from,
-           p.fee_rule, p.pay_before_processing
+           p.fee_rule, p.pay_before_processing, p.process
     FROM procedures p JOIN fields f ON f.code = p.field_code
     WHERE p.active
       AND ($1::text IS NULL OR p.field_code = $1)
@@ -60,6 +60,8 @@ struct PageRow {
     fee_rule: Option<String>,
     #[diesel(sql_type = Nullable<diesel::sql_types::Bool>)]
     pay_before_processing: Option<bool>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    process: Option<serde_json::Value>,
 }
 
 /// Columns of one procedure with its field, as read from the database.
@@ -80,6 +82,7 @@ type ProcedureColumns = (
     Option<String>,
     String,
     bool,
+    Option<serde_json::Value>,
 );
 
 fn to_procedure(c: ProcedureColumns) -> QueryResult<Procedure> {
@@ -100,7 +103,12 @@ fn to_procedure(c: ProcedureColumns) -> QueryResult<Procedure> {
         inherited_from,
         fee_rule,
         pay_before_processing,
+        process,
     ) = c;
+    let process = process
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
     let fee_rule = crate::services::payments::FeeRule::parse(&fee_rule)
         .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
     let form_schema: serde_json::Value = serde_json::from_str(&form_schema)
@@ -131,6 +139,7 @@ fn to_procedure(c: ProcedureColumns) -> QueryResult<Procedure> {
         inherited_from,
         fee_rule,
         pay_before_processing,
+        process,
         search_text: st,
     })
 }
@@ -158,6 +167,7 @@ impl PageRow {
             self.inherited_from,
             self.fee_rule.ok_or_else(missing)?,
             self.pay_before_processing.ok_or_else(missing)?,
+            self.process,
         ))
         .map(Some)
     }
@@ -210,6 +220,7 @@ fn columns() -> (
     procedures::inherited_from,
     procedures::fee_rule,
     procedures::pay_before_processing,
+    procedures::process,
 ) {
     (
         procedures::code,
@@ -228,6 +239,7 @@ fn columns() -> (
         procedures::inherited_from,
         procedures::fee_rule,
         procedures::pay_before_processing,
+        procedures::process,
     )
 }
 
@@ -290,6 +302,8 @@ pub fn adopt(
             inherited_from: Some(parent_slug),
             fee_rule: &source.fee_rule,
             pay_before_processing: source.pay_before_processing,
+            // The parent's process comes with it (this tenant's file may declare its own).
+            process: source.process.as_ref(),
         }],
     )
 }
@@ -317,6 +331,8 @@ pub struct ProcedureUpsert<'a> {
     pub inherited_from: Option<&'a str>,
     pub fee_rule: &'a crate::services::payments::FeeRule,
     pub pay_before_processing: bool,
+    /// The declared process, already checked; `None` keeps the fixed path.
+    pub process: Option<&'a crate::services::processes::Process>,
 }
 
 /// Creates or updates fields and procedures; never deletes.
@@ -373,6 +389,7 @@ pub fn upsert(
                     procedures::inherited_from.eq(p.inherited_from),
                     procedures::fee_rule.eq(serde_json::to_string(p.fee_rule).unwrap_or_default()),
                     procedures::pay_before_processing.eq(p.pay_before_processing),
+                    procedures::process.eq(p.process.and_then(|x| serde_json::to_value(x).ok())),
                 )
             })
             .collect();
@@ -395,11 +412,45 @@ pub fn upsert(
                 procedures::inherited_from.eq(excluded(procedures::inherited_from)),
                 procedures::fee_rule.eq(excluded(procedures::fee_rule)),
                 procedures::pay_before_processing.eq(excluded(procedures::pay_before_processing)),
+                procedures::process.eq(excluded(procedures::process)),
                 procedures::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Creates or renames the tenant's units (`agencies`); never deletes one, since dossiers'
+/// history names them.
+pub fn upsert_units(
+    conn: &mut PgConnection,
+    units: &[(&str, &str, Option<&str>)],
+) -> QueryResult<()> {
+    use crate::db::schema::tenant::agencies;
+    use diesel::upsert::excluded;
+    if units.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<_> = units
+        .iter()
+        .map(|(code, vi, en)| {
+            (
+                agencies::code.eq(*code),
+                agencies::name_vi.eq(*vi),
+                agencies::name_en.eq(*en),
+            )
+        })
+        .collect();
+    diesel::insert_into(agencies::table)
+        .values(values)
+        .on_conflict(agencies::code)
+        .do_update()
+        .set((
+            agencies::name_vi.eq(excluded(agencies::name_vi)),
+            agencies::name_en.eq(excluded(agencies::name_en)),
+        ))
+        .execute(conn)
+        .map(drop)
 }
 
 pub fn field_exists(conn: &mut PgConnection, code: &str) -> QueryResult<bool> {

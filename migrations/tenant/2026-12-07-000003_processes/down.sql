@@ -1,0 +1,2 @@
+ALTER TABLE procedures DROP COLUMN process;
+DROP TABLE unit_members;
