@@ -309,7 +309,12 @@ fn apply_one(
     let processes: Vec<Option<crate::services::processes::Process>> = spec
         .procedures
         .iter()
-        .map(|p| p.get_ref().process.as_ref().map(|x| x.get_ref().to_process()))
+        .map(|p| {
+            p.get_ref()
+                .process
+                .as_ref()
+                .map(|x| x.get_ref().to_process())
+        })
         .collect();
     let unit_rows: Vec<(&str, &str, Option<&str>)> = spec
         .units
