@@ -15,6 +15,7 @@ pub mod procedures;
 pub mod sandbox;
 pub mod stats;
 pub mod sync;
+pub mod units;
 pub(crate) use crate::error::Problem;
 use crate::tenancy::resolver::PATH_PARAM;
 use actix_web::{HttpResponse, web};
@@ -81,6 +82,9 @@ use utoipa::OpenApi;
         desk::extend,
         desk::claim,
         desk::slip,
+        units::list,
+        units::add_member,
+        units::remove_member,
         stats::leader,
         stats::public,
         sync::receive,
@@ -387,6 +391,9 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(onboarding::verify_domain),
             )
             .route("/invitations/accept", web::post().to(onboarding::accept))
+            .route("/units", web::get().to(units::list))
+            .route("/units/{code}/members", web::post().to(units::add_member))
+            .route("/units/{code}/members", web::delete().to(units::remove_member))
             .route("/members", web::get().to(members::list))
             .route("/members", web::post().to(members::grant))
             .route("/members", web::delete().to(members::revoke))

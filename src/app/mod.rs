@@ -15,4 +15,5 @@ pub mod payments;
 pub mod procedures;
 pub mod slips;
 pub mod stats;
+pub mod units;
 pub mod upkeep;

@@ -80,3 +80,131 @@ async fn units_and_a_process_are_stored_and_served_and_a_bad_one_changes_nothing
     );
     assert!(errs[0].message.contains("48 working hours"), "{}", errs[0]);
 }
+
+#[actix_web::test]
+async fn admins_put_officials_in_units_and_nobody_else_gets_in() {
+    use crate::world::{World, tenant_file};
+    use serde_json::json;
+    let w = World::new(|_| {}).await;
+    let units = r#"
+[[units]]
+code = "mot-cua"
+name = { vi = "Bộ phận một cửa" }
+
+[[units]]
+code = "phong-viec-lam"
+name = { vi = "Phòng Việc làm" }
+"#;
+    w.db.apply_texts(&[(
+        "tinh-a.toml",
+        tenant_file("tinh-a", "TA", "province", Some("bo")) + units,
+    )]);
+    let admin = w.token(w.admin_a, "tinh-a", &["tenant_admin"]);
+    let officer = w.token(w.officer_a, "tinh-a", &["officer"]);
+    let path = "/t/tinh-a/api/v1/units/phong-viec-lam/members";
+    let body = |email: &str, role: &str| Some(json!({ "email": email, "role": role }));
+    // An officer may read the units, not change them.
+    let (s, _) = w
+        .req(
+            "POST",
+            path,
+            Some(&officer),
+            body("canbo.a@example.vn", "officer"),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, b) = w
+        .req(
+            "POST",
+            path,
+            Some(&admin),
+            body("canbo.a@example.vn", "officer"),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, _) = w
+        .req(
+            "POST",
+            path,
+            Some(&admin),
+            body("canbo.a@example.vn", "officer"),
+        )
+        .await;
+    assert_eq!(s, 200, "already there");
+    // A citizen, an official of another tenant, an unknown unit or role: refused, nothing added.
+    let (s, b) = w
+        .req(
+            "POST",
+            path,
+            Some(&admin),
+            body("dan@example.vn", "officer"),
+        )
+        .await;
+    assert_eq!(s, 422, "{b}");
+    let (s, _) = w
+        .req(
+            "POST",
+            path,
+            Some(&admin),
+            body("canbo.b@example.vn", "officer"),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let (s, _) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/units/phong-khac/members",
+            Some(&admin),
+            body("canbo.a@example.vn", "officer"),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = w
+        .req(
+            "POST",
+            path,
+            Some(&admin),
+            body("canbo.a@example.vn", "chief"),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, list) = w
+        .req("GET", "/t/tinh-a/api/v1/units", Some(&officer), None)
+        .await;
+    assert_eq!(s, 200, "{list}");
+    let units = list.as_array().unwrap();
+    assert_eq!(units.len(), 2);
+    assert_eq!(
+        units[1]["members"],
+        json!([{ "account": w.officer_a, "role": "officer" }])
+    );
+    assert_eq!(units[0]["members"], json!([]));
+    // The engine's view of who holds which step.
+    let held = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM t_tinh_a.unit_members WHERE account_id = '{}'",
+        w.officer_a
+    ));
+    assert_eq!(held, 1);
+    let (s, _) = w
+        .req(
+            "DELETE",
+            path,
+            Some(&admin),
+            body("canbo.a@example.vn", "officer"),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (s, _) = w
+        .req(
+            "DELETE",
+            path,
+            Some(&admin),
+            body("canbo.a@example.vn", "officer"),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let audited = w.db.scalar_i64(
+        "SELECT count(*) AS n FROM platform.audit_log WHERE action LIKE 'unit.member_%'",
+    );
+    assert_eq!(audited, 2);
+}

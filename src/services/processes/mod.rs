@@ -9,6 +9,7 @@
 
 pub mod engine;
 pub mod model;
+pub mod units;
 
 pub use engine::{Move, StepError, step_due};
 pub use model::{Budget, Process, ProcessError, Step, StepAction, StepRole, UnitCode};

@@ -65,6 +65,23 @@ pub enum StepRole {
     Leader,
 }
 
+impl StepRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Officer => "officer",
+            Self::Leader => "leader",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "officer" => Some(Self::Officer),
+            "leader" => Some(Self::Leader),
+            _ => None,
+        }
+    }
+}
+
 /// What may be done at a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
