@@ -393,7 +393,10 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             .route("/invitations/accept", web::post().to(onboarding::accept))
             .route("/units", web::get().to(units::list))
             .route("/units/{code}/members", web::post().to(units::add_member))
-            .route("/units/{code}/members", web::delete().to(units::remove_member))
+            .route(
+                "/units/{code}/members",
+                web::delete().to(units::remove_member),
+            )
             .route("/members", web::get().to(members::list))
             .route("/members", web::post().to(members::grant))
             .route("/members", web::delete().to(members::revoke))
