@@ -135,12 +135,21 @@ pub async fn inbox(
                 .map_err(|e| AppError::bad_request("invalid_procedure_code", e.to_string()))
         })
         .transpose()?;
+    let unit = p
+        .unit
+        .map(|u| {
+            crate::services::processes::UnitCode::parse(&u)
+                .map(String::from)
+                .map_err(|e| AppError::bad_request("invalid_unit", e))
+        })
+        .transpose()?;
     let per_page = p.per_page.unwrap_or(50).clamp(1, 200);
     let page = p.page.unwrap_or(1).clamp(1, 10_000);
     let filter = InboxFilter {
         status,
         assignee,
         procedure,
+        unit,
         limit: i64::from(per_page),
         offset: i64::from((page - 1) * per_page),
     };

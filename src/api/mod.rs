@@ -14,6 +14,7 @@ pub mod payments;
 pub mod procedures;
 pub mod sandbox;
 pub mod stats;
+pub mod steps;
 pub mod sync;
 pub mod units;
 pub(crate) use crate::error::Problem;
@@ -82,6 +83,8 @@ use utoipa::OpenApi;
         desk::extend,
         desk::claim,
         desk::slip,
+        steps::act,
+        steps::opinion,
         units::list,
         units::add_member,
         units::remove_member,
@@ -421,6 +424,8 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             .route("/dossiers/{code}", web::get().to(dossiers::show))
             .route("/dossiers/{code}/actions", web::post().to(dossiers::act))
             .route("/dossiers/{code}/extend", web::post().to(desk::extend))
+            .route("/dossiers/{code}/step", web::post().to(steps::act))
+            .route("/dossiers/{code}/opinion", web::post().to(steps::opinion))
             .route("/dossiers/{code}/slips/{kind}", web::get().to(desk::slip))
             .route("/desk/dossiers", web::post().to(desk::register))
             .route(

@@ -91,6 +91,9 @@ impl From<DossierError> for AppError {
                     Conflict::NotReturned => "not_returned",
                     Conflict::AlreadyRated => "already_rated",
                     Conflict::NotExtendable(_) => "not_extendable",
+                    Conflict::DecidedByProcess => "decided_by_process",
+                    Conflict::NotAtStep => "not_at_step",
+                    Conflict::Step(_) => "step_not_allowed",
                 },
                 detail: c.to_string(),
             },
@@ -453,6 +456,8 @@ pub struct InboxParams {
     pub(crate) assignee: Option<String>,
     /// Only this procedure.
     pub(crate) procedure: Option<String>,
+    /// Only dossiers at a step of this unit, or waiting for its opinion.
+    pub(crate) unit: Option<String>,
     pub(crate) page: Option<u32>,
     pub(crate) per_page: Option<u32>,
 }

@@ -92,6 +92,20 @@ fn role_label(role: &str, locale: Locale) -> &'static str {
 
 /// What each event was, as the record's step column says it.
 fn step_of(e: &EventView, locale: Locale) -> String {
+    let text = |k: &str| e.details.get(k).and_then(|v| v.as_str());
+    // A hand-over inside a declared process names the steps and units.
+    if let Some(step) = text("step") {
+        let vi = locale == Locale::Vi;
+        return match (text("to_step"), text("opinion_from"), text("opinion_of")) {
+            (Some(to), _, _) => format!("{step} → {to}"),
+            (_, Some(unit), _) if vi => format!("{step}: xin ý kiến {unit}"),
+            (_, Some(unit), _) => format!("{step}: opinion asked of {unit}"),
+            (_, _, Some(unit)) if vi => format!("{step}: ý kiến của {unit}"),
+            (_, _, Some(unit)) => format!("{step}: opinion of {unit}"),
+            _ if vi => format!("{step}: {}", e.to_status.label_vi()),
+            _ => format!("{step}: {}", e.to_status.label_en()),
+        };
+    }
     let same = e.from_status == Some(e.to_status);
     match (same, locale) {
         (true, Locale::Vi) if e.details.get("extended").is_some() => {

@@ -473,6 +473,11 @@ pub mod tenant {
             applicant_id_number -> Nullable<Text>,
             applicant_phone -> Nullable<Text>,
             refusal_reason -> Nullable<Text>,
+            step -> Nullable<Int4>,
+            step_entered_at -> Nullable<Timestamptz>,
+            step_due_at -> Nullable<Timestamptz>,
+            awaiting_unit -> Nullable<Text>,
+            decision -> Nullable<Text>,
         }
     }
 

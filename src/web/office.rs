@@ -41,6 +41,7 @@ pub async fn inbox(v: Visitor, q: web::Query<InboxQuery>) -> HttpResponse {
             status,
             assignee: mine.then(|| v.user().map(|u| u.account)).transpose()?,
             procedure: None,
+            unit: None,
             limit: 200,
             offset: 0,
         };

@@ -208,3 +208,293 @@ name = { vi = "Phòng Việc làm" }
     );
     assert_eq!(audited, 2);
 }
+
+/// tinh-a's file with units and a four-step process on the quick procedure (3 days = 24 h).
+fn tinh_a_with_process() -> String {
+    use crate::world::tenant_file;
+    let process = r#"
+[procedures.process]
+steps = [
+  { code = "tiep-nhan", name = { vi = "Tiếp nhận" }, unit = "mot-cua", role = "officer", actions = ["forward"], budget = { hours = 4 } },
+  { code = "tham-dinh", name = { vi = "Thẩm định" }, unit = "phong-viec-lam", role = "officer", actions = ["forward", "return", "ask_opinion", "request_supplement"], budget = { days = 1 } },
+  { code = "ky-duyet", name = { vi = "Ký duyệt" }, unit = "lanh-dao", role = "leader", actions = ["return", "decide"], budget = { hours = 4 } },
+  { code = "van-thu", name = { vi = "Vào sổ, đóng dấu" }, unit = "van-thu", role = "officer", actions = ["forward"], budget = { hours = 4 } },
+]
+"#;
+    let units = r#"
+[[units]]
+code = "mot-cua"
+name = { vi = "Bộ phận một cửa" }
+
+[[units]]
+code = "phong-viec-lam"
+name = { vi = "Phòng Việc làm" }
+
+[[units]]
+code = "phap-che"
+name = { vi = "Phòng Pháp chế" }
+
+[[units]]
+code = "lanh-dao"
+name = { vi = "Lãnh đạo Sở" }
+
+[[units]]
+code = "van-thu"
+name = { vi = "Văn thư" }
+"#;
+    tenant_file("tinh-a", "TA", "province", Some("bo")).replacen(
+        "decide_role = \"officer\"\n",
+        &format!("decide_role = \"officer\"\n{process}"),
+        1,
+    ) + units
+}
+
+async fn file_quick(w: &crate::world::World, citizen: uuid::Uuid) -> String {
+    let token = w.token(citizen, "tinh-a", &[]);
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/dossiers",
+            Some(&token),
+            Some(serde_json::json!({ "procedure": crate::world::QUICK, "phone": crate::world::PHONE, "form": {} })),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    b["code"].as_str().unwrap().to_owned()
+}
+
+fn step_of(w: &crate::world::World, code: &str) -> i64 {
+    w.db.scalar_i64(&format!(
+        "SELECT coalesce(step, -1)::bigint AS n FROM t_tinh_a.dossiers WHERE code = '{code}'"
+    ))
+}
+
+async fn step(
+    w: &crate::world::World,
+    code: &str,
+    who: uuid::Uuid,
+    roles: &[&str],
+    mut body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let token = w.token(who, "tinh-a", roles);
+    body["version"] = serde_json::json!(w.version("tinh-a", code).await);
+    w.req(
+        "POST",
+        &format!("/t/tinh-a/api/v1/dossiers/{code}/step"),
+        Some(&token),
+        Some(body),
+    )
+    .await
+}
+
+async fn unit_inbox(w: &crate::world::World, unit: &str) -> Vec<String> {
+    let token = w.token(w.officer_a2, "tinh-a", &["officer"]);
+    let (s, b) = w
+        .req(
+            "GET",
+            &format!("/t/tinh-a/api/v1/inbox?unit={unit}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    b.as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_dossier_walks_a_declared_process_step_by_step_by_the_units_that_hold_them() {
+    use crate::world::World;
+    use diesel::connection::SimpleConnection;
+    use serde_json::json;
+    let w = World::new(|_| {}).await;
+    w.db.apply_texts(&[("tinh-a.toml", tinh_a_with_process())]);
+    for (unit, who, role) in [
+        ("mot-cua", w.officer_a, "officer"),
+        ("phong-viec-lam", w.officer_a2, "officer"),
+        ("phap-che", w.officer_a, "officer"),
+        ("lanh-dao", w.leader_a, "leader"),
+        ("van-thu", w.officer_a, "officer"),
+    ] {
+        w.db.conn()
+            .batch_execute(&format!(
+                "INSERT INTO t_tinh_a.unit_members VALUES ('{unit}', '{who}', '{role}')"
+            ))
+            .unwrap();
+    }
+    let code = file_quick(&w, w.citizen).await;
+    let (s, b) = w
+        .act(
+            "tinh-a",
+            &code,
+            w.officer_a,
+            &["officer"],
+            "receive",
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(step_of(&w, &code), 0);
+    let due_later = w.db.scalar_i64(&format!(
+        "SELECT (step_due_at > step_entered_at)::int::bigint AS n FROM t_tinh_a.dossiers WHERE code = '{code}'"
+    ));
+    assert_eq!(due_later, 1, "the first step has its own due time");
+    // The specialist cannot act at the desk's step.
+    let (s, _) = step(
+        &w,
+        &code,
+        w.officer_a2,
+        &["officer"],
+        json!({ "action": "forward" }),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (s, b) = step(
+        &w,
+        &code,
+        w.officer_a,
+        &["officer"],
+        json!({ "action": "forward" }),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["status"], "in_review");
+    assert_eq!(step_of(&w, &code), 1);
+    // The division's inbox has it; the desk's no longer.
+    assert_eq!(unit_inbox(&w, "phong-viec-lam").await, vec![code.clone()]);
+    assert!(unit_inbox(&w, "mot-cua").await.is_empty());
+    // Another unit's opinion, asked and given.
+    let (s, b) = step(
+        &w,
+        &code,
+        w.officer_a2,
+        &["officer"],
+        json!({ "action": "ask_opinion", "unit": "phap-che", "note": "Xin ý kiến pháp lý" }),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(unit_inbox(&w, "phap-che").await, vec![code.clone()]);
+    let version = w.version("tinh-a", &code).await;
+    let (s, b) = w
+        .req(
+            "POST",
+            &format!("/t/tinh-a/api/v1/dossiers/{code}/opinion"),
+            Some(&w.token(w.officer_a, "tinh-a", &["officer"])),
+            Some(json!({ "version": version, "opinion": "Đủ điều kiện theo quy định" })),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(unit_inbox(&w, "phap-che").await.is_empty());
+    // Not a decision step; then on to the leader.
+    let (s, _) = step(
+        &w,
+        &code,
+        w.officer_a2,
+        &["officer"],
+        json!({ "action": "decide", "outcome": "approve" }),
+    )
+    .await;
+    assert_eq!(s, 409);
+    let (s, _) = step(
+        &w,
+        &code,
+        w.officer_a2,
+        &["officer"],
+        json!({ "action": "forward" }),
+    )
+    .await;
+    assert_eq!(s, 200);
+    // The fixed path's approval is not how this procedure is decided.
+    let (s, b) = w
+        .act(
+            "tinh-a",
+            &code,
+            w.leader_a,
+            &["leader"],
+            "approve",
+            json!({}),
+        )
+        .await;
+    assert_eq!((s, b["code"].clone()), (409, json!("decided_by_process")));
+    let (s, _) = step(
+        &w,
+        &code,
+        w.leader_a,
+        &["leader"],
+        json!({ "action": "decide" }),
+    )
+    .await;
+    assert_eq!(s, 409, "a decision says approve or reject");
+    let (s, b) = step(
+        &w,
+        &code,
+        w.leader_a,
+        &["leader"],
+        json!({ "action": "decide", "outcome": "approve", "note": "Đồng ý" }),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["status"], "in_review", "the clerk's step still comes");
+    assert_eq!(step_of(&w, &code), 3);
+    let (s, b) = step(
+        &w,
+        &code,
+        w.officer_a,
+        &["officer"],
+        json!({ "action": "forward" }),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["status"], "approved");
+    let (s, b) = w
+        .act(
+            "tinh-a",
+            &code,
+            w.officer_a,
+            &["officer"],
+            "return",
+            json!({}),
+        )
+        .await;
+    assert_eq!((s, b["status"].clone()), (200, json!("returned")));
+    // Every hand-over is in the history, with the step and unit.
+    let steps = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM t_tinh_a.dossier_events e JOIN t_tinh_a.dossiers d \
+         ON d.id = e.dossier_id WHERE d.code = '{code}' AND e.details ? 'step'"
+    ));
+    assert_eq!(steps, 6, "forward, ask, opinion, forward, decide, finish");
+    let resolved =
+        w.db.scalar_i64("SELECT coalesce(sum(resolved), 0)::bigint AS n FROM platform.stats_daily");
+    assert_eq!(resolved, 1);
+
+    // Two people forwarding the same step at once: one wins, the other is told it changed.
+    let other = file_quick(&w, w.citizen2).await;
+    w.act(
+        "tinh-a",
+        &other,
+        w.officer_a,
+        &["officer"],
+        "receive",
+        json!({}),
+    )
+    .await;
+    let version = w.version("tinh-a", &other).await;
+    let token = w.token(w.officer_a, "tinh-a", &["officer"]);
+    let path = format!("/t/tinh-a/api/v1/dossiers/{other}/step");
+    let send = || {
+        w.req(
+            "POST",
+            &path,
+            Some(&token),
+            Some(json!({ "action": "forward", "version": version })),
+        )
+    };
+    let (a, b) = futures_util::join!(send(), send());
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409]);
+    assert_eq!(step_of(&w, &other), 1);
+}

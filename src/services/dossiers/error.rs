@@ -49,6 +49,15 @@ pub enum Conflict {
     NotReturned,
     #[error("this dossier has already been rated")]
     AlreadyRated,
+    /// The procedure declares a process: its steps decide, not the fixed path's actions.
+    #[error("this procedure's dossiers are decided at a step of its process")]
+    DecidedByProcess,
+    /// The dossier is at no step where that can be done (not received, or already decided).
+    #[error("the dossier is at no step of its process now")]
+    NotAtStep,
+    /// The step's action needs something it was not given, or is not this person's to take.
+    #[error("{0}")]
+    Step(String),
     /// Only a received dossier still waiting for its decision has an appointment to move.
     #[error("a `{}` dossier has no appointment to move", .0.as_str())]
     NotExtendable(Status),

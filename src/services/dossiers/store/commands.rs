@@ -221,6 +221,10 @@ pub fn act(
     let proc = procedure_facts(conn, &row.procedure_code)?;
     let from = row.status;
     let to = workflow::transition(from, req.action, actor, proc.decide_role)?;
+    // Where a process is declared, the decision is taken at its step, by whoever holds it.
+    if proc.process.is_some() && matches!(req.action, Action::Approve | Action::Reject) {
+        return Err(Conflict::DecidedByProcess.into());
+    }
     if row.version != req.version {
         return Err(Conflict::Stale {
             current: row.version,
@@ -263,6 +267,16 @@ pub fn act(
             if from == Status::Incomplete {
                 // The papers the desk asked for were handed in: nothing is missing any more.
                 change.missing = Some(serde_json::json!([]));
+            }
+            // A declared process starts at its first step, with that step's own due time.
+            if let Some(first) = proc.process.as_ref().and_then(|p| p.steps.first()) {
+                change.step = Some(Some(0));
+                change.step_entered_at = Some(Some(now));
+                change.step_due_at = Some(Some(crate::services::processes::step_due(
+                    cal,
+                    now,
+                    first.budget,
+                )));
             }
             details = serde_json::json!({ "due_date": due, "files": req.files.len() });
         }
@@ -393,6 +407,9 @@ struct Change {
     returned_at: Option<Option<DateTime<Utc>>>,
     result_note: Option<Option<String>>,
     refusal_reason: Option<Option<String>>,
+    step: Option<Option<i32>>,
+    step_entered_at: Option<Option<DateTime<Utc>>>,
+    step_due_at: Option<Option<DateTime<Utc>>>,
     fee_vnd: Option<i64>,
     payment_status: Option<PaymentStatus>,
 }

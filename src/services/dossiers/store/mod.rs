@@ -11,12 +11,14 @@
 mod commands;
 mod effects;
 mod queries;
+mod steps;
 
 pub use commands::{BulkAction, act, assign, bulk, extend, rate, submit};
 pub use queries::{
     InboxFilter, across_tenants, attachment, awaiting_receipt, detail, inbox, lookup, mine,
     overdue_by_assignee, procedure_of, storage_used,
 };
+pub use steps::{Outcome, StepRequest, act_at_step, give_opinion};
 
 use super::Channel;
 use super::code::DossierCode;
@@ -123,6 +125,8 @@ struct ProcedureFacts {
     fee_vnd: i64,
     decide_role: DecideRole,
     online_full: bool,
+    /// The declared process; `None` keeps the fixed path.
+    process: Option<crate::services::processes::Process>,
 }
 
 fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts, DossierError> {
@@ -136,6 +140,7 @@ fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts
         String,
         String,
         bool,
+        Option<serde_json::Value>,
     );
     let (
         field_code,
@@ -147,6 +152,7 @@ fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts
         level,
         fee_rule,
         pay_first,
+        process,
     ): Facts = procedures::table
         .filter(procedures::code.eq(code))
         .select((
@@ -159,6 +165,7 @@ fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts
             procedures::online_level,
             procedures::fee_rule,
             procedures::pay_before_processing,
+            procedures::process,
         ))
         .first(conn)
         .optional()?
@@ -173,6 +180,9 @@ fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts
         fee_vnd,
         decide_role: DecideRole::parse(&decide).unwrap_or(DecideRole::Leader),
         online_full: level == "full",
+        // Checked when it was stored; one that no longer reads is the tenant's data, not the
+        // caller's: the dossier keeps the fixed path rather than failing.
+        process: process.and_then(|p| serde_json::from_value(p).ok()),
     })
 }
 

@@ -170,6 +170,8 @@ pub struct InboxFilter {
     pub status: Option<Status>,
     pub assignee: Option<Uuid>,
     pub procedure: Option<String>,
+    /// Only dossiers at a step of this unit, or waiting for its opinion (a unit's inbox).
+    pub unit: Option<String>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -195,8 +197,22 @@ pub fn inbox(
     if let Some(p) = &filter.procedure {
         q = q.filter(dossiers::procedure_code.eq(p.clone()));
     }
+    if let Some(unit) = &filter.unit {
+        // The unit of the dossier's current step, read from its procedure's process.
+        q = q.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "((procedures.process -> 'steps' -> dossiers.step ->> 'unit') = ",
+            )
+            .bind::<diesel::sql_types::Text, _>(unit.clone())
+            .sql(" OR dossiers.awaiting_unit = ")
+            .bind::<diesel::sql_types::Text, _>(unit.clone())
+            // Parenthesised: diesel joins filters with AND and adds none around SQL text.
+            .sql(")"),
+        );
+    }
     let rows: Vec<(Row, String)> = q
         .order((
+            dossiers::step_due_at.asc().nulls_last(),
             dossiers::due_date.asc().nulls_last(),
             dossiers::submitted_at.asc(),
         ))
