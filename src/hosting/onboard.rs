@@ -77,7 +77,8 @@ impl NewTenant {
         let code = TenantCode::parse(&r.code).map_err(|e| problems.push(format!("code: {e}")));
         let kind = TenantKind::parse(&r.kind).ok_or_else(|| {
             problems.push(
-                "kind: national, ministry, division, province, department or district".into(),
+                "kind: national, ministry, division, province, department, commune or district"
+                    .into(),
             );
         });
         let parent = r

@@ -11,7 +11,10 @@ pub enum TenantKind {
     Division,
     Province,
     Department,
+    /// Before the 2025 reform only: no new district is onboarded, existing ones keep working.
     District,
+    /// A commune (xã, phường, đặc khu): since 1 July 2025 the level below the province.
+    Commune,
 }
 
 impl TenantKind {
@@ -23,6 +26,7 @@ impl TenantKind {
             Self::Province => "province",
             Self::Department => "department",
             Self::District => "district",
+            Self::Commune => "commune",
         }
     }
 
@@ -34,6 +38,7 @@ impl TenantKind {
             Self::Province,
             Self::Department,
             Self::District,
+            Self::Commune,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

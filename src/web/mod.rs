@@ -20,6 +20,7 @@ pub mod office;
 pub mod session;
 mod signin;
 pub mod sso;
+mod steps;
 pub mod view;
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
@@ -80,6 +81,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/can-bo/ho-so/{code}", web::get().to(office::dossier))
         .route("/can-bo/ho-so/{code}", web::post().to(office::act))
         .route("/can-bo/ho-so/{code}/hen-lai", web::post().to(desk::extend))
+        .route("/can-bo/ho-so/{code}/buoc", web::post().to(steps::act))
+        .route(
+            "/can-bo/ho-so/{code}/y-kien",
+            web::post().to(steps::opinion),
+        )
         .route(
             "/can-bo/ho-so/{code}/nhan-giay-to",
             web::post().to(desk::receive_with_scans),

@@ -182,6 +182,32 @@ async fn page(
         .map(|a| a.as_str())
         .collect();
     let slips = slip_links(&d, v.locale);
+    // The other units a step may ask for an opinion (code, name).
+    let units: Vec<(String, String)> = match &d.step {
+        Some(step)
+            if step
+                .actions
+                .contains(&crate::services::processes::StepAction::AskOpinion) =>
+        {
+            let here = step.unit.clone();
+            let locale = v.locale;
+            v.tenant
+                .db
+                .run(move |c| Ok(crate::services::processes::units::list(c)?))
+                .await?
+                .into_iter()
+                .filter(|u| u.code != here)
+                .map(|u| {
+                    let name = match (locale, u.name_en) {
+                        (crate::locale::Locale::En, Some(en)) => en,
+                        _ => u.name_vi,
+                    };
+                    (u.code, name)
+                })
+                .collect()
+        }
+        _ => vec![],
+    };
     // An appointment can be moved while the dossier is received and waiting for its result.
     let can_extend = d.summary.due_date.is_some()
         && d.summary.status.is_open()
@@ -199,6 +225,7 @@ async fn page(
             slips,
             can_extend,
             scan_documents,
+            units,
             channel => match v.locale {
                 crate::locale::Locale::Vi => d.channel.label_vi(),
                 crate::locale::Locale::En => d.channel.label_en(),

@@ -28,14 +28,26 @@ fn dvc(db: &TestDb, args: &[&str]) -> std::process::Output {
 fn demo_tenants_apply_and_reapply_idempotently() {
     let db = TestDb::new();
     let first = db.apply_dir(Path::new("tenants"));
-    assert_eq!(first.tenants.len(), 5);
+    assert_eq!(first.tenants.len(), 6);
     // Parents first.
     assert_eq!(first.tenants[0].slug.as_str(), "molisa");
     let count = |sql: &str| db.scalar_i64(sql);
     let tenants = count("SELECT count(*) AS n FROM platform.tenants");
     let children = count("SELECT count(*) AS n FROM platform.tenants WHERE parent_id IS NOT NULL");
     let hn = count("SELECT count(*) AS n FROM t_ha_noi.procedures");
-    assert_eq!((tenants, children), (5, 4));
+    assert_eq!((tenants, children), (6, 5));
+    // The demo commune's units and its procedure's declared process.
+    assert_eq!(
+        count("SELECT count(*) AS n FROM t_phuong_ba_dinh.agencies"),
+        4
+    );
+    assert_eq!(
+        count(
+            "SELECT jsonb_array_length(process->'steps')::bigint AS n \
+             FROM t_phuong_ba_dinh.procedures WHERE code = '2.000286'"
+        ),
+        4
+    );
     assert!(hn >= 5);
     let second = db.apply_dir(Path::new("tenants"));
     assert!(
@@ -48,7 +60,7 @@ fn demo_tenants_apply_and_reapply_idempotently() {
     assert_eq!(count("SELECT count(*) AS n FROM t_ha_noi.procedures"), hn);
     assert_eq!(
         count("SELECT count(*) AS n FROM pg_namespace WHERE nspname LIKE 't\\_%'"),
-        5
+        6
     );
 }
 

@@ -186,6 +186,31 @@ pub struct DossierDetail {
     pub rating: Option<i16>,
     pub payment_status: crate::services::payments::PaymentStatus,
     pub payments: Vec<crate::services::payments::store::PaymentView>,
+    /// Where it is in its procedure's declared process (absent on the fixed path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepView>,
+}
+
+/// The current step of a dossier in its declared process, and what the caller may do there.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StepView {
+    /// Position from 0.
+    pub index: usize,
+    pub code: String,
+    pub name_vi: String,
+    pub name_en: Option<String>,
+    pub unit: String,
+    /// `officer` or `leader`.
+    pub role: &'static str,
+    pub entered_at: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    /// The unit whose opinion it waits for.
+    pub awaiting_unit: Option<String>,
+    /// What the caller may do at this step (`forward`, `return`, `ask_opinion`, `decide`).
+    #[schema(value_type = Vec<String>)]
+    pub actions: Vec<crate::services::processes::StepAction>,
+    /// The caller belongs to the unit asked for its opinion.
+    pub can_give_opinion: bool,
 }
 
 /// What anyone holding the code and the applicant's phone may see: no names, no form data.

@@ -72,6 +72,7 @@ pub fn detail(
         .first::<i16>(conn)
         .optional()?;
     let status = row.status;
+    let step = step_view(conn, &row, proc.process.as_ref(), caller)?;
     Ok(DossierDetail {
         summary: row.summary(proc.name_vi, today, scope.due_soon_days),
         applicant_name: row.applicant_name.clone(),
@@ -86,11 +87,87 @@ pub fn detail(
         result_note: row.result_note.clone(),
         attachments: files,
         events,
-        actions: workflow::available(status, actor, proc.decide_role),
+        // Where a process is declared, its steps decide (the step view lists what is possible).
+        actions: workflow::available(status, actor, proc.decide_role)
+            .into_iter()
+            .filter(|a| {
+                proc.process.is_none()
+                    || !matches!(a, workflow::Action::Approve | workflow::Action::Reject)
+            })
+            .collect(),
         rating,
         payment_status: row.payment_status,
         payments: crate::services::payments::store::for_dossier(conn, row.id)?,
+        step,
     })
+}
+
+/// The dossier's current step and what the caller may do there, for a declared process.
+fn step_view(
+    conn: &mut PgConnection,
+    row: &super::Row,
+    process: Option<&crate::services::processes::Process>,
+    caller: &Caller,
+) -> QueryResult<Option<crate::services::dossiers::StepView>> {
+    use crate::services::processes::{StepAction, engine, units};
+    let Some(process) = process else {
+        return Ok(None);
+    };
+    let (index, entered_at, due_at, awaiting): (
+        Option<i32>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        Option<String>,
+    ) = dossiers::table
+        .find(row.id)
+        .select((
+            dossiers::step,
+            dossiers::step_entered_at,
+            dossiers::step_due_at,
+            dossiers::awaiting_unit,
+        ))
+        .first(conn)?;
+    let Some((index, step)) = index
+        .and_then(|i| usize::try_from(i).ok())
+        .and_then(|i| Some((i, process.steps.get(i)?)))
+    else {
+        return Ok(None);
+    };
+    let memberships = if caller.officer || caller.leader {
+        units::memberships_of(conn, caller.account)?
+    } else {
+        vec![]
+    };
+    let acting = matches!(
+        row.status,
+        Status::Received | Status::InReview | Status::Resubmitted
+    );
+    let actions = [
+        StepAction::Forward,
+        StepAction::Return,
+        StepAction::AskOpinion,
+        StepAction::Decide,
+    ]
+    .into_iter()
+    .filter(|a| acting && engine::act(process, index, *a, &memberships).is_ok())
+    .collect();
+    let can_give_opinion = acting
+        && awaiting
+            .as_deref()
+            .is_some_and(|u| memberships.iter().any(|(m, _)| m.as_str() == u));
+    Ok(Some(crate::services::dossiers::StepView {
+        index,
+        code: step.code.clone(),
+        name_vi: step.name_vi.clone(),
+        name_en: step.name_en.clone(),
+        unit: step.unit.as_str().to_owned(),
+        role: step.role.as_str(),
+        entered_at,
+        due_at,
+        awaiting_unit: awaiting,
+        actions,
+        can_give_opinion,
+    }))
 }
 
 fn events(conn: &mut PgConnection, dossier: Uuid) -> QueryResult<Vec<EventView>> {
