@@ -113,12 +113,13 @@ fn step_view(
     let Some(process) = process else {
         return Ok(None);
     };
-    let (index, entered_at, due_at, awaiting): (
+    type Position = (
         Option<i32>,
         Option<DateTime<Utc>>,
         Option<DateTime<Utc>>,
         Option<String>,
-    ) = dossiers::table
+    );
+    let (index, entered_at, due_at, awaiting): Position = dossiers::table
         .find(row.id)
         .select((
             dossiers::step,
