@@ -7,8 +7,12 @@
 //! The one-stop desk in a real browser too (`tests/e2e/desk.mjs`): an officer registers a
 //! walk-in's dossier with two scans, asks for it to be completed, receives it, the slips read
 //! back with pdftotext; the applicant signs up with what the desk recorded and claims it.
+//!
+//! A declared process in a real browser as well (`tests/e2e/steps.mjs`): the units that hold
+//! the steps receive, forward, ask and give an opinion, decide and finish a dossier; the
+//! database and the processing record name every hand-over.
 
-use crate::world::{WORK_PERMIT, World};
+use crate::world::{PHONE, QUICK, WORK_PERMIT, World};
 use base64::Engine;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
@@ -94,6 +98,28 @@ async fn browser_world() -> (World, String) {
         .unwrap();
     }
     (w, port)
+}
+
+/// An access token for tinh-a's API as this world's single sign-on issues it (`World::token`
+/// names the default issuer, which a browser world does not have).
+fn api_token(w: &World, port: &str, account: Uuid, roles: &[&str]) -> String {
+    let now = chrono::Utc::now().timestamp();
+    dvc::auth::tokens::issue(
+        &w.ring,
+        &dvc::auth::tokens::AccessClaims {
+            iss: format!("http://localhost:{port}"),
+            sub: account,
+            aud: "tinh-a".into(),
+            client_id: "portal-tinh-a".into(),
+            sid: Uuid::new_v4(),
+            iat: now,
+            exp: now + 600,
+            nbf: None,
+            jti: Uuid::new_v4(),
+            roles: roles.iter().map(std::string::ToString::to_string).collect(),
+        },
+    )
+    .unwrap()
 }
 
 /// Where the scripts put screenshots and downloads.
@@ -311,4 +337,145 @@ async fn a_desk_officer_registers_a_walk_in_and_the_applicant_claims_it_in_a_rea
             "{pdf}"
         );
     }
+}
+
+#[actix_web::test]
+async fn officials_process_a_dossier_step_by_step_in_a_real_browser() {
+    use crate::unit_processes::{step_of, tinh_a_with_process};
+    let (w, port) = browser_world().await;
+    w.db.apply_texts(&[("tinh-a.toml", tinh_a_with_process())]);
+    for (unit, who, role) in [
+        ("mot-cua", w.officer_a, "officer"),
+        ("phong-viec-lam", w.officer_a2, "officer"),
+        ("phap-che", w.officer_a, "officer"),
+        ("lanh-dao", w.leader_a, "leader"),
+        ("van-thu", w.officer_a, "officer"),
+    ] {
+        w.db.conn()
+            .batch_execute(&format!(
+                "INSERT INTO t_tinh_a.unit_members VALUES ('{unit}', '{who}', '{role}')"
+            ))
+            .unwrap();
+    }
+    let officer_totp = sign_in_with_totp(&w, w.officer_a);
+    let specialist_totp = sign_in_with_totp(&w, w.officer_a2);
+    let leader_totp = sign_in_with_totp(&w, w.leader_a);
+    // Filed online by a citizen (as `file_quick` in unit_processes.rs does); the desk
+    // receives it in the browser.
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/dossiers",
+            Some(&api_token(&w, &port, w.citizen, &[])),
+            Some(serde_json::json!({ "procedure": QUICK, "phone": PHONE, "form": {} })),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let code = b["code"].as_str().unwrap().to_owned();
+    assert_eq!(step_of(&w, &code), -1, "no step before receipt");
+    let mut cmd = Command::new("node");
+    cmd.arg("tests/e2e/steps.mjs")
+        .env("BASE_A", format!("http://tinh-a.localhost:{port}"))
+        .env("PASSWORD", PASSWORD)
+        .env("CODE", &code)
+        .env("OFFICER_EMAIL", "canbo.a@example.vn")
+        .env("OFFICER_TOTP", officer_totp)
+        .env("SPECIALIST_EMAIL", "canbo.a2@example.vn")
+        .env("SPECIALIST_TOTP", specialist_totp)
+        .env("LEADER_EMAIL", "lanhdao.a@example.vn")
+        .env("LEADER_TOTP", leader_totp);
+    let result = run_script(cmd).await;
+    assert_eq!(result["code"], code.as_str());
+    for done in [
+        "not_yours",
+        "opinion_given",
+        "fixed_path_hidden",
+        "approved",
+        "returned",
+    ] {
+        assert_eq!(result[done], true, "{done}");
+    }
+
+    // Exactly what the browser did: the one dossier, returned, and six hand-overs in its
+    // history (forward, ask, opinion, forward, decide, finish).
+    assert_eq!(w.count("tinh-a", "dossiers"), 1);
+    let returned = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM t_tinh_a.dossiers WHERE code = '{code}' AND status = 'returned'"
+    ));
+    assert_eq!(returned, 1);
+    let steps = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM t_tinh_a.dossier_events e JOIN t_tinh_a.dossiers d \
+         ON d.id = e.dossier_id WHERE d.code = '{code}' AND e.details ? 'step'"
+    ));
+    assert_eq!(steps, 6, "forward, ask, opinion, forward, decide, finish");
+    let opinion = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM t_tinh_a.dossier_events e JOIN t_tinh_a.dossiers d \
+         ON d.id = e.dossier_id WHERE d.code = '{code}' AND e.details->>'opinion_of' = 'phap-che'"
+    ));
+    assert_eq!(opinion, 1, "the legal unit's opinion is in the history");
+
+    // The processing-control record names every hand-over.
+    let text = processing_record(&w, &port, &code).await;
+    for expected in [
+        code.as_str(),
+        "tiep-nhan → tham-dinh",
+        "tham-dinh: xin ý kiến phap-che",
+        "tham-dinh: ý kiến của phap-che",
+        "tham-dinh → ky-duyet",
+        "ky-duyet → van-thu",
+    ] {
+        assert!(
+            text.contains(expected),
+            "`{expected}` missing from:\n{text}"
+        );
+    }
+    for shot in [
+        "desktop/steps-desk",
+        "desktop/steps-not-yours",
+        "desktop/steps-specialist",
+        "desktop/steps-opinion",
+        "desktop/steps-leader",
+        "desktop/steps-returned",
+    ] {
+        assert!(artifacts().join(format!("{shot}.png")).exists(), "{shot}");
+    }
+}
+
+/// The processing-control record slip as an officer downloads it from the API, read back by
+/// poppler's pdftotext, words joined by single spaces (table cells wrap).
+async fn processing_record(w: &World, port: &str, code: &str) -> String {
+    let token = api_token(w, port, w.officer_a, &["officer"]);
+    let mut resp = awc::Client::default()
+        .get(format!(
+            "{}/t/tinh-a/api/v1/dossiers/{code}/slips/processing_record",
+            w.app.base
+        ))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send()
+        .await
+        .unwrap();
+    let bytes = resp.body().limit(10 << 20).await.unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    let dir = artifacts().join("steps");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{code}-processing-record.pdf"));
+    std::fs::write(&path, &bytes).unwrap();
+    let out = Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed: scripts/services.sh installs it");
+    assert!(out.status.success(), "pdftotext failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -210,7 +210,7 @@ name = { vi = "Phòng Việc làm" }
 }
 
 /// tinh-a's file with units and a four-step process on the quick procedure (3 days = 24 h).
-fn tinh_a_with_process() -> String {
+pub(crate) fn tinh_a_with_process() -> String {
     use crate::world::tenant_file;
     let process = r#"
 [procedures.process]
@@ -263,7 +263,7 @@ async fn file_quick(w: &crate::world::World, citizen: uuid::Uuid) -> String {
     b["code"].as_str().unwrap().to_owned()
 }
 
-fn step_of(w: &crate::world::World, code: &str) -> i64 {
+pub(crate) fn step_of(w: &crate::world::World, code: &str) -> i64 {
     w.db.scalar_i64(&format!(
         "SELECT coalesce(step, -1)::bigint AS n FROM t_tinh_a.dossiers WHERE code = '{code}'"
     ))
