@@ -85,6 +85,7 @@ use utoipa::OpenApi;
         desk::slip,
         steps::act,
         steps::opinion,
+        steps::load,
         units::list,
         units::add_member,
         units::remove_member,
@@ -426,6 +427,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             .route("/dossiers/{code}/extend", web::post().to(desk::extend))
             .route("/dossiers/{code}/step", web::post().to(steps::act))
             .route("/dossiers/{code}/opinion", web::post().to(steps::opinion))
+            .route("/steps/load", web::get().to(steps::load))
             .route("/dossiers/{code}/slips/{kind}", web::get().to(desk::slip))
             .route("/desk/dossiers", web::post().to(desk::register))
             .route(

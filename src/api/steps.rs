@@ -33,7 +33,7 @@ pub struct StepBody {
 
 /// Act at the dossier's current step (Xử lý theo quy trình), as a member of the unit and role
 /// that step names.
-#[utoipa::path(post, path = "/api/v1/dossiers/{code}/step", tag = "dossiers",
+#[utoipa::path(post, path = "/api/v1/dossiers/{code}/step", tag = "dossiers", operation_id = "act_at_step",
     params(("code" = String, Path)), request_body = StepBody, security(("bearer" = [])),
     responses((status = 200, body = DossierSummary),
         (status = 403, body = Problem, description = "not a member of the step's unit with its role", content_type = "application/problem+json"),
@@ -78,7 +78,7 @@ pub struct OpinionBody {
 }
 
 /// Give the opinion this dossier waits for (Cho ý kiến), as a member of the unit asked.
-#[utoipa::path(post, path = "/api/v1/dossiers/{code}/opinion", tag = "dossiers",
+#[utoipa::path(post, path = "/api/v1/dossiers/{code}/opinion", tag = "dossiers", operation_id = "give_opinion",
     params(("code" = String, Path)), request_body = OpinionBody, security(("bearer" = [])),
     responses((status = 200, body = DossierSummary),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -106,4 +106,25 @@ pub async fn opinion(
         })
         .await?;
     Ok(HttpResponse::Ok().json(summary))
+}
+
+/// Where the dossiers of declared processes sit, per unit and step, and how many are past the
+/// step's due time, with the late codes (Hồ sơ theo bước xử lý). Leaders of the tenant.
+#[utoipa::path(get, path = "/api/v1/steps/load", tag = "statistics", operation_id = "load_by_step",
+    security(("bearer" = [])),
+    responses((status = 200, body = [store::StepLoad]),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn load(
+    principal: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    principal.require(crate::auth::roles::Role::Leader)?;
+    let now = state.now();
+    let loads = principal
+        .tenant
+        .db
+        .run(move |conn| Ok(store::load_by_step(conn, now)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(loads))
 }

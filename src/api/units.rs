@@ -8,14 +8,14 @@ use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 
 /// The tenant's units with their members (officials and admins of the tenant).
-#[utoipa::path(get, path = "/api/v1/units", tag = "catalog", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/units", tag = "catalog", operation_id = "list_units", security(("bearer" = [])),
     responses((status = 200, body = [Unit]), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list(principal: Principal) -> Result<web::Json<Vec<Unit>>, AppError> {
     Ok(web::Json(units::list(&principal).await?))
 }
 
 /// Put an official of this tenant in a unit with a role (tenant admins).
-#[utoipa::path(post, path = "/api/v1/units/{code}/members", tag = "catalog",
+#[utoipa::path(post, path = "/api/v1/units/{code}/members", tag = "catalog", operation_id = "add_unit_member",
     params(("code" = String, Path)), security(("bearer" = [])), request_body = UnitMemberBody,
     responses((status = 201), (status = 200, description = "already a member with this role"),
         (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
@@ -36,7 +36,7 @@ pub async fn add_member(
 }
 
 /// Take a role in a unit away (tenant admins).
-#[utoipa::path(delete, path = "/api/v1/units/{code}/members", tag = "catalog",
+#[utoipa::path(delete, path = "/api/v1/units/{code}/members", tag = "catalog", operation_id = "remove_unit_member",
     params(("code" = String, Path)), security(("bearer" = [])), request_body = UnitMemberBody,
     responses((status = 204), (status = 400, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem)))]

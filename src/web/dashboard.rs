@@ -219,6 +219,13 @@ pub async fn dashboard(v: Visitor, q: web::Query<DashboardQuery>) -> HttpRespons
                 }
             })
             .collect();
+        // Where dossiers of declared processes sit in this tenant, and which steps are late.
+        let now = v.state.now();
+        let steps = v
+            .tenant
+            .db
+            .run(move |c| Ok(crate::services::dossiers::store::load_by_step(c, now)?))
+            .await?;
         let month_rows: Vec<_> = months
             .iter()
             .zip(&month_labels)
@@ -247,6 +254,7 @@ pub async fn dashboard(v: Visitor, q: web::Query<DashboardQuery>) -> HttpRespons
                 },
                 per_month, on_time, per_field, satisfaction, per_channel,
                 fields, month_rows, per_tenant, channels,
+                steps => minijinja::Value::from_serialize(&steps),
             },
         ))
     }

@@ -498,3 +498,89 @@ async fn a_dossier_walks_a_declared_process_step_by_step_by_the_units_that_hold_
     assert_eq!(statuses, [200, 409]);
     assert_eq!(step_of(&w, &other), 1);
 }
+
+#[actix_web::test]
+async fn leaders_see_where_dossiers_sit_and_which_steps_are_late() {
+    use crate::world::World;
+    use diesel::connection::SimpleConnection;
+    use serde_json::json;
+    let w = World::new(|_| {}).await;
+    w.db.apply_texts(&[("tinh-a.toml", tinh_a_with_process())]);
+    w.db.conn()
+        .batch_execute(&format!(
+            "INSERT INTO t_tinh_a.unit_members VALUES ('mot-cua', '{}', 'officer')",
+            w.officer_a
+        ))
+        .unwrap();
+    let mut codes = Vec::new();
+    for citizen in [w.citizen, w.citizen2, w.citizen] {
+        let code = file_quick(&w, citizen).await;
+        let (s, b) = w
+            .act(
+                "tinh-a",
+                &code,
+                w.officer_a,
+                &["officer"],
+                "receive",
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        codes.push(code);
+    }
+    // One moves on; of the two left at the desk, one is past the step's due time.
+    let (s, _) = step(
+        &w,
+        &codes[2],
+        w.officer_a,
+        &["officer"],
+        json!({ "action": "forward" }),
+    )
+    .await;
+    assert_eq!(s, 200);
+    w.db.conn()
+        .batch_execute(&format!(
+            "UPDATE t_tinh_a.dossiers SET step_due_at = now() - interval '1 hour' WHERE code = '{}'",
+            codes[1]
+        ))
+        .unwrap();
+    let (s, _) = w
+        .req(
+            "GET",
+            "/t/tinh-a/api/v1/steps/load",
+            Some(&w.token(w.officer_a, "tinh-a", &["officer"])),
+            None,
+        )
+        .await;
+    assert_eq!(s, 403, "leaders only");
+    let (s, b) = w
+        .req(
+            "GET",
+            "/t/tinh-a/api/v1/steps/load",
+            Some(&w.token(w.leader_a, "tinh-a", &["leader"])),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let loads = b.as_array().unwrap();
+    assert_eq!(loads.len(), 2, "{b}");
+    // Late first.
+    assert_eq!(
+        (
+            loads[0]["unit"].clone(),
+            loads[0]["step"].clone(),
+            loads[0]["open"].clone(),
+            loads[0]["late"].clone()
+        ),
+        (json!("mot-cua"), json!("tiep-nhan"), json!(2), json!(1))
+    );
+    assert_eq!(loads[0]["late_codes"], json!([codes[1]]));
+    assert_eq!(
+        (
+            loads[1]["unit"].clone(),
+            loads[1]["open"].clone(),
+            loads[1]["late"].clone()
+        ),
+        (json!("phong-viec-lam"), json!(1), json!(0))
+    );
+}

@@ -200,6 +200,9 @@ pub struct StepView {
     pub name_vi: String,
     pub name_en: Option<String>,
     pub unit: String,
+    /// The unit's names, as declared (the code when it has none).
+    pub unit_name_vi: String,
+    pub unit_name_en: Option<String>,
     /// `officer` or `leader`.
     pub role: &'static str,
     pub entered_at: Option<DateTime<Utc>>,

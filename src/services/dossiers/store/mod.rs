@@ -15,8 +15,8 @@ mod steps;
 
 pub use commands::{BulkAction, act, assign, bulk, extend, rate, submit};
 pub use queries::{
-    InboxFilter, across_tenants, attachment, awaiting_receipt, detail, inbox, lookup, mine,
-    overdue_by_assignee, procedure_of, storage_used,
+    InboxFilter, StepLoad, across_tenants, attachment, awaiting_receipt, detail, inbox,
+    load_by_step, lookup, mine, overdue_by_assignee, procedure_of, storage_used,
 };
 pub use steps::{Outcome, StepRequest, act_at_step, give_opinion};
 

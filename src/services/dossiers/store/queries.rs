@@ -152,6 +152,15 @@ fn step_view(
     .into_iter()
     .filter(|a| acting && engine::act(process, index, *a, &memberships).is_ok())
     .collect();
+    let (unit_name_vi, unit_name_en) = crate::db::schema::tenant::agencies::table
+        .find(step.unit.as_str())
+        .select((
+            crate::db::schema::tenant::agencies::name_vi,
+            crate::db::schema::tenant::agencies::name_en,
+        ))
+        .first::<(String, Option<String>)>(conn)
+        .optional()?
+        .unwrap_or_else(|| (step.unit.as_str().to_owned(), None));
     let can_give_opinion = acting
         && awaiting
             .as_deref()
@@ -162,6 +171,8 @@ fn step_view(
         name_vi: step.name_vi.clone(),
         name_en: step.name_en.clone(),
         unit: step.unit.as_str().to_owned(),
+        unit_name_vi,
+        unit_name_en,
         role: step.role.as_str(),
         entered_at,
         due_at,
@@ -476,4 +487,89 @@ pub fn awaiting_receipt(conn: &mut PgConnection) -> QueryResult<i64> {
         .filter(dossiers::status.eq(Status::Submitted))
         .count()
         .get_result(conn)
+}
+
+/// How many open dossiers sit at each step of each declared process, and how many of them are
+/// past the step's due time (the leader's "where is it stuck" view), with the late codes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct StepLoad {
+    pub unit: String,
+    pub procedure_code: String,
+    pub step: String,
+    pub open: i64,
+    pub late: i64,
+    /// The late dossiers, most overdue first (at most 20).
+    pub late_codes: Vec<String>,
+}
+
+pub fn load_by_step(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<Vec<StepLoad>> {
+    type Held = (
+        String,
+        String,
+        Option<i32>,
+        Option<DateTime<Utc>>,
+        Option<serde_json::Value>,
+    );
+    let rows: Vec<Held> = dossiers::table
+        .inner_join(procedures::table)
+        .filter(dossiers::step.is_not_null())
+        .filter(dossiers::status.eq_any(open_statuses()))
+        .order(dossiers::step_due_at.asc().nulls_last())
+        .select((
+            dossiers::code,
+            dossiers::procedure_code,
+            dossiers::step,
+            dossiers::step_due_at,
+            procedures::process,
+        ))
+        .load(conn)?;
+    let mut out: Vec<StepLoad> = Vec::new();
+    for (code, procedure_code, step, due, process) in rows {
+        let Some(step) = step
+            .and_then(|s| usize::try_from(s).ok())
+            .and_then(|s| process?.get("steps")?.get(s).cloned())
+        else {
+            continue;
+        };
+        let text = |k: &str| {
+            step.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let (unit, step_code) = (text("unit"), text("code"));
+        let i = match out.iter().position(|l| {
+            l.unit == unit && l.procedure_code == procedure_code && l.step == step_code
+        }) {
+            Some(i) => i,
+            None => {
+                out.push(StepLoad {
+                    unit,
+                    procedure_code: procedure_code.clone(),
+                    step: step_code,
+                    open: 0,
+                    late: 0,
+                    late_codes: vec![],
+                });
+                out.len() - 1
+            }
+        };
+        let load = &mut out[i];
+        load.open += 1;
+        if due.is_some_and(|d| d < now) {
+            load.late += 1;
+            if load.late_codes.len() < 20 {
+                load.late_codes.push(code);
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        (b.late, &a.unit, &a.procedure_code, &a.step).cmp(&(
+            a.late,
+            &b.unit,
+            &b.procedure_code,
+            &b.step,
+        ))
+    });
+    Ok(out)
 }
