@@ -220,6 +220,23 @@ fn inherited_procedures(
             })
             .collect::<Result<Vec<_>, _>>()
     })?;
+    // An adopted process is handed between units: the adopter must have every one of them.
+    let units: std::collections::HashSet<_> =
+        file.spec.units.iter().map(|u| u.get_ref().code.clone()).collect();
+    for p in &found {
+        if let Some(missing) = p
+            .process
+            .iter()
+            .flat_map(|process| &process.steps)
+            .find(|s| !units.contains(&s.unit))
+        {
+            return Err(format!(
+                "[[inherit]] `{}`: its process needs unit `{}`, which this tenant does not declare",
+                p.code, missing.unit
+            )
+            .into());
+        }
+    }
     Ok(found)
 }
 

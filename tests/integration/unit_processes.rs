@@ -584,3 +584,49 @@ async fn leaders_see_where_dossiers_sit_and_which_steps_are_late() {
         (json!("phong-viec-lam"), json!(1), json!(0))
     );
 }
+
+#[test]
+fn an_adopted_process_comes_with_the_procedure_if_the_adopter_has_its_units() {
+    let db = TestDb::new();
+    db.apply_texts(&[("so-a.toml", file(4))]);
+    let child = |units: &str| {
+        format!(
+            r#"slug = "xa-b"
+code = "XAB"
+kind = "commune"
+parent = "so-a"
+name = {{ vi = "Xã B" }}
+{units}
+[[inherit]]
+code = "1.000105"
+"#
+        )
+    };
+    let apply = |text: String| {
+        let parsed = dvc::hosting::files::parse(std::path::Path::new("xa-b.toml"), &text).unwrap();
+        dvc::hosting::apply::apply_files(&db.pool(2), vec![parsed])
+    };
+    let err = apply(child("")).unwrap_err();
+    assert!(err.to_string().contains("needs unit `mot-cua`"), "{err}");
+    let units = r#"
+[[units]]
+code = "mot-cua"
+name = { vi = "Bộ phận một cửa" }
+
+[[units]]
+code = "phong-viec-lam"
+name = { vi = "Công chức văn hóa - xã hội" }
+
+[[units]]
+code = "lanh-dao"
+name = { vi = "Lãnh đạo xã" }
+"#;
+    apply(child(units)).unwrap();
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT jsonb_array_length(process->'steps')::bigint AS n FROM t_xa_b.procedures \
+             WHERE code = '1.000105' AND inherited_from = 'so-a'"
+        ),
+        3
+    );
+}
