@@ -221,8 +221,12 @@ fn inherited_procedures(
             .collect::<Result<Vec<_>, _>>()
     })?;
     // An adopted process is handed between units: the adopter must have every one of them.
-    let units: std::collections::HashSet<_> =
-        file.spec.units.iter().map(|u| u.get_ref().code.clone()).collect();
+    let units: std::collections::HashSet<_> = file
+        .spec
+        .units
+        .iter()
+        .map(|u| u.get_ref().code.clone())
+        .collect();
     for p in &found {
         if let Some(missing) = p
             .process
