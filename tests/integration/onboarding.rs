@@ -709,3 +709,37 @@ async fn an_invitation_is_refused_once_its_week_is_over_and_nothing_is_granted()
         0
     );
 }
+
+#[actix_web::test]
+async fn a_commune_is_onboarded_under_its_province_in_one_call() {
+    let w = world().await;
+    let op = Some(OPERATOR_TOKEN);
+    let commune = serde_json::json!({
+        "slug": "xa-an-binh", "code": "XAB", "kind": "commune", "parent": "tinh-a",
+        "name_vi": "Ủy ban nhân dân xã An Bình", "admin_email": "quantri@anbinh.gov.vn",
+    });
+    let (s, b) = w
+        .req("POST", "/api/v1/operator/tenants", op, Some(commune))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let under_province = w.db.scalar_i64(
+        "SELECT count(*) AS n FROM platform.tenants c JOIN platform.tenants p ON p.id = c.parent_id \
+         WHERE c.slug = 'xa-an-binh' AND c.kind = 'commune' AND p.slug = 'tinh-a'",
+    );
+    assert_eq!(under_province, 1);
+    invitation_for(&w, "quantri@anbinh.gov.vn").await;
+    // An unknown kind is refused with the list of kinds, communes among them.
+    let (s, b) = w
+        .req(
+            "POST",
+            "/api/v1/operator/tenants",
+            op,
+            Some(serde_json::json!({
+                "slug": "xa-b", "code": "XB", "kind": "village", "parent": "tinh-a",
+                "name_vi": "Xã B", "admin_email": "b@x.vn",
+            })),
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("commune"), "{b}");
+}
