@@ -3,7 +3,7 @@
 //! transaction and writes everything it causes there.
 
 use super::effects::{Recorded, insert_files, next_sequence, notify_applicant, record_event};
-use super::{ProcedureFacts, Row, load_row, procedure_facts, visible_row};
+use super::{ProcedureFacts, Row, load_row, procedure_facts, seen, visible_row, written};
 use crate::db::schema::tenant::{dossiers, feedback};
 use crate::db::schema::{accounts, dossier_index, memberships};
 use crate::locale::Locale;
@@ -225,12 +225,7 @@ pub fn act(
     if proc.process.is_some() && matches!(req.action, Action::Approve | Action::Reject) {
         return Err(Conflict::DecidedByProcess.into());
     }
-    if row.version != req.version {
-        return Err(Conflict::Stale {
-            current: row.version,
-        }
-        .into());
-    }
+    seen(&row, req.version)?;
     if req.action == Action::Receive
         && proc.online_full
         && proc.pay_before_processing
@@ -329,13 +324,7 @@ pub fn act(
     )
     .set((dossiers::status.eq(to), &change))
     .execute(conn)?;
-    if updated == 0 {
-        // Someone else acted between our read and our write.
-        return Err(Conflict::Stale {
-            current: req.version + 1,
-        }
-        .into());
-    }
+    written(updated, req.version + 1)?;
     insert_files(conn, row.id, caller.account, &req.files)?;
     let due_date = change.due_date.unwrap_or(row.due_date);
     record_event(
@@ -496,12 +485,7 @@ pub fn assign(
         dossiers::updated_at.eq(now),
     ))
     .execute(conn)?;
-    if updated == 0 {
-        return Err(Conflict::Stale {
-            current: row.version,
-        }
-        .into());
-    }
+    written(updated, row.version)?;
     record_event(
         conn,
         scope,
@@ -666,12 +650,7 @@ pub fn extend(
     if new_due <= old_due || !Calendar::vietnam().is_working_day(new_due) {
         return Err(BadInput::NewDueDate { current: old_due }.into());
     }
-    if row.version != version {
-        return Err(Conflict::Stale {
-            current: row.version,
-        }
-        .into());
-    }
+    seen(&row, version)?;
     let updated = diesel::update(
         dossiers::table
             .filter(dossiers::id.eq(row.id))
@@ -683,12 +662,7 @@ pub fn extend(
         dossiers::updated_at.eq(now),
     ))
     .execute(conn)?;
-    if updated == 0 {
-        return Err(Conflict::Stale {
-            current: version + 1,
-        }
-        .into());
-    }
+    written(updated, version + 1)?;
     record_event(
         conn,
         scope,

@@ -194,6 +194,29 @@ fn load_row(conn: &mut PgConnection, code: &DossierCode) -> Result<Option<Row>, 
         .optional()?)
 }
 
+/// Optimistic concurrency, before: the caller acted on what it saw at `version`; a dossier
+/// changed since is refused with the version it is at now (409, reload).
+fn seen(row: &Row, version: i32) -> Result<(), DossierError> {
+    if row.version == version {
+        Ok(())
+    } else {
+        Err(super::error::Conflict::Stale {
+            current: row.version,
+        }
+        .into())
+    }
+}
+
+/// Optimistic concurrency, after: an update guarded by the version that changed no row means
+/// someone acted between our read and our write; `current` is what they left.
+fn written(updated: usize, current: i32) -> Result<(), DossierError> {
+    if updated == 0 {
+        Err(super::error::Conflict::Stale { current }.into())
+    } else {
+        Ok(())
+    }
+}
+
 /// The dossier if the caller may see it: its applicant, or an officer or leader of the tenant.
 /// Anyone else gets "not found", so codes cannot be probed.
 fn visible_row(

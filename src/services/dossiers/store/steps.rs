@@ -5,7 +5,7 @@
 //! in the caller's transaction.
 
 use super::effects::{Recorded, record_event};
-use super::{Row, procedure_facts, visible_row};
+use super::{Row, procedure_facts, seen, visible_row, written};
 use crate::db::schema::tenant::dossiers;
 use crate::services::calendar::{self, Calendar};
 use crate::services::dossiers::error::{BadInput, Conflict, DossierError};
@@ -138,12 +138,7 @@ pub fn act_at_step(
     let process = proc.process.clone().ok_or(Conflict::NotAtStep)?;
     // A stale page first: the step it showed may have been handed on (to a unit the caller
     // is not in), and "reload" is the useful answer then. Every official may see the dossier.
-    if row.version != req.version {
-        return Err(Conflict::Stale {
-            current: row.version,
-        }
-        .into());
-    }
+    seen(&row, req.version)?;
     let at = position(conn, &row)?;
     let memberships = units::memberships_of(conn, caller.account)?;
     let moved = engine::act(&process, at.step, req.action, &memberships).map_err(step_error)?;
@@ -220,12 +215,7 @@ pub fn act_at_step(
     )
     .set(&change)
     .execute(conn)?;
-    if updated == 0 {
-        return Err(Conflict::Stale {
-            current: req.version + 1,
-        }
-        .into());
-    }
+    written(updated, req.version + 1)?;
     record_event(
         conn,
         scope,
@@ -296,12 +286,7 @@ pub fn give_opinion(
     if opinion.trim().is_empty() {
         return Err(BadInput::ReasonRequired.into());
     }
-    if row.version != version {
-        return Err(Conflict::Stale {
-            current: row.version,
-        }
-        .into());
-    }
+    seen(&row, version)?;
     let updated = diesel::update(
         dossiers::table
             .filter(dossiers::id.eq(row.id))
@@ -313,12 +298,7 @@ pub fn give_opinion(
         dossiers::updated_at.eq(now),
     ))
     .execute(conn)?;
-    if updated == 0 {
-        return Err(Conflict::Stale {
-            current: version + 1,
-        }
-        .into());
-    }
+    written(updated, version + 1)?;
     let step_code = proc
         .process
         .as_ref()
