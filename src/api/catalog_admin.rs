@@ -77,6 +77,8 @@ pub async fn put_procedure(
             if !store::field_exists(conn, field.as_str())? {
                 return Err(field_missing(field.as_str()));
             }
+            // A process is declared in the tenant file; a definition sent here keeps it.
+            let process = store::find_any(conn, code.as_str())?.and_then(|p| p.process);
             store::upsert(
                 conn,
                 &[],
@@ -95,8 +97,7 @@ pub async fn put_procedure(
                     inherited_from: None,
                     fee_rule: &b.fee_rule,
                     pay_before_processing: b.pay_before_processing,
-                    // Processes are declared in tenant files for now: a definition sent here has none.
-                    process: None,
+                    process: process.as_ref(),
                 }],
             )?;
             Ok(store::find_any(conn, code.as_str())?)

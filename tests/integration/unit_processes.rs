@@ -583,6 +583,29 @@ async fn leaders_see_where_dossiers_sit_and_which_steps_are_late() {
         ),
         (json!("phong-viec-lam"), json!(1), json!(0))
     );
+
+    // The catalog API rewriting the procedure keeps the process its tenant file declared.
+    let admin = w.token(w.admin_a, "tinh-a", &["tenant_admin"]);
+    let (s, b) = w
+        .req(
+            "PUT",
+            &format!("/t/tinh-a/api/v1/procedures/{}", crate::world::QUICK),
+            Some(&admin),
+            Some(json!({
+                "name": { "vi": "Xác nhận thông tin hộ gia đình (sửa)" },
+                "field": "bao-tro", "online_level": "partial", "processing_days": 3,
+            })),
+        )
+        .await;
+    assert!(s == 200 || s == 201, "{s} {b}");
+    assert_eq!(
+        w.db.scalar_i64(&format!(
+            "SELECT jsonb_array_length(process->'steps')::bigint AS n FROM t_tinh_a.procedures \
+             WHERE code = '{}' AND name_vi LIKE '%(sửa)'",
+            crate::world::QUICK
+        )),
+        4
+    );
 }
 
 #[test]
