@@ -14,7 +14,7 @@ use crate::services::attachments::UploadedFile;
 use crate::services::dossiers::code::normalize_phone;
 use crate::services::dossiers::store;
 use crate::services::dossiers::{
-    Applicant, Channel, DeskApplicant, DossierCode, DossierSummary, NewDossier, claim_hash,
+    Applicant, Channel, DeskApplicant, DossierCode, DossierSummary, NewDossier,
 };
 use crate::state::AppState;
 use chrono::NaiveDate;
@@ -328,11 +328,6 @@ pub(crate) async fn claim(state: &AppState, account: uuid::Uuid) -> Result<usize
             .await?;
     }
     Ok(claimed)
-}
-
-/// The claim hash of an identity number and phone as typed (for tests and tools).
-pub fn claim_key(id_number: &str, phone: &str) -> Option<Vec<u8>> {
-    Some(claim_hash(id_number, &normalize_phone(phone)?))
 }
 
 /// Receives an incomplete dossier when the missing papers are handed in at the counter, with

@@ -524,6 +524,8 @@ pub fn load_by_step(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<
         ))
         .load(conn)?;
     let mut out: Vec<StepLoad> = Vec::new();
+    let mut groups: std::collections::HashMap<(String, String, String), usize> =
+        std::collections::HashMap::new();
     for (code, procedure_code, step, due, process) in rows {
         let Some(step) = step
             .and_then(|s| usize::try_from(s).ok())
@@ -538,19 +540,20 @@ pub fn load_by_step(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<
                 .to_owned()
         };
         let (unit, step_code) = (text("unit"), text("code"));
-        let i = match out.iter().position(|l| {
-            l.unit == unit && l.procedure_code == procedure_code && l.step == step_code
-        }) {
-            Some(i) => i,
+        // One group per (unit, procedure, step), found by key rather than by scanning.
+        let key = (unit, procedure_code, step_code);
+        let i = match groups.get(&key) {
+            Some(&i) => i,
             None => {
                 out.push(StepLoad {
-                    unit,
-                    procedure_code: procedure_code.clone(),
-                    step: step_code,
+                    unit: key.0.clone(),
+                    procedure_code: key.1.clone(),
+                    step: key.2.clone(),
                     open: 0,
                     late: 0,
                     late_codes: vec![],
                 });
+                groups.insert(key, out.len() - 1);
                 out.len() - 1
             }
         };
