@@ -88,6 +88,10 @@ pub struct DossierSettings {
     /// Local hour (Vietnam time, 0–23) after which the worker mails each officer the day's
     /// overdue digest (once a day, whatever the number of workers).
     pub digest_hour: u32,
+    /// This instance delivers inter-agency transfers: right after the action that queued
+    /// one, and in a sweep every `transfer_sweep_seconds` (for those a crash left pending).
+    pub transfers_in_process: bool,
+    pub transfer_sweep_seconds: u64,
 }
 
 impl Default for DossierSettings {
@@ -98,6 +102,8 @@ impl Default for DossierSettings {
             due_soon_days: 2,
             lookup_per_minute: 10,
             digest_hour: 7,
+            transfers_in_process: true,
+            transfer_sweep_seconds: 10,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod faults;
 pub mod hosting;
 pub mod http;
 pub mod locale;

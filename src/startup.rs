@@ -153,6 +153,14 @@ impl Application {
             std::time::Duration::from_secs(10),
         ));
         tokio::spawn(crate::app::upkeep::run_domain_rechecks(state.clone()));
+        if settings.dossiers.transfers_in_process {
+            // Transfers a crash or a failed attempt left pending; the first sweep runs now.
+            tokio::spawn(
+                crate::app::transfers::Deliverer::of(&state).run(Duration::from_secs(
+                    settings.dossiers.transfer_sweep_seconds.max(1),
+                )),
+            );
+        }
         let listener = {
             let catalog = catalog.clone();
             let keys_state = state.clone();

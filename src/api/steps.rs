@@ -15,7 +15,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepBody {
-    /// `forward`, `return`, `ask_opinion` or `decide` (what the current step allows).
+    /// `forward`, `return`, `ask_opinion`, `decide` or `transfer` (what the current step
+    /// allows).
     #[schema(value_type = String, example = "forward")]
     action: StepAction,
     /// The version the caller saw; a stale one gets 409.
@@ -37,7 +38,7 @@ pub struct StepBody {
     params(("code" = String, Path)), request_body = StepBody, security(("bearer" = [])),
     responses((status = 200, body = DossierSummary),
         (status = 403, body = Problem, description = "not a member of the step's unit with its role", content_type = "application/problem+json"),
-        (status = 409, body = Problem, description = "stale version, no step now, or not allowed at this step", content_type = "application/problem+json")))]
+        (status = 409, body = Problem, description = "stale version, no step now, not allowed at this step, held by another agency, or a transfer the receiving tenant cannot take", content_type = "application/problem+json")))]
 pub async fn act(
     principal: Principal,
     path: web::Path<CodePath>,
@@ -58,14 +59,8 @@ pub async fn act(
         unit,
         outcome: b.outcome,
     };
-    let scope = scope(&state, &principal.tenant);
-    let who = caller(&principal);
-    let now = state.now();
-    let summary = principal
-        .tenant
-        .db
-        .run(move |conn| Ok(store::act_at_step(conn, &scope, &code, &who, &req, now)?))
-        .await?;
+    let summary =
+        crate::app::steps::act(&state, &principal.tenant, caller(&principal), code, req).await?;
     Ok(HttpResponse::Ok().json(summary))
 }
 

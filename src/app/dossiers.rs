@@ -33,16 +33,25 @@ use uuid::Uuid;
 /// Where this tenant's events go: its parent portal (in this deployment) and the national
 /// portal, as configured.
 pub(crate) fn scope(state: &AppState, tenant: &CurrentTenant) -> Scope {
-    let t = &tenant.tenant;
-    let sync = &state.settings.sync;
+    scope_of(&state.settings, &state.registry, &tenant.tenant)
+}
+
+/// [`scope`] for a tenant taken from the registry, outside a request (the transfer
+/// deliverer).
+pub(crate) fn scope_of(
+    settings: &crate::config::Settings,
+    registry: &crate::tenancy::Registry,
+    t: &crate::tenancy::Tenant,
+) -> Scope {
+    let sync = &settings.sync;
     let mut targets = Vec::new();
     if sync.secret.is_some()
-        && let Some(parent) = t.parent_id.and_then(|p| state.registry.by_id(p))
+        && let Some(parent) = t.parent_id.and_then(|p| registry.by_id(p))
     {
         let base = sync
             .receiver_base
             .as_deref()
-            .unwrap_or(&state.settings.auth.issuer);
+            .unwrap_or(&settings.auth.issuer);
         targets.push(Target {
             endpoint: format!("parent:{}", parent.slug),
             url: format!(
@@ -67,8 +76,8 @@ pub(crate) fn scope(state: &AppState, tenant: &CurrentTenant) -> Scope {
             .as_ref()
             .map_or_else(|| t.code.as_str(), |a| a.as_str())
             .to_owned(),
-        links_base: state.settings.auth.issuer.clone(),
-        due_soon_days: state.settings.dossiers.due_soon_days,
+        links_base: settings.auth.issuer.clone(),
+        due_soon_days: settings.dossiers.due_soon_days,
         sync_targets: Arc::new(targets),
     }
 }
@@ -94,6 +103,8 @@ impl From<DossierError> for AppError {
                     Conflict::DecidedByProcess => "decided_by_process",
                     Conflict::NotAtStep => "not_at_step",
                     Conflict::Step(_) => "step_not_allowed",
+                    Conflict::HeldElsewhere => "held_elsewhere",
+                    Conflict::TransferRefused(_) => "transfer_refused",
                 },
                 detail: c.to_string(),
             },
@@ -526,11 +537,17 @@ pub(crate) async fn take_action(
     let scope = scope(state, &principal.tenant);
     let who = caller(principal);
     let now = state.now();
-    principal
+    let decided = matches!(req.action, Action::Approve | Action::Reject);
+    let summary = principal
         .tenant
         .db
         .run(move |conn| Ok(store::act(conn, &scope, &code, &who, &req, now)?))
-        .await
+        .await?;
+    // Decided and returned at once: another agency's dossier, whose result goes back there.
+    if decided && summary.status == crate::services::dossiers::Status::Returned {
+        crate::app::steps::deliver_soon(state);
+    }
+    Ok(summary)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -15,5 +15,7 @@ pub mod payments;
 pub mod procedures;
 pub mod slips;
 pub mod stats;
+pub mod steps;
+pub mod transfers;
 pub mod units;
 pub mod upkeep;

@@ -8,6 +8,7 @@ mod payment;
 mod serve;
 mod setup;
 mod tenant;
+mod transfers;
 mod usage;
 mod user;
 
@@ -30,6 +31,7 @@ use setup::*;
 pub(crate) use std::path::PathBuf;
 pub(crate) use std::process::ExitCode;
 use tenant::*;
+use transfers::*;
 use usage::*;
 use user::*;
 
@@ -110,6 +112,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: PaymentCommand,
     },
+    /// Dossiers handed between tenants (liên thông) that wait for delivery.
+    Transfers {
+        #[command(subcommand)]
+        command: TransferCommand,
+    },
 }
 
 /// Runs one command.
@@ -124,6 +131,7 @@ pub(crate) fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCo
         Command::User { command } => user(&settings, command),
         Command::Client { command } => client(&settings, command),
         Command::Payment { command } => payment(&settings, command),
+        Command::Transfers { command } => transfers(settings, command),
         Command::Usage { month, csv } => usage(&settings, month.as_deref(), csv),
         Command::Health { port } => health(port.unwrap_or(settings.server.port)),
         Command::Setup {

@@ -281,6 +281,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    platform.dossier_transfers (id) {
+        id -> Uuid,
+        kind -> Text,
+        answers -> Nullable<Uuid>,
+        dossier_code -> Text,
+        procedure_code -> Text,
+        from_tenant -> Uuid,
+        to_tenant -> Uuid,
+        payload -> Jsonb,
+        progress -> Jsonb,
+        created_at -> Timestamptz,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     platform.webhook_outbox (id) {
         id -> Int8,
         tenant_id -> Uuid,
@@ -373,6 +392,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     account_totp,
     dossier_index,
+    dossier_transfers,
     webhook_outbox,
     stats_daily,
     stats_open,
@@ -478,6 +498,15 @@ pub mod tenant {
             step_due_at -> Nullable<Timestamptz>,
             awaiting_unit -> Nullable<Text>,
             decision -> Nullable<Text>,
+        }
+    }
+
+    diesel::table! {
+        dossier_handovers (dossier_id) {
+            dossier_id -> Uuid,
+            held_by -> Nullable<Uuid>,
+            origin_tenant -> Nullable<Uuid>,
+            origin_transfer -> Nullable<Uuid>,
         }
     }
 
@@ -590,6 +619,7 @@ pub mod tenant {
     diesel::joinable!(dossier_events -> dossiers (dossier_id));
     diesel::joinable!(attachments -> dossiers (dossier_id));
     diesel::joinable!(feedback -> dossiers (dossier_id));
+    diesel::joinable!(dossier_handovers -> dossiers (dossier_id));
     diesel::joinable!(payments -> dossiers (dossier_id));
     diesel::allow_tables_to_appear_in_same_query!(
         fields,
@@ -599,6 +629,7 @@ pub mod tenant {
         attachments,
         feedback,
         payments,
-        payment_notifications
+        payment_notifications,
+        dossier_handovers
     );
 }

@@ -95,6 +95,7 @@ pub fn plan_path(pool: &PgPool, path: &Path) -> Result<Vec<super::plan::Planned>
     let files = super::files::read_path(path).map_err(ApplyError::Invalid)?;
     let existing = load_existing(&mut *pool.get()?)?;
     let files = super::files::validate(files, &existing).map_err(ApplyError::Invalid)?;
+    check_transfers(&mut *pool.get()?, &files, &existing)?;
     super::plan::plan_files(pool, &files)
 }
 
@@ -103,6 +104,7 @@ pub fn apply_files(pool: &PgPool, files: Vec<TenantFile>) -> Result<ApplyReport,
     let conn: &mut PgConnection = &mut pooled;
     let existing = load_existing(conn)?;
     let files = super::files::validate(files, &existing).map_err(ApplyError::Invalid)?;
+    check_transfers(conn, &files, &existing)?;
     let mut ids: HashMap<TenantSlug, Uuid> = tenants::table
         .select((tenants::slug, tenants::id))
         .load::<(String, Uuid)>(conn)?
@@ -158,6 +160,72 @@ fn load_existing(conn: &mut PgConnection) -> QueryResult<Existing> {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Every `transfer_to` of a declared process names another tenant that offers the procedure:
+/// one in the same batch (its file), or one already registered (its catalog, read in its own
+/// scoped transaction). Said at the process's line, before anything is written.
+fn check_transfers(
+    conn: &mut PgConnection,
+    files: &[TenantFile],
+    existing: &Existing,
+) -> Result<(), ApplyError> {
+    let in_batch: HashMap<&TenantSlug, &TenantFile> =
+        files.iter().map(|f| (f.spec.slug.get_ref(), f)).collect();
+    let mut errors = Vec::new();
+    for f in files {
+        let own = f.spec.slug.get_ref();
+        for p in &f.spec.procedures {
+            let proc = p.get_ref();
+            let Some(process) = &proc.process else {
+                continue;
+            };
+            for target in process
+                .get_ref()
+                .steps
+                .iter()
+                .filter_map(|s| s.transfer_to.as_ref())
+            {
+                let code = proc.code.as_str();
+                let problem = if target == own {
+                    Some("a tenant does not transfer to itself".to_owned())
+                } else if let Some(file) = in_batch.get(target) {
+                    let offers = file
+                        .spec
+                        .procedures
+                        .iter()
+                        .any(|q| q.get_ref().code == proc.code)
+                        || file
+                            .spec
+                            .inherit
+                            .iter()
+                            .any(|i| i.get_ref().code == proc.code);
+                    (!offers).then(|| format!("`{target}` does not offer procedure `{code}`"))
+                } else if existing.slugs.contains(target) {
+                    let offered = conn.transaction(|c| {
+                        enter_tenant_schema(c, &target.schema_name())?;
+                        store::find_active(c, code)
+                    })?;
+                    offered
+                        .is_none()
+                        .then(|| format!("`{target}` does not offer procedure `{code}`"))
+                } else {
+                    Some(format!("`{target}` is not a tenant"))
+                };
+                if let Some(problem) = problem {
+                    errors.push(f.error_at(
+                        process.span(),
+                        format!("procedure `{code}`: process: transfer_to: {problem}"),
+                    ));
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApplyError::Invalid(errors))
+    }
+}
 
 fn replace_domains(
     conn: &mut PgConnection,

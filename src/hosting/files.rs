@@ -133,6 +133,9 @@ pub struct StepSpec {
     pub actions: Vec<StepAction>,
     /// `{ days = 2 }` or `{ hours = 4 }`.
     pub budget: Budget,
+    /// For a `transfer` step: the tenant that decides (a province, a ministry division).
+    #[serde(default)]
+    pub transfer_to: Option<TenantSlug>,
 }
 
 impl ProcessSpec {
@@ -149,6 +152,7 @@ impl ProcessSpec {
                     role: s.role,
                     actions: s.actions.clone(),
                     budget: s.budget,
+                    transfer_to: s.transfer_to.clone(),
                 })
                 .collect(),
         }
@@ -386,7 +390,11 @@ pub struct TenantFile {
 }
 
 impl TenantFile {
-    fn error_at(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> FileError {
+    pub(crate) fn error_at(
+        &self,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+    ) -> FileError {
         locate(&self.path, &self.source, span.start, message.into())
     }
 }

@@ -31,11 +31,12 @@ pub enum TemplateKey {
     CompletionRequested,
     DossierRefused,
     DossierDelayed,
+    DossierTransferred,
     Test,
 }
 
 impl TemplateKey {
-    pub const ALL: [TemplateKey; 15] = [
+    pub const ALL: [TemplateKey; 16] = [
         Self::AccountVerification,
         Self::PasswordReset,
         Self::NewDeviceSignIn,
@@ -50,6 +51,7 @@ impl TemplateKey {
         Self::CompletionRequested,
         Self::DossierRefused,
         Self::DossierDelayed,
+        Self::DossierTransferred,
         Self::Test,
     ];
 
@@ -69,6 +71,7 @@ impl TemplateKey {
             Self::CompletionRequested => "completion_requested",
             Self::DossierRefused => "dossier_refused",
             Self::DossierDelayed => "dossier_delayed",
+            Self::DossierTransferred => "dossier_transferred",
             Self::Test => "test",
         }
     }
@@ -179,6 +182,8 @@ const MESSAGES: &[(&str, &str)] = message_templates!(
     "dossier_refused.en.txt",
     "dossier_delayed.vi.txt",
     "dossier_delayed.en.txt",
+    "dossier_transferred.vi.txt",
+    "dossier_transferred.en.txt",
     "test.vi.txt",
     "test.en.txt",
 );

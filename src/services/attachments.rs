@@ -36,6 +36,13 @@ impl FileKind {
         }
     }
 
+    /// The kind stored under this media type (as [`media_type`](Self::media_type) wrote it).
+    pub fn from_media_type(m: &str) -> Option<Self> {
+        [Self::Pdf, Self::Jpeg, Self::Png, Self::Docx, Self::Xlsx]
+            .into_iter()
+            .find(|k| k.media_type() == m)
+    }
+
     /// Recognises the file by its first bytes.
     pub fn sniff(bytes: &[u8]) -> Option<Self> {
         let kind = infer::get(bytes)?;

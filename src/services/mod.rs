@@ -15,3 +15,4 @@ pub mod stats;
 pub mod storage;
 pub mod sync;
 pub mod text;
+pub mod transfers;

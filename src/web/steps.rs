@@ -79,13 +79,8 @@ pub async fn act(v: Visitor, path: web::Path<String>, form: web::Form<StepForm>)
         v.check_csrf(&form.csrf)?;
         let code = super::session::page_code(&path)?;
         let req = parse(&form)?;
-        let (scope, who, now) = (scope(&v.state, &v.tenant), caller(user), v.state.now());
-        let target = code.clone();
-        let done = v
-            .tenant
-            .db
-            .run(move |conn| Ok(store::act_at_step(conn, &scope, &target, &who, &req, now)?))
-            .await;
+        let done =
+            crate::app::steps::act(&v.state, &v.tenant, caller(user), code.clone(), req).await;
         answer(&v, code, done).await
     }
     .await;

@@ -58,6 +58,13 @@ pub enum Conflict {
     /// The step's action needs something it was not given, or is not this person's to take.
     #[error("{0}")]
     Step(String),
+    /// Handed to another tenant (liên thông): nothing is done here until its result is back.
+    #[error("the dossier is with another agency now; it comes back with the result")]
+    HeldElsewhere,
+    /// A transfer the receiving tenant cannot take (not a tenant, not active, not offering
+    /// the procedure).
+    #[error("transfer: {0}")]
+    TransferRefused(String),
     /// Only a received dossier still waiting for its decision has an appointment to move.
     #[error("a `{}` dossier has no appointment to move", .0.as_str())]
     NotExtendable(Status),

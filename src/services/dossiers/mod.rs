@@ -189,6 +189,12 @@ pub struct DossierDetail {
     /// Where it is in its procedure's declared process (absent on the fixed path).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<StepView>,
+    /// Handed to other tenants to be decided (liên thông), with their steps so far.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transfers: Vec<crate::services::transfers::TransferView>,
+    /// Handed here by another tenant (vi name), where its result goes back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transferred_from: Option<String>,
 }
 
 /// The current step of a dossier in its declared process, and what the caller may do there.
@@ -214,6 +220,10 @@ pub struct StepView {
     pub actions: Vec<crate::services::processes::StepAction>,
     /// The caller belongs to the unit asked for its opinion.
     pub can_give_opinion: bool,
+    /// A `transfer` step: the tenant it hands the dossier to.
+    pub transfer_to_name: Option<String>,
+    /// Handed to that tenant: nothing is done here until the result is back.
+    pub held_elsewhere: bool,
 }
 
 /// What anyone holding the code and the applicant's phone may see: no names, no form data.
@@ -229,6 +239,8 @@ pub struct PublicStatus {
     #[schema(value_type = Option<String>)]
     pub timeliness: Option<Timeliness>,
     pub timeline: Vec<TimelineStep>,
+    /// Where the dossier went to be decided (liên thông), with the receiver's steps.
+    pub transfers: Vec<crate::services::transfers::TransferView>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

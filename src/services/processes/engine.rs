@@ -22,6 +22,8 @@ pub enum Move {
     Decided { next: Option<usize> },
     /// The last step handed the decided dossier on: processing ends.
     Finished,
+    /// Handed to another tenant; the step waits for the result to come back.
+    Transfer,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,7 +71,14 @@ pub fn act(
         StepAction::Decide => Move::Decided {
             next: (!last).then_some(at + 1),
         },
+        StepAction::Transfer => Move::Transfer,
     })
+}
+
+/// Where a dossier goes when the result of its transfer at step `at` comes back: on to the
+/// next step, or, after the last, processing ends (`None`).
+pub fn after_transfer(process: &Process, at: usize) -> Option<usize> {
+    (at + 1 < process.steps.len()).then_some(at + 1)
 }
 
 /// Office hours as local times: (opens, closes), morning then afternoon.
@@ -161,6 +170,7 @@ mod tests {
             role,
             actions: actions.to_vec(),
             budget: Budget::Days(1),
+            transfer_to: None,
         };
         Process {
             steps: vec![
@@ -197,6 +207,16 @@ mod tests {
             Ok(Move::Decided { next: Some(3) })
         );
         assert_eq!(act(&p, 3, Forward, &clerk), Ok(Move::Finished));
+    }
+
+    #[test]
+    fn a_transfer_waits_for_the_result_then_goes_on() {
+        let p = super::super::model::tests::forwarded();
+        let desk = [(unit("mot-cua"), Officer)];
+        assert_eq!(act(&p, 1, Transfer, &desk), Ok(Move::Transfer));
+        assert_eq!(act(&p, 0, Transfer, &desk).ok(), None);
+        assert_eq!(after_transfer(&p, 1), Some(2));
+        assert_eq!(after_transfer(&p, 2), None);
     }
 
     #[test]

@@ -11,5 +11,5 @@ pub mod engine;
 pub mod model;
 pub mod units;
 
-pub use engine::{Move, StepError, step_due};
+pub use engine::{Move, StepError, after_transfer, step_due};
 pub use model::{Budget, Process, ProcessError, Step, StepAction, StepRole, UnitCode};

@@ -2,6 +2,7 @@
 //! names a unit the tenant has, the steps' budgets fit in the procedure's time limit, the last
 //! step can end the dossier, and no step offers an action it cannot take.
 
+use crate::tenancy::names::TenantSlug;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -98,6 +99,10 @@ pub enum StepAction {
     /// Approve or reject: the decision. The dossier goes on to the next step (the clerk's seal
     /// and number), or, at the last step, processing ends.
     Decide,
+    /// Hand the dossier to the tenant the step names (liên thông: a commune to its province, a
+    /// province to a ministry division), which decides it with its own process; the step waits
+    /// for the result to come back, then the dossier goes on to the next step.
+    Transfer,
 }
 
 /// A step's share of the time limit.
@@ -131,6 +136,9 @@ pub struct Step {
     pub role: StepRole,
     pub actions: Vec<StepAction>,
     pub budget: Budget,
+    /// The tenant a `transfer` hands the dossier to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_to: Option<TenantSlug>,
 }
 
 /// A procedure's ordered steps.
@@ -154,11 +162,17 @@ pub enum ProcessError {
     },
     #[error("step {step} (`{code}`): `return` needs a step before it")]
     ReturnFromFirst { step: usize, code: String },
-    #[error("step {step} (`{code}`): the last step must `forward` (finish) or `decide`")]
+    #[error(
+        "step {step} (`{code}`): the last step must `forward` (finish), `decide` or `transfer`"
+    )]
     Unending { step: usize, code: String },
+    #[error("step {step} (`{code}`): `transfer` needs `transfer_to`, the tenant it hands to")]
+    TransferWithoutTarget { step: usize, code: String },
+    #[error("step {step} (`{code}`): `transfer_to` is set but the step does not `transfer`")]
+    TargetWithoutTransfer { step: usize, code: String },
     #[error("step {step} (`{code}`): a step must allow at least one action")]
     NoActions { step: usize, code: String },
-    #[error("no step may `decide`: a dossier could never be approved or rejected")]
+    #[error("no step may `decide` or `transfer`: a dossier could never be approved or rejected")]
     NoDecision,
     #[error(
         "the steps' budgets add up to {total} working hours, more than the time limit of \
@@ -215,19 +229,32 @@ impl Process {
                 });
             }
             if step == last
-                && !s
-                    .actions
-                    .iter()
-                    .any(|a| matches!(a, StepAction::Forward | StepAction::Decide))
+                && !s.actions.iter().any(|a| {
+                    matches!(
+                        a,
+                        StepAction::Forward | StepAction::Decide | StepAction::Transfer
+                    )
+                })
             {
-                errors.push(ProcessError::Unending { step, code });
+                errors.push(ProcessError::Unending {
+                    step,
+                    code: code.clone(),
+                });
+            }
+            match (s.actions.contains(&StepAction::Transfer), &s.transfer_to) {
+                (true, None) => errors.push(ProcessError::TransferWithoutTarget { step, code }),
+                (false, Some(_)) => {
+                    errors.push(ProcessError::TargetWithoutTransfer { step, code });
+                }
+                _ => {}
             }
         }
-        if !self
-            .steps
-            .iter()
-            .any(|s| s.actions.contains(&StepAction::Decide))
-        {
+        // A transfer brings a decision back from the tenant it hands to.
+        if !self.steps.iter().any(|s| {
+            s.actions
+                .iter()
+                .any(|a| matches!(a, StepAction::Decide | StepAction::Transfer))
+        }) {
             errors.push(ProcessError::NoDecision);
         }
         let limit = processing_days.saturating_mul(HOURS_PER_DAY);
@@ -244,7 +271,7 @@ impl Process {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn unit(s: &str) -> UnitCode {
@@ -260,6 +287,7 @@ mod tests {
             role,
             actions: actions.to_vec(),
             budget,
+            transfer_to: None,
         }
     }
 
@@ -370,6 +398,73 @@ mod tests {
         assert_eq!(
             Process { steps: vec![] }.check(5, &units()),
             vec![ProcessError::Empty]
+        );
+    }
+
+    /// A commune's process that hands the decision to its province.
+    pub(crate) fn forwarded() -> Process {
+        use StepAction::*;
+        use StepRole::*;
+        let mut transfer = step(
+            "chuyen-so",
+            "mot-cua",
+            Officer,
+            &[Transfer],
+            Budget::Days(4),
+        );
+        transfer.transfer_to = Some(TenantSlug::parse("ha-noi").unwrap());
+        Process {
+            steps: vec![
+                step(
+                    "tiep-nhan",
+                    "mot-cua",
+                    Officer,
+                    &[Forward],
+                    Budget::Hours(4),
+                ),
+                transfer,
+                step(
+                    "tra-ket-qua",
+                    "mot-cua",
+                    Officer,
+                    &[Forward],
+                    Budget::Hours(4),
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_transfer_names_its_tenant_and_counts_as_the_decision() {
+        assert_eq!(forwarded().check(5, &units()), vec![]);
+        // Without a target, or a target on a step that does not transfer.
+        let mut p = forwarded();
+        p.steps[1].transfer_to = None;
+        p.steps[2].transfer_to = Some(TenantSlug::parse("ha-noi").unwrap());
+        assert_eq!(
+            p.check(5, &units()),
+            vec![
+                ProcessError::TransferWithoutTarget {
+                    step: 2,
+                    code: "chuyen-so".into()
+                },
+                ProcessError::TargetWithoutTransfer {
+                    step: 3,
+                    code: "tra-ket-qua".into()
+                },
+            ]
+        );
+        // A transfer may end the process: the result coming back ends it.
+        let mut p = forwarded();
+        p.steps.pop();
+        assert_eq!(p.check(5, &units()), vec![]);
+        // It round-trips through the stored JSON, and a step without one stores no key.
+        let json = serde_json::to_value(forwarded()).unwrap();
+        assert_eq!(json["steps"][1]["transfer_to"], "ha-noi");
+        assert!(json["steps"][0].get("transfer_to").is_none());
+        assert_eq!(
+            serde_json::from_value::<Process>(json).unwrap(),
+            forwarded()
         );
     }
 

@@ -3,7 +3,9 @@
 //! transaction and writes everything it causes there.
 
 use super::effects::{Recorded, insert_files, next_sequence, notify_applicant, record_event};
-use super::{ProcedureFacts, Row, load_row, procedure_facts, seen, visible_row, written};
+use super::{
+    ProcedureFacts, Row, handover_of, load_row, procedure_facts, seen, visible_row, written,
+};
 use crate::db::schema::tenant::{dossiers, feedback};
 use crate::db::schema::{accounts, dossier_index, memberships};
 use crate::locale::Locale;
@@ -65,7 +67,7 @@ pub fn submit(
             dossiers::updated_at.eq(now),
         ))
         .execute(conn)?;
-    insert_files(conn, id, applicant.acting, &new.files)?;
+    insert_files(conn, id, Some(applicant.acting), &new.files)?;
     // A desk applicant without an account is indexed under what lets them claim it later.
     let claim = applicant.account.is_none().then(|| {
         super::super::claim_hash(
@@ -105,6 +107,8 @@ pub fn submit(
             at: now,
             submitted_at: now,
             due_date: None,
+            origin_transfer: None,
+            step_name: None,
         },
         Some(applicant.acting),
         applicant.role,
@@ -226,6 +230,10 @@ pub fn act(
         return Err(Conflict::DecidedByProcess.into());
     }
     seen(&row, req.version)?;
+    let handover = handover_of(conn, row.id)?;
+    if handover.held_by.is_some() {
+        return Err(Conflict::HeldElsewhere.into());
+    }
     if req.action == Action::Receive
         && proc.online_full
         && proc.pay_before_processing
@@ -325,7 +333,7 @@ pub fn act(
     .set((dossiers::status.eq(to), &change))
     .execute(conn)?;
     written(updated, req.version + 1)?;
-    insert_files(conn, row.id, caller.account, &req.files)?;
+    insert_files(conn, row.id, Some(caller.account), &req.files)?;
     let due_date = change.due_date.unwrap_or(row.due_date);
     record_event(
         conn,
@@ -340,6 +348,8 @@ pub fn act(
             at: now,
             submitted_at: row.submitted_at,
             due_date,
+            origin_transfer: handover.origin_transfer,
+            step_name: None,
         },
         Some(caller.account),
         actor.recorded_role(req.action),
@@ -363,10 +373,28 @@ pub fn act(
         }
         _ => {}
     }
-    notify_applicant(conn, scope, &row, &proc, req, to, due_date, change.version)?;
     let mut updated_row = row.clone();
     updated_row.status = to;
     updated_row.version = change.version;
+    if handover.origin_transfer.is_some() {
+        // Another agency's dossier: its applicant hears from that agency, which gets the
+        // result back as soon as it is decided here.
+        if matches!(req.action, Action::Approve | Action::Reject) {
+            updated_row.version = super::transfers::send_back(
+                conn,
+                scope,
+                &updated_row,
+                &handover,
+                to,
+                change.version,
+                req.note.as_deref(),
+                now,
+            )?;
+            updated_row.status = Status::Returned;
+        }
+    } else {
+        notify_applicant(conn, scope, &row, &proc, req, to, due_date, change.version)?;
+    }
     updated_row.due_date = due_date;
     if let Some(a) = change.assignee_id {
         updated_row.assignee_id = a;
@@ -499,6 +527,8 @@ pub fn assign(
             at: now,
             submitted_at: row.submitted_at,
             due_date: row.due_date,
+            origin_transfer: None,
+            step_name: None,
         },
         Some(caller.account),
         if caller.leader { "leader" } else { "officer" },
@@ -676,6 +706,8 @@ pub fn extend(
             at: now,
             submitted_at: row.submitted_at,
             due_date: Some(new_due),
+            origin_transfer: None,
+            step_name: None,
         },
         Some(caller.account),
         if caller.leader { "leader" } else { "officer" },

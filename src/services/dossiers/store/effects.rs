@@ -10,7 +10,7 @@ use crate::mail::outbox::{self, NewMail};
 use crate::mail::{Email, TemplateKey};
 use crate::services::dossiers::workflow::{Action, Status};
 use crate::services::dossiers::{ActionRequest, Scope, StoredFile};
-use crate::services::sync;
+use crate::services::{sync, transfers};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -33,7 +33,7 @@ pub(super) fn next_sequence(conn: &mut PgConnection, day: NaiveDate) -> QueryRes
 pub(super) fn insert_files(
     conn: &mut PgConnection,
     dossier: Uuid,
-    by: Uuid,
+    by: Option<Uuid>,
     files: &[StoredFile],
 ) -> QueryResult<()> {
     if files.is_empty() {
@@ -51,7 +51,7 @@ pub(super) fn insert_files(
                 attachments::size_bytes.eq(f.size),
                 attachments::sha256.eq(&f.sha256),
                 attachments::storage_key.eq(f.key.as_str()),
-                attachments::uploaded_by.eq(Some(by)),
+                attachments::uploaded_by.eq(by),
             )
         })
         .collect();
@@ -72,6 +72,11 @@ pub(super) struct Recorded<'a> {
     pub(super) at: DateTime<Utc>,
     pub(super) submitted_at: DateTime<Utc>,
     pub(super) due_date: Option<NaiveDate>,
+    /// Set on a dossier another tenant handed over: its event also goes on the transfer's
+    /// timeline, which the applicant follows where they applied.
+    pub(super) origin_transfer: Option<Uuid>,
+    /// The step the dossier is at after the event (vi, en), for that timeline.
+    pub(super) step_name: Option<(&'a str, Option<&'a str>)>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -100,6 +105,18 @@ pub(super) fn record_event(
     // The submission itself wrote the index row; later events move its status.
     if ev.seq > 1 {
         update_index(conn, scope, ev)?;
+    }
+    if let Some(transfer) = ev.origin_transfer {
+        transfers::store::add_progress(
+            conn,
+            transfer,
+            &transfers::Milestone {
+                at: ev.at,
+                status: ev.to,
+                step_vi: ev.step_name.map(|(vi, _)| vi.to_owned()),
+                step_en: ev.step_name.and_then(|(_, en)| en.map(str::to_owned)),
+            },
+        )?;
     }
     sync::queue(
         conn,

@@ -12,13 +12,15 @@ mod commands;
 mod effects;
 mod queries;
 mod steps;
+mod transfers;
 
 pub use commands::{BulkAction, act, assign, bulk, extend, rate, submit};
 pub use queries::{
     InboxFilter, StepLoad, across_tenants, attachment, awaiting_receipt, detail, inbox,
     load_by_step, lookup, mine, overdue_by_assignee, procedure_of, storage_used,
 };
-pub use steps::{Outcome, StepRequest, act_at_step, give_opinion};
+pub use steps::{Outcome, StepRequest, act_at_step, give_opinion, transfer_target};
+pub use transfers::{Accepted, accept_result, accept_transfer};
 
 use super::Channel;
 use super::code::DossierCode;
@@ -59,6 +61,39 @@ struct Row {
     applicant_id_number: Option<String>,
     applicant_phone: Option<String>,
     refusal_reason: Option<String>,
+}
+
+/// Where a dossier stands between tenants (liên thông); all `None` for most dossiers.
+#[derive(Debug, Clone, Copy, Default, Queryable, Selectable)]
+#[diesel(table_name = crate::db::schema::tenant::dossier_handovers)]
+struct Handover {
+    /// Handed to this tenant, which decides it now; `None` while it is here.
+    held_by: Option<Uuid>,
+    /// Brought here by this transfer from `origin_tenant`, where its result goes back.
+    origin_tenant: Option<Uuid>,
+    origin_transfer: Option<Uuid>,
+}
+
+fn handover_of(conn: &mut PgConnection, dossier: Uuid) -> QueryResult<Handover> {
+    use crate::db::schema::tenant::dossier_handovers as h;
+    Ok(h::table
+        .find(dossier)
+        .select(Handover::as_select())
+        .first(conn)
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Records who holds the dossier now: `Some(tenant)` once handed over, `None` once back.
+fn set_held_by(conn: &mut PgConnection, dossier: Uuid, holder: Option<Uuid>) -> QueryResult<()> {
+    use crate::db::schema::tenant::dossier_handovers as h;
+    diesel::insert_into(h::table)
+        .values((h::dossier_id.eq(dossier), h::held_by.eq(holder)))
+        .on_conflict(h::dossier_id)
+        .do_update()
+        .set(h::held_by.eq(holder))
+        .execute(conn)
+        .map(drop)
 }
 
 impl Row {
@@ -125,6 +160,8 @@ struct ProcedureFacts {
     fee_vnd: i64,
     decide_role: DecideRole,
     online_full: bool,
+    /// Offered now (a transfer is taken only for an active procedure).
+    active: bool,
     /// The declared process; `None` keeps the fixed path.
     process: Option<crate::services::processes::Process>,
 }
@@ -141,6 +178,7 @@ fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts
         String,
         bool,
         Option<serde_json::Value>,
+        bool,
     );
     let (
         field_code,
@@ -153,6 +191,7 @@ fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts
         fee_rule,
         pay_first,
         process,
+        active,
     ): Facts = procedures::table
         .filter(procedures::code.eq(code))
         .select((
@@ -166,6 +205,7 @@ fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts
             procedures::fee_rule,
             procedures::pay_before_processing,
             procedures::process,
+            procedures::active,
         ))
         .first(conn)
         .optional()?
@@ -180,6 +220,7 @@ fn procedure_facts(conn: &mut PgConnection, code: &str) -> Result<ProcedureFacts
         fee_vnd,
         decide_role: DecideRole::parse(&decide).unwrap_or(DecideRole::Leader),
         online_full: level == "full",
+        active,
         // Checked when it was stored; one that no longer reads is the tenant's data, not the
         // caller's: the dossier keeps the fixed path rather than failing.
         process: process.and_then(|p| serde_json::from_value(p).ok()),

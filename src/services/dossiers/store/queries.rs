@@ -73,6 +73,11 @@ pub fn detail(
         .optional()?;
     let status = row.status;
     let step = step_view(conn, &row, proc.process.as_ref(), caller)?;
+    let transfers = crate::services::transfers::store::sent_for(conn, scope.tenant_id, &row.code)?;
+    let transferred_from = match super::handover_of(conn, row.id)?.origin_tenant {
+        Some(origin) => crate::services::transfers::store::tenant_name(conn, origin)?.map(|n| n.0),
+        None => None,
+    };
     Ok(DossierDetail {
         summary: row.summary(proc.name_vi, today, scope.due_soon_days),
         applicant_name: row.applicant_name.clone(),
@@ -99,6 +104,8 @@ pub fn detail(
         payment_status: row.payment_status,
         payments: crate::services::payments::store::for_dossier(conn, row.id)?,
         step,
+        transfers,
+        transferred_from,
     })
 }
 
@@ -143,15 +150,26 @@ fn step_view(
         row.status,
         Status::Received | Status::InReview | Status::Resubmitted
     );
+    // Nothing is done here while another agency holds the dossier.
+    let held = super::handover_of(conn, row.id)?.held_by.is_some();
     let actions = [
         StepAction::Forward,
         StepAction::Return,
         StepAction::AskOpinion,
         StepAction::Decide,
+        StepAction::Transfer,
     ]
     .into_iter()
-    .filter(|a| acting && engine::act(process, index, *a, &memberships).is_ok())
+    .filter(|a| acting && !held && engine::act(process, index, *a, &memberships).is_ok())
     .collect();
+    let transfer_to_name = match &step.transfer_to {
+        Some(slug) => crate::db::schema::tenants::table
+            .filter(crate::db::schema::tenants::slug.eq(slug.as_str()))
+            .select(crate::db::schema::tenants::name_vi)
+            .first::<String>(conn)
+            .optional()?,
+        None => None,
+    };
     let (unit_name_vi, unit_name_en) = crate::db::schema::tenant::agencies::table
         .find(step.unit.as_str())
         .select((
@@ -179,6 +197,8 @@ fn step_view(
         awaiting_unit: awaiting,
         actions,
         can_give_opinion,
+        transfer_to_name,
+        held_elsewhere: held,
     }))
 }
 
@@ -437,6 +457,7 @@ pub fn lookup(
             scope.due_soon_days,
         ),
         timeline,
+        transfers: crate::services::transfers::store::sent_for(conn, scope.tenant_id, &row.code)?,
     })
 }
 

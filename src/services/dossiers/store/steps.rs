@@ -5,7 +5,7 @@
 //! in the caller's transaction.
 
 use super::effects::{Recorded, record_event};
-use super::{Row, procedure_facts, seen, visible_row, written};
+use super::{Handover, Row, handover_of, procedure_facts, seen, set_held_by, visible_row, written};
 use crate::db::schema::tenant::dossiers;
 use crate::services::calendar::{self, Calendar};
 use crate::services::dossiers::error::{BadInput, Conflict, DossierError};
@@ -26,14 +26,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Self::Approve => "approve",
             Self::Reject => "reject",
         }
     }
 
-    fn status(self) -> Status {
+    pub(super) fn status(self) -> Status {
         match self {
             Self::Approve => Status::Approved,
             Self::Reject => Status::Rejected,
@@ -60,7 +60,14 @@ struct Position {
     decision: Option<Outcome>,
 }
 
-fn position(conn: &mut PgConnection, row: &Row) -> Result<Position, DossierError> {
+fn position(
+    conn: &mut PgConnection,
+    row: &Row,
+    handover: &Handover,
+) -> Result<Position, DossierError> {
+    if handover.held_by.is_some() {
+        return Err(Conflict::HeldElsewhere.into());
+    }
     let (step, awaiting, decision): (Option<i32>, Option<String>, Option<String>) = dossiers::table
         .find(row.id)
         .select((dossiers::step, dossiers::awaiting_unit, dossiers::decision))
@@ -96,20 +103,25 @@ fn step_error(e: StepError) -> DossierError {
 /// What the move changes on the dossier's row.
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = dossiers)]
-struct StepChange {
-    version: i32,
-    updated_at: DateTime<Utc>,
-    status: Option<Status>,
-    step: Option<Option<i32>>,
-    step_entered_at: Option<Option<DateTime<Utc>>>,
-    step_due_at: Option<Option<DateTime<Utc>>>,
-    awaiting_unit: Option<Option<String>>,
-    decision: Option<Option<String>>,
-    resolved_at: Option<Option<DateTime<Utc>>>,
-    result_note: Option<Option<String>>,
+pub(super) struct StepChange {
+    pub(super) version: i32,
+    pub(super) updated_at: DateTime<Utc>,
+    pub(super) status: Option<Status>,
+    pub(super) step: Option<Option<i32>>,
+    pub(super) step_entered_at: Option<Option<DateTime<Utc>>>,
+    pub(super) step_due_at: Option<Option<DateTime<Utc>>>,
+    pub(super) awaiting_unit: Option<Option<String>>,
+    pub(super) decision: Option<Option<String>>,
+    pub(super) resolved_at: Option<Option<DateTime<Utc>>>,
+    pub(super) result_note: Option<Option<String>>,
 }
 
-fn enter(change: &mut StepChange, process: &Process, step: usize, now: DateTime<Utc>) {
+pub(super) fn enter_step(
+    change: &mut StepChange,
+    process: &Process,
+    step: usize,
+    now: DateTime<Utc>,
+) {
     change.step = Some(i32::try_from(step).ok());
     change.step_entered_at = Some(Some(now));
     change.step_due_at = Some(
@@ -139,7 +151,8 @@ pub fn act_at_step(
     // A stale page first: the step it showed may have been handed on (to a unit the caller
     // is not in), and "reload" is the useful answer then. Every official may see the dossier.
     seen(&row, req.version)?;
-    let at = position(conn, &row)?;
+    let handover = handover_of(conn, row.id)?;
+    let at = position(conn, &row, &handover)?;
     let memberships = units::memberships_of(conn, caller.account)?;
     let moved = engine::act(&process, at.step, req.action, &memberships).map_err(step_error)?;
     let here = &process.steps[at.step];
@@ -150,9 +163,10 @@ pub fn act_at_step(
     };
     let mut details = serde_json::json!({ "step": here.code, "unit": here.unit });
     let mut resolved = None;
+    let mut handing = None;
     match moved {
         Move::To(next) => {
-            enter(&mut change, &process, next, now);
+            enter_step(&mut change, &process, next, now);
             details["to_step"] = serde_json::json!(process.steps[next].code);
         }
         Move::AwaitOpinion => {
@@ -181,7 +195,7 @@ pub fn act_at_step(
             change.decision = Some(Some(outcome.as_str().to_owned()));
             match next {
                 Some(next) => {
-                    enter(&mut change, &process, next, now);
+                    enter_step(&mut change, &process, next, now);
                     details["to_step"] = serde_json::json!(process.steps[next].code);
                 }
                 None => resolved = Some(outcome),
@@ -191,6 +205,17 @@ pub fn act_at_step(
             resolved = Some(at.decision.ok_or_else(|| {
                 Conflict::Step("no decision was taken at an earlier step".into())
             })?);
+        }
+        Move::Transfer => {
+            let slug = here.transfer_to.clone().ok_or_else(|| {
+                Conflict::TransferRefused("the step names no tenant to transfer to".into())
+            })?;
+            let to = super::transfers::receiver(conn, &slug)?;
+            if to.id == scope.tenant_id {
+                return Err(Conflict::TransferRefused("not to this tenant itself".into()).into());
+            }
+            details["transferred_to"] = serde_json::json!(slug);
+            handing = Some(to);
         }
     }
     if at.awaiting.is_some() && !matches!(moved, Move::AwaitOpinion) {
@@ -216,6 +241,11 @@ pub fn act_at_step(
     .set(&change)
     .execute(conn)?;
     written(updated, req.version + 1)?;
+    let entered = change
+        .step
+        .flatten()
+        .and_then(|i| usize::try_from(i).ok())
+        .and_then(|i| process.steps.get(i));
     record_event(
         conn,
         scope,
@@ -229,6 +259,8 @@ pub fn act_at_step(
             at: now,
             submitted_at: row.submitted_at,
             due_date: row.due_date,
+            origin_transfer: handover.origin_transfer,
+            step_name: entered.map(|s| (s.name_vi.as_str(), s.name_en.as_deref())),
         },
         Some(caller.account),
         here.role.as_str(),
@@ -252,13 +284,61 @@ pub fn act_at_step(
             Delta::resolved(on_time, seconds),
         )?;
     }
+    if let Some(to) = &handing {
+        set_held_by(conn, row.id, Some(to.id))?;
+        super::transfers::hand_over(
+            conn,
+            scope,
+            &row,
+            (&proc.name_vi, proc.name_en.as_deref()),
+            to,
+            req.note.as_deref(),
+            now,
+        )?;
+    }
     let mut r = row;
     r.status = to;
     r.version = change.version;
     if let Some(resolved_at) = change.resolved_at {
         r.resolved_at = resolved_at;
     }
+    // A dossier another agency handed here goes back there once decided.
+    if resolved.is_some() && handover.origin_transfer.is_some() {
+        r.version = super::transfers::send_back(
+            conn,
+            scope,
+            &r,
+            &handover,
+            to,
+            r.version,
+            req.note.as_deref(),
+            now,
+        )?;
+        r.status = Status::Returned;
+    }
     Ok(r.summary(proc.name_vi, today, scope.due_soon_days))
+}
+
+/// The tenant the dossier's current step transfers to, when it is at a `transfer` step (so
+/// the caller can check that tenant offers the procedure before acting).
+pub fn transfer_target(
+    conn: &mut PgConnection,
+    code: &DossierCode,
+    caller: &Caller,
+) -> Result<Option<(crate::tenancy::names::TenantSlug, String)>, DossierError> {
+    let (row, _) = visible_row(conn, code, caller)?;
+    let proc = procedure_facts(conn, &row.procedure_code)?;
+    let step: Option<i32> = dossiers::table
+        .find(row.id)
+        .select(dossiers::step)
+        .first(conn)?;
+    Ok(proc
+        .process
+        .as_ref()
+        .zip(step.and_then(|s| usize::try_from(s).ok()))
+        .and_then(|(p, i)| p.steps.get(i))
+        .and_then(|s| s.transfer_to.clone())
+        .map(|slug| (slug, row.procedure_code.clone())))
 }
 
 /// The opinion a unit was asked for, given by one of its members: the wait ends, the note is
@@ -277,7 +357,8 @@ pub fn give_opinion(
     }
     let (row, _) = visible_row(conn, code, caller)?;
     let proc = procedure_facts(conn, &row.procedure_code)?;
-    let at = position(conn, &row)?;
+    let handover = handover_of(conn, row.id)?;
+    let at = position(conn, &row, &handover)?;
     let awaited = at.awaiting.ok_or(Conflict::NotAtStep)?;
     let memberships = units::memberships_of(conn, caller.account)?;
     if !memberships.iter().any(|(u, _)| u.as_str() == awaited) {
@@ -317,6 +398,8 @@ pub fn give_opinion(
             at: now,
             submitted_at: row.submitted_at,
             due_date: row.due_date,
+            origin_transfer: None,
+            step_name: None,
         },
         Some(caller.account),
         if caller.leader { "leader" } else { "officer" },
