@@ -33,6 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "locale",
             "client_addr",
             "clock",
+            "faults",
         ],
     ),
 ];

@@ -29,5 +29,6 @@ mod slips;
 mod sso;
 mod stats_sync;
 mod tenant_files;
+mod transfers;
 mod unit_processes;
 mod world;

@@ -209,7 +209,7 @@ pub fn sent_for(
 }
 
 /// A transfer waiting for delivery, for the operator.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable)]
 pub struct Pending {
     pub id: Uuid,
     pub kind: String,
@@ -224,7 +224,7 @@ pub struct Pending {
 pub fn pending(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Pending>> {
     use crate::db::schema::tenants;
     let (from, to) = diesel::alias!(tenants as from_t, tenants as to_t);
-    let rows: Vec<(Uuid, String, String, String, String, i32, Option<String>)> = t::table
+    t::table
         .inner_join(from.on(from.field(tenants::id).eq(t::from_tenant)))
         .inner_join(to.on(to.field(tenants::id).eq(t::to_tenant)))
         .filter(t::delivered_at.is_null())
@@ -239,21 +239,7 @@ pub fn pending(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<Pending>>
             t::attempts,
             t::last_error,
         ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, kind, dossier_code, from_slug, to_slug, attempts, last_error)| Pending {
-                id,
-                kind,
-                dossier_code,
-                from_slug,
-                to_slug,
-                attempts,
-                last_error,
-            },
-        )
-        .collect())
+        .load(conn)
 }
 
 /// A tenant's name (vi, en), for "handed to" and "came from" lines.

@@ -385,8 +385,6 @@ pub fn act(
                 scope,
                 &updated_row,
                 &handover,
-                to,
-                change.version,
                 req.note.as_deref(),
                 now,
             )?;

@@ -304,16 +304,8 @@ pub fn act_at_step(
     }
     // A dossier another agency handed here goes back there once decided.
     if resolved.is_some() && handover.origin_transfer.is_some() {
-        r.version = super::transfers::send_back(
-            conn,
-            scope,
-            &r,
-            &handover,
-            to,
-            r.version,
-            req.note.as_deref(),
-            now,
-        )?;
+        r.version =
+            super::transfers::send_back(conn, scope, &r, &handover, req.note.as_deref(), now)?;
         r.status = Status::Returned;
     }
     Ok(r.summary(proc.name_vi, today, scope.due_soon_days))

@@ -292,17 +292,17 @@ pub fn accept_transfer(
 
 /// The receiver decided a transferred dossier: its part ends (returned, to the agency it came
 /// from) and the result goes back there, in the decision's transaction. `row` is as the
-/// decision left it, at `version`. Returns the version after.
+/// decision left it (its status the decision, its version the decision's). Returns the
+/// version after.
 pub(super) fn send_back(
     conn: &mut PgConnection,
     scope: &Scope,
     row: &Row,
     handover: &Handover,
-    status: Status,
-    version: i32,
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i32, DossierError> {
+    let (status, version) = (row.status, row.version);
     let (Some(origin), Some(answers)) = (handover.origin_tenant, handover.origin_transfer) else {
         return Ok(version);
     };
