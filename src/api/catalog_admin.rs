@@ -187,3 +187,47 @@ pub async fn put_field(
     changed(&state, &tenant).await;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessBody {
+    /// The ordered steps (`{"steps": [{"code", "name_vi", "name_en", "unit", "role",
+    /// "actions", "budget": {"days": n} | {"hours": n}, "transfer_to"}]}`), or `null` for the
+    /// fixed path.
+    #[schema(value_type = Option<Object>)]
+    process: Option<crate::services::processes::Process>,
+}
+
+/// Declare a procedure's process (Quy trình xử lý), or go back to the fixed path with `null`.
+/// Checked as a tenant file is: units, budgets within the time limit, transfer targets.
+#[utoipa::path(
+    put,
+    path = "/api/v1/procedures/{code}/process",
+    tag = "catalog",
+    operation_id = "set_process",
+    params(("code" = String, Path)),
+    request_body = ProcessBody,
+    responses(
+        (status = 204),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, description = "one error per problem of the process", content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn put_process(
+    principal: Principal,
+    path: web::Path<CodePath>,
+    body: web::Json<ProcessBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    crate::app::catalog_admin::set_process(
+        &state,
+        &principal,
+        &path.code,
+        body.into_inner().process,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

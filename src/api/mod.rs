@@ -66,6 +66,7 @@ use utoipa::OpenApi;
         catalog_admin::put_procedure,
         catalog_admin::inherit,
         catalog_admin::withdraw,
+        catalog_admin::put_process,
         catalog_admin::put_field,
         dossiers::submit,
         dossiers::mine,
@@ -87,6 +88,7 @@ use utoipa::OpenApi;
         steps::opinion,
         steps::load,
         units::list,
+        units::save,
         units::add_member,
         units::remove_member,
         stats::leader,
@@ -396,6 +398,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/invitations/accept", web::post().to(onboarding::accept))
             .route("/units", web::get().to(units::list))
+            .route("/units", web::post().to(units::save))
             .route("/units/{code}/members", web::post().to(units::add_member))
             .route(
                 "/units/{code}/members",
@@ -417,6 +420,10 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             .route(
                 "/procedures/{code}/inherit",
                 web::post().to(catalog_admin::inherit),
+            )
+            .route(
+                "/procedures/{code}/process",
+                web::put().to(catalog_admin::put_process),
             )
             .route("/fields", web::post().to(catalog_admin::put_field))
             .route("/dossiers", web::post().to(dossiers::submit))

@@ -1,6 +1,6 @@
 //! A tenant's units (phòng ban) and their members: the people a process step is matched to.
 
-use crate::app::units::{self, UnitMemberBody};
+use crate::app::units::{self, UnitBody, UnitMemberBody};
 use crate::auth::principal::Principal;
 use crate::error::{AppError, Problem};
 use crate::services::processes::units::Unit;
@@ -12,6 +12,22 @@ use actix_web::{HttpResponse, web};
     responses((status = 200, body = [Unit]), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list(principal: Principal) -> Result<web::Json<Vec<Unit>>, AppError> {
     Ok(web::Json(units::list(&principal).await?))
+}
+
+/// Create a unit (phòng ban), or rename one (tenant admins).
+#[utoipa::path(post, path = "/api/v1/units", tag = "catalog", operation_id = "save_unit",
+    security(("bearer" = [])), request_body = UnitBody,
+    responses((status = 201, description = "created"), (status = 200, description = "renamed"),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn save(
+    principal: Principal,
+    body: web::Json<UnitBody>,
+) -> Result<HttpResponse, AppError> {
+    Ok(if units::save_unit(&principal, body.into_inner()).await? {
+        HttpResponse::Created().finish()
+    } else {
+        HttpResponse::Ok().finish()
+    })
 }
 
 /// Put an official of this tenant in a unit with a role (tenant admins).

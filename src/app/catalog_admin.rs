@@ -180,3 +180,85 @@ pub struct FieldBody {
     pub(crate) code: String,
     pub(crate) name: NameBody,
 }
+
+/// Declares a procedure's process (or, with `None`, goes back to the fixed path), as the
+/// tenant file would: every step's unit exists here, the budgets fit the time limit, and every
+/// `transfer_to` names a tenant offering the procedure. Refused with one error per problem
+/// (422), nothing changed.
+pub(crate) async fn set_process(
+    state: &AppState,
+    principal: &Principal,
+    code: &str,
+    process: Option<crate::services::processes::Process>,
+) -> Result<(), AppError> {
+    use crate::app::dossiers::field_error;
+    use crate::services::processes::units;
+    let code = admin_code(principal, code)?;
+    let tenant = principal.tenant.clone();
+    let (c, p) = (code.clone(), process.clone());
+    let problems = tenant
+        .db
+        .run(move |conn| {
+            let found = store::find_any(conn, c.as_str())?
+                .ok_or(AppError::NotFound { what: "procedure" })?;
+            let Some(p) = p else {
+                return Ok(Vec::new());
+            };
+            let days = u32::try_from(found.processing_days).unwrap_or(0);
+            Ok(p.check(days, &units::codes(conn)?))
+        })
+        .await?;
+    let mut errors: Vec<_> = problems
+        .iter()
+        .map(|e| {
+            let path = e
+                .step()
+                .map_or_else(|| "/steps".to_owned(), |s| format!("/steps/{}", s - 1));
+            field_error(path, "invalid_process", &e.message_vi(), &e.to_string())
+        })
+        .collect();
+    for (i, step) in process.iter().flat_map(|p| p.steps.iter().enumerate()) {
+        if let Some(target) = &step.transfer_to {
+            let refused = if *target == tenant.tenant.slug {
+                Some("a tenant does not transfer to itself".to_owned())
+            } else {
+                crate::app::transfers::check_receiver(state, target, code.as_str())
+                    .await
+                    .err()
+                    .map(|e| e.to_string())
+            };
+            if let Some(why) = refused {
+                errors.push(field_error(
+                    format!("/steps/{i}/transfer_to"),
+                    "transfer_refused",
+                    &format!("Bước {}: không thể chuyển liên thông đến `{target}`", i + 1),
+                    &why,
+                ));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid { errors });
+    }
+    let (by, tenant_id) = (principal.account, tenant.tenant.id);
+    tenant
+        .db
+        .run(move |conn| {
+            store::set_process(conn, code.as_str(), process.as_ref())?;
+            crate::auth::accounts::audit(
+                conn,
+                Some(by),
+                Some(tenant_id),
+                None,
+                "procedure.process_set",
+                serde_json::json!({
+                    "procedure": code.as_str(),
+                    "steps": process.as_ref().map(|p| p.steps.len()),
+                }),
+            )?;
+            Ok(())
+        })
+        .await?;
+    changed(state, &tenant).await;
+    Ok(())
+}

@@ -138,3 +138,78 @@ pub(crate) async fn remove(
         })
         .await
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnitBody {
+    /// 1–40 of a–z, 0–9 and inner hyphens (`phong-viec-lam`).
+    pub(crate) code: String,
+    pub(crate) name_vi: String,
+    #[serde(default)]
+    pub(crate) name_en: Option<String>,
+}
+
+/// Creates a unit (true) or renames an existing one (false). Tenant admins.
+pub(crate) async fn save_unit(principal: &Principal, body: UnitBody) -> Result<bool, AppError> {
+    use crate::app::dossiers::field_error;
+    principal.require(Role::TenantAdmin)?;
+    let mut errors = Vec::new();
+    let code = UnitCode::parse(body.code.trim());
+    if code.is_err() {
+        errors.push(field_error(
+            "/code".into(),
+            "invalid_unit",
+            "Mã đơn vị: 1–40 ký tự a–z, 0–9 và dấu gạch nối ở giữa",
+            "Unit code: 1–40 of a–z, 0–9 and inner hyphens",
+        ));
+    }
+    let name_vi = body.name_vi.trim().to_owned();
+    let name_en = body
+        .name_en
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    let bad = |n: &str| n.is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control);
+    if bad(&name_vi) {
+        errors.push(field_error(
+            "/name_vi".into(),
+            "required",
+            "Tên đơn vị: bắt buộc, tối đa 200 ký tự",
+            "Unit name: required, at most 200 characters",
+        ));
+    }
+    if name_en.as_deref().is_some_and(bad) {
+        errors.push(field_error(
+            "/name_en".into(),
+            "invalid",
+            "Tên tiếng Anh: tối đa 200 ký tự",
+            "English name: at most 200 characters",
+        ));
+    }
+    let Ok(code) = code else {
+        return Err(AppError::Invalid { errors });
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Invalid { errors });
+    }
+    let (by, tenant) = (principal.account, principal.tenant.tenant.id);
+    principal
+        .tenant
+        .db
+        .run(move |conn| {
+            let created = units::upsert(conn, &code, &name_vi, name_en.as_deref())?;
+            accounts::audit(
+                conn,
+                Some(by),
+                Some(tenant),
+                None,
+                if created {
+                    "unit.created"
+                } else {
+                    "unit.renamed"
+                },
+                serde_json::json!({ "unit": code, "name_vi": name_vi }),
+            )?;
+            Ok(created)
+        })
+        .await
+}

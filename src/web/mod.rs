@@ -6,6 +6,7 @@
 //! signed-in caller, carries the form (CSRF) token, and turns errors into friendly pages.
 
 pub mod admin;
+pub mod admin_processes;
 pub mod assets;
 pub mod charts;
 pub mod citizen;
@@ -74,6 +75,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/quan-tri/loi-moi", web::post().to(admin::invite))
         .route("/quan-tri/mo-cong", web::post().to(admin::go_live))
         .route("/quan-tri/ten-mien", web::post().to(admin::domain))
+        .route("/quan-tri/quy-trinh", web::get().to(admin_processes::page))
+        .route(
+            "/quan-tri/quy-trinh/{code}",
+            web::get().to(admin_processes::editor),
+        )
+        .route(
+            "/quan-tri/quy-trinh/{code}",
+            web::post().to(admin_processes::save_process),
+        )
+        .route(
+            "/quan-tri/don-vi",
+            web::post().to(admin_processes::save_unit),
+        )
+        .route(
+            "/quan-tri/don-vi/thanh-vien",
+            web::post().to(admin_processes::member),
+        )
         .route("/loi-moi", web::get().to(invitation::page))
         .route("/loi-moi", web::post().to(invitation::accept))
         .route("/can-bo", web::get().to(office::inbox))

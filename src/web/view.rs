@@ -38,6 +38,8 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "account.html",
     "dashboard.html",
     "admin.html",
+    "admin_processes.html",
+    "admin_process.html",
     "invitation.html",
     "console.html",
     "signed_out.html",

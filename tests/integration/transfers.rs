@@ -533,3 +533,164 @@ async fn a_delivery_killed_mid_way_leaves_the_dossier_in_exactly_one_place() {
     };
     assert_eq!(std::fs::read(l.w.storage.join(&key)).unwrap(), PDF);
 }
+
+#[actix_web::test]
+async fn a_process_declared_through_the_api_is_checked_like_a_file_and_a_bad_one_changes_nothing() {
+    let l = liaison(|_| {}).await;
+    let w = &l.w;
+    let admin = w.token(w.admin_a, "tinh-a", &["tenant_admin"]);
+    let officer = w.token(w.officer_a, "tinh-a", &["officer"]);
+    // A new unit, then a rename of it; officers may not.
+    let unit = json!({ "code": "phong-moi", "name_vi": "Phòng Mới" });
+    let (s, _) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/units",
+            Some(&officer),
+            Some(unit.clone()),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, b) = w
+        .req("POST", "/t/tinh-a/api/v1/units", Some(&admin), Some(unit))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, _) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/units",
+            Some(&admin),
+            Some(json!({ "code": "phong-moi", "name_vi": "Phòng Mới (đổi tên)" })),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/units",
+            Some(&admin),
+            Some(json!({ "code": "Phòng Mới", "name_vi": "" })),
+        )
+        .await;
+    assert_eq!(s, 422, "{b}");
+    assert_eq!(b["errors"].as_array().unwrap().len(), 2, "{b}");
+
+    let path = format!("/t/tinh-a/api/v1/procedures/{QUICK}/process");
+    let stored = || {
+        w.db.scalar_i64(&format!(
+            "SELECT coalesce(jsonb_array_length(process->'steps'), 0)::bigint AS n \
+             FROM t_tinh_a.procedures WHERE code = '{QUICK}'"
+        ))
+    };
+    assert_eq!(stored(), 4);
+    let step = |code: &str, unit: &str, actions: Value, budget: Value| {
+        json!({ "code": code, "name_vi": code, "unit": unit, "role": "officer",
+                "actions": actions, "budget": budget })
+    };
+    // Over the 3-day limit, a unit that does not exist, a transfer to a tenant without the
+    // procedure: every problem named, nothing stored.
+    let mut transfer = step(
+        "chuyen",
+        "phong-moi",
+        json!(["transfer"]),
+        json!({ "hours": 4 }),
+    );
+    transfer["transfer_to"] = json!("tinh-b");
+    w.db.conn()
+        .batch_execute(&format!(
+            "UPDATE t_tinh_b.procedures SET active = false WHERE code = '{QUICK}'"
+        ))
+        .unwrap();
+    let bad = json!({ "process": { "steps": [
+        step("tiep-nhan", "mot-cua", json!(["forward"]), json!({ "days": 3 })),
+        step("tham-dinh", "phong-khong-co", json!(["forward"]), json!({ "hours": 4 })),
+        transfer,
+    ] } });
+    let (s, b) = w.req("PUT", &path, Some(&admin), Some(bad)).await;
+    assert_eq!(s, 422, "{b}");
+    let paths: Vec<&str> = b["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/steps/1", "/steps", "/steps/2/transfer_to"], "{b}");
+    assert!(b.to_string().contains("vượt thời hạn giải quyết"), "{b}");
+    assert_eq!(stored(), 4, "the process before stays");
+    // Only the tenant's admin declares it.
+    let good = json!({ "process": { "steps": [
+        step("tiep-nhan", "mot-cua", json!(["forward"]), json!({ "hours": 4 })),
+        step("xu-ly", "phong-moi", json!(["decide"]), json!({ "days": 2 })),
+    ] } });
+    let (s, _) = w
+        .req("PUT", &path, Some(&officer), Some(good.clone()))
+        .await;
+    assert_eq!(s, 403);
+    let (s, b) = w.req("PUT", &path, Some(&admin), Some(good)).await;
+    assert_eq!(s, 204, "{b}");
+    assert_eq!(stored(), 2);
+    let (_, p) = w
+        .req(
+            "GET",
+            &format!("/t/tinh-a/api/v1/procedures/{QUICK}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(p["process"]["steps"][1]["unit"], "phong-moi", "{p}");
+    // Back to the fixed path.
+    let (s, _) = w
+        .req("PUT", &path, Some(&admin), Some(json!({ "process": null })))
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(stored(), 0);
+    let audited = w.db.scalar_i64(
+        "SELECT count(*) AS n FROM platform.audit_log WHERE action IN \
+         ('procedure.process_set', 'unit.created', 'unit.renamed')",
+    );
+    assert_eq!(audited, 4);
+}
+
+#[test]
+fn a_file_transferring_to_a_tenant_without_the_procedure_is_refused_at_its_line() {
+    let db = crate::common::TestDb::new();
+    db.apply_texts(&[("bo.toml", tenant_file("bo", "BO", "ministry", None))]);
+    // The commune forwards its quick procedure to `bo`, which does not offer it once it is
+    // withdrawn there; and to a tenant that does not exist.
+    db.conn()
+        .batch_execute(&format!(
+            "UPDATE t_bo.procedures SET active = false WHERE code = '{QUICK}'"
+        ))
+        .unwrap();
+    for (target, says) in [
+        ("bo", "`bo` does not offer procedure"),
+        ("khong-co", "`khong-co` is not a tenant"),
+    ] {
+        let text = commune_file()
+            .replace("parent = \"tinh-a\"\n", "parent = \"bo\"\n")
+            .replace(
+                "transfer_to = \"tinh-a\"",
+                &format!("transfer_to = \"{target}\""),
+            );
+        let file = dvc::hosting::files::parse(std::path::Path::new("xa-a.toml"), &text).unwrap();
+        let line = text
+            .lines()
+            .position(|l| l == "[procedures.process]")
+            .unwrap()
+            + 1;
+        let err = dvc::hosting::apply::apply_files(&db.pool(1), vec![file]).unwrap_err();
+        let problems = err.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with(&format!("xa-a.toml:{line}:")),
+            "{}",
+            problems[0]
+        );
+        assert!(problems[0].contains(says), "{}", problems[0]);
+        assert_eq!(
+            db.scalar_i64("SELECT count(*) AS n FROM platform.tenants WHERE slug = 'xa-a'"),
+            0,
+            "nothing written"
+        );
+    }
+}

@@ -482,3 +482,20 @@ pub fn set_active(conn: &mut PgConnection, code: &str, active: bool) -> QueryRes
         .execute(conn)
         .map(|n| n > 0)
 }
+
+/// Declares (or, with `None`, removes) a procedure's process; `false` when there is no such
+/// procedure. Dossiers in flight keep their step index; a changed process applies from their
+/// next move.
+pub fn set_process(
+    conn: &mut PgConnection,
+    code: &str,
+    process: Option<&crate::services::processes::Process>,
+) -> QueryResult<bool> {
+    let value = process.map(|p| serde_json::to_value(p).unwrap_or_default());
+    Ok(
+        diesel::update(procedures::table.filter(procedures::code.eq(code)))
+            .set(procedures::process.eq(value))
+            .execute(conn)?
+            > 0,
+    )
+}

@@ -185,6 +185,59 @@ pub enum ProcessError {
     },
 }
 
+impl ProcessError {
+    /// The step (from 1) the problem is at, if it is at one.
+    pub fn step(&self) -> Option<usize> {
+        match self {
+            Self::DuplicateStep { step, .. }
+            | Self::UnknownUnit { step, .. }
+            | Self::ReturnFromFirst { step, .. }
+            | Self::Unending { step, .. }
+            | Self::TransferWithoutTarget { step, .. }
+            | Self::TargetWithoutTransfer { step, .. }
+            | Self::NoActions { step, .. } => Some(*step),
+            Self::Empty | Self::NoDecision | Self::OverBudget { .. } => None,
+        }
+    }
+
+    /// The same, in Vietnamese, for the admin page and the API's `message`.
+    pub fn message_vi(&self) -> String {
+        match self {
+            Self::Empty => "Quy trình phải có ít nhất một bước".into(),
+            Self::DuplicateStep { step, code } => {
+                format!("Bước {step} (`{code}`): mã bước trùng với một bước trước")
+            }
+            Self::UnknownUnit { step, code, unit } => {
+                format!("Bước {step} (`{code}`): đơn vị `{unit}` không có trong cơ quan này")
+            }
+            Self::ReturnFromFirst { step, code } => {
+                format!("Bước {step} (`{code}`): bước đầu tiên không thể trả lại bước trước")
+            }
+            Self::Unending { step, code } => format!(
+                "Bước {step} (`{code}`): bước cuối phải chuyển tiếp (kết thúc), quyết định hoặc chuyển liên thông"
+            ),
+            Self::TransferWithoutTarget { step, code } => {
+                format!("Bước {step} (`{code}`): chuyển liên thông cần nêu cơ quan nhận")
+            }
+            Self::TargetWithoutTransfer { step, code } => format!(
+                "Bước {step} (`{code}`): có cơ quan nhận nhưng bước không cho phép chuyển liên thông"
+            ),
+            Self::NoActions { step, code } => {
+                format!("Bước {step} (`{code}`): bước phải cho phép ít nhất một thao tác")
+            }
+            Self::NoDecision => {
+                "Không bước nào được quyết định hoặc chuyển liên thông: hồ sơ sẽ không bao giờ có kết quả"
+                    .into()
+            }
+            Self::OverBudget {
+                total, limit_days, ..
+            } => format!(
+                "Tổng thời gian các bước là {total} giờ làm việc, vượt thời hạn giải quyết {limit_days} ngày làm việc"
+            ),
+        }
+    }
+}
+
 impl Process {
     /// The sum of the steps' budgets, in working hours.
     pub fn budget_hours(&self) -> u32 {

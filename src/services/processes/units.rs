@@ -118,3 +118,34 @@ pub fn memberships_of(
         .filter_map(|(u, r)| Some((UnitCode::parse(&u).ok()?, StepRole::parse(&r)?)))
         .collect())
 }
+
+/// Creates a unit, or renames it when the code exists; returns whether it was new.
+pub fn upsert(
+    conn: &mut PgConnection,
+    code: &UnitCode,
+    name_vi: &str,
+    name_en: Option<&str>,
+) -> QueryResult<bool> {
+    let existed = exists(conn, code)?;
+    diesel::insert_into(agencies::table)
+        .values((
+            agencies::code.eq(code.as_str()),
+            agencies::name_vi.eq(name_vi),
+            agencies::name_en.eq(name_en),
+        ))
+        .on_conflict(agencies::code)
+        .do_update()
+        .set((agencies::name_vi.eq(name_vi), agencies::name_en.eq(name_en)))
+        .execute(conn)?;
+    Ok(!existed)
+}
+
+/// Every unit's code, to check a process against.
+pub fn codes(conn: &mut PgConnection) -> QueryResult<std::collections::HashSet<UnitCode>> {
+    Ok(agencies::table
+        .select(agencies::code)
+        .load::<String>(conn)?
+        .into_iter()
+        .filter_map(|c| UnitCode::parse(&c).ok())
+        .collect())
+}
