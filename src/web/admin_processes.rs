@@ -170,7 +170,7 @@ pub async fn member(v: Visitor, form: web::Form<UnitMemberForm>) -> HttpResponse
         let done = if form.remove.is_some() {
             units::remove(&v.state, v.user()?, &form.unit, body)
                 .await
-                .map(|_| "removed")
+                .map(|()| "removed")
         } else {
             units::add(&v.state, v.user()?, &form.unit, body)
                 .await
