@@ -85,6 +85,8 @@ fn role_label(role: &str, locale: Locale) -> &'static str {
         ("officer", Locale::En) => "Officer",
         ("leader", Locale::Vi) => "Lãnh đạo",
         ("leader", Locale::En) => "Leader",
+        ("agency", Locale::Vi) => "Cơ quan liên thông",
+        ("agency", Locale::En) => "Another agency",
         (_, Locale::Vi) => "Hệ thống",
         (_, Locale::En) => "System",
     }
@@ -119,22 +121,54 @@ fn step_of(e: &EventView, locale: Locale) -> String {
     }
 }
 
-/// Each event held the dossier until the next one: the processing-control record.
+/// Each event held the dossier until the next one: the processing-control record. The steps
+/// another agency took while it held the dossier (liên thông) are rows of their own, named by
+/// that agency.
 fn record(d: &DossierDetail, locale: Locale) -> Vec<RecordRow> {
-    d.events
+    let mut rows: Vec<RecordRow> = d
+        .events
         .iter()
-        .enumerate()
-        .map(|(i, e)| RecordRow {
+        .map(|e| RecordRow {
             step: step_of(e, locale),
             actor: match &e.actor_name {
                 Some(name) => format!("{name} — {}", role_label(&e.actor_role, locale)),
                 None => role_label(&e.actor_role, locale).to_owned(),
             },
             from: e.at,
-            until: d.events.get(i + 1).map(|next| next.at),
+            until: None,
             note: e.note.clone(),
         })
-        .collect()
+        .collect();
+    for t in &d.transfers {
+        let agency = match locale {
+            Locale::En => t.to_name_en.as_deref().unwrap_or(&t.to_name_vi),
+            Locale::Vi => &t.to_name_vi,
+        };
+        for m in &t.progress {
+            let status = match locale {
+                Locale::En => m.status.label_en(),
+                Locale::Vi => m.status.label_vi(),
+            };
+            let step = match (locale, &m.step_vi, &m.step_en) {
+                (Locale::En, _, Some(en)) => Some(en.as_str()),
+                (_, vi, _) => vi.as_deref(),
+            };
+            rows.push(RecordRow {
+                step: step.map_or_else(|| status.to_owned(), |s| format!("{status} — {s}")),
+                actor: agency.to_owned(),
+                from: m.at,
+                until: None,
+                note: None,
+            });
+        }
+    }
+    // Stable: an event and a step of the other agency at the same instant keep their order.
+    rows.sort_by_key(|r| r.from);
+    let starts: Vec<_> = rows.iter().map(|r| r.from).collect();
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.until = starts.get(i + 1).copied();
+    }
+    rows
 }
 
 fn documents(d: &DossierDetail, p: Option<&Procedure>, locale: Locale) -> Vec<DocumentLine> {

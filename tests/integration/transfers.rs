@@ -178,6 +178,35 @@ impl Liaison {
     }
 }
 
+/// The processing-control record of a commune dossier as PDF, read back by poppler.
+async fn slip_text(w: &World, code: &str, token: &str) -> String {
+    let mut resp = awc::Client::default()
+        .get(format!(
+            "{}/t/xa-a/api/v1/dossiers/{code}/slips/processing_record",
+            w.app.base
+        ))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let bytes = resp.body().limit(10 << 20).await.unwrap();
+    let path = std::env::temp_dir().join(format!("dvc-record-{}.pdf", Uuid::new_v4()));
+    std::fs::write(&path, &bytes).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils): scripts/services.sh installs it");
+    std::fs::remove_file(&path).ok();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn statuses(progress: &Value) -> Vec<String> {
     progress
         .as_array()
@@ -346,6 +375,12 @@ async fn a_dossier_filed_at_a_commune_is_decided_by_its_province_and_returned_wh
         "SELECT count(*) AS n FROM platform.dossier_index WHERE code = '{code}'"
     ));
     assert_eq!(index, 1);
+
+    // The processing-control record names the department's steps among the ward's own.
+    let record = slip_text(w, &code, &desk).await;
+    assert!(record.contains("Đơn vị TA"), "{record}");
+    assert!(record.contains("Ký duyệt"), "{record}");
+    assert!(record.contains("Cơ quan liên thông"), "{record}");
 
     // Both tenants' statistics: each received and resolved it once.
     for slug in ["xa-a", "tinh-a"] {
