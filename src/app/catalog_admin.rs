@@ -146,6 +146,7 @@ pub(crate) async fn adopt(
                 &source,
                 fee_vnd.map(i64::from),
                 processing_days.map(i32::from),
+                None,
                 &parent_slug,
             )?;
             Ok(store::find_any(conn, &source.code)?)

@@ -174,18 +174,19 @@ fn check_transfers(
     let mut errors = Vec::new();
     for f in files {
         let own = f.spec.slug.get_ref();
-        for p in &f.spec.procedures {
+        let declared = f.spec.procedures.iter().filter_map(|p| {
             let proc = p.get_ref();
-            let Some(process) = &proc.process else {
-                continue;
-            };
-            for target in process
-                .get_ref()
-                .steps
-                .iter()
-                .filter_map(|s| s.transfer_to.as_ref())
-            {
-                let code = proc.code.as_str();
+            let process = proc.process.as_ref()?;
+            Some((&proc.code, process.get_ref(), process.span()))
+        });
+        let adapted = f
+            .spec
+            .inherit
+            .iter()
+            .filter_map(|i| Some((&i.get_ref().code, i.get_ref().process.as_ref()?, i.span())));
+        for (proc_code, process, span) in declared.chain(adapted) {
+            for target in process.steps.iter().filter_map(|s| s.transfer_to.as_ref()) {
+                let code = proc_code.as_str();
                 let problem = if target == own {
                     Some("a tenant does not transfer to itself".to_owned())
                 } else if let Some(file) = in_batch.get(target) {
@@ -193,12 +194,12 @@ fn check_transfers(
                         .spec
                         .procedures
                         .iter()
-                        .any(|q| q.get_ref().code == proc.code)
+                        .any(|q| q.get_ref().code == *proc_code)
                         || file
                             .spec
                             .inherit
                             .iter()
-                            .any(|i| i.get_ref().code == proc.code);
+                            .any(|i| i.get_ref().code == *proc_code);
                     (!offers).then(|| format!("`{target}` does not offer procedure `{code}`"))
                 } else if existing.slugs.contains(target) {
                     let offered = conn.transaction(|c| {
@@ -213,7 +214,7 @@ fn check_transfers(
                 };
                 if let Some(problem) = problem {
                     errors.push(f.error_at(
-                        process.span(),
+                        span.clone(),
                         format!("procedure `{code}`: process: transfer_to: {problem}"),
                     ));
                 }
@@ -295,7 +296,18 @@ fn inherited_procedures(
         .iter()
         .map(|u| u.get_ref().code.clone())
         .collect();
-    for p in &found {
+    for (p, adapt) in found.iter().zip(&file.spec.inherit) {
+        let adapt = adapt.get_ref();
+        if let Some(own) = &adapt.process {
+            // Checked with the file but for the budgets, which need the parent's time limit.
+            let days = adapt
+                .processing_days
+                .map_or(u32::try_from(p.processing_days).unwrap_or(0), u32::from);
+            if let Some(e) = own.to_process().check(days, &units).first() {
+                return Err(format!("[[inherit]] `{}`: process: {e}", p.code).into());
+            }
+            continue;
+        }
         if let Some(missing) = p
             .process
             .iter()
@@ -451,11 +463,16 @@ fn apply_one(
     let parent_slug = spec.parent.as_ref().map(|p| p.get_ref().as_str());
     for (proc, adapt) in inherited.iter().zip(&spec.inherit) {
         let adapt = adapt.get_ref();
+        let own = adapt
+            .process
+            .as_ref()
+            .map(super::files::ProcessSpec::to_process);
         store::adopt(
             conn,
             proc,
             adapt.fee_vnd.map(i64::from),
             adapt.processing_days.map(i32::from),
+            own.as_ref(),
             parent_slug.unwrap_or_default(),
         )?;
     }

@@ -210,6 +210,10 @@ pub struct InheritSpec {
     /// This tenant's time limit in working days (default: the parent's).
     #[serde(default)]
     pub processing_days: Option<u16>,
+    /// This tenant's own process for it (default: the parent's, when this tenant has every
+    /// unit it names). Its budgets are checked against the time limit when applied.
+    #[serde(default)]
+    pub process: Option<ProcessSpec>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -604,6 +608,14 @@ fn validate_catalog(f: &TenantFile) -> Vec<FileError> {
     let mut procedure_codes = HashSet::new();
     for i in &f.spec.inherit {
         let code = &i.get_ref().code;
+        if let Some(process) = &i.get_ref().process {
+            // The parent's time limit is known only when applied; without one of this
+            // tenant's own, the budgets are checked then.
+            let days = i.get_ref().processing_days.map_or(u32::MAX / 16, u32::from);
+            for e in process.to_process().check(days, &units) {
+                errors.push(f.error_at(i.span(), format!("[[inherit]] `{code}`: process: {e}")));
+            }
+        }
         if f.spec.parent.is_none() {
             errors.push(f.error_at(
                 i.span(),

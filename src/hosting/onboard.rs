@@ -236,7 +236,7 @@ pub fn create_draft(
         provision_tenant(conn, id, &schema).map_err(|e| OnboardError::Provision(e.to_string()))?;
         if let Some((_, parent_slug)) = &parent {
             for procedure in &inherited {
-                store::adopt(conn, procedure, None, None, parent_slug.as_str())?;
+                store::adopt(conn, procedure, None, None, None, parent_slug.as_str())?;
             }
         }
         let tenant = Tenant {

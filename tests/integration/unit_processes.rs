@@ -653,3 +653,62 @@ name = { vi = "Lãnh đạo xã" }
         3
     );
 }
+
+#[test]
+fn an_adopter_may_declare_its_own_process_for_an_inherited_procedure() {
+    let db = TestDb::new();
+    db.apply_texts(&[("so-a.toml", file(4))]);
+    // The commune has only a desk and a leader, not the parent's division: its own two steps.
+    let child = |budget: &str, unit: &str| {
+        format!(
+            r#"slug = "xa-c"
+code = "XAC"
+kind = "commune"
+parent = "so-a"
+name = {{ vi = "Xã C" }}
+
+[[units]]
+code = "mot-cua"
+name = {{ vi = "Bộ phận một cửa" }}
+
+[[units]]
+code = "lanh-dao"
+name = {{ vi = "Lãnh đạo xã" }}
+
+[[inherit]]
+code = "1.000105"
+processing_days = 4
+process = {{ steps = [
+  {{ code = "tiep-nhan", name = {{ vi = "Tiếp nhận" }}, unit = "mot-cua", role = "officer", actions = ["forward"], budget = {{ hours = 4 }} }},
+  {{ code = "ky-duyet", name = {{ vi = "Ký duyệt" }}, unit = "{unit}", role = "leader", actions = ["decide"], budget = {budget} }},
+] }}
+"#
+        )
+    };
+    let apply = |text: String| {
+        let parsed = dvc::hosting::files::parse(std::path::Path::new("xa-c.toml"), &text)
+            .map_err(|e| format!("{e:?}"))?;
+        dvc::hosting::apply::apply_files(&db.pool(2), vec![parsed])
+            .map_err(|e| e.problems().join("\n"))
+    };
+    // Over its own 4-day limit, and a unit it does not have: said at the [[inherit]], nothing
+    // written.
+    let err = apply(child("{ days = 4 }", "phong-viec-lam")).unwrap_err();
+    assert!(err.contains("xa-c.toml:"), "{err}");
+    assert!(err.contains("[[inherit]] `1.000105`: process"), "{err}");
+    assert!(err.contains("unit `phong-viec-lam`"), "{err}");
+    assert!(err.contains("more than the time limit of 4"), "{err}");
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM platform.tenants WHERE slug = 'xa-c'"),
+        0
+    );
+    apply(child("{ days = 3 }", "lanh-dao")).unwrap();
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT jsonb_array_length(process->'steps')::bigint AS n FROM t_xa_c.procedures \
+             WHERE code = '1.000105' AND inherited_from = 'so-a' AND processing_days = 4 \
+             AND process->'steps'->1->>'unit' = 'lanh-dao'"
+        ),
+        2
+    );
+}

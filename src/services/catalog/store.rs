@@ -276,6 +276,7 @@ pub fn adopt(
     source: &Procedure,
     fee_vnd: Option<i64>,
     processing_days: Option<i32>,
+    process: Option<&crate::services::processes::Process>,
     parent_slug: &str,
 ) -> QueryResult<()> {
     let documents = serde_json::to_value(&source.documents)
@@ -302,8 +303,8 @@ pub fn adopt(
             inherited_from: Some(parent_slug),
             fee_rule: &source.fee_rule,
             pay_before_processing: source.pay_before_processing,
-            // The parent's process comes with it (this tenant's file may declare its own).
-            process: source.process.as_ref(),
+            // This tenant's own process for it, else the parent's.
+            process: process.or(source.process.as_ref()),
         }],
     )
 }
