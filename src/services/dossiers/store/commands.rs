@@ -376,22 +376,21 @@ pub fn act(
     let mut updated_row = row.clone();
     updated_row.status = to;
     updated_row.version = change.version;
-    if handover.origin_transfer.is_some() {
-        // Another agency's dossier: its applicant hears from that agency, which gets the
-        // result back as soon as it is decided here.
-        if matches!(req.action, Action::Approve | Action::Reject) {
-            updated_row.version = super::transfers::send_back(
-                conn,
-                scope,
-                &updated_row,
-                &handover,
-                req.note.as_deref(),
-                now,
-            )?;
-            updated_row.status = Status::Returned;
-        }
-    } else {
-        notify_applicant(conn, scope, &row, &proc, req, to, due_date, change.version)?;
+    // A supplement asked by the agency another one handed the dossier to reaches the applicant
+    // too (they answer it on that agency's portal).
+    notify_applicant(conn, scope, &row, &proc, req, to, due_date, change.version)?;
+    // Another agency's dossier goes back there as soon as it is decided here.
+    if handover.origin_transfer.is_some() && matches!(req.action, Action::Approve | Action::Reject)
+    {
+        updated_row.version = super::transfers::send_back(
+            conn,
+            scope,
+            &updated_row,
+            &handover,
+            req.note.as_deref(),
+            now,
+        )?;
+        updated_row.status = Status::Returned;
     }
     updated_row.due_date = due_date;
     if let Some(a) = change.assignee_id {
