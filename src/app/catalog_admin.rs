@@ -223,10 +223,15 @@ pub(crate) async fn set_process(
             let refused = if *target == tenant.tenant.slug {
                 Some("a tenant does not transfer to itself".to_owned())
             } else {
-                crate::app::transfers::check_receiver(state, target, code.as_str())
-                    .await
-                    .err()
-                    .map(|e| e.to_string())
+                crate::app::transfers::check_receiver(
+                    state,
+                    tenant.tenant.id,
+                    target,
+                    code.as_str(),
+                )
+                .await
+                .err()
+                .map(|e| e.to_string())
             };
             if let Some(why) = refused {
                 errors.push(field_error(

@@ -27,7 +27,7 @@ pub async fn act(
             .run(move |conn| Ok(store::transfer_target(conn, &c, &who)?))
             .await?;
         if let Some((slug, procedure)) = target {
-            check_receiver(state, &slug, &procedure).await?;
+            check_receiver(state, tenant.tenant.id, &slug, &procedure).await?;
         }
     }
     let (scope, now) = (scope(state, tenant), state.now());

@@ -141,7 +141,18 @@ impl Deliverer {
             serde_json::from_value(t.payload.clone()).map_err(|e| format!("payload: {e}"))?;
         let receiver = self.tenant(t.to_tenant)?;
         let scope = crate::app::dossiers::scope_of(&self.settings, &self.registry, &receiver);
-        let files = self.copy_files(receiver.id, &payload).await?;
+        // Checked when handed over; again here, for a tree that changed meanwhile.
+        let unrelated = (!transfers::may_receive(
+            &self.registry.ancestors(t.from_tenant),
+            receiver.id,
+            receiver.parent_id,
+        ))
+        .then(|| "không thuộc cây hành chính của nơi gửi / not in the sender's tree".to_owned());
+        let files = if unrelated.is_some() {
+            Vec::new()
+        } else {
+            self.copy_files(receiver.id, &payload).await?
+        };
         let keys: Vec<StorageKey> = files.iter().map(|f| f.key.clone()).collect();
         let (id, from, now) = (t.id, t.from_tenant, self.clock.now());
         let result = receiver
@@ -150,14 +161,17 @@ impl Deliverer {
                 let Some(t) = transfers::store::claim(conn, id)? else {
                     return Ok(Delivery::AlreadyDone);
                 };
-                let delivery =
-                    match store::accept_transfer(conn, &scope, &t, &payload, &files, now)? {
-                        Accepted::Taken => Delivery::Taken,
-                        Accepted::Refused(reason) => {
-                            bounce(conn, &t, from, &reason, now)?;
-                            Delivery::Refused
-                        }
-                    };
+                let accepted = match unrelated {
+                    Some(reason) => Accepted::Refused(reason),
+                    None => store::accept_transfer(conn, &scope, &t, &payload, &files, now)?,
+                };
+                let delivery = match accepted {
+                    Accepted::Taken => Delivery::Taken,
+                    Accepted::Refused(reason) => {
+                        bounce(conn, &t, from, &reason, now)?;
+                        Delivery::Refused
+                    }
+                };
                 // The copy is written, the transfer not yet marked: the moment a crash test
                 // kills the process at.
                 crate::faults::point("transfer.before_commit");
@@ -305,6 +319,7 @@ fn bounce(
 /// The deliverer checks again, in the receiver's transaction.
 pub async fn check_receiver(
     state: &AppState,
+    sender: Uuid,
     target: &TenantSlug,
     procedure: &str,
 ) -> Result<(), AppError> {
@@ -318,6 +333,15 @@ pub async fn check_receiver(
         .ok_or_else(|| refused(format!("`{target}` is not a tenant")))?;
     if tenant.status != crate::tenancy::TenantStatus::Active {
         return Err(refused(format!("`{target}` is not active")));
+    }
+    if !transfers::may_receive(
+        &state.registry.ancestors(sender),
+        tenant.id,
+        tenant.parent_id,
+    ) {
+        return Err(refused(format!(
+            "`{target}` is neither above this tenant nor a unit of a tenant above it"
+        )));
     }
     let code = procedure.to_owned();
     let offered = tenant

@@ -652,6 +652,25 @@ async fn a_process_declared_through_the_api_is_checked_like_a_file_and_a_bad_one
     assert_eq!(paths, ["/steps/1", "/steps", "/steps/2/transfer_to"], "{b}");
     assert!(b.to_string().contains("vượt thời hạn giải quyết"), "{b}");
     assert_eq!(stored(), 4, "the process before stays");
+    // Down the tree (the province into its commune's inbox) is not liên thông.
+    let mut down = step(
+        "chuyen",
+        "mot-cua",
+        json!(["transfer"]),
+        json!({ "hours": 4 }),
+    );
+    down["transfer_to"] = json!("xa-a");
+    let (s, b) = w
+        .req(
+            "PUT",
+            &path,
+            Some(&admin),
+            Some(json!({ "process": { "steps": [down] } })),
+        )
+        .await;
+    assert_eq!(s, 422, "{b}");
+    assert!(b.to_string().contains("neither above this tenant"), "{b}");
+    assert_eq!(stored(), 4);
     // Only the tenant's admin declares it.
     let good = json!({ "process": { "steps": [
         step("tiep-nhan", "mot-cua", json!(["forward"]), json!({ "hours": 4 })),

@@ -12,5 +12,7 @@
 pub mod model;
 pub mod store;
 
-pub use model::{DossierPayload, FileRef, Kind, Milestone, ResultOutcome, ResultPayload};
+pub use model::{
+    DossierPayload, FileRef, Kind, Milestone, ResultOutcome, ResultPayload, may_receive,
+};
 pub use store::{NewTransfer, Transfer, TransferView};

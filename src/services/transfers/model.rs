@@ -75,9 +75,42 @@ pub struct Milestone {
     pub step_en: Option<String>,
 }
 
+/// Liên thông runs along the administrative tree: a tenant hands dossiers to one of its
+/// ancestors (a commune to its province, a province to its ministry) or to a child of one (a
+/// province to a division of its ministry), never into another tree's inboxes.
+pub fn may_receive(
+    sender_ancestors: &[Uuid],
+    receiver: Uuid,
+    receiver_parent: Option<Uuid>,
+) -> bool {
+    sender_ancestors.contains(&receiver)
+        || receiver_parent.is_some_and(|p| sender_ancestors.contains(&p))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dossiers_travel_up_the_tree_or_to_a_unit_of_an_ancestor_only() {
+        let [
+            ministry,
+            division,
+            province,
+            commune,
+            other_ministry,
+            stranger,
+        ] = [0u128, 1, 2, 3, 4, 5].map(Uuid::from_u128);
+        // The commune's ancestors: its province, then the ministry.
+        let up = [province, ministry];
+        assert!(may_receive(&up, province, Some(ministry)));
+        assert!(may_receive(&up, ministry, None));
+        assert!(may_receive(&up, division, Some(ministry)));
+        assert!(!may_receive(&up, stranger, Some(other_ministry)));
+        assert!(!may_receive(&up, other_ministry, None));
+        // Not down: the province never fills its commune's inbox.
+        assert!(!may_receive(&[ministry], commune, Some(province)));
+    }
 
     #[test]
     fn payloads_read_back_as_written_and_refuse_what_they_do_not_know() {
