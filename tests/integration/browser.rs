@@ -479,3 +479,173 @@ async fn processing_record(w: &World, port: &str, code: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// `SELECT {expr} AS n FROM t_tinh_a.procedures WHERE code = QUICK` as an integer.
+fn quick_process(w: &World, expr: &str) -> i64 {
+    w.db.scalar_i64(&format!(
+        "SELECT ({expr})::bigint AS n FROM t_tinh_a.procedures WHERE code = '{QUICK}'"
+    ))
+}
+
+/// The tenant admin's "Đơn vị và quy trình xử lý" page (`tests/e2e/admin_processes.mjs`):
+/// units, officials put in them and the quick procedure's process declared step by step, the
+/// refused attempts changing nothing; the database and the catalog API hold exactly that, and
+/// after "Bỏ quy trình…" the fixed path again.
+#[actix_web::test]
+async fn admin_processes_units_officials_and_a_process_set_in_a_real_browser() {
+    let (w, port) = browser_world().await;
+    let admin_totp = sign_in_with_totp(&w, w.admin_a);
+    std::fs::create_dir_all(artifacts()).unwrap();
+    // The signed-in admin's cookies, from the first phase to the second.
+    let state = artifacts().join(format!("admin-processes-{}.json", Uuid::new_v4().simple()));
+    let script = |phase: &str| {
+        let mut cmd = Command::new("node");
+        cmd.arg("tests/e2e/admin_processes.mjs")
+            .env("PHASE", phase)
+            .env("STATE_FILE", &state)
+            .env("BASE_A", format!("http://tinh-a.localhost:{port}"))
+            .env("PASSWORD", PASSWORD)
+            .env("ADMIN_EMAIL", "quantri.a@example.vn")
+            .env("ADMIN_TOTP", &admin_totp)
+            .env("OFFICER_EMAIL", "canbo.a@example.vn")
+            .env("LEADER_EMAIL", "lanhdao.a@example.vn")
+            .env("CITIZEN_EMAIL", "dan@example.vn")
+            .env("PROCEDURE", QUICK);
+        cmd
+    };
+    assert_eq!(
+        quick_process(&w, "(process IS NULL)::int"),
+        1,
+        "no process yet"
+    );
+    assert_eq!(w.count("tinh-a", "agencies"), 0, "no units yet");
+
+    let result = run_script(script("set")).await;
+    for done in [
+        "bad_unit_refused",
+        "citizen_refused",
+        "over_budget_refused",
+        "saved",
+        "shown_back",
+    ] {
+        assert_eq!(result[done], true, "{done}: {result}");
+    }
+    assert_eq!(result["units"], serde_json::json!(["lanh-dao", "mot-cua"]));
+
+    // Exactly the two units (the bad code created nothing), named as typed.
+    let units = w.db.scalar_i64(
+        "SELECT count(*) AS n FROM t_tinh_a.agencies WHERE (code, name_vi, coalesce(name_en, '')) \
+         IN (('mot-cua', 'Bộ phận một cửa', 'One-stop desk'), ('lanh-dao', 'Lãnh đạo Sở', ''))",
+    );
+    assert_eq!(units, 2);
+    assert_eq!(
+        w.count("tinh-a", "agencies"),
+        2,
+        "nothing from the refused code"
+    );
+    // Exactly the two memberships (the citizen was refused).
+    let members = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM t_tinh_a.unit_members WHERE (unit_code, account_id, role) IN \
+         (('mot-cua', '{}'::uuid, 'officer'), ('lanh-dao', '{}'::uuid, 'leader'))",
+        w.officer_a, w.leader_a
+    ));
+    assert_eq!(members, 2);
+    assert_eq!(
+        w.count("tinh-a", "unit_members"),
+        2,
+        "the citizen is in no unit"
+    );
+
+    // The stored process: the two steps as filled in (the refused 4 days left no trace).
+    assert_eq!(quick_process(&w, "jsonb_array_length(process->'steps')"), 2);
+    let stored = quick_process(
+        &w,
+        "(process->'steps' = '[\
+           {\"code\": \"tiep-nhan\", \"name_vi\": \"Tiếp nhận\", \"unit\": \"mot-cua\", \
+            \"role\": \"officer\", \"actions\": [\"forward\"], \"budget\": {\"hours\": 4}}, \
+           {\"code\": \"ky-duyet\", \"name_vi\": \"Ký duyệt\", \"unit\": \"lanh-dao\", \
+            \"role\": \"leader\", \"actions\": [\"decide\"], \"budget\": {\"days\": 2}}]'::jsonb)::int",
+    );
+    assert_eq!(stored, 1, "stored steps: {}", stored_steps(&w));
+    // The catalog API serves it.
+    let (s, body) = w
+        .req(
+            "GET",
+            &format!("/t/tinh-a/api/v1/procedures/{QUICK}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let steps = body["process"]["steps"].as_array().expect("process.steps");
+    assert_eq!(steps.len(), 2, "{body}");
+    assert_eq!(steps[0]["code"], "tiep-nhan");
+    assert_eq!(steps[0]["budget"], serde_json::json!({ "hours": 4 }));
+    assert_eq!(steps[1]["unit"], "lanh-dao");
+    assert_eq!(steps[1]["role"], "leader");
+    assert_eq!(steps[1]["actions"], serde_json::json!(["decide"]));
+    assert_eq!(steps[1]["budget"], serde_json::json!({ "days": 2 }));
+    // Audited once, by the admin (the refused save wrote nothing).
+    let audited = |steps: &str| {
+        w.db.scalar_i64(&format!(
+            "SELECT count(*) AS n FROM platform.audit_log WHERE action = 'procedure.process_set' \
+             AND actor_id = '{}' AND detail->>'procedure' = '{QUICK}' AND detail->'steps' = '{steps}'::jsonb",
+            w.admin_a
+        ))
+    };
+    assert_eq!(audited("2"), 1);
+    assert_eq!(
+        w.db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.audit_log WHERE action = 'procedure.process_set'"
+        ),
+        1
+    );
+
+    // "Bỏ quy trình…": the fixed path again, in the database, the API and the audit log.
+    let result = run_script(script("clear")).await;
+    assert_eq!(result["cleared"], true, "{result}");
+    let _ = std::fs::remove_file(&state);
+    assert_eq!(
+        quick_process(&w, "(process IS NULL)::int"),
+        1,
+        "{}",
+        stored_steps(&w)
+    );
+    let (s, body) = w
+        .req(
+            "GET",
+            &format!("/t/tinh-a/api/v1/procedures/{QUICK}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body["process"].is_null(), "{body}");
+    assert_eq!(audited("null"), 1);
+    assert_eq!(w.count("tinh-a", "unit_members"), 2, "the units stay");
+    for shot in [
+        "desktop/admin-processes",
+        "desktop/admin-processes-refused-unit",
+        "desktop/admin-processes-members",
+        "desktop/admin-process-refused",
+        "desktop/admin-process",
+        "desktop/admin-processes-cleared",
+    ] {
+        assert!(artifacts().join(format!("{shot}.png")).exists(), "{shot}");
+    }
+}
+
+/// The quick procedure's stored process as text, for failure messages.
+fn stored_steps(w: &World) -> String {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        process: String,
+    }
+    diesel::sql_query(format!(
+        "SELECT coalesce(process::text, 'NULL') AS process FROM t_tinh_a.procedures \
+         WHERE code = '{QUICK}'"
+    ))
+    .get_result::<Row>(&mut w.db.conn())
+    .map_or_else(|e| e.to_string(), |r| r.process)
+}
