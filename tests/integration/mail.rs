@@ -125,7 +125,8 @@ fn sample_payload(key: TemplateKey) -> serde_json::Value {
         "date": "28/11/2026", "new_count": 4, "overdue_count": 1,
         "link": "https://alpha.localhost/h/ALPHA-261128-0007",
         "reason": "Thủ tục không thuộc thẩm quyền", "agency": "Sở Lao động Alpha",
-        "old_due_date": "05/12/2026", "new_due_date": "12/12/2026"
+        "old_due_date": "05/12/2026", "new_due_date": "12/12/2026",
+        "to_name": "Sở Lao động - Thương binh và Xã hội Hà Nội"
     });
     match key {
         TemplateKey::PasswordReset => json!({
