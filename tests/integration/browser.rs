@@ -649,3 +649,343 @@ fn stored_steps(w: &World) -> String {
     .get_result::<Row>(&mut w.db.conn())
     .map_or_else(|e| e.to_string(), |r| r.process)
 }
+
+/// xa-a, a commune under tinh-a whose quick procedure is decided by tinh-a: desk → transfer to
+/// tinh-a → desk (as `commune_file` in transfers.rs), with the applicant's PDF.
+fn commune_transferring_to_tinh_a() -> String {
+    let process = r#"
+[procedures.process]
+steps = [
+  { code = "tiep-nhan", name = { vi = "Tiếp nhận" }, unit = "mot-cua", role = "officer", actions = ["forward"], budget = { hours = 4 } },
+  { code = "chuyen-tinh", name = { vi = "Chuyển Sở giải quyết", en = "Forward to the department" }, unit = "mot-cua", role = "officer", actions = ["transfer"], transfer_to = "tinh-a", budget = { days = 2 } },
+  { code = "tra-ket-qua", name = { vi = "Trả kết quả" }, unit = "mot-cua", role = "officer", actions = ["forward"], budget = { hours = 4 } },
+]
+"#;
+    crate::world::tenant_file("xa-a", "XA", "commune", Some("tinh-a")).replacen(
+        "decide_role = \"officer\"\n",
+        &format!(
+            "decide_role = \"officer\"\ndocuments = [{{ name = \"Đơn đề nghị\", accept = [\"pdf\"] }}]\n{process}"
+        ),
+        1,
+    ) + "\n[[units]]\ncode = \"mot-cua\"\nname = { vi = \"Bộ phận một cửa xã\" }\n"
+}
+
+/// An access token for `tenant`'s API as a browser world's single sign-on issues it.
+fn tenant_api_token(w: &World, port: &str, account: Uuid, tenant: &str, roles: &[&str]) -> String {
+    let now = chrono::Utc::now().timestamp();
+    dvc::auth::tokens::issue(
+        &w.ring,
+        &dvc::auth::tokens::AccessClaims {
+            iss: format!("http://localhost:{port}"),
+            sub: account,
+            aud: tenant.into(),
+            client_id: format!("portal-{tenant}"),
+            sid: Uuid::new_v4(),
+            iat: now,
+            exp: now + 600,
+            nbf: None,
+            jti: Uuid::new_v4(),
+            roles: roles.iter().map(std::string::ToString::to_string).collect(),
+        },
+    )
+    .unwrap()
+}
+
+/// `POST /t/{tenant}/api/v1/dossiers/{code}/{what}` with `body`, at the version the caller sees.
+async fn dossier_api_action(
+    w: &World,
+    tenant: &str,
+    code: &str,
+    token: &str,
+    what: &str,
+    mut body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let base = format!("/t/{tenant}/api/v1/dossiers/{code}");
+    let (s, d) = w.req("GET", &base, Some(token), None).await;
+    assert_eq!(s, 200, "{d}");
+    body["version"] = d["version"].clone();
+    w.req("POST", &format!("{base}/{what}"), Some(token), Some(body))
+        .await
+}
+
+/// Waits (a bounded while) until no transfer of `code` is pending; returns how many there are.
+async fn transfers_of_delivered(w: &World, code: &str) -> i64 {
+    let count = |extra: &str| {
+        w.db.scalar_i64(&format!(
+            "SELECT count(*) AS n FROM platform.dossier_transfers WHERE dossier_code = '{code}'{extra}"
+        ))
+    };
+    for _ in 0..150 {
+        if count(" AND delivered_at IS NULL") == 0 {
+            return count("");
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("transfers of {code} still pending");
+}
+
+/// Inter-agency dossiers (liên thông) in a real browser (`tests/e2e/transfers.mjs`): a dossier
+/// filed at the commune xa-a is transferred by its desk to the province tinh-a, which takes it
+/// with "Chuyển đến từ", forwards it in the browser and decides it through the API; the result
+/// comes back to the commune, and the applicant follows the province's steps where they applied,
+/// without the officials' notes. The database holds one copy at the province, returned, the
+/// commune's dossier at the step after the transfer, and both transfer rows delivered.
+#[actix_web::test]
+async fn a_commune_transfers_a_dossier_to_its_province_and_the_applicant_follows_it_in_a_real_browser()
+ {
+    use crate::unit_processes::tinh_a_with_process;
+    use crate::world::{PDF, account};
+    use serde_json::json;
+    let (w, port) = browser_world().await;
+    w.db.apply_texts(&[
+        ("tinh-a.toml", tinh_a_with_process()),
+        ("xa-a.toml", commune_transferring_to_tinh_a()),
+    ]);
+    let desk = account(&w.db, "motcua.xa@example.vn", "Cán bộ một cửa xã");
+    let xa: Uuid = dvc::db::schema::tenants::table
+        .filter(dvc::db::schema::tenants::slug.eq("xa-a"))
+        .select(dvc::db::schema::tenants::id)
+        .first(&mut w.db.conn())
+        .unwrap();
+    dvc::auth::roles::grant(
+        &mut w.db.conn(),
+        desk,
+        xa,
+        dvc::auth::roles::Role::Officer,
+        None,
+    )
+    .unwrap();
+    let mut sql =
+        format!("INSERT INTO t_xa_a.unit_members VALUES ('mot-cua', '{desk}', 'officer');");
+    for (unit, who, role) in [
+        ("mot-cua", w.officer_a, "officer"),
+        ("phong-viec-lam", w.officer_a2, "officer"),
+        ("phap-che", w.officer_a, "officer"),
+        ("lanh-dao", w.leader_a, "leader"),
+        ("van-thu", w.officer_a, "officer"),
+    ] {
+        sql += &format!("INSERT INTO t_tinh_a.unit_members VALUES ('{unit}', '{who}', '{role}');");
+    }
+    w.db.conn().batch_execute(&sql).unwrap();
+    // The running server learns about the commune, whose portal signs in with the SSO.
+    let state = w.app.app_state.clone();
+    state.registry.reload(&mut w.db.conn()).unwrap();
+    let commune = state
+        .registry
+        .by_slug(&dvc::tenancy::TenantSlug::parse("xa-a").unwrap())
+        .expect("xa-a in the reloaded registry");
+    dvc::auth::sso::register_tenant_portal(
+        &mut w.db.conn(),
+        &commune,
+        &state.base_domain,
+        &state.settings.server.public_origin,
+    )
+    .unwrap();
+    let desk_totp = sign_in_with_totp(&w, desk);
+    let officer_totp = sign_in_with_totp(&w, w.officer_a);
+    let citizen_totp = sign_in_with_totp(&w, w.citizen);
+
+    // Filed online with its PDF, received and forwarded to the transfer step by the desk.
+    let citizen_token = tenant_api_token(&w, &port, w.citizen, "xa-a", &[]);
+    let (s, b) = w
+        .multipart(
+            "/t/xa-a/api/v1/dossiers",
+            &citizen_token,
+            &json!({ "procedure": QUICK, "phone": PHONE, "form": {} }),
+            &[(0, "de-nghi.pdf", PDF)],
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let code = b["code"].as_str().unwrap().to_owned();
+    let desk_token = tenant_api_token(&w, &port, desk, "xa-a", &["officer"]);
+    let (s, b) = dossier_api_action(
+        &w,
+        "xa-a",
+        &code,
+        &desk_token,
+        "actions",
+        json!({ "action": "receive" }),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = dossier_api_action(
+        &w,
+        "xa-a",
+        &code,
+        &desk_token,
+        "step",
+        json!({ "action": "forward" }),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let at_commune = |what: &str| {
+        w.db.scalar_i64(&format!(
+            "SELECT ({what})::bigint AS n FROM t_xa_a.dossiers WHERE code = '{code}'"
+        ))
+    };
+    assert_eq!(at_commune("step"), 1, "at the transfer step");
+    assert_eq!(w.count("tinh-a", "dossiers"), 0);
+
+    let notes = [
+        "Hồ sơ liên thông đủ thành phần, chuyển thẩm định.",
+        "Thẩm định đạt, ghi chú nội bộ của phòng.",
+        "Đồng ý cấp, ý kiến riêng của lãnh đạo.",
+    ];
+    std::fs::create_dir_all(artifacts()).unwrap();
+    let state_file = artifacts().join(format!("transfers-{}.json", Uuid::new_v4().simple()));
+    let script = |phase: &str| {
+        let mut cmd = Command::new("node");
+        cmd.arg("tests/e2e/transfers.mjs")
+            .env("PHASE", phase)
+            .env("STATE_FILE", &state_file)
+            .env("BASE_XA", format!("http://xa-a.localhost:{port}"))
+            .env("BASE_TA", format!("http://tinh-a.localhost:{port}"))
+            .env("PASSWORD", PASSWORD)
+            .env("CODE", &code)
+            .env("DESK_EMAIL", "motcua.xa@example.vn")
+            .env("DESK_TOTP", &desk_totp)
+            .env("OFFICER_EMAIL", "canbo.a@example.vn")
+            .env("OFFICER_TOTP", &officer_totp)
+            .env("DESK_NOTE", notes[0])
+            .env("CITIZEN_EMAIL", "dan@example.vn")
+            .env("CITIZEN_TOTP", &citizen_totp)
+            .env("PROVINCE_NOTES", notes.join("|"))
+            .env("OFFICIAL_NAMES", "Cán bộ A|Lãnh đạo A");
+        cmd
+    };
+
+    // The commune's desk transfers it in the browser; the in-process deliverer takes it over.
+    let result = run_script(script("transfer")).await;
+    for done in ["transfer_offered", "held_elsewhere", "taken_shown"] {
+        assert_eq!(result[done], true, "{done}: {result}");
+    }
+    assert_eq!(transfers_of_delivered(&w, &code).await, 1);
+    let at_province = |what: &str| {
+        w.db.scalar_i64(&format!(
+            "SELECT ({what})::bigint AS n FROM t_tinh_a.dossiers WHERE code = '{code}'"
+        ))
+    };
+    assert_eq!(
+        at_province("(status = 'received' AND step = 0)::int"),
+        1,
+        "received at the province's first step"
+    );
+    assert_eq!(
+        at_commune("step"),
+        1,
+        "the commune keeps it at the transfer step"
+    );
+    let held = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM t_xa_a.dossier_handovers h JOIN t_xa_a.dossiers d \
+         ON d.id = h.dossier_id WHERE d.code = '{code}' AND h.held_by IS NOT NULL"
+    ));
+    assert_eq!(held, 1, "held by the province");
+
+    // The province's desk finds it and forwards it in the browser.
+    let result = run_script(script("province")).await;
+    for done in ["in_inbox", "from_commune", "file_copied", "forwarded"] {
+        assert_eq!(result[done], true, "{done}: {result}");
+    }
+    assert_eq!(at_province("step"), 1, "at Thẩm định");
+    let noted = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM t_tinh_a.dossier_events e JOIN t_tinh_a.dossiers d \
+         ON d.id = e.dossier_id WHERE d.code = '{code}' AND e.note = '{}'",
+        notes[0]
+    ));
+    assert_eq!(noted, 1, "the desk's note in the province's history");
+
+    // The province decides through the API; its part ends and the result goes back.
+    let specialist = tenant_api_token(&w, &port, w.officer_a2, "tinh-a", &["officer"]);
+    let leader = tenant_api_token(&w, &port, w.leader_a, "tinh-a", &["leader"]);
+    let clerk = tenant_api_token(&w, &port, w.officer_a, "tinh-a", &["officer"]);
+    for (token, body) in [
+        (
+            &specialist,
+            json!({ "action": "forward", "note": notes[1] }),
+        ),
+        (
+            &leader,
+            json!({ "action": "decide", "outcome": "approve", "note": notes[2] }),
+        ),
+        // No note here: the note of the action that ends the province's part travels back
+        // with the result into the commune's own history, which the applicant reads.
+        (&clerk, json!({ "action": "forward" })),
+    ] {
+        let (s, b) = dossier_api_action(&w, "tinh-a", &code, token, "step", body).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    assert_eq!(
+        at_province("(status = 'returned')::int"),
+        1,
+        "decided and sent back"
+    );
+    assert_eq!(transfers_of_delivered(&w, &code).await, 2);
+    let (s, d) = w
+        .req(
+            "GET",
+            &format!("/t/xa-a/api/v1/dossiers/{code}"),
+            Some(&desk_token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["step"]["code"], "tra-ket-qua", "{d}");
+    assert_eq!(d["step"]["held_elsewhere"], false);
+
+    // The applicant follows it where they applied; the commune's desk has it back.
+    let result = run_script(script("citizen")).await;
+    let _ = std::fs::remove_file(&state_file);
+    for done in [
+        "citizen_sees_transfer",
+        "no_notes_in_transfers",
+        "back_at_commune",
+    ] {
+        assert_eq!(result[done], true, "{done}: {result}");
+    }
+    assert_eq!(
+        result["province_steps"], 6,
+        "received, three hand-overs, approved, returned: {result}"
+    );
+    assert_eq!(
+        result["leaked"],
+        json!([]),
+        "no official's note or name on the applicant's page"
+    );
+
+    // Exactly one copy at the province, returned; the commune's at its step after the transfer;
+    // the hand-over and the result both delivered, their payloads emptied.
+    assert_eq!(
+        w.db.scalar_i64(&format!(
+            "SELECT count(*) AS n FROM t_tinh_a.dossiers WHERE code = '{code}' AND status = 'returned'"
+        )),
+        1
+    );
+    assert_eq!(w.count("tinh-a", "dossiers"), 1);
+    assert_eq!(
+        at_commune("(step = 2 AND status = 'in_review')::int"),
+        1,
+        "at Trả kết quả"
+    );
+    assert_eq!(
+        w.db.scalar_i64(&format!(
+            "SELECT count(*) AS n FROM platform.dossier_transfers WHERE dossier_code = '{code}' \
+             AND delivered_at IS NOT NULL AND payload = '{{}}'::jsonb AND kind IN ('dossier', 'result')"
+        )),
+        2
+    );
+    assert_eq!(
+        w.db.scalar_i64(
+            "SELECT count(*) AS n FROM platform.dossier_transfers WHERE delivered_at IS NULL"
+        ),
+        0
+    );
+    for shot in [
+        "desktop/transfers-desk",
+        "desktop/transfers-held",
+        "desktop/transfers-province",
+        "phone/transfers-citizen",
+        "desktop/transfers-back",
+    ] {
+        assert!(artifacts().join(format!("{shot}.png")).exists(), "{shot}");
+    }
+}
