@@ -249,6 +249,7 @@ async fn a_dossier_filed_at_a_commune_is_decided_by_its_province_and_returned_wh
     let (_, d) = l.detail("xa-a", &code, &desk).await;
     assert_eq!(d["step"]["held_elsewhere"], true, "{d}");
     assert_eq!(d["step"]["actions"], json!([]));
+    assert_eq!(d["actions"], json!([]), "no workflow action offered either");
 
     // The province: its own first step and due date, and where the dossier came from.
     let officer_a = w.token(w.officer_a, "tinh-a", &["officer"]);
@@ -313,7 +314,12 @@ async fn a_dossier_filed_at_a_commune_is_decided_by_its_province_and_returned_wh
         .await;
     assert_eq!(s, 200, "{b}");
     let (s, b) = l
-        .step("tinh-a", &code, &officer_a, json!({ "action": "forward" }))
+        .step(
+            "tinh-a",
+            &code,
+            &officer_a,
+            json!({ "action": "forward", "note": "Vào sổ số 15/LT" }),
+        )
         .await;
     assert_eq!(s, 200, "{b}");
     // Decided and sealed: the province's part ends, returned to the commune.
@@ -338,6 +344,15 @@ async fn a_dossier_filed_at_a_commune_is_decided_by_its_province_and_returned_wh
     let citizen = w.token(w.citizen, "xa-a", &[]);
     let (s, d) = l.detail("xa-a", &code, &citizen).await;
     assert_eq!(s, 200, "{d}");
+    // The department's internal notes stay there.
+    for note in [
+        "Vào sổ số 15/LT",
+        "Đồng ý",
+        "Đủ điều kiện",
+        "Xin ý kiến pháp lý",
+    ] {
+        assert!(!d.to_string().contains(note), "{note} leaked: {d}");
+    }
     let t = &d["transfers"][0];
     assert_eq!(t["to_name_vi"], "Đơn vị TA");
     assert!(t["delivered_at"].is_string());

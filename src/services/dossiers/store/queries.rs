@@ -74,7 +74,10 @@ pub fn detail(
     let status = row.status;
     let step = step_view(conn, &row, proc.process.as_ref(), caller)?;
     let transfers = crate::services::transfers::store::sent_for(conn, scope.tenant_id, &row.code)?;
-    let transferred_from = match super::handover_of(conn, row.id)?.origin_tenant {
+    let handover = super::handover_of(conn, row.id)?;
+    // While another agency holds it, nothing is done here (but moving the appointment).
+    let held = handover.held_by.is_some();
+    let transferred_from = match handover.origin_tenant {
         Some(origin) => crate::services::transfers::store::tenant_name(conn, origin)?.map(|n| n.0),
         None => None,
     };
@@ -96,8 +99,9 @@ pub fn detail(
         actions: workflow::available(status, actor, proc.decide_role)
             .into_iter()
             .filter(|a| {
-                proc.process.is_none()
-                    || !matches!(a, workflow::Action::Approve | workflow::Action::Reject)
+                !held
+                    && (proc.process.is_none()
+                        || !matches!(a, workflow::Action::Approve | workflow::Action::Reject))
             })
             .collect(),
         rating,

@@ -304,8 +304,11 @@ pub fn act_at_step(
     }
     // A dossier another agency handed here goes back there once decided.
     if resolved.is_some() && handover.origin_transfer.is_some() {
-        r.version =
-            super::transfers::send_back(conn, scope, &r, &handover, req.note.as_deref(), now)?;
+        // The decision's note is the result's; a later step's (the clerk's) stays here.
+        let decision_note = matches!(moved, Move::Decided { .. })
+            .then_some(req.note.as_deref())
+            .flatten();
+        r.version = super::transfers::send_back(conn, scope, &r, &handover, decision_note, now)?;
         r.status = Status::Returned;
     }
     Ok(r.summary(proc.name_vi, today, scope.due_soon_days))

@@ -456,7 +456,11 @@ pub fn accept_result(
         },
         None,
         AGENCY,
-        result.note.as_deref(),
+        // The other agency's notes stay there; only a refusal's reason is the sender's to read.
+        // A decision's note becomes the result note when it ends the processing here.
+        (result.outcome == ResultOutcome::NotAccepted)
+            .then_some(result.note.as_deref())
+            .flatten(),
         serde_json::json!({
             "step": process.steps[at].code,
             "result_from": transfer.from_tenant,
