@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod payments;
 pub mod processes;
 pub mod reminders;
+pub mod results;
 pub mod slips;
 pub mod stats;
 pub mod storage;

@@ -25,6 +25,7 @@ mod pgbouncer;
 mod portal;
 mod processes;
 mod quota;
+mod results;
 mod slips;
 mod sso;
 mod stats_sync;

@@ -1,0 +1,168 @@
+//! Signed results (issue 19, first part): a PDF signed by an agency's key and certificate
+//! chain (PAdES B-B) is checked by an independent implementation, poppler's `pdfsig`: the
+//! signature is valid and covers the whole file, a second signature keeps the first valid, and
+//! one changed byte makes it invalid. The certificates come from a local CA the test creates.
+
+use chrono::Utc;
+use dvc::services::results::{Signer, sign};
+use p256::ecdsa::{DerSignature, SigningKey};
+use std::str::FromStr;
+use std::time::Duration;
+use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+use x509_cert::time::Validity;
+
+/// A root CA and an agency certificate it issued, with the agency's key.
+fn agency(cn: &str) -> Signer {
+    let ca_key = SigningKey::random(&mut rand_core::OsRng);
+    let ca_name = Name::from_str("CN=DVC Test Root CA,O=DVC,C=VN").unwrap();
+    let validity = Validity::from_now(Duration::from_secs(365 * 24 * 3600)).unwrap();
+    let ca = CertificateBuilder::new(
+        Profile::Root,
+        SerialNumber::from(1u32),
+        validity,
+        ca_name.clone(),
+        SubjectPublicKeyInfoOwned::from_key(*ca_key.verifying_key()).unwrap(),
+        &ca_key,
+    )
+    .unwrap()
+    .build::<DerSignature>()
+    .unwrap();
+    let key = SigningKey::random(&mut rand_core::OsRng);
+    let leaf = CertificateBuilder::new(
+        Profile::Leaf {
+            issuer: ca_name,
+            enable_key_agreement: false,
+            enable_key_encipherment: false,
+        },
+        SerialNumber::from(2u32),
+        validity,
+        Name::from_str(&format!("CN={cn},O=UBND,C=VN")).unwrap(),
+        SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap(),
+        &ca_key,
+    )
+    .unwrap()
+    .build::<DerSignature>()
+    .unwrap();
+    Signer {
+        key,
+        chain: vec![leaf, ca],
+    }
+}
+
+/// A one-page PDF with a line of text, as a result document would be.
+fn result_pdf() -> Vec<u8> {
+    use lopdf::content::{Content, Operation};
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.7");
+    let pages = doc.new_object_id();
+    let font = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+    });
+    let content = Content {
+        operations: vec![
+            Operation::new("BT", vec![]),
+            Operation::new("Tf", vec!["F1".into(), 14.into()]),
+            Operation::new("Td", vec![72.into(), 770.into()]),
+            Operation::new(
+                "Tj",
+                vec![Object::string_literal("Giay phep lao dong so 15/GPLD")],
+            ),
+            Operation::new("ET", vec![]),
+        ],
+    };
+    let stream = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages, "Contents" => stream,
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+    });
+    doc.objects.insert(
+        pages,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+        }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages });
+    doc.trailer.set("Root", catalog);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+/// What `pdfsig` says of the file.
+fn pdfsig(pdf: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("dvc-signed-{}.pdf", uuid::Uuid::new_v4()));
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdfsig")
+        .arg(&path)
+        .output()
+        .expect("pdfsig (poppler-utils) must be installed: scripts/services.sh installs it");
+    std::fs::remove_file(&path).ok();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_signed_result_is_valid_for_an_independent_verifier_and_one_changed_byte_breaks_it() {
+    let unsigned = result_pdf();
+    assert!(pdfsig(&unsigned).contains("does not contain any signatures"));
+    let so = agency("So Lao dong Ha Noi");
+    let signed = sign(
+        &unsigned,
+        &so,
+        Utc::now(),
+        "Kết quả giải quyết thủ tục hành chính",
+    )
+    .unwrap();
+    // The original bytes are untouched: the signature is an incremental update.
+    assert_eq!(&signed[..unsigned.len()], &unsigned[..]);
+    let report = pdfsig(&signed);
+    assert!(report.contains("Signature #1"), "{report}");
+    assert!(
+        report.contains("Signature Type: ETSI.CAdES.detached"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Signing Hash Algorithm: SHA-256"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Common Name: So Lao dong Ha Noi"),
+        "{report}"
+    );
+    assert!(report.contains("Total document signed"), "{report}");
+    assert!(
+        report.contains("Signature Validation: Signature is Valid."),
+        "{report}"
+    );
+
+    // A second agency signs the signed file: both signatures valid, the first no longer
+    // covering the whole file (it covers its revision).
+    let ministry = agency("Bo Lao dong");
+    let twice = sign(&signed, &ministry, Utc::now(), "Xác nhận").unwrap();
+    let report = pdfsig(&twice);
+    assert_eq!(report.matches("Signature is Valid.").count(), 2, "{report}");
+    assert!(report.contains("Common Name: Bo Lao dong"), "{report}");
+    assert_eq!(
+        report.matches("Total document signed").count(),
+        1,
+        "{report}"
+    );
+
+    // One byte of the signed content changed: no longer valid.
+    let mut tampered = signed.clone();
+    let at = tampered
+        .windows(7)
+        .position(|w| w == b"15/GPLD")
+        .expect("the text is in the file");
+    tampered[at] = b'9';
+    let report = pdfsig(&tampered);
+    assert!(report.contains("Signature #1"), "still read: {report}");
+    assert!(!report.contains("Signature is Valid."), "{report}");
+    assert!(report.contains("Digest Mismatch"), "{report}");
+
+    // Not a PDF at all: refused, nothing produced.
+    assert!(sign(b"<html>not a pdf</html>", &so, Utc::now(), "x").is_err());
+}
