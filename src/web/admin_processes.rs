@@ -14,29 +14,8 @@ use minijinja::context;
 use serde::Deserialize;
 use std::collections::HashMap;
 
-/// The actions a step may allow, in the order the form shows them.
-const ACTIONS: [StepAction; 6] = [
-    StepAction::Forward,
-    StepAction::Return,
-    StepAction::AskOpinion,
-    StepAction::RequestSupplement,
-    StepAction::Decide,
-    StepAction::Transfer,
-];
-
 /// Empty rows offered below the declared steps, to add more without JavaScript.
 const BLANK_ROWS: usize = 2;
-
-fn action_name(a: StepAction) -> &'static str {
-    match a {
-        StepAction::Forward => "forward",
-        StepAction::Return => "return",
-        StepAction::AskOpinion => "ask_opinion",
-        StepAction::RequestSupplement => "request_supplement",
-        StepAction::Decide => "decide",
-        StepAction::Transfer => "transfer",
-    }
-}
 
 fn admin(v: &Visitor) -> Result<(), AppError> {
     if v.has(Role::TenantAdmin) {
@@ -220,7 +199,7 @@ impl Row {
             name_en: s.name_en.clone().unwrap_or_default(),
             unit: s.unit.to_string(),
             role: s.role.as_str().into(),
-            actions: s.actions.iter().map(|a| action_name(*a)).collect(),
+            actions: s.actions.iter().map(|a| a.as_str()).collect(),
             amount: amount.to_string(),
             per: per.into(),
             transfer_to: s
@@ -257,9 +236,9 @@ fn rows_of(form: &HashMap<String, String>) -> Vec<Row> {
                 name_en: field(i, "name_en").trim().to_owned(),
                 unit: field(i, "unit"),
                 role: field(i, "role"),
-                actions: ACTIONS
+                actions: StepAction::ALL
                     .iter()
-                    .map(|a| action_name(*a))
+                    .map(|a| a.as_str())
                     .filter(|a| form.contains_key(&format!("s{i}_action_{a}")))
                     .collect(),
                 amount: field(i, "amount").trim().to_owned(),
@@ -327,9 +306,9 @@ fn process_of(rows: &[Row]) -> Result<Process, Vec<(String, String)>> {
             name_en: (!r.name_en.is_empty()).then(|| r.name_en.clone()),
             unit,
             role,
-            actions: ACTIONS
+            actions: StepAction::ALL
                 .into_iter()
-                .filter(|a| r.actions.contains(&action_name(*a)))
+                .filter(|a| r.actions.contains(&a.as_str()))
                 .collect(),
             budget: if r.per == "hours" {
                 Budget::Hours(amount)
@@ -394,7 +373,7 @@ async fn editor_page(
             nav => "admin", errors, units, declared,
             code => p.code.clone(), name => p.name.clone(), days => p.processing_days,
             rows => minijinja::Value::from_serialize(&rows),
-            actions => ACTIONS.iter().map(|a| action_name(*a)).collect::<Vec<_>>(),
+            actions => StepAction::ALL.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
         },
     ))
 }

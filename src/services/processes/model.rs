@@ -105,6 +105,30 @@ pub enum StepAction {
     Transfer,
 }
 
+impl StepAction {
+    /// Every action, in the order forms show them.
+    pub const ALL: [StepAction; 6] = [
+        Self::Forward,
+        Self::Return,
+        Self::AskOpinion,
+        Self::RequestSupplement,
+        Self::Decide,
+        Self::Transfer,
+    ];
+
+    /// The stored and JSON name (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Forward => "forward",
+            Self::Return => "return",
+            Self::AskOpinion => "ask_opinion",
+            Self::RequestSupplement => "request_supplement",
+            Self::Decide => "decide",
+            Self::Transfer => "transfer",
+        }
+    }
+}
+
 /// A step's share of the time limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -519,6 +543,13 @@ pub(crate) mod tests {
             serde_json::from_value::<Process>(json).unwrap(),
             forwarded()
         );
+    }
+
+    #[test]
+    fn action_names_are_the_serialised_ones() {
+        for a in StepAction::ALL {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+        }
     }
 
     #[test]

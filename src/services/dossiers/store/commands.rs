@@ -2,7 +2,9 @@
 //! assignment, the bulk forms of both, and the applicant's rating. Each runs in the caller's
 //! transaction and writes everything it causes there.
 
-use super::effects::{Recorded, insert_files, next_sequence, notify_applicant, record_event};
+use super::effects::{
+    Recorded, insert_files, next_sequence, notify_applicant, record_event, record_resolved,
+};
 use super::{
     ProcedureFacts, Row, handover_of, load_row, procedure_facts, seen, visible_row, written,
 };
@@ -365,11 +367,7 @@ pub fn act(
     match req.action {
         Action::Receive => stats::record(conn, key, Delta::received(row.channel))?,
         Action::Approve | Action::Reject => {
-            let on_time = row.due_date.is_none_or(|d| today <= d);
-            let seconds = row
-                .received_at
-                .map_or(0, |r| (now - r).num_seconds().max(0));
-            stats::record(conn, key, Delta::resolved(on_time, seconds))?;
+            record_resolved(conn, scope, &row, &proc.field_code, now)?;
         }
         _ => {}
     }

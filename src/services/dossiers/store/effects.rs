@@ -151,6 +151,33 @@ fn update_index(conn: &mut PgConnection, scope: &Scope, ev: &Recorded<'_>) -> Qu
     .map(drop)
 }
 
+/// The statistics of a decision taking effect now: resolved, on time or not, and how long it
+/// took since receipt. The fixed path, a process's last step and a result coming back from
+/// another agency all count it here.
+pub(super) fn record_resolved(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    row: &Row,
+    field_code: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    let today = crate::services::calendar::local_date(now);
+    let on_time = row.due_date.is_none_or(|d| today <= d);
+    let seconds = row
+        .received_at
+        .map_or(0, |r| (now - r).num_seconds().max(0));
+    crate::services::stats::record(
+        conn,
+        crate::services::stats::Key {
+            tenant: scope.tenant_id,
+            day: today,
+            procedure: &row.procedure_code,
+            field: field_code,
+        },
+        crate::services::stats::Delta::resolved(on_time, seconds),
+    )
+}
+
 /// Queues the mail an action owes the applicant, in the action's transaction.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn notify_applicant(

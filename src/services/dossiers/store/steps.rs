@@ -4,7 +4,7 @@
 //! event (which step, which unit, due when), the statistics when the decision takes effect —
 //! in the caller's transaction.
 
-use super::effects::{Recorded, record_event};
+use super::effects::{Recorded, record_event, record_resolved};
 use super::{Handover, Row, handover_of, procedure_facts, seen, set_held_by, visible_row, written};
 use crate::db::schema::tenant::dossiers;
 use crate::services::calendar::{self, Calendar};
@@ -13,7 +13,6 @@ use crate::services::dossiers::workflow::Status;
 use crate::services::dossiers::{Caller, DossierCode, DossierSummary, Scope};
 use crate::services::processes::engine::{self, Move, StepError};
 use crate::services::processes::{Process, StepAction, UnitCode, step_due, units};
-use crate::services::stats::{self, Delta};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -269,20 +268,7 @@ pub fn act_at_step(
     )?;
     let today = calendar::local_date(now);
     if resolved.is_some() {
-        let on_time = row.due_date.is_none_or(|d| today <= d);
-        let seconds = row
-            .received_at
-            .map_or(0, |r| (now - r).num_seconds().max(0));
-        stats::record(
-            conn,
-            stats::Key {
-                tenant: scope.tenant_id,
-                day: today,
-                procedure: &row.procedure_code,
-                field: &proc.field_code,
-            },
-            Delta::resolved(on_time, seconds),
-        )?;
+        record_resolved(conn, scope, &row, &proc.field_code, now)?;
     }
     if let Some(to) = &handing {
         set_held_by(conn, row.id, Some(to.id))?;

@@ -5,7 +5,7 @@
 //! ([`accept_result`]). Each runs in one tenant's transaction; the shared transfer row is what
 //! passes between them.
 
-use super::effects::{Recorded, insert_files, record_event};
+use super::effects::{Recorded, insert_files, record_event, record_resolved};
 use super::steps::{StepChange, enter_step};
 use super::{Handover, Row, handover_of, load_row, procedure_facts, set_held_by};
 use crate::db::schema::tenant::{attachments, dossier_handovers, dossiers};
@@ -468,21 +468,7 @@ pub fn accept_result(
         }),
     )?;
     if resolved {
-        let today = calendar::local_date(now);
-        stats::record(
-            conn,
-            stats::Key {
-                tenant: scope.tenant_id,
-                day: today,
-                procedure: &row.procedure_code,
-                field: &proc.field_code,
-            },
-            Delta::resolved(
-                row.due_date.is_none_or(|d| today <= d),
-                row.received_at
-                    .map_or(0, |r| (now - r).num_seconds().max(0)),
-            ),
-        )?;
+        record_resolved(conn, scope, &row, &proc.field_code, now)?;
     }
     Ok(true)
 }
