@@ -23,6 +23,7 @@ import {
   launch,
   newContext,
   screenshot,
+  submit,
   totp,
 } from './lib.mjs';
 
@@ -48,18 +49,6 @@ const ACTIONS = {
   decide: 'Quyết định',
   transfer: 'Chuyển liên thông',
 };
-
-/** Runs an action that submits a form; returns the status of the document it leads to. */
-async function submit(page, action) {
-  const [response] = await Promise.all([
-    page.waitForEvent('response', (r) => r.request().isNavigationRequest() && r.request().method() === 'POST'),
-    action(),
-  ]);
-  await page.waitForLoadState('domcontentloaded');
-  // A redirect after POST: the status of the page finally shown.
-  const final = await response.request().redirectedTo()?.response();
-  return (final ?? response).status();
-}
 
 /** The sign-in host's form, with the authenticator's code. */
 async function signIn(page, email, secret) {

@@ -18,6 +18,7 @@ import {
   linkIn,
   newContext,
   screenshot,
+  submit,
   totp,
   waitForMail,
 } from './lib.mjs';
@@ -45,18 +46,6 @@ const RECEIPT = 'GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ';
 const COMPLETION = 'PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ';
 
 const PDF = Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n', 'latin1');
-
-/** Runs an action that submits a form; returns the status of the document it leads to. */
-async function submit(page, action) {
-  const [response] = await Promise.all([
-    page.waitForEvent('response', (r) => r.request().isNavigationRequest() && r.request().method() === 'POST'),
-    action(),
-  ]);
-  await page.waitForLoadState('domcontentloaded');
-  // A redirect after POST: the status of the page finally shown.
-  const final = await response.request().redirectedTo()?.response();
-  return (final ?? response).status();
-}
 
 /** The sign-in host's form; `code` for accounts with an authenticator. */
 async function signIn(page, email, code) {

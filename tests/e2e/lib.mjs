@@ -356,3 +356,15 @@ export function base32Decode(s) {
   }
   return Buffer.from(bytes);
 }
+
+/** Runs an action that submits a form; returns the status of the document it leads to. */
+export async function submit(page, action) {
+  const [response] = await Promise.all([
+    page.waitForEvent('response', (r) => r.request().isNavigationRequest() && r.request().method() === 'POST'),
+    action(),
+  ]);
+  await page.waitForLoadState('domcontentloaded');
+  // A redirect after POST: the status of the page finally shown.
+  const final = await response.request().redirectedTo()?.response();
+  return (final ?? response).status();
+}

@@ -13,6 +13,7 @@ import {
   linkIn,
   newContext,
   screenshot,
+  submit,
   totp,
   waitForMail,
 } from './lib.mjs';
@@ -49,18 +50,6 @@ const PDF = Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 // A whole 1×1 picture, for the logo (the stub above is only what the type sniffer needs).
 const LOGO = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
-
-/** Runs an action that submits a form; returns the status of the document it leads to. */
-async function submit(page, action) {
-  const [response] = await Promise.all([
-    page.waitForEvent('response', (r) => r.request().isNavigationRequest() && r.request().method() === 'POST'),
-    action(),
-  ]);
-  await page.waitForLoadState('domcontentloaded');
-  // A redirect after POST: the status of the page finally shown.
-  const final = await response.request().redirectedTo()?.response();
-  return (final ?? response).status();
-}
 
 /** The sign-in host's form; `code` for accounts with an authenticator. */
 async function signIn(page, email, code) {

@@ -15,6 +15,7 @@ import {
   launch,
   newContext,
   screenshot,
+  submit,
   totp,
 } from './lib.mjs';
 
@@ -37,18 +38,6 @@ const PAGE = `${A}/can-bo/ho-so/${CODE}`;
 const NOT_YOURS = 'Bước này do đơn vị khác xử lý.';
 const STEP_BUTTONS = ['Chuyển bước tiếp theo', 'Trả lại bước trước', 'Xin ý kiến', 'Quyết định', 'Gửi ý kiến'];
 const OPINION = 'Đủ điều kiện theo quy định của pháp luật.';
-
-/** Runs an action that submits a form; returns the status of the document it leads to. */
-async function submit(page, action) {
-  const [response] = await Promise.all([
-    page.waitForEvent('response', (r) => r.request().isNavigationRequest() && r.request().method() === 'POST'),
-    action(),
-  ]);
-  await page.waitForLoadState('domcontentloaded');
-  // A redirect after POST: the status of the page finally shown.
-  const final = await response.request().redirectedTo()?.response();
-  return (final ?? response).status();
-}
 
 /** The sign-in host's form, with the authenticator's code. */
 async function signIn(page, email, secret) {

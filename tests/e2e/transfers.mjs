@@ -30,6 +30,7 @@ import {
   launch,
   newContext,
   screenshot,
+  submit,
   totp,
 } from './lib.mjs';
 
@@ -49,18 +50,6 @@ const HELD = 'Hồ sơ đang được giải quyết tại cơ quan khác; kết
 const NOT_YOURS = 'Bước này do đơn vị khác xử lý.';
 const PROVINCE = 'Đơn vị TA';
 const COMMUNE = 'Đơn vị XA';
-
-/** Runs an action that submits a form; returns the status of the document it leads to. */
-async function submit(page, action) {
-  const [response] = await Promise.all([
-    page.waitForEvent('response', (r) => r.request().isNavigationRequest() && r.request().method() === 'POST'),
-    action(),
-  ]);
-  await page.waitForLoadState('domcontentloaded');
-  // A redirect after POST: the status of the page finally shown.
-  const final = await response.request().redirectedTo()?.response();
-  return (final ?? response).status();
-}
 
 /** The sign-in host's form, with the authenticator's code. */
 async function signIn(page, email, secret) {
