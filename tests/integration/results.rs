@@ -4,7 +4,7 @@
 //! one changed byte makes it invalid. The certificates come from a local CA the test creates.
 
 use chrono::Utc;
-use dvc::services::results::{Signer, sign};
+use dvc::services::results::{AgencyKey, Identity, sign};
 use p256::ecdsa::{DerSignature, SigningKey};
 use std::str::FromStr;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::time::Validity;
 
 /// A root CA and an agency certificate it issued, with the agency's key.
-fn agency(cn: &str) -> Signer {
+fn agency(cn: &str) -> Identity {
     let ca_key = SigningKey::random(&mut rand_core::OsRng);
     let ca_name = Name::from_str("CN=DVC Test Root CA,O=DVC,C=VN").unwrap();
     let validity = Validity::from_now(Duration::from_secs(365 * 24 * 3600)).unwrap();
@@ -46,8 +46,8 @@ fn agency(cn: &str) -> Signer {
     .unwrap()
     .build::<DerSignature>()
     .unwrap();
-    Signer {
-        key,
+    Identity {
+        key: AgencyKey::P256(key),
         chain: vec![leaf, ca],
     }
 }
@@ -165,4 +165,140 @@ fn a_signed_result_is_valid_for_an_independent_verifier_and_one_changed_byte_bre
 
     // Not a PDF at all: refused, nothing produced.
     assert!(sign(b"<html>not a pdf</html>", &so, Utc::now(), "x").is_err());
+}
+
+/// A PKCS#12 file written by OpenSSL (an independent implementation): a CA, an agency
+/// certificate it signed for a key of `algorithm` (`ec` or `rsa`), exported with `password`.
+fn openssl_p12(algorithm: &str, password: &str) -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!("dvc-p12-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("openssl must be installed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let key_args: &[&str] = if algorithm == "rsa" {
+        &["-newkey", "rsa:2048"]
+    } else {
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    };
+    let mut ca = vec![
+        "req", "-x509", "-nodes", "-days", "30", "-keyout", "ca.key", "-out", "ca.pem",
+    ];
+    ca.extend_from_slice(key_args);
+    ca.extend_from_slice(&["-subj", "/CN=Test Government CA/O=Test/C=VN"]);
+    run(&ca);
+    let mut csr = vec![
+        "req",
+        "-new",
+        "-nodes",
+        "-keyout",
+        "agency.key",
+        "-out",
+        "agency.csr",
+    ];
+    csr.extend_from_slice(key_args);
+    csr.extend_from_slice(&["-subj", "/CN=So Noi vu Ha Noi/O=UBND Ha Noi/C=VN"]);
+    run(&csr);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "agency.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-out",
+        "agency.pem",
+    ]);
+    run(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        "agency.key",
+        "-in",
+        "agency.pem",
+        "-certfile",
+        "ca.pem",
+        "-passout",
+        &format!("pass:{password}"),
+        "-out",
+        "agency.p12",
+    ]);
+    let p12 = std::fs::read(dir.join("agency.p12")).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    p12
+}
+
+#[test]
+fn an_agency_identity_exported_by_openssl_is_imported_and_signs_valid_results() {
+    use dvc::services::results::IdentityError;
+    for algorithm in ["ec", "rsa"] {
+        let p12 = openssl_p12(algorithm, "mật-khẩu 1");
+        let now = Utc::now();
+        let identity = Identity::from_pkcs12(&p12, "mật-khẩu 1", now).unwrap();
+        assert_eq!(identity.chain.len(), 2, "leaf and CA");
+        let summary = identity.summary().unwrap();
+        assert!(
+            summary.subject.contains("CN=So Noi vu Ha Noi"),
+            "{summary:?}"
+        );
+        assert!(
+            summary.issuer.contains("CN=Test Government CA"),
+            "{summary:?}"
+        );
+        let expected = if algorithm == "rsa" { "RS256" } else { "ES256" };
+        assert_eq!(summary.algorithm, expected);
+
+        let signed = sign(&result_pdf(), &identity, now, "Kết quả").unwrap();
+        let report = pdfsig(&signed);
+        assert!(
+            report.contains("Signature is Valid."),
+            "{algorithm}: {report}"
+        );
+        assert!(report.contains("Common Name: So Noi vu Ha Noi"), "{report}");
+
+        // The same key and chain after their round trip through storage (PKCS#8 + PEM).
+        let stored = Identity::from_parts(
+            &identity.key.to_pkcs8().unwrap(),
+            &identity.chain_pem().unwrap(),
+        )
+        .unwrap();
+        stored.check(now).unwrap();
+
+        // Bad input: a wrong password, an expired or not yet valid certificate, a key
+        // that is not the certificate's.
+        assert_eq!(
+            Identity::from_pkcs12(&p12, "wrong", now).err(),
+            Some(IdentityError::WrongPassword)
+        );
+        assert!(matches!(
+            Identity::from_pkcs12(&p12, "mật-khẩu 1", now + chrono::Duration::days(60)),
+            Err(IdentityError::Expired(_))
+        ));
+        assert!(matches!(
+            Identity::from_pkcs12(&p12, "mật-khẩu 1", now - chrono::Duration::days(2)),
+            Err(IdentityError::NotYetValid(_))
+        ));
+        let other = agency("Someone else");
+        let mismatched = Identity {
+            key: other.key.clone(),
+            chain: identity.chain.clone(),
+        };
+        assert_eq!(
+            mismatched.check(now).err(),
+            Some(IdentityError::KeyMismatch)
+        );
+    }
 }

@@ -1,7 +1,11 @@
 //! Electronic results (kết quả điện tử): the documents a dossier's decision issues, signed by the
-//! agency. `pades` signs a PDF with the agency's key and certificate chain (PAdES baseline B-B).
-//! Pure: bytes in, bytes out; keys and certificates come from the caller.
+//! agency. `identity` reads and checks the agency's key and certificate chain (PKCS#12),
+//! `pades` signs a PDF with it (PAdES baseline B-B), `number` is the register's numbering.
+//! Pure: bytes in, bytes out; the stores and the use cases live elsewhere.
 
+pub mod identity;
+pub mod local_ca;
 pub mod pades;
 
-pub use pades::{SignError, Signer, sign};
+pub use identity::{AgencyKey, Identity, IdentityError, IdentitySummary};
+pub use pades::{SignError, sign};

@@ -9,13 +9,13 @@
 //! part done by hand: the dictionary is written with fixed-width placeholders, found in the
 //! output, and filled in place.
 
+use super::identity::{AgencyKey, Identity};
 use chrono::{DateTime, Utc};
 use cms::builder::{SignedDataBuilder, SignerInfoBuilder};
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier};
 use der::{Decode, Encode};
 use lopdf::{Document, IncrementalDocument, Object, StringFormat, dictionary};
-use p256::ecdsa::{DerSignature, SigningKey};
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 use x509_cert::spki::AlgorithmIdentifierOwned;
@@ -26,12 +26,6 @@ const CONTENTS_BYTES: usize = 16 * 1024;
 
 /// The placeholder the byte ranges are written over: wide enough for files up to 9.9 GB.
 const RANGE_PLACEHOLDER: &[u8] = b"[0 1111111111 2222222222 3333333333]";
-
-/// The agency's signing identity: its key and its certificate, then the issuers' up to the root.
-pub struct Signer {
-    pub key: SigningKey,
-    pub chain: Vec<Certificate>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
@@ -52,7 +46,7 @@ pub enum SignError {
 /// `pdf` signed by `signer` at `at`, with `reason` shown by readers.
 pub fn sign(
     pdf: &[u8],
-    signer: &Signer,
+    signer: &Identity,
     at: DateTime<Utc>,
     reason: &str,
 ) -> Result<Vec<u8>, SignError> {
@@ -179,7 +173,7 @@ fn fill_ranges(out: &mut [u8]) -> Result<(usize, Vec<u8>), SignError> {
 }
 
 /// The detached CMS SignedData over `digest`.
-fn signed_data(signer: &Signer, leaf: &Certificate, digest: &[u8]) -> Result<Vec<u8>, SignError> {
+fn signed_data(signer: &Identity, leaf: &Certificate, digest: &[u8]) -> Result<Vec<u8>, SignError> {
     let crypto = |e: &dyn std::fmt::Display| SignError::Crypto(e.to_string());
     let content = EncapsulatedContentInfo {
         econtent_type: const_oid::db::rfc5911::ID_DATA,
@@ -193,22 +187,38 @@ fn signed_data(signer: &Signer, leaf: &Certificate, digest: &[u8]) -> Result<Vec
         issuer: leaf.tbs_certificate.issuer.clone(),
         serial_number: leaf.tbs_certificate.serial_number.clone(),
     });
-    let mut info = SignerInfoBuilder::new(&signer.key, sid, sha256.clone(), &content, Some(digest))
-        .map_err(|e| crypto(&e))?;
-    info.add_signed_attribute(signing_certificate_v2(leaf)?)
-        .map_err(|e| crypto(&e))?;
     let mut builder = SignedDataBuilder::new(&content);
     builder
-        .add_digest_algorithm(sha256)
+        .add_digest_algorithm(sha256.clone())
         .map_err(|e| crypto(&e))?;
     for cert in &signer.chain {
         builder
             .add_certificate(CertificateChoices::Certificate(cert.clone()))
             .map_err(|e| crypto(&e))?;
     }
+    let attribute = signing_certificate_v2(leaf)?;
+    // The builder is generic over the key type: one arm per kind of key.
+    match &signer.key {
+        AgencyKey::P256(key) => {
+            let mut info = SignerInfoBuilder::new(key, sid, sha256, &content, Some(digest))
+                .map_err(|e| crypto(&e))?;
+            info.add_signed_attribute(attribute)
+                .map_err(|e| crypto(&e))?;
+            builder
+                .add_signer_info::<_, p256::ecdsa::DerSignature>(info)
+                .map_err(|e| crypto(&e))?;
+        }
+        AgencyKey::Rsa(key) => {
+            let mut info = SignerInfoBuilder::new(key, sid, sha256, &content, Some(digest))
+                .map_err(|e| crypto(&e))?;
+            info.add_signed_attribute(attribute)
+                .map_err(|e| crypto(&e))?;
+            builder
+                .add_signer_info::<_, rsa::pkcs1v15::Signature>(info)
+                .map_err(|e| crypto(&e))?;
+        }
+    }
     builder
-        .add_signer_info::<SigningKey, DerSignature>(info)
-        .map_err(|e| crypto(&e))?
         .build()
         .map_err(|e| crypto(&e))?
         .to_der()
@@ -281,8 +291,11 @@ mod tests {
 
     #[test]
     fn what_is_not_a_pdf_is_refused() {
-        let key = SigningKey::from_slice(&[7; 32]).unwrap();
-        let signer = Signer { key, chain: vec![] };
+        let key = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
+        let signer = Identity {
+            key: AgencyKey::P256(key),
+            chain: vec![],
+        };
         assert!(matches!(
             sign(b"%PDF-1.7", &signer, Utc::now(), "x"),
             Err(SignError::NoCertificate)
