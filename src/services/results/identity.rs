@@ -20,7 +20,7 @@ use x509_cert::spki::{EncodePublicKey, SubjectPublicKeyInfoOwned};
 #[derive(Clone)]
 pub enum AgencyKey {
     P256(p256::ecdsa::SigningKey),
-    Rsa(rsa::pkcs1v15::SigningKey<Sha256>),
+    Rsa(Box<rsa::pkcs1v15::SigningKey<Sha256>>),
 }
 
 impl AgencyKey {
@@ -35,7 +35,7 @@ impl AgencyKey {
     pub fn to_pkcs8(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, IdentityError> {
         let doc = match self {
             Self::P256(k) => k.to_pkcs8_der(),
-            Self::Rsa(k) => rsa::RsaPrivateKey::clone(k.as_ref()).to_pkcs8_der(),
+            Self::Rsa(k) => rsa::RsaPrivateKey::clone((**k).as_ref()).to_pkcs8_der(),
         }
         .map_err(|e| IdentityError::Key(e.to_string()))?;
         Ok(zeroize::Zeroizing::new(doc.as_bytes().to_vec()))
@@ -46,7 +46,7 @@ impl AgencyKey {
             return Ok(Self::P256(k));
         }
         match rsa::RsaPrivateKey::from_pkcs8_der(der) {
-            Ok(k) => Ok(Self::Rsa(rsa::pkcs1v15::SigningKey::new(k))),
+            Ok(k) => Ok(Self::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(k)))),
             Err(_) => Err(IdentityError::Key(
                 "only ECDSA P-256 and RSA keys are supported".into(),
             )),
@@ -56,7 +56,7 @@ impl AgencyKey {
     fn public_key_der(&self) -> Result<Vec<u8>, IdentityError> {
         let doc = match self {
             Self::P256(k) => k.verifying_key().to_public_key_der(),
-            Self::Rsa(k) => rsa::RsaPrivateKey::to_public_key(k.as_ref()).to_public_key_der(),
+            Self::Rsa(k) => rsa::RsaPrivateKey::to_public_key((**k).as_ref()).to_public_key_der(),
         }
         .map_err(|e| IdentityError::Key(e.to_string()))?;
         Ok(doc.as_bytes().to_vec())
@@ -238,11 +238,14 @@ fn ordered_chain(
 const ID_DATA: der::oid::ObjectIdentifier = const_oid::db::rfc5911::ID_DATA;
 const ID_ENCRYPTED_DATA: der::oid::ObjectIdentifier = const_oid::db::rfc5911::ID_ENCRYPTED_DATA;
 
-/// The private keys (PKCS#8 DER) and certificates a PKCS#12 file holds, its MAC checked.
+/// A private key as PKCS#8 DER, wiped when dropped.
+type SecretDer = zeroize::Zeroizing<Vec<u8>>;
+
+/// The private keys and certificates a PKCS#12 file holds, its MAC checked.
 fn pkcs12_contents(
     file: &[u8],
     password: &str,
-) -> Result<(Vec<zeroize::Zeroizing<Vec<u8>>>, Vec<Certificate>), IdentityError> {
+) -> Result<(Vec<SecretDer>, Vec<Certificate>), IdentityError> {
     let bad = |e: &dyn std::fmt::Display| IdentityError::NotPkcs12(e.to_string());
     let pfx = pkcs12::pfx::Pfx::from_der(file).map_err(|e| bad(&e))?;
     if pfx.auth_safe.content_type != ID_DATA {

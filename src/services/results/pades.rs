@@ -209,7 +209,7 @@ fn signed_data(signer: &Identity, leaf: &Certificate, digest: &[u8]) -> Result<V
                 .map_err(|e| crypto(&e))?;
         }
         AgencyKey::Rsa(key) => {
-            let mut info = SignerInfoBuilder::new(key, sid, sha256, &content, Some(digest))
+            let mut info = SignerInfoBuilder::new(&**key, sid, sha256, &content, Some(digest))
                 .map_err(|e| crypto(&e))?;
             info.add_signed_attribute(attribute)
                 .map_err(|e| crypto(&e))?;
