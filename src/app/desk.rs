@@ -232,7 +232,7 @@ pub(crate) async fn register(
     let checked = validate(state, principal, &intake, &files).await?;
     let tenant = principal.tenant.clone();
     within_storage_quota(&tenant, &files).await?;
-    let stored = store_files(state, tenant.tenant.id, files, checked.kinds).await?;
+    let stored = store_files(state, tenant.tenant.id, files, checked.kinds, true).await?;
     let new = NewDossier {
         procedure_code: checked.procedure.code.clone(),
         applicant: Applicant::AtDesk(checked.applicant),
@@ -355,7 +355,7 @@ pub(crate) async fn receive_with_scans(
         return Err(AppError::Invalid { errors });
     }
     within_storage_quota(&tenant, &files).await?;
-    let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
+    let stored = store_files(state, tenant.tenant.id, files, kinds, true).await?;
     let request = crate::services::dossiers::ActionRequest {
         action: crate::services::dossiers::Action::Receive,
         version,

@@ -234,6 +234,7 @@ pub(crate) async fn store_files(
     tenant: Uuid,
     files: Vec<UploadedFile>,
     kinds: Vec<(usize, attachments::FileKind)>,
+    digitised: bool,
 ) -> Result<Vec<StoredFile>, AppError> {
     let storage = state.storage.clone();
     let year = state.now().year();
@@ -249,6 +250,8 @@ pub(crate) async fn store_files(
                 size: f.bytes.len() as i64,
                 sha256: attachments::checksum(&f.bytes),
                 key,
+                digitised,
+                provenance: None,
             });
         }
         Ok::<_, AppError>(stored)
@@ -419,7 +422,7 @@ pub(crate) async fn submit_dossier(
         return Err(AppError::Invalid { errors });
     }
     within_storage_quota(&tenant, &files).await?;
-    let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
+    let stored = store_files(state, tenant.tenant.id, files, kinds, false).await?;
     let new = NewDossier {
         procedure_code: proc.code.clone(),
         applicant: Applicant::Account(principal.account),
@@ -595,7 +598,7 @@ pub(crate) async fn answer_supplement(
         return Err(AppError::Invalid { errors });
     }
     within_storage_quota(&tenant, &files).await?;
-    let stored = store_files(state, tenant.tenant.id, files, kinds).await?;
+    let stored = store_files(state, tenant.tenant.id, files, kinds, false).await?;
     let request = ActionRequest {
         // Completing a dossier the desk has not received yet answers the same way.
         action: if status == crate::services::dossiers::Status::Incomplete {

@@ -13,6 +13,7 @@ pub mod oidc;
 pub mod onboarding;
 pub mod payments;
 pub mod procedures;
+pub mod results;
 pub mod slips;
 pub mod stats;
 pub mod steps;

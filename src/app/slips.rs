@@ -26,6 +26,7 @@ pub fn available(d: &DossierDetail) -> Vec<SlipKind> {
             SlipKind::Refusal => d.summary.status == Status::Refused,
             SlipKind::Apology => last_extension(d).is_some(),
             SlipKind::ProcessingRecord => true,
+            SlipKind::Result => false,
         })
         .collect()
 }
@@ -57,7 +58,7 @@ fn last_extension(d: &DossierDetail) -> Option<(&EventView, NaiveDate, NaiveDate
     })
 }
 
-fn agency(state: &AppState, t: &Tenant, locale: Locale) -> Agency {
+pub(crate) fn agency(state: &AppState, t: &Tenant, locale: Locale) -> Agency {
     let name = |t: &Tenant| match (locale, &t.name_en) {
         (Locale::En, Some(en)) => en.clone(),
         _ => t.name_vi.clone(),
@@ -284,6 +285,8 @@ pub async fn slip(
         new_due_date: None,
         record: vec![],
         lookup_url: lookup_url(state, &tenant, &d.summary.code),
+        result_number: None,
+        answers: vec![],
     };
     // Each slip is dated and signed by the event it records.
     let event = match kind {
@@ -299,6 +302,7 @@ pub async fn slip(
             slip.record = record(&d, locale);
             None
         }
+        SlipKind::Result => None,
     };
     if let Some(e) = event {
         slip.issued_at = e.at;

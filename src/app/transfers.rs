@@ -244,6 +244,8 @@ impl Deliverer {
                         size: f.size_bytes,
                         sha256: f.sha256.clone(),
                         key,
+                        digitised: false,
+                        provenance: None,
                     })
                 })();
                 match copied {

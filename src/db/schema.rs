@@ -281,6 +281,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    platform.wallet_items (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        tenant_id -> Uuid,
+        kind -> Text,
+        source_id -> Uuid,
+        dossier_code -> Text,
+        procedure_code -> Text,
+        title -> Text,
+        title_en -> Nullable<Text>,
+        file_name -> Text,
+        media_type -> Text,
+        size_bytes -> Int8,
+        sha256 -> Text,
+        storage_key -> Text,
+        result_number -> Nullable<Text>,
+        added_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     platform.dossier_transfers (id) {
         id -> Uuid,
         kind -> Text,
@@ -393,6 +415,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_totp,
     dossier_index,
     dossier_transfers,
+    wallet_items,
     webhook_outbox,
     stats_daily,
     stats_open,
@@ -569,6 +592,52 @@ pub mod tenant {
             storage_key -> Text,
             uploaded_by -> Nullable<Uuid>,
             created_at -> Timestamptz,
+            digitised -> Bool,
+            provenance -> Nullable<Jsonb>,
+        }
+    }
+
+    diesel::table! {
+        signing_identities (id) {
+            id -> Uuid,
+            subject -> Text,
+            issuer -> Text,
+            serial -> Text,
+            fingerprint -> Text,
+            algorithm -> Text,
+            not_before -> Timestamptz,
+            not_after -> Timestamptz,
+            chain_pem -> Text,
+            sealed_key -> Bytea,
+            key_nonce -> Bytea,
+            in_use -> Bool,
+            created_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
+        result_sequences (year) {
+            year -> Int4,
+            last -> Int4,
+        }
+    }
+
+    diesel::table! {
+        results (id) {
+            id -> Uuid,
+            dossier_id -> Uuid,
+            number -> Text,
+            origin -> Text,
+            file_name -> Text,
+            size_bytes -> Int8,
+            sha256 -> Text,
+            storage_key -> Text,
+            identity_id -> Uuid,
+            issued_by -> Nullable<Uuid>,
+            issued_at -> Timestamptz,
+            revoked_at -> Nullable<Timestamptz>,
+            revoked_by -> Nullable<Uuid>,
+            revoke_reason -> Nullable<Text>,
         }
     }
 
@@ -621,7 +690,10 @@ pub mod tenant {
     diesel::joinable!(feedback -> dossiers (dossier_id));
     diesel::joinable!(dossier_handovers -> dossiers (dossier_id));
     diesel::joinable!(payments -> dossiers (dossier_id));
+    diesel::joinable!(results -> dossiers (dossier_id));
     diesel::allow_tables_to_appear_in_same_query!(
+        results,
+        signing_identities,
         fields,
         procedures,
         dossiers,

@@ -255,6 +255,9 @@ pub struct DocumentSpec {
     pub accept: Vec<crate::services::attachments::FileKind>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_size_mb: Option<u32>,
+    /// Procedure codes whose results answer this document: offered from the wallet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from_results: Vec<String>,
 }
 
 /// Online level, accepting the legacy "mức độ 3/4" spellings.

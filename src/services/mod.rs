@@ -17,3 +17,4 @@ pub mod storage;
 pub mod sync;
 pub mod text;
 pub mod transfers;
+pub mod wallet;

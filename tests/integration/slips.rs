@@ -72,6 +72,11 @@ fn data(kind: SlipKind, locale: Locale) -> SlipData {
             },
         ],
         lookup_url: format!("https://vixuyen.dvc.example.vn/tra-cuu?ma={CODE}"),
+        result_number: Some("00012/2026/KQ".into()),
+        answers: vec![
+            ("Họ và tên người lao động".into(), "Tanaka Hiroshi".into()),
+            ("Vị trí công việc".into(), "Chuyên gia".into()),
+        ],
     }
 }
 
@@ -123,7 +128,7 @@ fn assert_has(text: &str, what: &str, name: &str) {
 
 #[test]
 fn slips_read_back_intact_with_pdftotext() {
-    for kind in SlipKind::ALL {
+    for kind in SlipKind::ALL.into_iter().chain([SlipKind::Result]) {
         for locale in Locale::ALL {
             let name = format!("{}-{}", kind.slug(), locale.as_str());
             let pdf = slips::pdf(&data(kind, locale)).unwrap();
@@ -133,11 +138,21 @@ fn slips_read_back_intact_with_pdftotext() {
             if locale == Locale::En {
                 assert_has(&text, kind.title(Locale::En), &name);
                 assert_has(&text, "SOCIALIST REPUBLIC OF VIETNAM", &name);
-                assert_has(&text, "Look up this dossier", &name);
+                let caption = if kind == SlipKind::Result {
+                    "Verify this result"
+                } else {
+                    "Look up this dossier"
+                };
+                assert_has(&text, caption, &name);
             } else {
                 assert_has(&text, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", &name);
                 assert_has(&text, "Độc lập - Tự do - Hạnh phúc", &name);
-                assert_has(&text, "Tra cứu hồ sơ", &name);
+                let caption = if kind == SlipKind::Result {
+                    "Xác thực kết quả"
+                } else {
+                    "Tra cứu hồ sơ"
+                };
+                assert_has(&text, caption, &name);
             }
             assert_has(&text, "BỘ PHẬN MỘT CỬA UBND HUYỆN VỊ XUYÊN", &name);
             assert_has(&text, "UBND TỈNH HÀ GIANG", &name);
@@ -170,6 +185,12 @@ fn slips_read_back_intact_with_pdftotext() {
                 SlipKind::ProcessingRecord => {
                     assert_has(&text, "21/12/2026", &name);
                     assert_has(&text, "Lê Thị Dung", &name);
+                }
+                SlipKind::Result => {
+                    assert_has(&text, "00012/2026/KQ", &name);
+                    assert_has(&text, "Tanaka Hiroshi", &name);
+                    assert_has(&text, "Chuyên gia", &name);
+                    assert_has(&text, "Nộp bổ sung trong 10 ngày làm việc.", &name);
                 }
             }
         }

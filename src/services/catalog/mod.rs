@@ -110,6 +110,10 @@ pub struct RequiredDocument {
     /// Largest file accepted, in MiB (default 10).
     #[serde(default = "default_max_size_mb")]
     pub max_size_mb: u32,
+    /// Procedure codes whose signed results answer this document (e.g. the work permit an
+    /// extension needs): the applicant's wallet offers them first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from_results: Vec<String>,
 }
 
 fn yes() -> bool {

@@ -69,6 +69,10 @@ pub struct StoredFile {
     pub size: i64,
     pub sha256: String,
     pub key: StorageKey,
+    /// A paper document scanned at the counter (Decision 766's digitisation).
+    pub digitised: bool,
+    /// Attached from the applicant's wallet: where it came from (see `services::wallet`).
+    pub provenance: Option<serde_json::Value>,
 }
 
 /// A submission that passed validation.
@@ -143,6 +147,13 @@ pub struct AttachmentInfo {
     pub media_type: String,
     pub size_bytes: i64,
     pub sha256: String,
+    /// Scanned from paper at the counter.
+    pub digitised: bool,
+    /// Attached from the applicant's wallet: the issuing agency, its dossier, the result's
+    /// number, and when the applicant chose it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub provenance: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -195,6 +206,8 @@ pub struct DossierDetail {
     /// Handed here by another tenant (vi name), where its result goes back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transferred_from: Option<String>,
+    /// The signed electronic results issued for it, the newest first (revoked ones too).
+    pub results: Vec<crate::services::results::ResultView>,
 }
 
 /// The current step of a dossier in its declared process, and what the caller may do there.

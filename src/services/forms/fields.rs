@@ -143,3 +143,132 @@ mod tests {
         assert_eq!(item.children[3].options[0].1, "Nhà quản lý");
     }
 }
+
+/// The applicant's answers as (label, value) lines in the written order, for documents that
+/// print them (a generated result): choices by their label, dates as dd/mm/yyyy, yes/no in
+/// words, a repeated group's rows numbered. Unanswered fields are left out.
+pub fn answers(
+    fields: &[FieldInfo],
+    data: &serde_json::Value,
+    locale: crate::locale::Locale,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    answers_into(fields, data, locale, "", &mut out);
+    out
+}
+
+fn answers_into(
+    fields: &[FieldInfo],
+    data: &serde_json::Value,
+    locale: crate::locale::Locale,
+    prefix: &str,
+    out: &mut Vec<(String, String)>,
+) {
+    use crate::locale::Locale;
+    use serde_json::Value;
+    for f in fields {
+        let Some(value) = data.get(&f.name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let title = match (locale, &f.title_en) {
+            (Locale::En, Some(en)) => en.as_str(),
+            _ => f.title.as_str(),
+        };
+        let label = format!("{prefix}{title}");
+        match (f.kind, value) {
+            ("object", Value::Object(_)) => {
+                answers_into(&f.children, value, locale, &format!("{label} — "), out);
+            }
+            ("array", Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    let row = format!("{label} ({})", i + 1);
+                    match (&f.item, item) {
+                        (Some(info), Value::Object(_)) if info.kind == "object" => {
+                            answers_into(&info.children, item, locale, &format!("{row} — "), out);
+                        }
+                        _ => out.push((row, scalar(item))),
+                    }
+                }
+            }
+            ("enum", Value::String(s)) => {
+                let shown = f
+                    .options
+                    .iter()
+                    .find(|(v, _)| v == s)
+                    .map_or_else(|| s.clone(), |(_, l)| l.clone());
+                out.push((label, shown));
+            }
+            ("date", Value::String(s)) => out.push((label, super::dates::display_date(s))),
+            ("boolean", Value::Bool(b)) => {
+                let word = match (locale, b) {
+                    (Locale::Vi, true) => "Có",
+                    (Locale::Vi, false) => "Không",
+                    (Locale::En, true) => "Yes",
+                    (Locale::En, false) => "No",
+                };
+                out.push((label, word.into()));
+            }
+            _ => {
+                let text = scalar(value);
+                if !text.is_empty() {
+                    out.push((label, text));
+                }
+            }
+        }
+    }
+}
+
+fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.trim().to_owned(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod answers_tests {
+    use super::answers;
+    use crate::locale::Locale;
+    use crate::services::forms::FormSchema;
+    use serde_json::json;
+
+    #[test]
+    fn answers_read_as_printed_lines() {
+        let schema = FormSchema::parse(&json!({
+            "type": "object",
+            "properties": {
+                "ho_ten": { "type": "string", "title": "Họ và tên", "title_en": "Full name" },
+                "ngay_sinh": { "type": "string", "format": "date", "title": "Ngày sinh" },
+                "quoc_tich": { "type": "string", "title": "Quốc tịch",
+                               "enum": ["JP", "KR"], "enumLabels": ["Nhật Bản", "Hàn Quốc"] },
+                "co_con": { "type": "boolean", "title": "Có con nhỏ" },
+                "con": { "type": "array", "title": "Con",
+                         "items": { "type": "object", "properties": {
+                             "ten": { "type": "string", "title": "Tên" } } } },
+                "ghi_chu": { "type": "string", "title": "Ghi chú" }
+            }
+        }))
+        .unwrap();
+        let data = json!({
+            "ho_ten": "Tanaka Hiroshi", "ngay_sinh": "1985-03-09", "quoc_tich": "JP",
+            "co_con": true, "con": [{ "ten": "Yuki" }, { "ten": "Ken" }]
+        });
+        let lines = answers(&schema.fields(), &data, Locale::Vi);
+        assert_eq!(
+            lines,
+            vec![
+                ("Họ và tên".into(), "Tanaka Hiroshi".into()),
+                ("Ngày sinh".into(), "09/03/1985".into()),
+                ("Quốc tịch".into(), "Nhật Bản".into()),
+                ("Có con nhỏ".into(), "Có".into()),
+                ("Con (1) — Tên".into(), "Yuki".into()),
+                ("Con (2) — Tên".into(), "Ken".into()),
+            ]
+        );
+        assert_eq!(
+            answers(&schema.fields(), &data, Locale::En)[0].0,
+            "Full name"
+        );
+    }
+}

@@ -35,7 +35,7 @@ mod json;
 mod model;
 mod schema;
 
-pub use fields::FieldInfo;
+pub use fields::{FieldInfo, answers};
 pub use schema::{FormSchema, SchemaError};
 
 /// One problem with submitted data (defined with the errors, which carry it to the caller).

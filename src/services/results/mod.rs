@@ -5,7 +5,10 @@
 
 pub mod identity;
 pub mod local_ca;
+pub mod model;
 pub mod pades;
+pub mod store;
 
 pub use identity::{AgencyKey, Identity, IdentityError, IdentitySummary};
+pub use model::{Digitisation, Origin, ResultStatus, ResultView, Verification};
 pub use pades::{SignError, sign};

@@ -64,6 +64,10 @@ pub fn compose(data: &SlipData) -> Composed {
             tr("NGƯỜI TIẾP NHẬN HỒ SƠ", "RECEIVING OFFICER")
         }
         SlipKind::Apology | SlipKind::ProcessingRecord => tr("NGƯỜI LẬP PHIẾU", "ISSUED BY"),
+        SlipKind::Result => tr(
+            "THỦ TRƯỞNG CƠ QUAN (đã ký số)",
+            "HEAD OF THE AGENCY (digitally signed)",
+        ),
     };
     Composed {
         kind: data.kind,
@@ -82,7 +86,11 @@ pub fn compose(data: &SlipData) -> Composed {
             .map(str::to_owned),
         signer_label,
         contact,
-        qr_caption: tr("Tra cứu hồ sơ", "Look up this dossier"),
+        qr_caption: if data.kind == SlipKind::Result {
+            tr("Xác thực kết quả", "Verify this result")
+        } else {
+            tr("Tra cứu hồ sơ", "Look up this dossier")
+        },
         lookup_url: data.lookup_url.clone(),
         pdf_label: tr("Tải bản PDF để in", "Download the PDF to print"),
         back_label: tr("Quay lại hồ sơ", "Back to the dossier"),
@@ -379,6 +387,51 @@ fn blocks(d: &SlipData) -> Vec<Block> {
                     ],
                 },
             ]
+        }
+        SlipKind::Result => {
+            let procedure = d.procedure_name.trim();
+            let mut head = vec![(tr("Số", "Number"), or_none(d.result_number.as_deref()))];
+            head.extend(applicant.iter().cloned());
+            head.push((tr("Mã hồ sơ", "Dossier code"), d.dossier_code.clone()));
+            let mut out = vec![
+                Block::Paragraph {
+                    text: match lo {
+                        Locale::Vi => format!(
+                            "{agency} giải quyết thủ tục hành chính \u{201c}{procedure}\u{201d} \
+                             cho tổ chức, cá nhân sau:"
+                        ),
+                        Locale::En => format!(
+                            "{agency} has decided the administrative procedure \u{201c}{procedure}\u{201d} \
+                             for:"
+                        ),
+                    },
+                },
+                Block::Fields { rows: head },
+            ];
+            if !d.answers.is_empty() {
+                out.push(Block::Table {
+                    headers: vec![tr("Nội dung", "Item"), tr("Thông tin", "Particulars")],
+                    rows: d
+                        .answers
+                        .iter()
+                        .map(|(l, v)| vec![l.clone(), v.clone()])
+                        .collect(),
+                });
+            }
+            if let Some(note) = d.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                out.push(Block::Fields {
+                    rows: vec![(tr("Nội dung giải quyết", "Decision"), note.to_owned())],
+                });
+            }
+            out.push(Block::Paragraph {
+                text: tr(
+                    "Văn bản này được ký số bởi cơ quan giải quyết; tính xác thực được kiểm tra \
+                     bằng mã QR hoặc tại trang xác thực kết quả của cổng dịch vụ công.",
+                    "This document is digitally signed by the deciding agency; check it with the \
+                     QR code or on the portal's result verification page.",
+                ),
+            });
+            out
         }
         SlipKind::ProcessingRecord => vec![
             Block::Fields {

@@ -34,6 +34,9 @@ pub enum SlipKind {
     Apology,
     /// Phiếu kiểm soát quá trình giải quyết hồ sơ.
     ProcessingRecord,
+    /// The electronic result itself (kết quả giải quyết), generated from the procedure's form
+    /// and signed by the agency. Not a desk slip: it is not among [`SlipKind::ALL`].
+    Result,
 }
 
 impl SlipKind {
@@ -53,6 +56,7 @@ impl SlipKind {
             Self::Refusal => "tu-choi",
             Self::Apology => "xin-loi",
             Self::ProcessingRecord => "kiem-soat",
+            Self::Result => "ket-qua",
         }
     }
 
@@ -75,6 +79,8 @@ impl SlipKind {
             (Self::Apology, Locale::En) => "APOLOGY AND NEW APPOINTMENT FOR THE RESULT",
             (Self::ProcessingRecord, Locale::Vi) => "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
             (Self::ProcessingRecord, Locale::En) => "DOSSIER PROCESSING CONTROL RECORD",
+            (Self::Result, Locale::Vi) => "KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH",
+            (Self::Result, Locale::En) => "RESULT OF THE ADMINISTRATIVE PROCEDURE",
         }
     }
 }
@@ -142,8 +148,13 @@ pub struct SlipData {
     pub old_due_date: Option<NaiveDate>,
     pub new_due_date: Option<NaiveDate>,
     pub record: Vec<RecordRow>,
-    /// The dossier's public lookup page (encoded in the QR code).
+    /// The dossier's public lookup page (encoded in the QR code); on a result, its
+    /// verification page.
     pub lookup_url: String,
+    /// A result's number in the agency's register.
+    pub result_number: Option<String>,
+    /// A result's content: the applicant's answers, as (label, value) lines.
+    pub answers: Vec<(String, String)>,
 }
 
 /// A slip laid out: what both renderers (the PDF and the HTML template) draw.
@@ -272,6 +283,8 @@ pub(crate) mod fixtures {
             ],
             lookup_url: "https://vixuyen.dvc.example.vn/tra-cuu?ma=000.00.24.H29-261207-0001"
                 .into(),
+            result_number: None,
+            answers: vec![],
         }
     }
 }

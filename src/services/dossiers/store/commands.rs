@@ -336,6 +336,9 @@ pub fn act(
     .execute(conn)?;
     written(updated, req.version + 1)?;
     insert_files(conn, row.id, Some(caller.account), &req.files)?;
+    if req.action == Action::Receive {
+        super::effects::keep_documents(conn, scope, &row, now)?;
+    }
     let due_date = change.due_date.unwrap_or(row.due_date);
     record_event(
         conn,

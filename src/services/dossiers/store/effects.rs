@@ -52,6 +52,8 @@ pub(super) fn insert_files(
                 attachments::sha256.eq(&f.sha256),
                 attachments::storage_key.eq(f.key.as_str()),
                 attachments::uploaded_by.eq(by),
+                attachments::digitised.eq(f.digitised),
+                attachments::provenance.eq(&f.provenance),
             )
         })
         .collect();
@@ -59,6 +61,67 @@ pub(super) fn insert_files(
         .values(rows)
         .execute(conn)
         .map(drop)
+}
+
+/// On receipt, the documents the applicant submitted (an officer has now accepted them) go to
+/// their wallet, named as the procedure names them. Files that came from the wallet are
+/// already there; a dossier without an account (a walk-in) has no wallet.
+pub(super) fn keep_documents(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    row: &Row,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    use crate::db::schema::tenant::procedures;
+    use crate::services::catalog::RequiredDocument;
+    use crate::services::wallet::{ItemKind, store as wallet};
+    let Some(account) = row.applicant_id else {
+        return Ok(());
+    };
+    let documents: serde_json::Value = procedures::table
+        .find(&row.procedure_code)
+        .select(procedures::documents)
+        .first(conn)?;
+    let documents: Vec<RequiredDocument> = serde_json::from_value(documents).unwrap_or_default();
+    let files: Vec<(Uuid, Option<i32>, String, String, i64, String, String)> = attachments::table
+        .filter(attachments::dossier_id.eq(row.id))
+        .filter(attachments::provenance.is_null())
+        .select((
+            attachments::id,
+            attachments::document_index,
+            attachments::file_name,
+            attachments::media_type,
+            attachments::size_bytes,
+            attachments::sha256,
+            attachments::storage_key,
+        ))
+        .load(conn)?;
+    let items: Vec<wallet::NewItem> = files
+        .into_iter()
+        .map(
+            |(id, index, file_name, media_type, size_bytes, sha256, key)| {
+                let doc = index.and_then(|i| documents.get(usize::try_from(i).ok()?));
+                wallet::NewItem {
+                    account_id: account,
+                    tenant_id: scope.tenant_id,
+                    kind: ItemKind::Document,
+                    source_id: id,
+                    dossier_code: row.code.clone(),
+                    procedure_code: row.procedure_code.clone(),
+                    title: doc.map_or_else(|| file_name.clone(), |d| d.name.clone()),
+                    title_en: doc.and_then(|d| d.name_en.clone()),
+                    file_name,
+                    media_type,
+                    size_bytes,
+                    sha256,
+                    storage_key: key,
+                    result_number: None,
+                    added_at: now,
+                }
+            },
+        )
+        .collect();
+    wallet::keep(conn, &items)
 }
 
 /// An event as recorded, for sync.

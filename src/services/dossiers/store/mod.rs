@@ -235,6 +235,35 @@ fn load_row(conn: &mut PgConnection, code: &DossierCode) -> Result<Option<Row>, 
         .optional()?)
 }
 
+/// The row id and the applicant's account of a dossier the caller may see (for the rows that
+/// hang off it, like its results), and the caller's display name.
+pub fn ids_of(
+    conn: &mut PgConnection,
+    code: &DossierCode,
+    caller: &Caller,
+) -> Result<DossierIds, DossierError> {
+    use crate::db::schema::accounts;
+    let (row, _) = visible_row(conn, code, caller)?;
+    let caller_name = accounts::table
+        .find(caller.account)
+        .select(accounts::full_name)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(DossierIds {
+        id: row.id,
+        applicant: row.applicant_id,
+        caller_name,
+    })
+}
+
+/// See [`ids_of`].
+#[derive(Debug, Clone)]
+pub struct DossierIds {
+    pub id: Uuid,
+    pub applicant: Option<Uuid>,
+    pub caller_name: Option<String>,
+}
+
 /// Optimistic concurrency, before: the caller acted on what it saw at `version`; a dossier
 /// changed since is refused with the version it is at now (409, reload).
 fn seen(row: &Row, version: i32) -> Result<(), DossierError> {

@@ -27,6 +27,17 @@ pub fn procedure_of(
     Ok((row.procedure_code, row.status))
 }
 
+type FileRow = (
+    Uuid,
+    Option<i32>,
+    String,
+    String,
+    i64,
+    String,
+    bool,
+    Option<serde_json::Value>,
+);
+
 /// One dossier with its files, history and the actions the caller may take.
 pub fn detail(
     conn: &mut PgConnection,
@@ -51,17 +62,32 @@ pub fn detail(
             attachments::media_type,
             attachments::size_bytes,
             attachments::sha256,
+            attachments::digitised,
+            attachments::provenance,
         ))
-        .load::<(Uuid, Option<i32>, String, String, i64, String)>(conn)?
+        .load::<FileRow>(conn)?
         .into_iter()
         .map(
-            |(id, document_index, file_name, media_type, size_bytes, sha256)| AttachmentInfo {
+            |(
                 id,
                 document_index,
                 file_name,
                 media_type,
                 size_bytes,
                 sha256,
+                digitised,
+                provenance,
+            )| {
+                AttachmentInfo {
+                    id,
+                    document_index,
+                    file_name,
+                    media_type,
+                    size_bytes,
+                    sha256,
+                    digitised,
+                    provenance,
+                }
             },
         )
         .collect();
@@ -110,6 +136,10 @@ pub fn detail(
         step,
         transfers,
         transferred_from,
+        results: crate::services::results::store::for_dossier(conn, row.id)?
+            .into_iter()
+            .map(|r| r.view)
+            .collect(),
     })
 }
 
