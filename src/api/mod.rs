@@ -12,6 +12,7 @@ pub mod onboarding;
 pub mod operator;
 pub mod payments;
 pub mod procedures;
+pub mod results;
 pub mod sandbox;
 pub mod stats;
 pub mod steps;
@@ -100,7 +101,15 @@ use utoipa::OpenApi;
         payments::back,
         payments::receipt,
         payments::refund,
-        payments::reconciliation
+        payments::reconciliation,
+        results::put_identity,
+        results::get_identity,
+        results::issue,
+        results::download,
+        results::revoke,
+        results::verify,
+        results::wallet,
+        results::digitisation
     ),
     components(schemas(Problem, health::Health, health::Readiness)),
     modifiers(&SecuritySchemes, &ProblemResponses),
@@ -112,7 +121,8 @@ use utoipa::OpenApi;
         (name = "statistics", description = "Thống kê — statistics"),
         (name = "sync", description = "Đồng bộ lên cấp trên — upward sync"),
         (name = "payments", description = "Thanh toán trực tuyến — online payment"),
-        (name = "desk", description = "Bộ phận một cửa — the one-stop desk: counter and postal intake, appointments, slips")
+        (name = "desk", description = "Bộ phận một cửa — the one-stop desk: counter and postal intake, appointments, slips"),
+        (name = "results", description = "Kết quả điện tử — signed electronic results, their verification, the citizen's document wallet")
     )
 )]
 pub struct ApiDoc;
@@ -464,6 +474,20 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/inbox", web::get().to(dossiers::inbox))
             .route("/lookup", web::post().to(dossiers::lookup))
+            .route("/signing-identity", web::put().to(results::put_identity))
+            .route("/signing-identity", web::get().to(results::get_identity))
+            .route("/dossiers/{code}/results", web::post().to(results::issue))
+            .route(
+                "/dossiers/{code}/results/{id}/pdf",
+                web::get().to(results::download),
+            )
+            .route(
+                "/dossiers/{code}/results/{id}/revoke",
+                web::post().to(results::revoke),
+            )
+            .route("/results/{id}", web::get().to(results::verify))
+            .route("/wallet", web::get().to(results::wallet))
+            .route("/stats/digitisation", web::get().to(results::digitisation))
             .route("/stats", web::get().to(stats::leader))
             .route("/stats/public", web::get().to(stats::public))
             .route("/sync/events", web::post().to(sync::receive))

@@ -207,7 +207,7 @@ async fn validate(
             errors.append(&mut e);
         }
         // Missing papers are what the completeness check asks for, not an error of intake.
-        kinds = check_files(proc, files, false, &mut errors);
+        kinds = check_files(proc, files, &[], false, &mut errors);
     }
     match (proc, channel, applicant, errors.is_empty()) {
         (Some(procedure), Some(channel), Some((applicant, phone)), true) => Ok(Checked {
@@ -350,7 +350,7 @@ pub(crate) async fn receive_with_scans(
         .await?;
     let proc = crate::app::dossiers::procedure(state, &tenant, &procedure_code).await?;
     let mut errors = Vec::new();
-    let kinds = check_files(&proc, &files, false, &mut errors);
+    let kinds = check_files(&proc, &files, &[], false, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Invalid { errors });
     }

@@ -164,6 +164,10 @@ pub struct Submission {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub(crate) form: serde_json::Value,
+    /// Documents attached from the applicant's wallet instead of uploaded (their explicit
+    /// choice, recorded on the attachment).
+    #[serde(default)]
+    pub(crate) wallet: Vec<crate::app::wallet::WalletPick>,
 }
 
 pub(crate) fn field_error(path: String, code: &str, vi: &str, en: &str) -> FieldError {
@@ -179,6 +183,7 @@ pub(crate) fn field_error(path: String, code: &str, vi: &str, en: &str) -> Field
 pub(crate) fn check_files(
     proc: &Procedure,
     files: &[UploadedFile],
+    from_wallet: &[usize],
     require_mandatory: bool,
     errors: &mut Vec<FieldError>,
 ) -> Vec<(usize, attachments::FileKind)> {
@@ -212,7 +217,7 @@ pub(crate) fn check_files(
     }
     if require_mandatory {
         for (i, doc) in proc.documents.iter().enumerate() {
-            if doc.required && !files.iter().any(|f| f.index == i) {
+            if doc.required && !files.iter().any(|f| f.index == i) && !from_wallet.contains(&i) {
                 errors.push(field_error(
                     format!("/documents/{i}"),
                     "required",
@@ -417,12 +422,33 @@ pub(crate) async fn submit_dossier(
         }
         errors.append(&mut e);
     }
-    let kinds = check_files(&proc, &files, true, &mut errors);
+    let picked: Vec<usize> = sub.wallet.iter().map(|w| w.document).collect();
+    let kinds = check_files(&proc, &files, &picked, true, &mut errors);
+    let from_wallet = crate::app::wallet::take(
+        state,
+        principal.account,
+        tenant.tenant.id,
+        &proc,
+        &sub.wallet,
+        &mut errors,
+    )
+    .await?;
     if !errors.is_empty() {
+        discard(state, &from_wallet);
         return Err(AppError::Invalid { errors });
     }
-    within_storage_quota(&tenant, &files).await?;
-    let stored = store_files(state, tenant.tenant.id, files, kinds, false).await?;
+    if let Err(e) = within_storage_quota(&tenant, &files).await {
+        discard(state, &from_wallet);
+        return Err(e);
+    }
+    let mut stored = match store_files(state, tenant.tenant.id, files, kinds, false).await {
+        Ok(s) => s,
+        Err(e) => {
+            discard(state, &from_wallet);
+            return Err(e);
+        }
+    };
+    stored.extend(from_wallet);
     let new = NewDossier {
         procedure_code: proc.code.clone(),
         applicant: Applicant::Account(principal.account),
@@ -593,7 +619,7 @@ pub(crate) async fn answer_supplement(
         }
         errors.append(&mut e);
     }
-    let kinds = check_files(&proc, &files, false, &mut errors);
+    let kinds = check_files(&proc, &files, &[], false, &mut errors);
     if !errors.is_empty() {
         return Err(AppError::Invalid { errors });
     }

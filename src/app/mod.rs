@@ -20,3 +20,4 @@ pub mod steps;
 pub mod transfers;
 pub mod units;
 pub mod upkeep;
+pub mod wallet;

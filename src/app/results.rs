@@ -7,6 +7,7 @@
 //! bytes stored, the result row, and the applicant's wallet row commit together.
 
 use crate::app::dossiers::{caller, scope};
+use crate::auth::keys::MasterKey;
 use crate::error::{AppError, FieldError};
 use crate::locale::Locale;
 use crate::services::attachments::{self, FileKind};
@@ -55,7 +56,7 @@ fn identity_error(e: &IdentityError) -> AppError {
     }
 }
 
-fn master(state: &AppState) -> Result<Arc<crate::auth::keys::MasterKey>, AppError> {
+fn master(state: &AppState) -> Result<Arc<MasterKey>, AppError> {
     state.master_key.clone().ok_or_else(|| AppError::Conflict {
         code: "master_key_missing",
         detail: "auth.master_key is not configured: signing keys cannot be kept / chưa cấu hình khoá chủ".into(),
@@ -64,12 +65,11 @@ fn master(state: &AppState) -> Result<Arc<crate::auth::keys::MasterKey>, AppErro
 
 /// Seals and stores `identity` as the tenant's, in use from now on.
 async fn keep_identity(
-    state: &AppState,
+    master: &MasterKey,
     tenant: &CurrentTenant,
     by: Option<Uuid>,
     identity: Identity,
 ) -> Result<IdentitySummary, AppError> {
-    let master = master(state)?;
     let summary = identity.summary().map_err(|e| identity_error(&e))?;
     let key = identity.key.to_pkcs8().map_err(|e| identity_error(&e))?;
     let (sealed_key, key_nonce) = master.seal(&key);
@@ -114,23 +114,34 @@ pub async fn import_identity(
     p12: Vec<u8>,
     password: String,
 ) -> Result<IdentitySummary, AppError> {
-    let now = state.now();
+    import_identity_with(&*master(state)?, tenant, by, p12, password, state.now()).await
+}
+
+/// [`import_identity`] where there is no server state (the CLI).
+pub async fn import_identity_with(
+    master: &MasterKey,
+    tenant: &CurrentTenant,
+    by: Option<Uuid>,
+    p12: Vec<u8>,
+    password: String,
+    now: DateTime<Utc>,
+) -> Result<IdentitySummary, AppError> {
     let identity = crate::telemetry::spawn_blocking_in_span(move || {
         Identity::from_pkcs12(&p12, &password, now)
     })
     .await
     .map_err(AppError::internal)?
     .map_err(|e| identity_error(&e))?;
-    keep_identity(state, tenant, by, identity).await
+    keep_identity(master, tenant, by, identity).await
 }
 
 /// A certificate from a local test CA, for demo tenants and tests (never for real results).
 pub async fn generate_local_identity(
-    state: &AppState,
+    master: &MasterKey,
     tenant: &CurrentTenant,
 ) -> Result<IdentitySummary, AppError> {
     let identity = local_ca::issue(&tenant.tenant.name_vi, 825).map_err(|e| identity_error(&e))?;
-    keep_identity(state, tenant, None, identity).await
+    keep_identity(master, tenant, None, identity).await
 }
 
 /// The identity results are signed with now.

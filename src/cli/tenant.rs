@@ -76,16 +76,103 @@ pub(crate) enum TenantCommand {
         #[arg(long, default_value = "tenant_admin")]
         role: String,
     },
+    /// Give a tenant the certificate its results are signed with: a PKCS#12 file from its CA
+    /// (`--p12`, its password in the environment variable `--password-env` names), or, for
+    /// demos and tests only, one issued by a local test CA (`--local-ca`).
+    SigningIdentity {
+        slug: String,
+        #[arg(
+            long,
+            conflicts_with = "local_ca",
+            required_unless_present = "local_ca"
+        )]
+        p12: Option<PathBuf>,
+        #[arg(long, default_value = "DVC_P12_PASSWORD")]
+        password_env: String,
+        #[arg(long)]
+        local_ca: bool,
+    },
     /// Suspend a tenant: its portal and API answer 403, its data is kept.
     Suspend { slug: String },
     /// Resume a suspended tenant.
     Resume { slug: String },
 }
 
+/// `dvc tenant signing-identity`: through the same use case as the API.
+fn signing_identity(
+    settings: &Settings,
+    slug: &str,
+    p12: Option<PathBuf>,
+    password_env: &str,
+) -> anyhow::Result<ExitCode> {
+    use dvc::tenancy::{CurrentTenant, registry::Registry};
+    let master =
+        dvc::auth::keys::MasterKey::from_secret(settings.auth.master_key.as_ref().ok_or_else(
+            || anyhow::anyhow!("auth.master_key is not set: the key cannot be kept"),
+        )?)?;
+    let slug = TenantSlug::parse(slug)?;
+    let pools = dvc::db::Pools::build(&settings.database);
+    let registry = Registry::new();
+    registry.reload(&mut *pools.shared().get()?)?;
+    let tenant = registry
+        .by_slug(&slug)
+        .ok_or_else(|| anyhow::anyhow!("no tenant `{slug}`"))?;
+    let current = CurrentTenant {
+        db: dvc::db::TenantDb::for_tenant(&pools, tenant.id, &tenant.schema),
+        tenant,
+    };
+    let file = match &p12 {
+        Some(path) => Some(std::fs::read(path)?),
+        None => None,
+    };
+    let password = std::env::var(password_env).unwrap_or_default();
+    let summary = actix_web::rt::System::new().block_on(async move {
+        match file {
+            Some(bytes) => {
+                dvc::app::results::import_identity_with(
+                    &master,
+                    &current,
+                    None,
+                    bytes,
+                    password,
+                    chrono::Utc::now(),
+                )
+                .await
+            }
+            None => dvc::app::results::generate_local_identity(&master, &current).await,
+        }
+    });
+    match summary {
+        Ok(s) => {
+            println!(
+                "{slug}: {} ({}), valid until {}, SHA-256 {}",
+                s.subject,
+                s.algorithm,
+                s.not_after.format("%d/%m/%Y"),
+                s.fingerprint
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(dvc::error::AppError::Invalid { errors }) => {
+            for e in errors {
+                eprintln!("dvc: {} / {}", e.message, e.message_en);
+            }
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(anyhow::anyhow!("{}", e.chain())),
+    }
+}
+
 pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Result<ExitCode> {
     // Export reads with several connections at once (one snapshot).
     let pool = build_pool_sized(&settings.database, 6);
     match command {
+        TenantCommand::SigningIdentity {
+            slug,
+            p12,
+            password_env,
+            ..
+        } => signing_identity(settings, &slug, p12, &password_env),
         TenantCommand::Apply {
             path,
             dry_run: true,
