@@ -59,6 +59,8 @@ fn receipt(i: usize) -> SlipData {
         new_due_date: None,
         record: Vec::new(),
         lookup_url: format!("https://vixuyen.dvc.example.vn/tra-cuu?ma={code}"),
+        result_number: None,
+        answers: vec![],
         dossier_code: code,
     }
 }

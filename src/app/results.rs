@@ -381,7 +381,7 @@ async fn detail(
     code: &DossierCode,
     who: &Caller,
 ) -> Result<DetailWithIds, AppError> {
-    let (scope, now, code, who) = (scope(state, tenant), state.now(), code.clone(), who.clone());
+    let (scope, now, code, who) = (scope(state, tenant), state.now(), code.clone(), *who);
     tenant
         .db
         .run(move |conn| {
@@ -573,11 +573,13 @@ pub async fn verify(
         .procedures()
         .iter()
         .find(|p| p.code == record.procedure_code)
-        .map(|p| match (locale, &p.name_en) {
-            (Locale::En, Some(en)) => en.clone(),
-            _ => p.name.clone(),
-        })
-        .unwrap_or_else(|| record.procedure_code.clone());
+        .map_or_else(
+            || record.procedure_code.clone(),
+            |p| match (locale, &p.name_en) {
+                (Locale::En, Some(en)) => en.clone(),
+                _ => p.name.clone(),
+            },
+        );
     let t = &tenant.tenant;
     Ok(Verification {
         number: record.view.number,

@@ -26,6 +26,7 @@ mod portal;
 mod processes;
 mod quota;
 mod results;
+mod signed_results;
 mod slips;
 mod sso;
 mod stats_sync;

@@ -53,7 +53,7 @@ fn agency(cn: &str) -> Identity {
 }
 
 /// A one-page PDF with a line of text, as a result document would be.
-fn result_pdf() -> Vec<u8> {
+pub(crate) fn result_pdf() -> Vec<u8> {
     use lopdf::content::{Content, Operation};
     use lopdf::{Document, Object, Stream, dictionary};
     let mut doc = Document::with_version("1.7");
@@ -93,7 +93,7 @@ fn result_pdf() -> Vec<u8> {
 }
 
 /// What `pdfsig` says of the file.
-fn pdfsig(pdf: &[u8]) -> String {
+pub(crate) fn pdfsig(pdf: &[u8]) -> String {
     let path = std::env::temp_dir().join(format!("dvc-signed-{}.pdf", uuid::Uuid::new_v4()));
     std::fs::write(&path, pdf).unwrap();
     let out = std::process::Command::new("pdfsig")
@@ -169,7 +169,7 @@ fn a_signed_result_is_valid_for_an_independent_verifier_and_one_changed_byte_bre
 
 /// A PKCS#12 file written by OpenSSL (an independent implementation): a CA, an agency
 /// certificate it signed for a key of `algorithm` (`ec` or `rsa`), exported with `password`.
-fn openssl_p12(algorithm: &str, password: &str) -> Vec<u8> {
+pub(crate) fn openssl_p12(algorithm: &str, password: &str) -> Vec<u8> {
     let dir = std::env::temp_dir().join(format!("dvc-p12-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let run = |args: &[&str]| {

@@ -57,7 +57,7 @@ impl WalletItem {
     pub fn answers(&self, procedures: &[String]) -> bool {
         self.kind == ItemKind::Result
             && self.revoked_at.is_none()
-            && procedures.iter().any(|p| *p == self.procedure_code)
+            && procedures.contains(&self.procedure_code)
     }
 
     /// What an attachment made from it records: where it came from and that an agency

@@ -83,7 +83,8 @@ pub(super) fn keep_documents(
         .select(procedures::documents)
         .first(conn)?;
     let documents: Vec<RequiredDocument> = serde_json::from_value(documents).unwrap_or_default();
-    let files: Vec<(Uuid, Option<i32>, String, String, i64, String, String)> = attachments::table
+    type File = (Uuid, Option<i32>, String, String, i64, String, String);
+    let files: Vec<File> = attachments::table
         .filter(attachments::dossier_id.eq(row.id))
         .filter(attachments::provenance.is_null())
         .select((

@@ -1,0 +1,434 @@
+//! Signed results and the citizen's wallet over HTTP (issue 19): an agency imports its
+//! certificate (PKCS#12 from OpenSSL), an approved dossier's result is generated, signed,
+//! downloaded and verified by `pdfsig` and by its public page; another citizen or another
+//! tenant's official cannot reach it; the applicant attaches it from the wallet to an
+//! extension at another tenant, whose officer sees where it came from; revoked, the page says
+//! so and the wallet no longer lets it be used.
+
+use crate::results::{openssl_p12, pdfsig, result_pdf};
+use crate::world::{PDF, PHONE, PNG, WORK_PERMIT, World, tenant_file};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+const EXTENSION: &str = "1.000459";
+
+/// tinh-b also offers the extension, which asks for the permit a work-permit result is.
+fn tinh_b_with_extension() -> String {
+    tenant_file("tinh-b", "TB", "province", Some("bo"))
+        + &format!(
+            r#"
+[[procedures]]
+code = "{EXTENSION}"
+field = "viec-lam"
+name = {{ vi = "Gia hạn giấy phép lao động", en = "Extending a work permit" }}
+online_level = "full"
+processing_days = 5
+documents = [
+  {{ name = "Giấy phép lao động đã được cấp", name_en = "The work permit issued", accept = ["pdf"], from_results = ["{WORK_PERMIT}"] }},
+]
+"#
+        )
+}
+
+/// A multipart body of text and file parts.
+async fn parts(
+    w: &World,
+    method: &str,
+    path: &str,
+    token: &str,
+    parts: &[(&str, Option<&str>, &[u8])],
+) -> (u16, Value) {
+    let boundary = format!("----dvc{}", Uuid::new_v4().simple());
+    let mut body = Vec::new();
+    for (name, file, bytes) in parts {
+        let disposition = match file {
+            Some(f) => format!("form-data; name=\"{name}\"; filename=\"{f}\""),
+            None => format!("form-data; name=\"{name}\""),
+        };
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let mut resp = awc::Client::new()
+        .request(
+            awc::http::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{}", w.app.base, path),
+        )
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header((
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .send_body(body)
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.body().limit(1 << 20).await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn get_bytes(w: &World, path: &str, token: &str) -> (u16, Vec<u8>) {
+    let mut resp = awc::Client::new()
+        .get(format!("{}{}", w.app.base, path))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.body().limit(32 << 20).await.unwrap().to_vec())
+}
+
+fn pdftotext(pdf: &[u8]) -> String {
+    let path = std::env::temp_dir().join(format!("dvc-result-{}.pdf", Uuid::new_v4()));
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).ok();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Receives, reviews and approves `code` at tinh-a.
+async fn approve(w: &World, code: &str) {
+    for action in ["receive", "start_review", "approve"] {
+        let extra = if action == "approve" {
+            json!({ "note": "Cấp giấy phép lao động thời hạn 24 tháng" })
+        } else {
+            json!({})
+        };
+        let (s, b) = w
+            .act(
+                "tinh-a",
+                code,
+                w.officer_a,
+                &["officer", "leader"],
+                action,
+                extra,
+            )
+            .await;
+        assert_eq!(s, 200, "{action}: {b}");
+    }
+}
+
+#[actix_web::test]
+async fn a_result_is_signed_verified_reused_from_the_wallet_elsewhere_and_revoked() {
+    let w = World::new(|_| {}).await;
+    w.db.apply_texts(&[("tinh-b.toml", tinh_b_with_extension())]);
+    w.app.app_state.registry.reload(&mut w.db.conn()).unwrap();
+    let admin = w.token(w.admin_a, "tinh-a", &["tenant_admin"]);
+    let officer = w.token(w.officer_a, "tinh-a", &["officer", "leader"]);
+    let citizen = w.token(w.citizen, "tinh-a", &[]);
+
+    // The agency's certificate: refused for a wrong password or a non-admin, nothing kept.
+    let p12 = openssl_p12("rsa", "bí mật");
+    let identity = "/t/tinh-a/api/v1/signing-identity";
+    let upload = |pw: &'static str| {
+        vec![
+            ("password", None, pw.as_bytes()),
+            ("doc.0", Some("so-a.p12"), p12.as_slice()),
+        ]
+    };
+    let (s, b) = parts(&w, "PUT", identity, &admin, &upload("sai")).await;
+    assert_eq!(s, 422, "{b}");
+    assert_eq!(b["errors"][0]["code"], "wrong_password", "{b}");
+    let (s, _) = parts(&w, "PUT", identity, &officer, &upload("bí mật")).await;
+    assert_eq!(s, 403);
+    assert_eq!(w.count("tinh-a", "signing_identities"), 0);
+    let (s, b) = parts(&w, "PUT", identity, &admin, &upload("bí mật")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["algorithm"], "RS256");
+    assert!(
+        b["subject"].as_str().unwrap().contains("So Noi vu Ha Noi"),
+        "{b}"
+    );
+
+    // The dossier; on receipt its documents enter the applicant's wallet.
+    let code = w.submit_work_permit("tinh-a", w.citizen).await;
+    let results = format!("/t/tinh-a/api/v1/dossiers/{code}/results");
+    let generate = json!({ "source": "generate" });
+    let (s, b) = w
+        .req("POST", &results, Some(&officer), Some(generate.clone()))
+        .await;
+    assert_eq!(s, 409, "not approved yet: {b}");
+    assert_eq!(b["code"], "not_approved");
+    approve(&w, &code).await;
+    let (_, wallet) = w
+        .req("GET", "/t/tinh-a/api/v1/wallet", Some(&citizen), None)
+        .await;
+    let documents: Vec<&Value> = wallet
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "document")
+        .collect();
+    assert_eq!(documents.len(), 2, "{wallet}");
+    assert!(
+        documents.iter().any(|d| d["title"] == "Đơn đề nghị"),
+        "{wallet}"
+    );
+
+    // Bad input: a result that is not a PDF, a citizen issuing one. Nothing stored.
+    let (s, b) = w
+        .multipart(
+            &results,
+            &officer,
+            &json!({ "source": "upload" }),
+            &[(0, "kq.png", PNG)],
+        )
+        .await;
+    assert_eq!(s, 422, "{b}");
+    assert_eq!(b["errors"][0]["code"], "not_a_pdf", "{b}");
+    let (s, _) = w
+        .req("POST", &results, Some(&citizen), Some(generate.clone()))
+        .await;
+    assert_eq!(s, 403);
+    assert_eq!(w.count("tinh-a", "results"), 0);
+
+    // Issued: generated from the form, numbered, signed.
+    let (s, issued) = w
+        .req("POST", &results, Some(&officer), Some(generate.clone()))
+        .await;
+    assert_eq!(s, 201, "{issued}");
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(issued["number"], format!("00001/{year}/KQ"));
+    assert_eq!(issued["origin"], "generated");
+    let id = issued["id"].as_str().unwrap().to_owned();
+    let (s, b) = w
+        .req("POST", &results, Some(&officer), Some(generate.clone()))
+        .await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("result_exists")));
+
+    // The applicant downloads it; poppler finds the signature valid over the whole file and
+    // reads the number, the applicant's answers and the decision.
+    let pdf_path = format!("{results}/{id}/pdf");
+    let (s, pdf) = get_bytes(&w, &pdf_path, &citizen).await;
+    assert_eq!(s, 200);
+    let report = pdfsig(&pdf);
+    assert!(report.contains("Signature is Valid."), "{report}");
+    assert!(report.contains("Total document signed"), "{report}");
+    assert!(report.contains("Common Name: So Noi vu Ha Noi"), "{report}");
+    let text = pdftotext(&pdf);
+    for expected in [
+        format!("00001/{year}/KQ"),
+        "John Smith".into(),
+        "03/02/1990".into(),
+        "Cấp giấy phép lao động thời hạn 24 tháng".into(),
+        "KẾT QUẢ GIẢI QUYẾT THỦ TỤC HÀNH CHÍNH".into(),
+        code.clone(),
+    ] {
+        assert!(text.contains(&expected), "{expected:?} not in {text}");
+    }
+    let digest: String = Sha256::digest(&pdf)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(issued["sha256"], digest);
+
+    // Nobody else reaches it: another citizen, another tenant's official.
+    let other = w.token(w.citizen2, "tinh-a", &[]);
+    assert_eq!(get_bytes(&w, &pdf_path, &other).await.0, 404);
+    let officer_b = w.token(w.officer_b, "tinh-b", &["officer"]);
+    let elsewhere = format!("/t/tinh-b/api/v1/dossiers/{code}/results/{id}/pdf");
+    assert_eq!(get_bytes(&w, &elsewhere, &officer_b).await.0, 404);
+
+    // The public page the QR code leads to: valid, no personal data.
+    let verify = format!("/t/tinh-a/api/v1/results/{id}");
+    let (s, v) = w.req("GET", &verify, None, None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["status"], "valid");
+    assert_eq!(v["number"], issued["number"]);
+    assert_eq!(v["sha256"], digest);
+    assert_eq!(v["issuer"], "Đơn vị TA");
+    let shown = v.to_string();
+    for private in ["John Smith", "Nguyễn Văn Dân", code.as_str(), "0912"] {
+        assert!(
+            !shown.contains(private),
+            "{private} on the public page: {shown}"
+        );
+    }
+    let (s, _) = w
+        .req("GET", &format!("/t/tinh-b/api/v1/results/{id}"), None, None)
+        .await;
+    assert_eq!(s, 404, "another tenant's portal does not know it");
+
+    // The wallet offers it; the extension at tinh-b attaches it from there.
+    let (_, wallet) = w
+        .req(
+            "GET",
+            "/t/tinh-b/api/v1/wallet",
+            Some(&w.token(w.citizen, "tinh-b", &[])),
+            None,
+        )
+        .await;
+    let item = wallet
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "result")
+        .unwrap_or_else(|| panic!("no result in {wallet}"))
+        .clone();
+    assert_eq!(item["result_number"], issued["number"]);
+    assert_eq!(item["issuer"], "Đơn vị TA");
+    let item_id = item["id"].as_str().unwrap().to_owned();
+    let extension = |item: &str| {
+        json!({
+            "procedure": EXTENSION, "phone": PHONE, "form": {},
+            "wallet": [{ "document": 0, "item": item }]
+        })
+    };
+    let before = w.count("tinh-b", "dossiers");
+    // Another person's item: not found, nothing created.
+    let (s, _) = w
+        .req(
+            "POST",
+            "/t/tinh-b/api/v1/dossiers",
+            Some(&w.token(w.citizen2, "tinh-b", &[])),
+            Some(extension(&item_id)),
+        )
+        .await;
+    assert_eq!(s, 404);
+    assert_eq!(w.count("tinh-b", "dossiers"), before);
+    let citizen_b = w.token(w.citizen, "tinh-b", &[]);
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-b/api/v1/dossiers",
+            Some(&citizen_b),
+            Some(extension(&item_id)),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let ext_code = b["code"].as_str().unwrap().to_owned();
+    let (_, d) = w
+        .req(
+            "GET",
+            &format!("/t/tinh-b/api/v1/dossiers/{ext_code}"),
+            Some(&officer_b),
+            None,
+        )
+        .await;
+    let attached = &d["attachments"][0];
+    assert_eq!(attached["sha256"], digest, "{d}");
+    assert_eq!(attached["provenance"]["issuer"], "Đơn vị TA", "{d}");
+    assert_eq!(attached["provenance"]["result_number"], issued["number"]);
+    assert_eq!(attached["provenance"]["verified"], true);
+    assert!(attached["provenance"]["chosen_at"].is_string());
+    let copy = format!(
+        "/t/tinh-b/api/v1/dossiers/{ext_code}/attachments/{}",
+        attached["id"].as_str().unwrap()
+    );
+    let (s, bytes) = get_bytes(&w, &copy, &officer_b).await;
+    assert_eq!((s, bytes == pdf), (200, true));
+
+    // Revoked, with its reason: the page says so, the wallet no longer lets it be used.
+    let revoke = format!("{results}/{id}/revoke");
+    let (s, _) = w
+        .req(
+            "POST",
+            &revoke,
+            Some(&citizen),
+            Some(json!({ "reason": "không đúng" })),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, b) = w
+        .req(
+            "POST",
+            &revoke,
+            Some(&officer),
+            Some(json!({ "reason": "" })),
+        )
+        .await;
+    assert_eq!(
+        (s, b["errors"][0]["code"].as_str()),
+        (422, Some("reason_required"))
+    );
+    let (s, b) = w
+        .req(
+            "POST",
+            &revoke,
+            Some(&officer),
+            Some(json!({ "reason": "Cấp nhầm thời hạn" })),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["revoked_at"].is_string());
+    let (_, v) = w.req("GET", &verify, None, None).await;
+    assert_eq!(v["status"], "revoked", "{v}");
+    assert!(
+        !v.to_string().contains("Cấp nhầm"),
+        "the reason stays inside: {v}"
+    );
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-b/api/v1/dossiers",
+            Some(&citizen_b),
+            Some(extension(&item_id)),
+        )
+        .await;
+    assert_eq!(s, 422, "{b}");
+    assert_eq!(b["errors"][0]["code"], "revoked", "{b}");
+    let (s, b) = w
+        .req(
+            "POST",
+            &revoke,
+            Some(&officer),
+            Some(json!({ "reason": "Lần thứ hai" })),
+        )
+        .await;
+    assert_eq!((s, b["code"].as_str()), (409, Some("already_revoked")));
+
+    // A corrected result: the paper one, scanned and signed as its electronic copy (a file
+    // that only looks like a PDF cannot be signed: refused, nothing stored). The
+    // digitisation figures count it and leave out the revoked one.
+    let paper = json!({ "source": "paper_scan" });
+    let (s, b) = w
+        .multipart(&results, &officer, &paper, &[(0, "hong.pdf", PDF)])
+        .await;
+    assert_eq!(
+        (s, b["errors"][0]["code"].as_str()),
+        (422, Some("unsignable_pdf"))
+    );
+    let scan = result_pdf();
+    let (s, b) = w
+        .multipart(&results, &officer, &paper, &[(0, "ban-giay.pdf", &scan)])
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["number"], format!("00002/{year}/KQ"));
+    let leader = w.token(w.leader_a, "tinh-a", &["leader"]);
+    let (s, stats) = w
+        .req(
+            "GET",
+            "/t/tinh-a/api/v1/stats/digitisation",
+            Some(&leader),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{stats}");
+    assert_eq!(stats["figures"]["results_issued"], 1, "{stats}");
+    assert_eq!(stats["figures"]["results_digitised"], 1, "{stats}");
+    assert_eq!(stats["figures"]["dossiers_decided"], 1, "{stats}");
+    let (s, _) = w
+        .req(
+            "GET",
+            "/t/tinh-a/api/v1/stats/digitisation",
+            Some(&citizen),
+            None,
+        )
+        .await;
+    assert_eq!(s, 403);
+}
