@@ -174,3 +174,27 @@ pub async fn take(
     .await
     .map_err(AppError::internal)?
 }
+
+/// One of the account's own items, with its bytes (anyone else's: not found).
+pub async fn open(
+    state: &AppState,
+    account: Uuid,
+    id: Uuid,
+) -> Result<(WalletItem, Vec<u8>), AppError> {
+    let item = state
+        .shared
+        .run(move |c| Ok(store::own(c, account, &[id])?))
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound {
+            what: "wallet item",
+        })?;
+    let key = StorageKey::parse(&item.storage_key)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("bad storage key")))?;
+    let storage = state.storage.clone();
+    let bytes = actix_web::web::block(move || storage.get(&key))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    Ok((item, bytes))
+}

@@ -366,12 +366,59 @@ pub async fn apply_check(v: Visitor, path: web::Path<String>, body: web::Bytes) 
         if !errors.is_empty() {
             return apply_page(&v, &p, &phone, &data, &errors, &HashMap::new());
         }
-        review_page(&v, &p, &phone, &data, &pairs, &[])
+        let offers = wallet_offers(&v, &p).await?;
+        review_page(&v, &p, &phone, &data, &pairs, &[], offers)
     }
     .await;
     v.respond(result)
 }
 
+/// For each of the procedure's documents, what the signed-in citizen's wallet may answer it
+/// with (the procedure's suggested results first).
+async fn wallet_offers(v: &Visitor, p: &Procedure) -> Result<Vec<Vec<minijinja::Value>>, AppError> {
+    let items = crate::app::wallet::list(&v.state, v.user()?.account).await?;
+    Ok(crate::app::wallet::offers(p, &items)
+        .into_iter()
+        .map(|offers| {
+            offers
+                .into_iter()
+                .map(|(item, suggested)| {
+                    context! {
+                        id => item.id.to_string(),
+                        title => match (v.locale, &item.title_en) {
+                            (Locale::En, Some(en)) => en.clone(),
+                            _ => item.title.clone(),
+                        },
+                        result_number => item.result_number,
+                        issuer => item.issuer,
+                        added_at => item.added_at,
+                        suggested,
+                    }
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// The wallet items the review page's selects chose (`wallet-{index}` = item id).
+fn wallet_picks(
+    p: &Procedure,
+    up: &upload::Upload,
+) -> Result<Vec<crate::app::wallet::WalletPick>, AppError> {
+    let mut picks = Vec::new();
+    for i in 0..p.documents.len() {
+        let chosen = up.field(&format!("wallet-{i}")).trim();
+        if chosen.is_empty() {
+            continue;
+        }
+        let item = uuid::Uuid::parse_str(chosen)
+            .map_err(|_| AppError::bad_request("invalid_part", format!("wallet-{i}")))?;
+        picks.push(crate::app::wallet::WalletPick { document: i, item });
+    }
+    Ok(picks)
+}
+
+#[allow(clippy::too_many_arguments)] // the page's plain parts
 fn review_page(
     v: &Visitor,
     p: &Procedure,
@@ -379,6 +426,7 @@ fn review_page(
     data: &serde_json::Value,
     pairs: &[(String, String)],
     errors: &[FieldError],
+    wallet: Vec<Vec<minijinja::Value>>,
 ) -> Result<HttpResponse, AppError> {
     let schema = schema_of(p)?;
     let fields = forms::build(
@@ -415,6 +463,7 @@ fn review_page(
             fee,
             documents => documents(p, v.locale, errors),
             errors => summary_of(errors, v.locale),
+            wallet,
         },
     ))
 }
@@ -430,7 +479,13 @@ pub async fn apply_submit(
     let result = async {
         let user = v.user()?;
         let limit = v.state.settings.dossiers.max_request_mb as usize * 1024 * 1024;
-        let upload = upload::read_form(&req, payload, limit, &["csrf", "nonce"]).await?;
+        let p = find_procedure(&v, &path).await?;
+        let selects: Vec<String> = (0..p.documents.len())
+            .map(|i| format!("wallet-{i}"))
+            .collect();
+        let mut extra = vec!["csrf", "nonce"];
+        extra.extend(selects.iter().map(String::as_str));
+        let upload = upload::read_form(&req, payload, limit, &extra).await?;
         v.check_csrf(upload.field("csrf"))?;
         // A second press of the button (the first still running, or done) must not file a
         // second dossier: each review page's nonce is spent once.
@@ -456,12 +511,13 @@ pub async fn apply_submit(
         if let Some(code) = once.already_done() {
             return Ok(v.redirect(&format!("/ho-so/{code}")));
         }
-        let sub: Submission = serde_json::from_value(upload.data)
+        let picks = wallet_picks(&p, &upload)?;
+        let mut sub: Submission = serde_json::from_value(upload.data)
             .map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?;
         if sub.procedure != *path {
             return Err(AppError::bad_request("invalid_body", "procedure"));
         }
-        let p = find_procedure(&v, &path).await?;
+        sub.wallet = picks;
         let (phone, data) = (sub.phone.clone(), sub.form.clone());
         let submitted = api::submit_dossier(&v.state, user, sub, upload.files, Some(retry)).await;
         let code = submitted
@@ -474,7 +530,8 @@ pub async fn apply_submit(
             Err(AppError::Invalid { errors }) => {
                 if errors.iter().all(|e| e.path.starts_with("/documents/")) {
                     let pairs = pairs_from(&phone, &data);
-                    review_page(&v, &p, &phone, &data, &pairs, &errors)
+                    let offers = wallet_offers(&v, &p).await?;
+                    review_page(&v, &p, &phone, &data, &pairs, &errors, offers)
                 } else {
                     apply_page(&v, &p, &phone, &data, &errors, &HashMap::new())
                 }

@@ -226,6 +226,8 @@ pub async fn dashboard(v: Visitor, q: web::Query<DashboardQuery>) -> HttpRespons
             .db
             .run(move |c| Ok(crate::services::dossiers::store::load_by_step(c, now)?))
             .await?;
+        // Decision 766's digitisation figures of this tenant, this year.
+        let digitisation = crate::app::results::digitisation(&v.tenant, today.year()).await?;
         let month_rows: Vec<_> = months
             .iter()
             .zip(&month_labels)
@@ -255,6 +257,11 @@ pub async fn dashboard(v: Visitor, q: web::Query<DashboardQuery>) -> HttpRespons
                 per_month, on_time, per_field, satisfaction, per_channel,
                 fields, month_rows, per_tenant, channels,
                 steps => minijinja::Value::from_serialize(&steps),
+                digitisation => context! {
+                    figures => minijinja::Value::from_serialize(&digitisation),
+                    dossier_rate => digitisation.dossier_rate() * 100.0,
+                    result_rate => digitisation.result_rate() * 100.0,
+                },
             },
         ))
     }

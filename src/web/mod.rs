@@ -18,6 +18,7 @@ pub mod forms;
 pub mod i18n;
 mod invitation;
 pub mod office;
+mod results;
 pub mod session;
 mod signin;
 pub mod sso;
@@ -49,6 +50,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(citizen::paid),
         )
         .route("/ho-so/{code}/tep/{id}", web::get().to(citizen::download))
+        .route(
+            "/ho-so/{code}/ket-qua/{id}",
+            web::get().to(results::download),
+        )
+        .route("/ket-qua/{id}", web::get().to(results::verification))
+        .route("/kho-du-lieu", web::get().to(results::wallet))
+        .route("/kho-du-lieu/{id}", web::get().to(results::wallet_item))
+        .route(
+            "/can-bo/ho-so/{code}/ket-qua",
+            web::post().to(results::issue),
+        )
+        .route(
+            "/can-bo/ho-so/{code}/ket-qua/{id}/thu-hoi",
+            web::post().to(results::revoke),
+        )
         .route("/ho-so/{code}/phieu/{slip}", web::get().to(desk::slip))
         .route("/thong-ke", web::get().to(citizen::public_stats))
         .route("/tra-cuu", web::get().to(citizen::lookup_form))

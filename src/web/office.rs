@@ -209,6 +209,11 @@ async fn page(
         _ => vec![],
     };
     // An appointment can be moved while the dossier is received and waiting for its result.
+    // An approved dossier without a live result may be given one (officials only see this page).
+    let can_issue = matches!(
+        d.summary.status,
+        crate::services::dossiers::Status::Approved | crate::services::dossiers::Status::Returned
+    ) && !d.results.iter().any(|r| !r.is_revoked());
     let can_extend = d.summary.due_date.is_some()
         && d.summary.status.is_open()
         && !d.summary.status.before_receipt();
@@ -224,6 +229,7 @@ async fn page(
             errors,
             slips,
             can_extend,
+            can_issue,
             scan_documents,
             units,
             channel => match v.locale {
@@ -248,6 +254,16 @@ pub(super) fn slip_links(
             )
         })
         .collect()
+}
+
+/// The processing page again with one message (a conflict the official must see).
+pub(super) async fn page_with_message(
+    v: &Visitor,
+    code: DossierCode,
+    message: String,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    page(v, code, None, vec![context! { message }], status).await
 }
 
 /// The processing page again, with the field errors of a form on it (422).

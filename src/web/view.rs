@@ -30,6 +30,8 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "lookup.html",
     "inbox.html",
     "process.html",
+    "verification.html",
+    "wallet.html",
     "desk.html",
     "desk_intake.html",
     "desk_scan.html",
