@@ -367,11 +367,13 @@ fn open_identity(
     master: &crate::auth::keys::MasterKey,
     stored: &StoredIdentity,
 ) -> Result<Identity, AppError> {
-    let key = zeroize::Zeroizing::new(
-        master
-            .open(&stored.sealed_key, &stored.key_nonce)
-            .map_err(AppError::internal)?,
-    );
+    // A tenant moved from another deployment brings a key sealed under that one's master key.
+    let key = zeroize::Zeroizing::new(master.open(&stored.sealed_key, &stored.key_nonce).map_err(
+        |_| AppError::Conflict {
+            code: "signing_key_sealed_elsewhere",
+            detail: "khoá ký không mở được bằng khoá chủ của hệ thống này; hãy nhập lại tệp PKCS#12 / the signing key cannot be opened with this deployment's master key: import the PKCS#12 again".into(),
+        },
+    )?);
     Identity::from_parts(&key, &stored.chain_pem).map_err(AppError::internal)
 }
 

@@ -295,7 +295,8 @@ fn export_snapshot(
         diesel::sql_query("SELECT pg_export_snapshot() AS name").get_result(conn)?;
     let mut files = dump_all(pool, &snapshot.name, &jobs, dir)?;
     let keys: Vec<Name> = diesel::sql_query(format!(
-        "SELECT storage_key AS name FROM {q}.attachments ORDER BY storage_key"
+        "SELECT storage_key AS name FROM {q}.attachments \
+         UNION SELECT storage_key FROM {q}.results ORDER BY 1"
     ))
     .load(conn)?;
     for key in keys {

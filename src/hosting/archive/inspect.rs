@@ -159,7 +159,8 @@ pub(super) enum RowCheck {
     Shared(&'static str),
     /// `platform/memberships.jsonl`: the archive's own tenant, an account the archive carries.
     Memberships,
-    /// `tenant/attachments.jsonl`: storage keys under the tenant's own prefix.
+    /// `tenant/attachments.jsonl` and `tenant/results.jsonl`: storage keys under the tenant's
+    /// own prefix.
     Attachments,
 }
 
@@ -172,7 +173,9 @@ impl RowCheck {
             ArchivePath::Accounts => Some(Self::Accounts),
             ArchivePath::Platform("memberships") => Some(Self::Memberships),
             ArchivePath::Platform(table) => Some(Self::Shared(table)),
-            ArchivePath::Tenant(table) if table == "attachments" => Some(Self::Attachments),
+            ArchivePath::Tenant(table) if table == "attachments" || table == "results" => {
+                Some(Self::Attachments)
+            }
             ArchivePath::Tenant(_) | ArchivePath::Attachment(_) => None,
         }
     }
