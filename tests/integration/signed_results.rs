@@ -432,3 +432,97 @@ async fn a_result_is_signed_verified_reused_from_the_wallet_elsewhere_and_revoke
         .await;
     assert_eq!(s, 403);
 }
+
+/// Decision 766's digitisation figures: a walk-in whose papers were scanned at the counter is a
+/// digitised paper dossier, an online one is not paper at all; the API's figures equal a
+/// recount of the rows.
+#[actix_web::test]
+async fn counter_scans_count_as_digitised_dossiers() {
+    let w = World::new(|_| {}).await;
+    let officer = w.token(w.officer_a, "tinh-a", &["officer"]);
+    let walk_in = json!({
+        "procedure": WORK_PERMIT,
+        "channel": "counter",
+        "applicant": { "full_name": "Nguyễn Thị Hoà", "id_number": "001190012345", "phone": "0987 654 321" },
+        "form": { "ho_ten": "Nguyễn Thị Hoà", "ngay_sinh": "1990-05-01" }
+    });
+    let (s, b) = w
+        .multipart(
+            "/t/tinh-a/api/v1/desk/dossiers",
+            &officer,
+            &walk_in,
+            &[(0, "scan.pdf", PDF)],
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let counter = b["code"].as_str().unwrap().to_owned();
+    let online = w.submit_work_permit("tinh-a", w.citizen).await;
+    // Both are received by the desk (the walk-in's papers are complete).
+    for code in [&counter, &online] {
+        let (s, b) = w
+            .act(
+                "tinh-a",
+                code,
+                w.officer_a,
+                &["officer"],
+                "receive",
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let leader = w.token(w.leader_a, "tinh-a", &["leader"]);
+    let (s, stats) = w
+        .req(
+            "GET",
+            "/t/tinh-a/api/v1/stats/digitisation",
+            Some(&leader),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{stats}");
+    let f = &stats["figures"];
+    let recount = |sql: &str| w.db.scalar_i64(sql);
+    assert_eq!(
+        f["dossiers_received"].as_i64().unwrap(),
+        recount("SELECT count(*) AS n FROM t_tinh_a.dossiers WHERE received_at IS NOT NULL")
+    );
+    assert_eq!(
+        f["dossiers_on_paper"].as_i64().unwrap(),
+        recount(
+            "SELECT count(*) AS n FROM t_tinh_a.dossiers \
+             WHERE received_at IS NOT NULL AND channel <> 'online'"
+        )
+    );
+    assert_eq!(
+        f["dossiers_digitised"].as_i64().unwrap(),
+        recount(
+            "SELECT count(DISTINCT d.id) AS n FROM t_tinh_a.dossiers d \
+             JOIN t_tinh_a.attachments a ON a.dossier_id = d.id \
+             WHERE d.received_at IS NOT NULL AND a.digitised"
+        )
+    );
+    assert_eq!(f["dossiers_received"], 2, "{stats}");
+    assert_eq!(f["dossiers_on_paper"], 1, "{stats}");
+    assert_eq!(f["dossiers_digitised"], 1, "{stats}");
+    assert_eq!(stats["dossier_rate"], 1.0, "{stats}");
+    // The scan is marked on the dossier, the online upload is not.
+    let (_, d) = w
+        .req(
+            "GET",
+            &format!("/t/tinh-a/api/v1/dossiers/{counter}"),
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(d["attachments"][0]["digitised"], true, "{d}");
+    let (_, d) = w
+        .req(
+            "GET",
+            &format!("/t/tinh-a/api/v1/dossiers/{online}"),
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(d["attachments"][0]["digitised"], false, "{d}");
+}
