@@ -171,6 +171,17 @@ pub fn verification_url(state: &AppState, tenant: &CurrentTenant, id: Uuid) -> S
     )
 }
 
+/// A result is issued once the dossier is approved: decided so (and perhaps already returned),
+/// or, in a declared process, approved at an earlier step while the clerk's step numbers and
+/// seals it.
+pub fn may_have_result(d: &DossierDetail) -> bool {
+    let approved_at_a_step = d.summary.status.is_open()
+        && d.step
+            .as_ref()
+            .is_some_and(|s| s.decided.as_deref() == Some("approve"));
+    matches!(d.summary.status, Status::Approved | Status::Returned) || approved_at_a_step
+}
+
 fn official(who: &Caller) -> Result<(), AppError> {
     if who.officer || who.leader {
         Ok(())
@@ -233,7 +244,7 @@ pub async fn issue(
     };
     let now = state.now();
     let detail = detail(state, &tenant, &code, &who).await?;
-    if !matches!(detail.summary.status, Status::Approved | Status::Returned) {
+    if !may_have_result(&detail) {
         return Err(AppError::Conflict {
             code: "not_approved",
             detail: "chỉ hồ sơ đã được chấp thuận mới có kết quả / only an approved dossier has a result".into(),

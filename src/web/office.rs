@@ -210,10 +210,8 @@ async fn page(
     };
     // An appointment can be moved while the dossier is received and waiting for its result.
     // An approved dossier without a live result may be given one (officials only see this page).
-    let can_issue = matches!(
-        d.summary.status,
-        crate::services::dossiers::Status::Approved | crate::services::dossiers::Status::Returned
-    ) && !d.results.iter().any(|r| !r.is_revoked());
+    let can_issue =
+        crate::app::results::may_have_result(&d) && !d.results.iter().any(|r| !r.is_revoked());
     let can_extend = d.summary.due_date.is_some()
         && d.summary.status.is_open()
         && !d.summary.status.before_receipt();

@@ -526,3 +526,109 @@ async fn counter_scans_count_as_digitised_dossiers() {
         .await;
     assert_eq!(d["attachments"][0]["digitised"], false, "{d}");
 }
+
+/// In a declared process the leader decides at one step and the clerk numbers and seals at the
+/// next: the result is issued there, before the dossier is finished; not before the decision.
+#[actix_web::test]
+async fn the_clerks_step_after_an_approval_issues_the_result() {
+    use crate::unit_processes::{file_quick, step, tinh_a_with_process};
+    use diesel::connection::SimpleConnection;
+    let w = World::new(|_| {}).await;
+    w.db.apply_texts(&[("tinh-a.toml", tinh_a_with_process())]);
+    w.app.app_state.registry.reload(&mut w.db.conn()).unwrap();
+    for (unit, who, role) in [
+        ("mot-cua", w.officer_a, "officer"),
+        ("phong-viec-lam", w.officer_a, "officer"),
+        ("lanh-dao", w.leader_a, "leader"),
+        ("van-thu", w.officer_a, "officer"),
+    ] {
+        w.db.conn()
+            .batch_execute(&format!(
+                "INSERT INTO t_tinh_a.unit_members VALUES ('{unit}', '{who}', '{role}')"
+            ))
+            .unwrap();
+    }
+    let admin = w.token(w.admin_a, "tinh-a", &["tenant_admin"]);
+    let p12 = openssl_p12("ec", "mk");
+    let upload = [
+        ("password", None, "mk".as_bytes()),
+        ("doc.0", Some("a.p12"), p12.as_slice()),
+    ];
+    let (s, b) = parts(
+        &w,
+        "PUT",
+        "/t/tinh-a/api/v1/signing-identity",
+        &admin,
+        &upload,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["algorithm"], "ES256");
+
+    let code = file_quick(&w, w.citizen).await;
+    let (s, b) = w
+        .act(
+            "tinh-a",
+            &code,
+            w.officer_a,
+            &["officer"],
+            "receive",
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let officer = w.token(w.officer_a, "tinh-a", &["officer"]);
+    let results = format!("/t/tinh-a/api/v1/dossiers/{code}/results");
+    let generate = json!({ "source": "generate" });
+    for _ in 0..2 {
+        let (s, b) = step(
+            &w,
+            &code,
+            w.officer_a,
+            &["officer"],
+            json!({ "action": "forward" }),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        let (s, _) = w
+            .req("POST", &results, Some(&officer), Some(generate.clone()))
+            .await;
+        assert_eq!(s, 409, "no result before the decision");
+    }
+    let (s, b) = step(
+        &w,
+        &code,
+        w.leader_a,
+        &["leader"],
+        json!({ "action": "decide", "outcome": "approve", "note": "Đồng ý" }),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["status"], "in_review",
+        "the clerk's step is still to come: {b}"
+    );
+    let (s, issued) = w
+        .req("POST", &results, Some(&officer), Some(generate))
+        .await;
+    assert_eq!(s, 201, "{issued}");
+    let (s, b) = step(
+        &w,
+        &code,
+        w.officer_a,
+        &["officer"],
+        json!({ "action": "forward" }),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["status"], "approved");
+    let (_, d) = w
+        .req(
+            "GET",
+            &format!("/t/tinh-a/api/v1/dossiers/{code}"),
+            Some(&officer),
+            None,
+        )
+        .await;
+    assert_eq!(d["results"][0]["number"], issued["number"], "{d}");
+}

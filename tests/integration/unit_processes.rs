@@ -249,7 +249,7 @@ name = { vi = "Văn thư" }
     ) + units
 }
 
-async fn file_quick(w: &crate::world::World, citizen: uuid::Uuid) -> String {
+pub(crate) async fn file_quick(w: &crate::world::World, citizen: uuid::Uuid) -> String {
     let token = w.token(citizen, "tinh-a", &[]);
     let (s, b) = w
         .req(
@@ -269,7 +269,7 @@ pub(crate) fn step_of(w: &crate::world::World, code: &str) -> i64 {
     ))
 }
 
-async fn step(
+pub(crate) async fn step(
     w: &crate::world::World,
     code: &str,
     who: uuid::Uuid,

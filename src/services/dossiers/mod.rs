@@ -237,6 +237,10 @@ pub struct StepView {
     pub transfer_to_name: Option<String>,
     /// Handed to that tenant: nothing is done here until the result is back.
     pub held_elsewhere: bool,
+    /// The decision an earlier step took (`approve` or `reject`) while later steps (the clerk's
+    /// numbering and seal) finish the dossier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided: Option<String>,
 }
 
 /// What anyone holding the code and the applicant's phone may see: no names, no form data.

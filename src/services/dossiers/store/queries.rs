@@ -159,14 +159,16 @@ fn step_view(
         Option<DateTime<Utc>>,
         Option<DateTime<Utc>>,
         Option<String>,
+        Option<String>,
     );
-    let (index, entered_at, due_at, awaiting): Position = dossiers::table
+    let (index, entered_at, due_at, awaiting, decided): Position = dossiers::table
         .find(row.id)
         .select((
             dossiers::step,
             dossiers::step_entered_at,
             dossiers::step_due_at,
             dossiers::awaiting_unit,
+            dossiers::decision,
         ))
         .first(conn)?;
     let Some((index, step)) = index
@@ -233,6 +235,7 @@ fn step_view(
         can_give_opinion,
         transfer_to_name,
         held_elsewhere: held,
+        decided,
     }))
 }
 
