@@ -9,7 +9,7 @@ use crate::auth::principal::Principal;
 use crate::auth::roles::Role;
 use crate::error::{AppError, Problem};
 use crate::http::upload;
-use crate::services::results::{Digitisation, IdentitySummary, ResultView, Verification};
+use crate::services::results::{DigitisationReport, IdentitySummary, ResultView, Verification};
 use crate::services::wallet::WalletItem;
 use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
@@ -21,6 +21,19 @@ use uuid::Uuid;
 /// Largest PKCS#12 file accepted.
 const MAX_P12_BYTES: usize = 64 * 1024;
 
+/// The parts of the PKCS#12 upload (documentation of the multipart body; read by
+/// `upload::read_form`).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct IdentityUpload {
+    /// The PKCS#12 file (`.p12`, `.pfx`).
+    #[serde(rename = "doc.0")]
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Its password.
+    password: String,
+}
+
 /// Imports the agency's signing certificate and key (tenant administrators): a multipart body
 /// with the PKCS#12 file as part `doc.0` and its password as part `password`. Refused with 422
 /// (nothing stored) for a wrong password, a key that is not the certificate's, or a
@@ -30,7 +43,7 @@ const MAX_P12_BYTES: usize = 64 * 1024;
     path = "/api/v1/signing-identity",
     operation_id = "put_signing_identity",
     tag = "results",
-    request_body(content = Vec<u8>, content_type = "multipart/form-data"),
+    request_body(content = IdentityUpload, content_type = "multipart/form-data"),
     responses(
         (status = 200, body = IdentitySummary),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -304,7 +317,7 @@ pub struct YearQuery {
     tag = "statistics",
     params(YearQuery),
     responses(
-        (status = 200, body = Digitisation),
+        (status = 200, body = DigitisationReport),
         (status = 403, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -325,10 +338,5 @@ pub async fn digitisation(
         return Err(AppError::bad_request("invalid_year", "year: 2000–2100"));
     }
     let d = results::digitisation(&principal.tenant, year).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "year": year,
-        "figures": d,
-        "dossier_rate": d.dossier_rate(),
-        "result_rate": d.result_rate(),
-    })))
+    Ok(HttpResponse::Ok().json(DigitisationReport::of(year, d)))
 }

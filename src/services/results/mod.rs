@@ -10,5 +10,5 @@ pub mod pades;
 pub mod store;
 
 pub use identity::{AgencyKey, Identity, IdentityError, IdentitySummary};
-pub use model::{Digitisation, Origin, ResultStatus, ResultView, Verification};
+pub use model::{Digitisation, DigitisationReport, Origin, ResultStatus, ResultView, Verification};
 pub use pades::{SignError, sign};

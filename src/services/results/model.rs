@@ -123,6 +123,28 @@ impl Digitisation {
     }
 }
 
+/// The figures of a year with their two rates, as the API answers them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DigitisationReport {
+    pub year: i32,
+    pub figures: Digitisation,
+    /// [`Digitisation::dossier_rate`].
+    pub dossier_rate: f64,
+    /// [`Digitisation::result_rate`].
+    pub result_rate: f64,
+}
+
+impl DigitisationReport {
+    pub fn of(year: i32, figures: Digitisation) -> Self {
+        Self {
+            year,
+            dossier_rate: figures.dossier_rate(),
+            result_rate: figures.result_rate(),
+            figures,
+        }
+    }
+}
+
 fn ratio(part: i64, whole: i64) -> f64 {
     if whole <= 0 {
         1.0
