@@ -77,6 +77,8 @@ pub(crate) fn scope_of(
             .map_or_else(|| t.code.as_str(), |a| a.as_str())
             .to_owned(),
         links_base: settings.auth.issuer.clone(),
+        portal_origin: t
+            .portal_origin(&settings.server.base_domain, &settings.server.public_origin),
         due_soon_days: settings.dossiers.due_soon_days,
         sync_targets: Arc::new(targets),
     }

@@ -164,10 +164,12 @@ pub enum Source {
 
 /// The public verification page of result `id` (what the QR code carries).
 pub fn verification_url(state: &AppState, tenant: &CurrentTenant, id: Uuid) -> String {
+    let server = &state.settings.server;
     format!(
-        "{}/t/{}/ket-qua/{id}",
-        state.settings.auth.issuer.trim_end_matches('/'),
-        tenant.tenant.slug
+        "{}/ket-qua/{id}",
+        tenant
+            .tenant
+            .portal_origin(&server.base_domain, &server.public_origin)
     )
 }
 

@@ -220,10 +220,12 @@ fn pickup(agency: &Agency, p: Option<&Procedure>, locale: Locale) -> String {
 
 /// The public lookup of a dossier on its tenant's portal (the QR code on every slip).
 pub fn lookup_url(state: &AppState, tenant: &CurrentTenant, code: &str) -> String {
+    let server = &state.settings.server;
     format!(
-        "{}/t/{}/tra-cuu?ma={code}",
-        state.settings.auth.issuer.trim_end_matches('/'),
-        tenant.tenant.slug
+        "{}/tra-cuu?ma={code}",
+        tenant
+            .tenant
+            .portal_origin(&server.base_domain, &server.public_origin)
     )
 }
 

@@ -98,6 +98,20 @@ pub struct Plan {
 }
 
 impl Tenant {
+    /// Where citizens reach this tenant's portal from a browser: its own domain when it has
+    /// one, else `{slug}.{base_domain}`, in `public_origin`'s form (`https://{host}`). Links
+    /// in mail, slips and QR codes point here: portal pages answer on the tenant's hosts only.
+    pub fn portal_origin(&self, base_domain: &str, public_origin: &str) -> String {
+        let host = self.domains.first().map_or_else(
+            || format!("{}.{base_domain}", self.slug),
+            |d| d.as_str().to_owned(),
+        );
+        public_origin
+            .replace("{host}", &host)
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
     /// The handle to this tenant's tables.
     pub fn db(&self, pools: &crate::db::Pools) -> crate::db::TenantDb {
         crate::db::TenantDb::for_tenant(pools, self.id, &self.schema)

@@ -101,6 +101,52 @@ fn pdftotext(pdf: &[u8]) -> String {
         .join(" ")
 }
 
+/// The text of the QR code on the PDF's first page: poppler renders it, zbar reads it.
+fn qr_on_first_page(pdf: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("dvc-qr-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("r.pdf"), pdf).unwrap();
+    let render = std::process::Command::new("pdftoppm")
+        .args([
+            "-r",
+            "200",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            "r.pdf",
+            "page",
+        ])
+        .current_dir(&dir)
+        .status()
+        .expect("pdftoppm (poppler-utils) must be installed");
+    assert!(render.success());
+    let out = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q", "page.png"])
+        .current_dir(&dir)
+        .output()
+        .expect("zbarimg (zbar-tools) must be installed: ensure_test_tools installs it");
+    std::fs::remove_dir_all(&dir).ok();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A portal page as anyone sees it (no session).
+async fn public_page(w: &World, path: &str) -> String {
+    let mut resp = awc::Client::new()
+        .get(format!("{}{}", w.app.base, path))
+        .insert_header(("Host", "tinh-a.localhost"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{path}");
+    // minijinja escapes `/` in text as `&#x2f;`: read it as a browser would.
+    String::from_utf8(resp.body().limit(1 << 20).await.unwrap().to_vec())
+        .unwrap()
+        .replace("&#x2f;", "/")
+}
+
 /// Receives, reviews and approves `code` at tinh-a.
 async fn approve(w: &World, code: &str) {
     for action in ["receive", "start_review", "approve"] {
@@ -244,7 +290,21 @@ async fn a_result_is_signed_verified_reused_from_the_wallet_elsewhere_and_revoke
     let elsewhere = format!("/t/tinh-b/api/v1/dossiers/{code}/results/{id}/pdf");
     assert_eq!(get_bytes(&w, &elsewhere, &officer_b).await.0, 404);
 
-    // The public page the QR code leads to: valid, no personal data.
+    // The QR code printed on the result, read by zbar from the rendered page, leads to the
+    // tenant's public verification page: valid, no personal data.
+    let qr = qr_on_first_page(&pdf);
+    let page = qr
+        .strip_prefix("http://tinh-a.localhost")
+        .map(|rest| rest.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("QR code {qr:?} is not tinh-a's portal"))
+        .to_owned();
+    assert_eq!(page, format!("/ket-qua/{id}"));
+    let html = public_page(&w, &page).await;
+    assert!(html.contains("Kết quả còn hiệu lực."), "{html}");
+    assert!(html.contains(issued["number"].as_str().unwrap()), "{html}");
+    for private in ["John Smith", "Nguyễn Văn Dân", code.as_str()] {
+        assert!(!html.contains(private), "{private} on the public page");
+    }
     let verify = format!("/t/tinh-a/api/v1/results/{id}");
     let (s, v) = w.req("GET", &verify, None, None).await;
     assert_eq!(s, 200, "{v}");
@@ -368,6 +428,8 @@ async fn a_result_is_signed_verified_reused_from_the_wallet_elsewhere_and_revoke
     assert!(b["revoked_at"].is_string());
     let (_, v) = w.req("GET", &verify, None, None).await;
     assert_eq!(v["status"], "revoked", "{v}");
+    let html = public_page(&w, &page).await;
+    assert!(html.contains("đã bị thu hồi"), "{html}");
     assert!(
         !v.to_string().contains("Cấp nhầm"),
         "the reason stays inside: {v}"
@@ -525,6 +587,52 @@ async fn counter_scans_count_as_digitised_dossiers() {
         )
         .await;
     assert_eq!(d["attachments"][0]["digitised"], false, "{d}");
+
+    // Links that leave dvc lead to the tenant's portal, where its pages answer: the receipt's
+    // QR code opens the public lookup, the mail's link the applicant's dossier page.
+    let mut resp = awc::Client::new()
+        .get(format!(
+            "{}/t/tinh-a/api/v1/dossiers/{counter}/slips/receipt",
+            w.app.base
+        ))
+        .insert_header(("Authorization", format!("Bearer {officer}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let receipt = resp.body().limit(10 << 20).await.unwrap();
+    let qr = qr_on_first_page(&receipt);
+    let lookup = qr
+        .strip_prefix("http://tinh-a.localhost")
+        .map(|rest| rest.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("QR code {qr:?} is not tinh-a's portal"));
+    assert_eq!(lookup, format!("/tra-cuu?ma={counter}"));
+    assert!(public_page(&w, lookup).await.contains(&counter));
+    let mail_link = format!("/ho-so/{online}");
+    let texts = || -> Vec<String> {
+        w.smtp
+            .messages()
+            .iter()
+            .filter_map(|m| {
+                mail_parser::MessageParser::default()
+                    .parse(m)
+                    .and_then(|p| p.body_text(0).map(|t| t.into_owned()))
+            })
+            .collect()
+    };
+    let mut body = None;
+    for _ in 0..100 {
+        body = texts().into_iter().find(|t| t.contains(&mail_link));
+        if body.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let body = body.unwrap_or_else(|| panic!("no mail links to {mail_link}: {:?}", texts()));
+    assert!(
+        body.contains(&format!("http://tinh-a.localhost:8080{mail_link}")),
+        "the link is the portal's: {body}"
+    );
 }
 
 /// In a declared process the leader decides at one step and the clerk numbers and seals at the

@@ -34,8 +34,10 @@ pub struct Scope {
     pub tenant_code: String,
     /// What the tenant's dossier codes start with: its agency identifier, else its code.
     pub code_prefix: String,
-    /// Base of links in mail (the public origin of the portal).
+    /// Base of API links in mail (the platform's origin, which serves `/t/{slug}/api/…`).
     pub links_base: String,
+    /// The tenant's portal (`Tenant::portal_origin`): links to its pages.
+    pub portal_origin: String,
     pub due_soon_days: u32,
     /// Where dossier events are pushed (parent tenant, national portal).
     pub sync_targets: Arc<Vec<crate::services::sync::Target>>,
@@ -43,12 +45,7 @@ pub struct Scope {
 
 impl Scope {
     pub fn dossier_link(&self, code: &str) -> String {
-        format!(
-            "{}/t/{}/ho-so/{}",
-            self.links_base.trim_end_matches('/'),
-            self.tenant_slug,
-            code
-        )
+        format!("{}/ho-so/{code}", self.portal_origin)
     }
 }
 

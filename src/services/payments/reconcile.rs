@@ -111,6 +111,8 @@ async fn tenant_pass(
         tenant_code: tenant.code.as_str().to_owned(),
         code_prefix: tenant.code.as_str().to_owned(),
         links_base: settings.auth.issuer.clone(),
+        portal_origin: tenant
+            .portal_origin(&settings.server.base_domain, &settings.server.public_origin),
         due_soon_days: settings.dossiers.due_soon_days,
         sync_targets: Arc::default(),
     };
