@@ -998,6 +998,7 @@ fn profile(slug: &str, n: usize) -> anyhow::Result<()> {
         tenant_code: code.clone(),
         code_prefix: code,
         links_base: "http://localhost:8080".into(),
+        portal_origin: format!("http://{slug}.localhost:8080"),
         due_soon_days: 2,
         sync_targets: Arc::new(vec![dvc::services::sync::Target {
             endpoint: format!("parent:{parent}"),
