@@ -132,6 +132,15 @@ fn qr_on_first_page(pdf: &[u8]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// The path of an address on tinh-a's portal (`http://tinh-a.localhost:<port>/…`).
+fn portal_path(url: &str) -> String {
+    let Some(rest) = url.strip_prefix("http://tinh-a.localhost") else {
+        panic!("{url:?} is not tinh-a's portal");
+    };
+    rest.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit())
+        .to_owned()
+}
+
 /// A portal page as anyone sees it (no session).
 async fn public_page(w: &World, path: &str) -> String {
     let mut resp = awc::Client::new()
@@ -293,11 +302,7 @@ async fn a_result_is_signed_verified_reused_from_the_wallet_elsewhere_and_revoke
     // The QR code printed on the result, read by zbar from the rendered page, leads to the
     // tenant's public verification page: valid, no personal data.
     let qr = qr_on_first_page(&pdf);
-    let page = qr
-        .strip_prefix("http://tinh-a.localhost")
-        .map(|rest| rest.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit()))
-        .unwrap_or_else(|| panic!("QR code {qr:?} is not tinh-a's portal"))
-        .to_owned();
+    let page = portal_path(&qr);
     assert_eq!(page, format!("/ket-qua/{id}"));
     let html = public_page(&w, &page).await;
     assert!(html.contains("Kết quả còn hiệu lực."), "{html}");
@@ -602,12 +607,9 @@ async fn counter_scans_count_as_digitised_dossiers() {
     assert_eq!(resp.status().as_u16(), 200);
     let receipt = resp.body().limit(10 << 20).await.unwrap();
     let qr = qr_on_first_page(&receipt);
-    let lookup = qr
-        .strip_prefix("http://tinh-a.localhost")
-        .map(|rest| rest.trim_start_matches(|c: char| c == ':' || c.is_ascii_digit()))
-        .unwrap_or_else(|| panic!("QR code {qr:?} is not tinh-a's portal"));
+    let lookup = portal_path(&qr);
     assert_eq!(lookup, format!("/tra-cuu?ma={counter}"));
-    assert!(public_page(&w, lookup).await.contains(&counter));
+    assert!(public_page(&w, &lookup).await.contains(&counter));
     let mail_link = format!("/ho-so/{online}");
     let texts = || -> Vec<String> {
         w.smtp
@@ -616,7 +618,7 @@ async fn counter_scans_count_as_digitised_dossiers() {
             .filter_map(|m| {
                 mail_parser::MessageParser::default()
                     .parse(m)
-                    .and_then(|p| p.body_text(0).map(|t| t.into_owned()))
+                    .and_then(|p| p.body_text(0).map(std::borrow::Cow::into_owned))
             })
             .collect()
     };
