@@ -742,3 +742,82 @@ async fn the_clerks_step_after_an_approval_issues_the_result() {
         .await;
     assert_eq!(d["results"][0]["number"], issued["number"], "{d}");
 }
+
+/// `dvc tenant signing-identity`: an OpenSSL PKCS#12 through the same use case as the API (a
+/// wrong password fails and keeps nothing), and the local test CA for demos; the key is kept
+/// sealed, never in clear.
+#[test]
+fn the_cli_imports_a_pkcs12_or_issues_a_local_test_certificate() {
+    use crate::common::TestDb;
+    let db = TestDb::new();
+    db.apply_texts(&[("bo.toml", tenant_file("bo", "BO", "ministry", None))]);
+    let master = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [9u8; 32]);
+    let p12 = std::env::temp_dir().join(format!("dvc-cli-{}.p12", Uuid::new_v4()));
+    std::fs::write(&p12, openssl_p12("rsa", "khoá")).unwrap();
+    let dvc = |args: &[&str], password: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dvc"))
+            .args(args)
+            .env("DVC__DATABASE__URL", &db.url)
+            .env("DVC__REDIS__PREFIX", &db.name)
+            .env("DVC__LOG__FILTER", "off")
+            .env("DVC_CONFIG_DIR", "/nonexistent")
+            .env("DVC__AUTH__MASTER_KEY", &master)
+            .env("DVC_P12_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let path = p12.to_string_lossy().into_owned();
+    let out = dvc(&["tenant", "signing-identity", "bo", "--p12", &path], "sai");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("wrong PKCS#12 password"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM t_bo.signing_identities"),
+        0
+    );
+    let out = dvc(
+        &["tenant", "signing-identity", "bo", "--p12", &path],
+        "khoá",
+    );
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("CN=So Noi vu Ha Noi") && said.contains("RS256"),
+        "{said}"
+    );
+    let out = dvc(&["tenant", "signing-identity", "bo", "--local-ca"], "");
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("ES256"), "{said}");
+    std::fs::remove_file(&p12).ok();
+    // Two kept, the newest in use; no private key in clear anywhere in the row.
+    assert_eq!(
+        db.scalar_i64("SELECT count(*) AS n FROM t_bo.signing_identities"),
+        2
+    );
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM t_bo.signing_identities WHERE in_use AND algorithm = 'ES256'"
+        ),
+        1
+    );
+    assert_eq!(
+        db.scalar_i64(
+            "SELECT count(*) AS n FROM t_bo.signing_identities \
+             WHERE position('PRIVATE KEY' in chain_pem) > 0 OR position('\\x3082'::bytea in sealed_key) = 1"
+        ),
+        0,
+        "the key is sealed"
+    );
+}
