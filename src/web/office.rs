@@ -284,7 +284,11 @@ pub async fn dossier(
 ) -> HttpResponse {
     let result = async {
         let code = super::session::page_code(&path)?;
-        let notice = q.ok.as_ref().map(|_| v.t("process.done"));
+        let notice = q.ok.as_deref().map(|k| match k {
+            "ket-qua" => v.t("results.issued_notice"),
+            "thu-hoi" => v.t("results.revoked_notice"),
+            _ => v.t("process.done"),
+        });
         page(&v, code, notice, vec![], StatusCode::OK).await
     }
     .await;

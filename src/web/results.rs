@@ -74,7 +74,7 @@ pub async fn issue(
             _ => Source::Generate,
         };
         match results::issue(&v.state, user, code.clone(), source).await {
-            Ok(_) => Ok(v.redirect(&format!("/can-bo/ho-so/{code}?ok=1"))),
+            Ok(_) => Ok(v.redirect(&format!("/can-bo/ho-so/{code}?ok=ket-qua"))),
             Err(AppError::Invalid { errors }) => {
                 super::office::page_with_errors(&v, code, &errors).await
             }
@@ -109,7 +109,7 @@ pub async fn revoke(
         let code = super::session::page_code(&code)?;
         let reason = form.reason.clone();
         match results::revoke(&v.state, user, code.clone(), id, reason).await {
-            Ok(_) => Ok(v.redirect(&format!("/can-bo/ho-so/{code}?ok=1"))),
+            Ok(_) => Ok(v.redirect(&format!("/can-bo/ho-so/{code}?ok=thu-hoi"))),
             Err(AppError::Invalid { errors }) => {
                 super::office::page_with_errors(&v, code, &errors).await
             }

@@ -20,7 +20,8 @@
 // says where the file came from. The signed-in state is saved to $CITIZEN_STATE.
 //
 // PHASE=receiver: tinh-b's officer opens $EXT_CODE; under the file, "Lấy từ kho dữ liệu của người
-// nộp: Đơn vị TA, hồ sơ $CODE — kết quả số $NUMBER, đã xác thực chữ ký"; the copy downloads,
+// nộp: Đơn vị TA, hồ sơ $CODE — kết quả số $NUMBER, đã xác thực chữ ký; người nộp chọn lúc …"
+// (when the applicant chose it); the copy downloads,
 // the same bytes ($SHA256).
 //
 // PHASE=revoke: tinh-a's officer (from $OFFICER_STATE) revokes the result; an empty reason is
@@ -216,7 +217,7 @@ async function issuePhase(browser, result) {
   await form().getByLabel(GENERATE).check();
   assert.equal(await submit(page, () => form().getByRole('button', { name: ISSUE, exact: true }).click()), 200);
   assert.equal(new URL(page.url()).pathname, `/can-bo/ho-so/${CODE}`, 'back on the processing page');
-  await page.getByText('Đã cập nhật hồ sơ.').waitFor();
+  await page.getByText('Đã ký số và phát hành kết quả.').waitFor();
   const { item, text } = await listedResult(page);
   const number = /Số (\d{5}\/\d{4}\/KQ)/.exec(text)?.[1];
   assert.equal(number, `00001/${hanoiDate().slice(6)}/KQ`, text);
@@ -368,7 +369,7 @@ async function receiverPhase(browser, result) {
   const text = squash(await files.first().innerText());
   assert.ok(text.startsWith(`ket-qua-${NUMBER.replaceAll('/', '-')}.pdf`), text);
   assert.match(text,
-    new RegExp(`Lấy từ kho dữ liệu của người nộp: ${ISSUER}, hồ sơ ${CODE} — kết quả số ${NUMBER}, đã xác thực chữ ký$`));
+    new RegExp(`Lấy từ kho dữ liệu của người nộp: ${ISSUER}, hồ sơ ${CODE} — kết quả số ${NUMBER}, đã xác thực chữ ký; người nộp chọn lúc \\d{2}:\\d{2} \\d{2}/\\d{2}/\\d{4}$`));
   await checkA11y(page, 'results: provenance at the receiving agency');
   await screenshot(page, 'desktop/results-provenance');
   result.provenance_shown = true;
@@ -403,7 +404,7 @@ async function revokePhase(browser, result) {
   await form().getByLabel('Lý do thu hồi').fill(REASON);
   assert.equal(await submit(page, () => form().getByRole('button', { name: 'Thu hồi', exact: true }).click()), 200);
   const days = new Set([before, hanoiDate()]);
-  await page.getByText('Đã cập nhật hồ sơ.').waitFor();
+  await page.getByText('Đã thu hồi kết quả.').waitFor();
   const { item, text } = await listedResult(page);
   assert.equal(squash(await item.locator('.badge').innerText()), 'Đã thu hồi');
   assert.match(text, new RegExp(`Lý do thu hồi: ${REASON}`));
