@@ -348,7 +348,12 @@ pub(crate) async fn receive_with_scans(
         .db
         .run(move |conn| Ok(store::procedure_of(conn, &lookup, &who)?))
         .await?;
-    let proc = crate::app::dossiers::procedure(state, &tenant, &procedure_code).await?;
+    let proc =
+        crate::app::dossiers::procedure_as_filed(state, &tenant, &code, who, &procedure_code)
+            .await?
+            .ok_or_else(|| {
+                AppError::bad_request("unknown_procedure", "procedure: no such procedure")
+            })?;
     let mut errors = Vec::new();
     let kinds = check_files(&proc, &files, &[], false, &mut errors);
     if !errors.is_empty() {

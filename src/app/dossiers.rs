@@ -313,6 +313,41 @@ pub(crate) async fn procedure(
         .ok_or_else(|| AppError::bad_request("unknown_procedure", "procedure: no such procedure"))
 }
 
+/// The procedure as dossier `code` was filed under it: today's catalog entry (its process,
+/// roles, time limit) with the names, form, documents and fee of the version the dossier is
+/// pinned to, so a form or fee changed since never breaks a dossier in flight. `None` when
+/// the procedure is no longer offered at all.
+pub(crate) async fn procedure_as_filed(
+    state: &AppState,
+    tenant: &CurrentTenant,
+    code: &DossierCode,
+    who: Caller,
+    procedure_code: &str,
+) -> Result<Option<Procedure>, AppError> {
+    let current = crate::app::procedures::cached_catalog(state, tenant)
+        .await?
+        .procedures()
+        .iter()
+        .find(|p| p.code == procedure_code)
+        .cloned();
+    let code = code.clone();
+    let filed = tenant
+        .db
+        .run(move |conn| Ok(store::version_of(conn, &code, &who)?))
+        .await?;
+    Ok(current.map(|mut p| {
+        if let Some(v) = filed {
+            p.name = v.name_vi;
+            p.name_en = v.name_en;
+            p.form_schema = v.form_schema;
+            p.documents = v.documents;
+            p.fee_vnd = v.fee_vnd;
+            p.fee_rule = v.fee_rule;
+        }
+        p
+    }))
+}
+
 pub(crate) fn form_schema(proc: &Procedure) -> Result<FormSchema, AppError> {
     FormSchema::parse(&proc.form_schema).map_err(AppError::internal)
 }
@@ -611,7 +646,11 @@ pub(crate) async fn answer_supplement(
         .db
         .run(move |conn| Ok(store::procedure_of(conn, &lookup_code, &who)?))
         .await?;
-    let proc = procedure(state, &tenant, &procedure_code).await?;
+    let proc = procedure_as_filed(state, &tenant, &code, who, &procedure_code)
+        .await?
+        .ok_or_else(|| {
+            AppError::bad_request("unknown_procedure", "procedure: no such procedure")
+        })?;
     let mut errors = Vec::new();
     if let Some(form) = &body.form
         && let Err(mut e) = form_schema(&proc)?.validate(form)

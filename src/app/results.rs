@@ -260,7 +260,7 @@ pub async fn issue(
     }
     // The generated document's content, composed before the transaction (no I/O in it).
     let generated = match origin {
-        Origin::Generated => Some(result_slip(state, &tenant, &detail).await?),
+        Origin::Generated => Some(result_slip(state, &tenant, &detail, &who).await?),
         _ => None,
     };
     let result_id = Uuid::new_v4();
@@ -433,14 +433,20 @@ async fn result_slip(
     state: &AppState,
     tenant: &CurrentTenant,
     d: &DetailWithIds,
+    who: &Caller,
 ) -> Result<SlipData, AppError> {
     let locale = Locale::Vi;
-    let catalog = crate::app::procedures::cached_catalog(state, tenant).await?;
-    let procedure = catalog
-        .procedures()
-        .iter()
-        .find(|p| p.code == d.summary.procedure_code);
-    let lines = match procedure {
+    // The answers under the labels of the form the applicant filled (their version).
+    let code = DossierCode::parse(&d.summary.code).map_err(AppError::internal)?;
+    let procedure = crate::app::dossiers::procedure_as_filed(
+        state,
+        tenant,
+        &code,
+        *who,
+        &d.summary.procedure_code,
+    )
+    .await?;
+    let lines = match &procedure {
         Some(p) => {
             let schema = FormSchema::parse(&p.form_schema).map_err(AppError::internal)?;
             answers(&schema.fields(), &d.form_data, locale)

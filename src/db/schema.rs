@@ -616,6 +616,29 @@ pub mod tenant {
     }
 
     diesel::table! {
+        procedure_versions (procedure_code, version) {
+            procedure_code -> Text,
+            version -> Int4,
+            name_vi -> Text,
+            name_en -> Nullable<Text>,
+            form_schema -> Text,
+            documents -> Jsonb,
+            fee_vnd -> Int8,
+            fee_rule -> Text,
+            digest -> Text,
+            created_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
+        dossier_procedure_versions (dossier_id) {
+            dossier_id -> Uuid,
+            procedure_code -> Text,
+            version -> Int4,
+        }
+    }
+
+    diesel::table! {
         result_sequences (year) {
             year -> Int4,
             last -> Int4,
@@ -692,6 +715,8 @@ pub mod tenant {
     diesel::joinable!(payments -> dossiers (dossier_id));
     diesel::joinable!(results -> dossiers (dossier_id));
     diesel::allow_tables_to_appear_in_same_query!(
+        procedure_versions,
+        dossier_procedure_versions,
         results,
         signing_identities,
         fields,

@@ -144,12 +144,16 @@ async fn page(
         .db
         .run(move |conn| Ok(store::detail(conn, &scope, &code, &who, now)?))
         .await?;
-    let procedure = crate::app::procedures::cached_catalog(&v.state, &v.tenant)
-        .await?
-        .procedures()
-        .iter()
-        .find(|p| p.code == d.summary.procedure_code)
-        .cloned();
+    // The fields and documents the applicant actually saw: the version the dossier was filed
+    // under.
+    let procedure = crate::app::dossiers::procedure_as_filed(
+        &v.state,
+        &v.tenant,
+        &code_of(&d)?,
+        who,
+        &d.summary.procedure_code,
+    )
+    .await?;
     let schema = procedure
         .as_ref()
         .map(|p| FormSchema::parse(&p.form_schema))
@@ -236,6 +240,10 @@ async fn page(
             },
         },
     ))
+}
+
+fn code_of(d: &crate::services::dossiers::DossierDetail) -> Result<DossierCode, AppError> {
+    DossierCode::parse(&d.summary.code).map_err(AppError::internal)
 }
 
 /// The slips a dossier has now, as (address, title) for its page.

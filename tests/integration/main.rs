@@ -34,4 +34,5 @@ mod stats_sync;
 mod tenant_files;
 mod transfers;
 mod unit_processes;
+mod versions;
 mod world;

@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod pages;
 pub mod store;
+pub mod versions;
 
 use super::text::SearchTerms;
 use serde::{Deserialize, Serialize};

@@ -417,6 +417,8 @@ pub fn upsert(
                 procedures::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;
+        let codes: Vec<&str> = procedure_rows.iter().map(|p| p.code).collect();
+        super::versions::record(conn, &codes)?;
     }
     Ok(())
 }

@@ -205,6 +205,9 @@ pub struct DossierDetail {
     pub transferred_from: Option<String>,
     /// The signed electronic results issued for it, the newest first (revoked ones too).
     pub results: Vec<crate::services::results::ResultView>,
+    /// The version of its procedure it was filed under (form, documents, fee), which its later
+    /// checks and pages use.
+    pub procedure_version: Option<i32>,
 }
 
 /// The current step of a dossier in its declared process, and what the caller may do there.

@@ -69,6 +69,7 @@ pub fn submit(
             dossiers::updated_at.eq(now),
         ))
         .execute(conn)?;
+    crate::services::catalog::versions::pin(conn, id, &new.procedure_code)?;
     insert_files(conn, id, Some(applicant.acting), &new.files)?;
     // A desk applicant without an account is indexed under what lets them claim it later.
     let claim = applicant.account.is_none().then(|| {
@@ -224,7 +225,14 @@ pub fn act(
     now: DateTime<Utc>,
 ) -> Result<DossierSummary, DossierError> {
     let (row, actor) = visible_row(conn, code, caller)?;
-    let proc = procedure_facts(conn, &row.procedure_code)?;
+    let mut proc = procedure_facts(conn, &row.procedure_code)?;
+    // A corrected form refigures the fee under the version the dossier was filed under.
+    if req.form_data.is_some()
+        && let Some((fee_vnd, fee_rule)) = crate::services::catalog::versions::fee_of(conn, row.id)?
+    {
+        proc.fee_vnd = fee_vnd;
+        proc.fee_rule = fee_rule;
+    }
     let from = row.status;
     let to = workflow::transition(from, req.action, actor, proc.decide_role)?;
     // Where a process is declared, the decision is taken at its step, by whoever holds it.

@@ -256,6 +256,18 @@ pub fn ids_of(
     })
 }
 
+/// The procedure version a dossier the caller may see was filed under.
+pub fn version_of(
+    conn: &mut PgConnection,
+    code: &DossierCode,
+    caller: &Caller,
+) -> Result<Option<crate::services::catalog::versions::ProcedureVersion>, DossierError> {
+    let (row, _) = visible_row(conn, code, caller)?;
+    Ok(crate::services::catalog::versions::of_dossier(
+        conn, row.id,
+    )?)
+}
+
 /// See [`ids_of`].
 #[derive(Debug, Clone)]
 pub struct DossierIds {

@@ -140,6 +140,14 @@ pub fn detail(
             .into_iter()
             .map(|r| r.view)
             .collect(),
+        procedure_version: {
+            use crate::db::schema::tenant::dossier_procedure_versions as pinned;
+            pinned::table
+                .find(row.id)
+                .select(pinned::version)
+                .first::<i32>(conn)
+                .optional()?
+        },
     })
 }
 

@@ -243,6 +243,7 @@ pub fn accept_transfer(
             dossiers::updated_at.eq(now),
         ))
         .execute(conn)?;
+    crate::services::catalog::versions::pin(conn, id, &transfer.procedure_code)?;
     diesel::insert_into(dossier_handovers::table)
         .values((
             dossier_handovers::dossier_id.eq(id),

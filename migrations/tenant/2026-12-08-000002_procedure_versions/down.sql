@@ -1,0 +1,2 @@
+DROP TABLE dossier_procedure_versions;
+DROP TABLE procedure_versions;
