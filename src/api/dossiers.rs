@@ -12,7 +12,6 @@ use crate::services::dossiers::{
     BulkResult, DossierDetail, DossierSummary, MyDossier, PublicStatus, Status,
 };
 use crate::services::idempotency::{Attempt, Fingerprint};
-use crate::services::storage::StorageKey;
 use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -384,23 +383,8 @@ pub async fn download(
         .db
         .run(move |conn| Ok(store::attachment(conn, &code, &who, id)?))
         .await?;
-    let key = StorageKey::parse(&key)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("malformed storage key")))?;
-    let storage = state.storage.clone();
-    let bytes = web::block(move || storage.get(&key))
-        .await?
-        .map_err(AppError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type(media_type)
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename*=UTF-8''{}",
-                url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-            ),
-        ))
-        .body(bytes))
+    let bytes = crate::app::dossiers::read_stored(&state, &key).await?;
+    Ok(crate::http::download::attachment(&name, &media_type, bytes))
 }
 
 /// Public status of a dossier by code and phone (Tra cứu hồ sơ). No names, no form data;

@@ -200,22 +200,11 @@ pub async fn download(
 ) -> Result<HttpResponse, AppError> {
     let code = parse_code(&path.code)?;
     let (name, bytes) = results::download(&state, &principal, code, path.id).await?;
-    Ok(pdf_response(&name, bytes))
-}
-
-pub(crate) fn pdf_response(name: &str, bytes: Vec<u8>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("Cache-Control", "private, no-store"))
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename*=UTF-8''{}",
-                url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-            ),
-        ))
-        .body(bytes)
+    Ok(crate::http::download::attachment(
+        &name,
+        "application/pdf",
+        bytes,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

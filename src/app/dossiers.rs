@@ -290,6 +290,17 @@ pub(crate) async fn within_storage_quota(
     Ok(())
 }
 
+/// The bytes stored under `key` (a key read from a row), off the async workers.
+pub(crate) async fn read_stored(state: &AppState, key: &str) -> Result<Vec<u8>, AppError> {
+    let key = StorageKey::parse(key)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("malformed storage key")))?;
+    let storage = state.storage.clone();
+    web::block(move || storage.get(&key))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
+}
+
 /// Forgets files whose dossier was not recorded (best effort: an orphan file harms nobody).
 pub(crate) fn discard(state: &AppState, files: &[StoredFile]) {
     for f in files {

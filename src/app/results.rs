@@ -502,13 +502,7 @@ pub async fn download(
         .run(move |c| Ok(store::find(c, id)?))
         .await?
         .ok_or(AppError::NotFound { what: "result" })?;
-    let key = StorageKey::parse(&record.storage_key)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("bad storage key")))?;
-    let storage = state.storage.clone();
-    let bytes = actix_web::web::block(move || storage.get(&key))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
+    let bytes = crate::app::dossiers::read_stored(state, &record.storage_key).await?;
     Ok((record.view.file_name, bytes))
 }
 

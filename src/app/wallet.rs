@@ -189,12 +189,6 @@ pub async fn open(
         .ok_or(AppError::NotFound {
             what: "wallet item",
         })?;
-    let key = StorageKey::parse(&item.storage_key)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("bad storage key")))?;
-    let storage = state.storage.clone();
-    let bytes = actix_web::web::block(move || storage.get(&key))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
+    let bytes = crate::app::dossiers::read_stored(state, &item.storage_key).await?;
     Ok((item, bytes))
 }

@@ -4,6 +4,7 @@
 //! values; this module only reads them out of the request and the application state.
 
 pub mod bearer;
+pub mod download;
 pub mod headers;
 pub mod principal;
 pub mod quota;

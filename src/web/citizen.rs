@@ -906,24 +906,8 @@ pub async fn download(v: Visitor, path: web::Path<(String, uuid::Uuid)>) -> Http
             .db
             .run(move |conn| Ok(store::attachment(conn, &code, &who, id)?))
             .await?;
-        let key = crate::services::storage::StorageKey::parse(&key)
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("malformed storage key")))?;
-        let storage = v.state.storage.clone();
-        let bytes = web::block(move || storage.get(&key))
-            .await?
-            .map_err(AppError::internal)?;
-        Ok(HttpResponse::Ok()
-            .content_type(media_type)
-            .insert_header(("X-Content-Type-Options", "nosniff"))
-            .insert_header(("Cache-Control", "no-store"))
-            .insert_header((
-                "Content-Disposition",
-                format!(
-                    "attachment; filename*=UTF-8''{}",
-                    url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-                ),
-            ))
-            .body(bytes))
+        let bytes = api::read_stored(&v.state, &key).await?;
+        Ok(crate::http::download::attachment(&name, &media_type, bytes))
     }
     .await;
     v.respond(result)

@@ -12,28 +12,17 @@ use minijinja::context;
 use serde::Deserialize;
 use uuid::Uuid;
 
-fn attachment(name: &str, media_type: &str, bytes: Vec<u8>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(media_type.to_owned())
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename*=UTF-8''{}",
-                url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-            ),
-        ))
-        .body(bytes)
-}
-
 /// `GET /ho-so/{code}/ket-qua/{id}`: the signed PDF, for its applicant and the officials.
 pub async fn download(v: Visitor, path: web::Path<(String, Uuid)>) -> HttpResponse {
     let result = async {
         let (code, id) = path.into_inner();
         let code = super::session::page_code(&code)?;
         let (name, bytes) = results::download(&v.state, v.user()?, code, id).await?;
-        Ok(attachment(&name, "application/pdf", bytes))
+        Ok(crate::http::download::attachment(
+            &name,
+            "application/pdf",
+            bytes,
+        ))
     }
     .await;
     v.respond(result)
@@ -157,7 +146,11 @@ pub async fn wallet_item(v: Visitor, path: web::Path<Uuid>) -> HttpResponse {
     let result = async {
         let user = v.user()?;
         let (item, bytes) = crate::app::wallet::open(&v.state, user.account, *path).await?;
-        Ok(attachment(&item.file_name, &item.media_type, bytes))
+        Ok(crate::http::download::attachment(
+            &item.file_name,
+            &item.media_type,
+            bytes,
+        ))
     }
     .await;
     v.respond(result)
