@@ -91,6 +91,9 @@ pub(crate) enum TenantCommand {
         password_env: String,
         #[arg(long)]
         local_ca: bool,
+        /// Do nothing when the tenant already has a certificate in use (for scripts).
+        #[arg(long)]
+        if_missing: bool,
     },
     /// Suspend a tenant: its portal and API answer 403, its data is kept.
     Suspend { slug: String },
@@ -104,6 +107,7 @@ fn signing_identity(
     slug: &str,
     p12: Option<PathBuf>,
     password_env: &str,
+    if_missing: bool,
 ) -> anyhow::Result<ExitCode> {
     use dvc::tenancy::{CurrentTenant, registry::Registry};
     let master =
@@ -127,6 +131,9 @@ fn signing_identity(
     };
     let password = std::env::var(password_env).unwrap_or_default();
     let summary = actix_web::rt::System::new().block_on(async move {
+        if if_missing && let Some(s) = dvc::app::results::identity(&current).await? {
+            return Ok(s);
+        }
         match file {
             Some(bytes) => {
                 dvc::app::results::import_identity_with(
@@ -171,8 +178,9 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
             slug,
             p12,
             password_env,
+            if_missing,
             ..
-        } => signing_identity(settings, &slug, p12, &password_env),
+        } => signing_identity(settings, &slug, p12, &password_env, if_missing),
         TenantCommand::Apply {
             path,
             dry_run: true,

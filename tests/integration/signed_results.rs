@@ -801,6 +801,22 @@ fn the_cli_imports_a_pkcs12_or_issues_a_local_test_certificate() {
     );
     assert!(said.contains("ES256"), "{said}");
     std::fs::remove_file(&p12).ok();
+    // `--if-missing` (what scripts/run uses) leaves a tenant that has one as it is.
+    let out = dvc(
+        &[
+            "tenant",
+            "signing-identity",
+            "bo",
+            "--local-ca",
+            "--if-missing",
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Two kept, the newest in use; no private key in clear anywhere in the row.
     assert_eq!(
         db.scalar_i64("SELECT count(*) AS n FROM t_bo.signing_identities"),
