@@ -184,6 +184,19 @@ pub fn may_have_result(d: &DossierDetail) -> bool {
     matches!(d.summary.status, Status::Approved | Status::Returned) || approved_at_a_step
 }
 
+/// What a result is made from, ready before the transaction.
+enum Pdf {
+    Generate(Box<SlipData>),
+    Given { name: String, bytes: Vec<u8> },
+}
+
+fn result_exists() -> AppError {
+    AppError::Conflict {
+        code: "result_exists",
+        detail: "hồ sơ đã có kết quả còn hiệu lực; hãy thu hồi trước / the dossier already has a live result: revoke it first".into(),
+    }
+}
+
 fn official(who: &Caller) -> Result<(), AppError> {
     if who.officer || who.leader {
         Ok(())
@@ -233,7 +246,8 @@ pub async fn issue(
     official(&who)?;
     let tenant = principal.tenant.clone();
     let master = master(state)?;
-    let (origin, upload) = match source {
+    // A given PDF is checked before anything else is looked at.
+    let (origin, given) = match source {
         Source::Generate => (Origin::Generated, None),
         Source::Upload { file_name, bytes } => (
             Origin::Uploaded,
@@ -253,15 +267,13 @@ pub async fn issue(
         });
     }
     if detail.results.iter().any(|r| !r.is_revoked()) {
-        return Err(AppError::Conflict {
-            code: "result_exists",
-            detail: "hồ sơ đã có kết quả còn hiệu lực; hãy thu hồi trước / the dossier already has a live result: revoke it first".into(),
-        });
+        return Err(result_exists());
     }
-    // The generated document's content, composed before the transaction (no I/O in it).
-    let generated = match origin {
-        Origin::Generated => Some(result_slip(state, &tenant, &detail, &who).await?),
-        _ => None,
+    // The PDF, or the generated document's content (numbered in the transaction), composed
+    // before it (no I/O in it).
+    let pdf = match given {
+        Some((name, bytes)) => Pdf::Given { name, bytes },
+        None => Pdf::Generate(Box::new(result_slip(state, &tenant, &detail, &who).await?)),
     };
     let result_id = Uuid::new_v4();
     let verify_url = verification_url(state, &tenant, result_id);
@@ -288,16 +300,15 @@ pub async fn issue(
                     detail: e.to_string(),
                 })?;
                 let number = store::next_number(c, crate::services::calendar::local_date(now).year())?;
-                let (file_name, unsigned) = match (generated, upload) {
-                    (Some(mut slip), _) => {
+                let (file_name, unsigned) = match pdf {
+                    Pdf::Generate(mut slip) => {
                         slip.result_number = Some(number.clone());
                         slip.lookup_url = verify_url;
                         slip.issued_at = now;
                         let pdf = slips::pdf(&slip).map_err(AppError::internal)?;
                         (format!("ket-qua-{}.pdf", number.replace('/', "-")), pdf)
                     }
-                    (None, Some((name, bytes))) => (name, bytes),
-                    (None, None) => unreachable!("a source is always given"),
+                    Pdf::Given { name, bytes } => (name, bytes),
                 };
                 let signed = sign(&unsigned, &identity, now, SIGN_REASON).map_err(|e| {
                     invalid(
@@ -322,7 +333,14 @@ pub async fn issue(
                     issued_by: Some(issued_by),
                     issued_at: now,
                 };
-                store::insert(c, &row)?;
+                // Two officials issuing at once: the live-result index lets one through.
+                store::insert(c, &row).map_err(|e| match e {
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    ) => result_exists(),
+                    other => other.into(),
+                })?;
                 if let Some(account) = applicant {
                     wallet::store::keep(
                         c,

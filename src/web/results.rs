@@ -12,6 +12,26 @@ use minijinja::context;
 use serde::Deserialize;
 use uuid::Uuid;
 
+/// Back on the processing page after a results form: its notice (`?ok=`) when done, the
+/// field errors (422) or the conflict's message (409) on the page when not.
+async fn back_to_processing(
+    v: &Visitor,
+    code: crate::services::dossiers::DossierCode,
+    done: Result<(), AppError>,
+    notice: &str,
+) -> Result<HttpResponse, AppError> {
+    match done {
+        Ok(()) => Ok(v.redirect(&format!("/can-bo/ho-so/{code}?ok={notice}"))),
+        Err(AppError::Invalid { errors }) => {
+            super::office::page_with_errors(v, code, &errors).await
+        }
+        Err(e @ AppError::Conflict { .. }) => {
+            super::office::page_with_message(v, code, e.to_string(), StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// `GET /ho-so/{code}/ket-qua/{id}`: the signed PDF, for its applicant and the officials.
 pub async fn download(v: Visitor, path: web::Path<(String, Uuid)>) -> HttpResponse {
     let result = async {
@@ -62,17 +82,8 @@ pub async fn issue(
             }
             _ => Source::Generate,
         };
-        match results::issue(&v.state, user, code.clone(), source).await {
-            Ok(_) => Ok(v.redirect(&format!("/can-bo/ho-so/{code}?ok=ket-qua"))),
-            Err(AppError::Invalid { errors }) => {
-                super::office::page_with_errors(&v, code, &errors).await
-            }
-            Err(e @ AppError::Conflict { .. }) => {
-                let message = e.to_string();
-                super::office::page_with_message(&v, code, message, StatusCode::CONFLICT).await
-            }
-            Err(e) => Err(e),
-        }
+        let done = results::issue(&v.state, user, code.clone(), source).await;
+        back_to_processing(&v, code, done.map(drop), "ket-qua").await
     }
     .await;
     v.respond(result)
@@ -97,17 +108,8 @@ pub async fn revoke(
         let (code, id) = path.into_inner();
         let code = super::session::page_code(&code)?;
         let reason = form.reason.clone();
-        match results::revoke(&v.state, user, code.clone(), id, reason).await {
-            Ok(_) => Ok(v.redirect(&format!("/can-bo/ho-so/{code}?ok=thu-hoi"))),
-            Err(AppError::Invalid { errors }) => {
-                super::office::page_with_errors(&v, code, &errors).await
-            }
-            Err(e @ AppError::Conflict { .. }) => {
-                let message = e.to_string();
-                super::office::page_with_message(&v, code, message, StatusCode::CONFLICT).await
-            }
-            Err(e) => Err(e),
-        }
+        let done = results::revoke(&v.state, user, code.clone(), id, reason).await;
+        back_to_processing(&v, code, done.map(drop), "thu-hoi").await
     }
     .await;
     v.respond(result)

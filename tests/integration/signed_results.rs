@@ -837,3 +837,42 @@ fn the_cli_imports_a_pkcs12_or_issues_a_local_test_certificate() {
         "the key is sealed"
     );
 }
+
+/// Two officials issuing the same dossier's result at once: one result, the other told so.
+#[actix_web::test]
+async fn two_officials_issuing_at_once_make_one_result() {
+    let w = World::new(|_| {}).await;
+    let admin = w.token(w.admin_a, "tinh-a", &["tenant_admin"]);
+    let p12 = openssl_p12("ec", "mk");
+    let upload = [
+        ("password", None, "mk".as_bytes()),
+        ("doc.0", Some("a.p12"), p12.as_slice()),
+    ];
+    let (s, b) = parts(
+        &w,
+        "PUT",
+        "/t/tinh-a/api/v1/signing-identity",
+        &admin,
+        &upload,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let code = w.submit_work_permit("tinh-a", w.citizen).await;
+    approve(&w, &code).await;
+    let path = format!("/t/tinh-a/api/v1/dossiers/{code}/results");
+    let (a, b) = (
+        w.token(w.officer_a, "tinh-a", &["officer"]),
+        w.token(w.officer_a2, "tinh-a", &["officer"]),
+    );
+    let body = json!({ "source": "generate" });
+    let ((sa, ba), (sb, bb)) = futures_util::join!(
+        w.req("POST", &path, Some(&a), Some(body.clone())),
+        w.req("POST", &path, Some(&b), Some(body.clone())),
+    );
+    let mut statuses = [sa, sb];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{ba} {bb}");
+    let loser = if sa == 409 { &ba } else { &bb };
+    assert_eq!(loser["code"], "result_exists", "{loser}");
+    assert_eq!(w.count("tinh-a", "results"), 1);
+}

@@ -190,19 +190,22 @@ type RecordRow = (
     (String, DateTime<Utc>),
 );
 
-fn records(
-    conn: &mut PgConnection,
-    filter: impl FnOnce(
-        results::BoxedQuery<'static, diesel::pg::Pg>,
-    ) -> results::BoxedQuery<'static, diesel::pg::Pg>,
-) -> QueryResult<Vec<ResultRecord>> {
-    let ids: Vec<Uuid> = filter(results::table.into_boxed())
-        .select(results::id)
-        .load(conn)?;
-    let rows: Vec<RecordRow> = results::table
+/// Which results to read.
+enum Which {
+    One(Uuid),
+    OfDossier(Uuid),
+}
+
+fn records(conn: &mut PgConnection, which: Which) -> QueryResult<Vec<ResultRecord>> {
+    let joined = results::table
         .inner_join(dossiers::table)
         .inner_join(si::table.on(si::id.eq(results::identity_id)))
-        .filter(results::id.eq_any(ids))
+        .into_boxed();
+    let filtered = match which {
+        Which::One(id) => joined.filter(results::id.eq(id)),
+        Which::OfDossier(d) => joined.filter(results::dossier_id.eq(d)),
+    };
+    let rows: Vec<RecordRow> = filtered
         .order(results::issued_at.desc())
         .select((
             (
@@ -270,12 +273,12 @@ fn records(
 
 /// One result by its id (the verification address).
 pub fn find(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ResultRecord>> {
-    Ok(records(conn, |q| q.filter(results::id.eq(id)))?.pop())
+    Ok(records(conn, Which::One(id))?.pop())
 }
 
 /// A dossier's results, the newest first (revoked ones too).
 pub fn for_dossier(conn: &mut PgConnection, dossier: Uuid) -> QueryResult<Vec<ResultRecord>> {
-    records(conn, |q| q.filter(results::dossier_id.eq(dossier)))
+    records(conn, Which::OfDossier(dossier))
 }
 
 /// Revokes a live result; false when it was not live.
