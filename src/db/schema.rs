@@ -631,6 +631,16 @@ pub mod tenant {
     }
 
     diesel::table! {
+        procedure_drafts (code) {
+            code -> Text,
+            design -> Jsonb,
+            based_on -> Nullable<Int4>,
+            updated_by -> Uuid,
+            updated_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
         dossier_procedure_versions (dossier_id) {
             dossier_id -> Uuid,
             procedure_code -> Text,
@@ -716,6 +726,7 @@ pub mod tenant {
     diesel::joinable!(results -> dossiers (dossier_id));
     diesel::allow_tables_to_appear_in_same_query!(
         procedure_versions,
+        procedure_drafts,
         dossier_procedure_versions,
         results,
         signing_identities,

@@ -36,6 +36,21 @@ impl FileKind {
         }
     }
 
+    pub const ALL: [FileKind; 5] = [Self::Pdf, Self::Jpeg, Self::Png, Self::Docx, Self::Xlsx];
+
+    /// The kind a file-name extension names (`pdf`, `JPG`, `.docx`), if dvc can recognise it.
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        let ext = ext.trim().trim_start_matches('.').to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|k| k.extensions().contains(&ext.as_str()))
+    }
+
+    /// Its usual extension, as people write it.
+    pub fn extension(self) -> &'static str {
+        self.extensions()[0]
+    }
+
     /// The kind stored under this media type (as [`media_type`](Self::media_type) wrote it).
     pub fn from_media_type(m: &str) -> Option<Self> {
         [Self::Pdf, Self::Jpeg, Self::Png, Self::Docx, Self::Xlsx]

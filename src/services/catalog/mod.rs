@@ -1,6 +1,8 @@
 //! The procedure catalog of a tenant: domain types, querying (pure), storage and caching.
 
 pub mod cache;
+pub mod design;
+pub mod drafts;
 pub mod pages;
 pub mod store;
 pub mod versions;

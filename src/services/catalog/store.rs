@@ -502,3 +502,19 @@ pub fn set_process(
             > 0,
     )
 }
+
+/// The tenant's fields (code, Vietnamese name), by code.
+pub fn field_names(conn: &mut PgConnection) -> QueryResult<Vec<(String, String)>> {
+    fields::table
+        .order(fields::code)
+        .select((fields::code, fields::name_vi))
+        .load(conn)
+}
+
+/// Every procedure, withdrawn ones too: code, Vietnamese name, whether it is offered.
+pub fn list_brief(conn: &mut PgConnection) -> QueryResult<Vec<(String, String, bool)>> {
+    procedures::table
+        .order(procedures::code)
+        .select((procedures::code, procedures::name_vi, procedures::active))
+        .load(conn)
+}

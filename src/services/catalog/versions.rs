@@ -131,3 +131,11 @@ pub fn fee_of(conn: &mut PgConnection, dossier: Uuid) -> QueryResult<Option<(i64
         .first(conn)
         .optional()
 }
+
+/// The number of a procedure's current version; `None` before any.
+pub fn latest(conn: &mut PgConnection, code: &str) -> QueryResult<Option<i32>> {
+    v::table
+        .filter(v::procedure_code.eq(code))
+        .select(diesel::dsl::max(v::version))
+        .first(conn)
+}

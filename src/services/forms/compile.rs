@@ -350,30 +350,33 @@ impl Compiler {
     }
 }
 
+/// A `pattern` compiled as it is enforced: the whole answer must match. Refused when longer
+/// than the limit, not a regular expression, or too costly.
+pub(super) fn pattern(p: &str) -> Result<regex_lite::Regex, String> {
+    if p.chars().count() > MAX_PATTERN_CHARS {
+        return Err(format!("longer than {MAX_PATTERN_CHARS} characters"));
+    }
+    let compile = |re: &str| {
+        RegexBuilder::new(re)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| format!("invalid regex: {e}"))
+    };
+    // Alone first: `a)|(b` is unbalanced there, but would slip out of the anchors.
+    compile(p)?;
+    compile(&format!("^(?:{p})$"))
+}
+
 fn text_schema(members: &Members, path: &str) -> Result<TextSchema, SchemaError> {
     let min_length = count(members, "minLength", path)?;
     let max_length = count(members, "maxLength", path)?;
     ordered(min_length, max_length, ("minLength", "maxLength"), path)?;
-    let pattern = match text(members, "pattern", path)? {
-        None => None,
-        Some(p) if p.chars().count() > MAX_PATTERN_CHARS => {
-            return Err(fail(
-                &at(path, "pattern"),
-                format!("longer than {MAX_PATTERN_CHARS} characters"),
-            ));
-        }
-        Some(p) => {
-            let compile = |re: &str| {
-                RegexBuilder::new(re)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                    .map_err(|e| fail(&at(path, "pattern"), format!("invalid regex: {e}")))
-            };
-            // Alone first: `a)|(b` is unbalanced there, but would slip out of the anchors.
-            compile(&p)?;
-            Some(compile(&format!("^(?:{p})$"))?)
-        }
-    };
+    let source = text(members, "pattern", path)?;
+    let pattern = source
+        .as_deref()
+        .map(pattern)
+        .transpose()
+        .map_err(|e| fail(&at(path, "pattern"), e))?;
     let format = match text(members, "format", path)? {
         None => None,
         Some(f) => Some(Format::parse(&f).ok_or_else(|| {
@@ -430,6 +433,7 @@ fn text_schema(members: &Members, path: &str) -> Result<TextSchema, SchemaError>
         min_length,
         max_length,
         pattern,
+        pattern_source: source,
         format,
         options,
     })

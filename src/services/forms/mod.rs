@@ -13,18 +13,16 @@
 //! Any other keyword is a [`SchemaError`]: a keyword that is silently ignored is a rule the
 //! admin believes in and that nobody enforces.
 //!
-//! Property order is the order of the rendered form. `serde_json::Value` in this crate sorts
-//! object members (no `preserve_order`), and so do TOML tables, so the order survives only
-//! where the schema is read from JSON *text*: [`FormSchema::parse_str`], the `Deserialize`
-//! impl fed by `serde_json` (an API body), or a TOML string that holds JSON. `Serialize`
-//! writes the schema back in that order; store that text, not `raw()` in a `jsonb` column,
-//! which would sort the members again.
+//! Property order is the order of the rendered form. `serde_json` and `toml` are built with
+//! `preserve_order` here, so a `Value` keeps it; a `jsonb` column would not (PostgreSQL sorts
+//! its keys), which is why procedures keep their schema as text.
 //!
 //! The parts: [`FormSchema`] and its errors in `schema`, the compiled form of a schema in
 //! `model`, reading (and refusing) a schema in `compile`, checking submitted data in `check`,
 //! the fields as the portal renders them in `fields`, and JSON that keeps its members' order in
-//! `json`; dates as people type and read them (`dd/mm/yyyy`, stored ISO) in `dates`.
+//! `json`; the designer's field list in `builder`; dates as people type and read them (`dd/mm/yyyy`, stored ISO) in `dates`.
 
+pub mod builder;
 mod check;
 mod compile;
 pub mod dates;

@@ -47,6 +47,8 @@ pub(super) struct TextSchema {
     pub(super) min_length: Option<usize>,
     pub(super) max_length: Option<usize>,
     pub(super) pattern: Option<Regex>,
+    /// The pattern as written (the compiled one is anchored).
+    pub(super) pattern_source: Option<String>,
     pub(super) format: Option<Format>,
     /// Enum (value, label); empty when the string is free text.
     pub(super) options: Vec<(String, String)>,

@@ -65,6 +65,14 @@ impl FormSchema {
             .collect()
     }
 
+    /// The form as the designer edits it, or why it cannot be (nesting the designer does not
+    /// show); see [`super::builder`].
+    pub fn builder_fields(
+        &self,
+    ) -> Result<Vec<super::builder::FormField>, super::builder::NotDesignable> {
+        super::builder::fields_of(&self.root)
+    }
+
     /// The value of the first top-level string property with this `format` (e.g. the
     /// applicant's phone, to look dossiers up by); `None` when that one is absent or blank.
     pub fn find_by_format<'a>(&self, data: &'a Value, fmt: &str) -> Option<&'a str> {
