@@ -90,6 +90,16 @@ pub async fn overview(principal: &Principal) -> Result<Vec<Entry>, AppError> {
         .await
 }
 
+/// The tenant's fields (code, Vietnamese name), for the new-procedure form.
+pub async fn field_names(principal: &Principal) -> Result<Vec<(String, String)>, AppError> {
+    principal.require(crate::auth::roles::Role::TenantAdmin)?;
+    principal
+        .tenant
+        .db
+        .run(|conn| Ok(store::field_names(conn)?))
+        .await
+}
+
 /// Starts a new procedure: its code (as in the national database), name and field. Refused
 /// when the code is taken by a procedure or a draft.
 pub async fn create(

@@ -13,6 +13,7 @@ pub mod citizen;
 pub mod console;
 pub mod contrast;
 pub mod dashboard;
+mod designer;
 mod desk;
 pub mod forms;
 pub mod i18n;
@@ -92,6 +93,45 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/quan-tri/mo-cong", web::post().to(admin::go_live))
         .route("/quan-tri/ten-mien", web::post().to(admin::domain))
         .route("/quan-tri/quy-trinh", web::get().to(admin_processes::page))
+        .route("/quan-tri/thu-tuc", web::get().to(designer::list))
+        .route("/quan-tri/thu-tuc", web::post().to(designer::create))
+        .route("/quan-tri/thu-tuc/{code}", web::get().to(designer::page))
+        .route(
+            "/quan-tri/thu-tuc/{code}/thong-tin",
+            web::post().to(designer::general),
+        )
+        .route(
+            "/quan-tri/thu-tuc/{code}/giay-to",
+            web::post().to(designer::add_document),
+        )
+        .route(
+            "/quan-tri/thu-tuc/{code}/giay-to/sap-xep",
+            web::post().to(designer::arrange_document),
+        )
+        .route(
+            "/quan-tri/thu-tuc/{code}/truong",
+            web::post().to(designer::add_field),
+        )
+        .route(
+            "/quan-tri/thu-tuc/{code}/truong/sap-xep",
+            web::post().to(designer::arrange_field),
+        )
+        .route(
+            "/quan-tri/thu-tuc/{code}/xuat-ban",
+            web::post().to(designer::publish),
+        )
+        .route(
+            "/quan-tri/thu-tuc/{code}/huy-nhap",
+            web::post().to(designer::discard),
+        )
+        .route(
+            "/quan-tri/thu-tuc/{code}/ngung",
+            web::post().to(designer::withdraw),
+        )
+        .route(
+            "/quan-tri/thu-tuc/{code}/xem-truoc",
+            web::get().to(designer::preview),
+        )
         .route(
             "/quan-tri/quy-trinh/{code}",
             web::get().to(admin_processes::editor),

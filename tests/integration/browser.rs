@@ -19,11 +19,11 @@ use diesel::prelude::*;
 use std::process::Command;
 use uuid::Uuid;
 
-const PASSWORD: &str = "mat-khau-du-dai-2026";
+pub(crate) const PASSWORD: &str = "mat-khau-du-dai-2026";
 
 /// Gives an account of the world a password and a confirmed authenticator; returns its secret
 /// in base32, as an authenticator app would hold it.
-fn sign_in_with_totp(w: &World, account: Uuid) -> String {
+pub(crate) fn sign_in_with_totp(w: &World, account: Uuid) -> String {
     let master = dvc::auth::keys::MasterKey::parse(
         &base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
     )
@@ -75,7 +75,7 @@ fn base32(bytes: &[u8]) -> String {
 
 /// A world served on a real port, its tenants' portals at `{slug}.localhost:{port}` and
 /// registered with the single sign-on; returns it with the port.
-async fn browser_world() -> (World, String) {
+pub(crate) async fn browser_world() -> (World, String) {
     let w = World::new(|s| {
         let port = s.server.port;
         s.server.public_origin = format!("http://{{host}}:{port}");
@@ -123,12 +123,12 @@ fn api_token(w: &World, port: &str, account: Uuid, roles: &[&str]) -> String {
 }
 
 /// Where the scripts put screenshots and downloads.
-fn artifacts() -> std::path::PathBuf {
+pub(crate) fn artifacts() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts")
 }
 
 /// Runs a browser script (`node tests/e2e/...`) to its end; returns its `RESULT` line's JSON.
-async fn run_script(mut cmd: Command) -> serde_json::Value {
+pub(crate) async fn run_script(mut cmd: Command) -> serde_json::Value {
     cmd.env("E2E_ARTIFACTS", artifacts());
     // The server runs on this thread's runtime: wait for the browser off it.
     let out = actix_web::rt::task::spawn_blocking(move || cmd.output())

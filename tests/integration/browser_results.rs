@@ -13,17 +13,15 @@
 //! Afterwards the database holds one result at tinh-a, revoked; one attachment at tinh-b whose
 //! provenance names it; the wallet's copy marked revoked.
 
+use crate::browser::{PASSWORD, artifacts, browser_world, run_script, sign_in_with_totp};
 use crate::results::{openssl_p12, pdfsig};
 use crate::world::{PDF, PHONE, PNG, WORK_PERMIT, World, tenant_file};
-use base64::Engine;
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::process::Command;
 use uuid::Uuid;
 
-const PASSWORD: &str = "mat-khau-du-dai-2026";
 /// tinh-b's extension of a work permit, whose one document a work-permit result answers.
 const EXTENSION: &str = "1.000459";
 
@@ -45,80 +43,6 @@ documents = [
         )
 }
 
-/// A world served on a real port, its tenants' portals at `{slug}.localhost:{port}` and
-/// registered with the single sign-on (as `browser_world` in browser.rs); returns the port.
-async fn browser_world() -> (World, String) {
-    let w = World::new(|s| {
-        let port = s.server.port;
-        s.server.public_origin = format!("http://{{host}}:{port}");
-        s.auth.issuer = format!("http://localhost:{port}");
-    })
-    .await;
-    let port = w.app.base.rsplit(':').next().unwrap().to_owned();
-    let state = w.app.app_state.clone();
-    for slug in ["bo", "tinh-a", "tinh-b"] {
-        let tenant = state
-            .registry
-            .by_slug(&dvc::tenancy::TenantSlug::parse(slug).unwrap())
-            .unwrap();
-        dvc::auth::sso::register_tenant_portal(
-            &mut w.db.conn(),
-            &tenant,
-            &state.base_domain,
-            &state.settings.server.public_origin,
-        )
-        .unwrap();
-    }
-    (w, port)
-}
-
-/// Gives an account a password and a confirmed authenticator; returns its base32 secret (as
-/// `sign_in_with_totp` in browser.rs).
-fn sign_in_with_totp(w: &World, account: Uuid) -> String {
-    let master = dvc::auth::keys::MasterKey::parse(
-        &base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
-    )
-    .unwrap();
-    let mut conn = w.db.conn();
-    let email: String = dvc::db::schema::accounts::table
-        .find(account)
-        .select(dvc::db::schema::accounts::email)
-        .first(&mut conn)
-        .unwrap();
-    let password = dvc::auth::password::Password::parse(PASSWORD, &email).unwrap();
-    diesel::update(dvc::db::schema::accounts::table.find(account))
-        .set(dvc::db::schema::accounts::password_hash.eq(dvc::auth::password::hash(&password)))
-        .execute(&mut conn)
-        .unwrap();
-    dvc::auth::totp::enroll(&mut conn, &master, account, &email).unwrap();
-    conn.batch_execute(&format!(
-        "UPDATE platform.account_totp SET confirmed_at = now() WHERE account_id = '{account}'"
-    ))
-    .unwrap();
-    use dvc::db::schema::account_totp as t;
-    let (sealed, nonce): (Vec<u8>, Vec<u8>) = t::table
-        .filter(t::account_id.eq(account))
-        .select((t::secret_enc, t::nonce))
-        .first(&mut conn)
-        .unwrap();
-    let secret = master.open(&sealed, &nonce).unwrap();
-    // RFC 4648 base32 without padding, as authenticator apps take secrets.
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut out, mut buffer, mut bits) = (String::new(), 0u32, 0);
-    for &b in &secret {
-        buffer = (buffer << 8) | u32::from(b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
-        }
-    }
-    if bits > 0 {
-        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
-    }
-    out
-}
-
 /// An access token for `tenant`'s API as a browser world's single sign-on issues it.
 fn token(w: &World, port: &str, account: Uuid, tenant: &str, roles: &[&str]) -> String {
     let now = chrono::Utc::now().timestamp();
@@ -138,33 +62,6 @@ fn token(w: &World, port: &str, account: Uuid, tenant: &str, roles: &[&str]) -> 
         },
     )
     .unwrap()
-}
-
-/// Where the scripts put screenshots and downloads.
-fn artifacts() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-artifacts")
-}
-
-/// Runs a browser script to its end; returns its `RESULT` line's JSON.
-async fn run_script(mut cmd: Command) -> Value {
-    cmd.env("E2E_ARTIFACTS", artifacts());
-    // The server runs on this thread's runtime: wait for the browser off it.
-    let out = actix_web::rt::task::spawn_blocking(move || cmd.output())
-        .await
-        .unwrap()
-        .expect("node (scripts/test installs it with ensure_browser)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .map(|j| serde_json::from_str(j).unwrap())
-        .expect("a RESULT line")
 }
 
 /// One text value from the database (`SELECT … AS s`).

@@ -81,6 +81,19 @@ impl TestDb {
         ])
     }
 
+    /// One text value (`SELECT … AS s`).
+    pub fn scalar_text(&self, sql: &str) -> String {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            s: String,
+        }
+        diesel::sql_query(sql)
+            .get_result::<Row>(&mut self.conn())
+            .expect(sql)
+            .s
+    }
+
     pub fn scalar_i64(&self, sql: &str) -> i64 {
         #[derive(QueryableByName)]
         struct Row {

@@ -160,6 +160,27 @@ impl Design {
         })
     }
 
+    /// The procedure this design would publish, for a preview; `field` is its field's names.
+    pub fn as_procedure(&self, code: &str, field: super::FieldRef) -> Procedure {
+        Procedure {
+            code: code.to_owned(),
+            name: self.name_vi.clone(),
+            name_en: self.name_en.clone(),
+            field,
+            online_level: self.online_level,
+            processing_days: i32::from(self.processing_days),
+            fee_vnd: i64::from(self.fee_vnd),
+            documents: self.documents.clone(),
+            form_schema: self.form_schema(),
+            decide_role: self.decide_role,
+            inherited_from: None,
+            fee_rule: self.fee_rule.clone(),
+            pay_before_processing: self.pay_before_processing,
+            process: None,
+            search_text: String::new(),
+        }
+    }
+
     /// The form's schema, properties in the designed order.
     pub fn form_schema(&self) -> serde_json::Value {
         to_schema(&self.form)

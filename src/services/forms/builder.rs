@@ -470,6 +470,117 @@ pub fn to_schema(fields: &[FormField]) -> Value {
     Value::Object(m)
 }
 
+/// A field as the designer's form sends it (all text).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FieldInput {
+    /// Left empty, it is made from the Vietnamese label.
+    pub code: String,
+    pub kind: String,
+    pub label_vi: String,
+    pub label_en: String,
+    pub hint: String,
+    pub placeholder: String,
+    pub required: Option<String>,
+    pub min_length: String,
+    pub max_length: String,
+    pub pattern: String,
+    pub minimum: String,
+    pub maximum: String,
+    /// One per line: `value | label`, or only the label.
+    pub choices: String,
+    pub min_items: String,
+    pub max_items: String,
+}
+
+fn blank_none(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+impl FieldInput {
+    /// The field typed, or every problem in it. `siblings` are the fields it joins.
+    pub fn to_field(&self, siblings: &[FormField]) -> Result<FormField, Vec<FieldProblem>> {
+        let mut out = Vec::new();
+        let kind = FieldKind::parse(&self.kind).unwrap_or_else(|| {
+            out.push(problem(
+                "kind",
+                "Chọn loại trường",
+                "Choose the kind of field",
+            ));
+            FieldKind::Text
+        });
+        let code = match blank_none(&self.code) {
+            Some(c) => c,
+            None => code_from_label(&self.label_vi),
+        };
+        let mut field = FormField::new(&code, kind, self.label_vi.trim());
+        field.label_en = blank_none(&self.label_en);
+        field.hint = blank_none(&self.hint);
+        field.placeholder = blank_none(&self.placeholder);
+        field.required = self.required.is_some();
+        let mut count = |s: &str, input: &'static str| -> Option<u32> {
+            let s = s.trim();
+            if s.is_empty() {
+                return None;
+            }
+            s.parse::<u32>().map_or_else(
+                |_| {
+                    out.push(problem(
+                        input,
+                        "Nhập một số nguyên không âm",
+                        "Enter a whole number, not negative",
+                    ));
+                    None
+                },
+                Some,
+            )
+        };
+        // Each limit is kept only where the kind uses it: the designer's form shows them all.
+        let (min_length, max_length) = (
+            count(&self.min_length, "min_length"),
+            count(&self.max_length, "max_length"),
+        );
+        let (min_items, max_items) = (
+            count(&self.min_items, "min_items"),
+            count(&self.max_items, "max_items"),
+        );
+        if kind.is_text() {
+            field.min_length = min_length;
+            field.max_length = max_length;
+            field.pattern = blank_none(&self.pattern);
+        }
+        if kind == FieldKind::List {
+            field.min_items = min_items;
+            field.max_items = max_items;
+        }
+        if kind.is_number() {
+            for (text, slot, input) in [
+                (&self.minimum, &mut field.minimum, "minimum"),
+                (&self.maximum, &mut field.maximum, "maximum"),
+            ] {
+                let t = text.trim().replace(',', ".");
+                if t.is_empty() {
+                    continue;
+                }
+                match t.parse::<Number>() {
+                    Ok(n) => *slot = Some(n),
+                    Err(_) => out.push(problem(
+                        input,
+                        "Nhập một số, ví dụ 24 hoặc 1.5",
+                        "Enter a number, e.g. 24 or 1.5",
+                    )),
+                }
+            }
+        }
+        if kind == FieldKind::Choice {
+            field.choices = parse_choices(&self.choices);
+        }
+        out.extend(field.problems(siblings));
+        if out.is_empty() { Ok(field) } else { Err(out) }
+    }
+}
+
 /// Why a schema cannot be shown in the designer (it stays editable in the tenant file).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -686,6 +797,45 @@ mod tests {
             ["label_vi"]
         );
         assert!(workers().problems(&taken).is_empty());
+    }
+
+    #[test]
+    fn typed_fields_are_read_or_refused() {
+        let typed = FieldInput {
+            kind: "integer".into(),
+            label_vi: "Số tháng làm việc".into(),
+            minimum: "1".into(),
+            maximum: "24".into(),
+            pattern: "[0-9".into(),
+            required: Some("on".into()),
+            ..Default::default()
+        };
+        let f = typed
+            .to_field(&[])
+            .expect("a number field ignores the pattern box");
+        assert_eq!(f.code, "so_thang_lam_viec");
+        assert_eq!(f.maximum, Some(24.into()));
+        assert!(f.pattern.is_none() && f.required);
+        let bad = FieldInput {
+            kind: "choice".into(),
+            label_vi: "Giới tính".into(),
+            ..Default::default()
+        };
+        let problems = bad.to_field(&[]).unwrap_err();
+        assert_eq!(problems[0].input, "choices");
+        let bad = FieldInput {
+            kind: "number".into(),
+            label_vi: "Lương".into(),
+            minimum: "nhiều".into(),
+            ..Default::default()
+        };
+        assert_eq!(bad.to_field(&[]).unwrap_err()[0].input, "minimum");
+        let unknown = FieldInput {
+            kind: "signature".into(),
+            label_vi: "Chữ ký".into(),
+            ..Default::default()
+        };
+        assert_eq!(unknown.to_field(&[]).unwrap_err()[0].input, "kind");
     }
 
     #[test]
