@@ -6,10 +6,8 @@ use crate::app::catalog_admin::*;
 use crate::auth::principal::Principal;
 use crate::auth::roles::Role;
 use crate::error::{AppError, Problem};
-use crate::services::catalog::store::{self, FieldUpsert, ProcedureUpsert};
+use crate::services::catalog::store::{self, FieldUpsert};
 use crate::services::catalog::{FieldCode, Procedure};
-use crate::services::dossiers::DecideRole;
-use crate::services::forms::FormSchema;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 
@@ -33,77 +31,7 @@ pub async fn put_procedure(
     body: web::Json<ProcedureBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let code = admin_and_code(&principal, &path)?;
-    let b = body.into_inner();
-    text(&b.name.vi, "name.vi", 500)?;
-    if let Some(en) = &b.name.en {
-        text(en, "name.en", 500)?;
-    }
-    let field = FieldCode::parse(&b.field)
-        .map_err(|e| AppError::bad_request("invalid_field", e.to_string()))?;
-    if b.fee_rule
-        .per_item
-        .as_ref()
-        .is_some_and(|p| p.amount_vnd < 0)
-    {
-        return Err(AppError::bad_request(
-            "invalid_fee_rule",
-            "fee_rule.per_item.amount_vnd: not negative",
-        ));
-    }
-    let schema = b.form_schema.unwrap_or_else(|| serde_json::json!({}));
-    FormSchema::parse(&schema)
-        .map_err(|e| AppError::bad_request("invalid_form_schema", e.to_string()))?;
-    if b.documents.len() > 50 {
-        return Err(AppError::bad_request(
-            "invalid_documents",
-            "documents: at most 50",
-        ));
-    }
-    for d in &b.documents {
-        text(&d.name, "documents[].name", 300)?;
-        if d.accept.is_empty() || d.max_size_mb == 0 || d.max_size_mb > 100 {
-            return Err(AppError::bad_request(
-                "invalid_documents",
-                "documents[]: accept at least one type, max_size_mb 1–100",
-            ));
-        }
-    }
-    let documents = serde_json::to_value(&b.documents).map_err(AppError::internal)?;
-    let tenant = principal.tenant.clone();
-    let saved = tenant
-        .db
-        .run(move |conn| {
-            if !store::field_exists(conn, field.as_str())? {
-                return Err(field_missing(field.as_str()));
-            }
-            // A process is declared in the tenant file; a definition sent here keeps it.
-            let process = store::find_any(conn, code.as_str())?.and_then(|p| p.process);
-            store::upsert(
-                conn,
-                &[],
-                &[ProcedureUpsert {
-                    code: code.as_str(),
-                    name_vi: b.name.vi.trim(),
-                    name_en: b.name.en.as_deref().map(str::trim),
-                    field_code: field.as_str(),
-                    online_level: b.online_level,
-                    processing_days: i32::from(b.processing_days),
-                    fee_vnd: i64::from(b.fee_vnd),
-                    documents,
-                    active: b.active,
-                    form_schema: schema,
-                    decide_role: b.decide_role.unwrap_or(DecideRole::Leader),
-                    inherited_from: None,
-                    fee_rule: &b.fee_rule,
-                    pay_before_processing: b.pay_before_processing,
-                    process: process.as_ref(),
-                }],
-            )?;
-            Ok(store::find_any(conn, code.as_str())?)
-        })
-        .await?;
-    changed(&state, &tenant).await;
+    let saved = save_procedure(&state, &principal, &path.code, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(saved))
 }
 

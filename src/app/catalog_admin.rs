@@ -10,6 +10,7 @@ use crate::services::dossiers::DecideRole;
 use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
 use crate::tenancy::notify::TenancyEvent;
+use diesel::Connection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -44,6 +45,104 @@ pub struct ProcedureBody {
     pub(crate) fee_rule: crate::services::payments::FeeRule,
     #[serde(default = "yes")]
     pub(crate) pay_before_processing: bool,
+    /// Legal basis, conditions and downloadable paper forms.
+    #[serde(default)]
+    pub(crate) details: crate::services::catalog::Details,
+    /// The tenant's children may adopt it.
+    #[serde(default)]
+    pub(crate) template: bool,
+}
+
+/// Creates or replaces a procedure from its whole definition (the API's `PUT`): every part
+/// checked first (400 naming it), then one upsert, a version recorded when what applicants
+/// see changed, and every instance's cache refreshed. A declared process stays.
+pub(crate) async fn save_procedure(
+    state: &AppState,
+    principal: &Principal,
+    code: &str,
+    b: ProcedureBody,
+) -> Result<Option<crate::services::catalog::Procedure>, AppError> {
+    use crate::services::catalog::FieldCode;
+    use crate::services::catalog::store::ProcedureUpsert;
+    use crate::services::forms::FormSchema;
+    let code = admin_code(principal, code)?;
+    text(&b.name.vi, "name.vi", 500)?;
+    if let Some(en) = &b.name.en {
+        text(en, "name.en", 500)?;
+    }
+    let field = FieldCode::parse(&b.field)
+        .map_err(|e| AppError::bad_request("invalid_field", e.to_string()))?;
+    if b.fee_rule
+        .per_item
+        .as_ref()
+        .is_some_and(|p| p.amount_vnd < 0)
+    {
+        return Err(AppError::bad_request(
+            "invalid_fee_rule",
+            "fee_rule.per_item.amount_vnd: not negative",
+        ));
+    }
+    let schema = b.form_schema.unwrap_or_else(|| serde_json::json!({}));
+    FormSchema::parse(&schema)
+        .map_err(|e| AppError::bad_request("invalid_form_schema", e.to_string()))?;
+    if b.documents.len() > 50 {
+        return Err(AppError::bad_request(
+            "invalid_documents",
+            "documents: at most 50",
+        ));
+    }
+    for d in &b.documents {
+        text(&d.name, "documents[].name", 300)?;
+        if d.accept.is_empty() || d.max_size_mb == 0 || d.max_size_mb > 100 {
+            return Err(AppError::bad_request(
+                "invalid_documents",
+                "documents[]: accept at least one type, max_size_mb 1–100",
+            ));
+        }
+    }
+    if let Some(problem) = b.details.problems().into_iter().next() {
+        return Err(AppError::bad_request("invalid_details", problem));
+    }
+    let documents = serde_json::to_value(&b.documents).map_err(AppError::internal)?;
+    let tenant = principal.tenant.clone();
+    let saved = tenant
+        .db
+        .run(move |conn| {
+            if !store::field_exists(conn, field.as_str())? {
+                return Err(field_missing(field.as_str()));
+            }
+            // A process is declared in the tenant file; a definition sent here keeps it.
+            let process = store::find_any(conn, code.as_str())?.and_then(|p| p.process);
+            store::upsert(
+                conn,
+                &[],
+                &[ProcedureUpsert {
+                    code: code.as_str(),
+                    name_vi: b.name.vi.trim(),
+                    name_en: b.name.en.as_deref().map(str::trim),
+                    field_code: field.as_str(),
+                    online_level: b.online_level,
+                    processing_days: i32::from(b.processing_days),
+                    fee_vnd: i64::from(b.fee_vnd),
+                    documents,
+                    active: b.active,
+                    form_schema: schema,
+                    decide_role: b.decide_role.unwrap_or(DecideRole::Leader),
+                    inherited_from: None,
+                    fee_rule: &b.fee_rule,
+                    pay_before_processing: b.pay_before_processing,
+                    process: process.as_ref(),
+                    details: &b.details,
+                    template: b.template,
+                    adopted_version: None,
+                    edited_in: "api",
+                }],
+            )?;
+            Ok(store::find_any(conn, code.as_str())?)
+        })
+        .await?;
+    changed(state, &tenant).await;
+    Ok(saved)
 }
 
 pub(crate) fn yes() -> bool {
@@ -78,14 +177,7 @@ pub(crate) async fn changed(state: &AppState, tenant: &CurrentTenant) {
     }
 }
 
-/// 403 unless the caller administers this tenant; then the procedure code from the path.
-pub(crate) fn admin_and_code(
-    principal: &Principal,
-    path: &CodePath,
-) -> Result<ProcedureCode, AppError> {
-    admin_code(principal, &path.code)
-}
-
+/// 403 unless the caller administers this tenant; then the procedure code.
 pub(crate) fn admin_code(principal: &Principal, code: &str) -> Result<ProcedureCode, AppError> {
     principal.require(Role::TenantAdmin)?;
     ProcedureCode::parse(code)
@@ -130,26 +222,53 @@ pub(crate) async fn adopt(
         })?;
     // Read from the parent's schema, write into ours: two tenant-scoped transactions.
     let parent_code = code.clone();
-    let source = parent
+    let (source, version) = parent
         .db(&state.pools)
-        .run(move |conn| Ok(store::find_active(conn, parent_code.as_str())?))
+        .run(move |conn| {
+            let found = store::find_adoptable(conn, parent_code.as_str())?;
+            let version = crate::services::catalog::versions::latest(conn, parent_code.as_str())?;
+            Ok(found.map(|p| (p, version)))
+        })
         .await?
         .ok_or(AppError::NotFound {
             what: "procedure in the parent catalog",
         })?;
     let parent_slug = parent.slug.as_str().to_owned();
+    let (by, tenant_id) = (principal.account, tenant.tenant.id);
     let saved = tenant
         .db
         .run(move |conn| {
-            store::adopt(
-                conn,
-                &source,
-                fee_vnd.map(i64::from),
-                processing_days.map(i32::from),
-                None,
-                &parent_slug,
-            )?;
-            Ok(store::find_any(conn, &source.code)?)
+            conn.transaction(|conn| {
+                // Taking a template again keeps what this tenant made its own: fee, time
+                // limit, process and local documents, unless new ones are given.
+                let mine = store::find_any(conn, &source.code)?
+                    .filter(|m| m.inherited_from.as_deref() == Some(parent_slug.as_str()));
+                let local: Vec<_> = mine
+                    .iter()
+                    .flat_map(|m| m.documents.iter().filter(|d| d.local).cloned())
+                    .collect();
+                let adapt = store::Adaptation {
+                    fee_vnd: fee_vnd.map(i64::from).or(mine.as_ref().map(|m| m.fee_vnd)),
+                    processing_days: processing_days
+                        .map(i32::from)
+                        .or(mine.as_ref().map(|m| m.processing_days)),
+                    process: mine.as_ref().and_then(|m| m.process.as_ref()),
+                    local_documents: &local,
+                    parent_version: version,
+                };
+                store::adopt(conn, &source, &adapt, &parent_slug)?;
+                crate::auth::accounts::audit(
+                    conn,
+                    Some(by),
+                    Some(tenant_id),
+                    None,
+                    "procedure.adopted",
+                    serde_json::json!({
+                        "procedure": source.code, "from": parent_slug, "version": version,
+                    }),
+                )?;
+                Ok(store::find_any(conn, &source.code)?)
+            })
         })
         .await?;
     changed(state, &tenant).await;

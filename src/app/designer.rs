@@ -138,6 +138,7 @@ pub async fn create(
                     fee_vnd: "0".into(),
                     decide_role: "leader".into(),
                     pay_before_processing: Some("on".into()),
+                    offered: Some("on".into()),
                     ..Default::default()
                 };
                 let mut problems = design.set_general(&general, &fields);
@@ -196,13 +197,15 @@ fn current(conn: &mut PgConnection, code: &str) -> Result<(Design, bool, bool), 
         return Ok((design, true, live));
     }
     let p = published.ok_or(AppError::NotFound { what: "procedure" })?;
-    let design = Design::of(&p).map_err(|e| AppError::Conflict {
+    let mut design = Design::of(&p).map_err(|e| AppError::Conflict {
         code: "not_designable",
         detail: format!(
             "this procedure's form is written in its tenant file with more nesting than the \
              designer shows ({e}); edit it there"
         ),
     })?;
+    // A template the tenant does not offer itself stays so when edited.
+    design.offered = live || !p.template;
     Ok((design, false, live))
 }
 
@@ -293,6 +296,15 @@ pub async fn publish(
                     return Err(invalid(problems));
                 }
                 let existing = store::find_any(conn, c)?;
+                // In an adopted procedure, documents the template does not ask for are this
+                // tenant's own: they stay when the template is taken again.
+                let mut documents = d.documents.clone();
+                if let Some(p) = existing.as_ref().filter(|p| p.inherited_from.is_some()) {
+                    for doc in &mut documents {
+                        doc.local = doc.local
+                            || !p.documents.iter().any(|t| !t.local && t.name == doc.name);
+                    }
+                }
                 store::upsert(
                     conn,
                     &[],
@@ -304,15 +316,18 @@ pub async fn publish(
                         online_level: d.online_level,
                         processing_days: i32::from(d.processing_days),
                         fee_vnd: i64::from(d.fee_vnd),
-                        documents: serde_json::to_value(&d.documents)
-                            .map_err(AppError::internal)?,
-                        active: true,
+                        documents: serde_json::to_value(&documents).map_err(AppError::internal)?,
+                        active: d.offered,
                         form_schema: d.form_schema(),
                         decide_role: d.decide_role,
                         inherited_from: existing.as_ref().and_then(|p| p.inherited_from.as_deref()),
                         fee_rule: &d.fee_rule,
                         pay_before_processing: d.pay_before_processing,
                         process: existing.as_ref().and_then(|p| p.process.as_ref()),
+                        details: &d.details,
+                        template: d.template,
+                        adopted_version: existing.as_ref().and_then(|p| p.adopted_version),
+                        edited_in: "designer",
                     }],
                 )?;
                 drafts::delete(conn, c)?;

@@ -460,6 +460,10 @@ pub mod tenant {
             fee_rule -> Text,
             pay_before_processing -> Bool,
             process -> Nullable<Jsonb>,
+            details -> Jsonb,
+            template -> Bool,
+            adopted_version -> Nullable<Int4>,
+            edited_in -> Text,
         }
     }
 

@@ -268,7 +268,7 @@ fn replace_domains(
 fn inherited_procedures(
     conn: &mut PgConnection,
     file: &TenantFile,
-) -> Result<Vec<Procedure>, BoxError> {
+) -> Result<Vec<(Procedure, Option<i32>)>, BoxError> {
     let (Some(parent), false) = (&file.spec.parent, file.spec.inherit.is_empty()) else {
         return Ok(Vec::new());
     };
@@ -280,12 +280,14 @@ fn inherited_procedures(
             .iter()
             .map(|i| {
                 let code = &i.get_ref().code;
-                Ok::<_, BoxError>(store::find_active(conn, code.as_str())?.ok_or_else(|| {
+                let found = store::find_adoptable(conn, code.as_str())?.ok_or_else(|| {
                     format!(
-                        "[[inherit]] `{code}`: not an active procedure of `{}`",
+                        "[[inherit]] `{code}`: neither offered nor a template of `{}`",
                         parent.get_ref()
                     )
-                })?)
+                })?;
+                let version = crate::services::catalog::versions::latest(conn, code.as_str())?;
+                Ok::<_, BoxError>((found, version))
             })
             .collect::<Result<Vec<_>, _>>()
     })?;
@@ -296,7 +298,7 @@ fn inherited_procedures(
         .iter()
         .map(|u| u.get_ref().code.clone())
         .collect();
-    for (p, adapt) in found.iter().zip(&file.spec.inherit) {
+    for ((p, _), adapt) in found.iter().zip(&file.spec.inherit) {
         let adapt = adapt.get_ref();
         if let Some(own) = &adapt.process {
             // Checked with the file but for the budgets, which need the parent's time limit.
@@ -328,7 +330,7 @@ fn apply_one(
     conn: &mut PgConnection,
     file: &TenantFile,
     ids: &HashMap<TenantSlug, Uuid>,
-    inherited: &[Procedure],
+    inherited: &[(Procedure, Option<i32>)],
 ) -> Result<AppliedTenant, BoxError> {
     let spec = &file.spec;
     let slug = spec.slug.get_ref();
@@ -430,11 +432,17 @@ fn apply_one(
         })
         .collect();
     store::upsert_units(conn, &unit_rows)?;
+    let details: Vec<_> = spec
+        .procedures
+        .iter()
+        .map(|p| p.get_ref().details())
+        .collect();
     let procedure_rows = spec
         .procedures
         .iter()
         .zip(&processes)
-        .map(|(p, process)| {
+        .enumerate()
+        .map(|(i, (p, process))| {
             let p = p.get_ref();
             Ok(ProcedureUpsert {
                 code: p.code.as_str(),
@@ -455,24 +463,37 @@ fn apply_one(
                 fee_rule: &p.fee_rule,
                 pay_before_processing: p.pay_before_processing,
                 process: process.as_ref(),
+                details: &details[i],
+                template: p.template,
+                adopted_version: None,
+                edited_in: "file",
             })
         })
         .collect::<Result<Vec<_>, serde_json::Error>>()?;
     store::upsert(conn, &field_rows, &procedure_rows)?;
     // Adopted procedures keep the parent's definition, with this tenant's fee and time limit.
     let parent_slug = spec.parent.as_ref().map(|p| p.get_ref().as_str());
-    for (proc, adapt) in inherited.iter().zip(&spec.inherit) {
+    for ((proc, version), adapt) in inherited.iter().zip(&spec.inherit) {
         let adapt = adapt.get_ref();
         let own = adapt
             .process
             .as_ref()
             .map(super::files::ProcessSpec::to_process);
+        let local = adapt
+            .documents
+            .iter()
+            .map(super::files::DocumentSpec::to_required)
+            .collect::<Vec<_>>();
         store::adopt(
             conn,
             proc,
-            adapt.fee_vnd.map(i64::from),
-            adapt.processing_days.map(i32::from),
-            own.as_ref(),
+            &store::Adaptation {
+                fee_vnd: adapt.fee_vnd.map(i64::from),
+                processing_days: adapt.processing_days.map(i32::from),
+                process: own.as_ref(),
+                local_documents: &local,
+                parent_version: *version,
+            },
             parent_slug.unwrap_or_default(),
         )?;
     }

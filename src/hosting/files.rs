@@ -197,6 +197,18 @@ pub struct ProcedureSpec {
     /// The steps between the tenant's units; absent keeps the fixed path.
     #[serde(default)]
     pub process: Option<Spanned<ProcessSpec>>,
+    /// The tenant's children may adopt it (`[[inherit]]`), offered here or not (`active`).
+    #[serde(default)]
+    pub template: bool,
+    /// The legal documents it rests on, one per entry (shown on the procedure page).
+    #[serde(default)]
+    pub legal_basis: Vec<String>,
+    /// The conditions an applicant must meet.
+    #[serde(default)]
+    pub conditions: Option<String>,
+    /// Paper forms citizens may download: `{ name, url }` with an `https://` address.
+    #[serde(default)]
+    pub form_templates: Vec<crate::services::catalog::FormTemplate>,
 }
 
 /// `[[inherit]]`: a procedure of the parent's catalog, adapted.
@@ -214,6 +226,9 @@ pub struct InheritSpec {
     /// unit it names). Its budgets are checked against the time limit when applied.
     #[serde(default)]
     pub process: Option<ProcessSpec>,
+    /// Documents this tenant asks for beyond the parent's (local papers).
+    #[serde(default)]
+    pub documents: Vec<DocumentSpec>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -230,6 +245,15 @@ impl TryFrom<String> for DecideRoleSpec {
 }
 
 impl ProcedureSpec {
+    /// Legal basis, conditions and paper forms, as the catalog holds them.
+    pub fn details(&self) -> crate::services::catalog::Details {
+        crate::services::catalog::Details {
+            legal_basis: self.legal_basis.clone(),
+            conditions: self.conditions.clone(),
+            form_templates: self.form_templates.clone(),
+        }
+    }
+
     /// The form schema as JSON (what the database and the API hold).
     pub fn form_schema_json(&self) -> Result<serde_json::Value, String> {
         match &self.form_schema {
@@ -258,6 +282,23 @@ pub struct DocumentSpec {
     /// Procedure codes whose results answer this document: offered from the wallet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub from_results: Vec<String>,
+}
+
+impl DocumentSpec {
+    /// The document as the catalog holds it (defaults filled in).
+    pub fn to_required(&self) -> crate::services::catalog::RequiredDocument {
+        crate::services::catalog::RequiredDocument {
+            name: self.name.as_str().to_owned(),
+            name_en: self.name_en.as_ref().map(|n| n.as_str().to_owned()),
+            required: self.required,
+            accept: self.accept.clone(),
+            max_size_mb: self
+                .max_size_mb
+                .unwrap_or(crate::services::attachments::DEFAULT_MAX_SIZE_MB),
+            from_results: self.from_results.clone(),
+            local: false,
+        }
+    }
 }
 
 /// Online level, accepting the legacy "mức độ 3/4" spellings.
@@ -631,6 +672,9 @@ fn validate_catalog(f: &TenantFile) -> Vec<FileError> {
     }
     for p in &f.spec.procedures {
         let proc = p.get_ref();
+        for e in proc.details().problems() {
+            errors.push(f.error_at(p.span(), format!("procedure `{}`: {e}", proc.code)));
+        }
         if !procedure_codes.insert(proc.code.clone()) {
             errors.push(f.error_at(
                 p.span(),

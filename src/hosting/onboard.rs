@@ -229,14 +229,24 @@ pub fn create_draft(
         let inherited = match &parent {
             Some((_, slug)) => {
                 enter_tenant_schema(conn, &slug.schema_name())?;
-                store::load_active(conn)?
+                let all = store::load_adoptable(conn)?;
+                let mut with_versions = Vec::with_capacity(all.len());
+                for p in all {
+                    let version = crate::services::catalog::versions::latest(conn, &p.code)?;
+                    with_versions.push((p, version));
+                }
+                with_versions
             }
             None => Vec::new(),
         };
         provision_tenant(conn, id, &schema).map_err(|e| OnboardError::Provision(e.to_string()))?;
         if let Some((_, parent_slug)) = &parent {
-            for procedure in &inherited {
-                store::adopt(conn, procedure, None, None, None, parent_slug.as_str())?;
+            for (procedure, version) in &inherited {
+                let adapt = store::Adaptation {
+                    parent_version: *version,
+                    ..Default::default()
+                };
+                store::adopt(conn, procedure, &adapt, parent_slug.as_str())?;
             }
         }
         let tenant = Tenant {

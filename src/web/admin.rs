@@ -60,36 +60,53 @@ pub async fn page(v: Visitor, q: web::Query<AdminQuery>) -> HttpResponse {
             .iter()
             .map(|p| p.code.as_str())
             .collect();
-        let own: Vec<_> = catalog
-            .procedures()
-            .iter()
-            .map(|p| {
-                context! {
-                    code => p.code.clone(), name => p.name.clone(), fee => p.fee_vnd,
-                    days => p.processing_days, inherited => p.inherited_from.clone(),
-                }
-            })
-            .collect();
-        // What the parent offers that this tenant does not (yet).
-        let mut offered = Vec::new();
-        if let Some(parent) = v
+        // What the parent offers or publishes as a template, with its current versions.
+        let (theirs, versions) = match v
             .tenant
             .tenant
             .parent_id
             .and_then(|p| v.state.registry.by_id(p))
         {
-            let theirs = parent
-                .db(&v.state.pools)
-                .run(|c| Ok(crate::services::catalog::store::load_active(c)?))
-                .await?;
-            for p in theirs {
-                if !own_codes.contains(p.code.as_str()) {
-                    offered.push(context! {
-                        code => p.code, name => p.name, fee => p.fee_vnd, days => p.processing_days,
-                    });
-                }
+            Some(parent) => {
+                parent
+                    .db(&v.state.pools)
+                    .run(|c| {
+                        Ok((
+                            crate::services::catalog::store::load_adoptable(c)?,
+                            crate::services::catalog::versions::latest_all(c)?,
+                        ))
+                    })
+                    .await?
             }
-        }
+            None => Default::default(),
+        };
+        let own: Vec<_> = catalog
+            .procedures()
+            .iter()
+            .map(|p| {
+                // The parent changed its template since this tenant took it.
+                let newer = p
+                    .inherited_from
+                    .as_ref()
+                    .and_then(|_| versions.get(&p.code))
+                    .filter(|latest| p.adopted_version.is_some_and(|a| a < **latest));
+                context! {
+                    code => p.code.clone(), name => p.name.clone(), fee => p.fee_vnd,
+                    days => p.processing_days, inherited => p.inherited_from.clone(),
+                    newer, adopted => p.adopted_version,
+                }
+            })
+            .collect();
+        let offered: Vec<_> = theirs
+            .into_iter()
+            .filter(|p| !own_codes.contains(p.code.as_str()))
+            .map(|p| {
+                context! {
+                    code => p.code, name => p.name, fee => p.fee_vnd, days => p.processing_days,
+                    template => p.template,
+                }
+            })
+            .collect();
         let members = members::members_of(&v.state, user).await?;
         let members: Vec<_> = members
             .into_iter()

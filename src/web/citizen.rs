@@ -205,7 +205,10 @@ pub async fn procedure(v: Visitor, path: web::Path<String>) -> HttpResponse {
         Ok(v.page_cached(
             &all,
             "procedure.html",
-            context! { p => item(p, v.locale), documents => documents(p, v.locale, &[]) },
+            context! {
+                p => item(p, v.locale), documents => documents(p, v.locale, &[]),
+                details => minijinja::Value::from_serialize(&p.details),
+            },
         ))
     }
     .await;

@@ -7,7 +7,7 @@
 
 use super::forms::FormField as Input;
 use super::session::Visitor;
-use crate::app::{catalog_admin, designer};
+use crate::app::designer;
 use crate::auth::roles::Role;
 use crate::error::{AppError, FieldError};
 use crate::locale::Locale;
@@ -222,7 +222,21 @@ async fn designer_page(
         ),
         ins.check("pay_before_processing", d.pay_before_processing),
         ins.select("decide_role", d.decide_role.as_str(), deciders),
+        ins.check("offered", d.offered),
+        ins.hinted(ins.check("template", d.template), "template_hint"),
     ];
+    let typed = crate::services::catalog::design::details_text(&d.details);
+    let detail = |name: &str, value: String| {
+        context! {
+            value => refused.values.get(name).cloned().unwrap_or(value),
+            error => refused.error(v, name),
+        }
+    };
+    let details = context! {
+        legal_basis => detail("legal_basis", typed.legal_basis),
+        conditions => detail("conditions", typed.conditions),
+        form_templates => detail("form_templates", typed.form_templates),
+    };
     let documents: Vec<_> = d
         .documents
         .iter()
@@ -295,7 +309,7 @@ async fn designer_page(
             name => d.name_vi.clone(),
             state, draft => opened.draft, version => opened.version,
             errors => refused.summary(v),
-            general, documents, new_document, new_field, rules,
+            general, documents, new_document, new_field, rules, details,
             fields => field_rows(v, &d.form, None),
             choices => context! {
                 value => refused.values.get("choices").cloned().unwrap_or_default(),
@@ -314,12 +328,12 @@ pub struct Notice {
 const DONE: [&str; 8] = [
     "created",
     "general",
+    "details",
     "document",
     "field",
     "moved",
     "published",
     "discarded",
-    "withdrawn",
 ];
 
 fn notice(v: &Visitor, q: &Notice) -> Option<String> {
@@ -390,6 +404,20 @@ pub async fn general(
         "general-h",
         move |d, fields| d.set_general(&input, fields),
     )
+    .await;
+    v.respond(result)
+}
+
+/// `POST /quan-tri/thu-tuc/{code}/can-cu`: legal basis, conditions, paper forms.
+pub async fn details(
+    v: Visitor,
+    path: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let input: crate::services::catalog::design::DetailsInput = parse(&form);
+    let result = change(&v, &path, &form, "details", "details-h", move |d, _| {
+        d.set_details(&input)
+    })
     .await;
     v.respond(result)
 }
@@ -547,22 +575,6 @@ pub async fn discard(
     v.respond(result)
 }
 
-/// `POST /quan-tri/thu-tuc/{code}/ngung`: stop offering it (its dossiers stay).
-pub async fn withdraw(
-    v: Visitor,
-    path: web::Path<String>,
-    form: web::Form<super::session::CsrfForm>,
-) -> HttpResponse {
-    let result = async {
-        admin(&v)?;
-        v.check_csrf(&form.csrf)?;
-        catalog_admin::withdraw_procedure(&v.state, v.user()?, &path).await?;
-        Ok(v.redirect(&format!("{}?ok=withdrawn", home(&path))))
-    }
-    .await;
-    v.respond(result)
-}
-
 #[derive(Deserialize)]
 pub struct PreviewQuery {
     lang: Option<String>,
@@ -614,6 +626,7 @@ pub async fn preview(
                 nav => "admin",
                 p => super::citizen::item(&p, v.locale),
                 documents => super::citizen::documents(&p, v.locale, &[]),
+                details => minijinja::Value::from_serialize(&p.details),
                 fields, other,
             },
         ))

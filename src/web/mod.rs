@@ -101,6 +101,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(designer::general),
         )
         .route(
+            "/quan-tri/thu-tuc/{code}/can-cu",
+            web::post().to(designer::details),
+        )
+        .route(
             "/quan-tri/thu-tuc/{code}/giay-to",
             web::post().to(designer::add_document),
         )
@@ -123,10 +127,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/quan-tri/thu-tuc/{code}/huy-nhap",
             web::post().to(designer::discard),
-        )
-        .route(
-            "/quan-tri/thu-tuc/{code}/ngung",
-            web::post().to(designer::withdraw),
         )
         .route(
             "/quan-tri/thu-tuc/{code}/xem-truoc",

@@ -32,6 +32,7 @@ mod signed_results;
 mod slips;
 mod sso;
 mod stats_sync;
+mod templates;
 mod tenant_files;
 mod transfers;
 mod unit_processes;

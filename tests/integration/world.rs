@@ -319,6 +319,23 @@ impl World {
         .unwrap()
     }
 
+    /// A portal page on `host` (e.g. `tinh-a.localhost`): status and HTML.
+    pub async fn page(&self, host: &str, path: &str) -> (u16, String) {
+        let mut resp = self
+            .client
+            .get(format!("{}{path}", self.app.base))
+            .insert_header(("Host", host))
+            .insert_header(("Accept", "text/html"))
+            .send()
+            .await
+            .expect("request");
+        let body = resp.body().limit(1 << 20).await.unwrap();
+        (
+            resp.status().as_u16(),
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
     pub async fn req(
         &self,
         method: &str,

@@ -38,6 +38,19 @@ pub struct Design {
     pub documents: Vec<RequiredDocument>,
     #[serde(default)]
     pub form: Vec<FormField>,
+    /// Legal basis, conditions and paper forms shown on the procedure page.
+    #[serde(default)]
+    pub details: super::Details,
+    /// The tenant's children may adopt it.
+    #[serde(default)]
+    pub template: bool,
+    /// Citizens may apply for it on this portal (a ministry may publish a template only).
+    #[serde(default = "yes")]
+    pub offered: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn problem(input: &'static str, vi: impl Into<String>, en: impl Into<String>) -> FieldProblem {
@@ -73,6 +86,10 @@ pub struct GeneralInput {
     pub fee_per_item_field: String,
     pub pay_before_processing: Option<String>,
     pub decide_role: String,
+    /// Offered to citizens on this portal.
+    pub offered: Option<String>,
+    /// A template the tenant's children may adopt.
+    pub template: Option<String>,
 }
 
 /// A document as typed: `accept` is extensions separated by commas or spaces.
@@ -84,6 +101,30 @@ pub struct DocumentInput {
     pub accept: String,
     pub max_size_mb: String,
     pub required: Option<String>,
+}
+
+/// Legal basis, conditions and paper forms as typed: one legal document per line, the
+/// conditions as text, one form per line as `name | https://…`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DetailsInput {
+    pub legal_basis: String,
+    pub conditions: String,
+    pub form_templates: String,
+}
+
+/// The details box's text again, from details.
+pub fn details_text(d: &super::Details) -> DetailsInput {
+    DetailsInput {
+        legal_basis: d.legal_basis.join("\n"),
+        conditions: d.conditions.clone().unwrap_or_default(),
+        form_templates: d
+            .form_templates
+            .iter()
+            .map(|t| format!("{} | {}", t.name, t.url))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
 }
 
 /// Which way a field or document moves in its list.
@@ -136,6 +177,9 @@ impl Design {
             decide_role: DecideRole::Leader,
             documents: Vec::new(),
             form: Vec::new(),
+            details: super::Details::default(),
+            template: false,
+            offered: true,
         }
     }
 
@@ -157,6 +201,9 @@ impl Design {
             decide_role: p.decide_role,
             documents: p.documents.clone(),
             form,
+            details: p.details.clone(),
+            template: p.template,
+            offered: true,
         })
     }
 
@@ -177,6 +224,9 @@ impl Design {
             fee_rule: self.fee_rule.clone(),
             pay_before_processing: self.pay_before_processing,
             process: None,
+            details: self.details.clone(),
+            template: self.template,
+            adopted_version: None,
             search_text: String::new(),
         }
     }
@@ -280,7 +330,65 @@ impl Design {
         self.fee_rule.per_item = per_item;
         self.pay_before_processing = input.pay_before_processing.is_some();
         self.decide_role = role;
+        self.offered = input.offered.is_some();
+        self.template = input.template.is_some();
         Vec::new()
+    }
+
+    /// Applies the legal basis, conditions and paper forms, or returns the problems.
+    pub fn set_details(&mut self, input: &DetailsInput) -> Vec<FieldProblem> {
+        let lines = |s: &str| -> Vec<String> {
+            s.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut out = Vec::new();
+        let mut templates = Vec::new();
+        for line in lines(&input.form_templates) {
+            match line.rsplit_once('|') {
+                Some((name, url))
+                    if super::is_https_link(url.trim()) && !name.trim().is_empty() =>
+                {
+                    templates.push(super::FormTemplate {
+                        name: name.trim().to_owned(),
+                        url: url.trim().to_owned(),
+                    });
+                }
+                _ => out.push(problem(
+                    "form_templates",
+                    format!(
+                        "“{}”: mỗi dòng là tên mẫu | địa chỉ https://",
+                        line.chars().take(60).collect::<String>()
+                    ),
+                    format!(
+                        "“{}”: each line is a form's name | an https:// address",
+                        line.chars().take(60).collect::<String>()
+                    ),
+                )),
+            }
+        }
+        let conditions = input.conditions.replace("\r\n", "\n");
+        let details = super::Details {
+            legal_basis: lines(&input.legal_basis),
+            conditions: optional(&conditions),
+            form_templates: templates,
+        };
+        if out.is_empty() {
+            for p in details.problems() {
+                let input = match p.split(':').next().unwrap_or_default() {
+                    "legal_basis" => "legal_basis",
+                    "conditions" => "conditions",
+                    _ => "form_templates",
+                };
+                out.push(problem(input, format!("Không hợp lệ: {p}"), p.clone()));
+            }
+        }
+        if out.is_empty() {
+            self.details = details;
+        }
+        out
     }
 
     /// Adds a field at the end of the form, or of the group or list `parent`.
@@ -449,6 +557,7 @@ impl Design {
                 accept,
                 max_size_mb,
                 from_results: Vec::new(),
+                local: false,
             });
         }
         out
@@ -534,6 +643,7 @@ mod tests {
             fee_vnd: fee.into(),
             decide_role: "leader".into(),
             pay_before_processing: Some("on".into()),
+            offered: Some("on".into()),
             ..Default::default()
         }
     }
@@ -613,6 +723,34 @@ mod tests {
         assert!(d.remove_field("ds"));
         assert!(d.fee_rule.per_item.is_none());
         assert_eq!(d.form.len(), 1);
+    }
+
+    #[test]
+    fn details_take_plain_https_links_only() {
+        let mut d = Design::blank("Tên", "viec-lam");
+        let typed = DetailsInput {
+            legal_basis: "Bộ luật Lao động 2019\n\nNghị định 219/2025/NĐ-CP".into(),
+            conditions: "Người lao động đủ 18 tuổi".into(),
+            form_templates: "Mẫu số 11 | https://dichvucong.gov.vn/mau-11.docx".into(),
+        };
+        assert!(d.set_details(&typed).is_empty());
+        assert_eq!(d.details.legal_basis.len(), 2);
+        assert_eq!(d.details.form_templates[0].name, "Mẫu số 11");
+        let before = d.clone();
+        for bad in [
+            "Mẫu | javascript:alert(1)",
+            "Mẫu | http://example.vn/a.doc",
+            "https://example.vn/a.doc",
+            "Mẫu | https://example.vn/a b.doc",
+        ] {
+            let typed = DetailsInput {
+                form_templates: bad.into(),
+                ..DetailsInput::default()
+            };
+            assert_eq!(d.set_details(&typed)[0].input, "form_templates", "{bad}");
+        }
+        assert_eq!(d, before);
+        assert_eq!(details_text(&d.details).legal_basis.lines().count(), 2);
     }
 
     #[test]

@@ -117,6 +117,14 @@ pub struct RequiredDocument {
     /// extension needs): the applicant's wallet offers them first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub from_results: Vec<String>,
+    /// Asked for by this tenant beyond the template it adopted (kept when the template is
+    /// taken again).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub local: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn yes() -> bool {
@@ -125,6 +133,73 @@ fn yes() -> bool {
 
 fn default_max_size_mb() -> u32 {
     crate::services::attachments::DEFAULT_MAX_SIZE_MB
+}
+
+/// What the national procedure database publishes beside the form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Details {
+    /// The legal documents the procedure rests on, one per entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legal_basis: Vec<String>,
+    /// The conditions an applicant must meet, as published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<String>,
+    /// Paper forms (mẫu đơn, tờ khai) citizens may download and fill.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub form_templates: Vec<FormTemplate>,
+}
+
+/// A downloadable paper form: its name and where it is published (`https://`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FormTemplate {
+    pub name: String,
+    pub url: String,
+}
+
+impl Details {
+    pub fn is_empty(&self) -> bool {
+        self.legal_basis.is_empty() && self.conditions.is_none() && self.form_templates.is_empty()
+    }
+
+    /// Every problem with these details (lengths, control characters, plain `https` links).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let clean = |s: &str, max: usize| {
+            let n = s.trim().chars().count();
+            (1..=max).contains(&n) && !s.chars().any(|c| c.is_control() && c != '\n')
+        };
+        if self.legal_basis.len() > 50 || !self.legal_basis.iter().all(|l| clean(l, 500)) {
+            out.push("legal_basis: at most 50 entries of 1–500 characters".to_owned());
+        }
+        if self.conditions.as_deref().is_some_and(|c| !clean(c, 5_000)) {
+            out.push("conditions: 1–5000 characters".to_owned());
+        }
+        if self.form_templates.len() > 20 {
+            out.push("form_templates: at most 20".to_owned());
+        }
+        for t in &self.form_templates {
+            if !clean(&t.name, 300) || !is_https_link(&t.url) {
+                out.push(format!(
+                    "form_templates: `{}` needs a name and an https:// address",
+                    t.name.chars().take(60).collect::<String>()
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// An absolute `https://` address with a host, no spaces or quotes: safe to put in `href`.
+pub fn is_https_link(url: &str) -> bool {
+    url.len() <= 1_000
+        && url
+            .strip_prefix("https://")
+            .is_some_and(|rest| rest.split('/').next().is_some_and(|h| !h.is_empty()))
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '\''))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -166,6 +241,14 @@ pub struct Procedure {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub process: Option<crate::services::processes::Process>,
+    /// Legal basis, conditions and paper forms, as published.
+    #[serde(skip_serializing_if = "Details::is_empty")]
+    pub details: Details,
+    /// The tenant's children may adopt it (a ministry's template).
+    pub template: bool,
+    /// For an adopted procedure: the parent's version it was taken at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adopted_version: Option<i32>,
     #[serde(skip)]
     pub search_text: String,
 }
@@ -261,6 +344,9 @@ mod tests {
             fee_rule: Default::default(),
             pay_before_processing: true,
             process: None,
+            details: Details::default(),
+            template: false,
+            adopted_version: None,
             search_text: fold(&format!("{code} {name}")),
         }
     }

@@ -14,7 +14,8 @@ WITH matched AS (
     SELECT p.code, p.name_vi, p.name_en, p.field_code, f.name_vi AS field_name_vi,
            f.name_en AS field_name_en, p.online_level, p.processing_days, p.fee_vnd,
            p.documents, p.search_text, p.form_schema, p.decide_role, p.inherited_from,
-           p.fee_rule, p.pay_before_processing, p.process
+           p.fee_rule, p.pay_before_processing, p.process, p.details, p.template,
+           p.adopted_version
     FROM procedures p JOIN fields f ON f.code = p.field_code
     WHERE p.active
       AND ($1::text IS NULL OR p.field_code = $1)
@@ -62,6 +63,12 @@ struct PageRow {
     pay_before_processing: Option<bool>,
     #[diesel(sql_type = Nullable<Jsonb>)]
     process: Option<serde_json::Value>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    details: Option<serde_json::Value>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Bool>)]
+    template: Option<bool>,
+    #[diesel(sql_type = Nullable<Int4>)]
+    adopted_version: Option<i32>,
 }
 
 /// Columns of one procedure with its field, as read from the database.
@@ -83,6 +90,9 @@ type ProcedureColumns = (
     String,
     bool,
     Option<serde_json::Value>,
+    serde_json::Value,
+    bool,
+    Option<i32>,
 );
 
 fn to_procedure(c: ProcedureColumns) -> QueryResult<Procedure> {
@@ -104,7 +114,12 @@ fn to_procedure(c: ProcedureColumns) -> QueryResult<Procedure> {
         fee_rule,
         pay_before_processing,
         process,
+        details,
+        template,
+        adopted_version,
     ) = c;
+    let details = serde_json::from_value(details)
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
     let process = process
         .map(serde_json::from_value)
         .transpose()
@@ -140,6 +155,9 @@ fn to_procedure(c: ProcedureColumns) -> QueryResult<Procedure> {
         fee_rule,
         pay_before_processing,
         process,
+        details,
+        template,
+        adopted_version,
         search_text: st,
     })
 }
@@ -168,6 +186,9 @@ impl PageRow {
             self.fee_rule.ok_or_else(missing)?,
             self.pay_before_processing.ok_or_else(missing)?,
             self.process,
+            self.details.ok_or_else(missing)?,
+            self.template.ok_or_else(missing)?,
+            self.adopted_version,
         ))
         .map(Some)
     }
@@ -221,6 +242,9 @@ fn columns() -> (
     procedures::fee_rule,
     procedures::pay_before_processing,
     procedures::process,
+    procedures::details,
+    procedures::template,
+    procedures::adopted_version,
 ) {
     (
         procedures::code,
@@ -240,6 +264,9 @@ fn columns() -> (
         procedures::fee_rule,
         procedures::pay_before_processing,
         procedures::process,
+        procedures::details,
+        procedures::template,
+        procedures::adopted_version,
     )
 }
 
@@ -269,17 +296,66 @@ pub fn find_active(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Pr
         .transpose()
 }
 
-/// Adopts (or refreshes) a parent tenant's procedure in the current schema, with this
-/// tenant's own fee and time limit when given; its field comes along.
+/// Procedures this tenant's children may adopt: those it offers and its templates, by code.
+pub fn load_adoptable(conn: &mut PgConnection) -> QueryResult<Vec<Procedure>> {
+    procedures::table
+        .inner_join(fields::table)
+        .filter(procedures::active.or(procedures::template))
+        .order(procedures::code)
+        .select(columns())
+        .load::<ProcedureColumns>(conn)?
+        .into_iter()
+        .map(to_procedure)
+        .collect()
+}
+
+/// One procedure the tenant's children may adopt, by code.
+pub fn find_adoptable(conn: &mut PgConnection, code: &str) -> QueryResult<Option<Procedure>> {
+    procedures::table
+        .inner_join(fields::table)
+        .filter(procedures::active.or(procedures::template))
+        .filter(procedures::code.eq(code))
+        .select(columns())
+        .first::<ProcedureColumns>(conn)
+        .optional()?
+        .map(to_procedure)
+        .transpose()
+}
+
+/// How a tenant adapts a parent's procedure it adopts.
+#[derive(Debug, Default)]
+pub struct Adaptation<'a> {
+    /// This tenant's fee in đồng (default: the parent's).
+    pub fee_vnd: Option<i64>,
+    /// This tenant's time limit (default: the parent's).
+    pub processing_days: Option<i32>,
+    /// This tenant's own process (default: the parent's).
+    pub process: Option<&'a crate::services::processes::Process>,
+    /// Documents this tenant asks for beyond the parent's (marked `local`).
+    pub local_documents: &'a [RequiredDocument],
+    /// The parent's version adopted.
+    pub parent_version: Option<i32>,
+}
+
+/// Adopts (or refreshes) a parent tenant's procedure in the current schema, adapted; its
+/// field comes along.
 pub fn adopt(
     conn: &mut PgConnection,
     source: &Procedure,
-    fee_vnd: Option<i64>,
-    processing_days: Option<i32>,
-    process: Option<&crate::services::processes::Process>,
+    adapt: &Adaptation<'_>,
     parent_slug: &str,
 ) -> QueryResult<()> {
-    let documents = serde_json::to_value(&source.documents)
+    let mut documents: Vec<RequiredDocument> = source
+        .documents
+        .iter()
+        .filter(|d| !d.local)
+        .cloned()
+        .collect();
+    documents.extend(adapt.local_documents.iter().cloned().map(|mut d| {
+        d.local = true;
+        d
+    }));
+    let documents = serde_json::to_value(&documents)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     upsert(
         conn,
@@ -294,8 +370,8 @@ pub fn adopt(
             name_en: source.name_en.as_deref(),
             field_code: &source.field.code,
             online_level: source.online_level,
-            processing_days: processing_days.unwrap_or(source.processing_days),
-            fee_vnd: fee_vnd.unwrap_or(source.fee_vnd),
+            processing_days: adapt.processing_days.unwrap_or(source.processing_days),
+            fee_vnd: adapt.fee_vnd.unwrap_or(source.fee_vnd),
             documents,
             active: true,
             form_schema: source.form_schema.clone(),
@@ -304,7 +380,11 @@ pub fn adopt(
             fee_rule: &source.fee_rule,
             pay_before_processing: source.pay_before_processing,
             // This tenant's own process for it, else the parent's.
-            process: process.or(source.process.as_ref()),
+            process: adapt.process.or(source.process.as_ref()),
+            details: &source.details,
+            template: false,
+            adopted_version: adapt.parent_version,
+            edited_in: "adopted",
         }],
     )
 }
@@ -334,6 +414,11 @@ pub struct ProcedureUpsert<'a> {
     pub pay_before_processing: bool,
     /// The declared process, already checked; `None` keeps the fixed path.
     pub process: Option<&'a crate::services::processes::Process>,
+    pub details: &'a super::Details,
+    pub template: bool,
+    pub adopted_version: Option<i32>,
+    /// Where this definition comes from: `file`, `designer`, `api`, `import`, `adopted`.
+    pub edited_in: &'a str,
 }
 
 /// Creates or updates fields and procedures; never deletes.
@@ -391,6 +476,10 @@ pub fn upsert(
                     procedures::fee_rule.eq(serde_json::to_string(p.fee_rule).unwrap_or_default()),
                     procedures::pay_before_processing.eq(p.pay_before_processing),
                     procedures::process.eq(p.process.and_then(|x| serde_json::to_value(x).ok())),
+                    procedures::details.eq(serde_json::to_value(p.details).unwrap_or_default()),
+                    procedures::template.eq(p.template),
+                    procedures::adopted_version.eq(p.adopted_version),
+                    procedures::edited_in.eq(p.edited_in),
                 )
             })
             .collect();
@@ -414,6 +503,10 @@ pub fn upsert(
                 procedures::fee_rule.eq(excluded(procedures::fee_rule)),
                 procedures::pay_before_processing.eq(excluded(procedures::pay_before_processing)),
                 procedures::process.eq(excluded(procedures::process)),
+                procedures::details.eq(excluded(procedures::details)),
+                procedures::template.eq(excluded(procedures::template)),
+                procedures::adopted_version.eq(excluded(procedures::adopted_version)),
+                procedures::edited_in.eq(excluded(procedures::edited_in)),
                 procedures::updated_at.eq(diesel::dsl::now),
             ))
             .execute(conn)?;

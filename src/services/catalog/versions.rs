@@ -139,3 +139,15 @@ pub fn latest(conn: &mut PgConnection, code: &str) -> QueryResult<Option<i32>> {
         .select(diesel::dsl::max(v::version))
         .first(conn)
 }
+
+/// The current version number of every procedure, by code (one grouped read).
+pub fn latest_all(conn: &mut PgConnection) -> QueryResult<std::collections::HashMap<String, i32>> {
+    let rows: Vec<(String, Option<i32>)> = v::table
+        .group_by(v::procedure_code)
+        .select((v::procedure_code, diesel::dsl::max(v::version)))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(code, n)| n.map(|n| (code, n)))
+        .collect())
+}
