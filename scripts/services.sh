@@ -72,10 +72,11 @@ ensure_smtp() {
 
 # Independent implementations the tests check dvc against: aiosmtpd (also started by the tests
 # themselves), dkimpy for DKIM signatures, PyJWT for tokens verified through the JWKS alone,
-# poppler (pdfsig, pdftotext, pdftoppm) for PDFs and their signatures, zbar for QR codes.
+# poppler (pdfsig, pdftotext, pdftoppm) for PDFs and their signatures, zbar for QR codes,
+# openpyxl to write the Excel workbooks a catalog import reads.
 ensure_test_tools() {
   apt_install python3-aiosmtpd python3-dkim python3-jwt python3-cryptography openssl \
-    python3-yaml python3-jsonschema pgbouncer poppler-utils zbar-tools
+    python3-yaml python3-jsonschema python3-openpyxl pgbouncer poppler-utils zbar-tools
 }
 
 ensure_services() {

@@ -159,3 +159,47 @@ pub async fn put_process(
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct ImportQuery {
+    /// Only report what would be created or changed; write nothing.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Import procedures from the national procedure database's published list (Nhập danh mục
+/// thủ tục): a CSV (UTF-8, comma or semicolon) or an Excel workbook (.xlsx, first sheet) as
+/// the request body, with the columns `Mã thủ tục`, `Tên thủ tục`, `Lĩnh vực`, `Mức độ`,
+/// `Thời hạn giải quyết`, `Phí, lệ phí` and optionally `Căn cứ pháp lý`, `Thành phần hồ sơ`,
+/// `Yêu cầu, điều kiện`, `Tên tiếng Anh` (or their English names). One bad row refuses the
+/// whole file (422, every problem by line and column) and nothing is written.
+#[utoipa::path(
+    post,
+    path = "/api/v1/catalog/import",
+    operation_id = "import_catalog",
+    tag = "catalog",
+    params(ImportQuery),
+    request_body(content = String, content_type = "text/csv"),
+    responses(
+        (status = 200, body = crate::app::catalog_import::ImportReport),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn import(
+    principal: Principal,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+    query: web::Query<ImportQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    principal.require(Role::TenantAdmin)?;
+    let bytes =
+        crate::http::upload::read_raw(&req, payload, crate::services::catalog::import::MAX_BYTES)
+            .await?;
+    let report =
+        crate::app::catalog_import::import_as(&state, &principal, bytes, query.dry_run).await?;
+    Ok(HttpResponse::Ok().json(report))
+}

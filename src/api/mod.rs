@@ -69,6 +69,7 @@ use utoipa::OpenApi;
         catalog_admin::withdraw,
         catalog_admin::put_process,
         catalog_admin::put_field,
+        catalog_admin::import,
         dossiers::submit,
         dossiers::mine,
         dossiers::inbox,
@@ -436,6 +437,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
                 web::put().to(catalog_admin::put_process),
             )
             .route("/fields", web::post().to(catalog_admin::put_field))
+            .route("/catalog/import", web::post().to(catalog_admin::import))
             .route("/dossiers", web::post().to(dossiers::submit))
             .route("/dossiers", web::get().to(dossiers::mine))
             .route("/dossiers/bulk", web::post().to(dossiers::bulk))

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod auth;
 pub mod branding;
 pub mod catalog_admin;
+pub mod catalog_import;
 pub mod designer;
 pub mod desk;
 pub mod dossiers;

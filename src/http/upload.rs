@@ -72,6 +72,27 @@ pub async fn read(
     read_with(req, payload, limit, &[], true).await
 }
 
+/// A whole body as it came (a file sent as the request's content), at most `limit` bytes:
+/// refused before reading when its declared length is larger, and while reading otherwise.
+pub async fn read_raw(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, AppError> {
+    if declared_length(req).is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::bad_request("invalid_body", e.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// A browser's form: as [`read`], also accepting the short text parts named in `extra`
 /// (at most 8 KiB each, once each, counted toward `limit`), with the `data` part optional
 /// (`null` when absent).

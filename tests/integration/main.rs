@@ -11,6 +11,7 @@ mod auth;
 mod browser;
 mod browser_designer;
 mod browser_results;
+mod catalog_import;
 mod channel_stats;
 mod deploy;
 mod desk;

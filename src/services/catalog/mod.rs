@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod design;
 pub mod drafts;
+pub mod import;
 pub mod pages;
 pub mod store;
 pub mod versions;

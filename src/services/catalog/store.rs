@@ -611,3 +611,15 @@ pub fn list_brief(conn: &mut PgConnection) -> QueryResult<Vec<(String, String, b
         .select((procedures::code, procedures::name_vi, procedures::active))
         .load(conn)
 }
+
+/// Every procedure, withdrawn ones and templates too, by code.
+pub fn load_all(conn: &mut PgConnection) -> QueryResult<Vec<Procedure>> {
+    procedures::table
+        .inner_join(fields::table)
+        .order(procedures::code)
+        .select(columns())
+        .load::<ProcedureColumns>(conn)?
+        .into_iter()
+        .map(to_procedure)
+        .collect()
+}
