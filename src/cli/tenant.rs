@@ -95,10 +95,95 @@ pub(crate) enum TenantCommand {
         #[arg(long)]
         if_missing: bool,
     },
+    /// Import procedures from the national procedure database's published list (CSV or .xlsx):
+    /// creates new ones, updates names, levels, time limits, fees, legal basis and documents of
+    /// the others; one bad row refuses the whole file.
+    ImportCatalog {
+        slug: String,
+        file: PathBuf,
+        /// Print what would be created or changed, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Suspend a tenant: its portal and API answer 403, its data is kept.
     Suspend { slug: String },
     /// Resume a suspended tenant.
     Resume { slug: String },
+}
+
+/// A tenant's scoped handle for a command run outside the server.
+fn current_tenant(settings: &Settings, slug: &str) -> anyhow::Result<dvc::tenancy::CurrentTenant> {
+    use dvc::tenancy::{CurrentTenant, registry::Registry};
+    let slug = TenantSlug::parse(slug)?;
+    let pools = dvc::db::Pools::build(&settings.database);
+    let registry = Registry::new();
+    registry.reload(&mut *pools.shared().get()?)?;
+    let tenant = registry
+        .by_slug(&slug)
+        .ok_or_else(|| anyhow::anyhow!("no tenant `{slug}`"))?;
+    Ok(CurrentTenant {
+        db: dvc::db::TenantDb::for_tenant(&pools, tenant.id, &tenant.schema),
+        tenant,
+    })
+}
+
+/// Prints a use case's refusal (one line per problem, both languages); other errors go up.
+fn refusal(e: dvc::error::AppError) -> anyhow::Result<ExitCode> {
+    match e {
+        dvc::error::AppError::Invalid { errors } => {
+            for e in errors {
+                eprintln!("dvc: {} / {}", e.message, e.message_en);
+            }
+            Ok(ExitCode::FAILURE)
+        }
+        e => Err(anyhow::anyhow!("{}", e.chain())),
+    }
+}
+
+/// `dvc tenant import-catalog`: through the same use case as the API. Running servers see the
+/// change when their catalog cache next refreshes.
+fn import_catalog(
+    settings: &Settings,
+    slug: &str,
+    file: &std::path::Path,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let current = current_tenant(settings, slug)?;
+    let bytes = std::fs::read(file)?;
+    let started = std::time::Instant::now();
+    let report = actix_web::rt::System::new().block_on(async move {
+        dvc::app::catalog_import::import_catalog(&current, None, bytes, dry_run).await
+    });
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => return refusal(e),
+    };
+    for item in &report.items {
+        let change = match &item.change {
+            dvc::services::catalog::import::Change::Create => "create".to_owned(),
+            dvc::services::catalog::import::Change::Update(parts) => {
+                format!("update: {}", parts.join(", "))
+            }
+            dvc::services::catalog::import::Change::Unchanged => continue,
+        };
+        println!("{:<14} {change}", item.code);
+    }
+    for (code, name) in &report.new_fields {
+        println!("field {code} ({name}): create");
+    }
+    let (created, updated, unchanged) = (report.created, report.updated, report.unchanged);
+    let seconds = started.elapsed().as_secs_f64();
+    if dry_run {
+        println!(
+            "{slug} (dry run, nothing written): {created} to create, {updated} to update, \
+             {unchanged} unchanged ({seconds:.2} s)"
+        );
+    } else {
+        println!(
+            "{slug}: {created} created, {updated} updated, {unchanged} unchanged ({seconds:.2} s)"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `dvc tenant signing-identity`: through the same use case as the API.
@@ -109,22 +194,11 @@ fn signing_identity(
     password_env: &str,
     if_missing: bool,
 ) -> anyhow::Result<ExitCode> {
-    use dvc::tenancy::{CurrentTenant, registry::Registry};
     let master =
         dvc::auth::keys::MasterKey::from_secret(settings.auth.master_key.as_ref().ok_or_else(
             || anyhow::anyhow!("auth.master_key is not set: the key cannot be kept"),
         )?)?;
-    let slug = TenantSlug::parse(slug)?;
-    let pools = dvc::db::Pools::build(&settings.database);
-    let registry = Registry::new();
-    registry.reload(&mut *pools.shared().get()?)?;
-    let tenant = registry
-        .by_slug(&slug)
-        .ok_or_else(|| anyhow::anyhow!("no tenant `{slug}`"))?;
-    let current = CurrentTenant {
-        db: dvc::db::TenantDb::for_tenant(&pools, tenant.id, &tenant.schema),
-        tenant,
-    };
+    let current = current_tenant(settings, slug)?;
     let file = match &p12 {
         Some(path) => Some(std::fs::read(path)?),
         None => None,
@@ -160,13 +234,7 @@ fn signing_identity(
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(dvc::error::AppError::Invalid { errors }) => {
-            for e in errors {
-                eprintln!("dvc: {} / {}", e.message, e.message_en);
-            }
-            Ok(ExitCode::FAILURE)
-        }
-        Err(e) => Err(anyhow::anyhow!("{}", e.chain())),
+        Err(e) => refusal(e),
     }
 }
 
@@ -181,6 +249,11 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
             if_missing,
             ..
         } => signing_identity(settings, &slug, p12, &password_env, if_missing),
+        TenantCommand::ImportCatalog {
+            slug,
+            file,
+            dry_run,
+        } => import_catalog(settings, &slug, &file, dry_run),
         TenantCommand::Apply {
             path,
             dry_run: true,
