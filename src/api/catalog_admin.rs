@@ -203,3 +203,29 @@ pub async fn import(
         crate::app::catalog_import::import_as(&state, &principal, bytes, query.dry_run).await?;
     Ok(HttpResponse::Ok().json(report))
 }
+
+/// The procedure as its tenant-file block (`[[procedures]]` in TOML), for tenants that keep
+/// their files as the source of truth: the designer's draft when there is one, else what is
+/// published. Applying a file holding it changes nothing.
+#[utoipa::path(
+    get,
+    path = "/api/v1/procedures/{code}/tenant-file",
+    operation_id = "export_procedure",
+    tag = "catalog",
+    params(("code" = String, Path)),
+    responses(
+        (status = 200, body = String, content_type = "text/plain"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn export(
+    principal: Principal,
+    path: web::Path<CodePath>,
+) -> Result<HttpResponse, AppError> {
+    let block = crate::app::designer::export(&principal, &path.code).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(block))
+}

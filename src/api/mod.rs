@@ -70,6 +70,7 @@ use utoipa::OpenApi;
         catalog_admin::put_process,
         catalog_admin::put_field,
         catalog_admin::import,
+        catalog_admin::export,
         dossiers::submit,
         dossiers::mine,
         dossiers::inbox,
@@ -438,6 +439,10 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             )
             .route("/fields", web::post().to(catalog_admin::put_field))
             .route("/catalog/import", web::post().to(catalog_admin::import))
+            .route(
+                "/procedures/{code}/tenant-file",
+                web::get().to(catalog_admin::export),
+            )
             .route("/dossiers", web::post().to(dossiers::submit))
             .route("/dossiers", web::get().to(dossiers::mine))
             .route("/dossiers/bulk", web::post().to(dossiers::bulk))

@@ -368,3 +368,41 @@ pub async fn discard(principal: &Principal, code: &str) -> Result<bool, AppError
         .run(move |conn| Ok(drafts::delete(conn, code.as_str())?))
         .await
 }
+
+/// The procedure as its tenant-file block: the draft when there is one (what publishing would
+/// write), else what is published, `active` as it would be.
+pub async fn export(principal: &Principal, code: &str) -> Result<String, AppError> {
+    let code = admin_code(principal, code)?;
+    principal
+        .tenant
+        .db
+        .run(move |conn| {
+            let c = code.as_str();
+            let published = store::find_any(conn, c)?;
+            let active = store::list_brief(conn)?
+                .into_iter()
+                .any(|(k, _, active)| k == c && active);
+            let (procedure, active) = match drafts::find(conn, c)? {
+                Some(d) => {
+                    let field = store::field_names(conn)?
+                        .into_iter()
+                        .find(|(f, _)| *f == d.design.field)
+                        .map(|(code, name)| crate::services::catalog::FieldRef {
+                            code,
+                            name,
+                            name_en: None,
+                        })
+                        .ok_or(AppError::NotFound { what: "field" })?;
+                    let mut p = d.design.as_procedure(c, field);
+                    p.process = published.and_then(|x| x.process);
+                    (p, d.design.offered)
+                }
+                None => (
+                    published.ok_or(AppError::NotFound { what: "procedure" })?,
+                    active,
+                ),
+            };
+            Ok(crate::hosting::procedure_block::to_toml(&procedure, active))
+        })
+        .await
+}

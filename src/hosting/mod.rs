@@ -11,4 +11,5 @@ pub mod files;
 pub mod lifecycle;
 pub mod onboard;
 pub mod plan;
+pub mod procedure_block;
 pub mod usage;

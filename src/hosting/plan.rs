@@ -104,11 +104,45 @@ pub fn diff_procedure(current: &Procedure, spec: &ProcedureSpec) -> Vec<String> 
         ));
     }
     let schema = spec.form_schema_json().unwrap_or_default();
-    if json(&schema) != json(&current.form_schema) {
+    let canonical = crate::services::forms::canonical;
+    if json(&canonical(&schema)) != json(&canonical(&current.form_schema)) {
         out.push(format!("~ {}: changed", what("form_schema")));
     }
     if spec.fee_rule != current.fee_rule {
         out.push(format!("~ {}: changed", what("fee_rule")));
+    }
+    change(&mut out, &what("template"), current.template, spec.template);
+    if spec.details() != current.details {
+        out.push(format!(
+            "~ {}: changed",
+            what("legal_basis / conditions / form_templates")
+        ));
+    }
+    out
+}
+
+/// Why applying a file over a procedure changed elsewhere deserves a warning (pure):
+/// `edited_in` is where its stored definition came from, `draft` whether the designer holds
+/// unpublished changes.
+pub fn overwrite_warnings(code: &str, edited_in: &str, changes: bool, draft: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let place = match edited_in {
+        "designer" => Some("the designer"),
+        "api" => Some("the API"),
+        "import" => Some("a catalog import"),
+        _ => None,
+    };
+    if let (Some(place), true) = (place, changes) {
+        out.push(format!(
+            "! procedure {code} was last changed in {place}: applying the file replaces those \
+             changes (export it from the designer first to keep them)"
+        ));
+    }
+    if draft {
+        out.push(format!(
+            "! procedure {code} has an unpublished draft in the designer: it stays a draft, \
+             and publishing it later replaces what this file sets"
+        ));
     }
     out
 }
@@ -139,7 +173,8 @@ pub fn diff_adopted(have: &Procedure, want: &Procedure) -> Vec<String> {
         want.decide_role.as_str(),
     );
     if have.documents != want.documents
-        || have.form_schema != want.form_schema
+        || crate::services::forms::canonical(&have.form_schema).to_string()
+            != crate::services::forms::canonical(&want.form_schema).to_string()
         || have.fee_rule != want.fee_rule
         || have.pay_before_processing != want.pay_before_processing
     {
@@ -307,12 +342,16 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
         for p in &spec.procedures {
             use crate::db::schema::tenant::procedures as pt;
             let code = p.get_ref().code.as_str();
-            let state: Option<(bool, Option<String>)> = pt::table
+            let state: Option<(bool, Option<String>, String)> = pt::table
                 .filter(pt::code.eq(code))
-                .select((pt::active, pt::inherited_from))
+                .select((pt::active, pt::inherited_from, pt::edited_in))
                 .first(conn)
                 .optional()?;
-            procedures.insert(code.to_owned(), (store::find_any(conn, code)?, state));
+            let draft = crate::services::catalog::drafts::find(conn, code)?.is_some();
+            procedures.insert(
+                code.to_owned(),
+                (store::find_any(conn, code)?, state, draft),
+            );
         }
         Ok((fields, procedures))
     })?;
@@ -339,8 +378,15 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
     for p in &spec.procedures {
         let p = p.get_ref();
         match procedures.get(p.code.as_str()) {
-            Some((Some(current), Some((active, inherited)))) => {
-                out.extend(diff_procedure(current, p));
+            Some((Some(current), Some((active, inherited, edited_in)), draft)) => {
+                let diff = diff_procedure(current, p);
+                out.extend(overwrite_warnings(
+                    p.code.as_str(),
+                    edited_in,
+                    !diff.is_empty(),
+                    *draft,
+                ));
+                out.extend(diff);
                 // A procedure withdrawn through the API is turned back on by its file.
                 change(
                     &mut out,
@@ -365,7 +411,7 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
             let code = i.code.as_str();
             let source = conn.transaction::<_, diesel::result::Error, _>(|conn| {
                 enter_tenant_schema(conn, &parent_schema)?;
-                store::find_active(conn, code)
+                store::find_adoptable(conn, code)
             })?;
             let mine = conn.transaction::<_, diesel::result::Error, _>(|conn| {
                 enter_tenant_schema(conn, &schema)?;
@@ -373,7 +419,8 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
             })?;
             match (source, mine) {
                 (None, _) => out.push(format!(
-                    "! adopt procedure {code}: `{}` does not offer it (apply will fail)",
+                    "! adopt procedure {code}: `{}` neither offers it nor has it as a template \
+                     (apply will fail)",
                     parent.get_ref()
                 )),
                 (Some(_), None) => out.push(format!(
@@ -381,6 +428,19 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
                     parent.get_ref()
                 )),
                 (Some(mut want), Some(have)) => {
+                    // Adopting writes the parent's documents, then this tenant's own.
+                    let mut documents: Vec<_> = want
+                        .documents
+                        .iter()
+                        .filter(|d| !d.local)
+                        .cloned()
+                        .collect();
+                    documents.extend(i.documents.iter().map(|d| {
+                        let mut d = d.to_required();
+                        d.local = true;
+                        d
+                    }));
+                    want.documents = documents;
                     if let Some(d) = i.processing_days {
                         want.processing_days = i32::from(d);
                     }

@@ -575,6 +575,23 @@ pub async fn discard(
     v.respond(result)
 }
 
+/// `GET /quan-tri/thu-tuc/{code}/tep-khai-bao`: the procedure as its tenant-file block.
+pub async fn tenant_file(v: Visitor, path: web::Path<String>) -> HttpResponse {
+    let result = async {
+        admin(&v)?;
+        let block = designer::export(v.user()?, &path).await?;
+        Ok(HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .insert_header((
+                actix_web::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.toml\"", path.replace('.', "-")),
+            ))
+            .body(block))
+    }
+    .await;
+    v.respond(result)
+}
+
 #[derive(Deserialize)]
 pub struct PreviewQuery {
     lang: Option<String>,

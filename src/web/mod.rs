@@ -133,6 +133,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(designer::preview),
         )
         .route(
+            "/quan-tri/thu-tuc/{code}/tep-khai-bao",
+            web::get().to(designer::tenant_file),
+        )
+        .route(
             "/quan-tri/quy-trinh/{code}",
             web::get().to(admin_processes::editor),
         )

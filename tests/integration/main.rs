@@ -14,6 +14,7 @@ mod browser_results;
 mod catalog_import;
 mod channel_stats;
 mod deploy;
+mod designer;
 mod desk;
 mod dossiers;
 mod faults;

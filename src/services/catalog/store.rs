@@ -470,7 +470,8 @@ pub fn upsert(
                     procedures::documents.eq(&p.documents),
                     procedures::active.eq(p.active),
                     procedures::search_text.eq(search_text),
-                    procedures::form_schema.eq(p.form_schema.to_string()),
+                    procedures::form_schema
+                        .eq(crate::services::forms::canonical(&p.form_schema).to_string()),
                     procedures::decide_role.eq(p.decide_role.as_str()),
                     procedures::inherited_from.eq(p.inherited_from),
                     procedures::fee_rule.eq(serde_json::to_string(p.fee_rule).unwrap_or_default()),
