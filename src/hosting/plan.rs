@@ -39,6 +39,12 @@ fn change(
     }
 }
 
+/// Whether two schemas mean the same form, fields in the same order.
+fn same_form(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    let text = |v: &serde_json::Value| crate::services::forms::canonical(v).to_string();
+    text(a) == text(b)
+}
+
 /// The differences between a procedure as stored and as its file declares it (pure).
 pub fn diff_procedure(current: &Procedure, spec: &ProcedureSpec) -> Vec<String> {
     let mut out = Vec::new();
@@ -88,7 +94,6 @@ pub fn diff_procedure(current: &Procedure, spec: &ProcedureSpec) -> Vec<String> 
         current.pay_before_processing,
         spec.pay_before_processing,
     );
-    let json = |v: &serde_json::Value| v.to_string();
     let docs = serde_json::to_value(&spec.documents)
         .ok()
         .and_then(|v| {
@@ -104,8 +109,7 @@ pub fn diff_procedure(current: &Procedure, spec: &ProcedureSpec) -> Vec<String> 
         ));
     }
     let schema = spec.form_schema_json().unwrap_or_default();
-    let canonical = crate::services::forms::canonical;
-    if json(&canonical(&schema)) != json(&canonical(&current.form_schema)) {
+    if !same_form(&schema, &current.form_schema) {
         out.push(format!("~ {}: changed", what("form_schema")));
     }
     if spec.fee_rule != current.fee_rule {
@@ -173,8 +177,7 @@ pub fn diff_adopted(have: &Procedure, want: &Procedure) -> Vec<String> {
         want.decide_role.as_str(),
     );
     if have.documents != want.documents
-        || crate::services::forms::canonical(&have.form_schema).to_string()
-            != crate::services::forms::canonical(&want.form_schema).to_string()
+        || !same_form(&have.form_schema, &want.form_schema)
         || have.fee_rule != want.fee_rule
         || have.pay_before_processing != want.pay_before_processing
     {
