@@ -56,7 +56,7 @@ pub async fn inherit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let b = body.into_inner();
-    let saved = adopt(&state, &principal, &path.code, b.fee_vnd, b.processing_days).await?;
+    let saved = adopt(&state, &principal, &path.code, &b).await?;
     Ok(HttpResponse::Ok().json(saved))
 }
 

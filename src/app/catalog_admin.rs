@@ -197,20 +197,28 @@ pub struct InheritBody {
     /// This tenant's fee in đồng (default: the parent's).
     #[serde(default)]
     pub(crate) fee_vnd: Option<u32>,
+    /// This tenant's amount per listed item (e.g. per worker) when the parent's fee counts
+    /// items (default: the parent's).
+    #[serde(default)]
+    pub(crate) fee_per_item_vnd: Option<u32>,
     /// This tenant's time limit in working days (default: the parent's).
     #[serde(default)]
     pub(crate) processing_days: Option<u16>,
 }
 
 /// Adopts (or refreshes) a procedure of the parent tenant with this tenant's fee and time
-/// limit.
+/// limit (`None`: the ones this tenant set before, else the parent's).
 pub(crate) async fn adopt(
     state: &AppState,
     principal: &Principal,
     code: &str,
-    fee_vnd: Option<u32>,
-    processing_days: Option<u16>,
+    choice: &InheritBody,
 ) -> Result<Option<crate::services::catalog::Procedure>, AppError> {
+    let (fee_vnd, fee_per_item_vnd, processing_days) = (
+        choice.fee_vnd,
+        choice.fee_per_item_vnd,
+        choice.processing_days,
+    );
     let code = admin_code(principal, code)?;
     let tenant = principal.tenant.clone();
     let parent = tenant
@@ -247,8 +255,13 @@ pub(crate) async fn adopt(
                     .iter()
                     .flat_map(|m| m.documents.iter().filter(|d| d.local).cloned())
                     .collect();
+                let own_per_item = mine
+                    .as_ref()
+                    .and_then(|m| m.fee_rule.per_item.as_ref())
+                    .map(|p| p.amount_vnd);
                 let adapt = store::Adaptation {
                     fee_vnd: fee_vnd.map(i64::from).or(mine.as_ref().map(|m| m.fee_vnd)),
+                    fee_per_item_vnd: fee_per_item_vnd.map(i64::from).or(own_per_item),
                     processing_days: processing_days
                         .map(i32::from)
                         .or(mine.as_ref().map(|m| m.processing_days)),

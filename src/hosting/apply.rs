@@ -300,6 +300,13 @@ fn inherited_procedures(
         .collect();
     for ((p, _), adapt) in found.iter().zip(&file.spec.inherit) {
         let adapt = adapt.get_ref();
+        if adapt.fee_per_item_vnd.is_some() && p.fee_rule.per_item.is_none() {
+            return Err(format!(
+                "[[inherit]] `{}`: fee_per_item_vnd, but the parent's fee counts no items",
+                p.code
+            )
+            .into());
+        }
         if let Some(own) = &adapt.process {
             // Checked with the file but for the budgets, which need the parent's time limit.
             let days = adapt
@@ -489,6 +496,7 @@ fn apply_one(
             proc,
             &store::Adaptation {
                 fee_vnd: adapt.fee_vnd.map(i64::from),
+                fee_per_item_vnd: adapt.fee_per_item_vnd.map(i64::from),
                 processing_days: adapt.processing_days.map(i32::from),
                 process: own.as_ref(),
                 local_documents: &local,

@@ -219,6 +219,10 @@ pub struct InheritSpec {
     /// This tenant's fee in đồng (default: the parent's).
     #[serde(default)]
     pub fee_vnd: Option<u32>,
+    /// This tenant's amount per listed item (e.g. per worker) when the parent's fee counts
+    /// items (default: the parent's).
+    #[serde(default)]
+    pub fee_per_item_vnd: Option<u32>,
     /// This tenant's time limit in working days (default: the parent's).
     #[serde(default)]
     pub processing_days: Option<u16>,

@@ -176,9 +176,21 @@ pub fn diff_adopted(have: &Procedure, want: &Procedure) -> Vec<String> {
         have.decide_role.as_str(),
         want.decide_role.as_str(),
     );
+    let per_item = |p: &Procedure| p.fee_rule.per_item.as_ref().map(|i| i.amount_vnd);
+    if let (Some(h), Some(w)) = (per_item(have), per_item(want)) {
+        change(&mut out, &what("fee_per_item_vnd"), h, w);
+    }
+    // The rule's shape is the parent's; its amount per item may be this tenant's own.
+    let shape = |p: &Procedure| {
+        let mut rule = p.fee_rule.clone();
+        if let Some(i) = rule.per_item.as_mut() {
+            i.amount_vnd = 0;
+        }
+        rule
+    };
     if have.documents != want.documents
         || !same_form(&have.form_schema, &want.form_schema)
-        || have.fee_rule != want.fee_rule
+        || shape(have) != shape(want)
         || have.pay_before_processing != want.pay_before_processing
     {
         out.push(format!("~ {}: changed at the parent", what("definition")));
@@ -449,6 +461,11 @@ fn plan_one(conn: &mut PgConnection, file: &TenantFile) -> Result<Planned, Apply
                     }
                     if let Some(f) = i.fee_vnd {
                         want.fee_vnd = i64::from(f);
+                    }
+                    if let (Some(per_item), Some(amount)) =
+                        (want.fee_rule.per_item.as_mut(), i.fee_per_item_vnd)
+                    {
+                        per_item.amount_vnd = i64::from(amount);
                     }
                     out.extend(diff_adopted(&have, &want));
                 }

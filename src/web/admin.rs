@@ -261,7 +261,12 @@ pub async fn adopt(
         v.check_csrf(&form.csrf)?;
         let fee = optional::<u32>(&form.fee_vnd, "fee_vnd")?;
         let days = optional::<u16>(&form.processing_days, "processing_days")?;
-        catalog_admin::adopt(&v.state, v.user()?, &path, fee, days).await?;
+        let choice = catalog_admin::InheritBody {
+            fee_vnd: fee,
+            fee_per_item_vnd: None,
+            processing_days: days,
+        };
+        catalog_admin::adopt(&v.state, v.user()?, &path, &choice).await?;
         Ok(v.redirect("/quan-tri?ok=adopted"))
     }
     .await;

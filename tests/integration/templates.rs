@@ -9,6 +9,15 @@ use crate::world::{World, tenant_file};
 use serde_json::{Value, json};
 
 const TEMPLATE: &str = "1.009001";
+const OPERATOR_TOKEN: &str = "operator-automation-token-templates-01";
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// The ministry's file with a template; `extra_document` is its second version's change.
 fn bo(extra_document: bool) -> String {
@@ -70,7 +79,7 @@ fn names(documents: &Value) -> Vec<(String, bool)> {
 
 #[actix_web::test]
 async fn a_province_adopts_a_ministry_template_and_takes_its_change_keeping_its_own() {
-    let w = World::new(|_| {}).await;
+    let w = World::new(|s| s.operator.api_token_sha256 = Some(sha256_hex(OPERATOR_TOKEN))).await;
     w.db.apply_texts(&[("bo.toml", bo(false)), ("tinh-a.toml", tinh_a())]);
     w.app.app_state.registry.reload(&mut w.db.conn()).unwrap();
     w.app.app_state.catalog.clear();
@@ -165,6 +174,22 @@ async fn a_province_adopts_a_ministry_template_and_takes_its_change_keeping_its_
         )),
         1
     );
+    // A province onboarded now gets the ministry's templates in the same step, at version 2.
+    let (s, created) = w
+        .req(
+            "POST",
+            "/api/v1/operator/tenants",
+            Some(OPERATOR_TOKEN),
+            Some(json!({
+                "slug": "tinh-d", "code": "TD", "kind": "province", "parent": "bo",
+                "name_vi": "Sở Nội vụ tỉnh D", "admin_email": "quantri.d@example.vn",
+            })),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(row(&w, "tinh-d", "adopted_version"), json!(2));
+    assert_eq!(row(&w, "tinh-d", "fee_vnd"), json!(400_000));
+
     // A paper-form link that is not plain https is refused with the file.
     let bad = bo(true).replace(
         "https://dichvucong.gov.vn/mau-03.docx",

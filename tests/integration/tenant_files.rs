@@ -82,6 +82,33 @@ fn a_child_inherits_its_parents_procedures_with_its_own_fee_and_time() {
     );
     assert_eq!(
         row("SELECT count(*) AS n FROM t_ho_chi_minh.procedures WHERE inherited_from = 'molisa'"),
+        7
+    );
+    // The ministry's work-permit templates: not offered by the ministry, adopted by both
+    // provinces with their own fee per worker and their own documents after the template's.
+    assert_eq!(
+        row("SELECT count(*) AS n FROM t_molisa.procedures WHERE template AND NOT active"),
+        6
+    );
+    let per_worker = |schema: &str| {
+        row(&format!(
+            "SELECT (fee_rule::jsonb->'per_item'->>'amount_vnd')::bigint AS n \
+             FROM {schema}.procedures WHERE code = '1.000105'"
+        ))
+    };
+    assert_eq!(
+        (
+            per_worker("t_molisa"),
+            per_worker("t_ha_noi"),
+            per_worker("t_ho_chi_minh")
+        ),
+        (600_000, 400_000, 600_000)
+    );
+    assert_eq!(
+        row(
+            "SELECT count(*) AS n FROM t_ha_noi.procedures, jsonb_array_elements(documents) d \
+             WHERE code = '1.000105' AND (d->>'local')::bool"
+        ),
         1
     );
     // A code the parent does not offer is an error naming it, and writes nothing for the child.
@@ -323,7 +350,11 @@ fn dry_run_prints_what_would_change_and_writes_nothing() {
     // Hà Nội: a new fee, a new domain, a new procedure; and a province that does not exist yet.
     let hn = &mut files[3].1;
     *hn = hn
-        .replacen("fee_vnd = 450000", "fee_vnd = 500000", 1)
+        .replacen(
+            "code = \"1.000459\"\nfee_per_item_vnd = 300000",
+            "code = \"1.000459\"\nfee_per_item_vnd = 350000",
+            1,
+        )
         .replacen(
             "domains = [\"dichvucong.ldtbxh.hanoi.gov.vn\"]",
             "domains = [\"dichvucong.ldtbxh.hanoi.gov.vn\", \"dvc.hanoi.gov.vn\"]",
@@ -367,8 +398,12 @@ fn dry_run_prints_what_would_change_and_writes_nothing() {
     assert_eq!(line("ha-noi").as_deref(), Some("update"), "{stdout}");
     assert_eq!(line("quang-ninh").as_deref(), Some("create"), "{stdout}");
     assert!(
-        stdout.contains("~ procedure 1.000459 fee_vnd: 450000 → 500000"),
+        stdout.contains("~ adopted procedure 1.000459 fee_per_item_vnd: 300000 → 350000"),
         "{stdout}"
+    );
+    assert!(
+        !stdout.contains("1.000459 definition"),
+        "the tenant's own amount is not a change at the parent: {stdout}"
     );
     assert!(stdout.contains("+ domain dvc.hanoi.gov.vn"), "{stdout}");
     assert!(
@@ -377,8 +412,11 @@ fn dry_run_prints_what_would_change_and_writes_nothing() {
     );
     // Nothing was written.
     assert_eq!(
-        db.scalar_i64("SELECT fee_vnd AS n FROM t_ha_noi.procedures WHERE code = '1.000459'"),
-        450000
+        db.scalar_i64(
+            "SELECT (fee_rule::jsonb->'per_item'->>'amount_vnd')::bigint AS n \
+             FROM t_ha_noi.procedures WHERE code = '1.000459'"
+        ),
+        300000
     );
     assert_eq!(
         db.scalar_i64("SELECT count(*) AS n FROM platform.tenants WHERE slug = 'quang-ninh'"),

@@ -327,6 +327,9 @@ pub fn find_adoptable(conn: &mut PgConnection, code: &str) -> QueryResult<Option
 pub struct Adaptation<'a> {
     /// This tenant's fee in đồng (default: the parent's).
     pub fee_vnd: Option<i64>,
+    /// This tenant's amount per listed item when the parent's fee counts items (e.g. per
+    /// worker; default: the parent's).
+    pub fee_per_item_vnd: Option<i64>,
     /// This tenant's time limit (default: the parent's).
     pub processing_days: Option<i32>,
     /// This tenant's own process (default: the parent's).
@@ -357,6 +360,10 @@ pub fn adopt(
     }));
     let documents = serde_json::to_value(&documents)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let mut fee_rule = source.fee_rule.clone();
+    if let (Some(per_item), Some(amount)) = (fee_rule.per_item.as_mut(), adapt.fee_per_item_vnd) {
+        per_item.amount_vnd = amount;
+    }
     upsert(
         conn,
         &[FieldUpsert {
@@ -377,7 +384,7 @@ pub fn adopt(
             form_schema: source.form_schema.clone(),
             decide_role: source.decide_role,
             inherited_from: Some(parent_slug),
-            fee_rule: &source.fee_rule,
+            fee_rule: &fee_rule,
             pay_before_processing: source.pay_before_processing,
             // This tenant's own process for it, else the parent's.
             process: adapt.process.or(source.process.as_ref()),
