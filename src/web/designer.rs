@@ -57,7 +57,12 @@ impl Refused {
         self.errors
             .iter()
             .map(|e| {
-                let id = format!("d-{}", e.path.trim_start_matches('/'));
+                // An import's problems are about the file: they point at its input.
+                let id = if e.path.starts_with("/rows/") || e.path == "/import" {
+                    "d-import".to_owned()
+                } else {
+                    format!("d-{}", e.path.trim_start_matches('/'))
+                };
                 context! { id, message => super::citizen::message(e, v.locale) }
             })
             .collect()
@@ -668,6 +673,43 @@ async fn list_page(
     refused: Refused,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
+    list_page_with(v, notice, refused, None, status).await
+}
+
+/// An import's report as the list page shows it: counts, and each procedure it creates or
+/// changes with the parts that change.
+fn report_view(v: &Visitor, r: &crate::app::catalog_import::ImportReport) -> minijinja::Value {
+    use crate::services::catalog::import::Change;
+    let items: Vec<_> = r
+        .items
+        .iter()
+        .filter_map(|i| {
+            let change = match &i.change {
+                Change::Create => v.t("designer.import_create"),
+                Change::Update(parts) => {
+                    format!("{}: {}", v.t("designer.import_update"), parts.join(", "))
+                }
+                Change::Unchanged => return None,
+            };
+            Some(
+                context! { line => i.line, code => i.code.clone(), name => i.name.clone(), change },
+            )
+        })
+        .collect();
+    context! {
+        dry_run => r.dry_run, created => r.created, updated => r.updated,
+        unchanged => r.unchanged, items,
+        fields => r.new_fields.iter().map(|(c, n)| format!("{n} ({c})")).collect::<Vec<_>>(),
+    }
+}
+
+async fn list_page_with(
+    v: &Visitor,
+    notice: Option<String>,
+    refused: Refused,
+    report: Option<minijinja::Value>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let user = v.user()?;
     let entries = designer::overview(user).await?;
     let fields = crate::app::designer::field_names(user).await?;
@@ -689,7 +731,7 @@ async fn list_page(
         context! {
             nav => "admin", notice,
             entries => minijinja::Value::from_serialize(&entries),
-            new, errors => refused.summary(v),
+            new, errors => refused.summary(v), report,
         },
     ))
 }
@@ -705,6 +747,54 @@ pub async fn create(v: Visitor, form: web::Form<HashMap<String, String>>) -> Htt
             Err(AppError::Invalid { errors }) => {
                 let refused = Refused {
                     values: form.into_inner(),
+                    errors,
+                };
+                list_page(&v, None, refused, StatusCode::UNPROCESSABLE_ENTITY).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    v.respond(result)
+}
+
+/// `POST /quan-tri/thu-tuc/nhap`: a list from the national procedure database (CSV or .xlsx);
+/// "Kiểm tra" shows what would change and writes nothing, "Nhập" imports. A refused file comes
+/// back with each problem by line and column.
+pub async fn import(
+    v: Visitor,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    use crate::services::catalog::import::MAX_BYTES;
+    let result = async {
+        admin(&v)?;
+        let up =
+            crate::http::upload::read_form(&req, payload, MAX_BYTES + 4096, &["csrf", "dry_run"])
+                .await?;
+        v.check_csrf(up.field("csrf"))?;
+        let dry_run = !up.field("dry_run").is_empty();
+        let Some(file) = up.files.into_iter().next() else {
+            let refused = Refused {
+                values: HashMap::new(),
+                errors: vec![crate::app::dossiers::field_error(
+                    "/import".into(),
+                    "missing_file",
+                    "Chọn tệp danh mục (CSV hoặc Excel)",
+                    "Choose the list's file (CSV or Excel)",
+                )],
+            };
+            return list_page(&v, None, refused, StatusCode::UNPROCESSABLE_ENTITY).await;
+        };
+        match crate::app::catalog_import::import_as(&v.state, v.user()?, file.bytes, dry_run).await
+        {
+            Ok(report) => {
+                let view = report_view(&v, &report);
+                list_page_with(&v, None, Refused::none(), Some(view), StatusCode::OK).await
+            }
+            Err(AppError::Invalid { errors }) => {
+                let refused = Refused {
+                    values: HashMap::new(),
                     errors,
                 };
                 list_page(&v, None, refused, StatusCode::UNPROCESSABLE_ENTITY).await

@@ -95,6 +95,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/quan-tri/quy-trinh", web::get().to(admin_processes::page))
         .route("/quan-tri/thu-tuc", web::get().to(designer::list))
         .route("/quan-tri/thu-tuc", web::post().to(designer::create))
+        .route("/quan-tri/thu-tuc/nhap", web::post().to(designer::import))
         .route("/quan-tri/thu-tuc/{code}", web::get().to(designer::page))
         .route(
             "/quan-tri/thu-tuc/{code}/thong-tin",

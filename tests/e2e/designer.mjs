@@ -177,6 +177,26 @@ try {
   result.admin_seconds = Math.round((Date.now() - started) / 100) / 10;
   noConsoleErrors();
 
+  // --- The catalog import on the same page: a bad row refuses the file; then a check and the
+  // import of three procedures (not counted above: it is not designing a service).
+  const header = 'Mã thủ tục;Tên thủ tục;Lĩnh vực;Mức độ;Thời hạn giải quyết;Phí, lệ phí;Căn cứ pháp lý;Thành phần hồ sơ\n';
+  const rows = [0, 1, 2].map((i) => `9.10000${i};Thủ tục nhập thử số ${i};Việc làm;Toàn trình;${5 + i} ngày làm việc;${i * 100}.000 đồng;Nghị định số 219/2025/NĐ-CP;Tờ khai\n`).join('');
+  const csv = (text) => ({ name: 'danh-muc.csv', mimeType: 'text/csv', buffer: Buffer.from(text, 'utf8') });
+  await admin.goto(`${A}/quan-tri/thu-tuc`);
+  await admin.getByLabel('Tệp danh mục').setInputFiles(csv(header + rows + '9.100009;Sai;Việc làm;mức 9;5;0;;\n'));
+  assert.equal(await submit(admin, () => admin.getByRole('button', { name: 'Kiểm tra (không ghi)' }).click()), 422);
+  await admin.getByText('Dòng 5, cột “Mức độ”').first().waitFor();
+  await checkA11y(admin, 'designer: import refused');
+  await admin.getByLabel('Tệp danh mục').setInputFiles(csv(header + rows));
+  assert.equal(await submit(admin, () => admin.getByRole('button', { name: 'Kiểm tra (không ghi)' }).click()), 200);
+  await admin.getByText('Tạo mới 3, cập nhật 0, không đổi 0 thủ tục.').waitFor();
+  await checkA11y(admin, 'designer: import checked');
+  await admin.getByLabel('Tệp danh mục').setInputFiles(csv(header + rows));
+  assert.equal(await submit(admin, () => admin.getByRole('button', { name: 'Nhập', exact: true }).click()), 200);
+  await admin.getByRole('heading', { name: 'Đã nhập danh mục' }).waitFor();
+  await admin.getByRole('cell', { name: '9.100002' }).first().waitFor();
+  result.imported = true;
+
   // --- A citizen finds it, applies and pays ----------------------------------------------
   const page = await (await newContext(browser, { width: 360 })).newPage();
   await page.goto(`${A}/`);

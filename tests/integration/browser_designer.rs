@@ -44,6 +44,18 @@ async fn an_admin_designs_and_publishes_a_service_that_a_citizen_then_uses_in_a_
     let submissions = result["admin_submissions"].as_u64().unwrap();
     assert!(submissions < 40, "{submissions} submissions");
     assert_eq!(result["paid"], true);
+    assert_eq!(result["imported"], true);
+    // The import on the page wrote exactly its three procedures (the refused file nothing).
+    assert_eq!(
+        w.db.scalar_i64("SELECT count(*) AS n FROM t_tinh_a.procedures WHERE code LIKE '9.1%'"),
+        3
+    );
+    assert_eq!(
+        w.db.scalar_i64(
+            "SELECT processing_days::bigint AS n FROM t_tinh_a.procedures WHERE code = '9.100002'"
+        ),
+        7
+    );
     assert_eq!(result["returned"], true);
 
     // The published procedure: as designed, in order, with its rules.
