@@ -11,19 +11,14 @@
 import assert from 'node:assert/strict';
 import {
   checkA11y,
+  env,
   expectNoConsoleErrors,
   launch,
   newContext,
   screenshot,
+  signInWithTotp,
   submit,
-  totp,
 } from './lib.mjs';
-
-function env(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-}
 
 const A = env('BASE_A');
 const PASSWORD = env('PASSWORD');
@@ -31,13 +26,7 @@ const CODE = env('PROCEDURE');
 const NAME = 'Cấp phép tuyển lao động thời vụ (thử nghiệm)';
 const PDF = Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n', 'latin1');
 
-async function signIn(page, email, secret) {
-  await page.waitForURL(/\/oauth\/authorize/);
-  await page.getByLabel('Thư điện tử').fill(email);
-  await page.getByLabel('Mật khẩu', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('Mã xác thực').fill(totp(secret));
-  await page.getByRole('button', { name: 'Đăng nhập' }).click();
-}
+const signIn = (page, email, secret) => signInWithTotp(page, email, PASSWORD, secret);
 
 const browser = await launch();
 const result = {};

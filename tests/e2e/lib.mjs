@@ -368,3 +368,19 @@ export async function submit(page, action) {
   const final = await response.request().redirectedTo()?.response();
   return (final ?? response).status();
 }
+
+/** A required environment variable. */
+export function env(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+}
+
+/** The sign-in host's form with a password and the authenticator's code for `secret`. */
+export async function signInWithTotp(page, email, password, secret) {
+  await page.waitForURL(/\/oauth\/authorize/);
+  await page.getByLabel('Thư điện tử').fill(email);
+  await page.getByLabel('Mật khẩu', { exact: true }).fill(password);
+  await page.getByLabel('Mã xác thực').fill(totp(secret));
+  await page.getByRole('button', { name: 'Đăng nhập' }).click();
+}

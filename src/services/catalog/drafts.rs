@@ -68,7 +68,7 @@ pub fn list(conn: &mut PgConnection) -> QueryResult<Vec<Draft>> {
         .collect()
 }
 
-/// Creates or replaces the draft of `code`.
+/// Creates or replaces the draft of `code` (keeping the version it started from).
 pub fn save(
     conn: &mut PgConnection,
     code: &str,
@@ -76,15 +76,9 @@ pub fn save(
     based_on: Option<i32>,
     by: Uuid,
 ) -> QueryResult<()> {
-    let json = serde_json::to_value(design)
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let json = to_json(design)?;
     diesel::insert_into(d::table)
-        .values((
-            d::code.eq(code),
-            d::design.eq(&json),
-            d::based_on.eq(based_on),
-            d::updated_by.eq(by),
-        ))
+        .values(row(code, &json, based_on, by))
         .on_conflict(d::code)
         .do_update()
         .set((
@@ -104,18 +98,37 @@ pub fn start(
     based_on: Option<i32>,
     by: Uuid,
 ) -> QueryResult<()> {
-    let json = serde_json::to_value(design)
-        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let json = to_json(design)?;
     diesel::insert_into(d::table)
-        .values((
-            d::code.eq(code),
-            d::design.eq(&json),
-            d::based_on.eq(based_on),
-            d::updated_by.eq(by),
-        ))
+        .values(row(code, &json, based_on, by))
         .on_conflict_do_nothing()
         .execute(conn)
         .map(drop)
+}
+
+fn to_json(design: &Design) -> QueryResult<serde_json::Value> {
+    serde_json::to_value(design).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))
+}
+
+/// The columns of a new draft row.
+#[allow(clippy::type_complexity)] // diesel's own spelling of four column values
+fn row<'a>(
+    code: &'a str,
+    json: &'a serde_json::Value,
+    based_on: Option<i32>,
+    by: Uuid,
+) -> (
+    diesel::dsl::Eq<d::code, &'a str>,
+    diesel::dsl::Eq<d::design, &'a serde_json::Value>,
+    diesel::dsl::Eq<d::based_on, Option<i32>>,
+    diesel::dsl::Eq<d::updated_by, Uuid>,
+) {
+    (
+        d::code.eq(code),
+        d::design.eq(json),
+        d::based_on.eq(based_on),
+        d::updated_by.eq(by),
+    )
 }
 
 pub fn delete(conn: &mut PgConnection, code: &str) -> QueryResult<bool> {
