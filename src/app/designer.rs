@@ -8,7 +8,7 @@ use crate::app::catalog_admin::{admin_code, changed};
 use crate::app::dossiers::field_error;
 use crate::auth::principal::Principal;
 use crate::error::{AppError, FieldError};
-use crate::services::catalog::design::Design;
+use crate::services::catalog::design::{Context, Design};
 use crate::services::catalog::drafts::{self, Draft};
 use crate::services::catalog::store::{self, ProcedureUpsert};
 use crate::services::catalog::{ProcedureCode, versions};
@@ -126,10 +126,13 @@ pub async fn create(
         .db
         .run(move |conn| {
             conn.transaction(|conn| {
-                let fields: Vec<String> = store::field_names(conn)?
-                    .into_iter()
-                    .map(|(f, _)| f)
-                    .collect();
+                let ctx = Context {
+                    fields: store::field_names(conn)?
+                        .into_iter()
+                        .map(|(f, _)| f)
+                        .collect(),
+                    processes: Vec::new(),
+                };
                 let general = crate::services::catalog::design::GeneralInput {
                     name_vi,
                     field,
@@ -141,7 +144,7 @@ pub async fn create(
                     offered: Some("on".into()),
                     ..Default::default()
                 };
-                let mut problems = design.set_general(&general, &fields);
+                let mut problems = design.set_general(&general, &ctx);
                 let taken = store::find_any(conn, c.as_str())?.is_some()
                     || drafts::find(conn, c.as_str())?.is_some();
                 if taken {
@@ -220,7 +223,7 @@ fn is_active(conn: &mut PgConnection, code: &str) -> bool {
 /// change) and stores it; the change's problems come back as a 422 and nothing is stored.
 pub async fn edit<F>(principal: &Principal, code: &str, change: F) -> Result<Design, AppError>
 where
-    F: FnOnce(&mut Design, &[String]) -> Vec<FieldProblem> + Send + 'static,
+    F: FnOnce(&mut Design, &Context) -> Vec<FieldProblem> + Send + 'static,
 {
     let code = admin_code(principal, code)?;
     let by = principal.account;
@@ -243,11 +246,7 @@ where
                 } = drafts::lock(conn, code.as_str())?.ok_or(AppError::NotFound {
                     what: "procedure draft",
                 })?;
-                let fields: Vec<String> = store::field_names(conn)?
-                    .into_iter()
-                    .map(|(f, _)| f)
-                    .collect();
-                let problems = change(&mut design, &fields);
+                let problems = change(&mut design, &context(conn, code.as_str())?);
                 if !problems.is_empty() {
                     return Err(invalid(problems));
                 }
@@ -258,10 +257,41 @@ where
         .await
 }
 
+/// The tenant's fields and its other procedures' processes.
+fn context(conn: &mut PgConnection, code: &str) -> Result<Context, AppError> {
+    Ok(Context {
+        fields: store::field_names(conn)?
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect(),
+        processes: store::load_all(conn)?
+            .into_iter()
+            .filter(|p| p.code != code)
+            .filter_map(|p| p.process.map(|x| (p.code, x)))
+            .collect(),
+    })
+}
+
+/// The processes the designer offers to copy: (procedure code, name, steps).
+pub async fn processes(principal: &Principal) -> Result<Vec<(String, String, usize)>, AppError> {
+    principal.require(crate::auth::roles::Role::TenantAdmin)?;
+    principal
+        .tenant
+        .db
+        .run(|conn| {
+            Ok(store::load_all(conn)?
+                .into_iter()
+                .filter_map(|p| p.process.map(|x| (p.code, p.name, x.steps.len())))
+                .collect())
+        })
+        .await
+}
+
 /// Publishes the draft of `code`: checked whole, written as the procedure (offered to
 /// citizens, a new version recorded when anything they see changed), audited, the draft
 /// removed, every instance's catalog cache refreshed. A withdrawn procedure without a draft is
-/// offered again as it was. Its declared process and the parent it was adopted from stay.
+/// offered again as it was. The process is the draft's (the published one unless another was
+/// chosen); the parent it was adopted from stays.
 pub async fn publish(
     state: &AppState,
     principal: &Principal,
@@ -285,6 +315,8 @@ pub async fn publish(
                 };
                 let d = &draft.design;
                 let mut problems = d.publishable();
+                problems
+                    .extend(d.process_problems(&crate::services::processes::units::codes(conn)?));
                 if !store::field_exists(conn, &d.field)? {
                     problems.push(FieldProblem {
                         input: "field",
@@ -323,7 +355,11 @@ pub async fn publish(
                         inherited_from: existing.as_ref().and_then(|p| p.inherited_from.as_deref()),
                         fee_rule: &d.fee_rule,
                         pay_before_processing: d.pay_before_processing,
-                        process: existing.as_ref().and_then(|p| p.process.as_ref()),
+                        process: if d.process_chosen {
+                            d.process.as_ref()
+                        } else {
+                            existing.as_ref().and_then(|p| p.process.as_ref())
+                        },
                         details: &d.details,
                         template: d.template,
                         adopted_version: existing.as_ref().and_then(|p| p.adopted_version),
@@ -394,7 +430,9 @@ pub async fn export(principal: &Principal, code: &str) -> Result<String, AppErro
                         })
                         .ok_or(AppError::NotFound { what: "field" })?;
                     let mut p = d.design.as_procedure(c, field);
-                    p.process = published.and_then(|x| x.process);
+                    if !d.design.process_chosen {
+                        p.process = published.and_then(|x| x.process);
+                    }
                     (p, d.design.offered)
                 }
                 None => (

@@ -227,6 +227,32 @@ async fn designer_page(
         ),
         ins.check("pay_before_processing", d.pay_before_processing),
         ins.select("decide_role", d.decide_role.as_str(), deciders),
+        {
+            let mut options = vec![("-".to_owned(), v.t("designer.process_fixed"))];
+            options.extend(
+                designer::processes(v.user()?)
+                    .await?
+                    .into_iter()
+                    .filter(|(c, _, _)| c.as_str() != opened.code.as_str())
+                    .map(|(c, name, n)| {
+                        let label = v
+                            .t("designer.process_as")
+                            .replace("{code}", &c)
+                            .replace("{name}", &name)
+                            .replace("{n}", &n.to_string());
+                        (c, label)
+                    }),
+            );
+            let current = match &d.process {
+                Some(p) => v
+                    .t("designer.process_now_steps")
+                    .replace("{n}", &p.steps.len().to_string()),
+                None => v.t("designer.process_now_fixed"),
+            };
+            let mut i = ins.select("process_from", "", options);
+            i.hint = Some(current);
+            i
+        },
         ins.check("offered", d.offered),
         ins.hinted(ins.check("template", d.template), "template_hint"),
     ];
@@ -367,7 +393,10 @@ async fn change<F>(
     f: F,
 ) -> Result<HttpResponse, AppError>
 where
-    F: FnOnce(&mut Design, &[String]) -> Vec<crate::services::forms::builder::FieldProblem>
+    F: FnOnce(
+            &mut Design,
+            &crate::services::catalog::design::Context,
+        ) -> Vec<crate::services::forms::builder::FieldProblem>
         + Send
         + 'static,
 {
@@ -401,14 +430,9 @@ pub async fn general(
     form: web::Form<HashMap<String, String>>,
 ) -> HttpResponse {
     let input: GeneralInput = parse(&form);
-    let result = change(
-        &v,
-        &path,
-        &form,
-        "general",
-        "general-h",
-        move |d, fields| d.set_general(&input, fields),
-    )
+    let result = change(&v, &path, &form, "general", "general-h", move |d, ctx| {
+        d.set_general(&input, ctx)
+    })
     .await;
     v.respond(result)
 }

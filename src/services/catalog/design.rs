@@ -47,6 +47,23 @@ pub struct Design {
     /// Citizens may apply for it on this portal (a ministry may publish a template only).
     #[serde(default = "yes")]
     pub offered: bool,
+    /// The steps its dossiers go through (`None`: the fixed path). Chosen here from another
+    /// procedure's; edited step by step on the processes page.
+    #[serde(default)]
+    pub process: Option<crate::services::processes::Process>,
+    /// The process was chosen in this draft: publishing sets it. Otherwise the published
+    /// process stays, whatever the processes page made of it meanwhile.
+    #[serde(default)]
+    pub process_chosen: bool,
+}
+
+/// What an edit may consult besides the design: the tenant's fields and the processes its
+/// other procedures declare.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub fields: Vec<String>,
+    /// (procedure code, its process), for "the same steps as …".
+    pub processes: Vec<(String, crate::services::processes::Process)>,
 }
 
 fn yes() -> bool {
@@ -90,6 +107,8 @@ pub struct GeneralInput {
     pub offered: Option<String>,
     /// A template the tenant's children may adopt.
     pub template: Option<String>,
+    /// The process: empty keeps it, `-` the fixed path, a procedure code that one's steps.
+    pub process_from: String,
 }
 
 /// A document as typed: `accept` is extensions separated by commas or spaces.
@@ -180,6 +199,8 @@ impl Design {
             details: super::Details::default(),
             template: false,
             offered: true,
+            process_chosen: false,
+            process: None,
         }
     }
 
@@ -204,6 +225,8 @@ impl Design {
             details: p.details.clone(),
             template: p.template,
             offered: true,
+            process: p.process.clone(),
+            process_chosen: false,
         })
     }
 
@@ -223,7 +246,7 @@ impl Design {
             inherited_from: None,
             fee_rule: self.fee_rule.clone(),
             pay_before_processing: self.pay_before_processing,
-            process: None,
+            process: self.process.clone(),
             details: self.details.clone(),
             template: self.template,
             adopted_version: None,
@@ -238,7 +261,8 @@ impl Design {
 
     /// Applies the general part, or returns every problem and changes nothing. `fields` are
     /// the tenant's field codes.
-    pub fn set_general(&mut self, input: &GeneralInput, fields: &[String]) -> Vec<FieldProblem> {
+    pub fn set_general(&mut self, input: &GeneralInput, ctx: &Context) -> Vec<FieldProblem> {
+        let fields = &ctx.fields;
         let mut out = Vec::new();
         if !text_ok(&input.name_vi, MAX_NAME_CHARS) {
             out.push(problem(
@@ -304,6 +328,29 @@ impl Design {
                 })
             })
         };
+        let process = match input.process_from.trim() {
+            "" => Some(self.process.clone()),
+            "-" => Some(None),
+            code => match ctx.processes.iter().find(|(c, _)| c == code) {
+                Some((_, p)) if p.steps.iter().any(|s| s.transfer_to.is_some()) => {
+                    out.push(problem(
+                        "process_from",
+                        "Quy trình có bước chuyển liên thông được khai báo ở trang quy trình của thủ tục",
+                        "A process that transfers is declared on the procedure's processes page",
+                    ));
+                    None
+                }
+                Some((_, p)) => Some(Some(p.clone())),
+                None => {
+                    out.push(problem(
+                        "process_from",
+                        "Chọn quy trình của một thủ tục của cơ quan",
+                        "Choose the process of one of the agency's procedures",
+                    ));
+                    None
+                }
+            },
+        };
         let role = DecideRole::parse(&input.decide_role);
         if role.is_none() {
             out.push(problem(
@@ -316,8 +363,8 @@ impl Design {
         if !out.is_empty() {
             return out;
         }
-        let (Some(level), Some(days), Some(fee), Some(per_item), Some(role)) =
-            (level, days, fee, per_item, role)
+        let (Some(level), Some(days), Some(fee), Some(per_item), Some(role), Some(process)) =
+            (level, days, fee, per_item, role, process)
         else {
             return vec![problem("fee_vnd", "Lệ phí quá lớn", "The fee is too large")];
         };
@@ -332,6 +379,10 @@ impl Design {
         self.decide_role = role;
         self.offered = input.offered.is_some();
         self.template = input.template.is_some();
+        if !input.process_from.trim().is_empty() {
+            self.process = process;
+            self.process_chosen = true;
+        }
         Vec::new()
     }
 
@@ -577,6 +628,20 @@ impl Design {
             .is_some()
     }
 
+    /// The process's problems against the time limit and the tenant's units (checked when
+    /// published: a unit may have gone since it was chosen).
+    pub fn process_problems(
+        &self,
+        units: &std::collections::HashSet<crate::services::processes::UnitCode>,
+    ) -> Vec<FieldProblem> {
+        self.process
+            .iter()
+            .filter(|_| self.process_chosen)
+            .flat_map(|p| p.check(u32::from(self.processing_days), units))
+            .map(|e| problem("process_from", e.message_vi(), e.to_string()))
+            .collect()
+    }
+
     /// What stops this design from being published (empty when nothing does): each group
     /// holds a field, the fee rule names a list that is there, and the form compiles.
     pub fn publishable(&self) -> Vec<FieldProblem> {
@@ -648,8 +713,11 @@ mod tests {
         }
     }
 
-    fn fields() -> Vec<String> {
-        vec!["viec-lam".into()]
+    fn fields() -> Context {
+        Context {
+            fields: vec!["viec-lam".into()],
+            processes: Vec::new(),
+        }
     }
 
     #[test]
@@ -723,6 +791,64 @@ mod tests {
         assert!(d.remove_field("ds"));
         assert!(d.fee_rule.per_item.is_none());
         assert_eq!(d.form.len(), 1);
+    }
+
+    #[test]
+    fn the_process_is_chosen_from_another_procedure_or_kept() {
+        use crate::services::processes::{Budget, Process, Step, StepAction, StepRole, UnitCode};
+        let step = |code: &str, transfer: Option<&str>| Step {
+            code: code.into(),
+            name_vi: "Bước".into(),
+            name_en: None,
+            unit: UnitCode::parse("mot-cua").unwrap(),
+            role: StepRole::Officer,
+            actions: vec![StepAction::Decide],
+            budget: Budget::Days(2),
+            transfer_to: transfer.map(|t| crate::tenancy::TenantSlug::parse(t).unwrap()),
+        };
+        let mut ctx = fields();
+        ctx.processes = vec![
+            (
+                "1.000001".into(),
+                Process {
+                    steps: vec![step("quyet-dinh", None)],
+                },
+            ),
+            (
+                "1.000002".into(),
+                Process {
+                    steps: vec![step("chuyen", Some("tinh-b"))],
+                },
+            ),
+        ];
+        let mut d = Design::blank("Tên", "viec-lam");
+        let mut g = general("0");
+        assert!(d.set_general(&g, &ctx).is_empty());
+        assert!(d.process.is_none() && !d.process_chosen, "left empty: kept");
+        g.process_from = "1.000001".into();
+        assert!(d.set_general(&g, &ctx).is_empty());
+        assert_eq!(d.process.as_ref().unwrap().steps[0].code, "quyet-dinh");
+        assert!(d.process_chosen);
+        let units = [UnitCode::parse("mot-cua").unwrap()].into_iter().collect();
+        assert!(d.process_problems(&units).is_empty());
+        assert_eq!(
+            d.process_problems(&Default::default())[0].input,
+            "process_from"
+        );
+        for refused in ["1.000002", "9.999999"] {
+            g.process_from = refused.into();
+            assert_eq!(
+                d.set_general(&g, &ctx)[0].input,
+                "process_from",
+                "{refused}"
+            );
+        }
+        g.process_from = "-".into();
+        assert!(d.set_general(&g, &ctx).is_empty());
+        assert!(
+            d.process.is_none() && d.process_chosen,
+            "the fixed path, chosen"
+        );
     }
 
     #[test]
