@@ -153,6 +153,7 @@ impl Application {
             std::time::Duration::from_secs(10),
         ));
         tokio::spawn(crate::app::upkeep::run_domain_rechecks(state.clone()));
+        tokio::spawn(crate::app::upkeep::run_template_notices(state.clone()));
         if settings.dossiers.transfers_in_process {
             // Transfers a crash or a failed attempt left pending; the first sweep runs now.
             tokio::spawn(

@@ -93,6 +93,94 @@ pub async fn run_domain_rechecks(state: actix_web::web::Data<AppState>) {
     }
 }
 
+/// Tells each tenant's admins, by mail, when its parent has published a newer version of a
+/// template the tenant adopted. Idempotent: one message per tenant, procedure, version and
+/// admin (the outbox's key), however often it runs — so it runs on a schedule, and a version
+/// published by any means (designer, tenant file, API) is announced once. Returns the messages
+/// queued.
+pub async fn notify_template_changes(state: &AppState) -> Result<usize, AppError> {
+    use crate::auth::roles::{self, Role};
+    use crate::services::catalog::{store, versions};
+    let mut parents: std::collections::HashMap<Uuid, std::collections::HashMap<String, i32>> =
+        std::collections::HashMap::new();
+    let mut queued = 0;
+    for child in state.registry.all() {
+        let Some(parent) = child.parent_id.and_then(|p| state.registry.by_id(p)) else {
+            continue;
+        };
+        if let std::collections::hash_map::Entry::Vacant(e) = parents.entry(parent.id) {
+            let latest = parent
+                .db(&state.pools)
+                .run(|c| Ok(versions::latest_all(c)?))
+                .await?;
+            e.insert(latest);
+        }
+        let latest = &parents[&parent.id];
+        let slug = parent.slug.as_str().to_owned();
+        let behind: Vec<(String, String, i32, i32)> = child
+            .db(&state.pools)
+            .run(move |c| Ok(store::adopted_from(c, &slug)?))
+            .await?
+            .into_iter()
+            .filter_map(|(code, name, adopted)| {
+                let now = *latest.get(&code)?;
+                (now > adopted).then_some((code, name, adopted, now))
+            })
+            .collect();
+        if behind.is_empty() {
+            continue;
+        }
+        let link = format!(
+            "{}/quan-tri",
+            child.portal_origin(
+                state.base_domain.as_str(),
+                &state.settings.server.public_origin
+            )
+        );
+        let (child_id, parent_name) = (child.id, parent.name_vi.clone());
+        queued += state
+            .shared
+            .run(move |c| {
+                let mut n = 0;
+                for (_, email, full_name, locale) in roles::holders(c, child_id, Role::TenantAdmin)?
+                {
+                    let Ok(recipient) = crate::mail::address::Email::parse(&email) else {
+                        continue;
+                    };
+                    for (code, name, adopted, now) in &behind {
+                        let mail = crate::mail::outbox::NewMail {
+                            tenant_id: Some(child_id),
+                            template: crate::mail::TemplateKey::TemplateChanged,
+                            locale: crate::locale::Locale::parse(&locale).unwrap_or_default(),
+                            recipient: recipient.clone(),
+                            payload: serde_json::json!({
+                                "full_name": full_name, "parent": parent_name,
+                                "procedure_code": code, "procedure_name": name,
+                                "version": now, "adopted": adopted, "link": link,
+                            }),
+                            idempotency_key: format!("template:{child_id}:{code}:{now}:{email}"),
+                        };
+                        n += usize::from(crate::mail::outbox::enqueue(c, &mail)?);
+                    }
+                }
+                Ok(n)
+            })
+            .await?;
+    }
+    Ok(queued)
+}
+
+/// [`notify_template_changes`] every five minutes.
+pub async fn run_template_notices(state: actix_web::web::Data<AppState>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        if let Err(e) = notify_template_changes(&state).await {
+            tracing::warn!(error = %format_args!("{e:?}"), "template change notices failed");
+        }
+    }
+}
+
 /// Measures every tenant's attachments and stores the figures (one scoped transaction each).
 pub async fn measure_storage(state: &AppState) -> Result<usize, AppError> {
     let mut measured = 0;

@@ -125,6 +125,27 @@ pub fn can_read_statistics(leader_of: &[Uuid], target: Uuid, ancestors_of_target
         .any(|t| *t == target || ancestors_of_target.contains(t))
 }
 
+/// Who holds `role` in `tenant`: account, e-mail, full name, language.
+pub fn holders(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    role: Role,
+) -> QueryResult<Vec<(Uuid, String, String, String)>> {
+    use crate::db::schema::{accounts, memberships};
+    memberships::table
+        .inner_join(accounts::table.on(accounts::id.eq(memberships::account_id)))
+        .filter(memberships::tenant_id.eq(tenant))
+        .filter(memberships::role.eq(role.as_str()))
+        .order(accounts::email)
+        .select((
+            accounts::id,
+            accounts::email,
+            accounts::full_name,
+            accounts::locale,
+        ))
+        .load(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,11 +32,12 @@ pub enum TemplateKey {
     DossierRefused,
     DossierDelayed,
     DossierTransferred,
+    TemplateChanged,
     Test,
 }
 
 impl TemplateKey {
-    pub const ALL: [TemplateKey; 16] = [
+    pub const ALL: [TemplateKey; 17] = [
         Self::AccountVerification,
         Self::PasswordReset,
         Self::NewDeviceSignIn,
@@ -52,6 +53,7 @@ impl TemplateKey {
         Self::DossierRefused,
         Self::DossierDelayed,
         Self::DossierTransferred,
+        Self::TemplateChanged,
         Self::Test,
     ];
 
@@ -72,6 +74,7 @@ impl TemplateKey {
             Self::DossierRefused => "dossier_refused",
             Self::DossierDelayed => "dossier_delayed",
             Self::DossierTransferred => "dossier_transferred",
+            Self::TemplateChanged => "template_changed",
             Self::Test => "test",
         }
     }
@@ -184,6 +187,8 @@ const MESSAGES: &[(&str, &str)] = message_templates!(
     "dossier_delayed.en.txt",
     "dossier_transferred.vi.txt",
     "dossier_transferred.en.txt",
+    "template_changed.vi.txt",
+    "template_changed.en.txt",
     "test.vi.txt",
     "test.en.txt",
 );

@@ -126,7 +126,8 @@ fn sample_payload(key: TemplateKey) -> serde_json::Value {
         "link": "https://alpha.localhost/h/ALPHA-261128-0007",
         "reason": "Thủ tục không thuộc thẩm quyền", "agency": "Sở Lao động Alpha",
         "old_due_date": "05/12/2026", "new_due_date": "12/12/2026",
-        "to_name": "Sở Lao động - Thương binh và Xã hội Hà Nội"
+        "to_name": "Sở Lao động - Thương binh và Xã hội Hà Nội",
+        "parent": "Bộ Nội vụ", "procedure_code": "1.000105", "version": 3, "adopted": 2
     });
     match key {
         TemplateKey::PasswordReset => json!({

@@ -136,6 +136,27 @@ async fn a_province_adopts_a_ministry_template_and_takes_its_change_keeping_its_
         2
     );
     assert_eq!(row(&w, "tinh-a", "adopted_version"), json!(1));
+    // Its admin is told by mail, once however often the notices run.
+    let state = &w.app.app_state;
+    assert_eq!(
+        dvc::app::upkeep::notify_template_changes(state)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        dvc::app::upkeep::notify_template_changes(state)
+            .await
+            .unwrap(),
+        0
+    );
+    let subject = format!("Đơn vị BO đã cập nhật thủ tục mẫu {TEMPLATE}");
+    let told = crate::common::eventually(std::time::Duration::from_secs(20), || {
+        let seen = w.subjects().iter().filter(|s| **s == subject).count();
+        async move { seen == 1 }
+    })
+    .await;
+    assert!(told, "{:?}", w.subjects());
 
     // tinh-a takes the change (the admin page's button sends no fee or time): the new
     // document arrives, its own fee, time and local document stay.
@@ -162,6 +183,13 @@ async fn a_province_adopts_a_ministry_template_and_takes_its_change_keeping_its_
                 true
             )
         ]
+    );
+    assert_eq!(
+        dvc::app::upkeep::notify_template_changes(state)
+            .await
+            .unwrap(),
+        0,
+        "nothing more to tell once taken"
     );
     assert_eq!(
         p["details"]["legal_basis"][1],

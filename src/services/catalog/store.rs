@@ -631,3 +631,20 @@ pub fn load_all(conn: &mut PgConnection) -> QueryResult<Vec<Procedure>> {
         .map(to_procedure)
         .collect()
 }
+
+/// The procedures this tenant adopted from `parent`: code, Vietnamese name, version taken.
+pub fn adopted_from(
+    conn: &mut PgConnection,
+    parent: &str,
+) -> QueryResult<Vec<(String, String, i32)>> {
+    procedures::table
+        .filter(procedures::inherited_from.eq(parent))
+        .filter(procedures::adopted_version.is_not_null())
+        .order(procedures::code)
+        .select((
+            procedures::code,
+            procedures::name_vi,
+            procedures::adopted_version.assume_not_null(),
+        ))
+        .load(conn)
+}
