@@ -45,6 +45,7 @@ pub async fn put_procedure(
     request_body = InheritBody,
     responses(
         (status = 200, body = Procedure),
+        (status = 400, body = Problem, description = "a time limit outside 1–365 working days", content_type = "application/problem+json"),
         (status = 404, body = Problem, description = "no parent, or not in its catalog", content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -220,6 +220,13 @@ pub(crate) async fn adopt(
         choice.processing_days,
     );
     let code = admin_code(principal, code)?;
+    let max_days = crate::services::catalog::design::MAX_DAYS;
+    if processing_days.is_some_and(|d| !(1..=max_days).contains(&d)) {
+        return Err(AppError::bad_request(
+            "invalid_processing_days",
+            format!("processing_days: 1–{max_days} working days"),
+        ));
+    }
     let tenant = principal.tenant.clone();
     let parent = tenant
         .tenant

@@ -259,9 +259,13 @@ impl ProcedureSpec {
     }
 
     /// The form schema as JSON (what the database and the API hold).
+    /// A schema written as a string of JSON (one way to keep it compact) is read as JSON.
     pub fn form_schema_json(&self) -> Result<serde_json::Value, String> {
         match &self.form_schema {
             None => Ok(serde_json::json!({})),
+            Some(toml::Value::String(text)) => {
+                serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))
+            }
             Some(v) => serde_json::to_value(v).map_err(|e| e.to_string()),
         }
     }

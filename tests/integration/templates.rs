@@ -158,9 +158,21 @@ async fn a_province_adopts_a_ministry_template_and_takes_its_change_keeping_its_
     .await;
     assert!(told, "{:?}", w.subjects());
 
+    // A time limit of no days is refused and changes nothing.
+    let admin = w.token(w.admin_a, "tinh-a", &["tenant_admin"]);
+    let (s, _) = w
+        .req(
+            "POST",
+            &format!("/t/tinh-a/api/v1/procedures/{TEMPLATE}/inherit"),
+            Some(&admin),
+            Some(json!({ "processing_days": 0 })),
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert_eq!(row(&w, "tinh-a", "adopted_version"), json!(1));
+
     // tinh-a takes the change (the admin page's button sends no fee or time): the new
     // document arrives, its own fee, time and local document stay.
-    let admin = w.token(w.admin_a, "tinh-a", &["tenant_admin"]);
     let (s, p) = w
         .req(
             "POST",

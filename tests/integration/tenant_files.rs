@@ -111,6 +111,13 @@ fn a_child_inherits_its_parents_procedures_with_its_own_fee_and_time() {
         ),
         1
     );
+    // Their forms, written in the file as strings of JSON, are stored as the objects they hold.
+    assert_eq!(
+        row("SELECT count(*) AS n FROM t_molisa.procedures \
+             WHERE template AND jsonb_typeof(form_schema::jsonb) = 'object' \
+             AND form_schema::jsonb->'properties' ? 'nguoi_lao_dong'"),
+        6
+    );
     // A code the parent does not offer is an error naming it, and writes nothing for the child.
     let bad = crate::common::tenant_toml("con", "CON", 1).replace(
         "kind = \"province\"\n",
