@@ -306,6 +306,12 @@ fn value(info: &FieldInfo, name: &str, form: &HashMap<&str, &str>) -> Option<Val
                 "date" => {
                     Value::String(dates::typed_to_iso(text).unwrap_or_else(|| text.to_owned()))
                 }
+                // People group a number's digits (`0912 345 678`, `0912.345.678`).
+                "tel" => Value::String(
+                    text.chars()
+                        .filter(|c| !matches!(c, ' ' | '.' | '-' | '\u{a0}'))
+                        .collect(),
+                ),
                 _ => Value::String(text.to_owned()),
             })
         }
@@ -419,6 +425,19 @@ mod tests {
         p.iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn phone_numbers_lose_the_spaces_people_group_them_with() {
+        let s = FormSchema::parse(&json!({"type": "object", "properties": {
+            "dt": {"type": "string", "format": "phone", "title": "Điện thoại"}
+        }}))
+        .unwrap();
+        for typed in ["0987 654 321", "0987.654.321", "0987-654-321"] {
+            let data = parse(&s.fields(), "/form", &pairs(&[("/form/dt", typed)]));
+            assert_eq!(data, json!({"dt": "0987654321"}), "{typed}");
+            assert_eq!(s.validate(&data), Ok(()));
+        }
     }
 
     #[test]

@@ -201,7 +201,7 @@ try {
   await page.getByLabel('Số điện thoại nhận thông báo').fill('0912 345 678');
   await page.getByLabel('Tên doanh nghiệp').fill('Công ty TNHH Mùa Vàng');
   await page.getByLabel('Mã số doanh nghiệp').fill('01234567');
-  await page.getByLabel('Điện thoại liên hệ').fill('0987654321');
+  await page.getByLabel('Điện thoại liên hệ').fill('0987 654 321'); // spaces as people type them
   await page.getByLabel('Ngày bắt đầu tuyển').fill('01/03/2027');
   await page.getByLabel('Số tháng tuyển').fill('3');
   await page.getByLabel('Hình thức làm việc').selectOption({ label: 'Bán thời gian' });

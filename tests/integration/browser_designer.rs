@@ -163,6 +163,13 @@ async fn an_admin_designs_and_publishes_a_service_that_a_citizen_then_uses_in_a_
         )),
         1
     );
+    // The contact phone typed with spaces is stored as its digits.
+    assert_eq!(
+        w.db.scalar_text(&format!(
+            "SELECT form_data->>'dien_thoai_lien_he' AS s FROM t_tinh_a.dossiers WHERE code = '{code}'"
+        )),
+        "0987654321"
+    );
     assert_eq!(
         one(&format!(
             "SELECT count(*) AS n FROM t_tinh_a.payments p JOIN t_tinh_a.dossiers d \
