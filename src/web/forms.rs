@@ -181,7 +181,15 @@ fn field(
         autocomplete: autocomplete_of(info, input),
         required: info.required,
         step: (info.kind == "number").then_some("any"),
-        options: info.options.clone(),
+        options: match (locale, info.options_en.is_empty()) {
+            (Locale::En, false) => info
+                .options
+                .iter()
+                .zip(&info.options_en)
+                .map(|((v, _), en)| (v.clone(), en.clone()))
+                .collect(),
+            _ => info.options.clone(),
+        },
         hint: info.description.clone(),
         value: value_text,
         checked: value == Some(&Value::Bool(true)),
@@ -425,6 +433,28 @@ mod tests {
         p.iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn choices_read_in_english_where_the_schema_has_english_labels() {
+        let s = FormSchema::parse(&json!({"type": "object", "properties": {
+            "gt": {"type": "string", "title": "Giới tính", "title_en": "Gender",
+                   "enum": ["nam", "nu"], "enumLabels": ["Nam", "Nữ"], "enumLabels_en": ["Male", "Female"]}
+        }}))
+        .unwrap();
+        let none = HashMap::new();
+        let en = build(&s.fields(), "/form", &json!({}), &[], Locale::En, &none);
+        assert_eq!(en[0].options[1], ("nu".to_owned(), "Female".to_owned()));
+        let vi = build(&s.fields(), "/form", &json!({}), &[], Locale::Vi, &none);
+        assert_eq!(vi[0].options[1], ("nu".to_owned(), "Nữ".to_owned()));
+        let wrong = json!({"type": "object", "properties": {
+            "gt": {"type": "string", "title": "G", "enum": ["a", "b"], "enumLabels_en": ["A"]}
+        }});
+        let err = FormSchema::parse(&wrong).unwrap_err().0;
+        assert!(
+            err.contains("enumLabels_en: has 1 labels for 2 values"),
+            "{err}"
+        );
     }
 
     #[test]

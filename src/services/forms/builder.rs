@@ -78,11 +78,13 @@ impl FieldKind {
     }
 }
 
-/// One choice of a choice field: the stored value and the label people read.
+/// One choice of a choice field: the stored value and the labels people read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice {
     pub value: String,
     pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_en: Option<String>,
 }
 
 /// A field of the form, as the designer shows and edits it.
@@ -164,21 +166,31 @@ pub fn code_from_label(label: &str) -> String {
     code.trim_end_matches('_').to_owned()
 }
 
-/// Choices from the designer's text box, one per line: `value | label`, or only the label
-/// (its value is then made from it, as a code).
+/// Choices from the designer's text box, one per line: `value | label | English label`,
+/// `value | label`, or only the label (its value is then made from it, as a code).
 pub fn parse_choices(text: &str) -> Vec<Choice> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .map(|line| match line.split_once('|') {
-            Some((value, label)) => Choice {
-                value: value.trim().to_owned(),
-                label: label.trim().to_owned(),
-            },
-            None => Choice {
-                value: code_from_label(line),
-                label: line.to_owned(),
-            },
+        .map(|line| {
+            let parts: Vec<&str> = line.splitn(3, '|').map(str::trim).collect();
+            match parts[..] {
+                [value, label, en] => Choice {
+                    value: value.to_owned(),
+                    label: label.to_owned(),
+                    label_en: (!en.is_empty()).then(|| en.to_owned()),
+                },
+                [value, label] => Choice {
+                    value: value.to_owned(),
+                    label: label.to_owned(),
+                    label_en: None,
+                },
+                _ => Choice {
+                    value: code_from_label(line),
+                    label: line.to_owned(),
+                    label_en: None,
+                },
+            }
         })
         .collect()
 }
@@ -187,7 +199,10 @@ pub fn parse_choices(text: &str) -> Vec<Choice> {
 pub fn choices_text(choices: &[Choice]) -> String {
     choices
         .iter()
-        .map(|c| format!("{} | {}", c.value, c.label))
+        .map(|c| match &c.label_en {
+            Some(en) => format!("{} | {} | {en}", c.value, c.label),
+            None => format!("{} | {}", c.value, c.label),
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -420,6 +435,15 @@ impl FormField {
             let labels: Vec<_> = self.choices.iter().map(|c| c.label.clone()).collect();
             m.insert("enum".into(), json!(values));
             m.insert("enumLabels".into(), json!(labels));
+            // English labels when any choice has one (the others fall back to Vietnamese).
+            if self.choices.iter().any(|c| c.label_en.is_some()) {
+                let en: Vec<_> = self
+                    .choices
+                    .iter()
+                    .map(|c| c.label_en.clone().unwrap_or_else(|| c.label.clone()))
+                    .collect();
+                m.insert("enumLabels_en".into(), json!(en));
+            }
         }
         match self.kind {
             FieldKind::Group => object_into(&mut m, &self.children),
@@ -641,9 +665,11 @@ fn field_of(
             out.choices = t
                 .options
                 .iter()
-                .map(|(value, label)| Choice {
+                .enumerate()
+                .map(|(i, (value, label))| Choice {
                     value: value.clone(),
                     label: label.clone(),
+                    label_en: t.options_en.get(i).cloned(),
                 })
                 .collect();
         }
@@ -843,20 +869,36 @@ mod tests {
         assert_eq!(code_from_label("Họ và tên"), "ho_va_ten");
         assert_eq!(code_from_label("Địa điểm làm việc"), "dia_diem_lam_viec");
         assert_eq!(code_from_label("3 ảnh màu"), "truong_3_anh_mau");
-        let choices = parse_choices("Nam\n\n  nu | Nữ ");
+        let choices = parse_choices("Nam\n\n  nu | Nữ | Female ");
         assert_eq!(
             choices,
             [
                 Choice {
                     value: "nam".into(),
-                    label: "Nam".into()
+                    label: "Nam".into(),
+                    label_en: None,
                 },
                 Choice {
                     value: "nu".into(),
-                    label: "Nữ".into()
+                    label: "Nữ".into(),
+                    label_en: Some("Female".into()),
                 }
             ]
         );
         assert_eq!(parse_choices(&choices_text(&choices)), choices);
+        // English labels reach the schema (Vietnamese standing in where one is missing) and
+        // come back from it.
+        let mut f = FormField::new("gioi_tinh", FieldKind::Choice, "Giới tính");
+        f.choices = choices;
+        let schema = to_schema(std::slice::from_ref(&f));
+        assert_eq!(
+            schema["properties"]["gioi_tinh"]["enumLabels_en"],
+            json!(["Nam", "Female"])
+        );
+        let back = FormSchema::parse(&schema)
+            .unwrap()
+            .builder_fields()
+            .unwrap();
+        assert_eq!(back[0].choices[1].label_en.as_deref(), Some("Female"));
     }
 }

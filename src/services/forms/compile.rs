@@ -20,13 +20,14 @@ pub(super) const MAX_NAME_CHARS: usize = 64;
 
 const ANNOTATIONS: [&str; 4] = ["title", "title_en", "description", "placeholder"];
 const OBJECT_KEYWORDS: [&str; 2] = ["properties", "required"];
-const STRING_KEYWORDS: [&str; 6] = [
+const STRING_KEYWORDS: [&str; 7] = [
     "minLength",
     "maxLength",
     "pattern",
     "format",
     "enum",
     "enumLabels",
+    "enumLabels_en",
 ];
 const NUMBER_KEYWORDS: [&str; 2] = ["minimum", "maximum"];
 const ARRAY_KEYWORDS: [&str; 3] = ["items", "minItems", "maxItems"];
@@ -388,12 +389,24 @@ fn text_schema(members: &Members, path: &str) -> Result<TextSchema, SchemaError>
     };
     let values = strings(members, "enum", path)?;
     let labels = strings(members, "enumLabels", path)?;
+    let labels_en = strings(members, "enumLabels_en", path)?;
     let constrained = min_length.is_some() || max_length.is_some() || pattern.is_some();
     if format == Some(Format::Date) && constrained {
         return Err(fail(
             path,
             "a date cannot have `minLength`, `maxLength` or `pattern`",
         ));
+    }
+    if let (Some(en), Some(v)) = (&labels_en, &values)
+        && en.len() != v.len()
+    {
+        return Err(fail(
+            &at(path, "enumLabels_en"),
+            format!("has {} labels for {} values", en.len(), v.len()),
+        ));
+    }
+    if labels_en.is_some() && values.is_none() {
+        return Err(fail(&at(path, "enumLabels_en"), "needs `enum`"));
     }
     let options = match (values, labels) {
         (None, None) => Vec::new(),
@@ -436,6 +449,7 @@ fn text_schema(members: &Members, path: &str) -> Result<TextSchema, SchemaError>
         pattern_source: source,
         format,
         options,
+        options_en: labels_en.unwrap_or_default(),
     })
 }
 

@@ -14,6 +14,8 @@ pub struct FieldInfo {
     pub format: Option<String>,
     /// (value, label) of an enum, in schema order; the label is the value when unlabelled.
     pub options: Vec<(String, String)>,
+    /// English labels of the options in the same order; empty when the schema has none.
+    pub options_en: Vec<String>,
     pub description: Option<String>,
     pub placeholder: Option<String>,
     /// The properties of an object, in order.
@@ -25,6 +27,10 @@ pub struct FieldInfo {
 
 impl Field {
     pub(super) fn info(&self, name: &str, required: bool, parent: Option<&FieldInfo>) -> FieldInfo {
+        let options_en = match &self.kind {
+            Kind::Text(t) => t.options_en.clone(),
+            _ => Vec::new(),
+        };
         let (kind, format, options, children, item) = match &self.kind {
             Kind::Object(o) => {
                 let children = o
@@ -67,6 +73,7 @@ impl Field {
             required,
             format,
             options,
+            options_en,
             description: self.description.clone(),
             placeholder: self.placeholder.clone(),
             children,

@@ -4,7 +4,7 @@
 //!
 //! The subset:
 //! - `type`: `object` (`properties`, `required`), `string` (`minLength`, `maxLength`,
-//!   `pattern`, `format`: `email` | `phone` | `cccd` | `date`, `enum` + `enumLabels`),
+//!   `pattern`, `format`: `email` | `phone` | `cccd` | `date`, `enum` + `enumLabels` and `enumLabels_en`),
 //!   `number` / `integer` (`minimum`, `maximum`), `boolean`, `array` (`items`, `minItems`,
 //!   `maxItems`). A date is `"type": "string", "format": "date"` (ISO `YYYY-MM-DD`).
 //! - annotations: `title` (the Vietnamese label, required on every property), `title_en`,

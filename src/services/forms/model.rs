@@ -52,6 +52,8 @@ pub(super) struct TextSchema {
     pub(super) format: Option<Format>,
     /// Enum (value, label); empty when the string is free text.
     pub(super) options: Vec<(String, String)>,
+    /// English labels of the options, in their order; empty when the schema gives none.
+    pub(super) options_en: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -121,7 +121,7 @@ impl utoipa::PartialSchema for FormSchema {
             .description(Some(
                 "Form schema: a JSON Schema subset (object, string, number, integer, boolean, \
                  array; minLength, maxLength, pattern, format email|phone|cccd|date, enum, \
-                 enumLabels, minimum, maximum, items, minItems, maxItems, required) with \
+                 enumLabels, enumLabels_en, minimum, maximum, items, minItems, maxItems, required) with \
                  `title` (Vietnamese), `title_en`, `description` and `placeholder`.",
             ))
             .into()
