@@ -108,13 +108,15 @@ impl Inputs<'_> {
         i
     }
 
-    fn check(&self, name: &str, checked: bool) -> Input {
+    /// A checkbox of the page's form `form` (each form sends its name in `form`): the form
+    /// that was refused shows its boxes as sent (absent when unticked); the others as stored.
+    fn check(&self, form: &str, name: &str, checked: bool) -> Input {
         let mut i = self.make(name, name, "checkbox", String::new());
-        // A refused form keeps the box as it was sent (absent when unticked).
-        i.checked = if self.refused.values.is_empty() {
-            checked
-        } else {
+        let sent = self.refused.values.get("form").is_some_and(|f| f == form);
+        i.checked = if sent {
             self.refused.values.contains_key(name)
+        } else {
+            checked
         };
         i
     }
@@ -225,7 +227,7 @@ async fn designer_page(
             per_item.map_or("", |p| p.field.as_str()),
             lists,
         ),
-        ins.check("pay_before_processing", d.pay_before_processing),
+        ins.check("general", "pay_before_processing", d.pay_before_processing),
         ins.select("decide_role", d.decide_role.as_str(), deciders),
         {
             let mut options = vec![("-".to_owned(), v.t("designer.process_fixed"))];
@@ -253,8 +255,11 @@ async fn designer_page(
             i.hint = Some(current);
             i
         },
-        ins.check("offered", d.offered),
-        ins.hinted(ins.check("template", d.template), "template_hint"),
+        ins.check("general", "offered", d.offered),
+        ins.hinted(
+            ins.check("general", "template", d.template),
+            "template_hint",
+        ),
     ];
     let typed = crate::services::catalog::design::details_text(&d.details);
     let detail = |name: &str, value: String| {
@@ -280,7 +285,7 @@ async fn designer_page(
             }
         })
         .collect();
-    let mut doc_required = ins.check("doc_required", true);
+    let mut doc_required = ins.check("document", "doc_required", true);
     doc_required.label = v.t("designer.required");
     let new_document = vec![
         ins.make("doc_name", "doc_name", "text", String::new()),
@@ -311,7 +316,7 @@ async fn designer_page(
         parent,
         ins.hinted(ins.text("code", ""), "code_hint"),
         {
-            let mut r = ins.check("required", false);
+            let mut r = ins.check("field", "required", false);
             r.label = v.t("designer.required_field");
             r
         },

@@ -87,6 +87,8 @@ try {
   assert.equal(await admin.locator('#d-pattern').getAttribute('aria-invalid'), 'true');
   await admin.locator('#d-pattern-error').getByText('biểu thức chính quy').waitFor();
   assert.equal(await admin.getByLabel('Nhãn (tiếng Việt)').inputValue(), 'Mã số doanh nghiệp');
+  // The other forms on the page show what is stored, not the refused form's empty boxes.
+  assert.equal(await admin.getByLabel('Tiếp nhận hồ sơ thủ tục này trên cổng của cơ quan').isChecked(), true);
   await checkA11y(admin, 'designer: field refused');
   await admin.getByLabel('Mẫu kiểm tra (biểu thức chính quy)').fill('[0-9]{10}');
   await post(admin, 'Thêm trường');
