@@ -8,6 +8,9 @@
 
 #![allow(clippy::unwrap_used)] // a panic here is a failed test or bench, not an outage
 
+#[path = "shared/latency.rs"]
+mod latency;
+
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
 use dvc::locale::Locale;
 use dvc::services::slips::{self, Agency, DocumentLine, SlipData, SlipKind};
@@ -80,27 +83,17 @@ fn run(range: std::ops::Range<usize>) -> Vec<Duration> {
         .collect()
 }
 
-fn report(label: &str, threads: usize, wall: Duration, mut lat: Vec<Duration>) {
-    lat.sort_unstable();
-    let pct = |p: f64| {
-        #[allow(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            clippy::cast_precision_loss
-        )]
-        let idx = ((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1;
-        lat[idx].as_secs_f64() * 1000.0
-    };
-    #[allow(clippy::cast_precision_loss)]
-    let per_s = lat.len() as f64 / wall.as_secs_f64();
+fn report(label: &str, threads: usize, wall: Duration, lat: Vec<Duration>) {
+    let s = latency::summarise(wall, lat);
     println!(
-        "{label:<14} threads={threads} slips={} wall={:.2}s  {per_s:>7.1} slips/s  \
+        "{label:<14} threads={threads} slips={} wall={:.2}s  {:>7.1} slips/s  \
          p50={:.2} ms  p99={:.2} ms  max={:.2} ms",
-        lat.len(),
+        s.n,
         wall.as_secs_f64(),
-        pct(0.50),
-        pct(0.99),
-        pct(1.0),
+        s.per_second,
+        s.p50_ms,
+        s.p99_ms,
+        s.max_ms,
     );
 }
 

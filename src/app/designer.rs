@@ -195,7 +195,7 @@ pub async fn open(principal: &Principal, code: &str) -> Result<Opened, AppError>
 /// published form has more nesting than the designer shows.
 fn current(conn: &mut PgConnection, code: &str) -> Result<(Design, bool, bool), AppError> {
     let published = store::find_any(conn, code)?;
-    let live = published.as_ref().is_some_and(|p| is_active(conn, &p.code));
+    let live = published.is_some() && store::is_active(conn, code)?;
     if let Some(Draft { design, .. }) = drafts::find(conn, code)? {
         return Ok((design, true, live));
     }
@@ -210,13 +210,6 @@ fn current(conn: &mut PgConnection, code: &str) -> Result<(Design, bool, bool), 
     // A template the tenant does not offer itself stays so when edited.
     design.offered = live || !p.template;
     Ok((design, false, live))
-}
-
-fn is_active(conn: &mut PgConnection, code: &str) -> bool {
-    store::list_brief(conn)
-        .ok()
-        .and_then(|all| all.into_iter().find(|(c, _, _)| c == code))
-        .is_some_and(|(_, _, active)| active)
 }
 
 /// Applies one change to the draft of `code` (made from the published procedure on the first
@@ -415,9 +408,7 @@ pub async fn export(principal: &Principal, code: &str) -> Result<String, AppErro
         .run(move |conn| {
             let c = code.as_str();
             let published = store::find_any(conn, c)?;
-            let active = store::list_brief(conn)?
-                .into_iter()
-                .any(|(k, _, active)| k == c && active);
+            let active = store::is_active(conn, c)?;
             let (procedure, active) = match drafts::find(conn, c)? {
                 Some(d) => {
                     let field = store::field_names(conn)?

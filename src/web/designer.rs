@@ -613,12 +613,17 @@ pub async fn discard(
 pub async fn tenant_file(v: Visitor, path: web::Path<String>) -> HttpResponse {
     let result = async {
         admin(&v)?;
-        let block = designer::export(v.user()?, &path).await?;
+        let code = crate::services::catalog::ProcedureCode::parse(&path)
+            .map_err(|e| AppError::bad_request("invalid_procedure_code", e.to_string()))?;
+        let block = designer::export(v.user()?, code.as_str()).await?;
         Ok(HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
             .insert_header((
                 actix_web::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}.toml\"", path.replace('.', "-")),
+                format!(
+                    "attachment; filename=\"{}.toml\"",
+                    code.as_str().replace('.', "-")
+                ),
             ))
             .body(block))
     }

@@ -39,19 +39,14 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   checkA11y,
+  env,
   expectNoConsoleErrors,
   launch,
   newContext,
   screenshot,
+  signInWithTotp,
   submit,
-  totp,
 } from './lib.mjs';
-
-function env(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-}
 
 const TA = env('BASE_TA');
 const TB = env('BASE_TB');
@@ -90,13 +85,7 @@ function squash(s) {
 }
 
 /** The sign-in host's form, with the authenticator's code. */
-async function signIn(page, email, secret) {
-  await page.waitForURL(/\/oauth\/authorize/);
-  await page.getByLabel('Thư điện tử').fill(email);
-  await page.getByLabel('Mật khẩu', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('Mã xác thực').fill(totp(secret));
-  await page.getByRole('button', { name: 'Đăng nhập' }).click();
-}
+const signIn = (page, email, secret) => signInWithTotp(page, email, PASSWORD, secret);
 
 /** A new browser context's page, signed in at `url` (which asks for it) as `email`. */
 async function signedIn(browser, url, email, secret, width = 1280) {

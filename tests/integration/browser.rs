@@ -671,7 +671,13 @@ steps = [
 }
 
 /// An access token for `tenant`'s API as a browser world's single sign-on issues it.
-fn tenant_api_token(w: &World, port: &str, account: Uuid, tenant: &str, roles: &[&str]) -> String {
+pub(crate) fn tenant_api_token(
+    w: &World,
+    port: &str,
+    account: Uuid,
+    tenant: &str,
+    roles: &[&str],
+) -> String {
     let now = chrono::Utc::now().timestamp();
     dvc::auth::tokens::issue(
         &w.ring,

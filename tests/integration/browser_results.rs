@@ -13,10 +13,11 @@
 //! Afterwards the database holds one result at tinh-a, revoked; one attachment at tinh-b whose
 //! provenance names it; the wallet's copy marked revoked.
 
-use crate::browser::{PASSWORD, artifacts, browser_world, run_script, sign_in_with_totp};
+use crate::browser::{
+    PASSWORD, artifacts, browser_world, run_script, sign_in_with_totp, tenant_api_token as token,
+};
 use crate::results::{openssl_p12, pdfsig};
 use crate::world::{PDF, PHONE, PNG, WORK_PERMIT, World, tenant_file};
-use diesel::prelude::*;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::process::Command;
@@ -41,40 +42,6 @@ documents = [
 ]
 "#
         )
-}
-
-/// An access token for `tenant`'s API as a browser world's single sign-on issues it.
-fn token(w: &World, port: &str, account: Uuid, tenant: &str, roles: &[&str]) -> String {
-    let now = chrono::Utc::now().timestamp();
-    dvc::auth::tokens::issue(
-        &w.ring,
-        &dvc::auth::tokens::AccessClaims {
-            iss: format!("http://localhost:{port}"),
-            sub: account,
-            aud: tenant.into(),
-            client_id: format!("portal-{tenant}"),
-            sid: Uuid::new_v4(),
-            iat: now,
-            exp: now + 600,
-            nbf: None,
-            jti: Uuid::new_v4(),
-            roles: roles.iter().map(std::string::ToString::to_string).collect(),
-        },
-    )
-    .unwrap()
-}
-
-/// One text value from the database (`SELECT … AS s`).
-fn text(w: &World, sql: &str) -> String {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        s: String,
-    }
-    diesel::sql_query(sql)
-        .get_result::<Row>(&mut w.db.conn())
-        .expect(sql)
-        .s
 }
 
 /// tinh-a's admin imports the agency's PKCS#12 through the API (`PUT …/signing-identity`).
@@ -253,20 +220,18 @@ async fn a_signed_result_is_issued_verified_reused_from_the_wallet_and_revoked_i
         1
     );
     // The stored file: signed over the whole document, valid for poppler.
-    let stored = text(
-        &w,
-        &format!("SELECT storage_key AS s FROM t_tinh_a.results WHERE id = '{id}'"),
-    );
+    let stored = w.db.scalar_text(&format!(
+        "SELECT storage_key AS s FROM t_tinh_a.results WHERE id = '{id}'"
+    ));
     let signed = std::fs::read(w.storage.join(&stored)).unwrap();
     let report = pdfsig(&signed);
     assert!(report.contains("Signature is Valid."), "{report}");
     assert!(report.contains("Total document signed"), "{report}");
     let digest = sha256(&signed);
     assert_eq!(
-        text(
-            &w,
-            &format!("SELECT sha256 AS s FROM t_tinh_a.results WHERE id = '{id}'")
-        ),
+        w.db.scalar_text(&format!(
+            "SELECT sha256 AS s FROM t_tinh_a.results WHERE id = '{id}'"
+        )),
         digest
     );
 

@@ -648,3 +648,13 @@ pub fn adopted_from(
         ))
         .load(conn)
 }
+
+/// Whether `code` is offered now (false when there is no such procedure).
+pub fn is_active(conn: &mut PgConnection, code: &str) -> QueryResult<bool> {
+    Ok(procedures::table
+        .filter(procedures::code.eq(code))
+        .select(procedures::active)
+        .first::<bool>(conn)
+        .optional()?
+        .unwrap_or(false))
+}
