@@ -1004,6 +1004,7 @@ fn profile(slug: &str, n: usize) -> anyhow::Result<()> {
             endpoint: format!("parent:{parent}"),
             url: format!("http://127.0.0.1:9/t/{parent}/api/v1/sync/events"),
         }]),
+        texts: dvc::notify::TextPolicy::default(),
     };
     c.batch_execute(&format!("SET search_path = {}", schema_of(slug)))?;
     #[derive(QueryableByName)]

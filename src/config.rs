@@ -24,6 +24,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub smtp: SmtpSettings,
     pub mail: MailSettings,
+    pub texts: TextSettings,
     pub operator: OperatorSettings,
     pub auth: AuthSettings,
     pub dossiers: DossierSettings,
@@ -274,6 +275,89 @@ impl Default for MailSettings {
     }
 }
 
+/// Which service sends text messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextProviderKind {
+    /// Texts are written as JSON files under `texts.sandbox_dir`; nothing leaves the machine.
+    Sandbox,
+    /// A brandname SMS gateway over HTTP (`texts.sms_url`), and Zalo's notification API
+    /// (`texts.zalo_url`) when Zalo templates are configured.
+    Http,
+}
+
+/// Text messages (SMS brandname and Zalo notifications), sent from the same outbox as mail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TextSettings {
+    /// Queue texts at all. Off: applicants are told by mail only.
+    pub enabled: bool,
+    pub provider: TextProviderKind,
+    /// Where the sandbox provider writes what it would send.
+    pub sandbox_dir: PathBuf,
+    /// The brandname gateway's send endpoint.
+    pub sms_url: Option<String>,
+    /// Its API key and secret (`DVC__TEXTS__SMS_API_KEY`, `DVC__TEXTS__SMS_SECRET_KEY`).
+    #[serde(skip_serializing)]
+    pub sms_api_key: Option<SecretString>,
+    #[serde(skip_serializing)]
+    pub sms_secret_key: Option<SecretString>,
+    /// The gateway takes only the GSM alphabet: Vietnamese is sent without diacritics.
+    pub sms_plain: bool,
+    /// The most segments one SMS may take (1 or 2); a longer text is shortened or refused.
+    pub sms_max_segments: u8,
+    /// Sender name when the tenant has registered none (`[branding] sms_sender`).
+    pub default_sender: String,
+    /// Zalo's notification (ZNS) endpoint and access token (`DVC__TEXTS__ZALO_ACCESS_TOKEN`).
+    pub zalo_url: Option<String>,
+    #[serde(skip_serializing)]
+    pub zalo_access_token: Option<SecretString>,
+    /// Zalo template id per message (`dossier_received = "231245"`): a message without one
+    /// is not sent on Zalo.
+    pub zalo_templates: std::collections::BTreeMap<String, String>,
+    /// The token providers put in the delivery-report URL
+    /// (`/hooks/texts/{channel}/{token}`, `DVC__TEXTS__REPORT_TOKEN`). Unset: reports refused.
+    #[serde(skip_serializing)]
+    pub report_token: Option<SecretString>,
+    /// Texts per tenant per minute over every worker, unless the tenant's plan says otherwise.
+    pub per_tenant_per_minute: u32,
+    pub max_attempts: u32,
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+    pub batch_size: u32,
+    pub concurrency: usize,
+    pub lease_secs: u64,
+    pub poll_interval_secs: u64,
+}
+
+impl Default for TextSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            provider: TextProviderKind::Sandbox,
+            sandbox_dir: "var/texts".into(),
+            sms_url: None,
+            sms_api_key: None,
+            sms_secret_key: None,
+            sms_plain: true,
+            sms_max_segments: 2,
+            default_sender: "DICHVUCONG".into(),
+            zalo_url: None,
+            zalo_access_token: None,
+            zalo_templates: std::collections::BTreeMap::new(),
+            report_token: None,
+            per_tenant_per_minute: 300,
+            max_attempts: 8,
+            backoff_base_secs: 5,
+            backoff_max_secs: 3600,
+            batch_size: 64,
+            concurrency: 16,
+            lease_secs: 120,
+            poll_interval_secs: 5,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServerSettings {
@@ -472,6 +556,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             smtp: SmtpSettings::default(),
             mail: MailSettings::default(),
+            texts: TextSettings::default(),
             operator: OperatorSettings::default(),
             auth: AuthSettings::default(),
             dossiers: DossierSettings::default(),
@@ -594,6 +679,33 @@ impl Settings {
             ),
         ] {
             check_per_minute(value).map_err(|problem| SettingError::new(key, problem))?;
+        }
+        if !(1..=2).contains(&self.texts.sms_max_segments) {
+            return Err(SettingError::new(
+                "texts.sms_max_segments",
+                "must be 1 or 2: a text split further arrives in pieces on many handsets",
+            ));
+        }
+        if self.texts.provider == TextProviderKind::Http && self.texts.sms_url.is_none() {
+            return Err(SettingError::new(
+                "texts.sms_url",
+                "is required when texts.provider = \"http\"",
+            ));
+        }
+        for (key, url) in [
+            ("texts.sms_url", &self.texts.sms_url),
+            ("texts.zalo_url", &self.texts.zalo_url),
+        ] {
+            if let Some(url) = url
+                && !(url.starts_with("https://")
+                    || url.starts_with("http://127.")
+                    || url.starts_with("http://localhost"))
+            {
+                return Err(SettingError::new(
+                    key,
+                    "must be an https URL (or a loopback one for tests)",
+                ));
+            }
         }
         crate::client_addr::TrustedProxies::parse(&self.server.trusted_proxies)
             .map_err(|problem| SettingError::new("server.trusted_proxies", problem))?;

@@ -18,12 +18,14 @@ pub mod http;
 pub mod locale;
 pub mod mail;
 pub mod metrics;
+pub mod notify;
 pub mod redis_conn;
 pub mod services;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tenancy;
+pub mod texts;
 pub mod web;
 
 pub use startup::Application;

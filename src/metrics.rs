@@ -135,7 +135,7 @@ impl Metrics {
         let usage = Family::<UsageLabels, Gauge>::default();
         registry.register(
             "tenant_usage",
-            "This month's usage per tenant: dossiers_submitted, active_accounts, mails_sent, api_calls (flushed), storage_bytes",
+            "This month's usage per tenant: dossiers_submitted, active_accounts, mails_sent, texts_sent, api_calls (flushed), storage_bytes",
             usage.clone(),
         );
         Self {
@@ -234,6 +234,7 @@ impl Metrics {
                 ("dossiers_submitted", row.dossiers_submitted),
                 ("active_accounts", row.active_accounts),
                 ("mails_sent", row.mails_sent),
+                ("texts_sent", row.texts_sent),
                 ("api_calls", row.api_calls),
                 ("storage_bytes", row.storage_bytes),
             ] {

@@ -36,6 +36,7 @@ struct InProcessWorker {
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     webhooks: std::thread::JoinHandle<()>,
+    texts: std::thread::JoinHandle<()>,
     payments: Option<std::thread::JoinHandle<()>>,
     reminders: tokio::task::JoinHandle<()>,
 }
@@ -208,6 +209,9 @@ impl Application {
                 settings.sync.clone(),
             )
             .spawn(stopped.clone());
+            let texts =
+                crate::texts::worker::TextWorker::new(&settings, state.shared.pool().clone())
+                    .spawn(stopped.clone());
             let payments = crate::services::payments::reconcile::spawn(
                 state.pools.clone(),
                 settings.clone(),
@@ -223,6 +227,7 @@ impl Application {
                 stop,
                 task,
                 webhooks,
+                texts,
                 payments,
                 reminders,
             })
@@ -330,6 +335,7 @@ impl Application {
             let _ = w.reminders.await;
             let _ = tokio::task::spawn_blocking(move || {
                 let _ = w.webhooks.join();
+                let _ = w.texts.join();
                 w.payments.map(std::thread::JoinHandle::join)
             })
             .await;

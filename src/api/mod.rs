@@ -17,6 +17,7 @@ pub mod sandbox;
 pub mod stats;
 pub mod steps;
 pub mod sync;
+pub mod texts;
 pub mod units;
 pub(crate) use crate::error::Problem;
 use crate::tenancy::resolver::PATH_PARAM;
@@ -522,6 +523,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/oauth/token", web::post().to(oidc::token))
         .route("/oauth/userinfo", web::get().to(oidc::userinfo))
         .route("/oauth/revoke", web::post().to(oidc::revoke))
+        .route(
+            "/hooks/texts/{channel}/{token}",
+            web::post().to(texts::delivery_report),
+        )
         .service(
             web::scope("/api/v1/auth")
                 .route("/register", web::post().to(auth::register))

@@ -87,7 +87,7 @@ impl FromRequest for Operator {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -95,6 +95,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct OutboxCount {
     /// Tenant slug, or null for platform mail.
     pub tenant: Option<String>,
+    /// `email`, `sms` or `zalo`.
+    pub channel: crate::texts::Channel,
     pub status: outbox::OutboxStatus,
     pub count: i64,
     /// Age in seconds of the oldest message of this group not sent yet.
@@ -105,6 +107,8 @@ pub struct OutboxCount {
 pub struct FailedMail {
     pub id: i64,
     pub tenant: Option<String>,
+    /// `email`, `sms` or `zalo`: the recipient is an address or a mobile number.
+    pub channel: crate::texts::Channel,
     pub template: String,
     pub recipient: String,
     pub attempts: i32,
@@ -132,6 +136,7 @@ pub async fn outbox_counts(
         rows.into_iter()
             .map(|r| OutboxCount {
                 tenant: r.tenant,
+                channel: r.channel,
                 status: r.status,
                 count: r.count,
                 oldest_unsent_secs: r.oldest_unsent_secs,
@@ -178,6 +183,7 @@ pub async fn failed_mail(
             .map(|r| FailedMail {
                 id: r.id,
                 tenant: r.tenant,
+                channel: r.channel,
                 template: r.template,
                 recipient: r.recipient,
                 attempts: r.attempts,

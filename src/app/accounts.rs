@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::locale::Locale;
 use crate::mail::Email;
 use crate::state::AppState;
+use diesel::Connection;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -380,4 +381,47 @@ pub(crate) async fn confirm_new_address(
         .await?
         .ok_or_else(invalid_token)?;
     revoke_sessions(state, ended).await
+}
+
+/// Sets the channels an account wants notices on. At least one: an account that hears
+/// nothing would miss a request for papers, and with it its deadline.
+pub(crate) async fn set_notifications(
+    state: &AppState,
+    account: Uuid,
+    prefs: crate::notify::Preferences,
+) -> Result<(), AppError> {
+    if prefs.channels().is_empty() {
+        return Err(AppError::bad_request(
+            "no_channel",
+            "Chọn ít nhất một kênh nhận thông báo / choose at least one channel",
+        ));
+    }
+    state
+        .shared
+        .run(move |c| {
+            c.transaction(|c| {
+                crate::notify::set_preferences(c, account, prefs)?;
+                accounts::audit(
+                    c,
+                    Some(account),
+                    None,
+                    None,
+                    "account.notifications_changed",
+                    serde_json::json!({ "channels": prefs.channels() }),
+                )
+            })?;
+            Ok(())
+        })
+        .await
+}
+
+/// The channels an account has chosen (e-mail and SMS until it chooses).
+pub(crate) async fn notifications(
+    state: &AppState,
+    account: Uuid,
+) -> Result<crate::notify::Preferences, AppError> {
+    state
+        .shared
+        .run(move |c| Ok(crate::notify::preferences(c, account)?))
+        .await
 }

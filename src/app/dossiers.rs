@@ -81,6 +81,7 @@ pub(crate) fn scope_of(
             .portal_origin(&settings.server.base_domain, &settings.server.public_origin),
         due_soon_days: settings.dossiers.due_soon_days,
         sync_targets: Arc::new(targets),
+        texts: crate::notify::TextPolicy::from_settings(&settings.texts),
     }
 }
 

@@ -27,13 +27,14 @@ pub(super) fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<
     match command {
         MailCommand::Status => {
             println!(
-                "{:<30} {:<8} {:>8} {:>14}",
-                "tenant", "status", "count", "oldest unsent"
+                "{:<30} {:<7} {:<8} {:>8} {:>14}",
+                "tenant", "channel", "status", "count", "oldest unsent"
             );
             for row in outbox::status_counts(conn)? {
                 println!(
-                    "{:<30} {:<8} {:>8} {:>14}",
+                    "{:<30} {:<7} {:<8} {:>8} {:>14}",
                     row.tenant.as_deref().unwrap_or("(platform)"),
+                    row.channel.as_str(),
                     row.status,
                     row.count,
                     row.oldest_unsent_secs
@@ -45,9 +46,10 @@ pub(super) fn mail(settings: &Settings, command: MailCommand) -> anyhow::Result<
                 println!("\nfailed (most recent first):");
                 for f in failed {
                     println!(
-                        "#{:<8} {:<20} {:<22} {:<30} attempts {} — {}",
+                        "#{:<8} {:<20} {:<5} {:<22} {:<30} attempts {} — {}",
                         f.id,
                         f.tenant.as_deref().unwrap_or("(platform)"),
+                        f.channel.as_str(),
                         f.template,
                         f.recipient,
                         f.attempts,

@@ -30,6 +30,10 @@ pub(super) fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
             settings.sync.clone(),
         )
         .spawn(stopped.clone());
+        let texts =
+            dvc::texts::worker::TextWorker::new(&settings, build_pool_sized(&settings.database, 3));
+        let texts_id = texts.id().to_owned();
+        let texts = texts.spawn(stopped.clone());
         let pools = dvc::db::Pools::build(&settings.database);
         let master = settings
             .auth
@@ -49,7 +53,10 @@ pub(super) fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
             settings.dossiers.digest_hour,
             stopped,
         ));
-        println!("{} delivering mail and webhooks", worker.id());
+        println!(
+            "{} delivering mail and webhooks, {texts_id} texts",
+            worker.id()
+        );
         shutdown_signal().await;
         eprintln!("dvc worker: finishing messages in flight");
         let _ = stop.send(true);
@@ -57,6 +64,7 @@ pub(super) fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
         reminders.await?;
         let _ = tokio::task::spawn_blocking(move || {
             let _ = webhooks.join();
+            let _ = texts.join();
             payments.map(std::thread::JoinHandle::join)
         })
         .await;

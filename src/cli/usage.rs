@@ -19,16 +19,17 @@ pub(super) fn usage(
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<30} {:>9} {:>9} {:>9} {:>11} {:>14}",
-        "tenant", "dossiers", "accounts", "mails", "api calls", "storage bytes"
+        "{:<30} {:>9} {:>9} {:>9} {:>9} {:>11} {:>14}",
+        "tenant", "dossiers", "accounts", "mails", "texts", "api calls", "storage bytes"
     );
     for r in rows {
         println!(
-            "{:<30} {:>9} {:>9} {:>9} {:>11} {:>14}",
+            "{:<30} {:>9} {:>9} {:>9} {:>9} {:>11} {:>14}",
             r.tenant,
             r.dossiers_submitted,
             r.active_accounts,
             r.mails_sent,
+            r.texts_sent,
             r.api_calls,
             r.storage_bytes
         );

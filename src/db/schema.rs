@@ -745,3 +745,11 @@ pub mod tenant {
         dossier_handovers
     );
 }
+
+diesel::table! {
+    platform.notification_preferences (account_id) {
+        account_id -> Uuid,
+        channels -> Array<Text>,
+        updated_at -> Timestamptz,
+    }
+}

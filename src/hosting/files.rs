@@ -94,6 +94,10 @@ pub struct Branding {
     pub accent_color: Option<Color>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logo: Option<AssetPath>,
+    /// The brandname registered for the tenant's text messages (up to 11 letters, digits,
+    /// spaces, `.`, `-` or `_`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms_sender: Option<crate::texts::Brandname>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -151,6 +151,9 @@ pub struct UsageRow {
     pub active_accounts: i64,
     #[diesel(sql_type = BigInt)]
     pub mails_sent: i64,
+    /// Text messages (SMS and Zalo) sent: what the monthly text quota counts.
+    #[diesel(sql_type = BigInt)]
+    pub texts_sent: i64,
     #[diesel(sql_type = BigInt)]
     pub api_calls: i64,
     #[diesel(sql_type = BigInt)]
@@ -168,8 +171,13 @@ pub fn report(conn: &mut PgConnection, month: NaiveDate) -> QueryResult<Vec<Usag
              AND d.submitted_at < (($1::date + interval '1 month')::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'))::int8 AS dossiers_submitted, \
            (SELECT count(*) FROM platform.usage_accounts a WHERE a.tenant_id = t.id AND a.month = $1)::int8 AS active_accounts, \
            (SELECT count(*) FROM platform.outbox o WHERE o.tenant_id = t.id AND o.status = 'sent' \
+             AND o.channel = 'email' \
              AND o.sent_at >= ($1::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh') \
              AND o.sent_at < (($1::date + interval '1 month')::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'))::int8 AS mails_sent, \
+           (SELECT count(*) FROM platform.outbox o WHERE o.tenant_id = t.id AND o.status = 'sent' \
+             AND o.channel <> 'email' \
+             AND o.sent_at >= ($1::date::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh') \
+             AND o.sent_at < (($1::date + interval '1 month')::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'))::int8 AS texts_sent, \
            coalesce(u.api_calls, 0)::int8 AS api_calls, \
            coalesce(u.storage_bytes, 0)::int8 AS storage_bytes, u.storage_checked_at \
          FROM platform.tenants t \
@@ -183,17 +191,18 @@ pub fn report(conn: &mut PgConnection, month: NaiveDate) -> QueryResult<Vec<Usag
 /// The report as CSV (RFC 4180), with a header row.
 pub fn to_csv(rows: &[UsageRow]) -> String {
     let mut out = String::from(
-        "tenant,month,dossiers_submitted,active_accounts,mails_sent,api_calls,storage_bytes\r\n",
+        "tenant,month,dossiers_submitted,active_accounts,mails_sent,texts_sent,api_calls,storage_bytes\r\n",
     );
     for r in rows {
         // Slugs and months hold no commas or quotes (they are parsed types); numbers neither.
         out.push_str(&format!(
-            "{},{},{},{},{},{},{}\r\n",
+            "{},{},{},{},{},{},{},{}\r\n",
             r.tenant,
             r.month,
             r.dossiers_submitted,
             r.active_accounts,
             r.mails_sent,
+            r.texts_sent,
             r.api_calls,
             r.storage_bytes
         ));
@@ -245,6 +254,7 @@ mod tests {
             dossiers_submitted: 3,
             active_accounts: 2,
             mails_sent: 5,
+            texts_sent: 7,
             api_calls: 40,
             storage_bytes: 1024,
             storage_checked_at: None,
@@ -252,6 +262,6 @@ mod tests {
         let csv = to_csv(&[row]);
         let lines: Vec<&str> = csv.split("\r\n").collect();
         assert!(lines[0].starts_with("tenant,month,dossiers_submitted"));
-        assert_eq!(lines[1], "tinh-a,2026-11,3,2,5,40,1024");
+        assert_eq!(lines[1], "tinh-a,2026-11,3,2,5,7,40,1024");
     }
 }

@@ -3,8 +3,9 @@
 
 use super::address::Email;
 use super::templates::TemplateKey;
-use crate::db::schema::{outbox, tenants};
+use crate::db::schema::outbox;
 use crate::locale::Locale;
+use crate::texts::Channel;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use std::time::Duration;
@@ -80,33 +81,40 @@ pub struct Claimed {
     pub payload: serde_json::Value,
     #[diesel(sql_type = Integer)]
     pub attempts: i32,
+    #[diesel(sql_type = Text)]
+    pub channel: Channel,
 }
 
-/// Claims up to `limit` due rows for `worker` with a lease. Rows locked by another worker's
-/// claim are skipped, so two workers never take the same row; a row whose lease ran out (its
-/// worker died) is due again.
+/// Claims up to `limit` due rows of `channels` for `worker` with a lease. Rows locked by
+/// another worker's claim are skipped, so two workers never take the same row; a row whose
+/// lease ran out (its worker died) is due again.
 pub fn claim(
     conn: &mut PgConnection,
     worker: &str,
+    channels: &[Channel],
     limit: u32,
     lease: Duration,
 ) -> QueryResult<Vec<Claimed>> {
+    let channels: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
     diesel::sql_query(
         "UPDATE platform.outbox o
          SET status = 'sending', attempts = o.attempts + 1, locked_by = $1,
              locked_until = now() + make_interval(secs => $2), updated_at = now()
          WHERE o.id IN (
              SELECT id FROM platform.outbox
-             WHERE (status = 'pending' AND next_attempt_at <= now())
-                OR (status = 'sending' AND locked_until < now())
+             WHERE channel = ANY($4)
+               AND ((status = 'pending' AND next_attempt_at <= now())
+                    OR (status = 'sending' AND locked_until < now()))
              ORDER BY next_attempt_at
              LIMIT $3
              FOR UPDATE SKIP LOCKED)
-         RETURNING o.id, o.tenant_id, o.template, o.locale, o.recipient, o.payload, o.attempts",
+         RETURNING o.id, o.tenant_id, o.template, o.locale, o.recipient, o.payload, o.attempts,
+                   o.channel",
     )
     .bind::<Text, _>(worker)
     .bind::<diesel::sql_types::Double, _>(lease.as_secs_f64())
     .bind::<BigInt, _>(i64::from(limit))
+    .bind::<diesel::sql_types::Array<Text>, _>(channels)
     .load(conn)
 }
 
@@ -209,6 +217,8 @@ pub struct StatusCount {
     #[diesel(sql_type = Nullable<Text>)]
     pub tenant: Option<String>,
     #[diesel(sql_type = Text)]
+    pub channel: Channel,
+    #[diesel(sql_type = Text)]
     pub status: OutboxStatus,
     #[diesel(sql_type = BigInt)]
     pub count: i64,
@@ -219,43 +229,45 @@ pub struct StatusCount {
 
 pub fn status_counts(conn: &mut PgConnection) -> QueryResult<Vec<StatusCount>> {
     diesel::sql_query(
-        "SELECT t.slug AS tenant, o.status, count(*) AS count,
+        "SELECT t.slug AS tenant, o.channel, o.status, count(*) AS count,
                 extract(epoch FROM now() - min(o.created_at) FILTER (WHERE o.status <> 'sent'))::float8
                     AS oldest_unsent_secs
          FROM platform.outbox o LEFT JOIN platform.tenants t ON t.id = o.tenant_id
-         GROUP BY t.slug, o.status ORDER BY t.slug NULLS FIRST, o.status",
+         GROUP BY t.slug, o.channel, o.status ORDER BY t.slug NULLS FIRST, o.channel, o.status",
     )
     .load(conn)
 }
 
 /// A parked row, for operators.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, QueryableByName)]
 pub struct FailedRow {
+    #[diesel(sql_type = BigInt)]
     pub id: i64,
+    #[diesel(sql_type = Nullable<Text>)]
     pub tenant: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub channel: Channel,
+    #[diesel(sql_type = Text)]
     pub template: String,
+    #[diesel(sql_type = Text)]
     pub recipient: String,
+    #[diesel(sql_type = Integer)]
     pub attempts: i32,
+    #[diesel(sql_type = Nullable<Text>)]
     pub last_error: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 pub fn failed(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<FailedRow>> {
-    outbox::table
-        .left_join(tenants::table)
-        .filter(outbox::status.eq(OutboxStatus::Failed))
-        .order_by(outbox::updated_at.desc())
-        .limit(limit)
-        .select((
-            outbox::id,
-            tenants::slug.nullable(),
-            outbox::template,
-            outbox::recipient,
-            outbox::attempts,
-            outbox::last_error,
-            outbox::updated_at,
-        ))
-        .load(conn)
+    diesel::sql_query(
+        "SELECT o.id, t.slug AS tenant, o.channel, o.template, o.recipient, o.attempts,
+                o.last_error, o.updated_at
+         FROM platform.outbox o LEFT JOIN platform.tenants t ON t.id = o.tenant_id
+         WHERE o.status = 'failed' ORDER BY o.updated_at DESC LIMIT $1",
+    )
+    .bind::<BigInt, _>(limit)
+    .load(conn)
 }
 
 /// Queues a failed row again with a fresh set of attempts. False if no failed row has `id`.

@@ -15,6 +15,7 @@ use crate::config::{MailSettings, RedisSettings, Settings};
 use crate::db::PgPool;
 use crate::db::schema::tenants;
 use crate::locale::Locale;
+use crate::texts::Channel;
 use diesel::prelude::*;
 use futures_util::StreamExt;
 use lettre::Message;
@@ -178,7 +179,7 @@ impl Worker {
     async fn claim(&self) -> anyhow::Result<Vec<Claimed>> {
         let (id, limit) = (self.id.clone(), self.mail.batch_size.max(1));
         let lease = Duration::from_secs(self.mail.lease_secs.max(1));
-        self.blocking(move |c| outbox::claim(c, &id, limit, lease))
+        self.blocking(move |c| outbox::claim(c, &id, &[Channel::Email], limit, lease))
             .await
     }
 
@@ -410,7 +411,7 @@ fn load_tenants(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<HashMap<Uu
 
 /// A thread holding a `LISTEN` connection; wakes the worker on every notification. diesel
 /// offers no blocking wait, so it checks the socket every 50 ms (a local, non-blocking read).
-fn spawn_listener(
+pub(crate) fn spawn_listener(
     url: String,
     wake: Arc<Notify>,
     stop: Arc<AtomicBool>,

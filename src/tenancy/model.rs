@@ -95,6 +95,13 @@ pub struct Plan {
     /// Attachments the tenant may keep, in MiB; an upload that would pass it gets 413.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_mb: Option<u32>,
+    /// Text messages (SMS and Zalo) the tenant may send in a calendar month; the rest are
+    /// parked, visible to operators, and the e-mail still goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texts_per_month: Option<u32>,
+    /// Text messages per minute over every worker (default `texts.per_tenant_per_minute`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub texts_per_minute: Option<u32>,
 }
 
 impl Tenant {

@@ -873,7 +873,13 @@ pub async fn lookup(v: Visitor, req: HttpRequest, form: web::Form<LookupForm>) -
     v.respond(result)
 }
 
-pub async fn account(v: Visitor) -> HttpResponse {
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AccountQuery {
+    ok: Option<String>,
+}
+
+pub async fn account(v: Visitor, q: web::Query<AccountQuery>) -> HttpResponse {
     let result = async {
         let user = v.user()?;
         let account = user.account;
@@ -884,14 +890,47 @@ pub async fn account(v: Visitor) -> HttpResponse {
             .run(move |c| Ok(crate::auth::sso::profile(c, account)?))
             .await?
             .ok_or(AppError::Unauthorized)?;
+        let prefs = crate::app::accounts::notifications(&v.state, account).await?;
+        let texts = &v.state.settings.texts;
         Ok(v.page(
             "account.html",
             context! {
                 nav => "account",
                 profile => context! { name => profile.full_name, email => profile.email },
                 roles,
+                prefs,
+                sms => texts.enabled,
+                zalo => texts.enabled && !texts.zalo_templates.is_empty(),
+                saved => q.ok.as_deref() == Some("thong-bao"),
             },
         ))
+    }
+    .await;
+    v.respond(result)
+}
+
+// Unticked boxes are absent from the form: every field is optional.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NotificationsForm {
+    csrf: String,
+    email: Option<String>,
+    sms: Option<String>,
+    zalo: Option<String>,
+}
+
+/// `POST /tai-khoan/thong-bao`: the channels the account wants notices on.
+pub async fn notifications(v: Visitor, form: web::Form<NotificationsForm>) -> HttpResponse {
+    let result = async {
+        let user = v.user()?;
+        v.check_csrf(&form.csrf)?;
+        let prefs = crate::notify::Preferences {
+            email: form.email.is_some(),
+            sms: form.sms.is_some(),
+            zalo: form.zalo.is_some(),
+        };
+        crate::app::accounts::set_notifications(&v.state, user.account, prefs).await?;
+        Ok(v.redirect("/tai-khoan?ok=thong-bao"))
     }
     .await;
     v.respond(result)

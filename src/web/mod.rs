@@ -71,6 +71,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/tra-cuu", web::get().to(citizen::lookup_form))
         .route("/tra-cuu", web::post().to(citizen::lookup))
         .route("/tai-khoan", web::get().to(citizen::account))
+        .route(
+            "/tai-khoan/thong-bao",
+            web::post().to(citizen::notifications),
+        )
         .route("/dang-nhap", web::get().to(session::login))
         .route("/auth/callback", web::get().to(session::callback))
         .route("/dang-xuat", web::post().to(session::logout))

@@ -7,6 +7,7 @@ use dvc::locale::Locale;
 use dvc::mail::outbox::{self, NewMail};
 use dvc::mail::worker::Worker;
 use dvc::mail::{Email, TemplateKey};
+use dvc::texts::Channel;
 use mail_parser::MessageParser;
 use serde_json::json;
 use std::sync::Arc;
@@ -370,6 +371,7 @@ async fn rows_of_a_worker_that_died_are_delivered_once_after_the_lease() {
     let claimed = outbox::claim(
         &mut room.db.conn(),
         "dead-worker",
+        &[Channel::Email],
         10,
         Duration::from_secs(2),
     )
@@ -396,10 +398,17 @@ async fn a_worker_renews_its_lease_before_sending_and_leaves_rows_it_lost() {
     let room = Mailroom::new();
     room.enqueue("cham@example.vn", TemplateKey::Test, Locale::Vi, json!({}));
     let conn = &mut room.db.conn();
-    let slow = outbox::claim(conn, "slow-worker", 10, Duration::ZERO).unwrap();
+    let slow = outbox::claim(conn, "slow-worker", &[Channel::Email], 10, Duration::ZERO).unwrap();
     assert_eq!(slow.len(), 1);
     std::thread::sleep(Duration::from_millis(20));
-    let other = outbox::claim(conn, "other-worker", 10, Duration::from_secs(60)).unwrap();
+    let other = outbox::claim(
+        conn,
+        "other-worker",
+        &[Channel::Email],
+        10,
+        Duration::from_secs(60),
+    )
+    .unwrap();
     assert_eq!(
         other.len(),
         1,

@@ -403,7 +403,9 @@ async fn usage_is_metered_per_tenant_and_month_for_operators() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("tenant,month,dossiers_submitted,active_accounts,mails_sent,api_calls,storage_bytes")
+        Some(
+            "tenant,month,dossiers_submitted,active_accounts,mails_sent,texts_sent,api_calls,storage_bytes"
+        )
     );
     assert!(lines.any(|l| l.starts_with("tinh-a,") && l.contains(&format!(",{pdf_and_png}"))));
     let (s, b) = w

@@ -41,6 +41,8 @@ pub struct Scope {
     pub due_soon_days: u32,
     /// Where dossier events are pushed (parent tenant, national portal).
     pub sync_targets: Arc<Vec<crate::services::sync::Target>>,
+    /// Which text channels notices go on besides e-mail.
+    pub texts: crate::notify::TextPolicy,
 }
 
 impl Scope {

@@ -115,6 +115,7 @@ async fn tenant_pass(
             .portal_origin(&settings.server.base_domain, &settings.server.public_origin),
         due_soon_days: settings.dossiers.due_soon_days,
         sync_targets: Arc::default(),
+        texts: crate::notify::TextPolicy::from_settings(&settings.texts),
     };
     let now = chrono::Utc::now();
     let mut queried = 0;

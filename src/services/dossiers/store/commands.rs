@@ -11,8 +11,7 @@ use super::{
 use crate::db::schema::tenant::{dossiers, feedback};
 use crate::db::schema::{accounts, dossier_index, memberships};
 use crate::locale::Locale;
-use crate::mail::outbox::{self, NewMail};
-use crate::mail::{Email, TemplateKey};
+use crate::mail::TemplateKey;
 use crate::services::calendar::{self, Calendar};
 use crate::services::dossiers::code::{DossierCode, lookup_hash};
 use crate::services::dossiers::error::{BadInput, Conflict, DossierError};
@@ -118,18 +117,19 @@ pub fn submit(
         None,
         serde_json::json!({ "files": new.files.len(), "channel": new.channel }),
     )?;
-    if fee > 0
-        && let Ok(recipient) = Email::parse(&email)
-    {
+    if fee > 0 {
         // The fee is due: tell the applicant how much, and where to pay.
         let locale = Locale::parse(&locale).unwrap_or_default();
-        outbox::enqueue(
+        crate::notify::applicant(
             conn,
-            &NewMail {
-                tenant_id: Some(scope.tenant_id),
+            &scope.texts,
+            &crate::notify::Notice {
+                tenant_id: scope.tenant_id,
                 template: TemplateKey::PaymentDue,
                 locale,
-                recipient,
+                account: applicant.account,
+                email: Some(email.as_str()).filter(|e| !e.is_empty()),
+                phone: Some(new.phone_digits.as_str()),
                 payload: serde_json::json!({
                     "applicant_name": full_name,
                     "dossier_code": code.as_str(),
@@ -140,7 +140,7 @@ pub fn submit(
                     "amount": crate::services::payments::format_vnd(fee),
                     "link": scope.dossier_link(code.as_str()),
                 }),
-                idempotency_key: format!("dossier:{id}:fee"),
+                key: format!("dossier:{id}:fee"),
             },
         )?;
     }
@@ -721,39 +721,36 @@ pub fn extend(
         serde_json::json!({ "extended": { "from": old_due, "to": new_due } }),
     )?;
     let proc = procedure_facts(conn, &row.procedure_code)?;
-    if let Some(recipient) = row
-        .applicant_email
-        .as_deref()
-        .and_then(|e| Email::parse(e).ok())
-    {
-        let locale = Locale::parse(&row.locale).unwrap_or_default();
-        let day = |d: NaiveDate| match locale {
-            Locale::Vi => d.format("%d/%m/%Y").to_string(),
-            Locale::En => d.format("%Y-%m-%d").to_string(),
-        };
-        outbox::enqueue(
-            conn,
-            &NewMail {
-                tenant_id: Some(scope.tenant_id),
-                template: TemplateKey::DossierDelayed,
-                locale,
-                recipient,
-                payload: serde_json::json!({
-                    "applicant_name": row.applicant_name,
-                    "dossier_code": row.code,
-                    "procedure_name": match locale {
-                        Locale::En => proc.name_en.clone().unwrap_or_else(|| proc.name_vi.clone()),
-                        Locale::Vi => proc.name_vi.clone(),
-                    },
-                    "old_due_date": day(old_due),
-                    "new_due_date": day(new_due),
-                    "reason": reason.trim(),
-                    "link": scope.dossier_link(&row.code),
-                }),
-                idempotency_key: format!("dossier:{}:{}", row.id, version + 1),
-            },
-        )?;
-    }
+    let locale = Locale::parse(&row.locale).unwrap_or_default();
+    let day = |d: NaiveDate| match locale {
+        Locale::Vi => d.format("%d/%m/%Y").to_string(),
+        Locale::En => d.format("%Y-%m-%d").to_string(),
+    };
+    crate::notify::applicant(
+        conn,
+        &scope.texts,
+        &crate::notify::Notice {
+            tenant_id: scope.tenant_id,
+            template: TemplateKey::DossierDelayed,
+            locale,
+            account: row.applicant_id,
+            email: row.applicant_email.as_deref(),
+            phone: row.applicant_phone.as_deref(),
+            payload: serde_json::json!({
+                "applicant_name": row.applicant_name,
+                "dossier_code": row.code,
+                "procedure_name": match locale {
+                    Locale::En => proc.name_en.clone().unwrap_or_else(|| proc.name_vi.clone()),
+                    Locale::Vi => proc.name_vi.clone(),
+                },
+                "old_due_date": day(old_due),
+                "new_due_date": day(new_due),
+                "reason": reason.trim(),
+                "link": scope.dossier_link(&row.code),
+            }),
+            key: format!("dossier:{}:{}", row.id, version + 1),
+        },
+    )?;
     let mut r = row;
     r.due_date = Some(new_due);
     r.version = version + 1;

@@ -6,8 +6,7 @@ use super::{ProcedureFacts, Row};
 use crate::db::schema::dossier_index;
 use crate::db::schema::tenant::{attachments, dossier_events, dossier_sequences};
 use crate::locale::Locale;
-use crate::mail::outbox::{self, NewMail};
-use crate::mail::{Email, TemplateKey};
+use crate::mail::TemplateKey;
 use crate::services::dossiers::workflow::{Action, Status};
 use crate::services::dossiers::{ActionRequest, Scope, StoredFile};
 use crate::services::{sync, transfers};
@@ -262,13 +261,6 @@ pub(super) fn notify_applicant(
         Action::Return => TemplateKey::ResultReady,
         _ => return Ok(()),
     };
-    let Some(recipient) = row
-        .applicant_email
-        .as_deref()
-        .and_then(|e| Email::parse(e).ok())
-    else {
-        return Ok(());
-    };
     let locale = Locale::parse(&row.locale).unwrap_or_default();
     let procedure_name = match locale {
         Locale::En => proc.name_en.clone().unwrap_or_else(|| proc.name_vi.clone()),
@@ -297,15 +289,18 @@ pub(super) fn notify_applicant(
         "link": scope.dossier_link(&row.code),
         "status": to,
     });
-    outbox::enqueue(
+    crate::notify::applicant(
         conn,
-        &NewMail {
-            tenant_id: Some(scope.tenant_id),
+        &scope.texts,
+        &crate::notify::Notice {
+            tenant_id: scope.tenant_id,
             template,
             locale,
-            recipient,
+            account: row.applicant_id,
+            email: row.applicant_email.as_deref(),
+            phone: row.applicant_phone.as_deref(),
             payload,
-            idempotency_key: format!("dossier:{}:{seq}", row.id),
+            key: format!("dossier:{}:{seq}", row.id),
         },
     )?;
     Ok(())
