@@ -8,6 +8,7 @@ mod payment;
 mod serve;
 mod setup;
 mod tenant;
+mod texts;
 mod transfers;
 mod usage;
 mod user;
@@ -31,6 +32,7 @@ use setup::*;
 pub(crate) use std::path::PathBuf;
 pub(crate) use std::process::ExitCode;
 use tenant::*;
+use texts::*;
 use transfers::*;
 use usage::*;
 use user::*;
@@ -63,6 +65,11 @@ pub(crate) enum Command {
     Mail {
         #[command(subcommand)]
         command: MailCommand,
+    },
+    /// Text messages (SMS, Zalo): a test text, the sandbox's messages.
+    Texts {
+        #[command(subcommand)]
+        command: TextsCommand,
     },
     /// Accounts' roles.
     User {
@@ -127,6 +134,7 @@ pub(crate) fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCo
         Command::Tenant { command } => tenant(&settings, command),
         Command::Worker => worker(settings),
         Command::Mail { command } => mail(&settings, command),
+        Command::Texts { command } => texts(&settings, command),
         Command::Keys { command } => keys(&settings, command),
         Command::User { command } => user(&settings, command),
         Command::Client { command } => client(&settings, command),

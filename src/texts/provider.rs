@@ -65,10 +65,12 @@ impl TextProvider for Sandbox {
             .dir
             .join(format!("{}-{}.json", text.channel.as_str(), text.id));
         let write = || -> std::io::Result<()> {
-            std::fs::create_dir_all(&self.dir)?;
-            let tmp = path.with_extension("tmp");
+            // Written beside, then renamed in: a reader never sees half a file, and a listing
+            // of the directory never sees an entry renamed under it.
+            let staging = self.dir.join(".staging");
+            std::fs::create_dir_all(&staging)?;
+            let tmp = staging.join(format!("{}-{}.json", text.channel.as_str(), text.id));
             std::fs::write(&tmp, serde_json::to_vec_pretty(&record)?)?;
-            // Renamed into place: a reader never sees half a file.
             std::fs::rename(&tmp, &path)
         };
         write()

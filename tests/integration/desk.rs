@@ -207,6 +207,15 @@ async fn a_walk_in_is_checked_before_the_clock_starts_then_received_with_its_sli
     assert_eq!(s, 200);
     assert!(text.contains("Chờ bổ sung, hoàn thiện hồ sơ"), "{text}");
     assert!(text.contains("Đã tiếp nhận"), "{text}");
+    // The walk-in has no account: the notices reach the phone on the dossier by text too.
+    for template in ["completion_requested", "dossier_received"] {
+        let n = w.db.scalar_i64(&format!(
+            "SELECT count(*) AS n FROM platform.outbox WHERE channel = 'sms' \
+             AND template = '{template}' AND recipient = '84987654321' \
+             AND payload->>'dossier_code' = '{code}'"
+        ));
+        assert_eq!(n, 1, "{template}");
+    }
 }
 
 #[actix_web::test]
@@ -410,6 +419,13 @@ async fn a_late_dossier_gets_a_new_appointment_with_an_apology() {
         "{text}"
     );
     assert!(text.contains("cơ quan phối hợp"), "{text}");
+    // The apology reaches the applicant's phone as well.
+    let apologies = w.db.scalar_i64(&format!(
+        "SELECT count(*) AS n FROM platform.outbox WHERE channel = 'sms' \
+         AND template = 'dossier_delayed' AND recipient = '84912345678' \
+         AND payload->>'dossier_code' = '{code}'"
+    ));
+    assert_eq!(apologies, 1);
     // A dossier not yet received has no appointment to move.
     let fresh = w.submit_work_permit("tinh-a", w.citizen).await;
     let (s, _) = w

@@ -36,6 +36,7 @@ mod sso;
 mod stats_sync;
 mod templates;
 mod tenant_files;
+mod texts;
 mod transfers;
 mod unit_processes;
 mod versions;
