@@ -880,33 +880,46 @@ pub struct AccountQuery {
 }
 
 pub async fn account(v: Visitor, q: web::Query<AccountQuery>) -> HttpResponse {
-    let result = async {
-        let user = v.user()?;
-        let account = user.account;
-        let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
-        let profile = v
-            .state
-            .shared
-            .run(move |c| Ok(crate::auth::sso::profile(c, account)?))
-            .await?
-            .ok_or(AppError::Unauthorized)?;
-        let prefs = crate::app::accounts::notifications(&v.state, account).await?;
-        let texts = &v.state.settings.texts;
-        Ok(v.page(
-            "account.html",
-            context! {
-                nav => "account",
-                profile => context! { name => profile.full_name, email => profile.email },
-                roles,
-                prefs,
-                sms => texts.enabled,
-                zalo => texts.enabled && !texts.zalo_templates.is_empty(),
-                saved => q.ok.as_deref() == Some("thong-bao"),
-            },
-        ))
-    }
-    .await;
+    let saved = q.ok.as_deref() == Some("thong-bao");
+    let result = account_page(&v, StatusCode::OK, saved, None).await;
     v.respond(result)
+}
+
+/// The account page; `chosen` is a refused choice of channels, shown as sent.
+async fn account_page(
+    v: &Visitor,
+    status: StatusCode,
+    saved: bool,
+    chosen: Option<crate::notify::Preferences>,
+) -> Result<HttpResponse, AppError> {
+    let user = v.user()?;
+    let account = user.account;
+    let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+    let profile = v
+        .state
+        .shared
+        .run(move |c| Ok(crate::auth::sso::profile(c, account)?))
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let prefs = match chosen {
+        Some(p) => p,
+        None => crate::app::accounts::notifications(&v.state, account).await?,
+    };
+    let texts = &v.state.settings.texts;
+    Ok(v.page_with(
+        status,
+        "account.html",
+        context! {
+            nav => "account",
+            profile => context! { name => profile.full_name, email => profile.email },
+            roles,
+            prefs,
+            sms => texts.enabled,
+            zalo => texts.enabled && !texts.zalo_templates.is_empty(),
+            saved,
+            refused => chosen.is_some(),
+        },
+    ))
 }
 
 // Unticked boxes are absent from the form: every field is optional.
@@ -929,6 +942,10 @@ pub async fn notifications(v: Visitor, form: web::Form<NotificationsForm>) -> Ht
             sms: form.sms.is_some(),
             zalo: form.zalo.is_some(),
         };
+        if prefs.channels().is_empty() {
+            // Shown next to the boxes, as ticked: nothing is saved.
+            return account_page(&v, StatusCode::UNPROCESSABLE_ENTITY, false, Some(prefs)).await;
+        }
         crate::app::accounts::set_notifications(&v.state, user.account, prefs).await?;
         Ok(v.redirect("/tai-khoan?ok=thong-bao"))
     }

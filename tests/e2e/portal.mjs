@@ -252,6 +252,23 @@ try {
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
     await checkA11y(page, `${label} (en)`);
   }
+  // Notification choices on the account page: texts off, saved; no channel at all is refused
+  // with a friendly page and changes nothing.
+  await page.goto(`${A}/tai-khoan`);
+  await page.getByLabel('Text message (SMS)').uncheck();
+  await page.getByRole('button', { name: 'Save choices' }).click();
+  await page.getByText('Your notification choices are saved.').waitFor();
+  assert.equal(await page.getByLabel('Text message (SMS)').isChecked(), false);
+  assert.equal(await page.getByLabel('E-mail', { exact: true }).isChecked(), true);
+  await checkA11y(page, 'account, choices saved (en)');
+  await page.getByLabel('E-mail', { exact: true }).uncheck();
+  const refused = page.waitForResponse((r) => r.url().endsWith('/tai-khoan/thong-bao'));
+  await page.getByRole('button', { name: 'Save choices' }).click();
+  assert.equal((await refused).status(), 422);
+  await page.getByText('Choose at least one channel').waitFor();
+  assert.equal(await page.getByLabel('E-mail', { exact: true }).isChecked(), false);
+  await checkA11y(page, 'account, no channel refused (en)');
+  result.notification_choices = true;
   await page.goto(`${A}/thu-tuc/${PROCEDURE}/nop`);
   await checkA11y(page, 'apply (en)');
   await officer.getByRole('button', { name: 'English' }).click();

@@ -194,6 +194,13 @@ async fn a_citizen_applies_and_officials_process_in_a_real_browser() {
     assert_eq!(result["paid"], true);
     assert_eq!(result["language_follows_account"], true);
     assert_eq!(result["password_reset"], true);
+    assert_eq!(result["notification_choices"], true);
+    // The refused choice (no channel) changed nothing: e-mail only, as saved before it.
+    let choices = w.db.scalar_text(&format!(
+        "SELECT array_to_string(channels, ',') AS s FROM platform.notification_preferences p \
+         JOIN platform.accounts a ON a.id = p.account_id WHERE a.email = '{citizen}'"
+    ));
+    assert_eq!(choices, "email");
 
     // Exactly what the browser did: one dossier (the refused form and upload kept nothing),
     // returned and rated 5, with its one PDF.
