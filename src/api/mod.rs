@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod catalog_admin;
+pub mod complaints;
 pub mod desk;
 pub mod dossiers;
 pub mod health;
@@ -112,7 +113,13 @@ use utoipa::OpenApi;
         results::revoke,
         results::verify,
         results::wallet,
-        results::digitisation
+        results::digitisation,
+        complaints::file,
+        complaints::verify,
+        complaints::list,
+        complaints::show,
+        complaints::answer,
+        complaints::published
     ),
     components(schemas(Problem, health::Health, health::Readiness)),
     modifiers(&SecuritySchemes, &ProblemResponses),
@@ -125,7 +132,8 @@ use utoipa::OpenApi;
         (name = "sync", description = "Đồng bộ lên cấp trên — upward sync"),
         (name = "payments", description = "Thanh toán trực tuyến — online payment"),
         (name = "desk", description = "Bộ phận một cửa — the one-stop desk: counter and postal intake, appointments, slips"),
-        (name = "results", description = "Kết quả điện tử — signed electronic results, their verification, the citizen's document wallet")
+        (name = "results", description = "Kết quả điện tử — signed electronic results, their verification, the citizen's document wallet"),
+        (name = "complaints", description = "Phản ánh, kiến nghị — complaints and recommendations: filing, answers, publication")
     )
 )]
 pub struct ApiDoc;
@@ -498,6 +506,21 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             .route("/stats/digitisation", web::get().to(results::digitisation))
             .route("/stats", web::get().to(stats::leader))
             .route("/stats/public", web::get().to(stats::public))
+            .route("/complaints", web::post().to(complaints::file))
+            .route("/complaints", web::get().to(complaints::list))
+            .route(
+                "/complaints/published",
+                web::get().to(complaints::published),
+            )
+            .route("/complaints/{code}", web::get().to(complaints::show))
+            .route(
+                "/complaints/{code}/verify",
+                web::post().to(complaints::verify),
+            )
+            .route(
+                "/complaints/{code}/answer",
+                web::post().to(complaints::answer),
+            )
             .route("/sync/events", web::post().to(sync::receive))
             .route("/sync/dossiers", web::get().to(sync::children)),
     );

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod branding;
 pub mod catalog_admin;
 pub mod catalog_import;
+pub mod complaints;
 pub mod designer;
 pub mod desk;
 pub mod dossiers;

@@ -33,11 +33,13 @@ pub enum TemplateKey {
     DossierDelayed,
     DossierTransferred,
     TemplateChanged,
+    ComplaintCode,
+    ComplaintAnswered,
     Test,
 }
 
 impl TemplateKey {
-    pub const ALL: [TemplateKey; 17] = [
+    pub const ALL: [TemplateKey; 19] = [
         Self::AccountVerification,
         Self::PasswordReset,
         Self::NewDeviceSignIn,
@@ -54,6 +56,8 @@ impl TemplateKey {
         Self::DossierDelayed,
         Self::DossierTransferred,
         Self::TemplateChanged,
+        Self::ComplaintCode,
+        Self::ComplaintAnswered,
         Self::Test,
     ];
 
@@ -75,6 +79,8 @@ impl TemplateKey {
             Self::DossierDelayed => "dossier_delayed",
             Self::DossierTransferred => "dossier_transferred",
             Self::TemplateChanged => "template_changed",
+            Self::ComplaintCode => "complaint_code",
+            Self::ComplaintAnswered => "complaint_answered",
             Self::Test => "test",
         }
     }
@@ -189,6 +195,10 @@ const MESSAGES: &[(&str, &str)] = message_templates!(
     "dossier_transferred.en.txt",
     "template_changed.vi.txt",
     "template_changed.en.txt",
+    "complaint_code.vi.txt",
+    "complaint_code.en.txt",
+    "complaint_answered.vi.txt",
+    "complaint_answered.en.txt",
     "test.vi.txt",
     "test.en.txt",
 );

@@ -4,6 +4,7 @@
 pub mod attachments;
 pub mod calendar;
 pub mod catalog;
+pub mod complaints;
 pub mod dossiers;
 pub mod forms;
 pub mod idempotency;

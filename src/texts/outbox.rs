@@ -93,7 +93,7 @@ pub fn mark_sent(conn: &mut PgConnection, worker: &str, sent: &[Accepted]) -> Qu
     let segments: Vec<i16> = sent.iter().map(|s| s.segments).collect();
     diesel::sql_query(
         "UPDATE platform.outbox o SET status = 'sent', sent_at = now(), delivery_ref = s.ref,
-             segments = s.segments, locked_by = NULL, locked_until = NULL, last_error = NULL,
+             segments = s.segments, payload = o.payload - 'secret', locked_by = NULL, locked_until = NULL, last_error = NULL,
              updated_at = now()
          FROM unnest($2::bigint[], $3::text[], $4::smallint[]) AS s(id, ref, segments)
          WHERE o.id = s.id AND o.locked_by = $1 AND o.status = 'sending'",

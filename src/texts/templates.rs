@@ -13,7 +13,7 @@ use crate::mail::TemplateKey;
 use minijinja::{Environment, UndefinedBehavior};
 
 /// The messages that also go out as texts.
-pub const TEXT_KEYS: [TemplateKey; 8] = [
+pub const TEXT_KEYS: [TemplateKey; 10] = [
     TemplateKey::DossierReceived,
     TemplateKey::SupplementRequested,
     TemplateKey::CompletionRequested,
@@ -21,6 +21,8 @@ pub const TEXT_KEYS: [TemplateKey; 8] = [
     TemplateKey::ResultReady,
     TemplateKey::DossierRefused,
     TemplateKey::DossierDelayed,
+    TemplateKey::ComplaintCode,
+    TemplateKey::ComplaintAnswered,
     TemplateKey::Test,
 ];
 
@@ -45,15 +47,20 @@ const TEXTS: &[(&str, &str)] = text_templates!(
     "dossier_refused.en.txt",
     "dossier_delayed.vi.txt",
     "dossier_delayed.en.txt",
+    "complaint_code.vi.txt",
+    "complaint_code.en.txt",
+    "complaint_answered.vi.txt",
+    "complaint_answered.en.txt",
     "test.vi.txt",
     "test.en.txt",
 );
 
 /// Values that may be shortened to make a text fit.
-const SHORTENABLE: [&str; 5] = [
+const SHORTENABLE: [&str; 6] = [
     "reason",
     "missing",
     "note",
+    "answer",
     "procedure_name",
     "applicant_name",
 ];
@@ -170,10 +177,14 @@ impl TextRenderer {
 fn flatten(
     payload: &serde_json::Value,
 ) -> Result<serde_json::Map<String, serde_json::Value>, TextError> {
-    let object = payload.as_object().ok_or(TextError::Payload)?;
+    let mut object = payload.as_object().cloned().ok_or(TextError::Payload)?;
+    // Secrets (a verification code) are values like any other here; the outbox wipes them
+    // once sent.
+    if let Some(serde_json::Value::Object(secret)) = object.remove("secret") {
+        object.extend(secret);
+    }
     Ok(object
         .iter()
-        .filter(|(k, _)| k.as_str() != "secret")
         .map(|(k, v)| {
             let v = match v {
                 serde_json::Value::Array(items) => serde_json::Value::String(
@@ -366,7 +377,9 @@ mod tests {
         let r = TextRenderer::new();
         let p = json!({"dossier_code": "X-1", "due_date": "01/01/2027", "link": "https://x.vn/h/X-1",
             "missing": ["A"], "amount": "600.000 ₫", "outcome": "chấp thuận", "reason": "R",
-            "old_due_date": "01/01/2027", "new_due_date": "08/01/2027", "sender": "DVC"});
+            "old_due_date": "01/01/2027", "new_due_date": "08/01/2027", "sender": "DVC",
+            "complaint_code": "PAKN-261207-0001", "secret": {"code": "482913"},
+            "answer": "Sở đã giải quyết hồ sơ. ".repeat(20)});
         for key in TEXT_KEYS {
             for locale in Locale::ALL {
                 let t = r.render(key, locale, &p, PLAIN).unwrap();

@@ -233,10 +233,17 @@ pub async fn dashboard(v: Visitor, q: web::Query<DashboardQuery>) -> HttpRespons
             .zip(&month_labels)
             .map(|(m, label)| context! { label, received => m.received, resolved => m.resolved })
             .collect();
+        // This tenant's complaints past their answer date (each tenant answers its own).
+        let late_complaints: Vec<_> = crate::app::complaints::overdue(&v.state, &v.tenant)
+            .await?
+            .into_iter()
+            .map(|c| context! { code => c.code, title => c.title, due_date => c.due_date })
+            .collect();
         Ok(v.page(
             "dashboard.html",
             context! {
                 nav => "dashboard",
+                late_complaints,
                 year => today.year(),
                 rollup,
                 has_children => !children.is_empty(),

@@ -10,6 +10,7 @@ pub mod admin_processes;
 pub mod assets;
 pub mod charts;
 pub mod citizen;
+pub mod complaints;
 pub mod console;
 pub mod contrast;
 pub mod dashboard;
@@ -70,6 +71,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/thong-ke", web::get().to(citizen::public_stats))
         .route("/tra-cuu", web::get().to(citizen::lookup_form))
         .route("/tra-cuu", web::post().to(citizen::lookup))
+        .route("/phan-anh-kien-nghi", web::get().to(complaints::public))
+        .route(
+            "/phan-anh-kien-nghi/gui",
+            web::get().to(complaints::file_form),
+        )
+        .route("/phan-anh-kien-nghi/gui", web::post().to(complaints::file))
+        .route(
+            "/phan-anh-kien-nghi/{code}/xac-minh",
+            web::get().to(complaints::verify_form),
+        )
+        .route(
+            "/phan-anh-kien-nghi/{code}/xac-minh",
+            web::post().to(complaints::verify),
+        )
+        .route("/can-bo/phan-anh", web::get().to(complaints::office_list))
+        .route(
+            "/can-bo/phan-anh/{code}",
+            web::get().to(complaints::office_show),
+        )
+        .route(
+            "/can-bo/phan-anh/{code}",
+            web::post().to(complaints::office_answer),
+        )
         .route("/tai-khoan", web::get().to(citizen::account))
         .route(
             "/tai-khoan/thong-bao",

@@ -128,7 +128,10 @@ fn sample_payload(key: TemplateKey) -> serde_json::Value {
         "reason": "Thủ tục không thuộc thẩm quyền", "agency": "Sở Lao động Alpha",
         "old_due_date": "05/12/2026", "new_due_date": "12/12/2026",
         "to_name": "Sở Lao động - Thương binh và Xã hội Hà Nội",
-        "parent": "Bộ Nội vụ", "procedure_code": "1.000105", "version": 3, "adopted": 2
+        "parent": "Bộ Nội vụ", "procedure_code": "1.000105", "version": 3, "adopted": 2,
+        "filer_name": "Phạm Thị Dung", "complaint_code": "PAKN-261207-0001", "code": "482913",
+        "title": "Hồ sơ trễ hẹn", "answer": "Sở đã giải quyết hồ sơ và xin lỗi vì sự chậm trễ.",
+        "published": true
     });
     match key {
         TemplateKey::PasswordReset => json!({

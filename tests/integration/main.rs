@@ -13,6 +13,7 @@ mod browser_designer;
 mod browser_results;
 mod catalog_import;
 mod channel_stats;
+mod complaints;
 mod deploy;
 mod designer;
 mod desk;
