@@ -31,7 +31,7 @@ pub(super) fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
         )
         .spawn(stopped.clone());
         let texts =
-            dvc::texts::worker::TextWorker::new(&settings, build_pool_sized(&settings.database, 3));
+            dvc::texts::worker::TextWorker::new(&settings, build_pool_sized(&settings.database, 6));
         let texts_id = texts.id().to_owned();
         let texts = texts.spawn(stopped.clone());
         let pools = dvc::db::Pools::build(&settings.database);

@@ -96,6 +96,8 @@ pub enum TextError {
 
 pub struct TextRenderer {
     env: Environment<'static>,
+    /// Per template, the shortenable values it shows (worked out once: it walks the template).
+    shown: std::collections::HashMap<&'static str, Vec<&'static str>>,
 }
 
 impl Default for TextRenderer {
@@ -110,11 +112,23 @@ impl TextRenderer {
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         // Plain text: nothing is HTML here.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        let mut shown = std::collections::HashMap::new();
         for (name, source) in TEXTS {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("built-in text template {name}: {e}"));
+            let used = env
+                .get_template(name)
+                .map(|t| t.undeclared_variables(false))
+                .unwrap_or_default();
+            shown.insert(
+                *name,
+                SHORTENABLE
+                    .into_iter()
+                    .filter(|k| used.contains(*k))
+                    .collect(),
+            );
         }
-        Self { env }
+        Self { env, shown }
     }
 
     pub fn has(key: TemplateKey) -> bool {
@@ -139,11 +153,7 @@ impl TextRenderer {
             .map_err(|e| TextError::Template(name.clone(), e))?;
         let ellipsis = if rules.plain { "..." } else { "…" };
         // Only what this text shows is worth cutting.
-        let shown = template.undeclared_variables(false);
-        let shortenable: Vec<&str> = SHORTENABLE
-            .into_iter()
-            .filter(|k| shown.contains(*k))
-            .collect();
+        let shortenable: &[&str] = self.shown.get(name.as_str()).map_or(&[], Vec::as_slice);
         let mut last = None;
         // Each round cuts the longest shortenable value by what is over; a few rounds settle it.
         for _ in 0..8 {
@@ -161,7 +171,7 @@ impl TextRenderer {
             }
             let over = units(&body, encoding) - capacity(encoding, rules.max_segments);
             last = Some(count);
-            if !shorten_longest(&mut values, &shortenable, over, ellipsis) {
+            if !shorten_longest(&mut values, shortenable, over, ellipsis) {
                 break;
             }
         }

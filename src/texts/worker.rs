@@ -28,6 +28,9 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
+/// Claim-send-record loops per worker; `texts.concurrency` is shared among them.
+const LANES: usize = 4;
+
 /// What the worker needs to know of a tenant.
 #[derive(Debug, Clone)]
 struct TenantTexts {
@@ -126,7 +129,7 @@ impl TextWorker {
         }
     }
 
-    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    async fn run(self, shutdown: watch::Receiver<bool>) {
         let (sms, zalo) = self.providers();
         let wake = Arc::new(Notify::new());
         let stop_listener = Arc::new(AtomicBool::new(false));
@@ -135,8 +138,26 @@ impl TextWorker {
             wake.clone(),
             stop_listener.clone(),
         );
-        let poll = Duration::from_secs(self.settings.poll_interval_secs.max(1));
         tracing::info!(worker = %self.id, "text worker started");
+        futures_util::future::join_all(
+            (0..LANES).map(|_| self.lane(&sms, &zalo, &wake, shutdown.clone())),
+        )
+        .await;
+        stop_listener.store(true, Ordering::Relaxed);
+        let _ = tokio::task::spawn_blocking(move || listener.join()).await;
+        tracing::info!(worker = %self.id, "text worker stopped");
+    }
+
+    /// One claim-send-record loop. Several run side by side, so one lane's database work
+    /// (claiming, recording) overlaps the others' sends instead of stalling them.
+    async fn lane(
+        &self,
+        sms: &AnyProvider,
+        zalo: &AnyProvider,
+        wake: &Notify,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let poll = Duration::from_secs(self.settings.poll_interval_secs.max(1));
         while !*shutdown.borrow() {
             let batch = match self.claim().await {
                 Ok(b) => b,
@@ -153,14 +174,15 @@ impl TextWorker {
                 }
                 continue;
             }
-            if let Err(e) = self.process(batch, &sms, &zalo, &shutdown).await {
+            // A full batch means more may wait: wake another lane to take them.
+            if batch.len() >= self.settings.batch_size.max(1) as usize {
+                wake.notify_one();
+            }
+            if let Err(e) = self.process(batch, sms, zalo, &shutdown).await {
                 // The rows stay leased and come due again when the lease runs out.
                 tracing::warn!(error = %e, "a batch of texts was not finished");
             }
         }
-        stop_listener.store(true, Ordering::Relaxed);
-        let _ = tokio::task::spawn_blocking(move || listener.join()).await;
-        tracing::info!(worker = %self.id, "text worker stopped");
     }
 
     async fn blocking<T: Send + 'static>(
@@ -275,7 +297,7 @@ impl TextWorker {
                     (row, outcome)
                 }
             })
-            .buffer_unordered(self.settings.concurrency.max(1))
+            .buffer_unordered((self.settings.concurrency / LANES).max(1))
             .collect::<Vec<_>>()
             .await;
         outcomes.extend(sends);

@@ -51,13 +51,9 @@ pub struct FileForm {
     consent: Option<String>,
 }
 
-fn form_page(
-    v: &Visitor,
-    status: StatusCode,
-    form: &FileForm,
-    errors: &[FieldError],
-) -> HttpResponse {
-    let field_errors: std::collections::HashMap<String, String> = errors
+/// Each refused field's message in the page's language, by field name: shown next to it.
+fn by_field(v: &Visitor, errors: &[FieldError]) -> std::collections::HashMap<String, String> {
+    errors
         .iter()
         .map(|e| {
             let msg = if v.locale == crate::locale::Locale::En {
@@ -67,7 +63,16 @@ fn form_page(
             };
             (e.path.trim_start_matches('/').to_owned(), msg)
         })
-        .collect();
+        .collect()
+}
+
+fn form_page(
+    v: &Visitor,
+    status: StatusCode,
+    form: &FileForm,
+    errors: &[FieldError],
+) -> HttpResponse {
+    let field_errors = by_field(v, errors);
     v.page_with(
         status,
         "complaint_file.html",
@@ -177,6 +182,8 @@ pub async fn verify_form(
 pub struct VerifyForm {
     csrf: String,
     code: String,
+    /// How the code was sent, carried so a retry still says where to look.
+    qua: Option<String>,
 }
 
 /// `POST /phan-anh-kien-nghi/{code}/xac-minh`.
@@ -206,7 +213,7 @@ pub async fn verify(
                 &v,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &complaint,
-                None,
+                form.qua.as_deref(),
                 Some(v.t("complaints.wrong_code")),
             )),
             Err(e) => Err(e),
@@ -261,6 +268,7 @@ fn office_page(
             public_question => form.map_or(draft, |f| f.public_question.clone()),
             publish => form.is_some_and(|f| f.publish.is_some()),
             errors => summary_of(errors, v.locale),
+            field_errors => by_field(v, errors),
         },
     )
 }

@@ -9,6 +9,7 @@ mod api;
 mod archive;
 mod auth;
 mod browser;
+mod browser_complaints;
 mod browser_designer;
 mod browser_results;
 mod catalog_import;

@@ -239,7 +239,8 @@ async fn a_text_waits_out_a_provider_that_is_down_and_arrives_once() {
         .await,
         "the worker kept trying"
     );
-    assert_eq!(room.field(id, "status"), "pending");
+    // Waiting for its next attempt (or in it, when a lane has just taken it again).
+    assert!(["pending", "sending"].contains(&room.field(id, "status").as_str()));
     assert!(
         room.field(id, "last_error").contains("503"),
         "{}",
@@ -257,7 +258,9 @@ async fn a_text_waits_out_a_provider_that_is_down_and_arrives_once() {
     stop(worker);
     let accepted = room.provider.accepted();
     assert_eq!(accepted.len(), 1, "delivered once: {accepted:?}");
-    assert!(room.provider.refused() >= 2);
+    // At least the first attempt met the outage (the attempt counted as the switch came may
+    // have gone through).
+    assert!(room.provider.refused() >= 1);
     let sms = &accepted[0];
     assert_eq!(sms["RequestId"], format!("dvc-{id}"));
     assert_eq!(sms["Phone"], "0912345678");
