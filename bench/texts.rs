@@ -2,12 +2,12 @@
 //! posting the same requests with the same concurrency. Driven by `bench/texts.sh`:
 //!
 //! ```text
-//! cargo run --release --example texts -- <db-url> <messages> <rounds>
+//! cargo run --release --example texts -- <db-url> <messages> <rounds> <gateway latency ms>
 //! ```
 //!
-//! The gateway answers at once (it is a test double on loopback), so every cost of the worker
-//! — claiming, leases, quota and rate checks, rendering, recording — shows in the ratio rather
-//! than hiding behind a provider's latency.
+//! With a latency of 0 the gateway answers at once (a test double on loopback), so every cost
+//! of the worker — claiming, leases, quota and rate checks, rendering, recording — shows in the
+//! ratio; with a real gateway's latency both sides wait on it the same way.
 
 #![allow(clippy::unwrap_used)] // a panic here is a failed bench, not an outage
 
@@ -26,8 +26,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 static ACCEPTED: AtomicU64 = AtomicU64::new(0);
+/// How long the gateway takes to answer, in milliseconds.
+static LATENCY_MS: AtomicU64 = AtomicU64::new(0);
 
 async fn gateway(_body: web::Json<serde_json::Value>) -> HttpResponse {
+    let latency = LATENCY_MS.load(Ordering::Relaxed);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
     let n = ACCEPTED.fetch_add(1, Ordering::Relaxed);
     HttpResponse::Ok().json(serde_json::json!({"CodeResult": "100", "SMSID": format!("S{n}")}))
 }
@@ -148,6 +154,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (url, n, rounds) = (&args[1], args[2].parse().unwrap(), args[3].parse().unwrap());
+    let latency: u64 = args.get(4).map_or(0, |l| l.parse().unwrap());
+    LATENCY_MS.store(latency, Ordering::Relaxed);
     let gateway = start_gateway();
     let s = settings(url, &gateway);
     let concurrency = s.texts.concurrency;
@@ -164,7 +172,7 @@ fn main() {
         ratios.push(w / b);
     }
     println!(
-        "texts throughput: {n} texts × {rounds} rounds, concurrency {concurrency}, batch {}: \
+        "texts throughput: {n} texts × {rounds} rounds, gateway latency {latency} ms, concurrency {concurrency}, batch {}: \
          bare HTTP client {:.0} msg/s, text worker {:.0} msg/s, ratio {:.2} (median of rounds; \
          each round: {})",
         s.texts.batch_size,

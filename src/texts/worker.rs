@@ -264,38 +264,36 @@ impl TextWorker {
             }
         }
 
-        // Renew the lease of every row about to go: one that another worker took meanwhile
-        // (its lease ran out) is not sent a second time.
-        let ids: Vec<i64> = ready.iter().map(|(r, _, _)| r.id).collect();
-        let (worker, lease) = (self.id.clone(), self.lease());
-        let ours = if ids.is_empty() {
-            Vec::new()
-        } else {
-            self.blocking(move |c| texts_outbox::renew(c, &ids, &worker, lease))
-                .await?
-        };
+        // The claim just leased these rows. A row whose send starts after half the lease
+        // (a slow provider ahead of it in the batch) renews its lease first: if another worker
+        // took it meanwhile, it is not sent a second time.
+        let (claimed, lease) = (std::time::Instant::now(), self.lease());
         let sends = futures_util::stream::iter(ready)
-            .map(|(row, text, segments)| {
-                let mine = ours.contains(&row.id);
-                async move {
-                    if !mine {
+            .map(|(row, text, segments)| async move {
+                if claimed.elapsed() > lease / 2 {
+                    let (id, worker) = (row.id, self.id.clone());
+                    let still_ours = self
+                        .blocking(move |c| texts_outbox::renew(c, &[id], &worker, lease))
+                        .await
+                        .is_ok_and(|ids| ids == [id]);
+                    if !still_ours {
                         return (row, Outcome::Lost);
                     }
-                    let provider = if row.channel == Channel::Zalo {
-                        zalo
-                    } else {
-                        sms
-                    };
-                    let outcome = match provider.send(&text).await {
-                        Ok(delivery_ref) => Outcome::Sent(Accepted {
-                            id: row.id,
-                            delivery_ref,
-                            segments,
-                        }),
-                        Err(f) => Outcome::Failed(f),
-                    };
-                    (row, outcome)
                 }
+                let provider = if row.channel == Channel::Zalo {
+                    zalo
+                } else {
+                    sms
+                };
+                let outcome = match provider.send(&text).await {
+                    Ok(delivery_ref) => Outcome::Sent(Accepted {
+                        id: row.id,
+                        delivery_ref,
+                        segments,
+                    }),
+                    Err(f) => Outcome::Failed(f),
+                };
+                (row, outcome)
             })
             .buffer_unordered((self.settings.concurrency / LANES).max(1))
             .collect::<Vec<_>>()
