@@ -357,6 +357,14 @@ diesel::table! {
         rating_count -> Int4,
         paid_count -> Int4,
         paid_amount -> Int8,
+        received_digitised -> Int4,
+        results_issued -> Int4,
+        results_digitised -> Int4,
+        resolved_with_fee -> Int4,
+        resolved_paid_online -> Int4,
+        complaints_received -> Int4,
+        complaints_answered -> Int4,
+        complaints_answered_on_time -> Int4,
     }
 }
 
