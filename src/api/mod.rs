@@ -96,6 +96,7 @@ use utoipa::OpenApi;
         units::remove_member,
         stats::leader,
         stats::public,
+        stats::service_index,
         sync::receive,
         sync::children,
         payments::start,
@@ -497,6 +498,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
             .route("/stats/digitisation", web::get().to(results::digitisation))
             .route("/stats", web::get().to(stats::leader))
             .route("/stats/public", web::get().to(stats::public))
+            .route("/stats/service-index", web::get().to(stats::service_index))
             .route("/sync/events", web::post().to(sync::receive))
             .route("/sync/dossiers", web::get().to(sync::children)),
     );
