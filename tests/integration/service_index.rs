@@ -807,3 +807,106 @@ async fn a_ministry_index_over_fifty_provinces_equals_the_recount() {
     );
     let _ = std::fs::remove_dir_all(&storage);
 }
+
+/// The page in a real browser (`tests/e2e/service_index.mjs`): axe-core on the public page (phone,
+/// desktop, English) and on the leader's drill-down, no applicant's name, number or dossier code
+/// on the public page, the year selector and the CSV download.
+#[actix_web::test]
+async fn the_service_index_page_passes_axe_and_shows_no_personal_data_in_a_real_browser() {
+    use crate::browser::{PASSWORD, api_token, browser_world, run_script, sign_in_with_totp};
+    let (w, port) = browser_world().await;
+    let officer = api_token(&w, &port, w.officer_a, &["officer", "leader"]);
+    let citizen = api_token(&w, &port, w.citizen, &[]);
+    let act = |code: String, action: &'static str| {
+        let (w, officer) = (&w, officer.clone());
+        async move {
+            let (_, d) = w
+                .req(
+                    "GET",
+                    &format!("/t/tinh-a/api/v1/dossiers/{code}"),
+                    Some(&officer),
+                    None,
+                )
+                .await;
+            let token_version = d["version"].as_i64().unwrap();
+            let (s, b) = w
+                .req(
+                    "POST",
+                    &format!("/t/tinh-a/api/v1/dossiers/{code}/actions"),
+                    Some(&officer),
+                    Some(json!({ "action": action, "version": token_version })),
+                )
+                .await;
+            assert_eq!(s, 200, "{action} {code}: {b}");
+        }
+    };
+    // A walk-in with a name and an identity number, decided; an online one received 30 days
+    // ago and still open: late.
+    let walk_in = json!({
+        "procedure": WORK_PERMIT,
+        "channel": "counter",
+        "applicant": { "full_name": WALK_IN_NAME, "id_number": WALK_IN_ID, "phone": "0987 654 321" },
+        "form": { "ho_ten": WALK_IN_NAME, "ngay_sinh": "1990-05-01" }
+    });
+    let (s, b) = w
+        .multipart(
+            "/t/tinh-a/api/v1/desk/dossiers",
+            &officer,
+            &walk_in,
+            &[(0, "scan.pdf", PDF)],
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let counter = b["code"].as_str().unwrap().to_owned();
+    for action in ["receive", "start_review", "approve"] {
+        act(counter.clone(), action).await;
+    }
+    w.app.clock.set(Utc::now() - Days::days(30));
+    let (s, b) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/dossiers",
+            Some(&citizen),
+            Some(json!({ "procedure": QUICK, "phone": PHONE })),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let late = b["code"].as_str().unwrap().to_owned();
+    act(late.clone(), "receive").await;
+    w.app.clock.set(Utc::now());
+    let leader_totp = sign_in_with_totp(&w, w.leader_a);
+    let name = w.db.scalar_text(&format!(
+        "SELECT full_name AS s FROM platform.accounts WHERE id = '{}'",
+        w.citizen
+    ));
+    let forbidden = json!([
+        WALK_IN_NAME,
+        WALK_IN_ID,
+        name,
+        "0987654321",
+        "0987 654 321",
+        "0912345678",
+        PHONE,
+        "dan@example.vn",
+        counter,
+        late,
+    ]);
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg("tests/e2e/service_index.mjs")
+        .env("BASE_A", format!("http://tinh-a.localhost:{port}"))
+        .env("PASSWORD", PASSWORD)
+        .env("LEADER_EMAIL", "lanhdao.a@example.vn")
+        .env("LEADER_TOTP", leader_totp)
+        .env("LATE_CODE", &late)
+        .env("FORBIDDEN", forbidden.to_string());
+    let result = run_script(cmd).await;
+    for done in [
+        "public",
+        "year_selected",
+        "csv",
+        "english",
+        "leader_sees_late",
+    ] {
+        assert_eq!(result[done], true, "{done}: {result}");
+    }
+}
