@@ -598,6 +598,32 @@ async fn service_index_of_one_tenant_equals_a_brute_force_recount() {
     assert_eq!(s, 400);
     assert!(html.contains("<html"), "{html}");
 
+    // The migration's backfill, run again on counters wiped, finds what the transitions counted.
+    let snapshot = || {
+        w.db.scalar_text(
+            "SELECT coalesce(string_agg(format('%s %s %s %s %s %s %s %s', tenant_id, day, \
+             procedure_code, received_digitised, results_issued, results_digitised, \
+             resolved_with_fee, resolved_paid_online), E'\\n' ORDER BY tenant_id, day, procedure_code), '') AS s \
+             FROM platform.stats_daily WHERE received_digitised + results_issued + results_digitised \
+             + resolved_with_fee + resolved_paid_online <> 0",
+        )
+    };
+    let counted = snapshot();
+    assert!(counted.lines().count() >= 2, "{counted}");
+    let up = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/migrations/platform/2026-12-09-000022_service_index/up.sql"
+    ))
+    .unwrap();
+    let backfill = &up[up.find("DO $$").unwrap()..];
+    w.db.conn()
+        .batch_execute(&format!(
+            "UPDATE platform.stats_daily SET received_digitised = 0, results_issued = 0, \
+             results_digitised = 0, resolved_with_fee = 0, resolved_paid_online = 0; {backfill}"
+        ))
+        .unwrap();
+    assert_eq!(snapshot(), counted);
+
     // The leader's drill-down: the two late dossiers, none of the others.
     let mut conn = w.db.conn();
     conn.batch_execute("BEGIN; SET LOCAL search_path TO t_tinh_a")
