@@ -472,6 +472,7 @@ pub fn csv(tenant: &str, period: &str, index: &Index) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::services::catalog::OnlineLevel;
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -479,6 +480,69 @@ mod tests {
 
     fn find<'a>(i: &'a Index, group: &str) -> &'a Group {
         i.groups.iter().find(|g| g.code == group).unwrap()
+    }
+
+    fn procedure(level: OnlineLevel, days: i32, documents: usize, basis: &[&str]) -> Procedure {
+        use crate::services::catalog::{Details, FieldRef};
+        Procedure {
+            code: "1.000105".into(),
+            name: "Cấp giấy phép lao động".into(),
+            name_en: None,
+            field: FieldRef {
+                code: "viec-lam".into(),
+                name: "Việc làm".into(),
+                name_en: None,
+            },
+            online_level: level,
+            processing_days: days,
+            fee_vnd: 0,
+            documents: (0..documents)
+                .map(|i| {
+                    serde_json::from_value(serde_json::json!({ "name": format!("Giấy tờ {i}") }))
+                        .unwrap()
+                })
+                .collect(),
+            form_schema: serde_json::json!({}),
+            decide_role: crate::services::dossiers::workflow::DecideRole::Leader,
+            inherited_from: None,
+            fee_rule: Default::default(),
+            pay_before_processing: false,
+            process: None,
+            details: Details {
+                legal_basis: basis.iter().map(|b| (*b).to_owned()).collect(),
+                ..Details::default()
+            },
+            template: false,
+            adopted_version: None,
+            search_text: String::new(),
+        }
+    }
+
+    #[test]
+    fn complete_information_needs_time_limit_documents_and_legal_basis() {
+        use OnlineLevel::{Full, Partial};
+        let law = ["Nghị định 152/2020/NĐ-CP"];
+        let all = [
+            procedure(Full, 5, 2, &law),
+            procedure(Partial, 5, 1, &law),
+            procedure(Full, 5, 0, &law),   // no documents
+            procedure(Partial, 5, 2, &[]), // no legal basis
+            procedure(Partial, 5, 2, &[" "]),
+            procedure(Full, 0, 2, &law), // no time limit
+        ];
+        assert_eq!(
+            all.iter().map(is_complete).collect::<Vec<_>>(),
+            [true, true, false, false, false, false]
+        );
+        assert_eq!(
+            CatalogFacts::of(&all),
+            CatalogFacts {
+                procedures: 6,
+                complete: 2,
+                partial_online: 3,
+                full_online: 3,
+            }
+        );
     }
 
     #[test]
