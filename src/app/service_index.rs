@@ -68,14 +68,11 @@ pub(crate) async fn index(
 ) -> Result<ServiceIndexReport, AppError> {
     let (from, to) = period.bounds();
     let ids: Vec<uuid::Uuid> = tenants.iter().map(|t| t.id).collect();
-    let per_procedure = state
+    // Periods are whole months: the monthly counters answer them.
+    let counts = state
         .stats_db
-        .run(move |conn| Ok(stats::counts(conn, &ids, from, to)?))
+        .run(move |conn| Ok(stats::month_totals(conn, &ids, from, to)?))
         .await?;
-    let mut counts = Counts::default();
-    for c in per_procedure.into_values() {
-        counts += c;
-    }
     let mut catalog = CatalogFacts::default();
     for t in &tenants {
         let current = CurrentTenant {

@@ -7,9 +7,9 @@
 //! `received` is always `received_online + received_counter + received_postal`, so the online
 //! share is the share of what really came online.
 
-use crate::db::schema::{stats_daily, stats_open};
+use crate::db::schema::{stats_daily, stats_monthly, stats_open};
 use crate::services::dossiers::Channel;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Text, Uuid as SqlUuid};
 use serde::Serialize;
@@ -149,60 +149,72 @@ pub struct Key<'a> {
     pub field: &'a str,
 }
 
-/// Adds `d` to the day's counters of the tenant's procedure, and to its open count.
+/// The upsert of a delta into a counter table (`stats_daily` by day, `stats_monthly` by month):
+/// the same columns in both, so one definition keeps them from drifting apart.
+macro_rules! add_counts {
+    ($conn:expr, $table:ident, $period:ident, $at:expr, $k:expr, $d:expr) => {{
+        use $table as s;
+        let (k, d) = ($k, $d);
+        diesel::insert_into(s::table)
+            .values((
+                s::tenant_id.eq(k.tenant),
+                s::$period.eq($at),
+                s::procedure_code.eq(k.procedure),
+                s::field_code.eq(k.field),
+                s::received.eq(d.received),
+                s::received_online.eq(d.received_online),
+                s::received_counter.eq(d.received_counter),
+                s::received_postal.eq(d.received_postal),
+                s::resolved.eq(d.resolved),
+                s::resolved_on_time.eq(d.resolved_on_time),
+                s::processing_seconds.eq(d.processing_seconds),
+                s::rating_sum.eq(d.rating_sum),
+                s::rating_count.eq(d.rating_count),
+                s::paid_count.eq(d.paid_count),
+                s::paid_amount.eq(d.paid_amount),
+                s::received_digitised.eq(d.received_digitised),
+                s::results_issued.eq(d.results_issued),
+                s::results_digitised.eq(d.results_digitised),
+                s::resolved_with_fee.eq(d.resolved_with_fee),
+                s::resolved_paid_online.eq(d.resolved_paid_online),
+                s::complaints_received.eq(d.complaints_received),
+                s::complaints_answered.eq(d.complaints_answered),
+                s::complaints_answered_on_time.eq(d.complaints_answered_on_time),
+            ))
+            .on_conflict((s::tenant_id, s::$period, s::procedure_code))
+            .do_update()
+            .set((
+                s::received.eq(s::received + d.received),
+                s::received_online.eq(s::received_online + d.received_online),
+                s::received_counter.eq(s::received_counter + d.received_counter),
+                s::received_postal.eq(s::received_postal + d.received_postal),
+                s::resolved.eq(s::resolved + d.resolved),
+                s::resolved_on_time.eq(s::resolved_on_time + d.resolved_on_time),
+                s::processing_seconds.eq(s::processing_seconds + d.processing_seconds),
+                s::rating_sum.eq(s::rating_sum + d.rating_sum),
+                s::rating_count.eq(s::rating_count + d.rating_count),
+                s::paid_count.eq(s::paid_count + d.paid_count),
+                s::paid_amount.eq(s::paid_amount + d.paid_amount),
+                s::received_digitised.eq(s::received_digitised + d.received_digitised),
+                s::results_issued.eq(s::results_issued + d.results_issued),
+                s::results_digitised.eq(s::results_digitised + d.results_digitised),
+                s::resolved_with_fee.eq(s::resolved_with_fee + d.resolved_with_fee),
+                s::resolved_paid_online.eq(s::resolved_paid_online + d.resolved_paid_online),
+                s::complaints_received.eq(s::complaints_received + d.complaints_received),
+                s::complaints_answered.eq(s::complaints_answered + d.complaints_answered),
+                s::complaints_answered_on_time
+                    .eq(s::complaints_answered_on_time + d.complaints_answered_on_time),
+            ))
+            .execute($conn)
+    }};
+}
+
+/// Adds `d` to the day's and the month's counters of the tenant's procedure, and to its open
+/// count.
 pub fn record(conn: &mut PgConnection, k: Key<'_>, d: Delta) -> QueryResult<()> {
-    use stats_daily as s;
-    diesel::insert_into(s::table)
-        .values((
-            s::tenant_id.eq(k.tenant),
-            s::day.eq(k.day),
-            s::procedure_code.eq(k.procedure),
-            s::field_code.eq(k.field),
-            s::received.eq(d.received),
-            s::received_online.eq(d.received_online),
-            s::received_counter.eq(d.received_counter),
-            s::received_postal.eq(d.received_postal),
-            s::resolved.eq(d.resolved),
-            s::resolved_on_time.eq(d.resolved_on_time),
-            s::processing_seconds.eq(d.processing_seconds),
-            s::rating_sum.eq(d.rating_sum),
-            s::rating_count.eq(d.rating_count),
-            s::paid_count.eq(d.paid_count),
-            s::paid_amount.eq(d.paid_amount),
-            s::received_digitised.eq(d.received_digitised),
-            s::results_issued.eq(d.results_issued),
-            s::results_digitised.eq(d.results_digitised),
-            s::resolved_with_fee.eq(d.resolved_with_fee),
-            s::resolved_paid_online.eq(d.resolved_paid_online),
-            s::complaints_received.eq(d.complaints_received),
-            s::complaints_answered.eq(d.complaints_answered),
-            s::complaints_answered_on_time.eq(d.complaints_answered_on_time),
-        ))
-        .on_conflict((s::tenant_id, s::day, s::procedure_code))
-        .do_update()
-        .set((
-            s::received.eq(s::received + d.received),
-            s::received_online.eq(s::received_online + d.received_online),
-            s::received_counter.eq(s::received_counter + d.received_counter),
-            s::received_postal.eq(s::received_postal + d.received_postal),
-            s::resolved.eq(s::resolved + d.resolved),
-            s::resolved_on_time.eq(s::resolved_on_time + d.resolved_on_time),
-            s::processing_seconds.eq(s::processing_seconds + d.processing_seconds),
-            s::rating_sum.eq(s::rating_sum + d.rating_sum),
-            s::rating_count.eq(s::rating_count + d.rating_count),
-            s::paid_count.eq(s::paid_count + d.paid_count),
-            s::paid_amount.eq(s::paid_amount + d.paid_amount),
-            s::received_digitised.eq(s::received_digitised + d.received_digitised),
-            s::results_issued.eq(s::results_issued + d.results_issued),
-            s::results_digitised.eq(s::results_digitised + d.results_digitised),
-            s::resolved_with_fee.eq(s::resolved_with_fee + d.resolved_with_fee),
-            s::resolved_paid_online.eq(s::resolved_paid_online + d.resolved_paid_online),
-            s::complaints_received.eq(s::complaints_received + d.complaints_received),
-            s::complaints_answered.eq(s::complaints_answered + d.complaints_answered),
-            s::complaints_answered_on_time
-                .eq(s::complaints_answered_on_time + d.complaints_answered_on_time),
-        ))
-        .execute(conn)?;
+    add_counts!(conn, stats_daily, day, k.day, k, d)?;
+    let month = k.day.with_day(1).unwrap_or(k.day);
+    add_counts!(conn, stats_monthly, month, month, k, d)?;
     if d.in_progress != 0 {
         use stats_open as o;
         diesel::insert_into(o::table)
@@ -490,6 +502,78 @@ struct CountRow {
     complaints_answered_on_time: i64,
 }
 
+/// The totals of a set of tenants over the whole months `[$2, $3)` (first days), with the
+/// open counts: one statement over the monthly counters, a dozen rows per tenant and procedure
+/// for a year (the service index).
+pub const MONTHS_SQL: &str = "\
+SELECT '' AS code, '' AS field,
+       coalesce(sum(received), 0)::int8 AS received,
+       coalesce(sum(received_online), 0)::int8 AS received_online,
+       coalesce(sum(received_counter), 0)::int8 AS received_counter,
+       coalesce(sum(received_postal), 0)::int8 AS received_postal,
+       coalesce(sum(resolved), 0)::int8 AS resolved,
+       coalesce(sum(resolved_on_time), 0)::int8 AS resolved_on_time,
+       coalesce(sum(processing_seconds), 0)::int8 AS processing_seconds,
+       coalesce(sum(rating_sum), 0)::int8 AS rating_sum,
+       coalesce(sum(rating_count), 0)::int8 AS rating_count,
+       coalesce(sum(paid_count), 0)::int8 AS paid_count,
+       coalesce(sum(paid_amount), 0)::int8 AS paid_amount,
+       coalesce(sum(received_digitised), 0)::int8 AS received_digitised,
+       coalesce(sum(results_issued), 0)::int8 AS results_issued,
+       coalesce(sum(results_digitised), 0)::int8 AS results_digitised,
+       coalesce(sum(resolved_with_fee), 0)::int8 AS resolved_with_fee,
+       coalesce(sum(resolved_paid_online), 0)::int8 AS resolved_paid_online,
+       coalesce(sum(complaints_received), 0)::int8 AS complaints_received,
+       coalesce(sum(complaints_answered), 0)::int8 AS complaints_answered,
+       coalesce(sum(complaints_answered_on_time), 0)::int8 AS complaints_answered_on_time,
+       (SELECT coalesce(sum(in_progress), 0)::int8 FROM platform.stats_open
+         WHERE tenant_id = ANY($1)) AS in_progress
+FROM platform.stats_monthly
+WHERE tenant_id = ANY($1) AND month >= $2 AND month < $3";
+
+/// Totals of `tenants` over the whole months from `from`'s to the one before `to`'s (both
+/// first days of a month).
+pub fn month_totals(
+    conn: &mut PgConnection,
+    tenants: &[Uuid],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Counts> {
+    let r: CountRow = diesel::sql_query(MONTHS_SQL)
+        .bind::<Array<SqlUuid>, _>(tenants)
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to)
+        .get_result(conn)?;
+    Ok(r.counts())
+}
+
+impl CountRow {
+    fn counts(&self) -> Counts {
+        Counts {
+            received: self.received,
+            received_online: self.received_online,
+            received_counter: self.received_counter,
+            received_postal: self.received_postal,
+            resolved: self.resolved,
+            resolved_on_time: self.resolved_on_time,
+            processing_seconds: self.processing_seconds,
+            rating_sum: self.rating_sum,
+            rating_count: self.rating_count,
+            paid_count: self.paid_count,
+            paid_amount: self.paid_amount,
+            received_digitised: self.received_digitised,
+            results_issued: self.results_issued,
+            results_digitised: self.results_digitised,
+            resolved_with_fee: self.resolved_with_fee,
+            resolved_paid_online: self.resolved_paid_online,
+            complaints_received: self.complaints_received,
+            complaints_answered: self.complaints_answered,
+            complaints_answered_on_time: self.complaints_answered_on_time,
+            in_progress: self.in_progress,
+        }
+    }
+}
+
 /// The procedure codes a tenant received most dossiers for, most first (the portal's home
 /// page lists them).
 pub fn most_received(
@@ -524,31 +608,8 @@ pub fn counts(
     Ok(rows
         .into_iter()
         .map(|r| {
-            (
-                (r.code, r.field),
-                Counts {
-                    received: r.received,
-                    received_online: r.received_online,
-                    received_counter: r.received_counter,
-                    received_postal: r.received_postal,
-                    resolved: r.resolved,
-                    resolved_on_time: r.resolved_on_time,
-                    processing_seconds: r.processing_seconds,
-                    rating_sum: r.rating_sum,
-                    rating_count: r.rating_count,
-                    in_progress: r.in_progress,
-                    paid_count: r.paid_count,
-                    paid_amount: r.paid_amount,
-                    received_digitised: r.received_digitised,
-                    results_issued: r.results_issued,
-                    results_digitised: r.results_digitised,
-                    resolved_with_fee: r.resolved_with_fee,
-                    resolved_paid_online: r.resolved_paid_online,
-                    complaints_received: r.complaints_received,
-                    complaints_answered: r.complaints_answered,
-                    complaints_answered_on_time: r.complaints_answered_on_time,
-                },
-            )
+            let c = r.counts();
+            ((r.code, r.field), c)
         })
         .collect())
 }

@@ -598,6 +598,20 @@ async fn service_index_of_one_tenant_equals_a_brute_force_recount() {
     assert_eq!(s, 400);
     assert!(html.contains("<html"), "{html}");
 
+    // The transitions kept the months the sums of their days, for every tenant and procedure.
+    let drift_sql = String::from(
+        "SELECT count(*) AS n FROM (SELECT tenant_id, date_trunc('month', day)::date AS month, \
+         procedure_code, sum(received) r, sum(resolved) s, sum(resolved_on_time) o, \
+         sum(rating_sum) g, sum(received_digitised) d, sum(results_issued) i, \
+         sum(resolved_paid_online) p, sum(paid_amount) a FROM platform.stats_daily GROUP BY 1, 2, 3) x \
+         FULL JOIN platform.stats_monthly m USING (tenant_id, month, procedure_code) \
+         WHERE (x.r, x.s, x.o, x.g, x.d, x.i, x.p, x.a) IS DISTINCT FROM \
+               (m.received::numeric, m.resolved::numeric, m.resolved_on_time::numeric, \
+                m.rating_sum::numeric, m.received_digitised::numeric, m.results_issued::numeric, \
+                m.resolved_paid_online::numeric, m.paid_amount::numeric)",
+    );
+    assert_eq!(w.db.scalar_i64(&drift_sql), 0);
+    assert!(w.db.scalar_i64("SELECT count(*) AS n FROM platform.stats_monthly") > 0);
     // The migration's backfill, run again on counters wiped, finds what the transitions counted.
     let snapshot = || {
         w.db.scalar_text(
@@ -623,6 +637,7 @@ async fn service_index_of_one_tenant_equals_a_brute_force_recount() {
         ))
         .unwrap();
     assert_eq!(snapshot(), counted);
+    assert_eq!(w.db.scalar_i64(&drift_sql), 0, "the backfill's months");
 
     // The leader's drill-down: the two late dossiers, none of the others.
     let mut conn = w.db.conn();

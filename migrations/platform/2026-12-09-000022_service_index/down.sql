@@ -1,3 +1,4 @@
+DROP TABLE platform.stats_monthly;
 ALTER TABLE platform.stats_daily
     DROP COLUMN complaints_answered_on_time,
     DROP COLUMN complaints_answered,
