@@ -98,6 +98,7 @@ use utoipa::OpenApi;
         units::remove_member,
         stats::leader,
         stats::public,
+        stats::service_index,
         sync::receive,
         sync::children,
         payments::start,
@@ -521,6 +522,7 @@ fn tenant_routes(cfg: &mut web::ServiceConfig) {
                 "/complaints/{code}/answer",
                 web::post().to(complaints::answer),
             )
+            .route("/stats/service-index", web::get().to(stats::service_index))
             .route("/sync/events", web::post().to(sync::receive))
             .route("/sync/dossiers", web::get().to(sync::children)),
     );

@@ -1,6 +1,7 @@
 //! Statistics: the tenant's own figures for its leaders, rolled up over the tenants below it,
 //! and a public transparency view without personal data.
 
+use crate::app::service_index::{IndexParams, ServiceIndexReport};
 use crate::app::stats::*;
 use crate::auth::principal::Principal;
 use crate::auth::roles::{Role, can_read_statistics};
@@ -78,4 +79,58 @@ pub async fn public(
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=300"))
         .json(report(&state, tenants, from, to).await?))
+}
+
+/// The service index (Bộ chỉ số phục vụ, Decision 766) of this tenant for a month or a year,
+/// rolled up over the tenants below it: publicity, progress, online service, online payment,
+/// digitisation and satisfaction, each with its figures, points and formula. Public: counts
+/// only, no personal data. `format=csv` answers the same as CSV for the national reporting.
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats/service-index",
+    operation_id = "service_index",
+    tag = "statistics",
+    params(IndexParams),
+    responses(
+        (status = 200, description = "The index (JSON, or CSV with `format=csv`)", content(
+            (ServiceIndexReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn service_index(
+    tenant: CurrentTenant,
+    params: web::Query<IndexParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    use crate::app::service_index as si;
+    let p = params.into_inner();
+    let csv = match p.format.as_deref() {
+        None | Some("" | "json") => false,
+        Some("csv") => true,
+        Some(_) => {
+            return Err(AppError::bad_request(
+                "invalid_format",
+                "format: json or csv",
+            ));
+        }
+    };
+    let period = si::period(&p)?;
+    let tenants = si::scope(&state, &tenant.tenant, p.rollup.unwrap_or(true));
+    let report = si::index(&state, tenants, period).await?;
+    let mut response = HttpResponse::Ok();
+    response.insert_header(("Cache-Control", "public, max-age=300"));
+    if csv {
+        let name = format!("chi-so-phuc-vu-{}-{}.csv", report.tenant, report.period);
+        Ok(response
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                "Content-Disposition",
+                format!("attachment; filename=\"{name}\""),
+            ))
+            .body(si::csv(&report)))
+    } else {
+        Ok(response.json(report))
+    }
 }

@@ -10,6 +10,7 @@ use crate::mail::TemplateKey;
 use crate::services::calendar::{self, Calendar};
 use crate::services::complaints::store::{self, Complaint, Opening, Published};
 use crate::services::complaints::{self, ComplaintStatus, FilingInput, Problem};
+use crate::services::stats::Delta;
 use crate::state::AppState;
 use crate::tenancy::CurrentTenant;
 use serde::{Deserialize, Serialize};
@@ -183,6 +184,9 @@ pub(crate) async fn file(
                     )));
                 }
             }
+            if signed_in {
+                count(c, tenant_id, today, Delta::complaint_received())?;
+            }
             accounts::audit(
                 c,
                 account,
@@ -246,6 +250,12 @@ pub(crate) async fn verify(
                 }])));
             }
             store::open(c, id, now, due)?;
+            count(
+                c,
+                tenant_id,
+                calendar::local_date(now),
+                Delta::complaint_received(),
+            )?;
             accounts::audit(
                 c,
                 None,
@@ -262,6 +272,26 @@ pub(crate) async fn verify(
             }))
         })
         .await?
+}
+
+/// Complaint counters for the service index, in the transaction of the change. They concern
+/// the tenant, not a procedure: kept under no procedure code.
+fn count(
+    c: &mut diesel::PgConnection,
+    tenant: Uuid,
+    day: chrono::NaiveDate,
+    delta: Delta,
+) -> diesel::QueryResult<()> {
+    crate::services::stats::record(
+        c,
+        crate::services::stats::Key {
+            tenant,
+            day,
+            procedure: "",
+            field: "",
+        },
+        delta,
+    )
 }
 
 /// Officials of the tenant only.
@@ -418,6 +448,14 @@ pub(crate) async fn answer(
                         .into(),
                 });
             }
+            let answered_on = calendar::local_date(now);
+            let on_time = found.due_date.is_none_or(|due| answered_on <= due);
+            count(
+                c,
+                tenant_id,
+                answered_on,
+                Delta::complaint_answered(on_time),
+            )?;
             accounts::audit(
                 c,
                 Some(by),

@@ -17,6 +17,7 @@ pub mod onboarding;
 pub mod payments;
 pub mod procedures;
 pub mod results;
+pub mod service_index;
 pub mod slips;
 pub mod stats;
 pub mod steps;

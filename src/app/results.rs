@@ -334,7 +334,7 @@ pub async fn issue(
                     issued_at: now,
                 };
                 // Two officials issuing at once: the live-result index lets one through.
-                store::insert(c, &row).map_err(|e| match e {
+                store::insert(c, tenant_id, &row).map_err(|e| match e {
                     diesel::result::Error::DatabaseError(
                         diesel::result::DatabaseErrorKind::UniqueViolation,
                         _,
@@ -562,7 +562,7 @@ pub async fn revoke(
         .db
         .run(move |conn| {
             conn.transaction(|c| {
-                if !store::revoke(c, id, by, &why, now)? {
+                if !store::revoke(c, tenant_id, id, by, &why, now)? {
                     return Err(AppError::Conflict {
                         code: "already_revoked",
                         detail: "kết quả đã bị thu hồi / the result is already revoked".into(),

@@ -357,6 +357,14 @@ diesel::table! {
         rating_count -> Int4,
         paid_count -> Int4,
         paid_amount -> Int8,
+        received_digitised -> Int4,
+        results_issued -> Int4,
+        results_digitised -> Int4,
+        resolved_with_fee -> Int4,
+        resolved_paid_online -> Int4,
+        complaints_received -> Int4,
+        complaints_answered -> Int4,
+        complaints_answered_on_time -> Int4,
     }
 }
 
@@ -382,6 +390,34 @@ diesel::table! {
         bank_code -> Text,
         created_at -> Timestamptz,
         decided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    platform.stats_monthly (tenant_id, month, procedure_code) {
+        tenant_id -> Uuid,
+        month -> Date,
+        procedure_code -> Text,
+        field_code -> Text,
+        received -> Int4,
+        received_online -> Int4,
+        received_counter -> Int4,
+        received_postal -> Int4,
+        resolved -> Int4,
+        resolved_on_time -> Int4,
+        processing_seconds -> Int8,
+        rating_sum -> Int4,
+        rating_count -> Int4,
+        paid_count -> Int4,
+        paid_amount -> Int8,
+        received_digitised -> Int4,
+        results_issued -> Int4,
+        results_digitised -> Int4,
+        resolved_with_fee -> Int4,
+        resolved_paid_online -> Int4,
+        complaints_received -> Int4,
+        complaints_answered -> Int4,
+        complaints_answered_on_time -> Int4,
     }
 }
 
@@ -419,6 +455,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_outbox,
     stats_daily,
     stats_open,
+    stats_monthly,
     payment_merchants,
     sandbox_transactions,
     invitations,

@@ -12,6 +12,7 @@ pub mod payments;
 pub mod processes;
 pub mod reminders;
 pub mod results;
+pub mod service_index;
 pub mod slips;
 pub mod stats;
 pub mod storage;

@@ -7,9 +7,9 @@
 //! `received` is always `received_online + received_counter + received_postal`, so the online
 //! share is the share of what really came online.
 
-use crate::db::schema::{stats_daily, stats_open};
+use crate::db::schema::{stats_daily, stats_monthly, stats_open};
 use crate::services::dossiers::Channel;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Date, Text, Uuid as SqlUuid};
 use serde::Serialize;
@@ -33,6 +33,18 @@ pub struct Delta {
     pub in_progress: i32,
     pub paid_count: i32,
     pub paid_amount: i64,
+    /// Received with at least one paper document scanned (digitised) at the desk.
+    pub received_digitised: i32,
+    /// Results issued (a revocation takes one back on the day it was issued).
+    pub results_issued: i32,
+    /// Of those, paper results scanned and signed as their electronic copy.
+    pub results_digitised: i32,
+    /// Decided with a fee to pay, and of those paid online.
+    pub resolved_with_fee: i32,
+    pub resolved_paid_online: i32,
+    pub complaints_received: i32,
+    pub complaints_answered: i32,
+    pub complaints_answered_on_time: i32,
 }
 
 impl Delta {
@@ -48,12 +60,65 @@ impl Delta {
         }
     }
 
+    /// Marks a receipt as one whose paper documents were scanned at the desk.
+    pub fn digitised(self, digitised: bool) -> Self {
+        Self {
+            received_digitised: i32::from(digitised),
+            ..self
+        }
+    }
+
     pub fn resolved(on_time: bool, processing_seconds: i64) -> Self {
         Self {
             resolved: 1,
             resolved_on_time: i32::from(on_time),
             processing_seconds,
             in_progress: -1,
+            ..Self::default()
+        }
+    }
+
+    /// Adds the payment side of a decision: whether the dossier had a fee, and whether it was
+    /// paid through the online payment platform (a refund later still was an online payment).
+    pub fn with_fee(self, fee: bool, paid_online: bool) -> Self {
+        Self {
+            resolved_with_fee: i32::from(fee),
+            resolved_paid_online: i32::from(fee && paid_online),
+            ..self
+        }
+    }
+
+    /// A result issued: electronic from the start, or a paper one scanned (`digitised`).
+    pub fn result_issued(digitised: bool) -> Self {
+        Self {
+            results_issued: 1,
+            results_digitised: i32::from(digitised),
+            ..Self::default()
+        }
+    }
+
+    /// A result revoked: taken back from the counters of the day it was issued.
+    pub fn result_revoked(digitised: bool) -> Self {
+        Self {
+            results_issued: -1,
+            results_digitised: -i32::from(digitised),
+            ..Self::default()
+        }
+    }
+
+    /// A complaint or recommendation (phản ánh, kiến nghị) received, on the day it came in.
+    pub fn complaint_received() -> Self {
+        Self {
+            complaints_received: 1,
+            ..Self::default()
+        }
+    }
+
+    /// A complaint answered, on the day of the answer; `on_time` when within its deadline.
+    pub fn complaint_answered(on_time: bool) -> Self {
+        Self {
+            complaints_answered: 1,
+            complaints_answered_on_time: i32::from(on_time),
             ..Self::default()
         }
     }
@@ -84,43 +149,72 @@ pub struct Key<'a> {
     pub field: &'a str,
 }
 
-/// Adds `d` to the day's counters of the tenant's procedure, and to its open count.
+/// The upsert of a delta into a counter table (`stats_daily` by day, `stats_monthly` by month):
+/// the same columns in both, so one definition keeps them from drifting apart.
+macro_rules! add_counts {
+    ($conn:expr, $table:ident, $period:ident, $at:expr, $k:expr, $d:expr) => {{
+        use $table as s;
+        let (k, d) = ($k, $d);
+        diesel::insert_into(s::table)
+            .values((
+                s::tenant_id.eq(k.tenant),
+                s::$period.eq($at),
+                s::procedure_code.eq(k.procedure),
+                s::field_code.eq(k.field),
+                s::received.eq(d.received),
+                s::received_online.eq(d.received_online),
+                s::received_counter.eq(d.received_counter),
+                s::received_postal.eq(d.received_postal),
+                s::resolved.eq(d.resolved),
+                s::resolved_on_time.eq(d.resolved_on_time),
+                s::processing_seconds.eq(d.processing_seconds),
+                s::rating_sum.eq(d.rating_sum),
+                s::rating_count.eq(d.rating_count),
+                s::paid_count.eq(d.paid_count),
+                s::paid_amount.eq(d.paid_amount),
+                s::received_digitised.eq(d.received_digitised),
+                s::results_issued.eq(d.results_issued),
+                s::results_digitised.eq(d.results_digitised),
+                s::resolved_with_fee.eq(d.resolved_with_fee),
+                s::resolved_paid_online.eq(d.resolved_paid_online),
+                s::complaints_received.eq(d.complaints_received),
+                s::complaints_answered.eq(d.complaints_answered),
+                s::complaints_answered_on_time.eq(d.complaints_answered_on_time),
+            ))
+            .on_conflict((s::tenant_id, s::$period, s::procedure_code))
+            .do_update()
+            .set((
+                s::received.eq(s::received + d.received),
+                s::received_online.eq(s::received_online + d.received_online),
+                s::received_counter.eq(s::received_counter + d.received_counter),
+                s::received_postal.eq(s::received_postal + d.received_postal),
+                s::resolved.eq(s::resolved + d.resolved),
+                s::resolved_on_time.eq(s::resolved_on_time + d.resolved_on_time),
+                s::processing_seconds.eq(s::processing_seconds + d.processing_seconds),
+                s::rating_sum.eq(s::rating_sum + d.rating_sum),
+                s::rating_count.eq(s::rating_count + d.rating_count),
+                s::paid_count.eq(s::paid_count + d.paid_count),
+                s::paid_amount.eq(s::paid_amount + d.paid_amount),
+                s::received_digitised.eq(s::received_digitised + d.received_digitised),
+                s::results_issued.eq(s::results_issued + d.results_issued),
+                s::results_digitised.eq(s::results_digitised + d.results_digitised),
+                s::resolved_with_fee.eq(s::resolved_with_fee + d.resolved_with_fee),
+                s::resolved_paid_online.eq(s::resolved_paid_online + d.resolved_paid_online),
+                s::complaints_received.eq(s::complaints_received + d.complaints_received),
+                s::complaints_answered.eq(s::complaints_answered + d.complaints_answered),
+                s::complaints_answered_on_time
+                    .eq(s::complaints_answered_on_time + d.complaints_answered_on_time),
+            ))
+            .execute($conn)
+    }};
+}
+
+/// Adds `d` to the day's and the month's counters of the tenant's procedure, and to its open
+/// count.
 pub fn record(conn: &mut PgConnection, k: Key<'_>, d: Delta) -> QueryResult<()> {
-    use stats_daily as s;
-    diesel::insert_into(s::table)
-        .values((
-            s::tenant_id.eq(k.tenant),
-            s::day.eq(k.day),
-            s::procedure_code.eq(k.procedure),
-            s::field_code.eq(k.field),
-            s::received.eq(d.received),
-            s::received_online.eq(d.received_online),
-            s::received_counter.eq(d.received_counter),
-            s::received_postal.eq(d.received_postal),
-            s::resolved.eq(d.resolved),
-            s::resolved_on_time.eq(d.resolved_on_time),
-            s::processing_seconds.eq(d.processing_seconds),
-            s::rating_sum.eq(d.rating_sum),
-            s::rating_count.eq(d.rating_count),
-            s::paid_count.eq(d.paid_count),
-            s::paid_amount.eq(d.paid_amount),
-        ))
-        .on_conflict((s::tenant_id, s::day, s::procedure_code))
-        .do_update()
-        .set((
-            s::received.eq(s::received + d.received),
-            s::received_online.eq(s::received_online + d.received_online),
-            s::received_counter.eq(s::received_counter + d.received_counter),
-            s::received_postal.eq(s::received_postal + d.received_postal),
-            s::resolved.eq(s::resolved + d.resolved),
-            s::resolved_on_time.eq(s::resolved_on_time + d.resolved_on_time),
-            s::processing_seconds.eq(s::processing_seconds + d.processing_seconds),
-            s::rating_sum.eq(s::rating_sum + d.rating_sum),
-            s::rating_count.eq(s::rating_count + d.rating_count),
-            s::paid_count.eq(s::paid_count + d.paid_count),
-            s::paid_amount.eq(s::paid_amount + d.paid_amount),
-        ))
-        .execute(conn)?;
+    add_counts!(conn, stats_daily, day, k.day, k, d)?;
+    let month = k.day.with_day(1).unwrap_or(k.day);
+    add_counts!(conn, stats_monthly, month, month, k, d)?;
     if d.in_progress != 0 {
         use stats_open as o;
         diesel::insert_into(o::table)
@@ -159,6 +253,20 @@ pub struct Counts {
     /// Paid online: count and amount in đồng.
     pub paid_count: i64,
     pub paid_amount: i64,
+    /// Received with paper documents scanned (digitised) at the desk.
+    pub received_digitised: i64,
+    /// Results issued and not revoked.
+    pub results_issued: i64,
+    /// Of those, paper results scanned and signed as electronic copies.
+    pub results_digitised: i64,
+    /// Decided with a fee to pay.
+    pub resolved_with_fee: i64,
+    /// Of those, paid through the online payment platform.
+    pub resolved_paid_online: i64,
+    /// Complaints and recommendations (phản ánh, kiến nghị) received.
+    pub complaints_received: i64,
+    pub complaints_answered: i64,
+    pub complaints_answered_on_time: i64,
 }
 
 impl std::ops::AddAssign for Counts {
@@ -175,6 +283,14 @@ impl std::ops::AddAssign for Counts {
         self.in_progress += o.in_progress;
         self.paid_count += o.paid_count;
         self.paid_amount += o.paid_amount;
+        self.received_digitised += o.received_digitised;
+        self.results_issued += o.results_issued;
+        self.results_digitised += o.results_digitised;
+        self.resolved_with_fee += o.resolved_with_fee;
+        self.resolved_paid_online += o.resolved_paid_online;
+        self.complaints_received += o.complaints_received;
+        self.complaints_answered += o.complaints_answered;
+        self.complaints_answered_on_time += o.complaints_answered_on_time;
     }
 }
 
@@ -276,6 +392,11 @@ impl TenantCounts {
         let mut by_procedure = Vec::new();
         for (code, (name, field, field_name, c)) in &self.procedures {
             total += *c;
+            // Counters kept under no procedure (complaints, which concern the tenant) count in
+            // the total only.
+            if code.is_empty() {
+                continue;
+            }
             by_field
                 .entry(field)
                 .or_insert_with(|| (field_name, Counts::default()))
@@ -315,15 +436,24 @@ SELECT procedure_code AS code, field_code AS field,
        sum(processing_seconds)::int8 AS processing_seconds,
        sum(rating_sum)::int8 AS rating_sum, sum(rating_count)::int8 AS rating_count,
        sum(in_progress)::int8 AS in_progress, sum(paid_count)::int8 AS paid_count,
-       sum(paid_amount)::int8 AS paid_amount
+       sum(paid_amount)::int8 AS paid_amount,
+       sum(received_digitised)::int8 AS received_digitised,
+       sum(results_issued)::int8 AS results_issued,
+       sum(results_digitised)::int8 AS results_digitised,
+       sum(resolved_with_fee)::int8 AS resolved_with_fee,
+       sum(resolved_paid_online)::int8 AS resolved_paid_online,
+       sum(complaints_received)::int8 AS complaints_received,
+       sum(complaints_answered)::int8 AS complaints_answered,
+       sum(complaints_answered_on_time)::int8 AS complaints_answered_on_time
 FROM (
     SELECT procedure_code, field_code, received, received_online, received_counter,
            received_postal, resolved, resolved_on_time, processing_seconds, rating_sum,
-           rating_count, 0 AS in_progress, paid_count, paid_amount
+           rating_count, 0 AS in_progress, paid_count, paid_amount, received_digitised, results_issued, results_digitised, resolved_with_fee, resolved_paid_online, complaints_received, complaints_answered, complaints_answered_on_time
     FROM platform.stats_daily
     WHERE tenant_id = ANY($1) AND day >= $2 AND day < $3
     UNION ALL
-    SELECT procedure_code, field_code, 0, 0, 0, 0, 0, 0, 0, 0, 0, in_progress, 0, 0
+    SELECT procedure_code, field_code, 0, 0, 0, 0, 0, 0, 0, 0, 0, in_progress, 0, 0,
+           0, 0, 0, 0, 0, 0, 0, 0
     FROM platform.stats_open
     WHERE tenant_id = ANY($1)
 ) x
@@ -359,6 +489,94 @@ struct CountRow {
     paid_count: i64,
     #[diesel(sql_type = BigInt)]
     paid_amount: i64,
+    #[diesel(sql_type = BigInt)]
+    received_digitised: i64,
+    #[diesel(sql_type = BigInt)]
+    results_issued: i64,
+    #[diesel(sql_type = BigInt)]
+    results_digitised: i64,
+    #[diesel(sql_type = BigInt)]
+    resolved_with_fee: i64,
+    #[diesel(sql_type = BigInt)]
+    resolved_paid_online: i64,
+    #[diesel(sql_type = BigInt)]
+    complaints_received: i64,
+    #[diesel(sql_type = BigInt)]
+    complaints_answered: i64,
+    #[diesel(sql_type = BigInt)]
+    complaints_answered_on_time: i64,
+}
+
+/// The totals of a set of tenants over the whole months `[$2, $3)` (first days), with the
+/// open counts: one statement over the monthly counters, a dozen rows per tenant and procedure
+/// for a year (the service index).
+pub const MONTHS_SQL: &str = "\
+SELECT '' AS code, '' AS field,
+       coalesce(sum(received), 0)::int8 AS received,
+       coalesce(sum(received_online), 0)::int8 AS received_online,
+       coalesce(sum(received_counter), 0)::int8 AS received_counter,
+       coalesce(sum(received_postal), 0)::int8 AS received_postal,
+       coalesce(sum(resolved), 0)::int8 AS resolved,
+       coalesce(sum(resolved_on_time), 0)::int8 AS resolved_on_time,
+       coalesce(sum(processing_seconds), 0)::int8 AS processing_seconds,
+       coalesce(sum(rating_sum), 0)::int8 AS rating_sum,
+       coalesce(sum(rating_count), 0)::int8 AS rating_count,
+       coalesce(sum(paid_count), 0)::int8 AS paid_count,
+       coalesce(sum(paid_amount), 0)::int8 AS paid_amount,
+       coalesce(sum(received_digitised), 0)::int8 AS received_digitised,
+       coalesce(sum(results_issued), 0)::int8 AS results_issued,
+       coalesce(sum(results_digitised), 0)::int8 AS results_digitised,
+       coalesce(sum(resolved_with_fee), 0)::int8 AS resolved_with_fee,
+       coalesce(sum(resolved_paid_online), 0)::int8 AS resolved_paid_online,
+       coalesce(sum(complaints_received), 0)::int8 AS complaints_received,
+       coalesce(sum(complaints_answered), 0)::int8 AS complaints_answered,
+       coalesce(sum(complaints_answered_on_time), 0)::int8 AS complaints_answered_on_time,
+       (SELECT coalesce(sum(in_progress), 0)::int8 FROM platform.stats_open
+         WHERE tenant_id = ANY($1)) AS in_progress
+FROM platform.stats_monthly
+WHERE tenant_id = ANY($1) AND month >= $2 AND month < $3";
+
+/// Totals of `tenants` over the whole months from `from`'s to the one before `to`'s (both
+/// first days of a month).
+pub fn month_totals(
+    conn: &mut PgConnection,
+    tenants: &[Uuid],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Counts> {
+    let r: CountRow = diesel::sql_query(MONTHS_SQL)
+        .bind::<Array<SqlUuid>, _>(tenants)
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to)
+        .get_result(conn)?;
+    Ok(r.counts())
+}
+
+impl CountRow {
+    fn counts(&self) -> Counts {
+        Counts {
+            received: self.received,
+            received_online: self.received_online,
+            received_counter: self.received_counter,
+            received_postal: self.received_postal,
+            resolved: self.resolved,
+            resolved_on_time: self.resolved_on_time,
+            processing_seconds: self.processing_seconds,
+            rating_sum: self.rating_sum,
+            rating_count: self.rating_count,
+            paid_count: self.paid_count,
+            paid_amount: self.paid_amount,
+            received_digitised: self.received_digitised,
+            results_issued: self.results_issued,
+            results_digitised: self.results_digitised,
+            resolved_with_fee: self.resolved_with_fee,
+            resolved_paid_online: self.resolved_paid_online,
+            complaints_received: self.complaints_received,
+            complaints_answered: self.complaints_answered,
+            complaints_answered_on_time: self.complaints_answered_on_time,
+            in_progress: self.in_progress,
+        }
+    }
 }
 
 /// The procedure codes a tenant received most dossiers for, most first (the portal's home
@@ -395,23 +613,8 @@ pub fn counts(
     Ok(rows
         .into_iter()
         .map(|r| {
-            (
-                (r.code, r.field),
-                Counts {
-                    received: r.received,
-                    received_online: r.received_online,
-                    received_counter: r.received_counter,
-                    received_postal: r.received_postal,
-                    resolved: r.resolved,
-                    resolved_on_time: r.resolved_on_time,
-                    processing_seconds: r.processing_seconds,
-                    rating_sum: r.rating_sum,
-                    rating_count: r.rating_count,
-                    in_progress: r.in_progress,
-                    paid_count: r.paid_count,
-                    paid_amount: r.paid_amount,
-                },
-            )
+            let c = r.counts();
+            ((r.code, r.field), c)
         })
         .collect())
 }
@@ -584,6 +787,49 @@ mod tests {
                 (0, 0, 0, 0)
             );
         }
+    }
+
+    #[test]
+    fn index_counters_count_what_their_names_say() {
+        let d = Delta::received(Channel::Counter).digitised(true);
+        assert_eq!(
+            (d.received, d.received_counter, d.received_digitised),
+            (1, 1, 1)
+        );
+        assert_eq!(
+            Delta::received(Channel::Online)
+                .digitised(false)
+                .received_digitised,
+            0
+        );
+        let d = Delta::resolved(false, 10).with_fee(true, true);
+        assert_eq!(
+            (d.resolved, d.resolved_with_fee, d.resolved_paid_online),
+            (1, 1, 1)
+        );
+        // No fee: nothing to pay online, whatever the payment state says.
+        let d = Delta::resolved(true, 10).with_fee(false, true);
+        assert_eq!((d.resolved_with_fee, d.resolved_paid_online), (0, 0));
+        let (i, r) = (Delta::result_issued(true), Delta::result_revoked(true));
+        assert_eq!(
+            (
+                i.results_issued + r.results_issued,
+                i.results_digitised + r.results_digitised
+            ),
+            (0, 0)
+        );
+        assert_eq!(Delta::result_issued(false).results_digitised, 0);
+        assert_eq!(Delta::complaint_received().complaints_received, 1);
+        let late = Delta::complaint_answered(false);
+        assert_eq!(
+            (late.complaints_answered, late.complaints_answered_on_time),
+            (1, 0)
+        );
+        let ok = Delta::complaint_answered(true);
+        assert_eq!(
+            (ok.complaints_answered, ok.complaints_answered_on_time),
+            (1, 1)
+        );
     }
 
     /// Counts from receipts through `channels`, the way `record` adds deltas up.

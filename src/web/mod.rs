@@ -21,6 +21,7 @@ pub mod i18n;
 mod invitation;
 pub mod office;
 mod results;
+mod service_index;
 pub mod session;
 mod signin;
 pub mod sso;
@@ -69,6 +70,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/ho-so/{code}/phieu/{slip}", web::get().to(desk::slip))
         .route("/thong-ke", web::get().to(citizen::public_stats))
+        .route("/chi-so-phuc-vu", web::get().to(service_index::public))
         .route("/tra-cuu", web::get().to(citizen::lookup_form))
         .route("/tra-cuu", web::post().to(citizen::lookup))
         .route("/phan-anh-kien-nghi", web::get().to(complaints::public))
@@ -105,6 +107,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/da-dang-xuat", web::get().to(session::signed_out))
         .route("/ngon-ngu", web::post().to(session::language))
         .route("/lanh-dao", web::get().to(dashboard::dashboard))
+        .route(
+            "/lanh-dao/chi-so-phuc-vu",
+            web::get().to(service_index::leader),
+        )
         .route("/quan-tri", web::get().to(admin::page))
         .route("/quan-tri/nhan-dien", web::post().to(admin::branding))
         .route("/quan-tri/logo", web::post().to(admin::logo))

@@ -37,6 +37,7 @@ pub const TEMPLATES: &[(&str, &str)] = templates!(
     "desk_scan.html",
     "slip.html",
     "public_stats.html",
+    "service_index.html",
     "account.html",
     "dashboard.html",
     "complaints.html",

@@ -102,7 +102,7 @@ pub(crate) async fn browser_world() -> (World, String) {
 
 /// An access token for tinh-a's API as this world's single sign-on issues it (`World::token`
 /// names the default issuer, which a browser world does not have).
-fn api_token(w: &World, port: &str, account: Uuid, roles: &[&str]) -> String {
+pub(crate) fn api_token(w: &World, port: &str, account: Uuid, roles: &[&str]) -> String {
     let now = chrono::Utc::now().timestamp();
     dvc::auth::tokens::issue(
         &w.ring,

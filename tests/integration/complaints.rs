@@ -237,6 +237,13 @@ async fn a_complaint_lives_from_filing_to_publication() {
             "{personal} in the public API"
         );
     }
+    // Counted for the service index, once each: received, answered on time.
+    let counted = w.db.scalar_text(
+        "SELECT concat_ws('/', sum(complaints_received), sum(complaints_answered), \
+           sum(complaints_answered_on_time)) AS s FROM platform.stats_daily d \
+         JOIN platform.tenants t ON t.id = d.tenant_id WHERE t.slug = 'tinh-a'",
+    );
+    assert_eq!(counted, "1/1/1");
     // Audited.
     let audited = w.db.scalar_i64(
         "SELECT count(*) AS n FROM platform.audit_log WHERE action IN \

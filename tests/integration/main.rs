@@ -32,6 +32,7 @@ mod portal;
 mod processes;
 mod quota;
 mod results;
+mod service_index;
 mod signed_results;
 mod slips;
 mod sso;

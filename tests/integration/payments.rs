@@ -38,7 +38,7 @@ async fn submit(w: &World, tenant: &str, workers: usize, category: &str) -> Stri
     b["code"].as_str().unwrap().to_owned()
 }
 
-struct Attempt {
+pub(crate) struct Attempt {
     reference: String,
     amount: i64,
     /// Where the gateway sends the browser back (with its signed parameters).
@@ -46,7 +46,7 @@ struct Attempt {
 }
 
 /// Starts a payment and decides it on the sandbox page, as a citizen's browser would.
-async fn pay(w: &World, tenant: &str, code: &str, decision: &str, ipn: &str) -> Attempt {
+pub(crate) async fn pay(w: &World, tenant: &str, code: &str, decision: &str, ipn: &str) -> Attempt {
     let token = w.token(w.citizen, tenant, &[]);
     let (s, c) = w
         .req(

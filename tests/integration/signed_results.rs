@@ -32,7 +32,7 @@ documents = [
 }
 
 /// A multipart body of text and file parts.
-async fn parts(
+pub(crate) async fn parts(
     w: &World,
     method: &str,
     path: &str,

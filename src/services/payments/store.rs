@@ -338,7 +338,14 @@ fn mark_paid(
             payments::settled_at.eq(now),
         ))
         .execute(conn)?;
-    type Paid = (String, String, String, Option<String>, String);
+    type Paid = (
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        Option<DateTime<Utc>>,
+    );
     let updated: Option<Paid> = diesel::update(
         dossiers::table
             .filter(dossiers::id.eq(dossier))
@@ -354,12 +361,13 @@ fn mark_paid(
         dossiers::applicant_name,
         dossiers::applicant_email,
         dossiers::locale,
+        dossiers::resolved_at,
     ))
     .get_result(conn)
     .optional()?;
     // The money arrived (the receipt number stays), but the dossier was already paid by
     // another attempt: nothing more is counted; officers see it and refund it.
-    let Some((code, procedure, name, email, locale)) = updated else {
+    let Some((code, procedure, name, email, locale, resolved_at)) = updated else {
         return Ok(false);
     };
     let field: String = procedures::table
@@ -376,6 +384,22 @@ fn mark_paid(
         },
         Delta::paid(amount),
     )?;
+    // Paid after its decision: the decision's day counted it as unpaid; it is paid online now.
+    if let Some(resolved) = resolved_at {
+        stats::record(
+            conn,
+            stats::Key {
+                tenant: scope.tenant_id,
+                day: calendar::local_date(resolved),
+                procedure: &procedure,
+                field: &field,
+            },
+            Delta {
+                resolved_paid_online: 1,
+                ..Delta::default()
+            },
+        )?;
+    }
     if let Some(recipient) = email.as_deref().and_then(|e| Email::parse(e).ok()) {
         let locale = Locale::parse(&locale).unwrap_or_default();
         let local = now + chrono::Duration::hours(7);

@@ -4,8 +4,9 @@
 use super::identity::IdentitySummary;
 use super::model::{Digitisation, Origin, ResultView};
 use crate::db::schema::tenant::{
-    attachments, dossiers, result_sequences, results, signing_identities as si,
+    attachments, dossiers, procedures, result_sequences, results, signing_identities as si,
 };
+use crate::services::stats::{self, Delta};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
@@ -142,7 +143,48 @@ pub struct NewResult {
     pub issued_at: DateTime<Utc>,
 }
 
-pub fn insert(conn: &mut PgConnection, r: &NewResult) -> QueryResult<()> {
+/// Records a result and counts it in the tenant's statistics (the service index's
+/// digitisation), in the caller's transaction.
+pub fn insert(conn: &mut PgConnection, tenant: Uuid, r: &NewResult) -> QueryResult<()> {
+    insert_row(conn, r)?;
+    count(conn, tenant, r.id, true)
+}
+
+/// Adds a result to the counters of its day of issue, or takes a revoked one back from them.
+fn count(conn: &mut PgConnection, tenant: Uuid, result: Uuid, issued: bool) -> QueryResult<()> {
+    let (issued_at, origin, procedure): (DateTime<Utc>, Origin, String) = results::table
+        .inner_join(dossiers::table.on(dossiers::id.eq(results::dossier_id)))
+        .filter(results::id.eq(result))
+        .select((
+            results::issued_at,
+            results::origin,
+            dossiers::procedure_code,
+        ))
+        .first(conn)?;
+    let field: String = procedures::table
+        .find(&procedure)
+        .select(procedures::field_code)
+        .first(conn)
+        .optional()?
+        .unwrap_or_default();
+    let digitised = origin == Origin::PaperScan;
+    stats::record(
+        conn,
+        stats::Key {
+            tenant,
+            day: crate::services::calendar::local_date(issued_at),
+            procedure: &procedure,
+            field: &field,
+        },
+        if issued {
+            Delta::result_issued(digitised)
+        } else {
+            Delta::result_revoked(digitised)
+        },
+    )
+}
+
+fn insert_row(conn: &mut PgConnection, r: &NewResult) -> QueryResult<()> {
     diesel::insert_into(results::table)
         .values((
             results::id.eq(r.id),
@@ -281,15 +323,16 @@ pub fn for_dossier(conn: &mut PgConnection, dossier: Uuid) -> QueryResult<Vec<Re
     records(conn, Which::OfDossier(dossier))
 }
 
-/// Revokes a live result; false when it was not live.
+/// Revokes a live result and takes it back from the counters; false when it was not live.
 pub fn revoke(
     conn: &mut PgConnection,
+    tenant: Uuid,
     id: Uuid,
     by: Uuid,
     reason: &str,
     at: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    diesel::update(
+    let revoked = diesel::update(
         results::table
             .filter(results::id.eq(id))
             .filter(results::revoked_at.is_null()),
@@ -299,8 +342,11 @@ pub fn revoke(
         results::revoked_by.eq(by),
         results::revoke_reason.eq(reason),
     ))
-    .execute(conn)
-    .map(|n| n == 1)
+    .execute(conn)?;
+    if revoked == 1 {
+        count(conn, tenant, id, false)?;
+    }
+    Ok(revoked == 1)
 }
 
 /// Decision 766's digitisation figures for `[from, until)`.

@@ -376,7 +376,10 @@ pub fn act(
         field: &proc.field_code,
     };
     match req.action {
-        Action::Receive => stats::record(conn, key, Delta::received(row.channel))?,
+        Action::Receive => {
+            let digitised = super::effects::has_digitised(conn, row.id)?;
+            stats::record(conn, key, Delta::received(row.channel).digitised(digitised))?;
+        }
         Action::Approve | Action::Reject => {
             record_resolved(conn, scope, &row, &proc.field_code, now)?;
         }

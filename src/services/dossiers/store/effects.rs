@@ -9,6 +9,7 @@ use crate::locale::Locale;
 use crate::mail::TemplateKey;
 use crate::services::dossiers::workflow::{Action, Status};
 use crate::services::dossiers::{ActionRequest, Scope, StoredFile};
+use crate::services::payments::PaymentStatus;
 use crate::services::{sync, transfers};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -237,8 +238,25 @@ pub(super) fn record_resolved(
             procedure: &row.procedure_code,
             field: field_code,
         },
-        crate::services::stats::Delta::resolved(on_time, seconds),
+        crate::services::stats::Delta::resolved(on_time, seconds).with_fee(
+            row.payment_status != PaymentStatus::None,
+            matches!(
+                row.payment_status,
+                PaymentStatus::Paid | PaymentStatus::Refunded
+            ),
+        ),
     )
+}
+
+/// Whether any of the dossier's documents is a paper one scanned at the desk (every such
+/// file arrives with the desk's registration or its receipt, so receipt is when it counts).
+pub(super) fn has_digitised(conn: &mut PgConnection, dossier: Uuid) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        attachments::table
+            .filter(attachments::dossier_id.eq(dossier))
+            .filter(attachments::digitised),
+    ))
+    .get_result(conn)
 }
 
 /// Queues the mail an action owes the applicant, in the action's transaction.

@@ -16,8 +16,9 @@ mod transfers;
 
 pub use commands::{BulkAction, act, assign, bulk, extend, rate, submit};
 pub use queries::{
-    InboxFilter, StepLoad, across_tenants, attachment, awaiting_receipt, detail, inbox,
-    load_by_step, lookup, mine, overdue_by_assignee, procedure_of, storage_used,
+    InboxFilter, LATE_LISTED, LateDossier, StepLoad, UnitLate, across_tenants, attachment,
+    awaiting_receipt, detail, inbox, late_by_unit, load_by_step, lookup, mine, overdue_by_assignee,
+    procedure_of, storage_used,
 };
 pub use steps::{Outcome, StepRequest, act_at_step, give_opinion, transfer_target};
 pub use transfers::{Accepted, accept_result, accept_transfer};

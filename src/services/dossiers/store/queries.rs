@@ -643,3 +643,139 @@ pub fn load_by_step(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<
     });
     Ok(out)
 }
+
+/// One late dossier of a unit, for the leader's drill-down (no applicant data).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct LateDossier {
+    pub code: String,
+    pub procedure_code: String,
+    pub due_date: NaiveDate,
+    /// Decided (late) in the period; false: still open and past its due date.
+    pub decided: bool,
+    /// Calendar days past the due date (to the decision, or to today).
+    pub days_late: i64,
+}
+
+/// The late dossiers of one unit: open past their due date now, and decided late in the period.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct UnitLate {
+    /// The unit's code; absent for dossiers no unit holds (the fixed path, unassigned).
+    pub unit: Option<String>,
+    pub unit_name: Option<String>,
+    pub open_late: i64,
+    pub decided_late: i64,
+    /// Most overdue first, at most [`LATE_LISTED`].
+    pub dossiers: Vec<LateDossier>,
+}
+
+/// How many late dossiers a unit lists.
+pub const LATE_LISTED: usize = 100;
+
+/// Late dossiers per unit: those open past their due date on `today` (paused ones excepted:
+/// their clock is stopped), and those decided in `[from, until)` after their due date (the
+/// day of decision in Vietnam's time, as the statistics judge it). A dossier belongs to the
+/// unit of its current step when its procedure declares a process, else to the unit of its
+/// assignee, else to none.
+pub fn late_by_unit(
+    conn: &mut PgConnection,
+    today: NaiveDate,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> QueryResult<Vec<UnitLate>> {
+    use crate::db::schema::tenant::{agencies, unit_members};
+    use diesel::sql_types::{Array, Date, Nullable, Text, Timestamptz};
+    #[derive(QueryableByName)]
+    struct Late {
+        #[diesel(sql_type = Text)]
+        code: String,
+        #[diesel(sql_type = Text)]
+        procedure_code: String,
+        #[diesel(sql_type = Date)]
+        due_date: NaiveDate,
+        #[diesel(sql_type = Nullable<Date>)]
+        decided_on: Option<NaiveDate>,
+        #[diesel(sql_type = Nullable<diesel::sql_types::Int4>)]
+        step: Option<i32>,
+        #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+        assignee_id: Option<Uuid>,
+    }
+    let open: Vec<String> = open_statuses()
+        .into_iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    let rows: Vec<Late> = diesel::sql_query(
+        "SELECT code, procedure_code, due_date, step, assignee_id, \
+                CASE WHEN resolved_at IS NULL THEN NULL \
+                     ELSE ((resolved_at AT TIME ZONE 'UTC') + interval '7 hours')::date END \
+                  AS decided_on \
+           FROM dossiers \
+          WHERE due_date IS NOT NULL AND ( \
+                (status = ANY($1) AND paused_on IS NULL AND due_date < $2) \
+             OR (resolved_at >= $3 AND resolved_at < $4 \
+                 AND ((resolved_at AT TIME ZONE 'UTC') + interval '7 hours')::date > due_date)) \
+          ORDER BY due_date, code",
+    )
+    .bind::<Array<Text>, _>(&open)
+    .bind::<Date, _>(today)
+    .bind::<Timestamptz, _>(from)
+    .bind::<Timestamptz, _>(until)
+    .load(conn)?;
+    let processes: std::collections::HashMap<String, crate::services::processes::Process> =
+        procedures::table
+            .filter(procedures::process.is_not_null())
+            .select((procedures::code, procedures::process))
+            .load::<(String, Option<serde_json::Value>)>(conn)?
+            .into_iter()
+            .filter_map(|(code, p)| Some((code, serde_json::from_value(p?).ok()?)))
+            .collect();
+    // An assignee's unit: the first by code when they belong to several.
+    let mut member_unit: std::collections::HashMap<Uuid, String> = Default::default();
+    for (unit, account) in unit_members::table
+        .order((unit_members::unit_code, unit_members::account_id))
+        .select((unit_members::unit_code, unit_members::account_id))
+        .load::<(String, Uuid)>(conn)?
+    {
+        member_unit.entry(account).or_insert(unit);
+    }
+    let names: std::collections::HashMap<String, String> = agencies::table
+        .select((agencies::code, agencies::name_vi))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    let mut units: std::collections::BTreeMap<Option<String>, UnitLate> = Default::default();
+    for r in rows {
+        let by_step = r.step.and_then(|i| {
+            let step = processes
+                .get(&r.procedure_code)?
+                .steps
+                .get(usize::try_from(i).ok()?)?;
+            Some(step.unit.to_string())
+        });
+        let unit = by_step.or_else(|| r.assignee_id.and_then(|a| member_unit.get(&a).cloned()));
+        let entry = units.entry(unit.clone()).or_insert_with(|| UnitLate {
+            unit_name: unit.as_ref().and_then(|u| names.get(u).cloned()),
+            unit,
+            open_late: 0,
+            decided_late: 0,
+            dossiers: Vec::new(),
+        });
+        let decided = r.decided_on.is_some();
+        if decided {
+            entry.decided_late += 1;
+        } else {
+            entry.open_late += 1;
+        }
+        if entry.dossiers.len() < LATE_LISTED {
+            entry.dossiers.push(LateDossier {
+                days_late: (r.decided_on.unwrap_or(today) - r.due_date).num_days(),
+                code: r.code,
+                procedure_code: r.procedure_code,
+                due_date: r.due_date,
+                decided,
+            });
+        }
+    }
+    let mut out: Vec<UnitLate> = units.into_values().collect();
+    out.sort_by_key(|u| std::cmp::Reverse(u.open_late + u.decided_late));
+    Ok(out)
+}

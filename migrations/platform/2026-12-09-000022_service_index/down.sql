@@ -1,0 +1,10 @@
+DROP TABLE platform.stats_monthly;
+ALTER TABLE platform.stats_daily
+    DROP COLUMN complaints_answered_on_time,
+    DROP COLUMN complaints_answered,
+    DROP COLUMN complaints_received,
+    DROP COLUMN resolved_paid_online,
+    DROP COLUMN resolved_with_fee,
+    DROP COLUMN results_digitised,
+    DROP COLUMN results_issued,
+    DROP COLUMN received_digitised;
