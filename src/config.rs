@@ -350,7 +350,7 @@ impl Default for TextSettings {
             max_attempts: 8,
             backoff_base_secs: 5,
             backoff_max_secs: 3600,
-            batch_size: 64,
+            batch_size: 32,
             concurrency: 16,
             lease_secs: 120,
             poll_interval_secs: 5,
