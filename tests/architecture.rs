@@ -19,8 +19,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("what handlers and use cases share", &["state", "metrics"]),
     ("hosting: the operator's work on tenants", &["hosting"]),
     (
-        "domain, stores, accounts, mail",
-        &["services", "auth", "mail"],
+        "domain, stores, accounts, notices (mail, texts)",
+        &["services", "auth", "notify", "texts", "mail"],
     ),
     ("tenancy core", &["tenancy"]),
     ("database and Redis", &["db", "redis_conn"]),

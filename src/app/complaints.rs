@@ -239,7 +239,7 @@ pub(crate) async fn verify(
                         .into(),
                 });
             }
-            if !crate::api::operator::constant_time_eq(&code_hash(id, &code), &hash) {
+            if !complaints::same_digest(&code_hash(id, &code), &hash) {
                 store::count_attempt(c, id)?;
                 // Counted even though the request fails: the attempt must stick.
                 return Ok(Err(invalid(vec![Problem {

@@ -4,10 +4,12 @@
 
 pub mod address;
 pub mod backoff;
+pub mod channel;
 pub mod outbox;
 pub mod templates;
 pub mod transport;
 pub mod worker;
 
 pub use address::Email;
+pub use channel::Channel;
 pub use templates::TemplateKey;

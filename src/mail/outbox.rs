@@ -2,10 +2,10 @@
 //! the worker and the operator tools.
 
 use super::address::Email;
+use super::channel::Channel;
 use super::templates::TemplateKey;
 use crate::db::schema::outbox;
 use crate::locale::Locale;
-use crate::texts::Channel;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use std::time::Duration;

@@ -8,6 +8,7 @@
 
 use super::address::Email;
 use super::backoff::{Next, after_failure};
+use super::channel::Channel;
 use super::outbox::{self, Claimed, NOTIFY_CHANNEL};
 use super::templates::{Brand, Renderer, TemplateKey, TenantOverrides};
 use super::transport::{self, SendFailure, Transport};
@@ -15,7 +16,6 @@ use crate::config::{MailSettings, RedisSettings, Settings};
 use crate::db::PgPool;
 use crate::db::schema::tenants;
 use crate::locale::Locale;
-use crate::texts::Channel;
 use diesel::prelude::*;
 use futures_util::StreamExt;
 use lettre::Message;

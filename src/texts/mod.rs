@@ -11,23 +11,10 @@ pub mod reports;
 pub mod templates;
 pub mod worker;
 
+pub use crate::mail::Channel;
 pub use phone::MobileNumber;
 
 use serde::{Deserialize, Serialize};
-
-crate::db::text_enum! {
-    /// How a message reaches its recipient (`platform.outbox.channel`).
-    pub enum Channel("notification channel") {
-        Email = "email",
-        Sms = "sms",
-        Zalo = "zalo",
-    }
-}
-
-impl Channel {
-    /// The channels that carry texts to a mobile number.
-    pub const TEXTS: [Channel; 2] = [Channel::Sms, Channel::Zalo];
-}
 
 /// A registered SMS sender name (brandname): what the handset shows instead of a number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -516,12 +516,13 @@ fn zalo_values(payload: &serde_json::Value) -> serde_json::Map<String, serde_jso
         .collect()
 }
 
-/// The first instant of this month in Vietnam, where quotas are counted.
+/// The first instant of this month in Vietnam (UTC+7, no daylight saving), where quotas are
+/// counted.
 fn month_start(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
     use chrono::Datelike;
-    let today = crate::services::calendar::local_date(now);
-    let first = today.with_day(1).unwrap_or(today);
     let vietnam = chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7");
+    let local = now.with_timezone(&vietnam).date_naive();
+    let first = local.with_day(1).unwrap_or(local);
     first
         .and_hms_opt(0, 0, 0)
         .and_then(|t| t.and_local_timezone(vietnam).single())
