@@ -290,7 +290,8 @@ pub enum TextProviderKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TextSettings {
-    /// Queue texts at all. Off: applicants are told by mail only.
+    /// Queue texts at all. Off (the default, until a provider is configured): applicants are
+    /// told by mail only, and a complaint needs an e-mail.
     pub enabled: bool,
     pub provider: TextProviderKind,
     /// Where the sandbox provider writes what it would send.
@@ -333,7 +334,7 @@ pub struct TextSettings {
 impl Default for TextSettings {
     fn default() -> Self {
         Self {
-            enabled: true,
+            enabled: false,
             provider: TextProviderKind::Sandbox,
             sandbox_dir: "var/texts".into(),
             sms_url: None,

@@ -89,6 +89,15 @@ pub(crate) async fn file(
     {
         filing.email = crate::mail::Email::parse(&p.email).ok();
     }
+    // Without texts a code can only go by e-mail.
+    if profile.is_none() && filing.email.is_none() && !state.settings.texts.enabled {
+        return Err(invalid(vec![Problem {
+            field: "contact",
+            code: "email_required",
+            vi: "Cổng này chưa gửi tin nhắn: cho biết thư điện tử để nhận mã xác minh",
+            en: "This portal sends no text messages yet: give an e-mail to receive the code",
+        }]));
+    }
     // A unit named must be one of this tenant's.
     let unit_code = match filing.subject {
         complaints::Subject::Unit => {
@@ -178,10 +187,6 @@ pub(crate) async fn file(
                             idempotency_key: key,
                         },
                     )?;
-                } else {
-                    return Err(AppError::Unavailable(anyhow::anyhow!(
-                        "texts are off: a code cannot reach a phone"
-                    )));
                 }
             }
             if signed_in {

@@ -131,7 +131,8 @@ pub fn settings_for(db: &TestDb) -> Settings {
     s.server.shutdown_timeout_secs = 1;
     s.log.format = LogFormat::Pretty;
     s.log.filter = "warn".into();
-    // Texts a test's workers send stay in a directory of the test's own.
+    // Texts on, to the sandbox: what a test's workers send stays in a directory of its own.
+    s.texts.enabled = true;
     s.texts.sandbox_dir = std::env::temp_dir().join(format!("dvc-texts-{}", db.name));
     s
 }

@@ -403,3 +403,30 @@ async fn five_wrong_codes_close_the_verification() {
     assert_eq!(status, 409, "{p}");
     assert_eq!(p["code"], "too_many_attempts");
 }
+
+#[actix_web::test]
+async fn without_texts_a_phone_alone_cannot_receive_the_code() {
+    let w = World::new(|s| s.texts.enabled = false).await;
+    let (status, p) = w
+        .req("POST", "/t/tinh-a/api/v1/complaints", None, Some(filing()))
+        .await;
+    assert_eq!(status, 422, "{p}");
+    assert_eq!(p["errors"][0]["code"], "email_required");
+    assert_eq!(complaints_in(&w), 0);
+    // With an e-mail the code goes by mail.
+    let mut with_email = filing();
+    with_email["email"] = json!("dung@example.vn");
+    let (status, filed) = w
+        .req(
+            "POST",
+            "/t/tinh-a/api/v1/complaints",
+            None,
+            Some(with_email),
+        )
+        .await;
+    assert_eq!(status, 202, "{filed}");
+    assert_eq!(filed["code_sent_by"], "email");
+    let texts =
+        w.db.scalar_i64("SELECT count(*) AS n FROM platform.outbox WHERE channel <> 'email'");
+    assert_eq!(texts, 0, "texts off: nothing queued for a phone");
+}
