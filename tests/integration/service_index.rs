@@ -385,6 +385,9 @@ async fn service_index_of_one_tenant_equals_a_brute_force_recount() {
     }
 
     // Results: generated for the walk-in (then revoked), a scanned paper one for the late one.
+    // The server's clock back to the real one: it was set to `now` when the test began, and a
+    // certificate made seconds later is not valid before it was made.
+    w.app.clock.set(Utc::now());
     let admin = w.token(w.admin_a, "tinh-a", &["tenant_admin"]);
     let p12 = crate::results::openssl_p12("ec", "mk");
     let (s, b) = crate::signed_results::parts(
