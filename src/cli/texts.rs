@@ -69,18 +69,7 @@ pub(super) fn texts(settings: &Settings, command: TextsCommand) -> anyhow::Resul
         }
         TextsCommand::Sandbox { limit } => {
             let dir = &settings.texts.sandbox_dir;
-            let mut texts: Vec<serde_json::Value> = match std::fs::read_dir(dir) {
-                Ok(entries) => entries
-                    .filter_map(|e| {
-                        let path = e.ok()?.path();
-                        if path.extension()? != "json" {
-                            return None;
-                        }
-                        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
-                    })
-                    .collect(),
-                Err(_) => Vec::new(),
-            };
+            let mut texts = dvc::texts::provider::Sandbox::read_all(dir);
             texts.sort_by(|a, b| b["at"].as_str().cmp(&a["at"].as_str()));
             if texts.is_empty() {
                 println!("no texts in {}", dir.display());

@@ -49,6 +49,24 @@ pub struct Sandbox {
     pub dir: PathBuf,
 }
 
+impl Sandbox {
+    /// Every text the sandbox wrote under `dir`, as written (none when it wrote nothing yet).
+    pub fn read_all(dir: &std::path::Path) -> Vec<serde_json::Value> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| {
+                let path = e.ok()?.path();
+                if path.extension()? != "json" {
+                    return None;
+                }
+                serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+            })
+            .collect()
+    }
+}
+
 impl TextProvider for Sandbox {
     async fn send(&self, text: &Outgoing) -> Result<String, SendFailure> {
         let record = serde_json::json!({

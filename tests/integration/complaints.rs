@@ -12,19 +12,7 @@ use uuid::Uuid;
 const FILER_PHONE: &str = "0987 111 222";
 
 fn sandbox(dir: &std::path::Path) -> Vec<Value> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| {
-                    let p = e.ok()?.path();
-                    if p.extension()? != "json" {
-                        return None;
-                    }
-                    serde_json::from_slice(&std::fs::read(p).ok()?).ok()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    dvc::texts::provider::Sandbox::read_all(dir)
 }
 
 async fn world() -> (World, std::path::PathBuf) {

@@ -496,16 +496,7 @@ async fn zalo_notifications_carry_the_registered_template_and_delivery_reports_a
 
 /// The files the sandbox wrote, as JSON.
 fn sandbox(dir: &std::path::Path) -> Vec<Value> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            (p.extension()? == "json")
-                .then(|| serde_json::from_slice(&std::fs::read(p).ok()?).ok())?
-        })
-        .collect()
+    dvc::texts::provider::Sandbox::read_all(dir)
 }
 
 #[actix_web::test]
