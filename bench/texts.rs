@@ -54,6 +54,46 @@ fn start_gateway() -> String {
     format!("http://127.0.0.1:{}", rx.recv().unwrap())
 }
 
+/// Busy and total CPU time of the whole machine so far (clock ticks, from `/proc/stat`): the
+/// bench, the gateway and PostgreSQL all count.
+fn cpu_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let total: u64 = fields.iter().take(8).sum();
+    let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// A measured run: texts per second, and the machine's busy share of its cores meanwhile.
+#[derive(Clone, Copy)]
+struct Run {
+    rate: f64,
+    busy: f64,
+}
+
+impl Run {
+    fn since(n: usize, started: Instant, (busy0, total0): (u64, u64)) -> Self {
+        let elapsed = started.elapsed().as_secs_f64();
+        let (busy1, total1) = cpu_ticks();
+        Self {
+            rate: n as f64 / elapsed,
+            busy: (busy1 - busy0) as f64 / (total1 - total0).max(1) as f64,
+        }
+    }
+
+    /// Machine CPU time per text, in microseconds.
+    fn cpu_per_text(self, cores: f64) -> f64 {
+        self.busy * cores * 1e6 / self.rate
+    }
+}
+
 fn settings(url: &str, gateway: &str) -> Settings {
     let mut s = Settings::default();
     s.database.url = url.to_owned();
@@ -61,6 +101,9 @@ fn settings(url: &str, gateway: &str) -> Settings {
     s.texts.sms_url = Some(format!("{gateway}/send"));
     s.texts.per_tenant_per_minute = 0;
     s.texts.poll_interval_secs = 1;
+    if let Some(batch) = std::env::var("BATCH").ok().and_then(|b| b.parse().ok()) {
+        s.texts.batch_size = batch;
+    }
     s
 }
 
@@ -70,11 +113,11 @@ fn payload(i: usize) -> serde_json::Value {
 }
 
 /// The same requests the worker makes, posted straight from an HTTP client.
-fn bare(gateway: &str, n: usize, concurrency: usize) -> f64 {
+fn bare(gateway: &str, n: usize, concurrency: usize) -> Run {
     let url = format!("{gateway}/send");
     actix_web::rt::System::new().block_on(async move {
         let client = dvc::texts::provider::http_client();
-        let started = Instant::now();
+        let (started, cpu) = (Instant::now(), cpu_ticks());
         futures_util::stream::iter(0..n)
             .map(|i| {
                 let (client, url) = (&client, &url);
@@ -93,7 +136,7 @@ fn bare(gateway: &str, n: usize, concurrency: usize) -> f64 {
             .buffer_unordered(concurrency)
             .collect::<Vec<()>>()
             .await;
-        n as f64 / started.elapsed().as_secs_f64()
+        Run::since(n, started, cpu)
     })
 }
 
@@ -105,17 +148,25 @@ fn count_sent(conn: &mut PgConnection) -> i64 {
     .unwrap()
 }
 
-/// The same number of texts queued (not timed), then delivered by the worker.
-fn through_worker(s: &Settings, n: usize) -> f64 {
-    let pool = build_pool_sized(&s.database, 4);
+/// The same number of texts queued in one transaction; the clock runs from its commit (which
+/// wakes the idle worker) until every text is recorded as sent, as a burst of notices would.
+fn through_worker(s: &Settings, n: usize) -> Run {
+    let pool = build_pool_sized(&s.database, 8);
     let mut pooled = pool.get().unwrap();
     let conn: &mut PgConnection = &mut pooled;
+    // Last round's rows go, and their dead versions with them (autovacuum would, in service).
     conn.batch_execute("DELETE FROM platform.outbox").unwrap();
+    conn.batch_execute("VACUUM platform.outbox").unwrap();
     let tenant: uuid::Uuid = dvc::db::schema::tenants::table
         .select(dvc::db::schema::tenants::id)
         .first(conn)
         .unwrap();
     let to = MobileNumber::parse("0912345678").unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = TextWorker::new(s, pool.clone()).spawn(stopped);
+    std::thread::sleep(Duration::from_millis(300)); // listening and idle
+    let accepted_before = ACCEPTED.load(Ordering::Relaxed);
+    let (mut started, mut cpu) = (Instant::now(), cpu_ticks());
     conn.transaction(|c| {
         for i in 0..n {
             enqueue(
@@ -131,19 +182,27 @@ fn through_worker(s: &Settings, n: usize) -> f64 {
                 },
             )?;
         }
+        (started, cpu) = (Instant::now(), cpu_ticks());
         Ok::<_, diesel::result::Error>(())
     })
     .unwrap();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let started = Instant::now();
-    let worker = TextWorker::new(s, pool.clone()).spawn(stopped);
-    while count_sent(conn) < n as i64 {
-        std::thread::sleep(Duration::from_millis(2));
+    // Wait on the gateway's own count (no load on the database), then for the last records.
+    while ACCEPTED.load(Ordering::Relaxed) - accepted_before < n as u64 {
+        std::thread::sleep(Duration::from_millis(1));
     }
-    let rate = n as f64 / started.elapsed().as_secs_f64();
+    while count_sent(conn) < n as i64 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let run = Run::since(n, started, cpu);
     stop.send(true).unwrap();
     worker.join().unwrap();
-    rate
+    run
+}
+
+/// The run with the median rate.
+fn median_run(mut v: Vec<Run>) -> Run {
+    v.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    v[v.len() / 2]
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -156,28 +215,36 @@ fn main() {
     let (url, n, rounds) = (&args[1], args[2].parse().unwrap(), args[3].parse().unwrap());
     let latency: u64 = args.get(4).map_or(0, |l| l.parse().unwrap());
     LATENCY_MS.store(latency, Ordering::Relaxed);
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as f64;
     let gateway = start_gateway();
     let s = settings(url, &gateway);
     let concurrency = s.texts.concurrency;
     // Warm both paths (connections, plans) before measuring.
     bare(&gateway, 200, concurrency);
     through_worker(&s, 200);
-    let (mut bares, mut workers, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut bares, mut workers) = (Vec::new(), Vec::new());
     // Alternating, so drift of the machine falls on both.
     for _ in 0..rounds {
-        let b = bare(&gateway, n, concurrency);
-        let w = through_worker(&s, n);
-        bares.push(b);
-        workers.push(w);
-        ratios.push(w / b);
+        bares.push(bare(&gateway, n, concurrency));
+        workers.push(through_worker(&s, n));
     }
+    let ratios: Vec<f64> = bares
+        .iter()
+        .zip(&workers)
+        .map(|(b, w)| w.rate / b.rate)
+        .collect();
+    let (b, w) = (median_run(bares), median_run(workers));
     println!(
         "texts throughput: {n} texts × {rounds} rounds, gateway latency {latency} ms, concurrency {concurrency}, batch {}: \
-         bare HTTP client {:.0} msg/s, text worker {:.0} msg/s, ratio {:.2} (median of rounds; \
-         each round: {})",
+         bare HTTP client {:.0} msg/s (machine {:.0} % busy, {:.0} µs CPU/text), \
+         text worker {:.0} msg/s ({:.0} % busy, {:.0} µs CPU/text), ratio {:.2} (median of rounds; each round: {})",
         s.texts.batch_size,
-        median(bares),
-        median(workers),
+        b.rate,
+        b.busy * 100.0,
+        b.cpu_per_text(cores),
+        w.rate,
+        w.busy * 100.0,
+        w.cpu_per_text(cores),
         median(ratios.clone()),
         ratios
             .iter()

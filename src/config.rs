@@ -326,8 +326,8 @@ pub struct TextSettings {
     pub backoff_base_secs: u64,
     pub backoff_max_secs: u64,
     pub batch_size: u32,
+    /// Texts in flight at once.
     pub concurrency: usize,
-    pub lease_secs: u64,
     pub poll_interval_secs: u64,
 }
 
@@ -351,9 +351,8 @@ impl Default for TextSettings {
             max_attempts: 8,
             backoff_base_secs: 5,
             backoff_max_secs: 3600,
-            batch_size: 32,
+            batch_size: 64,
             concurrency: 16,
-            lease_secs: 120,
             poll_interval_secs: 5,
         }
     }

@@ -8,8 +8,3 @@ crate::db::text_enum! {
         Zalo = "zalo",
     }
 }
-
-impl Channel {
-    /// The channels that carry texts to a mobile number.
-    pub const TEXTS: [Channel; 2] = [Channel::Sms, Channel::Zalo];
-}

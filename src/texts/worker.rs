@@ -1,53 +1,39 @@
-//! The text worker: claims due SMS and Zalo rows of the outbox, keeps each tenant within its
-//! monthly quota and per-minute rate, renders, sends through the configured provider and
-//! records the outcome — a batch at a time, so the database costs a few statements per batch
-//! rather than per text. Runs on its own thread with its own small runtime, because the HTTP
-//! client (awc) is single-threaded.
+//! The text worker: locks due SMS and Zalo rows of the outbox a batch at a time, keeps each
+//! tenant within its monthly quota and per-minute rate, renders, sends through the configured
+//! provider and records the outcomes.
+//!
+//! It is a pipeline, so the provider never waits on the database: while `texts.concurrency`
+//! sends are in flight, the next batch is already being locked and the last one recorded. A
+//! batch's rows stay locked by its own transaction (held on a connection of the pool) from
+//! the claim until its outcomes are written, so claiming writes nothing and each text costs
+//! one row update. Runs on its own thread with its own small runtime, because the HTTP client
+//! (awc) is single-threaded.
 
-use super::outbox::{self as texts_outbox, Accepted};
+use super::outbox::{self as texts_outbox, DueText, Finish};
 use super::provider::{
     AnyProvider, BrandnameGateway, Outgoing, Sandbox, TextProvider, ZaloNotifications, http_client,
 };
 use super::templates::{TextRenderer, TextRules};
 use super::{Channel, MobileNumber};
 use crate::config::{Settings, TextProviderKind, TextSettings};
-use crate::db::PgPool;
-use crate::db::schema::tenants;
+use crate::db::{PgPool, PgPooled};
 use crate::locale::Locale;
 use crate::mail::TemplateKey;
 use crate::mail::backoff::{Next, after_failure};
-use crate::mail::outbox::{self, Claimed};
 use crate::mail::transport::SendFailure;
 use crate::tenancy::Plan;
-use diesel::prelude::*;
+use diesel::connection::SimpleConnection;
 use futures_util::StreamExt;
-use std::collections::HashMap;
+use futures_util::stream::FuturesUnordered;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
-/// Claim-send-record loops per worker; `texts.concurrency` is shared among them.
-const LANES: usize = 4;
-
-/// What the worker needs to know of a tenant.
-#[derive(Debug, Clone)]
-struct TenantTexts {
-    sender: Option<String>,
-    plan: Plan,
-}
-
-/// What happens to one claimed row.
-#[derive(Debug)]
-enum Outcome {
-    Sent(Accepted),
-    Failed(SendFailure),
-    /// Not attempted (rate limit, shutdown): give it back to be due after the wait.
-    Released(Duration),
-    /// No longer this worker's row.
-    Lost,
-}
+/// Batches open at once: one being locked, one being sent, one being recorded.
+const OPEN_BATCHES: usize = 3;
 
 pub struct TextWorker {
     id: String,
@@ -59,6 +45,63 @@ pub struct TextWorker {
     redis_prefix: String,
     /// Where providers send delivery reports, when reports are on.
     callback_base: Option<String>,
+}
+
+/// A pooled connection inside the transaction that locks a batch. Dropped before its commit
+/// (an error, a shutdown), it is not given back to the pool: the pool closes it, PostgreSQL
+/// rolls the transaction back, and the batch's texts are due again at once.
+struct Held {
+    conn: PgPooled,
+    in_transaction: bool,
+}
+
+impl Held {
+    /// Opens the transaction on a connection of the pool.
+    fn begin(pool: &PgPool) -> anyhow::Result<Self> {
+        let mut conn = pool.get()?;
+        conn.batch_execute("BEGIN")?;
+        Ok(Self {
+            conn,
+            in_transaction: true,
+        })
+    }
+
+    /// Commits; the connection goes back to the pool.
+    fn commit(mut self) -> diesel::QueryResult<()> {
+        self.conn.batch_execute("COMMIT")?;
+        self.in_transaction = false;
+        Ok(())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.in_transaction {
+            self.conn.mark_broken();
+        }
+    }
+}
+
+/// A batch the worker has locked: what is left to hear back from, and the outcomes so far.
+struct Batch {
+    held: Held,
+    outstanding: usize,
+    outcomes: Vec<(i64, Finish)>,
+}
+
+/// A text ready for the provider.
+struct Ready {
+    batch: u64,
+    attempts: i32,
+    text: Outgoing,
+    segments: i16,
+}
+
+/// What a claim brought: the locked rows and this month's count for tenants with a quota.
+struct Claim {
+    held: Held,
+    rows: Vec<DueText>,
+    sent_this_month: Vec<(Uuid, i64)>,
 }
 
 impl TextWorker {
@@ -90,7 +133,7 @@ impl TextWorker {
         &self.id
     }
 
-    /// Starts the worker thread; it finishes the batch in hand and stops when `shutdown`
+    /// Starts the worker thread; it finishes the texts in hand and stops when `shutdown`
     /// turns true.
     pub fn spawn(self, shutdown: watch::Receiver<bool>) -> std::thread::JoinHandle<()> {
         std::thread::Builder::new()
@@ -129,7 +172,7 @@ impl TextWorker {
         }
     }
 
-    async fn run(self, shutdown: watch::Receiver<bool>) {
+    async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let (sms, zalo) = self.providers();
         let wake = Arc::new(Notify::new());
         let stop_listener = Arc::new(AtomicBool::new(false));
@@ -139,181 +182,262 @@ impl TextWorker {
             stop_listener.clone(),
         );
         tracing::info!(worker = %self.id, "text worker started");
-        futures_util::future::join_all(
-            (0..LANES).map(|_| self.lane(&sms, &zalo, &wake, shutdown.clone())),
-        )
-        .await;
+        let concurrency = self.settings.concurrency.max(1);
+        // Claim the next batch while a batch's worth is still waiting to go: the provider
+        // keeps busy while the database locks it.
+        let low_water = concurrency.max(self.settings.batch_size as usize);
+        let poll = Duration::from_secs(self.settings.poll_interval_secs.max(1));
+        let mut batches: HashMap<u64, Batch> = HashMap::new();
+        let mut next_batch = 0u64;
+        let mut ready: VecDeque<Ready> = VecDeque::new();
+        let mut sending = FuturesUnordered::new();
+        let mut recording = FuturesUnordered::new();
+        let mut claiming = None;
+        // The last claim found nothing (or failed): wait for a notification or the poll.
+        let mut drained = false;
+        let mut stopping = *shutdown.borrow();
+        loop {
+            if stopping {
+                // What was not handed to the provider yet goes back untried.
+                while let Some(r) = ready.pop_front() {
+                    let outcome = Finish::Released {
+                        delay: Duration::ZERO,
+                    };
+                    if let Some(done) = settle(&mut batches, r.batch, r.text.id, outcome) {
+                        recording.push(self.record(done));
+                    }
+                }
+            }
+            while sending.len() < concurrency {
+                let Some(r) = ready.pop_front() else { break };
+                sending.push(self.send(r, &sms, &zalo));
+            }
+            if !stopping
+                && !drained
+                && claiming.is_none()
+                && ready.len() < low_water
+                && batches.len() < OPEN_BATCHES
+            {
+                claiming = Some(Box::pin(self.claim()));
+            }
+            if stopping
+                && claiming.is_none()
+                && sending.is_empty()
+                && recording.is_empty()
+                && batches.is_empty()
+            {
+                break;
+            }
+            tokio::select! {
+                Some((batch, id, outcome)) = sending.next(), if !sending.is_empty() => {
+                    if let Some(done) = settle(&mut batches, batch, id, outcome) {
+                        recording.push(self.record(done));
+                    }
+                }
+                claimed = async { claiming.as_mut().expect("a claim in flight").await },
+                    if claiming.is_some() =>
+                {
+                    claiming = None;
+                    match claimed {
+                        Ok(Some(claim)) => {
+                            drained = claim.rows.len() < self.settings.batch_size.max(1) as usize;
+                            next_batch += 1;
+                            let batch = self.prepare(next_batch, claim, &mut ready).await;
+                            if batch.outstanding == 0 {
+                                recording.push(self.record(batch));
+                            } else {
+                                batches.insert(next_batch, batch);
+                            }
+                        }
+                        Ok(None) => drained = true,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "claiming texts failed");
+                            drained = true;
+                        }
+                    }
+                }
+                Some(()) = recording.next(), if !recording.is_empty() => {}
+                () = wake.notified(), if drained && !stopping => drained = false,
+                () = tokio::time::sleep(poll), if drained && !stopping => drained = false,
+                changed = shutdown.changed(), if !stopping => {
+                    stopping = changed.is_err() || *shutdown.borrow();
+                }
+            }
+        }
         stop_listener.store(true, Ordering::Relaxed);
         let _ = tokio::task::spawn_blocking(move || listener.join()).await;
         tracing::info!(worker = %self.id, "text worker stopped");
     }
 
-    /// One claim-send-record loop. Several run side by side, so one lane's database work
-    /// (claiming, recording) overlaps the others' sends instead of stalling them.
-    async fn lane(
-        &self,
-        sms: &AnyProvider,
-        zalo: &AnyProvider,
-        wake: &Notify,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
-        let poll = Duration::from_secs(self.settings.poll_interval_secs.max(1));
-        while !*shutdown.borrow() {
-            let batch = match self.claim().await {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming texts failed");
-                    Vec::new()
-                }
+    /// Locks the next batch in a transaction that stays open; `None` when nothing is due.
+    async fn claim(&self) -> anyhow::Result<Option<Claim>> {
+        let (pool, limit) = (self.pool.clone(), self.settings.batch_size.max(1));
+        tokio::task::spawn_blocking(move || {
+            let mut held = Held::begin(&pool)?;
+            let rows = texts_outbox::lock_due(&mut held.conn, limit)?;
+            if rows.is_empty() {
+                held.commit()?;
+                return Ok(None);
+            }
+            let mut quota_tenants: Vec<Uuid> = rows
+                .iter()
+                .filter(|r| plan_of(r).texts_per_month.is_some())
+                .filter_map(|r| r.tenant_id)
+                .collect();
+            quota_tenants.sort_unstable();
+            quota_tenants.dedup();
+            let sent_this_month = if quota_tenants.is_empty() {
+                Vec::new()
+            } else {
+                let since = month_start(chrono::Utc::now());
+                texts_outbox::sent_since(&mut held.conn, &quota_tenants, since)?
             };
-            if batch.is_empty() {
-                tokio::select! {
-                    () = wake.notified() => {}
-                    () = tokio::time::sleep(poll) => {}
-                    _ = shutdown.changed() => {}
-                }
-                continue;
-            }
-            // A full batch means more may wait: wake another lane to take them.
-            if batch.len() >= self.settings.batch_size.max(1) as usize {
-                wake.notify_one();
-            }
-            if let Err(e) = self.process(batch, sms, zalo, &shutdown).await {
-                // The rows stay leased and come due again when the lease runs out.
-                tracing::warn!(error = %e, "a batch of texts was not finished");
-            }
-        }
+            Ok(Some(Claim {
+                held,
+                rows,
+                sent_this_month,
+            }))
+        })
+        .await?
     }
 
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut PgConnection) -> QueryResult<T> + Send + 'static,
-    ) -> anyhow::Result<T> {
-        crate::db::blocking(&self.pool, f).await
-    }
-
-    fn lease(&self) -> Duration {
-        Duration::from_secs(self.settings.lease_secs.max(1))
-    }
-
-    async fn claim(&self) -> anyhow::Result<Vec<Claimed>> {
-        let (id, limit, lease) = (
-            self.id.clone(),
-            self.settings.batch_size.max(1),
-            self.lease(),
-        );
-        self.blocking(move |c| outbox::claim(c, &id, &Channel::TEXTS, limit, lease))
-            .await
-    }
-
-    async fn process(
-        &self,
-        batch: Vec<Claimed>,
-        sms: &AnyProvider,
-        zalo: &AnyProvider,
-        shutdown: &watch::Receiver<bool>,
-    ) -> anyhow::Result<()> {
-        let tenant_ids: Vec<Uuid> = {
-            let mut ids: Vec<Uuid> = batch.iter().filter_map(|r| r.tenant_id).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            ids
-        };
-        let since = month_start(chrono::Utc::now());
-        let ids = tenant_ids.clone();
-        let (tenants, sent) = self
-            .blocking(move |c| {
-                Ok((
-                    load_tenants(c, &ids)?,
-                    texts_outbox::sent_since(c, &ids, since)?,
-                ))
-            })
-            .await?;
+    /// Decides each claimed text: over quota (parked), over the rate (back later), cannot be
+    /// composed (parked), or ready for the provider.
+    async fn prepare(&self, id: u64, claim: Claim, ready: &mut VecDeque<Ready>) -> Batch {
+        let Claim {
+            held,
+            rows,
+            sent_this_month,
+        } = claim;
         let mut left: HashMap<Uuid, i64> = HashMap::new();
-        for (id, t) in &tenants {
-            if let Some(quota) = t.plan.texts_per_month {
-                let used = sent.iter().find(|(t, _)| t == id).map_or(0, |(_, n)| *n);
-                left.insert(*id, i64::from(quota) - used);
+        for row in &rows {
+            if let (Some(tenant), Some(quota)) = (row.tenant_id, plan_of(row).texts_per_month) {
+                let used = sent_this_month
+                    .iter()
+                    .find(|(t, _)| *t == tenant)
+                    .map_or(0, |(_, n)| *n);
+                left.entry(tenant).or_insert(i64::from(quota) - used);
             }
         }
-        let allowed = self.within_rate(&batch, &tenants).await;
-
-        let mut outcomes: Vec<(Claimed, Outcome)> = Vec::with_capacity(batch.len());
-        let mut ready: Vec<(Claimed, Outgoing, i16)> = Vec::new();
-        for row in batch {
-            if *shutdown.borrow() {
-                outcomes.push((row, Outcome::Released(Duration::ZERO)));
-                continue;
-            }
-            if let Some(wait) = allowed.get(&row.id).copied().flatten() {
-                outcomes.push((row, Outcome::Released(wait)));
+        let waits = self.within_rate(&rows).await;
+        let mut batch = Batch {
+            held,
+            outstanding: 0,
+            outcomes: Vec::new(),
+        };
+        for row in rows {
+            if let Some(wait) = waits.get(&row.id) {
+                let outcome = Finish::Released { delay: *wait };
+                batch.outcomes.push((row.id, outcome));
                 continue;
             }
             if let Some(n) = row.tenant_id.and_then(|t| left.get_mut(&t)) {
                 if *n <= 0 {
-                    let e = "hạn mức tin nhắn trong tháng đã hết / monthly text quota reached";
-                    outcomes.push((row, Outcome::Failed(SendFailure::Permanent(e.into()))));
+                    let error =
+                        "hạn mức tin nhắn trong tháng đã hết / monthly text quota reached".into();
+                    batch.outcomes.push((row.id, Finish::Parked { error }));
                     continue;
                 }
                 *n -= 1;
             }
-            let tenant = row.tenant_id.and_then(|t| tenants.get(&t));
-            match self.compose(&row, tenant) {
-                Ok((text, segments)) => ready.push((row, text, segments)),
-                Err(e) => outcomes.push((row, Outcome::Failed(SendFailure::Permanent(e)))),
+            match self.compose(&row) {
+                Ok((text, segments)) => {
+                    batch.outstanding += 1;
+                    ready.push_back(Ready {
+                        batch: id,
+                        attempts: row.attempts,
+                        text,
+                        segments,
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(outbox_id = row.id, error, "text cannot be sent");
+                    batch.outcomes.push((row.id, Finish::Parked { error }));
+                }
             }
         }
+        batch
+    }
 
-        // The claim just leased these rows. A row whose send starts after half the lease
-        // (a slow provider ahead of it in the batch) renews its lease first: if another worker
-        // took it meanwhile, it is not sent a second time.
-        let (claimed, lease) = (std::time::Instant::now(), self.lease());
-        let sends = futures_util::stream::iter(ready)
-            .map(|(row, text, segments)| async move {
-                if claimed.elapsed() > lease / 2 {
-                    let (id, worker) = (row.id, self.id.clone());
-                    let still_ours = self
-                        .blocking(move |c| texts_outbox::renew(c, &[id], &worker, lease))
-                        .await
-                        .is_ok_and(|ids| ids == [id]);
-                    if !still_ours {
-                        return (row, Outcome::Lost);
-                    }
-                }
-                let provider = if row.channel == Channel::Zalo {
-                    zalo
-                } else {
-                    sms
-                };
-                let outcome = match provider.send(&text).await {
-                    Ok(delivery_ref) => Outcome::Sent(Accepted {
-                        id: row.id,
-                        delivery_ref,
-                        segments,
-                    }),
-                    Err(f) => Outcome::Failed(f),
-                };
-                (row, outcome)
-            })
-            .buffer_unordered((self.settings.concurrency / LANES).max(1))
-            .collect::<Vec<_>>()
-            .await;
-        outcomes.extend(sends);
-        self.record(outcomes).await
+    async fn send(&self, r: Ready, sms: &AnyProvider, zalo: &AnyProvider) -> (u64, i64, Finish) {
+        let provider = if r.text.channel == Channel::Zalo {
+            zalo
+        } else {
+            sms
+        };
+        let outcome = match provider.send(&r.text).await {
+            Ok(reference) => Finish::Sent {
+                reference,
+                segments: r.segments,
+            },
+            Err(failure) => self.after(failure, r.text.id, r.attempts),
+        };
+        (r.batch, r.text.id, outcome)
+    }
+
+    /// A failed send: tried again later, or parked once it has had its attempts.
+    fn after(&self, failure: SendFailure, id: i64, attempts_before: i32) -> Finish {
+        let permanent = matches!(failure, SendFailure::Permanent(_));
+        let error = failure.message().to_owned();
+        let attempt = attempts_before.max(0) as u32 + 1;
+        tracing::warn!(outbox_id = id, attempt, permanent, error, "text not sent");
+        match after_failure(
+            permanent,
+            attempt,
+            self.settings.max_attempts,
+            Duration::from_secs(self.settings.backoff_base_secs),
+            Duration::from_secs(self.settings.backoff_max_secs),
+            rand::random::<f64>(),
+        ) {
+            Next::Park => Finish::Parked { error },
+            Next::RetryIn(delay) => Finish::Retry { delay, error },
+        }
+    }
+
+    /// Writes a finished batch's outcomes and commits, which also unlocks its rows. If that
+    /// fails the transaction is gone (and the rows with it are due again), so the outcomes
+    /// are written again outside it, a few times: until they are, a text the provider took
+    /// may be sent a second time (the gateway sees the same `RequestId`).
+    async fn record(&self, batch: Batch) {
+        let Batch {
+            mut held, outcomes, ..
+        } = batch;
+        let outcomes = Arc::new(outcomes);
+        let mine = outcomes.clone();
+        let committed = tokio::task::spawn_blocking(move || {
+            texts_outbox::finish(&mut held.conn, &mine)?;
+            held.commit()
+        })
+        .await;
+        let mut last = match committed {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        for wait in [100u64, 500, 2000] {
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            let again = outcomes.clone();
+            match crate::db::blocking(&self.pool, move |c| texts_outbox::finish(c, &again)).await {
+                Ok(_) => return,
+                Err(e) => last = e.to_string(),
+            }
+        }
+        tracing::error!(
+            error = last,
+            texts = outcomes.len(),
+            "recording texts failed"
+        );
     }
 
     /// The rendered text (or Zalo values) for a row, or why it can never be sent.
-    fn compose(
-        &self,
-        row: &Claimed,
-        tenant: Option<&TenantTexts>,
-    ) -> Result<(Outgoing, i16), String> {
+    fn compose(&self, row: &DueText) -> Result<(Outgoing, i16), String> {
         let key = TemplateKey::parse(&row.template)
             .ok_or_else(|| format!("unknown template `{}`", row.template))?;
         let locale = Locale::parse(&row.locale).unwrap_or_default();
         let to = MobileNumber::parse(&row.recipient).map_err(|e| e.to_string())?;
-        let sender = tenant
-            .and_then(|t| t.sender.clone())
+        let sender = row
+            .sender
+            .clone()
             .unwrap_or_else(|| self.settings.default_sender.clone());
         let mut payload = row.payload.clone();
         if let Some(object) = payload.as_object_mut() {
@@ -359,37 +483,38 @@ impl TextWorker {
 
     /// Per tenant and minute over every worker (a Redis counter): which rows of the batch must
     /// wait, and how long. While Redis is away the rate is not enforced: notices matter more.
-    async fn within_rate(
-        &self,
-        batch: &[Claimed],
-        tenants: &HashMap<Uuid, TenantTexts>,
-    ) -> HashMap<i64, Option<Duration>> {
+    async fn within_rate(&self, batch: &[DueText]) -> HashMap<i64, Duration> {
         let mut waits = HashMap::new();
         let Some(redis) = &self.redis else {
             return waits;
         };
+        let mut by_tenant: HashMap<Uuid, (u32, Vec<i64>)> = HashMap::new();
+        for row in batch {
+            if let Some(t) = row.tenant_id {
+                let limit = plan_of(row)
+                    .texts_per_minute
+                    .unwrap_or(self.settings.per_tenant_per_minute);
+                if limit > 0 {
+                    by_tenant
+                        .entry(t)
+                        .or_insert((limit, Vec::new()))
+                        .1
+                        .push(row.id);
+                }
+            }
+        }
+        if by_tenant.is_empty() {
+            return waits;
+        }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        let mut by_tenant: HashMap<Uuid, Vec<i64>> = HashMap::new();
-        for row in batch {
-            if let Some(t) = row.tenant_id {
-                by_tenant.entry(t).or_default().push(row.id);
-            }
-        }
         let Ok(mut conn) = redis.conn().await else {
             tracing::warn!("text rate limit unavailable");
             return waits;
         };
-        for (tenant, rows) in by_tenant {
-            let limit = tenants
-                .get(&tenant)
-                .and_then(|t| t.plan.texts_per_minute)
-                .unwrap_or(self.settings.per_tenant_per_minute);
-            if limit == 0 {
-                continue;
-            }
+        for (tenant, (limit, rows)) in by_tenant {
             let key = format!("{}:{tenant}:text-rate:{}", self.redis_prefix, now / 60);
             let asked = rows.len() as u64;
             let counted: redis::RedisResult<(u64,)> = redis::pipe()
@@ -414,83 +539,32 @@ impl TextWorker {
                     .await;
                 let wait = Duration::from_secs(60 - now % 60 + 1);
                 for id in &rows[room..] {
-                    waits.insert(*id, Some(wait));
+                    waits.insert(*id, wait);
                 }
             }
         }
         waits
     }
+}
 
-    /// Records a batch's outcomes: the sent in one statement (retried at once if it fails: until
-    /// it is written, a crash means a second delivery), the rest one by one.
-    async fn record(&self, outcomes: Vec<(Claimed, Outcome)>) -> anyhow::Result<()> {
-        let mut sent = Vec::new();
-        let mut released: HashMap<u64, Vec<i64>> = HashMap::new();
-        let mut failed = Vec::new();
-        for (row, outcome) in outcomes {
-            match outcome {
-                Outcome::Sent(a) => sent.push(a),
-                Outcome::Released(wait) => released.entry(wait.as_secs()).or_default().push(row.id),
-                Outcome::Failed(f) => failed.push((row, f)),
-                Outcome::Lost => {}
-            }
-        }
-        let worker = self.id.clone();
-        let mut last = None;
-        for wait in [0u64, 100, 500, 2000] {
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-            let (w, s) = (worker.clone(), sent.clone());
-            match self
-                .blocking(move |c| texts_outbox::mark_sent(c, &w, &s))
-                .await
-            {
-                Ok(_) => {
-                    last = None;
-                    break;
-                }
-                Err(e) => last = Some(e),
-            }
-        }
-        if let Some(e) = last {
-            tracing::error!(error = %e, texts = sent.len(), "recording sent texts failed");
-        }
-        for (secs, ids) in released {
-            let w = worker.clone();
-            self.blocking(move |c| outbox::release(c, &ids, &w, Duration::from_secs(secs)))
-                .await?;
-        }
-        for (row, failure) in failed {
-            let permanent = matches!(failure, SendFailure::Permanent(_));
-            let error = failure.message().to_owned();
-            let next = after_failure(
-                permanent,
-                row.attempts.max(0) as u32,
-                self.settings.max_attempts,
-                Duration::from_secs(self.settings.backoff_base_secs),
-                Duration::from_secs(self.settings.backoff_max_secs),
-                rand::random::<f64>(),
-            );
-            tracing::warn!(
-                outbox_id = row.id,
-                attempts = row.attempts,
-                permanent,
-                error,
-                "text not sent"
-            );
-            let (id, w) = (row.id, worker.clone());
-            match next {
-                Next::Park => {
-                    self.blocking(move |c| outbox::mark_failed(c, id, &w, &error))
-                        .await?
-                }
-                Next::RetryIn(delay) => {
-                    self.blocking(move |c| outbox::mark_retry(c, id, &w, &error, delay))
-                        .await?
-                }
-            };
-        }
-        Ok(())
+/// Notes a text's outcome in its batch; returns the batch once nothing of it is outstanding.
+fn settle(batches: &mut HashMap<u64, Batch>, id: u64, row: i64, outcome: Finish) -> Option<Batch> {
+    let batch = batches.get_mut(&id)?;
+    batch.outcomes.push((row, outcome));
+    batch.outstanding -= 1;
+    if batch.outstanding == 0 {
+        batches.remove(&id)
+    } else {
+        None
     }
+}
+
+/// The tenant's plan as the claim read it (a text without a tenant has the default plan).
+fn plan_of(row: &DueText) -> Plan {
+    row.plan
+        .clone()
+        .and_then(|p| serde_json::from_value(p).ok())
+        .unwrap_or_default()
 }
 
 /// Zalo template values: the payload's text and numbers as strings (ZNS takes strings).
@@ -527,27 +601,6 @@ fn month_start(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::U
         .and_hms_opt(0, 0, 0)
         .and_then(|t| t.and_local_timezone(vietnam).single())
         .map_or(now, |t| t.with_timezone(&chrono::Utc))
-}
-
-fn load_tenants(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<HashMap<Uuid, TenantTexts>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(Uuid, serde_json::Value, serde_json::Value)> = tenants::table
-        .filter(tenants::id.eq_any(ids))
-        .select((tenants::id, tenants::branding, tenants::plan))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, branding, plan)| {
-            let sender = branding
-                .get("sms_sender")
-                .and_then(|s| s.as_str())
-                .map(str::to_owned);
-            let plan = serde_json::from_value(plan).unwrap_or_default();
-            (id, TenantTexts { sender, plan })
-        })
-        .collect())
 }
 
 #[cfg(test)]

@@ -163,7 +163,6 @@ impl Room {
         t.report_token = Some("report-token-123".into());
         t.backoff_base_secs = 1;
         t.backoff_max_secs = 1;
-        t.lease_secs = 5;
         t.poll_interval_secs = 1;
         t.batch_size = 25;
         Self {
@@ -311,6 +310,46 @@ async fn two_workers_send_each_text_once() {
         "SELECT count(DISTINCT delivery_ref) AS n FROM platform.outbox WHERE channel = 'sms'",
     );
     assert_eq!(refs, 150);
+}
+
+#[actix_web::test]
+async fn texts_locked_by_a_worker_that_dies_are_sent_by_another_once() {
+    use diesel::connection::SimpleConnection;
+    let room = Room::new("");
+    let ids: Vec<i64> = (0..3)
+        .map(|i| room.enqueue(room.alpha, Channel::Sms, Locale::Vi, &format!("D-{i}")))
+        .collect();
+    // A worker that locked the batch and then died before recording anything: its
+    // transaction holds the rows while its connection lives.
+    let mut dying = room.db.conn();
+    dying.batch_execute("BEGIN").unwrap();
+    let locked = dvc::texts::outbox::lock_due(&mut dying, 10).unwrap();
+    assert_eq!(locked.iter().map(|t| t.id).collect::<Vec<_>>(), ids);
+    assert_eq!(locked[0].sender.as_deref(), Some("SO-ALPHA"));
+    let worker = room.worker();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        room.provider.accepted().is_empty(),
+        "locked texts are skipped"
+    );
+    drop(dying);
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            room.count("sent") == 3
+        })
+        .await,
+        "sent: {}",
+        room.count("sent")
+    );
+    stop(worker);
+    assert_eq!(room.provider.accepted().len(), 3, "each once");
+    for id in ids {
+        assert_eq!(
+            room.field(id, "attempts"),
+            "1",
+            "the dead claim is no attempt"
+        );
+    }
 }
 
 #[actix_web::test]

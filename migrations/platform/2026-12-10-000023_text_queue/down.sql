@@ -1,0 +1,1 @@
+DROP INDEX platform.outbox_texts_due_idx;
