@@ -1,11 +1,45 @@
-//! Concatenates the tenant migrations into one baseline script (in version order) so a new
-//! tenant schema is created in one round trip. A test proves the baseline builds exactly the
-//! schema that running the migrations one by one builds.
+//! Embeds the migrations (platform and tenant) as `(name, up, down)` scripts, and concatenates
+//! the tenant migrations into one baseline script (in version order) so a new tenant schema is
+//! created in one round trip. A test proves the baseline builds exactly the schema that running
+//! the migrations one by one builds.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// The migrations under `dir`, in version order: `(directory name, up.sql, down.sql)`.
+fn scripts(dir: &Path) -> Vec<(String, String, String)> {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("a migrations folder")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.'))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let read = |file: &str| {
+                let path = dir.join(&name).join(file);
+                println!("cargo:rerun-if-changed={}", path.display());
+                std::fs::read_to_string(&path).unwrap_or_default()
+            };
+            let (up, down) = (read("up.sql"), read("down.sql"));
+            (name, up, down)
+        })
+        .collect()
+}
+
 fn main() {
+    let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    for (dir, file) in [
+        ("migrations/platform", "platform_scripts.rs"),
+        ("migrations/tenant", "tenant_scripts.rs"),
+    ] {
+        let scripts = scripts(Path::new(dir));
+        std::fs::write(Path::new(&out_dir).join(file), format!("&{scripts:?}"))
+            .expect("writing the scripts");
+    }
     let dir = Path::new("migrations/tenant");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut entries: Vec<_> = std::fs::read_dir(dir)

@@ -47,6 +47,23 @@ pub(super) fn setup(
     Ok(ExitCode::SUCCESS)
 }
 
+/// On a Citus coordinator: how the tenant schemas are placed, and every tenant table Citus does
+/// not distribute (each should sit, with its schema, on one worker). Returns their number.
+fn citus_check(url: &str) -> anyhow::Result<usize> {
+    use diesel::Connection;
+    let mut conn = diesel::PgConnection::establish(url)?;
+    if !dvc::db::citus::is_citus(&mut conn)? {
+        return Ok(0);
+    }
+    let (schemas, nodes) = dvc::db::citus::distributed_schemas(&mut conn)?;
+    let left = dvc::db::citus::undistributed_tenant_tables(&mut conn)?;
+    println!("citus: {schemas} tenant schema(s) distributed over {nodes} worker(s)");
+    for table in &left {
+        println!("citus: NOT DISTRIBUTED  {table}");
+    }
+    Ok(left.len())
+}
+
 pub(super) fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
     let url = &settings.database.url;
     let applied = migrate_platform(url).map_err(|e| anyhow::anyhow!("platform schema: {e}"))?;
@@ -70,7 +87,8 @@ pub(super) fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
         report.tenants.len(),
         report.tenants.len() - failed
     );
-    Ok(if failed == 0 {
+    let undistributed = citus_check(url)?;
+    Ok(if failed == 0 && undistributed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

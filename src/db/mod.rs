@@ -1,7 +1,9 @@
 //! Database access: the pool, the shared (platform) handle and the tenant-scoped handle.
 
+pub mod citus;
 pub mod schema;
 mod schema_name;
+pub mod sql_script;
 pub(crate) mod tenant_db;
 mod text_enum;
 pub(crate) use text_enum::text_enum;

@@ -89,11 +89,21 @@ pub fn schema_states(
 /// Creates the `platform` schema if needed and applies its pending migrations.
 pub fn migrate_platform(url: &str) -> Result<usize, MigrationError> {
     let mut conn = connect(url)?;
+    let citus = crate::db::citus::is_citus(&mut conn)?;
     with_advisory_lock(&mut conn, "dvc:migrate:platform", |conn| {
-        conn.batch_execute("CREATE SCHEMA IF NOT EXISTS platform; SET search_path TO platform")?;
-        let applied = conn.run_pending_migrations(PLATFORM_MIGRATIONS)?.len();
-        conn.batch_execute(&format!("SET search_path TO {QUARANTINE_SCHEMA}"))?;
-        Ok::<_, MigrationError>(applied)
+        let migrate = |conn: &mut PgConnection| {
+            conn.batch_execute("CREATE SCHEMA IF NOT EXISTS platform")?;
+            conn.batch_execute("SET search_path TO platform")?;
+            let applied = conn.run_pending_migrations(PLATFORM_MIGRATIONS)?.len();
+            conn.batch_execute(&format!("SET search_path TO {QUARANTINE_SCHEMA}"))?;
+            Ok::<_, MigrationError>(applied)
+        };
+        if citus {
+            // The shared schema is not a tenant: it stays on the coordinator.
+            crate::db::citus::on_coordinator(conn, migrate)
+        } else {
+            migrate(conn)
+        }
     })?
 }
 
@@ -109,6 +119,7 @@ where
     F: Fn() -> S + Sync,
 {
     let mut conn = connect(url)?;
+    let citus = crate::db::citus::is_citus(&mut conn)?;
     let rows: Vec<(Uuid, String, String)> = tenants::table
         .select((tenants::id, tenants::slug, tenants::schema_name))
         .order(tenants::slug)
@@ -122,6 +133,10 @@ where
             .map(|_| {
                 scope.spawn(|| -> Result<(), MigrationError> {
                     let mut conn = connect(url)?;
+                    if citus {
+                        // For this session's migrations (see `ALLOW_SHARD_LOCAL_TRIGGERS`).
+                        conn.batch_execute("SET citus.enable_unsafe_triggers TO on")?;
+                    }
                     loop {
                         let next = queue
                             .lock()

@@ -7,15 +7,18 @@
 //! savepoints. A failed provisioning leaves nothing behind.
 
 use super::names::SchemaName;
+use crate::db::sql_script::ScriptMigrations;
 use crate::db::tenant_db::enter_tenant_schema;
 use diesel::PgConnection;
 use diesel::connection::SimpleConnection;
 use diesel::migration::{CREATE_MIGRATIONS_TABLE, MigrationSource};
 use diesel::pg::Pg;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel_migrations::MigrationHarness;
 
-pub const TENANT_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/tenant");
-pub const PLATFORM_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/platform");
+pub const TENANT_MIGRATIONS: ScriptMigrations =
+    ScriptMigrations(include!(concat!(env!("OUT_DIR"), "/tenant_scripts.rs")));
+pub const PLATFORM_MIGRATIONS: ScriptMigrations =
+    ScriptMigrations(include!(concat!(env!("OUT_DIR"), "/platform_scripts.rs")));
 
 pub type MigrationError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -35,11 +38,21 @@ pub fn create_tenant_schema(
     // One round trip. The schema name is a validated `SchemaName` (quoted as well); the rest
     // of the batch is the compiled-in baseline.
     let schema = schema.quoted();
-    conn.batch_execute(&format!(
+    let script = format!(
         "CREATE SCHEMA {schema};\nSET LOCAL search_path TO {schema};\n{TENANT_BASELINE_SQL}\n\
          {CREATE_MIGRATIONS_TABLE};\n\
          INSERT INTO __diesel_schema_migrations (version) VALUES {ledger_rows};"
-    ))?;
+    );
+    if crate::db::citus::is_citus(conn)? {
+        // Citus forwards DDL of a distributed schema with the text it came in: one statement
+        // at a time (see `db::sql_script`).
+        conn.batch_execute(crate::db::citus::ALLOW_SHARD_LOCAL_TRIGGERS)?;
+        for statement in crate::db::sql_script::statements(&script) {
+            conn.batch_execute(statement)?;
+        }
+    } else {
+        conn.batch_execute(&script)?;
+    }
     Ok(TENANT_BASELINE_VERSIONS.last().map(|v| (*v).to_owned()))
 }
 

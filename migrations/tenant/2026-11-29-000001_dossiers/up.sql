@@ -4,7 +4,10 @@
 -- JSON text, not jsonb: jsonb reorders keys, and the order of a form's fields matters.
 ALTER TABLE procedures ADD COLUMN form_schema text NOT NULL DEFAULT '{}';
 -- Who decides (approves or rejects): in most procedures the leader signs the decision.
-ALTER TABLE procedures ADD COLUMN decide_role text NOT NULL DEFAULT 'leader'
+-- (A column and its constraint in two commands, the constraint named as PostgreSQL would name
+-- it inline: Citus refuses unnamed constraints on distributed tables.)
+ALTER TABLE procedures ADD COLUMN decide_role text NOT NULL DEFAULT 'leader';
+ALTER TABLE procedures ADD CONSTRAINT procedures_decide_role_check
     CHECK (decide_role IN ('officer', 'leader'));
 -- Slug of the parent tenant whose procedure this one adapts (fee and time limit may differ).
 ALTER TABLE procedures ADD COLUMN inherited_from text;

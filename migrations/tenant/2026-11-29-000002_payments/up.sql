@@ -5,7 +5,8 @@ ALTER TABLE procedures ADD COLUMN fee_rule text NOT NULL DEFAULT '{}';
 -- For `full` procedures: an officer may receive the dossier only once it is paid.
 ALTER TABLE procedures ADD COLUMN pay_before_processing boolean NOT NULL DEFAULT true;
 
-ALTER TABLE dossiers ADD COLUMN payment_status text NOT NULL DEFAULT 'none'
+ALTER TABLE dossiers ADD COLUMN payment_status text NOT NULL DEFAULT 'none';
+ALTER TABLE dossiers ADD CONSTRAINT dossiers_payment_status_check
     CHECK (payment_status IN ('none', 'due', 'paid', 'refunded'));
 
 CREATE SEQUENCE receipt_numbers;

@@ -17,11 +17,16 @@ CREATE TABLE procedure_versions (
     PRIMARY KEY (procedure_code, version)
 );
 
+-- Backfills read through a materialized CTE: Citus 12.1 pushes a plain INSERT … SELECT between
+-- two tables of a distributed schema down to the worker with a broken filter
+-- (`WHERE ( IS NOT NULL)`); the CTE makes the coordinator read first, then insert.
+WITH existing AS MATERIALIZED (
+    SELECT code, 1, name_vi, name_en, form_schema, documents, fee_vnd, fee_rule,
+           md5(concat_ws(chr(31), name_vi, name_en, form_schema, documents::text, fee_vnd::text, fee_rule))
+    FROM procedures)
 INSERT INTO procedure_versions (procedure_code, version, name_vi, name_en, form_schema, documents,
                                 fee_vnd, fee_rule, digest)
-SELECT code, 1, name_vi, name_en, form_schema, documents, fee_vnd, fee_rule,
-       md5(concat_ws(chr(31), name_vi, name_en, form_schema, documents::text, fee_vnd::text, fee_rule))
-FROM procedures;
+SELECT * FROM existing;
 
 -- The dossiers table is at diesel's 32 columns: the pinned version lives beside it.
 CREATE TABLE dossier_procedure_versions (
@@ -31,6 +36,8 @@ CREATE TABLE dossier_procedure_versions (
     FOREIGN KEY (procedure_code, version) REFERENCES procedure_versions (procedure_code, version)
 );
 
+WITH pinned AS MATERIALIZED (
+    SELECT d.id, d.procedure_code, 1 FROM dossiers d
+    JOIN procedure_versions v ON v.procedure_code = d.procedure_code AND v.version = 1)
 INSERT INTO dossier_procedure_versions (dossier_id, procedure_code, version)
-SELECT d.id, d.procedure_code, 1 FROM dossiers d
-JOIN procedure_versions v ON v.procedure_code = d.procedure_code AND v.version = 1;
+SELECT * FROM pinned;
