@@ -84,7 +84,8 @@ pub fn save(
         .set((
             d::design.eq(&json),
             d::updated_by.eq(by),
-            d::updated_at.eq(diesel::dsl::now),
+            // Bound, not `now()` (Citus: immutable functions only in `DO UPDATE SET`).
+            d::updated_at.eq(chrono::Utc::now()),
         ))
         .execute(conn)
         .map(drop)

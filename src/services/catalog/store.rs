@@ -515,7 +515,9 @@ pub fn upsert(
                 procedures::template.eq(excluded(procedures::template)),
                 procedures::adopted_version.eq(excluded(procedures::adopted_version)),
                 procedures::edited_in.eq(excluded(procedures::edited_in)),
-                procedures::updated_at.eq(diesel::dsl::now),
+                // A bound time, not `now()`: Citus takes only immutable functions in an
+                // upsert's `DO UPDATE SET` on a distributed table.
+                procedures::updated_at.eq(chrono::Utc::now()),
             ))
             .execute(conn)?;
         let codes: Vec<&str> = procedure_rows.iter().map(|p| p.code).collect();

@@ -31,16 +31,21 @@ pub fn record(conn: &mut PgConnection, codes: &[&str]) -> QueryResult<()> {
         return Ok(());
     }
     diesel::sql_query(
-        "INSERT INTO procedure_versions (procedure_code, version, name_vi, name_en, form_schema, \
+        // Read through a materialized CTE, then inserted: Citus 12.1 pushes a plain
+        // `INSERT … SELECT` between two tables of a distributed schema down to the worker with a
+        // broken filter (`WHERE ( IS NOT NULL)`). On one PostgreSQL it is the same plan.
+        "WITH changed AS MATERIALIZED ( \
+             SELECT p.code, coalesce(l.version, 0) + 1, p.name_vi, p.name_en, p.form_schema, \
+                    p.documents, p.fee_vnd, p.fee_rule, d.digest \
+             FROM procedures p \
+             CROSS JOIN LATERAL (SELECT md5(concat_ws(chr(31), p.name_vi, p.name_en, \
+                    p.form_schema, p.documents::text, p.fee_vnd::text, p.fee_rule)) AS digest) d \
+             LEFT JOIN LATERAL (SELECT version, digest FROM procedure_versions x \
+                    WHERE x.procedure_code = p.code ORDER BY version DESC LIMIT 1) l ON true \
+             WHERE p.code = ANY($1) AND l.digest IS DISTINCT FROM d.digest) \
+         INSERT INTO procedure_versions (procedure_code, version, name_vi, name_en, form_schema, \
                                          documents, fee_vnd, fee_rule, digest) \
-         SELECT p.code, coalesce(l.version, 0) + 1, p.name_vi, p.name_en, p.form_schema, \
-                p.documents, p.fee_vnd, p.fee_rule, d.digest \
-         FROM procedures p \
-         CROSS JOIN LATERAL (SELECT md5(concat_ws(chr(31), p.name_vi, p.name_en, p.form_schema, \
-                p.documents::text, p.fee_vnd::text, p.fee_rule)) AS digest) d \
-         LEFT JOIN LATERAL (SELECT version, digest FROM procedure_versions x \
-                WHERE x.procedure_code = p.code ORDER BY version DESC LIMIT 1) l ON true \
-         WHERE p.code = ANY($1) AND l.digest IS DISTINCT FROM d.digest",
+         SELECT * FROM changed",
     )
     .bind::<Array<Text>, _>(codes)
     .execute(conn)
