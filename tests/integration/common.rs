@@ -45,6 +45,9 @@ impl TestDb {
             ))
             .expect("create test database");
         let url = url_for(&name);
+        if let Some(workers) = citus_workers() {
+            make_citus_cluster(&name, &url, &workers);
+        }
         migrate_platform(&url).expect("migrate platform schema");
         Self { name, url }
     }
@@ -109,11 +112,69 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&admin_url()) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
+        let drop_on = |url: &str| {
+            if let Ok(mut admin) = PgConnection::establish(url) {
+                let _ = admin.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ));
+            }
+        };
+        drop_on(&admin_url());
+        for worker in citus_workers().unwrap_or_default() {
+            drop_on(&format!("postgres://postgres@{worker}/postgres"));
+        }
+    }
+}
+
+/// With `DVC_TEST_CITUS_WORKERS=host:port,host:port` (set by `scripts/test-citus`), the admin
+/// URL is a Citus coordinator and every test database is a cluster of its own: the database on
+/// the coordinator and each worker, the extension in each, the workers registered.
+fn citus_workers() -> Option<Vec<String>> {
+    let workers = std::env::var("DVC_TEST_CITUS_WORKERS").ok()?;
+    Some(
+        workers
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+fn make_citus_cluster(name: &str, url: &str, workers: &[String]) {
+    for worker in workers {
+        let mut admin = PgConnection::establish(&format!("postgres://postgres@{worker}/postgres"))
+            .expect("connect to a Citus worker");
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'"
+            ))
+            .expect("create the test database on a worker");
+        PgConnection::establish(&format!("postgres://postgres@{worker}/{name}"))
+            .and_then(|mut c| {
+                c.batch_execute("CREATE EXTENSION citus")
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+            })
+            .expect("citus on a worker");
+    }
+    let coordinator =
+        std::env::var("DVC_TEST_CITUS_COORDINATOR").unwrap_or_else(|_| "127.0.0.1:9700".into());
+    let (host, port) = coordinator.rsplit_once(':').expect("host:port");
+    let mut conn = PgConnection::establish(url).expect("connect to the coordinator");
+    let mut script =
+        format!("CREATE EXTENSION citus; SELECT citus_set_coordinator_host('{host}', {port});");
+    for worker in workers {
+        let (h, p) = worker.rsplit_once(':').expect("host:port");
+        script.push_str(&format!("SELECT citus_add_node('{h}', {p});"));
+    }
+    for statement in dvc::db::sql_script::statements(&script) {
+        // Adding a node opens connections to it, which a busy worker may refuse for a moment.
+        let mut tries = 0;
+        while let Err(e) = conn.batch_execute(statement) {
+            tries += 1;
+            assert!(tries < 5, "set up the Citus cluster: {e}");
+            std::thread::sleep(std::time::Duration::from_millis(300 * tries));
         }
     }
 }

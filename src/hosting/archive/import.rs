@@ -423,9 +423,12 @@ fn reset_sequences(conn: &mut PgConnection, schema: &SchemaName) -> Result<(), A
     let q = schema.quoted();
     for s in serials {
         let (table, column) = (ident(&s.table_name)?, ident(&s.column_name)?);
+        // Never below the sequence's own minimum: Citus gives each node's sequences of a
+        // distributed schema a range of their own (starting far above 1).
         diesel::sql_query(format!(
-            "SELECT setval(pg_get_serial_sequence('{q}.{table}', '{}'), \
-                    coalesce((SELECT max({column}) FROM {q}.{table}), 0) + 1, false)",
+            "SELECT setval(s.seq, greatest(coalesce((SELECT max({column}) FROM {q}.{table}), 0) + 1, \
+                    (SELECT seqmin FROM pg_sequence WHERE seqrelid = s.seq::regclass)), false) \
+             FROM (SELECT pg_get_serial_sequence('{q}.{table}', '{}') AS seq) s",
             s.column_name
         ))
         .execute(conn)?;
