@@ -942,3 +942,36 @@ async fn the_due_date_is_counted_from_the_servers_clock_across_tet() {
     assert_eq!(b["due_date"], due.to_string(), "{b}");
     assert_eq!(b["timeliness"], "on_time", "{b}");
 }
+
+/// A dossier's history is append-only in the database itself (a trigger in the tenant
+/// schema), whoever connects — also on Citus, where the trigger runs on the worker that holds
+/// the tenant's schema (scripts/test-citus runs this test there).
+#[actix_web::test]
+async fn a_dossiers_history_cannot_be_rewritten_even_from_sql() {
+    use diesel::connection::SimpleConnection;
+    let w = World::new(|_| {}).await;
+    let code = w.submit_work_permit("tinh-a", w.citizen).await;
+    let events = |w: &World| {
+        w.db.scalar_i64(&format!(
+            "SELECT count(*) AS n FROM t_tinh_a.dossier_events e \
+             JOIN t_tinh_a.dossiers d ON d.id = e.dossier_id WHERE d.code = '{code}'"
+        ))
+    };
+    let before = events(&w);
+    assert!(before >= 1, "submission recorded an event");
+    let mut conn = w.db.conn();
+    for statement in [
+        "UPDATE t_tinh_a.dossier_events SET note = 'rewritten'",
+        "DELETE FROM t_tinh_a.dossier_events",
+    ] {
+        let refused = conn.batch_execute(statement).unwrap_err().to_string();
+        assert!(refused.contains("append-only"), "{statement}: {refused}");
+    }
+    assert_eq!(events(&w), before);
+    assert_eq!(
+        w.db.scalar_i64(
+            "SELECT count(*) AS n FROM t_tinh_a.dossier_events WHERE note = 'rewritten'"
+        ),
+        0
+    );
+}
