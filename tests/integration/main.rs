@@ -14,6 +14,7 @@ mod browser_designer;
 mod browser_results;
 mod catalog_import;
 mod channel_stats;
+mod citus;
 mod complaints;
 mod deploy;
 mod designer;
