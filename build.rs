@@ -32,36 +32,24 @@ fn scripts(dir: &Path) -> Vec<(String, String, String)> {
 
 fn main() {
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    for (dir, file) in [
-        ("migrations/platform", "platform_scripts.rs"),
-        ("migrations/tenant", "tenant_scripts.rs"),
+    let platform = scripts(Path::new("migrations/platform"));
+    let tenant = scripts(Path::new("migrations/tenant"));
+    for (scripts, file) in [
+        (&platform, "platform_scripts.rs"),
+        (&tenant, "tenant_scripts.rs"),
     ] {
-        let scripts = scripts(Path::new(dir));
         std::fs::write(Path::new(&out_dir).join(file), format!("&{scripts:?}"))
             .expect("writing the scripts");
     }
-    let dir = Path::new("migrations/tenant");
-    println!("cargo:rerun-if-changed={}", dir.display());
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("migrations/tenant")
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir() && !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    entries.sort();
     let mut sql = String::new();
     let mut versions = Vec::new();
-    for name in &entries {
-        let up = dir.join(name).join("up.sql");
-        println!("cargo:rerun-if-changed={}", up.display());
-        let text = std::fs::read_to_string(&up).expect("up.sql");
+    for (name, up, _) in &tenant {
         // diesel's rule: the version is the part before the first `_`, without dashes.
         let version = name.split('_').next().unwrap_or_default().replace('-', "");
-        writeln!(sql, "-- {name}\n{text}\n").expect("writing to a String");
+        writeln!(sql, "-- {name}\n{up}\n").expect("writing to a String");
         versions.push(version);
     }
-    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("tenant_baseline.rs");
+    let out = Path::new(&out_dir).join("tenant_baseline.rs");
     let code = format!(
         "/// All tenant migrations, in order.\npub const TENANT_BASELINE_SQL: &str = {sql:?};\n\
          /// Their versions, in order.\npub const TENANT_BASELINE_VERSIONS: &[&str] = &{versions:?};\n"

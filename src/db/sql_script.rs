@@ -86,9 +86,9 @@ fn block_comment_end(bytes: &[u8], mut i: usize) -> usize {
     bytes.len()
 }
 
-/// Past the closing quote of the string or identifier that opens at `i` (a doubled quote is
-/// part of it; so is a backslash-escaped one, which only `E'…'` strings have and which is
-/// harmless to honour in the others, where dvc's scripts never end a string with `\`).
+/// Past the closing quote of the string or identifier that opens at `i`. A doubled quote is
+/// part of it; a backslash escapes the next character only in `E'…'` strings (in a standard
+/// string `'\'` is a whole string).
 fn quoted_end(bytes: &[u8], mut i: usize, quote: u8) -> usize {
     let escapes = quote == b'\'' && i > 0 && matches!(bytes[i - 1], b'E' | b'e');
     i += 1;

@@ -97,10 +97,12 @@ struct Ready {
     segments: i16,
 }
 
-/// What a claim brought: the locked rows and this month's count for tenants with a quota.
+/// What a claim brought: the locked rows, their tenants' plans (read once per batch) and this
+/// month's count for tenants with a quota.
 struct Claim {
     held: Held,
     rows: Vec<DueText>,
+    plans: HashMap<Uuid, Plan>,
     sent_this_month: Vec<(Uuid, i64)>,
 }
 
@@ -279,13 +281,12 @@ impl TextWorker {
                 held.commit()?;
                 return Ok(None);
             }
-            let mut quota_tenants: Vec<Uuid> = rows
+            let plans = plans_of(&rows);
+            let quota_tenants: Vec<Uuid> = plans
                 .iter()
-                .filter(|r| plan_of(r).texts_per_month.is_some())
-                .filter_map(|r| r.tenant_id)
+                .filter(|(_, plan)| plan.texts_per_month.is_some())
+                .map(|(tenant, _)| *tenant)
                 .collect();
-            quota_tenants.sort_unstable();
-            quota_tenants.dedup();
             let sent_this_month = if quota_tenants.is_empty() {
                 Vec::new()
             } else {
@@ -295,6 +296,7 @@ impl TextWorker {
             Ok(Some(Claim {
                 held,
                 rows,
+                plans,
                 sent_this_month,
             }))
         })
@@ -307,19 +309,20 @@ impl TextWorker {
         let Claim {
             held,
             rows,
+            plans,
             sent_this_month,
         } = claim;
         let mut left: HashMap<Uuid, i64> = HashMap::new();
-        for row in &rows {
-            if let (Some(tenant), Some(quota)) = (row.tenant_id, plan_of(row).texts_per_month) {
+        for (tenant, plan) in &plans {
+            if let Some(quota) = plan.texts_per_month {
                 let used = sent_this_month
                     .iter()
-                    .find(|(t, _)| *t == tenant)
+                    .find(|(t, _)| t == tenant)
                     .map_or(0, |(_, n)| *n);
-                left.entry(tenant).or_insert(i64::from(quota) - used);
+                left.insert(*tenant, i64::from(quota) - used);
             }
         }
-        let waits = self.within_rate(&rows).await;
+        let waits = self.within_rate(&rows, &plans).await;
         let mut batch = Batch {
             held,
             outstanding: 0,
@@ -483,7 +486,11 @@ impl TextWorker {
 
     /// Per tenant and minute over every worker (a Redis counter): which rows of the batch must
     /// wait, and how long. While Redis is away the rate is not enforced: notices matter more.
-    async fn within_rate(&self, batch: &[DueText]) -> HashMap<i64, Duration> {
+    async fn within_rate(
+        &self,
+        batch: &[DueText],
+        plans: &HashMap<Uuid, Plan>,
+    ) -> HashMap<i64, Duration> {
         let mut waits = HashMap::new();
         let Some(redis) = &self.redis else {
             return waits;
@@ -491,8 +498,9 @@ impl TextWorker {
         let mut by_tenant: HashMap<Uuid, (u32, Vec<i64>)> = HashMap::new();
         for row in batch {
             if let Some(t) = row.tenant_id {
-                let limit = plan_of(row)
-                    .texts_per_minute
+                let limit = plans
+                    .get(&t)
+                    .and_then(|p| p.texts_per_minute)
                     .unwrap_or(self.settings.per_tenant_per_minute);
                 if limit > 0 {
                     by_tenant
@@ -559,12 +567,21 @@ fn settle(batches: &mut HashMap<u64, Batch>, id: u64, row: i64, outcome: Finish)
     }
 }
 
-/// The tenant's plan as the claim read it (a text without a tenant has the default plan).
-fn plan_of(row: &DueText) -> Plan {
-    row.plan
-        .clone()
-        .and_then(|p| serde_json::from_value(p).ok())
-        .unwrap_or_default()
+/// Each tenant's plan as the claim read it, parsed once per tenant of the batch (a plan that
+/// no longer parses counts as the default: no quota, the deployment's rate).
+fn plans_of(rows: &[DueText]) -> HashMap<Uuid, Plan> {
+    let mut plans = HashMap::new();
+    for row in rows {
+        if let Some(tenant) = row.tenant_id {
+            plans.entry(tenant).or_insert_with(|| {
+                row.plan
+                    .clone()
+                    .and_then(|p| serde_json::from_value(p).ok())
+                    .unwrap_or_default()
+            });
+        }
+    }
+    plans
 }
 
 /// Zalo template values: the payload's text and numbers as strings (ZNS takes strings).

@@ -1,7 +1,7 @@
 //! Scale-out on a real Citus cluster. Ignored in the ordinary suite (it needs the cluster);
 //! `scripts/test-citus` starts one and runs these with `--run-ignored all`.
 
-use crate::world::{PDF, PHONE, PNG, WORK_PERMIT, World};
+use crate::world::World;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 use std::sync::Arc;
@@ -31,20 +31,8 @@ fn placement(conn: &mut PgConnection, schema: &str) -> (String, i32) {
 /// One submission as a citizen's browser would make it: its status, its code when accepted,
 /// how long it took.
 async fn submit(w: &World, tenant: &str) -> (u16, Option<String>, Duration) {
-    let token = w.token(w.citizen, tenant, &[]);
     let started = Instant::now();
-    let (status, body) = w
-        .multipart(
-            &format!("/t/{tenant}/api/v1/dossiers"),
-            &token,
-            &serde_json::json!({
-                "procedure": WORK_PERMIT,
-                "phone": PHONE,
-                "form": { "ho_ten": "John Smith", "ngay_sinh": "1990-02-03", "so_ho_chieu": "B1234567" }
-            }),
-            &[(0, "Đơn đề nghị.pdf", PDF), (1, "anh.png", PNG)],
-        )
-        .await;
+    let (status, body) = w.try_submit_work_permit(tenant, w.citizen).await;
     let code = body["code"].as_str().map(str::to_owned);
     (status, code, started.elapsed())
 }
@@ -177,4 +165,45 @@ async fn a_tenant_moves_between_workers_under_load_and_nothing_is_lost() {
             * 1e3,
         during.as_secs_f64() * 1e3,
     );
+}
+
+#[test]
+#[ignore = "needs a Citus cluster: scripts/test-citus"]
+fn migrate_fails_naming_a_tenant_schema_left_on_the_coordinator() {
+    use crate::common::{TestDb, tenant_toml};
+    use diesel::connection::SimpleConnection;
+    let db = TestDb::new();
+    db.apply_texts(&[("alpha.toml", tenant_toml("alpha", "ALPHA", 1))]);
+    // A tenant made while schema-based sharding was off (a database moved to Citus without
+    // `citus_schema_distribute`): its schema stays on the coordinator.
+    let database = &db.name;
+    db.conn()
+        .batch_execute(&format!(
+            "ALTER DATABASE {database} SET citus.enable_schema_based_sharding = off"
+        ))
+        .unwrap();
+    db.apply_texts(&[("beta.toml", tenant_toml("beta", "BETA", 1))]);
+    db.conn()
+        .batch_execute(&format!(
+            "ALTER DATABASE {database} RESET citus.enable_schema_based_sharding"
+        ))
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dvc"))
+        .arg("migrate")
+        .env("DVC__DATABASE__URL", &db.url)
+        .env("DVC__LOG__FILTER", "off")
+        .env("DVC_CONFIG_DIR", "/nonexistent")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("citus: 1 tenant schema(s) distributed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("NOT DISTRIBUTED  t_beta.dossiers"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("NOT DISTRIBUTED  t_alpha."), "{stdout}");
 }

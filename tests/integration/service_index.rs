@@ -5,7 +5,9 @@
 //! data; bad periods are refused.
 
 use crate::common::{TestApp, TestDb, eventually};
-use crate::world::{PAID, PDF, PHONE, QUICK, WORK_PERMIT, World, account, tenant_file};
+use crate::world::{
+    PAID, PDF, PHONE, QUICK, WORK_PERMIT, World, access_token, account, tenant_file,
+};
 use chrono::{Datelike, Duration as Days, Months, NaiveDate, Utc};
 use diesel::connection::SimpleConnection;
 use dvc::services::calendar::local_date;
@@ -297,6 +299,27 @@ async fn file_quick(w: &World) -> String {
 const WALK_IN_NAME: &str = "Nguyễn Thị Hoà";
 const WALK_IN_ID: &str = "001190012345";
 
+/// A walk-in at tinh-a's desk with a name, an identity number and a scanned paper, taken by the
+/// officer whose token is `desk`; returns its code.
+async fn take_walk_in(w: &World, desk: &str) -> String {
+    let walk_in = json!({
+        "procedure": WORK_PERMIT,
+        "channel": "counter",
+        "applicant": { "full_name": WALK_IN_NAME, "id_number": WALK_IN_ID, "phone": "0987 654 321" },
+        "form": { "ho_ten": WALK_IN_NAME, "ngay_sinh": "1990-05-01" }
+    });
+    let (s, b) = w
+        .multipart(
+            "/t/tinh-a/api/v1/desk/dossiers",
+            desk,
+            &walk_in,
+            &[(0, "scan.pdf", PDF)],
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    b["code"].as_str().unwrap().to_owned()
+}
+
 #[actix_web::test]
 async fn service_index_of_one_tenant_equals_a_brute_force_recount() {
     let w = World::new(|_| {}).await;
@@ -325,22 +348,7 @@ async fn service_index_of_one_tenant_equals_a_brute_force_recount() {
 
     // A walk-in at the desk with a scanned paper: counter, digitised; approved on time.
     let desk = w.token(a, "tinh-a", &["officer"]);
-    let walk_in = json!({
-        "procedure": WORK_PERMIT,
-        "channel": "counter",
-        "applicant": { "full_name": WALK_IN_NAME, "id_number": WALK_IN_ID, "phone": "0987 654 321" },
-        "form": { "ho_ten": WALK_IN_NAME, "ngay_sinh": "1990-05-01" }
-    });
-    let (s, b) = w
-        .multipart(
-            "/t/tinh-a/api/v1/desk/dossiers",
-            &desk,
-            &walk_in,
-            &[(0, "scan.pdf", PDF)],
-        )
-        .await;
-    assert_eq!(s, 201, "{b}");
-    let counter = b["code"].as_str().unwrap().to_owned();
+    let counter = take_walk_in(&w, &desk).await;
     for action in ["receive", "start_review", "approve"] {
         act_ok(&w, &counter, a, officer, action).await;
     }
@@ -710,25 +718,7 @@ async fn a_ministry_index_over_fifty_provinces_equals_the_recount() {
         s.dossiers.storage_root = root;
     })
     .await;
-    let token = |who: Uuid, tenant: &str, roles: &[&str]| {
-        let now = Utc::now().timestamp();
-        dvc::auth::tokens::issue(
-            &ring,
-            &dvc::auth::tokens::AccessClaims {
-                iss: "http://localhost:8080".into(),
-                sub: who,
-                aud: tenant.into(),
-                client_id: format!("portal-{tenant}"),
-                sid: Uuid::new_v4(),
-                iat: now,
-                exp: now + 600,
-                nbf: None,
-                jti: Uuid::new_v4(),
-                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            },
-        )
-        .unwrap()
-    };
+    let token = |who: Uuid, tenant: &str, roles: &[&str]| access_token(&ring, who, tenant, roles);
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
@@ -886,22 +876,7 @@ async fn the_service_index_page_passes_axe_and_shows_no_personal_data_in_a_real_
     };
     // A walk-in with a name and an identity number, decided; an online one received 30 days
     // ago and still open: late.
-    let walk_in = json!({
-        "procedure": WORK_PERMIT,
-        "channel": "counter",
-        "applicant": { "full_name": WALK_IN_NAME, "id_number": WALK_IN_ID, "phone": "0987 654 321" },
-        "form": { "ho_ten": WALK_IN_NAME, "ngay_sinh": "1990-05-01" }
-    });
-    let (s, b) = w
-        .multipart(
-            "/t/tinh-a/api/v1/desk/dossiers",
-            &officer,
-            &walk_in,
-            &[(0, "scan.pdf", PDF)],
-        )
-        .await;
-    assert_eq!(s, 201, "{b}");
-    let counter = b["code"].as_str().unwrap().to_owned();
+    let counter = take_walk_in(&w, &officer).await;
     for action in ["receive", "start_review", "approve"] {
         act(counter.clone(), action).await;
     }

@@ -152,6 +152,28 @@ pub fn account(db: &TestDb, email: &str, name: &str) -> Uuid {
     id
 }
 
+/// An access token as the SSO would issue, signed with `ring`, for `account` at `tenant` with
+/// `roles`; for worlds of a test's own making as well as [`World`].
+pub fn access_token(ring: &Keyring, account: Uuid, tenant: &str, roles: &[&str]) -> String {
+    let now = chrono::Utc::now().timestamp();
+    issue(
+        ring,
+        &AccessClaims {
+            iss: "http://localhost:8080".into(),
+            sub: account,
+            aud: tenant.into(),
+            client_id: format!("portal-{tenant}"),
+            sid: Uuid::new_v4(),
+            iat: now,
+            exp: now + 600,
+            nbf: None,
+            jti: Uuid::new_v4(),
+            roles: roles.iter().map(std::string::ToString::to_string).collect(),
+        },
+    )
+    .unwrap()
+}
+
 impl World {
     pub async fn new(tweak: impl FnOnce(&mut dvc::config::Settings)) -> Self {
         Self::with_dns(tweak, Arc::new(dvc::hosting::domains::NoResolver)).await
@@ -265,23 +287,7 @@ impl World {
 
     /// An access token as the SSO would issue for `account` at `tenant` with `roles`.
     pub fn token(&self, account: Uuid, tenant: &str, roles: &[&str]) -> String {
-        let now = chrono::Utc::now().timestamp();
-        issue(
-            &self.ring,
-            &AccessClaims {
-                iss: "http://localhost:8080".into(),
-                sub: account,
-                aud: tenant.into(),
-                client_id: format!("portal-{tenant}"),
-                sid: Uuid::new_v4(),
-                iat: now,
-                exp: now + 600,
-                nbf: None,
-                jti: Uuid::new_v4(),
-                roles: roles.iter().map(std::string::ToString::to_string).collect(),
-            },
-        )
-        .unwrap()
+        access_token(&self.ring, account, tenant, roles)
     }
 
     /// An access token of the platform's own app (registered with `account_api`), the only
@@ -415,21 +421,29 @@ impl World {
 
     /// Submits a valid work-permit dossier at `tenant`; returns its code.
     pub async fn submit_work_permit(&self, tenant: &str, citizen: Uuid) -> String {
-        let token = self.token(citizen, tenant, &[]);
-        let (status, body) = self
-            .multipart(
-                &format!("/t/{tenant}/api/v1/dossiers"),
-                &token,
-                &serde_json::json!({
-                    "procedure": WORK_PERMIT,
-                    "phone": PHONE,
-                    "form": { "ho_ten": "John Smith", "ngay_sinh": "1990-02-03", "so_ho_chieu": "B1234567" }
-                }),
-                &[(0, "Đơn đề nghị.pdf", PDF), (1, "anh.png", PNG)],
-            )
-            .await;
+        let (status, body) = self.try_submit_work_permit(tenant, citizen).await;
         assert_eq!(status, 201, "{body}");
         body["code"].as_str().unwrap().to_owned()
+    }
+
+    /// The same submission, with whatever the server answered (status and body).
+    pub async fn try_submit_work_permit(
+        &self,
+        tenant: &str,
+        citizen: Uuid,
+    ) -> (u16, serde_json::Value) {
+        let token = self.token(citizen, tenant, &[]);
+        self.multipart(
+            &format!("/t/{tenant}/api/v1/dossiers"),
+            &token,
+            &serde_json::json!({
+                "procedure": WORK_PERMIT,
+                "phone": PHONE,
+                "form": { "ho_ten": "John Smith", "ngay_sinh": "1990-02-03", "so_ho_chieu": "B1234567" }
+            }),
+            &[(0, "Đơn đề nghị.pdf", PDF), (1, "anh.png", PNG)],
+        )
+        .await
     }
 
     /// Takes `action` on `code` at `tenant` as `who` with `roles`, at the dossier's current

@@ -608,14 +608,7 @@ pub fn load_by_step(conn: &mut PgConnection, now: DateTime<Utc>) -> QueryResult<
     ))
     .bind::<Timestamptz, _>(now)
     .load(conn)?;
-    let processes: std::collections::HashMap<String, crate::services::processes::Process> =
-        procedures::table
-            .filter(procedures::process.is_not_null())
-            .select((procedures::code, procedures::process))
-            .load::<(String, Option<serde_json::Value>)>(conn)?
-            .into_iter()
-            .filter_map(|(code, p)| Some((code, serde_json::from_value(p?).ok()?)))
-            .collect();
+    let processes = processes_by_procedure(conn)?;
     let mut out: Vec<StepLoad> = groups
         .into_iter()
         .filter_map(|g| {
@@ -720,14 +713,7 @@ pub fn late_by_unit(
     .bind::<Timestamptz, _>(from)
     .bind::<Timestamptz, _>(until)
     .load(conn)?;
-    let processes: std::collections::HashMap<String, crate::services::processes::Process> =
-        procedures::table
-            .filter(procedures::process.is_not_null())
-            .select((procedures::code, procedures::process))
-            .load::<(String, Option<serde_json::Value>)>(conn)?
-            .into_iter()
-            .filter_map(|(code, p)| Some((code, serde_json::from_value(p?).ok()?)))
-            .collect();
+    let processes = processes_by_procedure(conn)?;
     // An assignee's unit: the first by code when they belong to several.
     let mut member_unit: std::collections::HashMap<Uuid, String> = Default::default();
     for (unit, account) in unit_members::table
@@ -778,4 +764,18 @@ pub fn late_by_unit(
     let mut out: Vec<UnitLate> = units.into_values().collect();
     out.sort_by_key(|u| std::cmp::Reverse(u.open_late + u.decided_late));
     Ok(out)
+}
+
+/// The step processes of the procedures that have one, by procedure code (a process that no
+/// longer parses is left out, as if the procedure had none).
+fn processes_by_procedure(
+    conn: &mut PgConnection,
+) -> QueryResult<std::collections::HashMap<String, crate::services::processes::Process>> {
+    Ok(procedures::table
+        .filter(procedures::process.is_not_null())
+        .select((procedures::code, procedures::process))
+        .load::<(String, Option<serde_json::Value>)>(conn)?
+        .into_iter()
+        .filter_map(|(code, p)| Some((code, serde_json::from_value(p?).ok()?)))
+        .collect())
 }
