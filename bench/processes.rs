@@ -1005,6 +1005,7 @@ fn profile(slug: &str, n: usize) -> anyhow::Result<()> {
             url: format!("http://127.0.0.1:9/t/{parent}/api/v1/sync/events"),
         }]),
         texts: dvc::notify::TextPolicy::default(),
+        shared_writes: dvc::config::SharedWrites::Direct,
     };
     c.batch_execute(&format!("SET search_path = {}", schema_of(slug)))?;
     #[derive(QueryableByName)]

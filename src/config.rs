@@ -420,6 +420,24 @@ pub struct DatabaseSettings {
     pub max_tenants_per_connection: usize,
     /// A read replica for statistics (the shared counters); unset: the primary.
     pub read_url: Option<String>,
+    /// How a tenant transaction writes the shared tables (dossier index, outboxes, counters).
+    pub shared_writes: SharedWrites,
+    /// In `relay` mode, how often the drainer looks at every tenant's relay (notifications
+    /// bring each write within moments; this catches any sent while no drainer listened).
+    pub relay_sweep_secs: u64,
+}
+
+/// `direct`: in the tenant's transaction (one PostgreSQL: one commit). `relay`: into the
+/// tenant's own `shared_relay` table, applied to the shared tables by the worker moments
+/// later (Citus: the tenant's transaction stays on its worker instead of a two-phase commit
+/// with the coordinator). `auto`: `relay` when the database is a Citus coordinator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SharedWrites {
+    #[default]
+    Auto,
+    Direct,
+    Relay,
 }
 
 /// `Debug` by hand (below): the URL may carry a password.
@@ -448,6 +466,8 @@ impl fmt::Debug for DatabaseSettings {
             statement_cache,
             max_tenants_per_connection,
             read_url,
+            shared_writes,
+            relay_sweep_secs,
         } = self;
         f.debug_struct("DatabaseSettings")
             .field("url", &RedactedUrl(url))
@@ -458,6 +478,8 @@ impl fmt::Debug for DatabaseSettings {
             .field("statement_cache", statement_cache)
             .field("max_tenants_per_connection", max_tenants_per_connection)
             .field("read_url", &read_url.as_deref().map(RedactedUrl))
+            .field("shared_writes", shared_writes)
+            .field("relay_sweep_secs", relay_sweep_secs)
             .finish()
     }
 }
@@ -593,6 +615,8 @@ impl Default for DatabaseSettings {
             statement_cache: true,
             max_tenants_per_connection: 1000,
             read_url: None,
+            shared_writes: SharedWrites::Auto,
+            relay_sweep_secs: 300,
         }
     }
 }

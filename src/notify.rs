@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 /// Which text channels this deployment sends (from `[texts]`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TextPolicy {
     pub sms: bool,
     /// Messages that have a registered Zalo template.

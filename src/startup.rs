@@ -2,7 +2,7 @@
 //! start the real server on port 0.
 
 use crate::auth::keys::{Keyring, MasterKey};
-use crate::config::Settings;
+use crate::config::{Settings, SharedWrites};
 use crate::db::{Pools, SharedDb};
 use crate::services::catalog::cache::CatalogCache;
 use crate::state::AppState;
@@ -39,6 +39,7 @@ struct InProcessWorker {
     texts: std::thread::JoinHandle<()>,
     payments: Option<std::thread::JoinHandle<()>>,
     reminders: tokio::task::JoinHandle<()>,
+    relay: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -57,13 +58,20 @@ impl Application {
     /// As [`build_with`](Self::build_with), with the clock deadlines and expiry are read from
     /// (tests set the time instead of waiting for it).
     pub async fn build_wired(
-        settings: Settings,
+        mut settings: Settings,
         dns: Arc<dyn crate::hosting::domains::TxtResolver>,
         clock: Arc<dyn crate::clock::Clock>,
     ) -> anyhow::Result<Self> {
         let base_domain = HostName::parse(&settings.server.base_domain)
             .context("server.base_domain is not a valid host name")?;
         let pools = Pools::build(&settings.database);
+        settings.database.shared_writes = {
+            let (setting, pool) = (settings.database.shared_writes, pools.shared().clone());
+            tokio::task::spawn_blocking(move || {
+                crate::db::citus::resolve_shared_writes(setting, &pool)
+            })
+            .await?
+        };
         let shared = SharedDb::new(pools.shared().clone());
         let registry = Arc::new(Registry::new());
         let catalog = Arc::new(CatalogCache::new());
@@ -218,6 +226,14 @@ impl Application {
                 state.master_key.clone(),
                 stopped.clone(),
             );
+            let relay = (settings.database.shared_writes == SharedWrites::Relay).then(|| {
+                crate::services::relay::Drainer::new(
+                    state.pools.clone(),
+                    settings.database.url.clone(),
+                    Duration::from_secs(settings.database.relay_sweep_secs.max(1)),
+                )
+                .spawn(stopped.clone())
+            });
             let reminders = tokio::spawn(crate::services::reminders::run(
                 state.pools.clone(),
                 settings.dossiers.digest_hour,
@@ -225,6 +241,7 @@ impl Application {
             ));
             Some(InProcessWorker {
                 stop,
+                relay,
                 task,
                 webhooks,
                 texts,
@@ -333,6 +350,9 @@ impl Application {
             let _ = w.stop.send(true);
             let _ = w.task.await;
             let _ = w.reminders.await;
+            if let Some(relay) = w.relay {
+                let _ = relay.await;
+            }
             let _ = tokio::task::spawn_blocking(move || {
                 let _ = w.webhooks.join();
                 let _ = w.texts.join();

@@ -82,6 +82,7 @@ pub(crate) fn scope_of(
         due_soon_days: settings.dossiers.due_soon_days,
         sync_targets: Arc::new(targets),
         texts: crate::notify::TextPolicy::from_settings(&settings.texts),
+        shared_writes: settings.database.shared_writes,
     }
 }
 

@@ -12,7 +12,7 @@ pub(super) fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     })
 }
 
-pub(super) fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
+pub(super) fn worker(mut settings: Settings) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -35,6 +35,22 @@ pub(super) fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
         let texts_id = texts.id().to_owned();
         let texts = texts.spawn(stopped.clone());
         let pools = dvc::db::Pools::build(&settings.database);
+        settings.database.shared_writes = {
+            let (setting, pool) = (settings.database.shared_writes, pools.shared().clone());
+            tokio::task::spawn_blocking(move || {
+                dvc::db::citus::resolve_shared_writes(setting, &pool)
+            })
+            .await?
+        };
+        let relay =
+            (settings.database.shared_writes == dvc::config::SharedWrites::Relay).then(|| {
+                dvc::services::relay::Drainer::new(
+                    pools.clone(),
+                    settings.database.url.clone(),
+                    std::time::Duration::from_secs(settings.database.relay_sweep_secs.max(1)),
+                )
+                .spawn(stopped.clone())
+            });
         let master = settings
             .auth
             .master_key
@@ -62,6 +78,9 @@ pub(super) fn worker(settings: Settings) -> anyhow::Result<ExitCode> {
         let _ = stop.send(true);
         run.await?;
         reminders.await?;
+        if let Some(relay) = relay {
+            relay.await?;
+        }
         let _ = tokio::task::spawn_blocking(move || {
             let _ = webhooks.join();
             let _ = texts.join();

@@ -19,6 +19,31 @@ pub fn is_citus(conn: &mut PgConnection) -> QueryResult<bool> {
         .map(|f| f.found)
 }
 
+/// What `database.shared_writes = "auto"` means for this database: `relay` on a Citus
+/// coordinator, `direct` elsewhere — and `direct` when the database cannot be asked (writes
+/// made directly are right on either; relayed ones need a drainer).
+pub fn resolve_shared_writes(
+    setting: crate::config::SharedWrites,
+    pool: &super::PgPool,
+) -> crate::config::SharedWrites {
+    use crate::config::SharedWrites;
+    if setting != SharedWrites::Auto {
+        return setting;
+    }
+    let citus = pool
+        .get()
+        .map_err(|e| e.to_string())
+        .and_then(|mut c| is_citus(&mut c).map_err(|e| e.to_string()));
+    match citus {
+        Ok(true) => SharedWrites::Relay,
+        Ok(false) => SharedWrites::Direct,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot tell whether the database is Citus; shared writes are made directly");
+            SharedWrites::Direct
+        }
+    }
+}
+
 /// Runs `f` with schema-based sharding off for this session, so a schema it creates stays on
 /// the coordinator (the shared `platform` schema), then turns it back on.
 pub fn on_coordinator<T, E: From<diesel::result::Error>>(

@@ -750,6 +750,15 @@ pub mod tenant {
     }
 
     diesel::table! {
+        shared_relay (id) {
+            id -> Int8,
+            key -> Uuid,
+            write -> Jsonb,
+            queued_at -> Timestamptz,
+        }
+    }
+
+    diesel::table! {
         sync_inbox (event_id) {
             event_id -> Uuid,
             source_tenant -> Text,
@@ -781,6 +790,14 @@ pub mod tenant {
         payment_notifications,
         dossier_handovers
     );
+}
+
+diesel::table! {
+    platform.relay_applied (key) {
+        key -> Uuid,
+        tenant_id -> Uuid,
+        applied_at -> Timestamptz,
+    }
 }
 
 diesel::table! {

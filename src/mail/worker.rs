@@ -143,7 +143,15 @@ impl Worker {
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let wake = Arc::new(Notify::new());
         let stop_listener = Arc::new(AtomicBool::new(false));
-        let listener = spawn_listener(self.db_url.clone(), wake.clone(), stop_listener.clone());
+        let listener = {
+            let wake = wake.clone();
+            spawn_listener(
+                self.db_url.clone(),
+                NOTIFY_CHANNEL,
+                move |_| wake.notify_one(),
+                stop_listener.clone(),
+            )
+        };
         let poll = Duration::from_secs(self.mail.poll_interval_secs.max(1));
         tracing::info!(worker = %self.id, "mail worker started");
         while !*shutdown.borrow() {
@@ -409,41 +417,46 @@ fn load_tenants(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<HashMap<Uu
         .collect())
 }
 
-/// A thread holding a `LISTEN` connection; wakes the worker on every notification. diesel
+/// What a `LISTEN` connection heard.
+pub enum Heard<'a> {
+    /// A notification, with its payload.
+    Payload(&'a str),
+    /// The subscription is new (at start, or after the connection was lost): notifications
+    /// sent meanwhile were missed, so look at everything once.
+    Subscribed,
+}
+
+/// A thread holding a `LISTEN` connection on `channel`, telling `on` what it hears. diesel
 /// offers no blocking wait, so it checks the socket every 50 ms (a local, non-blocking read).
 pub(crate) fn spawn_listener(
     url: String,
-    wake: Arc<Notify>,
+    channel: &'static str,
+    on: impl Fn(Heard<'_>) + Send + 'static,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         use diesel::connection::SimpleConnection;
         while !stop.load(Ordering::Relaxed) {
             let conn = PgConnection::establish(&url).and_then(|mut c| {
-                c.batch_execute(&format!("LISTEN {NOTIFY_CHANNEL}"))
+                c.batch_execute(&format!("LISTEN {channel}"))
                     .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(c)
             });
             let mut conn = match conn {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::warn!(error = %e, "outbox LISTEN connection failed; polling meanwhile");
+                    tracing::warn!(error = %e, channel, "LISTEN connection failed; polling meanwhile");
                     std::thread::sleep(Duration::from_secs(1));
                     continue;
                 }
             };
-            // A fresh subscription may have missed notifications: look once.
-            wake.notify_one();
+            on(Heard::Subscribed);
             'listen: while !stop.load(Ordering::Relaxed) {
-                let mut woke = false;
                 for n in conn.notifications_iter() {
                     match n {
-                        Ok(_) => woke = true,
+                        Ok(n) => on(Heard::Payload(&n.payload)),
                         Err(_) => break 'listen,
                     }
-                }
-                if woke {
-                    wake.notify_one();
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }

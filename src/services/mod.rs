@@ -10,6 +10,7 @@ pub mod forms;
 pub mod idempotency;
 pub mod payments;
 pub mod processes;
+pub mod relay;
 pub mod reminders;
 pub mod results;
 pub mod service_index;

@@ -24,7 +24,7 @@ pub const TIMESTAMP_HEADER: &str = "X-Dvc-Timestamp";
 pub const SOURCE_HEADER: &str = "X-Dvc-Source";
 
 /// An endpoint a tenant reports to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     /// `parent:{slug}` or `national`: also how the worker finds the signing key.
     pub endpoint: String,
@@ -50,19 +50,36 @@ pub struct DossierEvent {
     pub due_date: Option<NaiveDate>,
 }
 
-/// Queues the event for every target, in the caller's transaction.
+/// Queues the event for every target, in the caller's transaction (or its relay).
 pub fn queue(conn: &mut PgConnection, scope: &Scope, ev: &DossierEvent) -> QueryResult<()> {
     if scope.sync_targets.is_empty() {
         return Ok(());
     }
+    super::relay::write(
+        conn,
+        scope.shared_writes,
+        &super::relay::SharedWrite::Event {
+            tenant_id: scope.tenant_id,
+            targets: scope.sync_targets.to_vec(),
+            event: ev.clone(),
+        },
+    )
+}
+
+/// The outbox rows of [`queue`].
+pub(super) fn queue_to(
+    conn: &mut PgConnection,
+    tenant: Uuid,
+    targets: &[Target],
+    ev: &DossierEvent,
+) -> QueryResult<()> {
     let body = serde_json::to_value(ev)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-    let rows: Vec<_> = scope
-        .sync_targets
+    let rows: Vec<_> = targets
         .iter()
         .map(|t| {
             (
-                webhook_outbox::tenant_id.eq(scope.tenant_id),
+                webhook_outbox::tenant_id.eq(tenant),
                 webhook_outbox::endpoint.eq(&t.endpoint),
                 webhook_outbox::url.eq(&t.url),
                 webhook_outbox::ordering_key.eq(ev.dossier_id.to_string()),

@@ -178,11 +178,15 @@ impl TextWorker {
         let (sms, zalo) = self.providers();
         let wake = Arc::new(Notify::new());
         let stop_listener = Arc::new(AtomicBool::new(false));
-        let listener = crate::mail::worker::spawn_listener(
-            self.db_url.clone(),
-            wake.clone(),
-            stop_listener.clone(),
-        );
+        let listener = {
+            let wake = wake.clone();
+            crate::mail::worker::spawn_listener(
+                self.db_url.clone(),
+                crate::mail::outbox::NOTIFY_CHANNEL,
+                move |_| wake.notify_one(),
+                stop_listener.clone(),
+            )
+        };
         tracing::info!(worker = %self.id, "text worker started");
         let concurrency = self.settings.concurrency.max(1);
         // Claim the next batch while a batch's worth is still waiting to go: the provider

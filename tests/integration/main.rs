@@ -32,6 +32,7 @@ mod pgbouncer;
 mod portal;
 mod processes;
 mod quota;
+mod relay;
 mod results;
 mod service_index;
 mod signed_results;

@@ -43,6 +43,8 @@ pub struct Scope {
     pub sync_targets: Arc<Vec<crate::services::sync::Target>>,
     /// Which text channels notices go on besides e-mail.
     pub texts: crate::notify::TextPolicy,
+    /// Whether the shared tables are written in the tenant's transaction or relayed.
+    pub shared_writes: crate::services::relay::SharedWrites,
 }
 
 impl Scope {

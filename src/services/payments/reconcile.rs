@@ -116,6 +116,7 @@ async fn tenant_pass(
         due_soon_days: settings.dossiers.due_soon_days,
         sync_targets: Arc::default(),
         texts: crate::notify::TextPolicy::from_settings(&settings.texts),
+        shared_writes: settings.database.shared_writes,
     };
     let now = chrono::Utc::now();
     let mut queried = 0;

@@ -3,13 +3,14 @@
 //! transaction and writes everything it causes there.
 
 use super::effects::{
-    Recorded, insert_files, next_sequence, notify_applicant, record_event, record_resolved,
+    Recorded, count, insert_files, next_sequence, notify, notify_applicant, record_event,
+    record_resolved,
 };
 use super::{
     ProcedureFacts, Row, handover_of, load_row, procedure_facts, seen, visible_row, written,
 };
 use crate::db::schema::tenant::{dossiers, feedback};
-use crate::db::schema::{accounts, dossier_index, memberships};
+use crate::db::schema::{accounts, memberships};
 use crate::locale::Locale;
 use crate::mail::TemplateKey;
 use crate::services::calendar::{self, Calendar};
@@ -20,6 +21,7 @@ use crate::services::dossiers::{
     ActionRequest, Applicant, BulkOutcome, BulkResult, Caller, DossierSummary, NewDossier, Scope,
 };
 use crate::services::payments::{IntentStatus, PaymentStatus};
+use crate::services::relay::{self, SharedWrite};
 use crate::services::stats::{self, Delta};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -77,25 +79,25 @@ pub fn submit(
             &new.phone_digits,
         )
     });
-    diesel::insert_into(dossier_index::table)
-        .values((
-            dossier_index::tenant_id.eq(scope.tenant_id),
-            dossier_index::dossier_id.eq(id),
-            dossier_index::account_id.eq(applicant.account),
-            dossier_index::claim_hash.eq(claim),
-            dossier_index::claim_email.eq(applicant
+    relay::write(
+        conn,
+        scope.shared_writes,
+        &SharedWrite::IndexEntry(relay::IndexEntry {
+            tenant_id: scope.tenant_id,
+            dossier_id: id,
+            account_id: applicant.account,
+            claim_hash: claim,
+            claim_email: applicant
                 .account
                 .is_none()
-                .then_some(applicant.email.as_deref())
-                .flatten()),
-            dossier_index::code.eq(code.as_str()),
-            dossier_index::procedure_code.eq(&new.procedure_code),
-            dossier_index::procedure_name.eq(&proc.name_vi),
-            dossier_index::status.eq(Status::Submitted),
-            dossier_index::submitted_at.eq(now),
-            dossier_index::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+                .then(|| applicant.email.clone())
+                .flatten(),
+            code: code.as_str().to_owned(),
+            procedure_code: new.procedure_code.clone(),
+            procedure_name: proc.name_vi.clone(),
+            submitted_at: now,
+        }),
+    )?;
     record_event(
         conn,
         scope,
@@ -120,9 +122,9 @@ pub fn submit(
     if fee > 0 {
         // The fee is due: tell the applicant how much, and where to pay.
         let locale = Locale::parse(&locale).unwrap_or_default();
-        crate::notify::applicant(
+        notify(
             conn,
-            &scope.texts,
+            scope,
             &crate::notify::Notice {
                 tenant_id: scope.tenant_id,
                 template: TemplateKey::PaymentDue,
@@ -378,7 +380,12 @@ pub fn act(
     match req.action {
         Action::Receive => {
             let digitised = super::effects::has_digitised(conn, row.id)?;
-            stats::record(conn, key, Delta::received(row.channel).digitised(digitised))?;
+            count(
+                conn,
+                scope,
+                &key,
+                Delta::received(row.channel).digitised(digitised),
+            )?;
         }
         Action::Approve | Action::Reject => {
             record_resolved(conn, scope, &row, &proc.field_code, now)?;
@@ -645,9 +652,10 @@ pub fn rate(
         return Err(Conflict::AlreadyRated.into());
     }
     let field = procedure_facts(conn, &row.procedure_code)?.field_code;
-    stats::record(
+    count(
         conn,
-        stats::Key {
+        scope,
+        &stats::Key {
             tenant: scope.tenant_id,
             day: calendar::local_date(now),
             procedure: &row.procedure_code,
@@ -729,9 +737,9 @@ pub fn extend(
         Locale::Vi => d.format("%d/%m/%Y").to_string(),
         Locale::En => d.format("%Y-%m-%d").to_string(),
     };
-    crate::notify::applicant(
+    notify(
         conn,
-        &scope.texts,
+        scope,
         &crate::notify::Notice {
             tenant_id: scope.tenant_id,
             template: TemplateKey::DossierDelayed,

@@ -3,13 +3,13 @@
 //! row it moves) and the mail owed to the applicant.
 
 use super::{ProcedureFacts, Row};
-use crate::db::schema::dossier_index;
 use crate::db::schema::tenant::{attachments, dossier_events, dossier_sequences};
 use crate::locale::Locale;
 use crate::mail::TemplateKey;
 use crate::services::dossiers::workflow::{Action, Status};
 use crate::services::dossiers::{ActionRequest, Scope, StoredFile};
 use crate::services::payments::PaymentStatus;
+use crate::services::relay::{self, SharedWrite};
 use crate::services::{sync, transfers};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -202,17 +202,39 @@ pub(super) fn record_event(
 }
 
 fn update_index(conn: &mut PgConnection, scope: &Scope, ev: &Recorded<'_>) -> QueryResult<()> {
-    diesel::update(
-        dossier_index::table
-            .filter(dossier_index::tenant_id.eq(scope.tenant_id))
-            .filter(dossier_index::dossier_id.eq(ev.dossier)),
+    relay::write(
+        conn,
+        scope.shared_writes,
+        &SharedWrite::IndexStatus {
+            tenant_id: scope.tenant_id,
+            dossier_id: ev.dossier,
+            status: ev.to,
+            at: ev.at,
+        },
     )
-    .set((
-        dossier_index::status.eq(ev.to),
-        dossier_index::updated_at.eq(ev.at),
-    ))
-    .execute(conn)
-    .map(drop)
+}
+
+/// A notice to the applicant, written with the change (or relayed: see `services::relay`).
+pub(super) fn notify(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    n: &crate::notify::Notice<'_>,
+) -> QueryResult<()> {
+    relay::write(
+        conn,
+        scope.shared_writes,
+        &SharedWrite::Notice(relay::NoticeWrite::of(n, &scope.texts)),
+    )
+}
+
+/// A change to the statistics counters, written with the change (or relayed).
+pub(super) fn count(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    key: &crate::services::stats::Key<'_>,
+    delta: crate::services::stats::Delta,
+) -> QueryResult<()> {
+    relay::write(conn, scope.shared_writes, &SharedWrite::counts(key, delta))
 }
 
 /// The statistics of a decision taking effect now: resolved, on time or not, and how long it
@@ -230,9 +252,10 @@ pub(super) fn record_resolved(
     let seconds = row
         .received_at
         .map_or(0, |r| (now - r).num_seconds().max(0));
-    crate::services::stats::record(
+    count(
         conn,
-        crate::services::stats::Key {
+        scope,
+        &crate::services::stats::Key {
             tenant: scope.tenant_id,
             day: today,
             procedure: &row.procedure_code,
@@ -307,9 +330,9 @@ pub(super) fn notify_applicant(
         "link": scope.dossier_link(&row.code),
         "status": to,
     });
-    crate::notify::applicant(
+    notify(
         conn,
-        &scope.texts,
+        scope,
         &crate::notify::Notice {
             tenant_id: scope.tenant_id,
             template,

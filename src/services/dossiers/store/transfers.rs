@@ -278,9 +278,10 @@ pub fn accept_transfer(
             "files": files.len(),
         }),
     )?;
-    stats::record(
+    super::effects::count(
         conn,
-        stats::Key {
+        scope,
+        &stats::Key {
             tenant: scope.tenant_id,
             day: today,
             procedure: &transfer.procedure_code,
