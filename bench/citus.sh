@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Dossier submissions through a Citus coordinator against one PostgreSQL, in the same run (see
 # docs/BENCHMARKS.md, issue 22 part 2). A submission writes the tenant's tables (on a worker
-# under Citus) and shared ones (outbox, dossier index, sync outbox, counters: on the
-# coordinator), so under Citus each one is a transaction across two nodes.
+# under Citus) and a shared one (the dossier index, on the coordinator). Three runs: one
+# PostgreSQL; Citus with the shared write in the submission's transaction (`direct`); Citus
+# with it relayed through the tenant's own node and applied by `dvc worker` (`relay`), the
+# worker running during the measurement and its drain checked at the end.
 #   bench/citus.sh            # TENANTS=100 DUR=10 CONNS=32
 set -euo pipefail
 export DVC__SERVER__METRICS_PORT=${DVC__SERVER__METRICS_PORT:-0}
@@ -48,32 +50,51 @@ SELECT citus_add_node('127.0.0.1', $((BASE + 2)));
 SQL
 }
 
-measure() {  # label url → "rps p99 non2xx"
-  export DVC__DATABASE__URL=$2
+dossiers_in() {  # url → dossiers stored in every tenant schema, index rows
+  psql -X -At "$1" -c "SELECT (SELECT count(*) FROM platform.dossier_index)" | tr -d ' '
+}
+
+measure() {  # label url shared_writes → "rps p99 non2xx"
+  export DVC__DATABASE__URL=$2 DVC__DATABASE__SHARED_WRITES=$3
   $DVC migrate | tail -1 >&2
   $B setup "$TENANTS" >&2
   $DVC keys rotate >/dev/null
-  local tokens server
+  local tokens server worker="" out
   tokens=$(mktemp)
   $B tokens citizen "$tokens"
   $DVC serve >"target/bench-citus-$1.log" 2>&1 &
   server=$!
+  if [ "$3" = relay ]; then
+    $DVC worker >"target/bench-citus-$1-worker.log" 2>&1 &
+    worker=$!
+  fi
   wait_for $PORT dvc
   TOKENS=$tokens wrk -t2 -c"$CONNS" -d3s -s bench/submit.lua "http://127.0.0.1:$PORT" >/dev/null
-  TOKENS=$tokens wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/submit.lua "http://127.0.0.1:$PORT" |
-    awk '/^ +99%/ {p99=$2} /^Requests\/sec/ {rps=$2} /^non-/ {bad=$4} END {print rps, p99, bad+0}'
-  kill $server && wait $server 2>/dev/null || true
+  local before; before=$(dossiers_in "$2")
+  out=$(TOKENS=$tokens wrk -t2 -c"$CONNS" -d"${DUR}s" --latency -s bench/submit.lua "http://127.0.0.1:$PORT")
+  # Every accepted submission's index row, whether written directly or relayed.
+  local accepted; accepted=$(awk '/requests in/ {print $1}' <<<"$out")
+  local want=$((before + accepted)) have waited=0
+  while have=$(dossiers_in "$2"); [ "$have" -lt "$want" ] && [ $waited -lt 300 ]; do
+    sleep 0.1; waited=$((waited + 1))
+  done
+  echo "  $1: $have index rows of $want accepted, $((waited * 100)) ms after the load stopped" >&2
+  awk '/^ +99%/ {p99=$2} /^Requests\/sec/ {rps=$2} /^non-/ {bad=$4} END {print rps, p99, bad+0}' <<<"$out"
+  kill $server ${worker:+$worker} && wait $server ${worker:+$worker} 2>/dev/null || true
 }
 
 log "one PostgreSQL: $TENANTS tenants"
 fresh_single
-read -r single_rps single_p99 single_bad < <(measure single "postgres://postgres@127.0.0.1:$PG_PORT/$DB")
-log "Citus coordinator + 2 workers: $TENANTS tenants"
+read -r single_rps single_p99 single_bad < <(measure single "postgres://postgres@127.0.0.1:$PG_PORT/$DB" direct)
+log "Citus coordinator + 2 workers, shared writes direct: $TENANTS tenants"
 fresh_citus
-read -r citus_rps citus_p99 citus_bad < <(measure citus "postgres://postgres@127.0.0.1:$BASE/$DB")
+read -r direct_rps direct_p99 direct_bad < <(measure citus-direct "postgres://postgres@127.0.0.1:$BASE/$DB" direct)
+log "Citus coordinator + 2 workers, shared writes relayed: $TENANTS tenants"
+fresh_citus
+read -r relay_rps relay_p99 relay_bad < <(measure citus-relay "postgres://postgres@127.0.0.1:$BASE/$DB" relay)
 
-ratio=$(awk -v a="$citus_rps" -v b="$single_rps" 'BEGIN {printf "%.2f", a / b}')
+ratio() { awk -v a="$1" -v b="$single_rps" 'BEGIN {printf "%.2f", a / b}'; }
 echo "submissions, $TENANTS tenants, $CONNS connections, ${DUR}s:"
-echo "  one PostgreSQL  $single_rps/s  p99 $single_p99  non-2xx $single_bad"
-echo "  Citus           $citus_rps/s  p99 $citus_p99  non-2xx $citus_bad"
-echo "  ratio Citus / one PostgreSQL: $ratio"
+echo "  one PostgreSQL        $single_rps/s  p99 $single_p99  non-2xx $single_bad"
+echo "  Citus, direct         $direct_rps/s  p99 $direct_p99  non-2xx $direct_bad  ratio $(ratio "$direct_rps")"
+echo "  Citus, relayed        $relay_rps/s  p99 $relay_p99  non-2xx $relay_bad  ratio $(ratio "$relay_rps")"

@@ -83,7 +83,10 @@ fn pgbench_script() {
         .replace('\n', " ");
     println!("\\set n random(1, :tenants)");
     println!("BEGIN;");
-    println!("SELECT set_config('search_path', 't_bench_' || lpad(:n::text, 4, '0'), true);");
+    // `bench-{i:04}` is at least four digits: bench-0001 … bench-9999, bench-10000.
+    println!(
+        "SELECT set_config('search_path', 't_bench_' || lpad(:n::text, greatest(4, length(:n::text)), '0'), true);"
+    );
     println!("{sql};");
     println!("COMMIT;");
 }

@@ -19,6 +19,7 @@ pub mod locale;
 pub mod mail;
 pub mod metrics;
 pub mod notify;
+pub mod progress;
 pub mod redis_conn;
 pub mod services;
 pub mod startup;

@@ -34,6 +34,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "client_addr",
             "clock",
             "faults",
+            "progress",
         ],
     ),
 ];

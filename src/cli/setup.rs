@@ -66,26 +66,31 @@ fn citus_check(url: &str) -> anyhow::Result<usize> {
 
 pub(super) fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
     let url = &settings.database.url;
-    let applied = migrate_platform(url).map_err(|e| anyhow::anyhow!("platform schema: {e}"))?;
-    println!("platform: {applied} migration(s) applied");
-    let report = migrate_tenants(url, settings.migrate.concurrency, || TENANT_MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("tenant migrations: {e}"))?;
+    let started = std::time::Instant::now();
+    let platform = migrate_platform(url).map_err(|e| anyhow::anyhow!("platform schema: {e}"))?;
+    let report = {
+        let bar = Bar::new();
+        migrate_tenants_showing(
+            url,
+            settings.migrate.concurrency,
+            || TENANT_MIGRATIONS,
+            &bar,
+        )
+        .map_err(|e| anyhow::anyhow!("tenant migrations: {e}"))?
+    };
+    // Only what needs the operator: the tenants that failed, then one line for the whole.
     for t in &report.tenants {
-        match &t.result {
-            Ok(v) => println!(
-                "{:<30} ok      {} applied, at {}",
-                t.slug.as_str(),
-                t.applied,
-                v.as_deref().unwrap_or("-")
-            ),
-            Err(e) => println!("{:<30} FAILED  {e}", t.slug.as_str()),
+        if let Err(e) = &t.result {
+            println!("{:<30} FAILED  {e}", t.slug.as_str());
         }
     }
     let failed = report.failed().count();
+    let applied: usize = report.tenants.iter().map(|t| t.applied).sum();
     println!(
-        "{} tenant(s): {} ok, {failed} failed",
+        "migrated: platform {platform} migration(s) applied; {} tenant(s): {} ok, {failed} failed, {applied} migration(s) applied, in {:.1} s",
         report.tenants.len(),
-        report.tenants.len() - failed
+        report.tenants.len() - failed,
+        started.elapsed().as_secs_f64()
     );
     let undistributed = citus_check(url)?;
     Ok(if failed == 0 && undistributed == 0 {

@@ -283,20 +283,36 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
                 Ok(ExitCode::FAILURE)
             }
         },
-        TenantCommand::Apply { path, .. } => match apply_path(&pool, &path) {
+        TenantCommand::Apply { path, .. } => match apply_with_bar(&pool, &path) {
             Ok(report) => {
-                for t in &report.tenants {
-                    let action = match t.action {
-                        ApplyAction::Created => "created",
-                        ApplyAction::Updated => "updated",
-                    };
-                    println!(
-                        "{:<30} {action:<8} {:>4} procedure(s) in {:.1} ms",
-                        t.slug.as_str(),
-                        t.procedures,
-                        t.elapsed.as_secs_f64() * 1e3
-                    );
+                // Each tenant's line where someone reads it; one line for the whole anyway.
+                if Bar::on_terminal() {
+                    for t in &report.tenants {
+                        let action = match t.action {
+                            ApplyAction::Created => "created",
+                            ApplyAction::Updated => "updated",
+                        };
+                        println!(
+                            "{:<30} {action:<8} {:>4} procedure(s) in {:.1} ms",
+                            t.slug.as_str(),
+                            t.procedures,
+                            t.elapsed.as_secs_f64() * 1e3
+                        );
+                    }
                 }
+                let created = report
+                    .tenants
+                    .iter()
+                    .filter(|t| t.action == ApplyAction::Created)
+                    .count();
+                let elapsed: std::time::Duration = report.tenants.iter().map(|t| t.elapsed).sum();
+                println!(
+                    "applied {} tenant(s): {created} created, {} updated, {} procedure(s), in {:.1} s",
+                    report.tenants.len(),
+                    report.tenants.len() - created,
+                    report.tenants.iter().map(|t| t.procedures).sum::<usize>(),
+                    elapsed.as_secs_f64()
+                );
                 register_portals(settings, &pool, &report)?;
                 let mut conn = pool.get()?;
                 for t in &report.tenants {
@@ -381,7 +397,14 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
             let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
             let key = manifest_key(settings)?;
             let started = std::time::Instant::now();
-            let done = dvc::hosting::archive::export(&pool, &storage, &slug, &dir, key.as_ref())?;
+            let done = dvc::hosting::archive::export_showing(
+                &pool,
+                &storage,
+                &slug,
+                &dir,
+                key.as_ref(),
+                &Bar::new(),
+            )?;
             let mut conn = pool.get()?;
             let id = done.manifest.tenant.id;
             cli_audit(
@@ -414,8 +437,14 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
                 allow_unsigned,
             };
             let started = std::time::Instant::now();
-            let done =
-                dvc::hosting::archive::import(&mut *pool.get()?, &storage, &dir, trust, &portal)?;
+            let done = dvc::hosting::archive::import_showing(
+                &mut *pool.get()?,
+                &storage,
+                &dir,
+                trust,
+                &portal,
+                &Bar::new(),
+            )?;
             publish(settings, &[TenancyEvent::TenantChanged(done.id)]);
             if let dvc::hosting::archive::Signature::Unverified(why) = &done.signature {
                 eprintln!(
@@ -441,8 +470,14 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
             let storage = dvc::services::storage::LocalDisk::new(&settings.dossiers.storage_root);
             let key = manifest_key(settings)?;
             let started = std::time::Instant::now();
-            let done =
-                dvc::hosting::archive::export(&pool, &storage, &slug, &export_to, key.as_ref())?;
+            let done = dvc::hosting::archive::export_showing(
+                &pool,
+                &storage,
+                &slug,
+                &export_to,
+                key.as_ref(),
+                &Bar::new(),
+            )?;
             let mut conn = pool.get()?;
             report_archive(&done, started.elapsed());
             let id = dvc::hosting::lifecycle::archive(
@@ -610,4 +645,14 @@ pub(super) fn register_portals(
         }
     }
     Ok(())
+}
+
+/// `tenant apply` of a file or folder, with the progress bar.
+fn apply_with_bar(
+    pool: &dvc::db::PgPool,
+    path: &std::path::Path,
+) -> Result<dvc::hosting::apply::ApplyReport, dvc::hosting::apply::ApplyError> {
+    let files =
+        dvc::hosting::files::read_path(path).map_err(dvc::hosting::apply::ApplyError::Invalid)?;
+    dvc::hosting::apply::apply_files_showing(pool, files, &Bar::new())
 }

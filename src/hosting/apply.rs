@@ -100,6 +100,15 @@ pub fn plan_path(pool: &PgPool, path: &Path) -> Result<Vec<super::plan::Planned>
 }
 
 pub fn apply_files(pool: &PgPool, files: Vec<TenantFile>) -> Result<ApplyReport, ApplyError> {
+    apply_files_showing(pool, files, &crate::progress::Silent)
+}
+
+/// [`apply_files`], reporting each tenant done to `progress`.
+pub fn apply_files_showing(
+    pool: &PgPool,
+    files: Vec<TenantFile>,
+    progress: &dyn crate::progress::Progress,
+) -> Result<ApplyReport, ApplyError> {
     let mut pooled = pool.get()?;
     let conn: &mut PgConnection = &mut pooled;
     let existing = load_existing(conn)?;
@@ -112,6 +121,7 @@ pub fn apply_files(pool: &PgPool, files: Vec<TenantFile>) -> Result<ApplyReport,
         .filter_map(|(s, id)| TenantSlug::parse(&s).ok().map(|s| (s, id)))
         .collect();
     let mut report = ApplyReport::default();
+    progress.start("tenants", files.len() as u64);
     for file in &files {
         let slug = file.spec.slug.get_ref().clone();
         let started = std::time::Instant::now();
@@ -129,6 +139,7 @@ pub fn apply_files(pool: &PgPool, files: Vec<TenantFile>) -> Result<ApplyReport,
         applied.elapsed = started.elapsed();
         ids.insert(slug, applied.id);
         report.tenants.push(applied);
+        progress.advance(1);
     }
     Ok(report)
 }

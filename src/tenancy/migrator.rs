@@ -118,6 +118,20 @@ where
     S: MigrationSource<Pg>,
     F: Fn() -> S + Sync,
 {
+    migrate_tenants_showing(url, concurrency, source, &crate::progress::Silent)
+}
+
+/// [`migrate_tenants`], reporting each tenant done to `progress`.
+pub fn migrate_tenants_showing<S, F>(
+    url: &str,
+    concurrency: usize,
+    source: F,
+    progress: &dyn crate::progress::Progress,
+) -> Result<MigrationReport, MigrationError>
+where
+    S: MigrationSource<Pg>,
+    F: Fn() -> S + Sync,
+{
     let mut conn = connect(url)?;
     let citus = crate::db::citus::is_citus(&mut conn)?;
     let rows: Vec<(Uuid, String, String)> = tenants::table
@@ -125,6 +139,7 @@ where
         .order(tenants::slug)
         .load(&mut conn)?;
     drop(conn);
+    progress.start("tenants", rows.len() as u64);
     let queue = Mutex::new(rows.into_iter().collect::<VecDeque<_>>());
     let outcomes = Mutex::new(Vec::new());
     let workers = concurrency.clamp(1, 64);
@@ -150,6 +165,7 @@ where
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .push(outcome);
+                        progress.advance(1);
                     }
                 })
             })

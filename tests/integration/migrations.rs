@@ -253,3 +253,65 @@ fn the_baseline_builds_exactly_what_migrating_from_zero_builds() {
     );
     assert_eq!(a, b);
 }
+
+/// `dvc migrate` with `tty` as its terminal or not: (stdout, stderr, success). On a terminal
+/// it runs inside `script`, which gives it a pseudo-terminal and copies what it drew.
+fn migrate_cli(db: &TestDb, tty: bool) -> (String, String, bool) {
+    let dvc = env!("CARGO_BIN_EXE_dvc");
+    let mut cmd = if tty {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &format!("{dvc} migrate"), "/dev/null"]);
+        c
+    } else {
+        let mut c = std::process::Command::new(dvc);
+        c.arg("migrate");
+        c
+    };
+    let out = cmd
+        .env("DVC__DATABASE__URL", &db.url)
+        .env("DVC__LOG__FILTER", "off")
+        .env("DVC_CONFIG_DIR", "/nonexistent")
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    )
+}
+
+#[test]
+fn migrate_draws_progress_on_a_terminal_and_prints_one_line_elsewhere() {
+    let db = TestDb::new();
+    let texts: Vec<(String, String)> = (0..12)
+        .map(|i| {
+            let slug = format!("tinh-{i:02}");
+            let code = format!("T{i:02}");
+            (format!("{slug}.toml"), tenant_toml(&slug, &code, 1))
+        })
+        .collect();
+    let texts: Vec<(&str, String)> = texts.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
+    db.apply_texts(&texts);
+
+    let (out, err, ok) = migrate_cli(&db, false);
+    assert!(ok, "{out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "one summary line off a terminal: {out}");
+    assert!(
+        lines[0].starts_with("migrated:") && lines[0].contains("12 tenant(s): 12 ok, 0 failed"),
+        "{out}"
+    );
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\r'),
+        "no bar drawn into a pipe: {err:?}"
+    );
+
+    let (shown, _, ok) = migrate_cli(&db, true);
+    assert!(ok, "{shown}");
+    assert!(
+        shown.contains("tenants") && shown.contains("/12"),
+        "a bar with done/total on a terminal: {shown:?}"
+    );
+    assert!(shown.contains("12 tenant(s): 12 ok, 0 failed"), "{shown}");
+}

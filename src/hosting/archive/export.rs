@@ -96,6 +96,7 @@ fn dump_all(
     snapshot: &str,
     jobs: &[(String, String)],
     dir: &Path,
+    progress: &dyn crate::progress::Progress,
 ) -> Result<Vec<FileEntry>, ArchiveError> {
     // A snapshot id is the server's own (`00000003-0000001B-1`); checked before it is spliced.
     if snapshot.is_empty() || !snapshot.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
@@ -127,6 +128,7 @@ fn dump_all(
                                     return Ok(());
                                 };
                                 let entry = dump(conn, query, dir, path.clone())?;
+                                progress.advance(1);
                                 done.lock()
                                     .unwrap_or_else(std::sync::PoisonError::into_inner)[i] =
                                     Some(entry);
@@ -189,6 +191,18 @@ pub fn export(
     dir: &Path,
     key: Option<&ManifestKey>,
 ) -> Result<Exported, ArchiveError> {
+    export_showing(pool, storage, slug, dir, key, &crate::progress::Silent)
+}
+
+/// [`export`], reporting each table and attachment written to `progress`.
+pub fn export_showing(
+    pool: &PgPool,
+    storage: &dyn Storage,
+    slug: &TenantSlug,
+    dir: &Path,
+    key: Option<&ManifestKey>,
+    progress: &dyn crate::progress::Progress,
+) -> Result<Exported, ArchiveError> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         return Err(refused(format!("{} is not empty", dir.display())));
     }
@@ -198,7 +212,7 @@ pub fn export(
         .build_transaction()
         .repeatable_read()
         .read_only()
-        .run(|conn| export_snapshot(conn, pool, storage, slug, dir))?;
+        .run(|conn| export_snapshot(conn, pool, storage, slug, dir, progress))?;
     let text = serde_json::to_vec_pretty(&manifest).map_err(std::io::Error::other)?;
     std::fs::write(dir.join(MANIFEST), &text)?;
     let mut bytes = manifest.files.iter().map(|f| f.bytes).sum::<u64>() + text.len() as u64;
@@ -221,6 +235,7 @@ fn export_snapshot(
     storage: &dyn Storage,
     slug: &TenantSlug,
     dir: &Path,
+    progress: &dyn crate::progress::Progress,
 ) -> Result<Manifest, ArchiveError> {
     conn.batch_execute("SET LOCAL TimeZone = 'UTC'")?;
     let (id, code, parent_id): (Uuid, String, Option<Uuid>) = tenants::table
@@ -291,14 +306,15 @@ fn export_snapshot(
             format!("tenant/{table}.jsonl"),
         ));
     }
-    let snapshot: Name =
-        diesel::sql_query("SELECT pg_export_snapshot() AS name").get_result(conn)?;
-    let mut files = dump_all(pool, &snapshot.name, &jobs, dir)?;
     let keys: Vec<Name> = diesel::sql_query(format!(
         "SELECT storage_key AS name FROM {q}.attachments \
          UNION SELECT storage_key FROM {q}.results ORDER BY 1"
     ))
     .load(conn)?;
+    progress.start("files", (jobs.len() + keys.len()) as u64);
+    let snapshot: Name =
+        diesel::sql_query("SELECT pg_export_snapshot() AS name").get_result(conn)?;
+    let mut files = dump_all(pool, &snapshot.name, &jobs, dir, progress)?;
     for key in keys {
         let key = StorageKey::parse(&key.name)
             .ok_or_else(|| refused(format!("malformed storage key `{}`", key.name)))?;
@@ -315,6 +331,7 @@ fn export_snapshot(
             bytes: bytes.len() as u64,
             sha256: hex(&Sha256::digest(&bytes)),
         });
+        progress.advance(1);
     }
     Ok(Manifest {
         format: FORMAT.into(),

@@ -47,6 +47,18 @@ pub fn import(
     trust: Trust,
     portal: &PortalAddress,
 ) -> Result<Imported, ArchiveError> {
+    import_showing(conn, storage, dir, trust, portal, &crate::progress::Silent)
+}
+
+/// [`import`], reporting each archive file loaded to `progress`.
+pub fn import_showing(
+    conn: &mut PgConnection,
+    storage: &dyn Storage,
+    dir: &Path,
+    trust: Trust,
+    portal: &PortalAddress,
+    progress: &dyn crate::progress::Progress,
+) -> Result<Imported, ArchiveError> {
     let Verified {
         manifest,
         signature,
@@ -75,8 +87,9 @@ pub fn import(
     }
     check_domains(conn, &domains)?;
     let mut written = Vec::new();
+    progress.start("files", manifest.files.len() as u64);
     let loaded = conn.transaction(|conn| {
-        let counts = load_rows(conn, &manifest, &folder, &slug, portal)?;
+        let counts = load_rows(conn, &manifest, &folder, &slug, portal, progress)?;
         // The files last, before the rows commit: a refusal while loading writes none.
         for f in &manifest.files {
             if let Some(ArchivePath::Attachment(key)) = ArchivePath::parse(&f.path) {
@@ -86,6 +99,7 @@ pub fn import(
                 }
                 storage.put(&key, &bytes)?;
                 written.push(key);
+                progress.advance(1);
             }
         }
         Ok(counts)
@@ -146,6 +160,7 @@ fn load_rows(
     folder: &ArchiveDir,
     slug: &TenantSlug,
     portal: &PortalAddress,
+    progress: &dyn crate::progress::Progress,
 ) -> Result<(u64, u64), ArchiveError> {
     let schema = slug.schema_name();
     let q = schema.quoted();
@@ -205,6 +220,12 @@ fn load_rows(
     let constraints = drop_constraints(conn, &schema)?;
     let secondary = drop_secondary_indexes(conn, &schema)?;
     for f in &manifest.files {
+        if !matches!(
+            ArchivePath::parse(&f.path),
+            Some(ArchivePath::Attachment(_))
+        ) {
+            progress.advance(1);
+        }
         match ArchivePath::parse(&f.path) {
             Some(ArchivePath::Tenants | ArchivePath::Attachment(_)) | None => {}
             Some(ArchivePath::Accounts) => {

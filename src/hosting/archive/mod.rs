@@ -32,8 +32,8 @@ mod inspect;
 mod signature;
 mod verify;
 
-pub use export::{Exported, export};
-pub use import::{Imported, import};
+pub use export::{Exported, export, export_showing};
+pub use import::{Imported, import, import_showing};
 pub use signature::{ManifestKey, SIGNATURE_FILE, Signature};
 pub use verify::{ArchivePath, Trust, Verified, verify};
 
