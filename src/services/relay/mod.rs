@@ -4,17 +4,17 @@
 //!
 //! - **direct**: in the tenant's transaction itself. On one PostgreSQL that is one commit.
 //! - **relay**: as a row of the tenant's own `shared_relay` table, in the same transaction,
-//!   with a `NOTIFY`; the [`Drainer`] applies the rows to the shared tables and deletes them in
-//!   one transaction. On Citus the tenant's schema lives on a worker and the shared tables on
-//!   the coordinator, so a direct write makes every submission a two-phase commit across two
-//!   nodes; relayed, the submission commits on the worker alone and the drainer pays the
-//!   two-phase commit once per batch.
+//!   with a `NOTIFY`; the [`Drainer`] applies the rows to the shared tables. On Citus the
+//!   tenant's schema lives on a worker and the shared tables on the coordinator, and Citus
+//!   commits such a transaction on the worker, then on the coordinator — not atomically (no
+//!   two-phase commit for plain coordinator tables). Relayed, no transaction writes two nodes.
+//!   It costs throughput there (one more routed statement, and the drain): see
+//!   `docs/scaling.md`.
 //!
-//! Either way a write lands exactly once: it is committed with the change that caused it; a
-//! relayed one is applied with its key recorded in `platform.relay_applied` (one transaction,
-//! shared tables only), then deleted from the relay (another, tenant tables only), so a drainer
-//! dying between the two, or two racing, apply it once. Neither transaction spans two Citus
-//! nodes' writes, which Citus commits one after the other rather than atomically.
+//! A relayed write lands exactly once: it commits with the change that caused it, is applied
+//! with its key recorded in `platform.relay_applied` (one transaction, shared tables only), then
+//! deleted from the relay (another, tenant tables only), so a drainer dying between the two, or
+//! two racing, apply it once.
 
 use super::dossiers::Status;
 use super::stats::{self, Delta};
