@@ -1,7 +1,8 @@
 //! Tenancy benchmarks and their set-up, driven by `bench/run.sh`.
 //!
 //! ```text
-//! cargo run --release --example tenancy -- setup <db-url> <tenants> <procedures-per-tenant>
+//! cargo run --release --example tenancy -- setup <db-url> <tenants> <procedures-per-tenant> [first]
+//! cargo run --release --example tenancy -- registry <db-url>          # registry reload, median of 9
 //! cargo run --release --example tenancy -- pgbench-script            # the catalog SQL for pgbench
 //! cargo run --release --example tenancy -- migrate <db-url>           # one new migration, all tenants
 //! cargo run --release --example tenancy -- provision <db-url> <new>   # dvc vs plain SQL
@@ -58,10 +59,12 @@ fn settings(url: &str) -> Settings {
     s
 }
 
-fn setup(url: &str, tenants: usize, procedures: usize) {
+/// Tenants `bench-{first}` … `bench-{tenants}` (so a database grows from 1,000 to 10,000
+/// without re-applying the first thousand).
+fn setup(url: &str, tenants: usize, procedures: usize, first: usize) {
     let pool = build_pool_sized(&settings(url).database, 2);
     let started = Instant::now();
-    for chunk in (1..=tenants).collect::<Vec<_>>().chunks(100) {
+    for chunk in (first..=tenants).collect::<Vec<_>>().chunks(100) {
         let batch = chunk
             .iter()
             .map(|i| parsed(&format!("bench-{i:04}"), &format!("B{i:04}"), procedures))
@@ -69,8 +72,25 @@ fn setup(url: &str, tenants: usize, procedures: usize) {
         apply_files(&pool, batch).expect("apply");
     }
     println!(
-        "set up {tenants} tenants x {procedures} procedures in {:.1} s",
+        "set up tenants {first}..={tenants} x {procedures} procedures in {:.1} s",
         started.elapsed().as_secs_f64()
+    );
+}
+
+/// What `dvc serve` pays to load (and every minute reload) the tenant registry.
+fn registry(url: &str) {
+    let mut conn = PgConnection::establish(url).unwrap();
+    let registry = dvc::tenancy::Registry::new();
+    let mut times = Vec::new();
+    let mut n = 0;
+    for _ in 0..9 {
+        let t = Instant::now();
+        n = registry.reload(&mut conn).expect("reload");
+        times.push(t.elapsed());
+    }
+    println!(
+        "registry: {n} tenants loaded, median {:.1} ms",
+        median(times).as_secs_f64() * 1e3
     );
 }
 
@@ -200,7 +220,8 @@ fn main() {
     let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
     let num = |i: usize, default: usize| arg(i).parse().unwrap_or(default);
     match arg(0).as_str() {
-        "setup" => setup(&arg(1), num(2, 1000), num(3, 20)),
+        "setup" => setup(&arg(1), num(2, 1000), num(3, 20), num(4, 1)),
+        "registry" => registry(&arg(1)),
         "pgbench-script" => pgbench_script(),
         "migrate" => migrate(&arg(1), num(2, 4)),
         "provision" => provision(&arg(1), num(2, 100), num(3, 20)),

@@ -546,6 +546,8 @@ pub struct MigrateSettings {
 pub struct CatalogSettings {
     /// Serve procedure catalogs from the in-process per-tenant cache.
     pub cache: bool,
+    /// Tenants whose catalogs the cache keeps at most (the rarely visited are evicted).
+    pub max_tenants: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -574,7 +576,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             redis: RedisSettings::default(),
             migrate: MigrateSettings { concurrency: 4 },
-            catalog: CatalogSettings { cache: true },
+            catalog: CatalogSettings::default(),
             log: LogSettings::default(),
             smtp: SmtpSettings::default(),
             mail: MailSettings::default(),
@@ -638,7 +640,10 @@ impl Default for MigrateSettings {
 
 impl Default for CatalogSettings {
     fn default() -> Self {
-        Self { cache: true }
+        Self {
+            cache: true,
+            max_tenants: 2_000,
+        }
     }
 }
 

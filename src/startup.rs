@@ -74,7 +74,7 @@ impl Application {
         };
         let shared = SharedDb::new(pools.shared().clone());
         let registry = Arc::new(Registry::new());
-        let catalog = Arc::new(CatalogCache::new());
+        let catalog = Arc::new(CatalogCache::bounded(settings.catalog.max_tenants));
         let notifier = Notifier::new(&settings.redis.url, &settings.redis.prefix)
             .context("redis.url is invalid")?;
 

@@ -10,7 +10,7 @@ use super::{FieldCode, Procedure, ProcedureQuery};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// Serialized pages kept per tenant; bounds memory to about this many pages × page size.
@@ -63,27 +63,42 @@ impl CachedCatalog {
     }
 }
 
-#[derive(Default)]
+/// Catalogs of at most `max_tenants` tenants: with thousands of tenants on one deployment the
+/// rarely visited ones are evicted (S3-FIFO, by `quick_cache`) and read from the database again
+/// when asked for, so memory is bounded by configuration, not by the tenant count.
 pub struct CatalogCache {
-    entries: RwLock<HashMap<Uuid, Arc<CachedCatalog>>>,
-    /// Bumped on every invalidation, so a load that raced with one is not stored.
+    entries: quick_cache::sync::Cache<Uuid, Arc<CachedCatalog>>,
+    /// Bumped on every invalidation, so a load that raced with one is not stored. Stores and
+    /// invalidations take `writes` so the check and the insert are one step.
     generation: AtomicU64,
+    writes: Mutex<()>,
 }
 
 /// Ticket taken before loading from the database; see [`CatalogCache::store`].
 pub struct LoadTicket(u64);
+
+impl Default for CatalogCache {
+    /// Bounded as `catalog.max_tenants` is by default.
+    fn default() -> Self {
+        Self::bounded(crate::config::CatalogSettings::default().max_tenants)
+    }
+}
 
 impl CatalogCache {
     pub fn new() -> Self {
         Self::default()
     }
 
+    pub fn bounded(max_tenants: usize) -> Self {
+        Self {
+            entries: quick_cache::sync::Cache::new(max_tenants.max(1)),
+            generation: AtomicU64::new(0),
+            writes: Mutex::new(()),
+        }
+    }
+
     pub fn get(&self, tenant: Uuid) -> Option<Arc<CachedCatalog>> {
-        self.entries
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&tenant)
-            .cloned()
+        self.entries.get(&tenant)
     }
 
     pub fn ticket(&self) -> LoadTicket {
@@ -92,42 +107,36 @@ impl CatalogCache {
 
     /// Stores a freshly loaded catalog unless an invalidation happened since `ticket`.
     pub fn store(&self, tenant: Uuid, ticket: LoadTicket, catalog: Arc<CachedCatalog>) {
-        let mut entries = self
-            .entries
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _writing = self.writing();
         if self.generation.load(Ordering::Acquire) == ticket.0 {
-            entries.insert(tenant, catalog);
+            self.entries.insert(tenant, catalog);
         }
     }
 
     pub fn invalidate(&self, tenant: Uuid) {
-        let mut entries = self
-            .entries
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _writing = self.writing();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.remove(&tenant);
+        self.entries.remove(&tenant);
     }
 
     pub fn clear(&self) {
-        let mut entries = self
-            .entries
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _writing = self.writing();
         self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.clear();
+        self.entries.clear();
     }
 
     pub fn len(&self) -> usize {
-        self.entries
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn writing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -150,6 +159,27 @@ mod tests {
         assert!(cache.get(t).is_some());
         cache.invalidate(t);
         assert!(cache.get(t).is_none());
+    }
+
+    #[test]
+    fn the_cache_keeps_no_more_tenants_than_it_is_bounded_to() {
+        let cache = CatalogCache::bounded(50);
+        let tenants: Vec<Uuid> = (0..1_000).map(|_| Uuid::new_v4()).collect();
+        for t in &tenants {
+            let ticket = cache.ticket();
+            cache.store(*t, ticket, Arc::new(CachedCatalog::new(Vec::new())));
+        }
+        assert!(cache.len() <= 50, "{} kept", cache.len());
+        assert!(!cache.is_empty());
+        // A tenant read over and over stays while one-off visitors come and go.
+        let hot = tenants[999];
+        for t in tenants.iter().take(500) {
+            assert!(cache.get(hot).is_some() || cache.len() < 50);
+            let ticket = cache.ticket();
+            cache.store(*t, ticket, Arc::new(CachedCatalog::new(Vec::new())));
+            let _ = cache.get(hot);
+        }
+        assert!(cache.get(hot).is_some(), "the hot tenant was evicted");
     }
 
     #[test]
