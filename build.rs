@@ -1,9 +1,9 @@
-//! Embeds the migrations (platform and tenant) as `(name, up, down)` scripts, and concatenates
-//! the tenant migrations into one baseline script (in version order) so a new tenant schema is
-//! created in one round trip. A test proves the baseline builds exactly the schema that running
-//! the migrations one by one builds.
+//! Embeds the migrations (platform and tenant) as `(name, up, down)` scripts, and the tenant
+//! baseline (`migrations/tenant_baseline.sql`, the tenant migrations squashed by
+//! `scripts/squash-tenant-baseline`) that creates a new tenant schema in one round trip. A
+//! baseline older than the newest tenant migration stops the build; a test proves the baseline
+//! builds exactly the schema that running the migrations one by one builds.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// The migrations under `dir`, in version order: `(directory name, up.sql, down.sql)`.
@@ -41,17 +41,31 @@ fn main() {
         std::fs::write(Path::new(&out_dir).join(file), format!("&{scripts:?}"))
             .expect("writing the scripts");
     }
-    let mut sql = String::new();
-    let mut versions = Vec::new();
-    for (name, up, _) in &tenant {
-        // diesel's rule: the version is the part before the first `_`, without dashes.
-        let version = name.split('_').next().unwrap_or_default().replace('-', "");
-        writeln!(sql, "-- {name}\n{up}\n").expect("writing to a String");
-        versions.push(version);
-    }
+    let baseline_path = Path::new("migrations/tenant_baseline.sql");
+    println!("cargo:rerun-if-changed={}", baseline_path.display());
+    let sql = std::fs::read_to_string(baseline_path).expect("migrations/tenant_baseline.sql");
+    let newest = tenant
+        .last()
+        .map(|(name, _, _)| name.as_str())
+        .unwrap_or_default();
+    let squashed_at = sql
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("-- squashed-at: "))
+        .unwrap_or_default();
+    assert!(
+        squashed_at == newest,
+        "migrations/tenant_baseline.sql was squashed at `{squashed_at}`, but the newest tenant \
+         migration is `{newest}`: run scripts/squash-tenant-baseline"
+    );
+    // diesel's rule: the version is the part before the first `_`, without dashes.
+    let versions: Vec<String> = tenant
+        .iter()
+        .map(|(name, _, _)| name.split('_').next().unwrap_or_default().replace('-', ""))
+        .collect();
     let out = Path::new(&out_dir).join("tenant_baseline.rs");
     let code = format!(
-        "/// All tenant migrations, in order.\npub const TENANT_BASELINE_SQL: &str = {sql:?};\n\
+        "/// The tenant schema at the newest migration.\npub const TENANT_BASELINE_SQL: &str = {sql:?};\n\
          /// Their versions, in order.\npub const TENANT_BASELINE_VERSIONS: &[&str] = &{versions:?};\n"
     );
     std::fs::write(out, code).expect("writing the baseline");

@@ -49,19 +49,23 @@ pub(super) fn setup(
 
 /// On a Citus coordinator: how the tenant schemas are placed, and every tenant table Citus does
 /// not distribute (each should sit, with its schema, on one worker). Returns their number.
-fn citus_check(url: &str) -> anyhow::Result<usize> {
+/// On Citus: prints every tenant table left undistributed, and returns how many with the
+/// clause the summary line ends with. Elsewhere: nothing.
+fn citus_check(url: &str) -> anyhow::Result<(usize, String)> {
     use diesel::Connection;
     let mut conn = diesel::PgConnection::establish(url)?;
     if !dvc::db::citus::is_citus(&mut conn)? {
-        return Ok(0);
+        return Ok((0, String::new()));
     }
     let (schemas, nodes) = dvc::db::citus::distributed_schemas(&mut conn)?;
     let left = dvc::db::citus::undistributed_tenant_tables(&mut conn)?;
-    println!("citus: {schemas} tenant schema(s) distributed over {nodes} worker(s)");
     for table in &left {
         println!("citus: NOT DISTRIBUTED  {table}");
     }
-    Ok(left.len())
+    Ok((
+        left.len(),
+        format!("; citus: {schemas} tenant schema(s) distributed over {nodes} worker(s)"),
+    ))
 }
 
 pub(super) fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
@@ -84,15 +88,15 @@ pub(super) fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
             println!("{:<30} FAILED  {e}", t.slug.as_str());
         }
     }
+    let (undistributed, citus) = citus_check(url)?;
     let failed = report.failed().count();
     let applied: usize = report.tenants.iter().map(|t| t.applied).sum();
     println!(
-        "migrated: platform {platform} migration(s) applied; {} tenant(s): {} ok, {failed} failed, {applied} migration(s) applied, in {:.1} s",
+        "migrated: platform {platform} migration(s) applied; {} tenant(s): {} ok, {failed} failed, {applied} migration(s) applied, in {:.1} s{citus}",
         report.tenants.len(),
         report.tenants.len() - failed,
         started.elapsed().as_secs_f64()
     );
-    let undistributed = citus_check(url)?;
     Ok(if failed == 0 && undistributed == 0 {
         ExitCode::SUCCESS
     } else {

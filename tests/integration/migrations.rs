@@ -209,6 +209,16 @@ fn describe(db: &TestDb, schema: &str) -> Vec<String> {
         SELECT format('constraint %s %s %s', cl.relname, c.conname, pg_get_constraintdef(c.oid))
         FROM pg_constraint c JOIN pg_class cl ON cl.oid = c.conrelid
         JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = $1
+        UNION ALL
+        SELECT format('trigger %s %s', t.tgname, pg_get_triggerdef(t.oid))
+        FROM pg_trigger t JOIN pg_class cl ON cl.oid = t.tgrelid
+        JOIN pg_namespace n ON n.oid = cl.relnamespace WHERE n.nspname = $1 AND NOT t.tgisinternal
+        UNION ALL
+        SELECT format('function %s %s', p.proname, md5(p.prosrc))
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1
+        UNION ALL
+        SELECT format('sequence %s %s %s %s', sequence_name, data_type, start_value, increment)
+        FROM information_schema.sequences WHERE sequence_schema = $1
         ORDER BY 1";
     let mut conn = db.conn();
     let mut lines: Vec<String> = diesel::sql_query(sql)
