@@ -169,8 +169,8 @@ fn provision(url: &str, new: usize, procedures: usize) {
     .get_result::<i64>(&mut **pool.get().unwrap())
     .unwrap();
     // What provisioning runs, sent as plain SQL: the squashed tenant baseline.
-    let tenant_ddl =
-        std::fs::read_to_string("migrations/tenant_baseline.sql").expect("run from the repository root");
+    let tenant_ddl = std::fs::read_to_string("migrations/tenant_baseline.sql")
+        .expect("run from the repository root");
     let mut dvc_times = Vec::new();
     let mut sql_times = Vec::new();
     let mut conn = PgConnection::establish(url).unwrap();
