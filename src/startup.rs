@@ -2,7 +2,7 @@
 //! start the real server on port 0.
 
 use crate::auth::keys::{Keyring, MasterKey};
-use crate::config::{Settings, SharedWrites};
+use crate::config::Settings;
 use crate::db::{Pools, SharedDb};
 use crate::services::catalog::cache::CatalogCache;
 use crate::state::AppState;
@@ -226,14 +226,9 @@ impl Application {
                 state.master_key.clone(),
                 stopped.clone(),
             );
-            let relay = (settings.database.shared_writes == SharedWrites::Relay).then(|| {
-                crate::services::relay::Drainer::new(
-                    state.pools.clone(),
-                    settings.database.url.clone(),
-                    Duration::from_secs(settings.database.relay_sweep_secs.max(1)),
-                )
-                .spawn(stopped.clone())
-            });
+            let relay =
+                crate::services::relay::Drainer::when_relaying(&state.pools, &settings.database)
+                    .map(|d| d.spawn(stopped.clone()));
             let reminders = tokio::spawn(crate::services::reminders::run(
                 state.pools.clone(),
                 settings.dossiers.digest_hour,

@@ -42,15 +42,8 @@ pub(super) fn worker(mut settings: Settings) -> anyhow::Result<ExitCode> {
             })
             .await?
         };
-        let relay =
-            (settings.database.shared_writes == dvc::config::SharedWrites::Relay).then(|| {
-                dvc::services::relay::Drainer::new(
-                    pools.clone(),
-                    settings.database.url.clone(),
-                    std::time::Duration::from_secs(settings.database.relay_sweep_secs.max(1)),
-                )
-                .spawn(stopped.clone())
-            });
+        let relay = dvc::services::relay::Drainer::when_relaying(&pools, &settings.database)
+            .map(|d| d.spawn(stopped.clone()));
         let master = settings
             .auth
             .master_key

@@ -283,57 +283,65 @@ pub(super) fn tenant(settings: &Settings, command: TenantCommand) -> anyhow::Res
                 Ok(ExitCode::FAILURE)
             }
         },
-        TenantCommand::Apply { path, .. } => match apply_with_bar(&pool, &path) {
-            Ok(report) => {
-                // Each tenant's line where someone reads it; one line for the whole anyway.
-                if Bar::on_terminal() {
-                    for t in &report.tenants {
-                        let action = match t.action {
-                            ApplyAction::Created => "created",
-                            ApplyAction::Updated => "updated",
-                        };
-                        println!(
-                            "{:<30} {action:<8} {:>4} procedure(s) in {:.1} ms",
-                            t.slug.as_str(),
-                            t.procedures,
-                            t.elapsed.as_secs_f64() * 1e3
-                        );
+        TenantCommand::Apply { path, .. } => {
+            let applied = {
+                // The bar is gone before the lines below are printed.
+                let bar = Bar::new();
+                dvc::hosting::apply::apply_path_showing(&pool, &path, &bar)
+            };
+            match applied {
+                Ok(report) => {
+                    // Each tenant's line where someone reads it; one line for the whole anyway.
+                    if Bar::on_terminal() {
+                        for t in &report.tenants {
+                            let action = match t.action {
+                                ApplyAction::Created => "created",
+                                ApplyAction::Updated => "updated",
+                            };
+                            println!(
+                                "{:<30} {action:<8} {:>4} procedure(s) in {:.1} ms",
+                                t.slug.as_str(),
+                                t.procedures,
+                                t.elapsed.as_secs_f64() * 1e3
+                            );
+                        }
                     }
+                    let created = report
+                        .tenants
+                        .iter()
+                        .filter(|t| t.action == ApplyAction::Created)
+                        .count();
+                    let elapsed: std::time::Duration =
+                        report.tenants.iter().map(|t| t.elapsed).sum();
+                    println!(
+                        "applied {} tenant(s): {created} created, {} updated, {} procedure(s), in {:.1} s",
+                        report.tenants.len(),
+                        report.tenants.len() - created,
+                        report.tenants.iter().map(|t| t.procedures).sum::<usize>(),
+                        elapsed.as_secs_f64()
+                    );
+                    register_portals(settings, &pool, &report)?;
+                    let mut conn = pool.get()?;
+                    for t in &report.tenants {
+                        cli_audit(
+                            &mut conn,
+                            Some(t.id),
+                            "operator.tenant_applied",
+                            serde_json::json!({ "action": format!("{:?}", t.action).to_lowercase() }),
+                        )?;
+                    }
+                    publish(settings, &report.events());
+                    Ok(ExitCode::SUCCESS)
                 }
-                let created = report
-                    .tenants
-                    .iter()
-                    .filter(|t| t.action == ApplyAction::Created)
-                    .count();
-                let elapsed: std::time::Duration = report.tenants.iter().map(|t| t.elapsed).sum();
-                println!(
-                    "applied {} tenant(s): {created} created, {} updated, {} procedure(s), in {:.1} s",
-                    report.tenants.len(),
-                    report.tenants.len() - created,
-                    report.tenants.iter().map(|t| t.procedures).sum::<usize>(),
-                    elapsed.as_secs_f64()
-                );
-                register_portals(settings, &pool, &report)?;
-                let mut conn = pool.get()?;
-                for t in &report.tenants {
-                    cli_audit(
-                        &mut conn,
-                        Some(t.id),
-                        "operator.tenant_applied",
-                        serde_json::json!({ "action": format!("{:?}", t.action).to_lowercase() }),
-                    )?;
+                Err(e) => {
+                    for p in e.problems() {
+                        eprintln!("{p}");
+                    }
+                    eprintln!("dvc: {e}");
+                    Ok(ExitCode::FAILURE)
                 }
-                publish(settings, &report.events());
-                Ok(ExitCode::SUCCESS)
             }
-            Err(e) => {
-                for p in e.problems() {
-                    eprintln!("{p}");
-                }
-                eprintln!("dvc: {e}");
-                Ok(ExitCode::FAILURE)
-            }
-        },
+        }
         TenantCommand::List => {
             let mut conn = pool.get()?;
             println!(
@@ -645,14 +653,4 @@ pub(super) fn register_portals(
         }
     }
     Ok(())
-}
-
-/// `tenant apply` of a file or folder, with the progress bar.
-fn apply_with_bar(
-    pool: &dvc::db::PgPool,
-    path: &std::path::Path,
-) -> Result<dvc::hosting::apply::ApplyReport, dvc::hosting::apply::ApplyError> {
-    let files =
-        dvc::hosting::files::read_path(path).map_err(dvc::hosting::apply::ApplyError::Invalid)?;
-    dvc::hosting::apply::apply_files_showing(pool, files, &Bar::new())
 }

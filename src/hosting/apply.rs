@@ -85,8 +85,17 @@ impl ApplyReport {
 
 /// Reads, checks and applies a file or a folder of files.
 pub fn apply_path(pool: &PgPool, path: &Path) -> Result<ApplyReport, ApplyError> {
+    apply_path_showing(pool, path, &crate::progress::Silent)
+}
+
+/// [`apply_path`], reporting each tenant done to `progress`.
+pub fn apply_path_showing(
+    pool: &PgPool,
+    path: &Path,
+    progress: &dyn crate::progress::Progress,
+) -> Result<ApplyReport, ApplyError> {
     let files = super::files::read_path(path).map_err(ApplyError::Invalid)?;
-    apply_files(pool, files)
+    apply_files_showing(pool, files, progress)
 }
 
 /// Reads and checks a file or folder, then reports what applying it would change; writes

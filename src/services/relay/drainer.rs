@@ -40,6 +40,18 @@ impl Drainer {
         }
     }
 
+    /// The drainer a process that works the outboxes runs: one when shared writes are
+    /// relayed (`database.shared_writes` as resolved at start-up), none otherwise.
+    pub fn when_relaying(pools: &Pools, db: &crate::config::DatabaseSettings) -> Option<Self> {
+        (db.shared_writes == crate::config::SharedWrites::Relay).then(|| {
+            Self::new(
+                pools.clone(),
+                db.url.clone(),
+                Duration::from_secs(db.relay_sweep_secs.max(1)),
+            )
+        })
+    }
+
     pub fn spawn(self, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(self.run(shutdown))
     }
@@ -70,7 +82,7 @@ impl Drainer {
             )
         };
         tracing::info!("shared-write relay drainer started");
-        let schemas = Arc::new(Mutex::new(HashMap::new()));
+        let mut known: HashMap<Uuid, SchemaName> = HashMap::new();
         let mut sweep = tokio::time::interval(self.sweep_every);
         sweep.tick().await;
         while !*shutdown.borrow() {
@@ -86,12 +98,37 @@ impl Drainer {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner),
             );
-            let (pools, schemas) = (self.pools.clone(), schemas.clone());
-            match tokio::task::spawn_blocking(move || drain_round(&pools, &schemas, round)).await {
-                Ok(Ok(0)) => {}
-                Ok(Ok(n)) => tracing::debug!(applied = n, "relayed shared writes applied"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "relay round failed"),
-                Err(e) => tracing::warn!(error = %e, "relay round panicked"),
+            let pools = self.pools.clone();
+            let mut schemas = std::mem::take(&mut known);
+            let drained = tokio::task::spawn_blocking(move || {
+                let applied = drain_round(&pools, &mut schemas, round);
+                (schemas, applied)
+            })
+            .await;
+            let failed = match drained {
+                Ok((schemas, applied)) => {
+                    known = schemas;
+                    match applied {
+                        Ok(n) => {
+                            tracing::debug!(applied = n, "relayed shared writes applied");
+                            false
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "relay round failed");
+                            true
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "relay round panicked");
+                    true
+                }
+            };
+            if failed {
+                // The tenants this round took are looked at again in the next one.
+                due.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .everyone = true;
             }
         }
         stop.store(true, Ordering::Relaxed);
@@ -103,12 +140,9 @@ impl Drainer {
 /// logged and left for the next sweep, the others go on.
 fn drain_round(
     pools: &Pools,
-    schemas: &Mutex<HashMap<Uuid, SchemaName>>,
+    known: &mut HashMap<Uuid, SchemaName>,
     round: Due,
 ) -> Result<usize, AppError> {
-    let mut known = schemas
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if round.everyone || round.tenants.iter().any(|t| !known.contains_key(t)) {
         *known = tenant_schemas(pools)?;
     }
